@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// `npm test`: everything a reviewer needs, in one command.
+//   1. typecheck + build (tsc -b), 2. type-aware lint, 3. the shared conformance suite when
+//   ../shared is beside the project, 4. unit and end-to-end tests with Node's test runner.
+// Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+
+function step(title, cmd, cmdArgs) {
+  process.stdout.write(`\n== ${title}: ${cmd} ${cmdArgs.join(' ')}\n`);
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stdout.write(`\n== ${title} failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function testFiles(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...testFiles(p));
+    else if (name.endsWith('.test.js')) out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const eslint = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+step('typecheck and build', process.execPath, [tsc, '-b']);
+if (!process.env.SKIP_LINT) step('lint', process.execPath, [eslint, '.']);
+const conformance = join(root, '..', 'shared', 'conformance', 'run.mjs');
+if (existsSync(conformance) && !process.env.SKIP_CONFORMANCE) {
+  step('shared conformance suite', process.execPath, [conformance, '--project', '.', '--jobs', '2', join(root, '..', 'shared', 'conformance', 'cases')]);
+}
+const files = [...testFiles(join(root, 'dist', 'src')), ...testFiles(join(root, 'dist', 'test'))];
+step('unit and end-to-end tests', process.execPath, ['--test', '--test-concurrency=2', ...args, ...files]);
