@@ -1,3 +1,113 @@
-export function runCli(_argv: string[]): Promise<number> {
-  return Promise.resolve(0);
+/**
+ * The command line (cli-contract.md): parses arguments and runs a command. Exit codes: 0 success,
+ * 1 invalid input or failed check, 2 usage or I/O error. Errors are one sentence on stderr, with a
+ * stack trace only under --debug.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigReadError } from '../sources/file/read-files.js';
+import { runEndpoints } from './endpoints-command.js';
+import { parseOutputFormat, UsageError } from './output.js';
+import { runValidate } from './validate-command.js';
+
+export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const debug = argv.includes('--debug');
+  let exitCode = 0;
+  const program = new Command('meshbridge')
+    .description('A service-mesh control plane for VMs and Kubernetes, speaking Istio\'s API')
+    .option('--debug', 'print stack traces of internal errors')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+
+  program
+    .command('validate')
+    .description('validate configuration files and folders')
+    .argument('<path...>', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (paths: string[], opts: { output: string }) => {
+      exitCode = await runValidate(paths, parseOutputFormat(opts.output), out);
+    });
+
+  program
+    .command('endpoints')
+    .description("show services, clusters and endpoints from one client's point of view")
+    .requiredOption('--config <path>', 'configuration file or folder (repeatable)', collect, [])
+    .option('--host <host>', 'only this host')
+    .option('--port <port>', 'only this service port', parsePort)
+    .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
+    .option('--client-locality <region/zone/subzone>', 'locality of the client')
+    .option('--client-network <network>', 'network of the client')
+    .option('--client-labels <k=v,...>', 'labels of the client workload', parseLabels)
+    .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
+    .option('--explain', 'say which candidate workloads were left out and why', false)
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (opts: EndpointsFlags) => {
+      exitCode = await runEndpoints(
+        {
+          config: opts.config,
+          client: {
+            namespace: opts.clientNamespace,
+            ...(opts.clientLocality !== undefined ? { locality: opts.clientLocality } : {}),
+            ...(opts.clientNetwork !== undefined ? { network: opts.clientNetwork } : {}),
+            ...(opts.clientLabels !== undefined ? { labels: opts.clientLabels } : {}),
+            ...(opts.clientIp !== undefined ? { ip: opts.clientIp } : {}),
+          },
+          filter: { ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) },
+          explain: opts.explain,
+          format: parseOutputFormat(opts.output),
+        },
+        out,
+        err,
+      );
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2; // commander already printed the message
+    }
+    if (e instanceof UsageError || e instanceof ConfigReadError) {
+      err.write(`meshbridge: ${e.message}\n`);
+      return 2;
+    }
+    err.write(`meshbridge: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (debug && e instanceof Error && e.stack) err.write(`${e.stack}\n`);
+    return 2;
+  }
+}
+
+interface EndpointsFlags {
+  config: string[];
+  host?: string;
+  port?: number;
+  clientNamespace: string;
+  clientLocality?: string;
+  clientNetwork?: string;
+  clientLabels?: Record<string, string>;
+  clientIp?: string;
+  explain: boolean;
+  output: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseLabels(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--client-labels takes k=v pairs separated by commas, not ${JSON.stringify(part)}`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
 }

@@ -1,0 +1,24 @@
+/**
+ * The registry built once from a set of objects (validate / endpoints on files): the same wiring
+ * `serve` uses, fed with one snapshot.
+ */
+import type { ConfigObject } from '../model/config/types.js';
+import { buildRegistry, createInputs, replaceInputs, type Registry } from '../registry/registry.js';
+import type { ViewSources } from '../registry/view/clusters.js';
+
+export function registryFromObjects(objects: readonly ConfigObject[]): Registry {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  replaceInputs(inputs, objects);
+  return registry;
+}
+
+export function viewSourcesOf(registry: Registry): ViewSources {
+  return {
+    mesh: registry.mesh.value(),
+    services: registry.services.list(),
+    destinationRules: registry.inputs.destinationRules.list(),
+    peerAuthentications: registry.inputs.peerAuthentications.list(),
+    gateways: registry.gateways.value(),
+  };
+}

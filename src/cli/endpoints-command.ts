@@ -1,0 +1,62 @@
+/** `meshbridge endpoints --config PATH...` (cli-contract). */
+import { registryFromObjects } from '../app/offline-mesh.js';
+import { endpointsReport, type EndpointsReport } from '../app/endpoints-report.js';
+import { loadConfig } from '../model/config/load.js';
+import type { ClientProxyOptions } from '../registry/view/client.js';
+import type { ViewFilter } from '../registry/view/clusters.js';
+import { readConfigFiles } from '../sources/file/read-files.js';
+import { printData, table, type OutputFormat } from './output.js';
+import { formatFinding } from './validate-command.js';
+
+export interface EndpointsOptions {
+  readonly config: readonly string[];
+  readonly client: ClientProxyOptions;
+  readonly filter: ViewFilter;
+  readonly explain: boolean;
+  readonly format: OutputFormat;
+}
+
+export async function runEndpoints(o: EndpointsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const files = await readConfigFiles(o.config);
+  const loaded = loadConfig(files);
+  // Invalid objects are left out, as `serve` would refuse them, and reported on stderr.
+  for (const f of loaded.findings) if (f.severity === 'error') err.write(`${formatFinding(f, 'error')} (left out)\n`);
+  const registry = registryFromObjects(loaded.objects);
+  const report = endpointsReport(registry, o.client, o.filter, o.explain);
+  if (o.format === 'text') out.write(formatEndpointsText(report));
+  else printData(report, o.format, out);
+  return 0;
+}
+
+function formatEndpointsText(r: EndpointsReport): string {
+  const lines: string[] = [];
+  lines.push(`SERVICES (${r.services.length})`);
+  for (const s of r.services) {
+    const ports = s.ports.map((p) => `${p.number}/${p.name}${p.protocol ? `/${p.protocol}` : ''}${p.targetPort !== undefined ? `->${p.targetPort}` : ''}`).join(' ');
+    lines.push('', `${s.host}  namespace=${s.namespace}  ${s.resolution}  ${s.location}  addresses=[${s.addresses.join(', ')}]  ports=${ports}`);
+    if (s.endpoints.length === 0) lines.push('  (no endpoints)');
+    else {
+      lines.push(
+        table([
+          ['  ADDRESS', 'PORT', 'SERVICE-PORT', 'LOCALITY', 'NETWORK', 'WEIGHT', 'TLS', 'HEALTH', 'SOURCE'],
+          ...s.endpoints.map((e) => [`  ${e.address}`, String(e.port), `${e.servicePort}/${e.portName}`, e.locality || '-', e.network || '-', String(e.weight), e.tlsMode ?? '-', e.health, e.source]),
+        ]),
+      );
+    }
+    for (const x of s.excluded ?? []) lines.push(`  left out: ${x.source}: ${x.reason}${x.detail ? ` (${x.detail})` : ''}`);
+  }
+  lines.push('', `CLUSTERS (${r.clusters.length})`);
+  for (const c of r.clusters) {
+    lines.push('', `${c.name}  ${c.type}`);
+    if (c.type === 'ORIGINAL_DST') lines.push('  (original destination: no endpoints are sent)');
+    else if (c.localities.every((g) => g.endpoints.length === 0)) lines.push('  (no endpoints)');
+    for (const g of c.localities) {
+      lines.push(`  locality ${g.locality === '' ? '(none)' : g.locality}  priority=${g.priority}  weight=${g.weight}`);
+      for (const e of g.endpoints) {
+        lines.push(`    ${e.address}:${e.port}  weight=${e.weight}  ${e.health}  tls=${e.tlsMode ?? '-'}  ${e.source}`);
+      }
+    }
+    for (const x of c.excluded ?? []) lines.push(`  left out: ${x.source}: ${x.reason}${x.detail ? ` (${x.detail})` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

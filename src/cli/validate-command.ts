@@ -1,0 +1,44 @@
+/** `meshbridge validate PATH...` (cli-contract). */
+import { loadConfig, type Finding } from '../model/config/load.js';
+import { readConfigFiles } from '../sources/file/read-files.js';
+import { printData, type OutputFormat } from './output.js';
+
+export interface ValidateReport {
+  valid: boolean;
+  resources: number;
+  errors: FindingReport[];
+  warnings: FindingReport[];
+}
+
+type FindingReport = Omit<Finding, 'severity'>;
+
+function report(f: Finding): FindingReport {
+  const { severity: _severity, ...rest } = f;
+  return rest;
+}
+
+export async function runValidate(paths: readonly string[], format: OutputFormat, out: NodeJS.WritableStream): Promise<number> {
+  const files = await readConfigFiles(paths);
+  const result = loadConfig(files);
+  const errors = result.findings.filter((f) => f.severity === 'error').map(report);
+  const warnings = result.findings.filter((f) => f.severity === 'warning').map(report);
+  const value: ValidateReport = { valid: errors.length === 0, resources: result.resources, errors, warnings };
+  if (format === 'text') out.write(formatValidateText(value, files.length));
+  else printData(value, format, out);
+  return errors.length > 0 ? 1 : 0;
+}
+
+export function formatFinding(f: FindingReport, severity: 'error' | 'warning'): string {
+  const what = f.kind !== '' ? `${f.kind} ${f.namespace !== '' ? `${f.namespace}/` : ''}${f.name}` : '';
+  const field = f.field !== '' ? ` ${f.field}:` : '';
+  return `${f.file}:${f.line}:${f.column}: ${severity}: ${what}${what !== '' ? `${field} ` : field ? `${field} ` : ''}${f.message}`;
+}
+
+function formatValidateText(r: ValidateReport, fileCount: number): string {
+  const lines = [...r.errors.map((f) => formatFinding(f, 'error')), ...r.warnings.map((f) => formatFinding(f, 'warning'))];
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  lines.push(
+    `${r.valid ? 'valid' : 'invalid'}: ${plural(r.resources, 'resource')} in ${plural(fileCount, 'file')}, ${plural(r.errors.length, 'error')}, ${plural(r.warnings.length, 'warning')}`,
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,217 @@
+/**
+ * The registry: one wiring function from input collections to derived collections.
+ *
+ *   WorkloadEntries ─┐
+ *   Pods + Nodes ────┴─> Workloads ──(namespace index, selector filter)──┐
+ *   ServiceEntries ──> Allocations ────────────────────────────────────┼─> Bundles ──> Services (per host+namespace)
+ *   Kubernetes Services ───────────────────────────────────────────────┘
+ *
+ * Every transformation is pure and fetches only what it needs, so a change recomputes only what
+ * depends on it (see derived-collection.ts). Policies (DestinationRules, PeerAuthentications, ...)
+ * are inputs read by the per-client view.
+ */
+import {
+  JoinCollection,
+  StaticCollection,
+  derive,
+  deriveMany,
+  singleton,
+  type Collection,
+  type Index,
+  type Singleton,
+} from '../lib/krt/index.js';
+import {
+  objectKey,
+  type AuthorizationPolicy,
+  type ConfigObject,
+  type DestinationRule,
+  type KubeNode,
+  type KubeService,
+  type MeshConfig,
+  type MeshNetworks,
+  type PeerAuthentication,
+  type Pod,
+  type ServiceEntry,
+  type VirtualService,
+  type WorkloadEntry,
+  type WorkloadGroup,
+} from '../model/config/types.js';
+import { LABEL } from '../model/mesh/labels.js';
+import {
+  meshSettingsFrom,
+  networkDeclarationsFrom,
+  type MeshSettings,
+  type NetworkDeclarations,
+  type NetworkGateway,
+} from '../model/mesh/mesh-settings.js';
+import type { MergedService, ServiceBundle, Workload } from '../model/mesh/types.js';
+import { allocateAddresses, type Allocation } from './allocation.js';
+import { bundleFromKubeService, kubeSelectorFilter, kubeServiceHost } from './kube-services.js';
+import { mergeServices } from './merge.js';
+import { bundleFromServiceEntry, selectorFilter } from './service-entries.js';
+import { workloadFromPod, workloadFromWorkloadEntry } from './workloads.js';
+import { isIP } from '../model/mesh/ip.js';
+
+/** The input collections sources write into, one per kind. */
+export interface RegistryInputs {
+  readonly serviceEntries: StaticCollection<ServiceEntry>;
+  readonly workloadEntries: StaticCollection<WorkloadEntry>;
+  readonly workloadGroups: StaticCollection<WorkloadGroup>;
+  readonly destinationRules: StaticCollection<DestinationRule>;
+  readonly virtualServices: StaticCollection<VirtualService>;
+  readonly peerAuthentications: StaticCollection<PeerAuthentication>;
+  readonly authorizationPolicies: StaticCollection<AuthorizationPolicy>;
+  readonly pods: StaticCollection<Pod>;
+  readonly services: StaticCollection<KubeService>;
+  readonly nodes: StaticCollection<KubeNode>;
+  readonly meshConfigs: StaticCollection<MeshConfig>;
+  readonly meshNetworks: StaticCollection<MeshNetworks>;
+}
+
+export function createInputs(): RegistryInputs {
+  const c = <T extends ConfigObject>(name: string) => new StaticCollection<T>(`inputs/${name}`, objectKey);
+  return {
+    serviceEntries: c('ServiceEntries'),
+    workloadEntries: c('WorkloadEntries'),
+    workloadGroups: c('WorkloadGroups'),
+    destinationRules: c('DestinationRules'),
+    virtualServices: c('VirtualServices'),
+    peerAuthentications: c('PeerAuthentications'),
+    authorizationPolicies: c('AuthorizationPolicies'),
+    pods: c('Pods'),
+    services: c('Services'),
+    nodes: c('Nodes'),
+    meshConfigs: c('MeshConfigs'),
+    meshNetworks: c('MeshNetworks'),
+  };
+}
+
+/** Replaces the whole input set with `objects` (a complete snapshot); emits only what changed. */
+export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigObject[]): void {
+  const by = <K extends ConfigObject['kind']>(kind: K) => objects.filter((o): o is Extract<ConfigObject, { kind: K }> => o.kind === kind);
+  inputs.meshConfigs.replaceAll(by('MeshConfig'));
+  inputs.meshNetworks.replaceAll(by('MeshNetworks'));
+  inputs.nodes.replaceAll(by('Node'));
+  inputs.destinationRules.replaceAll(by('DestinationRule'));
+  inputs.virtualServices.replaceAll(by('VirtualService'));
+  inputs.peerAuthentications.replaceAll(by('PeerAuthentication'));
+  inputs.authorizationPolicies.replaceAll(by('AuthorizationPolicy'));
+  inputs.workloadGroups.replaceAll(by('WorkloadGroup'));
+  inputs.workloadEntries.replaceAll(by('WorkloadEntry'));
+  inputs.pods.replaceAll(by('Pod'));
+  inputs.serviceEntries.replaceAll(by('ServiceEntry'));
+  inputs.services.replaceAll(by('Service'));
+}
+
+export interface Registry {
+  readonly inputs: RegistryInputs;
+  readonly mesh: Singleton<MeshSettings>;
+  readonly networks: Singleton<NetworkDeclarations>;
+  /** Pods and WorkloadEntries (also those not selectable, for --explain). */
+  readonly workloads: Collection<Workload>;
+  readonly workloadsByNamespace: Index<Workload>;
+  readonly allocations: Collection<Allocation>;
+  /** One per ServiceEntry and Kubernetes Service. */
+  readonly bundles: Collection<ServiceBundle>;
+  /** One per (host, namespace). */
+  readonly services: Collection<MergedService>;
+  readonly servicesByHost: Index<MergedService>;
+  /** Network gateways from MeshNetworks and from Services labelled with a network (N-1). */
+  readonly gateways: Singleton<readonly NetworkGateway[]>;
+}
+
+export function buildRegistry(inputs: RegistryInputs): Registry {
+  const mesh = singleton('registry/MeshSettings', (ctx) => meshSettingsFrom(ctx.fetch(inputs.meshConfigs)));
+  const networks = singleton('registry/NetworkDeclarations', (ctx) => networkDeclarationsFrom(ctx.fetch(inputs.meshNetworks)));
+
+  const entryWorkloads = derive(
+    'registry/EntryWorkloads',
+    inputs.workloadEntries,
+    (ctx, we) => workloadFromWorkloadEntry(we, ctx.fetch(mesh)[0] ?? meshSettingsFrom([])),
+    (w) => w.key,
+  );
+  const podWorkloads = derive(
+    'registry/PodWorkloads',
+    inputs.pods,
+    (ctx, pod) => {
+      const node = pod.spec.nodeName ? ctx.fetchOne(inputs.nodes, `Node/${pod.spec.nodeName}`) : undefined;
+      return workloadFromPod(pod, node, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]), ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]));
+    },
+    (w) => w.key,
+  );
+  const workloads = new JoinCollection<Workload>('registry/Workloads', [podWorkloads, entryWorkloads], (w) => w.key);
+  const workloadsByNamespace = workloads.index('namespace', (w) => [w.namespace]);
+
+  const allocationList = singleton('registry/AllocationTable', (ctx) => allocateAddresses(ctx.fetch(inputs.serviceEntries)));
+  const allocations = deriveMany('registry/Allocations', allocationList, (_ctx, list) => list, (a) => a.key);
+
+  const entryBundles = derive(
+    'registry/ServiceEntryBundles',
+    inputs.serviceEntries,
+    (ctx, se) => {
+      const key = `ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`;
+      const filter = selectorFilter(se);
+      const selected = filter ? ctx.fetch(workloads, { index: workloadsByNamespace, value: se.metadata.namespace, filter }) : [];
+      const alloc = ctx.fetchOne(allocations, key);
+      return bundleFromServiceEntry(se, selected, alloc?.byHost ?? {}, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]));
+    },
+    (b) => b.key,
+  );
+  const kubeBundles = derive(
+    'registry/KubeServiceBundles',
+    inputs.services,
+    (ctx, svc) => {
+      const filter = kubeSelectorFilter(svc);
+      const selected = filter ? ctx.fetch(workloads, { index: workloadsByNamespace, value: svc.metadata.namespace, filter }) : [];
+      return bundleFromKubeService(svc, selected, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]));
+    },
+    (b) => b.key,
+  );
+  const bundles = new JoinCollection<ServiceBundle>('registry/Bundles', [kubeBundles, entryBundles], (b) => b.key);
+  const bundlesByHost = bundles.index('host-namespace', (b) => b.hosts.map((h) => `${b.namespace}/${h}`));
+
+  const hostKeys = deriveMany(
+    'registry/ServiceKeys',
+    bundles,
+    (_ctx, b) => b.hosts.map((host) => ({ key: `${b.namespace}/${host}`, host, namespace: b.namespace })),
+    (k) => k.key,
+  );
+  const services = derive(
+    'registry/Services',
+    hostKeys,
+    (ctx, k) => mergeServices(k.host, k.namespace, ctx.fetch(bundles, { index: bundlesByHost, value: k.key })),
+    (s) => s.key,
+  );
+  const servicesByHost = services.index('host', (s) => [s.host]);
+
+  const gateways = singleton('registry/Gateways', (ctx) => {
+    const decl = ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]);
+    const meshSettings = ctx.fetch(mesh)[0] ?? meshSettingsFrom([]);
+    const out: NetworkGateway[] = [...decl.gateways];
+    const svcs = ctx.fetch(inputs.services);
+    for (const svc of svcs) {
+      const network = svc.metadata.labels[LABEL.network];
+      if (network === undefined || network === '') continue;
+      const port = Number(svc.metadata.labels[LABEL.gatewayPort] ?? '15443');
+      for (const address of gatewayAddresses(svc)) {
+        out.push({ network, address, port, cluster: meshSettings.clusterId, source: `Service/${svc.metadata.namespace}/${svc.metadata.name}` });
+      }
+    }
+    for (const sg of decl.serviceGateways) {
+      const svc = svcs.find((s) => kubeServiceHost(s, meshSettings) === sg.serviceName);
+      if (!svc) continue;
+      for (const address of gatewayAddresses(svc)) {
+        out.push({ network: sg.network, address, port: sg.port, cluster: meshSettings.clusterId, source: `Service/${svc.metadata.namespace}/${svc.metadata.name}` });
+      }
+    }
+    return out;
+  });
+
+  return { inputs, mesh, networks, workloads, workloadsByNamespace, allocations, bundles, services, servicesByHost, gateways };
+}
+
+/** A gateway Service's reachable addresses: load balancer IPs, else external IPs. */
+function gatewayAddresses(svc: KubeService): string[] {
+  const lb = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '' && isIP(ip));
+  return lb.length > 0 ? lb : (svc.spec.externalIPs ?? []).filter(isIP);
+}

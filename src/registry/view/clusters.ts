@@ -1,0 +1,213 @@
+/**
+ * The per-client cluster view: exactly what a client proxy receives over CDS/EDS for its outbound
+ * services (C-*, EDS-*, L-*, N-*). The `endpoints` command prints it, and the xDS generators build
+ * Envoy and gRPC resources from it.
+ */
+import type { DestinationRule, LocalityLbSetting, PeerAuthentication } from '../../model/config/types.js';
+import { isIP } from '../../model/mesh/ip.js';
+import { ANNOTATION, LABEL, selectorMatches } from '../../model/mesh/labels.js';
+import type { MeshSettings, NetworkGateway } from '../../model/mesh/mesh-settings.js';
+import type { Endpoint, ExclusionReason, MergedService, ServicePort } from '../../model/mesh/types.js';
+import type { ClientProxy } from './client.js';
+import { destinationRuleFor, portPolicy, type EffectiveDestinationRule, type PortPolicy } from './destination-rules.js';
+import { groupByLocality, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
+import { applyLocalityLb } from './locality-lb.js';
+import { applyNetworkFilter, indexGateways, type GatewayIndex } from './networks.js';
+import { effectiveMtlsMode } from './peer-authentication.js';
+import { isServiceVisible, winningService } from './visibility.js';
+
+export type ClusterType = 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';
+
+export interface Exclusion {
+  readonly source: string;
+  readonly reason: ExclusionReason;
+  readonly detail?: string;
+}
+
+export interface ClusterView {
+  /** `outbound|<port>|<subset>|<host>` (C-1) */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly subset: string;
+  readonly type: ClusterType;
+  readonly service: MergedService;
+  readonly servicePort: ServicePort;
+  readonly policy: PortPolicy;
+  readonly subsetLabels: Readonly<Record<string, string>>;
+  /** Locality groups in the order sent; empty for ORIGINAL_DST. */
+  readonly localities: readonly LocalityGroup[];
+  readonly excluded: readonly Exclusion[];
+}
+
+/** What the view is computed from: registry outputs and policies. */
+export interface ViewSources {
+  readonly mesh: MeshSettings;
+  readonly services: readonly MergedService[];
+  readonly destinationRules: readonly DestinationRule[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly gateways: readonly NetworkGateway[];
+}
+
+export interface ViewFilter {
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export function clusterName(port: number, subset: string, host: string): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
+/** C-3 (+ S-7 race-first annotation); undefined for services that get no outbound cluster. */
+export function clusterTypeOf(service: MergedService): ClusterType | undefined {
+  switch (service.resolution) {
+    case 'STATIC':
+      return 'EDS';
+    case 'DNS':
+      return service.annotations[ANNOTATION.connectStrategy] === 'RACE_FIRST_TCP_CONNECT' ? 'LOGICAL_DNS' : 'STRICT_DNS';
+    case 'DNS_ROUND_ROBIN':
+      return 'LOGICAL_DNS';
+    case 'NONE':
+      return 'ORIGINAL_DST';
+    case 'DYNAMIC_DNS':
+      return undefined;
+  }
+}
+
+/** Services visible to the client, one per (host, namespace) (the `services` view). */
+export function visibleServices(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): MergedService[] {
+  return sources.services
+    .filter((s) => (filter.host === undefined || s.host === filter.host) && isServiceVisible(s, client.namespace, sources.mesh))
+    .sort((a, b) => (a.host !== b.host ? (a.host < b.host ? -1 : 1) : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+}
+
+/** The service each visible host resolves to for this client (D-4). */
+export function servicesForClient(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): MergedService[] {
+  const byHost = new Map<string, MergedService[]>();
+  for (const s of visibleServices(sources, client, filter)) {
+    const list = byHost.get(s.host) ?? [];
+    list.push(s);
+    byHost.set(s.host, list);
+  }
+  const out: MergedService[] = [];
+  for (const list of byHost.values()) {
+    const w = winningService(list, client.namespace);
+    if (w) out.push(w);
+  }
+  return out;
+}
+
+export function buildClusters(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
+  const gateways = indexGateways(sources.gateways);
+  const out: ClusterView[] = [];
+  for (const service of servicesForClient(sources, client, filter)) {
+    const type = clusterTypeOf(service);
+    if (!type) continue;
+    const dr = destinationRuleFor(sources.destinationRules, service.host, service.namespace, client, sources.mesh);
+    for (const port of service.ports) {
+      if (filter.port !== undefined && port.number !== filter.port) continue;
+      if (port.protocol === 'UDP') continue; // C-3: UDP ports get no cluster
+      const subsets = [{ name: '', labels: {} as Readonly<Record<string, string>> }, ...(dr?.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {} }))];
+      for (const subset of subsets) {
+        const c = buildCluster(sources, client, gateways, service, port, type, dr, subset.name, subset.labels);
+        if (c) out.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+function buildCluster(
+  sources: ViewSources,
+  client: ClientProxy,
+  gateways: GatewayIndex,
+  service: MergedService,
+  port: ServicePort,
+  type: ClusterType,
+  dr: EffectiveDestinationRule | undefined,
+  subset: string,
+  subsetLabels: Readonly<Record<string, string>>,
+): ClusterView | undefined {
+  const policy = portPolicy(dr, port.number, subset);
+  const base = {
+    name: clusterName(port.number, subset, service.host),
+    host: service.host,
+    port: port.number,
+    subset,
+    type,
+    service,
+    servicePort: port,
+    policy,
+    subsetLabels,
+  };
+  if (type === 'ORIGINAL_DST') return { ...base, localities: [], excluded: [] };
+  const excluded: Exclusion[] = [];
+  const dns = type !== 'EDS';
+  const sent: SentEndpoint[] = [];
+  for (const e of service.endpoints) {
+    // EDS-3 / C-7: EDS clusters match endpoints by port name, DNS clusters by port number.
+    if (dns ? e.servicePort !== port.number : e.portName !== port.name) continue;
+    if (!dns && e.address !== '' && e.port !== 0 && !isIP(e.address)) {
+      excluded.push({ source: e.source, reason: 'address', detail: `address ${e.address} is a host name, which only DNS clusters can use` });
+      continue;
+    }
+    if (!selectorMatches(subsetLabels, e.labels)) {
+      excluded.push({ source: e.source, reason: 'subset', detail: `its labels do not match subset ${subset}` });
+      continue;
+    }
+    sent.push(sentEndpoint(e, policy, sources));
+  }
+  let groups = groupByLocality(sent);
+  if (!dns) {
+    const networkExcluded: { source: string; reason: 'network' | 'address'; detail: string }[] = [];
+    groups = applyNetworkFilter(groups, client.network, sources.mesh.clusterId, gateways, networkExcluded);
+    excluded.push(...networkExcluded);
+  }
+  const { setting, failover } = localitySettings(service, policy, sources.mesh);
+  groups = applyLocalityLb(groups, client, setting, failover);
+  // C-5: a DNS cluster with no endpoints is not generated at all.
+  if (dns && groups.every((g) => g.endpoints.length === 0)) return undefined;
+  return { ...base, localities: groups, excluded };
+}
+
+/** EDS-9: the tlsMode metadata sent with an endpoint, or null. */
+export function transportSocketMatch(e: Endpoint, policy: PortPolicy, sources: Pick<ViewSources, 'mesh' | 'peerAuthentications'>): string | null {
+  let enabled: boolean;
+  if (policy.tls?.mode !== undefined) enabled = policy.tls.mode === 'ISTIO_MUTUAL';
+  else {
+    enabled =
+      e.tlsMode === 'istio' &&
+      effectiveMtlsMode(sources.peerAuthentications, sources.mesh.rootNamespace, e.namespace, e.labels, e.port) !== 'DISABLE';
+  }
+  return enabled && e.tlsMode !== '' && e.tlsMode !== 'disabled' ? e.tlsMode : null;
+}
+
+function sentEndpoint(e: Endpoint, policy: PortPolicy, sources: ViewSources): SentEndpoint {
+  return {
+    address: e.address,
+    port: e.port,
+    weight: e.weight,
+    health: e.health,
+    tlsMode: transportSocketMatch(e, policy, sources),
+    source: e.source,
+    network: e.network,
+    locality: e.locality,
+    labels: e.labels,
+    serviceAccount: e.serviceAccount,
+    namespace: e.namespace,
+    workloadName: e.workloadName,
+  };
+}
+
+/** L-1, L-2, L-9: which locality setting applies and whether failover is enabled. */
+function localitySettings(service: MergedService, policy: PortPolicy, mesh: MeshSettings): { setting: LocalityLbSetting | undefined; failover: boolean } {
+  const fromRule = policy.loadBalancer?.localityLbSetting;
+  if (fromRule) return { setting: fromRule, failover: policy.outlierDetection !== undefined };
+  const distribution = (service.annotations['networking.istio.io/traffic-distribution'] ?? '').toLowerCase();
+  if (distribution === 'preferclose' || distribution === 'prefersamezone' || distribution === 'prefersamenode') {
+    const keys: string[] = [LABEL.network, LABEL.region, LABEL.zone];
+    if (distribution === 'prefersamenode') keys.push(LABEL.subzone, 'kubernetes.io/hostname');
+    return { setting: { failoverPriority: keys }, failover: true };
+  }
+  return { setting: mesh.localityLbSetting, failover: policy.outlierDetection !== undefined };
+}

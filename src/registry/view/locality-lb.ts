@@ -1,0 +1,147 @@
+/**
+ * Locality priorities and weights relative to the client (L-*; Istio
+ * networking/core/loadbalancer/loadbalancer.go ApplyLocalityLoadBalancer).
+ */
+import type { LocalityLbSetting, StringMap } from '../../model/config/types.js';
+import { LABEL } from '../../model/mesh/labels.js';
+import { parseLocality, type Locality } from '../../model/mesh/locality.js';
+import { sumWeights, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
+
+/** Istio util.LocalityMatch: `*` matches anything; empty zone/subzone act as wildcards, an empty region does not. */
+export function localityMatches(l: Locality, rule: string): boolean {
+  const r = parseLocality(rule);
+  const region = r.region === '*' || l.region === r.region;
+  const zone = r.zone === '*' || r.zone === '' || l.zone === r.zone;
+  const subzone = r.subzone === '*' || r.subzone === '' || l.subzone === r.subzone;
+  return region && zone && subzone;
+}
+
+/** L-4: 0 same region+zone+subzone, 1 same region+zone, 2 same region, 3 otherwise. */
+export function lbPriority(client: Locality, endpoints: Locality): number {
+  if (client.region !== endpoints.region) return 3;
+  if (client.zone !== endpoints.zone) return 2;
+  return client.subzone === endpoints.subzone ? 0 : 1;
+}
+
+/**
+ * L-1..L-9. `setting` is the effective locality LB setting (undefined or enabled:false = nothing);
+ * `enableFailover` says whether the effective traffic policy has outlier detection (L-2).
+ */
+export function applyLocalityLb(
+  groups: readonly LocalityGroup[],
+  client: { locality: Locality; labels: StringMap; network: string },
+  setting: LocalityLbSetting | undefined,
+  enableFailover: boolean,
+): LocalityGroup[] {
+  if (!setting || setting.enabled === false) return [...groups];
+  if (setting.distribute && setting.distribute.length > 0) return applyDistribute(groups, client.locality, setting.distribute);
+  if (!enableFailover) return [...groups];
+  if (setting.failoverPriority && setting.failoverPriority.length > 0) {
+    return applyPriorityFailover(groups, client, setting.failoverPriority, setting.failover);
+  }
+  return compact(groups.map((g) => ({ ...g, priority: failoverPriority(client.locality, g.locality, setting.failover) })));
+}
+
+/** L-4 + L-5: raw priority with the `failover` rules applied. */
+function failoverPriority(client: Locality, groupLocality: string, failover: LocalityLbSetting['failover']): number {
+  const l = parseLocality(groupLocality);
+  let p = lbPriority(client, l);
+  if (p === 3) {
+    const rule = (failover ?? []).find((f) => f.from === client.region);
+    if (rule && l.region !== rule.to) p = 4;
+  }
+  return p;
+}
+
+/** L-6: priorities made contiguous from 0, order kept. */
+function compact(groups: LocalityGroup[]): LocalityGroup[] {
+  const used = [...new Set(groups.map((g) => g.priority))].sort((a, b) => a - b);
+  const rank = new Map(used.map((p, i) => [p, i]));
+  return groups.map((g) => ({ ...g, priority: rank.get(g.priority) ?? 0 }));
+}
+
+/**
+ * L-3: the first rule whose `from` matches the client; each `to` pattern takes the not yet matched
+ * groups it matches and shares its percentage between them in proportion to their weights
+ * (ceil); unmatched groups are emptied. `to` patterns are taken in the order written (Istio
+ * iterates a map: the order is unspecified there; here it is defined).
+ */
+function applyDistribute(groups: readonly LocalityGroup[], client: Locality, distribute: NonNullable<LocalityLbSetting['distribute']>): LocalityGroup[] {
+  const rule = distribute.find((d) => localityMatches(client, d.from ?? ''));
+  if (!rule) return [...groups];
+  const out = [...groups];
+  const unmatched = new Set(out.map((_, i) => i));
+  for (const [pattern, percent] of Object.entries(rule.to ?? {})) {
+    const matched: number[] = [];
+    let total = 0;
+    for (const i of unmatched) {
+      const g = out[i];
+      if (g && localityMatches(parseLocality(g.locality), pattern)) matched.push(i);
+    }
+    for (const i of matched) {
+      unmatched.delete(i);
+      total += out[i]?.weight || 1;
+    }
+    for (const i of matched) {
+      const g = out[i];
+      if (!g) continue;
+      const w = Math.ceil(((g.weight || 1) * percent) / total);
+      if (w > 0) out[i] = { ...g, weight: w };
+    }
+  }
+  for (const i of unmatched) {
+    const g = out[i];
+    if (g) out[i] = { ...g, endpoints: [] };
+  }
+  return out;
+}
+
+/**
+ * L-7: each locality group is split by how many leading `failoverPriority` labels of an endpoint
+ * match the client's (a `key=value` entry overrides the client's value). With `failover` rules
+ * too, locality failover is added on top (label priority x 5 + locality priority).
+ */
+function applyPriorityFailover(
+  groups: readonly LocalityGroup[],
+  client: { locality: Locality; labels: StringMap; network: string },
+  priorities: readonly string[],
+  failover: LocalityLbSetting['failover'],
+): LocalityGroup[] {
+  const n = priorities.length;
+  const clientLabels: StringMap = { ...client.labels, ...(client.network !== '' ? { [LABEL.network]: client.network } : {}) };
+  const out: LocalityGroup[] = [];
+  for (const g of groups) {
+    const byPriority = new Map<number, SentEndpoint[]>();
+    for (const e of g.endpoints) {
+      let matched = 0;
+      let networkMismatch = false;
+      for (let j = 0; j < n; j++) {
+        const entry = priorities[j] ?? '';
+        const eq = entry.indexOf('=');
+        const key = eq >= 0 ? entry.slice(0, eq) : entry;
+        const want = eq >= 0 ? entry.slice(eq + 1) : clientLabels[key];
+        const have = key === LABEL.network ? e.labels[key] ?? e.network : e.labels[key];
+        if (want !== undefined && have === want) {
+          matched++;
+          continue;
+        }
+        if (j === 0 && key === LABEL.network) {
+          networkMismatch = true;
+          continue;
+        }
+        break;
+      }
+      let p = n - matched + (networkMismatch ? n : 0);
+      if (failover && failover.length > 0) p = p * 5 + failoverPriority(client.locality, g.locality, failover);
+      const list = byPriority.get(p) ?? [];
+      list.push(e);
+      byPriority.set(p, list);
+    }
+    for (const p of [...byPriority.keys()].sort((a, b) => a - b)) {
+      const eps = byPriority.get(p) ?? [];
+      out.push({ locality: g.locality, priority: p, weight: sumWeights(eps), endpoints: eps });
+    }
+    if (g.endpoints.length === 0) out.push(g);
+  }
+  return compact(out);
+}

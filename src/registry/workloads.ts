@@ -1,0 +1,188 @@
+/**
+ * Workloads from WorkloadEntries and pods (Istio: convertWorkloadEntryToWorkloadInstance and the
+ * kube controller's pod handling). Pure transformations, one workload per object.
+ */
+import type { KubeNode, Pod, StringMap, WorkloadEntry } from '../model/config/types.js';
+import { isIP, isUnixAddress, cidrContains } from '../model/mesh/ip.js';
+import { ANNOTATION, LABEL, parsesAsTrue } from '../model/mesh/labels.js';
+import { localityFromLabel, parseLocality } from '../model/mesh/locality.js';
+import type { MeshSettings, NetworkDeclarations } from '../model/mesh/mesh-settings.js';
+import type { AddressKind, CreationOrder, HealthStatus, Workload } from '../model/mesh/types.js';
+
+export function creationOf(o: { metadata: { creationTimestamp?: string }; origin: { order: number } }): CreationOrder {
+  return { timestamp: o.metadata.creationTimestamp ?? '', order: o.origin.order };
+}
+
+/** Oldest first (creationTimestamp, then load order). */
+export function compareCreation(a: CreationOrder, b: CreationOrder): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+  return a.order - b.order;
+}
+
+export function addressKindOf(address: string): AddressKind {
+  if (address === '') return 'none';
+  if (isUnixAddress(address)) return 'unix';
+  return isIP(address) ? 'ip' : 'dns';
+}
+
+/** E-LBL-3: topology labels added to every workload's labels. */
+export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string): StringMap {
+  const out: Record<string, string> = { ...labels };
+  if (locality !== '') {
+    const l = parseLocality(locality);
+    out[LABEL.region] = l.region;
+    out[LABEL.zone] = l.zone;
+    out[LABEL.subzone] = l.subzone;
+  }
+  out[LABEL.cluster] = clusterId;
+  if (network !== '' && out[LABEL.network] === undefined) out[LABEL.network] = network;
+  return out;
+}
+
+/** E-ATTR-3: the locality field wins, then `topology.istio.io/locality`, then `istio-locality`. */
+export function localityOf(field: string | undefined, labels: StringMap): string {
+  if (field !== undefined && field !== '') return field;
+  const label = labels[LABEL.locality] ?? labels[LABEL.legacyLocality];
+  return label !== undefined && label !== '' ? localityFromLabel(label) : '';
+}
+
+/** E-ATTR-1 for WorkloadEntries and inline endpoints. */
+export function tlsModeOf(labels: StringMap, serviceAccount: string | undefined): string {
+  const label = labels[LABEL.tlsMode];
+  if (label !== undefined) return label;
+  return serviceAccount !== undefined && serviceAccount !== '' ? 'istio' : 'disabled';
+}
+
+/** E-ATTR-2 */
+export function spiffeIdentity(trustDomain: string, namespace: string, serviceAccount: string | undefined): string | null {
+  return serviceAccount !== undefined && serviceAccount !== '' ? `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}` : null;
+}
+
+/**
+ * H-GATE-2/3: an entry with `proxy.istio.io/health-checks-enabled` true is usable only while its
+ * `Healthy` condition is "True".
+ */
+export function healthGate(we: WorkloadEntry): { selectable: boolean; detail: string } {
+  if (!parsesAsTrue(we.metadata.annotations[ANNOTATION.healthChecksEnabled])) return { selectable: true, detail: '' };
+  const cond = (we.status?.conditions ?? []).find((c) => c.type === 'Healthy');
+  if (cond?.status === 'True') return { selectable: true, detail: '' };
+  if (!cond) return { selectable: false, detail: 'health checks are enabled and no Healthy condition has been reported yet' };
+  return { selectable: false, detail: `health checks are enabled and its Healthy condition is ${cond.status}${cond.message ? `: ${cond.message}` : ''}` };
+}
+
+export function workloadFromWorkloadEntry(we: WorkloadEntry, mesh: MeshSettings): Workload {
+  const { name, namespace } = we.metadata;
+  const spec = we.spec;
+  // E-LBL-1: metadata.labels win over spec.labels.
+  const merged: StringMap = { ...(spec.labels ?? {}), ...we.metadata.labels };
+  const address = spec.address ?? '';
+  const locality = localityOf(spec.locality, merged);
+  const network = spec.network ?? '';
+  const gate = healthGate(we);
+  const workloadName =
+    we.metadata.annotations[ANNOTATION.autoRegistrationGroup] ?? merged[LABEL.workloadName] ?? name;
+  return {
+    key: `WorkloadEntry/${namespace}/${name}`,
+    kind: 'WorkloadEntry',
+    name,
+    namespace,
+    address,
+    addressKind: addressKindOf(address),
+    ports: { ...(spec.ports ?? {}) },
+    labels: augmentLabels(merged, locality, network, mesh.clusterId),
+    network,
+    locality,
+    weight: spec.weight ?? 0,
+    identity: spiffeIdentity(mesh.trustDomain, namespace, spec.serviceAccount),
+    tlsMode: tlsModeOf(merged, spec.serviceAccount),
+    health: 'UNKNOWN',
+    workloadName,
+    selectable: gate.selectable,
+    ...(gate.selectable ? {} : { exclusion: { reason: 'unhealthy' as const, detail: gate.detail } }),
+    creation: creationOf(we),
+  };
+}
+
+/** E-SEL-3: whether a pod may be an endpoint, and why not. */
+export function podReadiness(pod: Pod): { ready: boolean; detail: string } {
+  const phase = pod.status?.phase ?? '';
+  if (pod.metadata.deletionTimestamp) return { ready: false, detail: 'the pod is terminating' };
+  if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, detail: `the pod has phase ${phase}` };
+  if (!podIP(pod)) return { ready: false, detail: 'the pod has no IP yet' };
+  const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
+  if (ready?.status !== 'True') return { ready: false, detail: 'the pod is not Ready' };
+  return { ready: true, detail: '' };
+}
+
+function podIP(pod: Pod): string {
+  return pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip ?? '';
+}
+
+/** E-PORT-2: named TCP container ports; the first container wins on duplicate names. */
+export function podPorts(pod: Pod): Record<string, number> {
+  const out: Record<string, number> = {};
+  const containers = [
+    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+    ...(pod.spec.containers ?? []),
+  ];
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      const proto = p.protocol ?? 'TCP';
+      if (p.name && proto === 'TCP' && out[p.name] === undefined) out[p.name] = p.containerPort;
+    }
+  }
+  return out;
+}
+
+/** Pod locality: label `istio-locality`/`topology.istio.io/locality`, else its node's topology labels. */
+function podLocality(pod: Pod, node: KubeNode | undefined): string {
+  const fromLabel = localityOf(undefined, pod.metadata.labels);
+  if (fromLabel !== '') return fromLabel;
+  if (!node) return '';
+  const l = node.metadata.labels;
+  const region = l[LABEL.region] ?? '';
+  const zone = l[LABEL.zone] ?? '';
+  const subzone = l[LABEL.subzone] ?? '';
+  if (region === '' && zone === '' && subzone === '') return '';
+  return subzone !== '' ? `${region}/${zone}/${subzone}` : zone !== '' ? `${region}/${zone}` : region;
+}
+
+/** E-ATTR-5 for pods: label, else MeshNetworks `fromRegistry` / `fromCidr`. */
+function podNetwork(pod: Pod, ip: string, mesh: MeshSettings, networks: NetworkDeclarations): string {
+  const label = pod.metadata.labels[LABEL.network];
+  if (label !== undefined && label !== '') return label;
+  const byCidr = networks.cidrs.find((c) => cidrContains(c.cidr, ip));
+  if (byCidr) return byCidr.network;
+  const byRegistry = networks.registries.find((r) => r.registry === mesh.clusterId);
+  return byRegistry?.network ?? '';
+}
+
+export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: MeshSettings, networks: NetworkDeclarations): Workload {
+  const { name, namespace, labels } = pod.metadata;
+  const ip = podIP(pod);
+  const locality = podLocality(pod, node);
+  const network = podNetwork(pod, ip, mesh, networks);
+  const readiness = podReadiness(pod);
+  const health: HealthStatus = 'HEALTHY';
+  return {
+    key: `Pod/${namespace}/${name}`,
+    kind: 'Pod',
+    name,
+    namespace,
+    address: ip,
+    addressKind: ip === '' ? 'none' : 'ip',
+    ports: podPorts(pod),
+    labels: augmentLabels(labels, locality, network, mesh.clusterId),
+    network,
+    locality,
+    weight: 0,
+    identity: spiffeIdentity(mesh.trustDomain, namespace, pod.spec.serviceAccountName ?? 'default'),
+    // E-ATTR-1: for pods only the label counts.
+    tlsMode: labels[LABEL.tlsMode] ?? 'disabled',
+    health,
+    workloadName: labels[LABEL.workloadName] ?? name,
+    selectable: readiness.ready,
+    ...(readiness.ready ? {} : { exclusion: { reason: 'unhealthy' as const, detail: readiness.detail } }),
+    creation: creationOf(pod),
+  };
+}
