@@ -19,6 +19,8 @@ import {
   type Collection,
   type Index,
   type Singleton,
+  type CollectionStats,
+  type Context,
 } from '../lib/krt/index.js';
 import {
   objectKey,
@@ -29,6 +31,7 @@ import {
   type KubeService,
   type MeshConfig,
   type MeshNetworks,
+  type StringMap,
   type PeerAuthentication,
   type Pod,
   type ServiceEntry,
@@ -118,6 +121,8 @@ export interface Registry {
   readonly servicesByHost: Index<MergedService>;
   /** Network gateways from MeshNetworks and from Services labelled with a network (N-1). */
   readonly gateways: Singleton<readonly NetworkGateway[]>;
+  /** Every derived collection by debug name, for counters and the debug dump. */
+  readonly derived: ReadonlyMap<string, Collection<unknown> & { readonly stats: CollectionStats }>;
 }
 
 export function buildRegistry(inputs: RegistryInputs): Registry {
@@ -141,6 +146,14 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const workloads = new JoinCollection<Workload>('registry/Workloads', [podWorkloads, entryWorkloads], (w) => w.key);
   const workloadsByNamespace = workloads.index('namespace', (w) => [w.namespace]);
+  // Selector lookups go through one label of the selector, so that both the fetch and the search
+  // for dependents on a workload change touch only workloads and services sharing that label.
+  const workloadsByLabel = workloads.index('namespace-label', (w) => Object.entries(w.labels).map(([k, v]) => `${w.namespace}\u0000${k}=${v}`));
+  const selectWorkloads = (ctx: Context, namespace: string, selector: StringMap | undefined, filter: (w: Workload) => boolean): Workload[] => {
+    const firstKey = Object.keys(selector ?? {}).sort()[0];
+    if (selector === undefined || firstKey === undefined) return ctx.fetch(workloads, { index: workloadsByNamespace, value: namespace, filter });
+    return ctx.fetch(workloads, { index: workloadsByLabel, value: `${namespace}\u0000${firstKey}=${selector[firstKey] ?? ''}`, filter });
+  };
 
   const allocationList = singleton('registry/AllocationTable', (ctx) => allocateAddresses(ctx.fetch(inputs.serviceEntries)));
   const allocations = deriveMany('registry/Allocations', allocationList, (_ctx, list) => list, (a) => a.key);
@@ -151,7 +164,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     (ctx, se) => {
       const key = `ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`;
       const filter = selectorFilter(se);
-      const selected = filter ? ctx.fetch(workloads, { index: workloadsByNamespace, value: se.metadata.namespace, filter }) : [];
+      const selected = filter ? selectWorkloads(ctx, se.metadata.namespace, se.spec.workloadSelector?.labels, filter) : [];
       const alloc = ctx.fetchOne(allocations, key);
       return bundleFromServiceEntry(se, selected, alloc?.byHost ?? {}, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]));
     },
@@ -162,7 +175,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     inputs.services,
     (ctx, svc) => {
       const filter = kubeSelectorFilter(svc);
-      const selected = filter ? ctx.fetch(workloads, { index: workloadsByNamespace, value: svc.metadata.namespace, filter }) : [];
+      const selected = filter ? selectWorkloads(ctx, svc.metadata.namespace, svc.spec.selector, filter) : [];
       return bundleFromKubeService(svc, selected, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]));
     },
     (b) => b.key,
@@ -207,7 +220,11 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     return out;
   });
 
-  return { inputs, mesh, networks, workloads, workloadsByNamespace, allocations, bundles, services, servicesByHost, gateways };
+  const derived = new Map<string, Collection<unknown> & { readonly stats: CollectionStats }>();
+  for (const c of [mesh, networks, entryWorkloads, podWorkloads, allocationList, allocations, entryBundles, kubeBundles, hostKeys, services, gateways]) {
+    derived.set(c.name, c as unknown as Collection<unknown> & { readonly stats: CollectionStats });
+  }
+  return { inputs, mesh, networks, workloads, workloadsByNamespace, allocations, bundles, services, servicesByHost, gateways, derived };
 }
 
 /** A gateway Service's reachable addresses: load balancer IPs, else external IPs. */
