@@ -30,7 +30,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   program
     .command('endpoints')
     .description("show services, clusters and endpoints from one client's point of view")
-    .requiredOption('--config <path>', 'configuration file or folder (repeatable)', collect, [])
+    .option('--config <path>', 'configuration file or folder (repeatable; required)', collect)
     .option('--host <host>', 'only this host')
     .option('--port <port>', 'only this service port', parsePort)
     .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
@@ -41,6 +41,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--explain', 'say which candidate workloads were left out and why', false)
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
     .action(async (opts: EndpointsFlags) => {
+      if (!opts.config || opts.config.length === 0) throw new UsageError('endpoints needs at least one --config PATH');
       exitCode = await runEndpoints(
         {
           config: opts.config,
@@ -79,7 +80,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 }
 
 interface EndpointsFlags {
-  config: string[];
+  config?: string[];
   host?: string;
   port?: number;
   clientNamespace: string;
@@ -91,8 +92,8 @@ interface EndpointsFlags {
   output: string;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function parsePort(v: string): number {

@@ -50,6 +50,9 @@ export interface CollectionStats {
   computations: number;
   /** Events emitted downstream. */
   events: number;
+  /** Transformations that threw (a bug): the item kept its previous outputs. */
+  errors: number;
+  lastError?: string;
 }
 
 /** Base class shared by static and derived collections: item storage, indexes, subscribers. */
@@ -57,7 +60,7 @@ export abstract class BaseCollection<T> implements Collection<T> {
   protected readonly items = new Map<string, T>();
   private readonly handlers = new Set<Handler<T>>();
   private readonly indexes = new Map<string, IndexImpl<T>>();
-  readonly stats: CollectionStats = { computations: 0, events: 0 };
+  readonly stats: CollectionStats = { computations: 0, events: 0, errors: 0 };
 
   constructor(
     readonly name: string,

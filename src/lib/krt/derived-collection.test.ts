@@ -82,3 +82,16 @@ test('singleton and join', () => {
   b.replaceAll([{ k: 'b1' }]);
   assert.equal(count.value(), 2);
 });
+
+test('a transformation that throws keeps the last good output and is counted', () => {
+  const nums = new StaticCollection<{ id: string; n: number }>('nums', (x) => x.id);
+  const roots = derive('roots', nums, (_ctx, x) => {
+    if (x.n < 0) throw new Error('negative');
+    return { id: x.id, root: Math.sqrt(x.n) };
+  }, (r) => r.id);
+  nums.upsert({ id: 'a', n: 4 });
+  nums.upsert({ id: 'a', n: -1 });
+  assert.equal(roots.get('a')?.root, 2);
+  assert.equal(roots.stats.errors, 1);
+  assert.match(roots.stats.lastError ?? '', /a: negative/);
+});

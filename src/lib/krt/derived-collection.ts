@@ -174,7 +174,16 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
     for (const inputKey of inputKeys) {
       const prev = this.states.get(inputKey);
       const item = this.input.get(inputKey);
-      const next = item === undefined ? undefined : this.run(item);
+      let next: InputState<O> | undefined;
+      try {
+        next = item === undefined ? undefined : this.run(item);
+      } catch (e) {
+        // A transformation bug must not take the graph down: keep the last good outputs
+        // (krt's DiscardResult) and count the error, so tests and the debug dump show it.
+        this.stats.errors++;
+        this.stats.lastError = `${inputKey}: ${e instanceof Error ? e.message : String(e)}`;
+        continue;
+      }
       if (prev) for (const d of prev.deps) this.register(inputKey, d, false);
       if (next) {
         for (const d of next.deps) this.register(inputKey, d, true);
