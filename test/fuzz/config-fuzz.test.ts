@@ -79,7 +79,7 @@ function structuralMutation(r: () => number, doc: unknown): unknown {
     const p = ps[Math.floor(r() * ps.length)] ?? [];
     const choice = r();
     if (choice < 0.3) v = setAt(v, p, undefined, true);
-    else if (choice < 0.4) v = setAt(v, p, `${String(ODD_VALUES[Math.floor(r() * ODD_VALUES.length)] as string)}`, false);
+    else if (choice < 0.4) v = setAt(v, p, `${String(ODD_VALUES[Math.floor(r() * ODD_VALUES.length)])}`, false);
     else v = setAt(v, p, structuredClone(ODD_VALUES[Math.floor(r() * ODD_VALUES.length)]), false);
   }
   return v;
