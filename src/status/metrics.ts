@@ -58,6 +58,6 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Contr
     }),
     inboundUpdates: new Counter({ name: 'pilot_inbound_updates', help: 'Total number of updates received by pilot.', labelNames: ['type'], registers }),
     services: new Gauge({ name: 'pilot_services', help: 'Total services known to pilot.', registers }),
-    xdsRejects: new Counter({ name: 'pilot_xds_rejects', help: 'Pilot rejected xDS (NACKs), by type.', labelNames: ['type'], registers }),
+    xdsRejects: new Counter({ name: 'pilot_total_xds_rejects', help: 'Total number of XDS responses from pilot rejected by proxy.', labelNames: ['type'], registers }),
   };
 }
