@@ -28,6 +28,8 @@ export type DeltaRequest = Pick<
 
 export interface OutgoingDelta {
   readonly message: DeltaDiscoveryResponse;
+  /** `message.systemVersionInfo`: the view version. */
+  readonly version: string;
   readonly names: readonly string[];
   readonly removed: readonly string[];
   /** Exact encoded size of `message`. */
@@ -207,7 +209,7 @@ export class DeltaSession {
         header - NONCE_RESERVE + stringFieldSize(nonce) +
         chunk.reduce((sum, r) => sum + deltaEntrySize(r), 0) +
         removedHere.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
-      responses.push({ message, names: chunk.map((r) => r.name), removed: removedHere, bytes });
+      responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), removed: removedHere, bytes });
       st.lastSent = { version: snapshot.version, nonce };
     });
     for (const name of removedList) {

@@ -25,6 +25,8 @@ export type SotwRequest = Pick<DiscoveryRequest, 'typeUrl' | 'versionInfo' | 're
 
 export interface OutgoingSotw {
   readonly message: DiscoveryResponse;
+  /** `message.versionInfo`: the view version. */
+  readonly version: string;
   /** Names of the resources in this response. */
   readonly names: readonly string[];
   /** Exact encoded size of `message`. */
@@ -204,7 +206,7 @@ export class SotwSession {
       });
       for (const r of chunk) st.sent.set(r.name, r.version);
       const bytes = header - NONCE_RESERVE + stringFieldSize(nonce) + chunk.reduce((sum, r) => sum + r.sotwSize, 0);
-      responses.push({ message, names: chunk.map((r) => r.name), bytes });
+      responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), bytes });
     }
     st.group = { version: snapshot.version, nonces, unacked: new Set(nonces) };
     const last = responses[responses.length - 1];
