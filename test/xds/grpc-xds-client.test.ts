@@ -43,9 +43,7 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, and its
   server.onEvent((e) => events.push(e));
   const bound = await server.start('127.0.0.1:0');
   const backends: Backend[] = [];
-  let child: XdsClientChild | undefined;
   t.after(async () => {
-    await child?.stop();
     await server.stop(1000);
     await Promise.all(backends.map((b) => b.stop()));
   });
@@ -58,12 +56,13 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, and its
   put(cache, CLUSTER, edsCluster('cluster-svc', 'eds-svc'));
   put(cache, ENDPOINT, endpoints('eds-svc', [b1]));
 
-  child = new XdsClientChild({
+  const child = new XdsClientChild({
     target: `xds:///${HOST}`,
     xdsServer: bound.address,
     nodeId: 'proxyless~127.0.0.1~client-1.ns1~ns1.svc.cluster.local',
     metadata: { GENERATOR: 'grpc', NAMESPACE: 'ns1', LABELS: { app: 'client' } },
   });
+  t.after(() => child.stop());
   await child.ready();
 
   // 1. Resolution through LDS → RDS → CDS → EDS, then a successful call.
