@@ -1,7 +1,7 @@
 // End to end with a real proxyless client: @grpc/grpc-js-xds in a child process resolves
 // xds:///svc.test:80 through our ADS server (hand-built LDS → RDS → CDS → EDS from the cache), calls
 // real gRPC backends on loopback addresses, follows EDS changes, and NACKs a bad update, which the
-// server records and does not resend (grpc-xds-notes §9 recipe).
+// server records and does not resend, then rides through a control-plane restart (grpc-xds-notes §9).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '@bufbuild/protobuf';
@@ -36,7 +36,7 @@ function waitFor(events: XdsEvent[], from: number, pred: (e: XdsEvent) => boolea
   });
 }
 
-test('a grpc-js-xds client resolves through the ADS server, follows EDS, and its NACK is recorded and parked', async (t) => {
+test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NACK is recorded and parked, and it survives a control-plane restart', async (t) => {
   const cache = new ResourceCache();
   const server = new XdsServer({ source: cache });
   const events: XdsEvent[] = [];
@@ -109,4 +109,31 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, and its
   await waitFor(events, mark2, (e) => e.event === 'ack' && e.typeUrl === ENDPOINT.typeUrl, 3000, 'the ACK');
   const back = await child.send({ op: 'until', backend: 'b1', timeoutMs: 3000 }, 5000);
   assert.equal(back.reached, true, `calls did not move back to b1: ${back.last}`);
+
+  // 5. Control-plane restart on the same address with a fresh cache (new boot id): the client comes
+  //    back with the versions it last accepted; every first request is answered anyway, with versions
+  //    that cannot collide with the old ones, and calls follow the new state.
+  const oldVersions = new Set(events.filter((e) => e.event === 'response').map((e) => (e.event === 'response' ? e.version : '')));
+  await server.stop(1000);
+  const cache2 = new ResourceCache();
+  const server2 = new XdsServer({ source: cache2 });
+  const events2: XdsEvent[] = [];
+  server2.onEvent((e) => events2.push(e));
+  t.after(() => server2.stop(1000));
+  const restarted = Date.now();
+  await server2.start(bound.address);
+  const c2 = (m: Message, type: XdsResourceType): void =>
+    cache2.setResources(VIEW, type, new Map([[type.nameOf(m), { version: '1', message: m }]]));
+  c2(apiListener(HOST, 'route-svc'), LISTENER);
+  c2(routeTo('route-svc', HOST, 'cluster-svc'), ROUTE);
+  c2(edsCluster('cluster-svc', 'eds-svc'), CLUSTER);
+  c2(endpoints('eds-svc', [b2]), ENDPOINT);
+  const again = await child.send({ op: 'until', backend: 'b2', timeoutMs: 8000 }, 10_000);
+  assert.equal(again.reached, true, `calls did not follow the restarted control plane: ${again.last}`);
+  t.diagnostic(`control plane restart → first call on the new state: ${Date.now() - restarted} ms`);
+  const initial = events2.filter((e) => e.event === 'request' && e.kind === 'initial');
+  assert.ok(initial.some((e) => e.event === 'request' && e.versionInfo !== ''), 'the client resent the versions it had accepted');
+  const newVersions = events2.filter((e) => e.event === 'response').map((e) => (e.event === 'response' ? e.version : ''));
+  assert.ok(newVersions.length >= 4);
+  assert.ok(newVersions.every((v) => !oldVersions.has(v)), 'no version is reused across restarts');
 });

@@ -19,8 +19,15 @@ class RecordingPort implements StreamPort<DiscoveryResponse> {
   readonly peer = 'ipv4:127.0.0.1:5555';
   readonly sent: DiscoveryResponse[] = [];
   ended: { code: number; details: string } | undefined;
-  send(message: DiscoveryResponse): void {
+  /** Set to make the next send report congestion. */
+  congested = false;
+  drain: (() => void) | undefined;
+  send(message: DiscoveryResponse): boolean {
     this.sent.push(message);
+    return !this.congested;
+  }
+  onDrain(listener: () => void): void {
+    this.drain = listener;
   }
   end(code: number, details: string): void {
     this.ended = { code, details };
@@ -145,4 +152,24 @@ test('proxies that share a view get the same encoded bytes; another view gets it
   assert.equal(a.port.sent.length, 1, 'a change in another view is not pushed here');
   assert.equal(c.port.sent.length, 2);
   for (const s of [a, b, c]) s.stream.close('done');
+});
+
+test('a congested transport gets the latest state once it drains, not every intermediate push', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('v', CLUSTER, clusters('c1'));
+  const { port, stream } = open(cache, []);
+  port.congested = true;
+  stream.onRequest(request({ view: 'v', typeUrl: CLUSTER.typeUrl }));
+  assert.equal(port.sent.length, 1);
+  cache.setResources('v', CLUSTER, clusters('c1', 'c2'));
+  await tick();
+  cache.setResources('v', CLUSTER, clusters('c1', 'c2', 'c3'));
+  await tick();
+  assert.equal(port.sent.length, 1, 'nothing written while congested');
+  port.congested = false;
+  port.drain?.();
+  assert.equal(port.sent.length, 2);
+  assert.equal(port.sent[1]?.resources.length, 3, 'the latest state');
+  assert.equal(port.sent[1]?.versionInfo, 'b.3');
+  stream.close('done');
 });

@@ -32,7 +32,10 @@ export interface RequestView {
 /** The transport side of one stream (a gRPC call, or a recording fake in tests). */
 export interface StreamPort<Res> {
   readonly peer: string;
-  send(message: Res): void;
+  /** Writes one response; false when the transport is congested (then wait for `onDrain`). */
+  send(message: Res): boolean;
+  /** Calls `listener` once when a congested transport can take more. */
+  onDrain(listener: () => void): void;
   /** Ends the stream with a gRPC status code (0 = OK) and message. */
   end(code: number, details: string): void;
 }
@@ -64,6 +67,9 @@ export class AdsStream<Req extends RequestView, Res> {
   readonly #watches = new Map<string, () => void>();
   #info: StreamInfo | undefined;
   #closed = false;
+  /** The transport is congested: answers wait for it to drain (and then carry the latest state). */
+  #congested = false;
+  readonly #deferred = new Set<XdsResourceType>();
 
   constructor(options: AdsStreamOptions<Req>, session: ProtocolSession<Req, Outgoing<Res>>, port: StreamPort<Res>) {
     this.#opts = options;
@@ -131,23 +137,41 @@ export class AdsStream<Req extends RequestView, Res> {
     return this.#info;
   }
 
-  /** Answers one type from the current snapshot, then watches for the next change. */
+  /**
+   * Answers one type from the current snapshot, then watches for the next change. While the transport
+   * is congested nothing is built: the type is remembered and answered on drain from the snapshot of
+   * that moment, so a slow client gets the latest state once instead of every intermediate one.
+   */
   #sync(type: XdsResourceType): void {
     const info = this.#info;
     if (this.#closed || info === undefined) return;
+    if (this.#congested) {
+      this.#deferred.add(type);
+      return;
+    }
     const snapshot = this.#opts.source.current(info.view, type.typeUrl);
     const { responses, problems } = this.#session.answer(type, snapshot);
     const base = { streamId: info.streamId, proxyId: info.proxy.id, typeUrl: type.typeUrl };
     for (const p of problems) this.#emit({ ...base, event: 'problem', message: p.message });
     for (const out of responses) {
-      this.#port.send(out.message);
+      // Every chunk of one answer is written: they share one version and are ACKed together.
+      if (!this.#port.send(out.message)) this.#congested = true;
       this.#emit({ ...base, event: 'response', version: out.version, nonce: out.message.nonce, resources: out.names, removed: out.removed ?? [], bytes: out.bytes });
     }
+    // Not congested on entry (see above), so this registers one drain listener per congestion.
+    if (this.#congested) this.#port.onDrain(() => this.#drained());
     this.#watches.get(type.typeUrl)?.();
     this.#watches.set(type.typeUrl, this.#opts.source.watch(info.view, type.typeUrl, snapshot?.version, () => {
       this.#watches.delete(type.typeUrl);
       this.#sync(type);
     }));
+  }
+
+  #drained(): void {
+    this.#congested = false;
+    const types = [...this.#deferred].sort((a, b) => a.pushOrder - b.pushOrder);
+    this.#deferred.clear();
+    for (const type of types) this.#sync(type);
   }
 
   #emit(event: XdsEvent): void {

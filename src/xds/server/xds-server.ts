@@ -76,6 +76,9 @@ export class XdsServer {
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((err: unknown) => {
+      server.forceShutdown();
+      throw err;
     });
     this.#server = server;
     const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
@@ -120,8 +123,9 @@ export class XdsServer {
     let ended = false;
     const port: StreamPort<Res> = {
       peer: call.getPeer(),
-      send: (message) => {
-        if (!ended) call.write(message);
+      send: (message) => (ended ? true : call.write(message)),
+      onDrain: (listener) => {
+        call.once('drain', listener);
       },
       end: (code, details) => {
         if (ended) return;
