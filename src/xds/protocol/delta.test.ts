@@ -180,3 +180,13 @@ test('a large delta push is split; each response fits and carries its exact size
     assert.ok(size <= limit);
   }
 });
+
+test('subscribing to "*" later sends what the wildcard adds', () => {
+  const { session, answer, set } = setup();
+  set(CLUSTER, [cluster('a'), cluster('b')]);
+  session.receive(CLUSTER, req(CLUSTER, { sub: ['a'] }));
+  assert.deepEqual(summary(answer(CLUSTER)), [{ names: ['a'], removed: [] }]);
+  const r = session.receive(CLUSTER, req(CLUSTER, { sub: ['*'] }));
+  assert.equal(r.respond, true);
+  assert.deepEqual(summary(answer(CLUSTER)), [{ names: ['b'], removed: [] }]);
+});

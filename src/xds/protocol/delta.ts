@@ -148,7 +148,8 @@ export class DeltaSession {
     else if (unsubscribe.length > 0) kind = 'unsubscribe';
     else if (ack !== undefined) kind = 'ack';
     else kind = 'stale';
-    const respond = st.mustSend.size > 0;
+    // A new "*" needs an answer too: whatever the wildcard adds that the client lacks.
+    const respond = st.mustSend.size > 0 || change.wildcardAdded;
     return {
       typeUrl,
       kind,

@@ -101,6 +101,9 @@ test('connect, request, response, ACK, NACK, disconnect: the event sequence of a
   assert.deepEqual(events.map((e) => e.event), ['connect', 'request', 'response', 'request', 'ack', 'response', 'request', 'nack', 'disconnect']);
   const connect = events[0];
   assert.ok(connect?.event === 'connect');
+  const initial = events[1];
+  assert.ok(initial?.event === 'request');
+  assert.deepEqual([initial.kind, initial.wildcard], ['initial', true], 'an empty CDS request is the legacy wildcard');
   assert.equal(connect.stream.proxy.kind, 'grpc');
   assert.equal(connect.stream.proxy.namespace, 'v1');
   assert.equal(connect.stream.proxy.ip, '127.0.0.9');

@@ -97,7 +97,8 @@ export class AdsStream<Req extends RequestView, Res> {
     }
     const receipt = this.#session.receive(type, req);
     const d = this.#opts.describe(req);
-    this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, versionInfo: d.versionInfo, nonce: req.responseNonce });
+    const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
+    this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
     if (receipt.ack !== undefined) this.#emit({ ...base, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
     if (receipt.nack !== undefined) this.#emit({ ...base, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
     if (receipt.respond || !this.#watches.has(type.typeUrl)) this.#sync(type);

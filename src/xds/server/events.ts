@@ -37,6 +37,8 @@ export type XdsEvent =
       readonly names: readonly string[];
       /** Delta only: names unsubscribed by this request. */
       readonly unsubscribed: readonly string[];
+      /** After this request the stream subscribes to "*" (explicitly or as the legacy wildcard). */
+      readonly wildcard: boolean;
       readonly versionInfo: string;
       readonly nonce: string;
     })
