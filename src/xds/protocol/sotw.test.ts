@@ -283,3 +283,20 @@ test('a full-state response over the limit cannot be split: not sent, reported',
   assert.deepEqual(a.responses, []);
   assert.match(a.problems[0]?.message ?? '', /cannot be split/);
 });
+
+test('a later request repeating an answered nonce (a subscription change) is not a second ACK or NACK', () => {
+  const { session, answer, set } = setup();
+  set(ENDPOINT, [cla('a'), cla('b')]);
+  session.receive(ENDPOINT, req(ENDPOINT, ['a']));
+  const [r1] = answer(ENDPOINT).responses;
+  assert.ok(r1);
+  assert.ok(session.receive(ENDPOINT, req(ENDPOINT, ['a'], r1.message.nonce, r1.message.versionInfo)).ack);
+  const re = session.receive(ENDPOINT, req(ENDPOINT, ['a', 'b'], r1.message.nonce, r1.message.versionInfo));
+  assert.deepEqual([re.kind, re.ack, re.respond], ['resubscribe', undefined, true]);
+  const [r2] = answer(ENDPOINT).responses;
+  assert.ok(r2);
+  assert.ok(session.receive(ENDPOINT, req(ENDPOINT, ['a', 'b'], r2.message.nonce, '', 'bad b')).nack);
+  const again = session.receive(ENDPOINT, req(ENDPOINT, ['a'], r2.message.nonce, '', 'bad b'));
+  assert.deepEqual([again.kind, again.nack], ['unsubscribe', undefined], 'the repeated error_detail is no new NACK');
+  assert.equal(again.change.removed[0], 'b');
+});

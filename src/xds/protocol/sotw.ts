@@ -101,13 +101,16 @@ export class SotwSession {
     const group = st.group;
     let ack: AckRecord | undefined;
     let nack: NackRecord | undefined;
+    // Later requests (subscription changes) repeat the latest nonce, and may repeat its error_detail:
+    // only the first answer to a response is recorded as its ACK or NACK.
+    const firstAnswer = group.unacked.delete(req.responseNonce);
     if (req.errorDetail !== undefined) {
-      nack = { version: group.version, nonce: req.responseNonce, error: { code: req.errorDetail.code, message: req.errorDetail.message } };
-      st.nacked = nack;
-      st.lastAnswer = 'nack';
-      group.unacked.delete(req.responseNonce);
-    } else {
-      group.unacked.delete(req.responseNonce);
+      if (firstAnswer) {
+        nack = { version: group.version, nonce: req.responseNonce, error: { code: req.errorDetail.code, message: req.errorDetail.message } };
+        st.nacked = nack;
+        st.lastAnswer = 'nack';
+      }
+    } else if (firstAnswer) {
       // A push split into chunks is ACKed when every chunk is, and not at all if one was NACKed.
       const nackedInGroup = st.nacked !== undefined && group.nonces.has(st.nacked.nonce);
       if (group.unacked.size === 0 && !nackedInGroup) {
