@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: everything a reviewer needs, in one command.
-//   1. typecheck + build (tsc -b), 2. type-aware lint, 3. the shared conformance suite when
+//   0. generate src/gen (scripts/gen-xds.mjs), 1. typecheck + build (tsc -b), 2. type-aware lint, 3. the shared conformance suite when
 //   ../shared is beside the project, 4. unit and end-to-end tests with Node's test runner.
 // Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`).
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,8 @@ function testFiles(dir) {
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const eslint = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+// src/gen is generated, not committed: make sure it exists (a no-op when it is up to date).
+step('generate xDS types', process.execPath, [join(root, 'scripts', 'gen-xds.mjs')]);
 step('typecheck and build', process.execPath, [tsc, '-b']);
 if (!process.env.SKIP_LINT) step('lint', process.execPath, [eslint, '.']);
 const conformance = join(root, '..', 'shared', 'conformance', 'run.mjs');

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { ENDPOINT } from '../types/resource-types.js';
+import { newBootId, ResourceCache, type ResourceInput } from './resource-cache.js';
+
+function cla(name: string, priority = 0): ClusterLoadAssignment {
+  return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: [{ priority }] });
+}
+
+function inputs(...entries: [string, string, ClusterLoadAssignment][]): Map<string, ResourceInput<ClusterLoadAssignment>> {
+  return new Map(entries.map(([name, version, message]) => [name, { version, message }]));
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('a view has nothing until it is set; then a versioned snapshot with encoded resources', () => {
+  const cache = new ResourceCache({ bootId: 'boot1' });
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined);
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')]));
+  const snap = cache.current('v', ENDPOINT.typeUrl);
+  assert.equal(snap?.version, 'boot1.1');
+  assert.equal(snap?.resources.get('a')?.any.typeUrl, ENDPOINT.typeUrl);
+});
+
+test('versions carry the boot id, so they differ across restarts', () => {
+  assert.notEqual(newBootId(), newBootId());
+  const before = new ResourceCache();
+  const after = new ResourceCache();
+  before.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')]));
+  after.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')]));
+  assert.notEqual(before.current('v', ENDPOINT.typeUrl)?.version, after.current('v', ENDPOINT.typeUrl)?.version);
+});
+
+test('each resource is encoded once per version: unchanged tokens keep the bytes and the snapshot', () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')], ['b', '1', cla('b')]));
+  const first = cache.current('v', ENDPOINT.typeUrl);
+  // Fresh message objects with the same tokens: not encoded again, no new version.
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a', 5)], ['b', '1', cla('b')]));
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), first);
+  // A new token for identical bytes is no change either.
+  cache.setResources('v', ENDPOINT, inputs(['a', '2', cla('a')], ['b', '1', cla('b')]));
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), first);
+  // A real change gives a new version and new bytes for that resource only.
+  cache.setResources('v', ENDPOINT, inputs(['a', '3', cla('a', 1)], ['b', '1', cla('b')]));
+  const next = cache.current('v', ENDPOINT.typeUrl);
+  assert.equal(next?.version, 'b.2');
+  assert.notEqual(next?.resources.get('a'), first?.resources.get('a'));
+  assert.equal(next?.resources.get('b'), first?.resources.get('b'));
+  // Removing a resource is a change.
+  cache.setResources('v', ENDPOINT, inputs(['b', '1', cla('b')]));
+  assert.equal(cache.current('v', ENDPOINT.typeUrl)?.version, 'b.3');
+});
+
+test('views that get the same message share its encoded bytes', () => {
+  const cache = new ResourceCache();
+  const shared = cla('a');
+  cache.setResources('v1', ENDPOINT, inputs(['a', '1', shared]));
+  cache.setResources('v2', ENDPOINT, inputs(['a', 'x', shared]));
+  const r1 = cache.current('v1', ENDPOINT.typeUrl)?.resources.get('a');
+  assert.ok(r1);
+  assert.equal(cache.current('v2', ENDPOINT.typeUrl)?.resources.get('a'), r1);
+});
+
+test('a resource keyed under another name than its own is refused', () => {
+  const cache = new ResourceCache();
+  assert.throws(() => cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('b')])), /keyed "a" is named "b"/);
+});
+
+test('a watch is answered at most once, after a change, and can be cancelled', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  let fired = 0;
+  cache.watch('v', ENDPOINT.typeUrl, undefined, () => fired++);
+  await tick();
+  assert.equal(fired, 0, 'nothing to answer yet');
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')]));
+  cache.setResources('v', ENDPOINT, inputs(['a', '2', cla('a', 2)]));
+  await tick();
+  assert.equal(fired, 1, 'answered once for two changes');
+
+  let immediate = 0;
+  cache.watch('v', ENDPOINT.typeUrl, 'b.1', () => immediate++);
+  assert.equal(immediate, 0, 'never called synchronously');
+  await tick();
+  assert.equal(immediate, 1, 'the version already differs: answered at once');
+
+  let cancelled = 0;
+  const cancel = cache.watch('v', ENDPOINT.typeUrl, 'b.2', () => cancelled++);
+  cancel();
+  cache.setResources('v', ENDPOINT, inputs(['a', '3', cla('a', 3)]));
+  await tick();
+  assert.equal(cancelled, 0);
+
+  let other = 0;
+  cache.watch('other-view', ENDPOINT.typeUrl, undefined, () => other++);
+  cache.setResources('v', ENDPOINT, inputs(['a', '4', cla('a', 4)]));
+  await tick();
+  assert.equal(other, 0, 'a change in one view does not wake watches on another');
+});
+
+test('dropView forgets every type of the view', () => {
+  const cache = new ResourceCache();
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')]));
+  cache.setResources('w', ENDPOINT, inputs(['a', '1', cla('a')]));
+  cache.dropView('v');
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined);
+  assert.ok(cache.current('w', ENDPOINT.typeUrl));
+});

@@ -1,0 +1,244 @@
+import { create } from '@bufbuild/protobuf';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { DeltaDiscoveryResponseSchema, ResourceSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { TypeSnapshot } from '../cache/resource-cache.js';
+import type { EncodedResource } from '../types/encoded-resource.js';
+import { anySize, fieldSize, stringFieldSize } from '../types/encoded-resource.js';
+import type { XdsResourceType } from '../types/resource-type.js';
+import {
+  chunkBySize,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  nonceCounter,
+  type AckRecord,
+  type NackRecord,
+  type Problem,
+  type Receipt,
+  type RequestKind,
+  type SessionOptions,
+  type TypeStatus,
+  toStatus,
+} from './common.js';
+import { covers, deltaSubscription, diffSubscription, selectResources, WILDCARD, type Subscription } from './subscription.js';
+
+/** The fields of a DeltaDiscoveryRequest the protocol reads. */
+export type DeltaRequest = Pick<
+  DeltaDiscoveryRequest,
+  'typeUrl' | 'resourceNamesSubscribe' | 'resourceNamesUnsubscribe' | 'initialResourceVersions' | 'responseNonce' | 'errorDetail'
+>;
+
+export interface OutgoingDelta {
+  readonly message: DeltaDiscoveryResponse;
+  /** `message.systemVersionInfo`: the view version. */
+  readonly version: string;
+  readonly names: readonly string[];
+  readonly removed: readonly string[];
+  /** Exact encoded size of `message`. */
+  readonly bytes: number;
+}
+
+export interface DeltaAnswer {
+  readonly responses: readonly OutgoingDelta[];
+  readonly problems: readonly Problem[];
+}
+
+interface TypeState {
+  subscription: Subscription;
+  /** Names to send (as a resource, or as removed) on the next answer even if the client has them. */
+  mustSend: Set<string>;
+  /** The first request of the type is not answered yet: answer even with an empty response. */
+  firstAnswer: boolean;
+  /**
+   * What the client has: name → version (from `initial_resource_versions`, then from what was sent,
+   * NACKed content included), or null once it was told the resource does not exist.
+   */
+  known: Map<string, string | null>;
+  /** Responses not yet ACKed or NACKed: nonce → system version. */
+  outstanding: Map<string, string>;
+  seenVersion: string | undefined;
+  lastSent: AckRecord | undefined;
+  acked: AckRecord | undefined;
+  nacked: NackRecord | undefined;
+  lastAnswer: 'ack' | 'nack' | undefined;
+}
+
+/**
+ * Incremental (delta) protocol for one DeltaAggregatedResources stream: a pure state machine, no I/O.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#incremental-xds
+ *
+ * - Resources are versioned one by one with their content hash; a push carries only resources whose
+ *   version differs from what the client has, plus `removed_resources` for what it has (or explicitly
+ *   asked for) that does not exist. `initial_resource_versions` of a reconnecting client is trusted,
+ *   since equal versions mean equal bytes.
+ * - Names in `resource_names_subscribe` are always sent, even when the client should have them.
+ * - Subscription changes are honoured whatever the nonce; the nonce only pairs ACKs/NACKs with
+ *   responses. A NACKed resource version is recorded as what the client has been offered, so it is not
+ *   sent again until it changes.
+ * - The first request of each type on a stream is always answered.
+ * - Pushes larger than `maxResponseBytes` are split into several responses.
+ */
+export class DeltaSession {
+  readonly #types = new Map<string, TypeState>();
+  readonly #max: number;
+  readonly #mintNonce: () => string;
+
+  constructor(options: SessionOptions = {}) {
+    this.#max = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#mintNonce = options.mintNonce ?? nonceCounter();
+  }
+
+  receive(type: XdsResourceType, req: DeltaRequest): Receipt {
+    const typeUrl = type.typeUrl;
+    const subscribe = req.resourceNamesSubscribe;
+    const unsubscribe = req.resourceNamesUnsubscribe;
+    const st = this.#types.get(typeUrl);
+    if (st === undefined) {
+      const subscription = deltaSubscription(undefined, subscribe, unsubscribe, type.legacyWildcard);
+      this.#types.set(typeUrl, {
+        subscription,
+        mustSend: new Set(subscribe.filter((n) => n !== WILDCARD)),
+        firstAnswer: true,
+        known: new Map(Object.entries(req.initialResourceVersions)),
+        outstanding: new Map(),
+        seenVersion: undefined,
+        lastSent: undefined,
+        acked: undefined,
+        nacked: undefined,
+        lastAnswer: undefined,
+      });
+      return { typeUrl, kind: 'initial', change: diffSubscription(undefined, subscription), respond: true };
+    }
+
+    let ack: AckRecord | undefined;
+    let nack: NackRecord | undefined;
+    const version = req.responseNonce === '' ? undefined : st.outstanding.get(req.responseNonce);
+    if (version !== undefined) {
+      st.outstanding.delete(req.responseNonce);
+      if (req.errorDetail !== undefined) {
+        nack = { version, nonce: req.responseNonce, error: { code: req.errorDetail.code, message: req.errorDetail.message } };
+        st.nacked = nack;
+        st.lastAnswer = 'nack';
+      } else {
+        ack = { version, nonce: req.responseNonce };
+        st.acked = ack;
+        st.lastAnswer = 'ack';
+      }
+    }
+
+    const subscription = deltaSubscription(st.subscription, subscribe, unsubscribe, type.legacyWildcard);
+    const change = diffSubscription(st.subscription, subscription);
+    st.subscription = subscription;
+    for (const name of subscribe) if (name !== WILDCARD) st.mustSend.add(name);
+    for (const name of unsubscribe) {
+      if (name === WILDCARD) continue;
+      // Still covered by "*": the client cannot tell whether to keep it, so say it again (spec,
+      // "Unsubscribing from Resources"). Otherwise the client drops it by itself.
+      if (subscription.wildcard) st.mustSend.add(name);
+      else {
+        st.known.delete(name);
+        st.mustSend.delete(name);
+      }
+    }
+    if (change.wildcardRemoved) {
+      for (const name of [...st.known.keys()]) if (!covers(subscription, name)) st.known.delete(name);
+    }
+
+    let kind: RequestKind;
+    if (nack !== undefined) kind = 'nack';
+    else if (subscribe.length > 0) kind = 'resubscribe';
+    else if (unsubscribe.length > 0) kind = 'unsubscribe';
+    else if (ack !== undefined) kind = 'ack';
+    else kind = 'stale';
+    // A new "*" needs an answer too: whatever the wildcard adds that the client lacks.
+    const respond = st.mustSend.size > 0 || change.wildcardAdded;
+    return {
+      typeUrl,
+      kind,
+      change,
+      respond,
+      ...(ack !== undefined ? { ack } : {}),
+      ...(nack !== undefined ? { nack } : {}),
+    };
+  }
+
+  /**
+   * The responses due for one type given the view's current snapshot (see SotwSession.answer);
+   * `undefined` defers the answer until the view has resources of this type.
+   */
+  answer(type: XdsResourceType, snapshot: TypeSnapshot | undefined): DeltaAnswer {
+    const st = this.#types.get(type.typeUrl);
+    if (st === undefined || snapshot === undefined) return EMPTY;
+    st.seenVersion = snapshot.version;
+    const desired = selectResources(st.subscription, snapshot.resources);
+    const toSend = [...desired.values()].filter((r) => st.mustSend.has(r.name) || st.known.get(r.name) !== r.version);
+    const removed = new Set<string>();
+    for (const [name, version] of st.known) if (version !== null && !desired.has(name)) removed.add(name);
+    for (const name of st.subscription.names) if (!desired.has(name) && st.known.get(name) !== null) removed.add(name);
+    for (const name of st.mustSend) if (!desired.has(name)) removed.add(name);
+    const removedList = [...removed].sort();
+    const first = st.firstAnswer;
+    st.mustSend = new Set();
+    st.firstAnswer = false;
+    if (toSend.length === 0 && removedList.length === 0 && !first) return EMPTY;
+
+    const removedSize = removedList.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
+    const header = stringFieldSize(snapshot.version) + stringFieldSize(type.typeUrl) + NONCE_RESERVE;
+    const problems: Problem[] = [];
+    const split = chunkBySize(toSend, deltaEntrySize, this.#max - header - removedSize);
+    for (const r of split.tooLarge) {
+      problems.push({ typeUrl: type.typeUrl, message: `${type.shortName} resource "${r.name}" is ${deltaEntrySize(r)} bytes, over the response limit of ${this.#max}; not sent` });
+    }
+    const chunks = split.chunks;
+    if (chunks.length === 0) {
+      if (removedList.length === 0 && !(first && split.tooLarge.length === 0)) return { responses: [], problems };
+      chunks.push([]);
+    }
+
+    const responses: OutgoingDelta[] = [];
+    chunks.forEach((chunk, i) => {
+      const nonce = this.#mintNonce();
+      const removedHere = i === 0 ? removedList : [];
+      const message = create(DeltaDiscoveryResponseSchema, {
+        systemVersionInfo: snapshot.version,
+        typeUrl: type.typeUrl,
+        nonce,
+        resources: chunk.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
+        removedResources: removedHere,
+      });
+      for (const r of chunk) st.known.set(r.name, r.version);
+      st.outstanding.set(nonce, snapshot.version);
+      const bytes =
+        header - NONCE_RESERVE + stringFieldSize(nonce) +
+        chunk.reduce((sum, r) => sum + deltaEntrySize(r), 0) +
+        removedHere.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
+      responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), removed: removedHere, bytes });
+      st.lastSent = { version: snapshot.version, nonce };
+    });
+    for (const name of removedList) {
+      if (st.subscription.names.has(name)) st.known.set(name, null);
+      else st.known.delete(name);
+    }
+    return { responses, problems };
+  }
+
+  pending(typeUrl: string): boolean {
+    const st = this.#types.get(typeUrl);
+    return st !== undefined && (st.firstAnswer || st.mustSend.size > 0);
+  }
+
+  typeUrls(): string[] {
+    return [...this.#types.keys()];
+  }
+
+  status(typeUrl: string): TypeStatus | undefined {
+    const st = this.#types.get(typeUrl);
+    return st === undefined ? undefined : toStatus(typeUrl, st.subscription, st);
+  }
+}
+
+const NONCE_RESERVE = 40;
+const EMPTY: DeltaAnswer = Object.freeze({ responses: [], problems: [] });
+
+/** Bytes one `Resource` entry adds to a DeltaDiscoveryResponse. */
+function deltaEntrySize(r: EncodedResource): number {
+  return fieldSize(stringFieldSize(r.name) + stringFieldSize(r.version) + fieldSize(anySize(r.any)));
+}

@@ -1,0 +1,46 @@
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+
+/**
+ * `envoy.service.discovery.v3.AggregatedDiscoveryService`, written by hand for @grpc/grpc-js with
+ * protobuf-es codecs (grpc-xds-notes §8: no proto-loader/protobufjs reflection on the server).
+ * Usable for servers and for raw test clients (`makeGenericClientConstructor`).
+ */
+export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+function bidi<Req extends DescMessage, Res extends DescMessage>(
+  method: string,
+  req: Req,
+  res: Res,
+): MethodDefinition<MessageShape<Req>, MessageShape<Res>> {
+  return {
+    path: `/${ADS_SERVICE_NAME}/${method}`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (m) => Buffer.from(toBinary(req, m)),
+    requestDeserialize: (b) => fromBinary(req, b),
+    responseSerialize: (m) => Buffer.from(toBinary(res, m)),
+    responseDeserialize: (b) => fromBinary(res, b),
+    originalName: method.charAt(0).toLowerCase() + method.slice(1),
+  };
+}
+
+export interface AdsServiceDefinition extends ServiceDefinition {
+  readonly StreamAggregatedResources: MethodDefinition<DiscoveryRequest, DiscoveryResponse>;
+  readonly DeltaAggregatedResources: MethodDefinition<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+}
+
+export const adsServiceDefinition: AdsServiceDefinition = {
+  StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema),
+  DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema),
+};

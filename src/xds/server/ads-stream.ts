@@ -1,0 +1,185 @@
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { ResourceSource, TypeSnapshot, ViewKey } from '../cache/resource-cache.js';
+import type { Problem, Receipt, TypeStatus } from '../protocol/common.js';
+import type { XdsResourceType } from '../types/resource-type.js';
+import type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent } from './events.js';
+import { proxyIdentityFromNode, type ProxyIdentity } from './node-identity.js';
+
+/** What the driver needs of a protocol session (SotwSession and DeltaSession fit). */
+export interface ProtocolSession<Req, Out> {
+  receive(type: XdsResourceType, req: Req): Receipt;
+  answer(type: XdsResourceType, snapshot: TypeSnapshot | undefined): { readonly responses: readonly Out[]; readonly problems: readonly Problem[] };
+  typeUrls(): string[];
+  status(typeUrl: string): TypeStatus | undefined;
+}
+
+/** A response as sessions produce it. */
+export interface Outgoing<Res> {
+  readonly message: Res & { readonly nonce: string };
+  readonly version: string;
+  readonly names: readonly string[];
+  readonly removed?: readonly string[];
+  readonly bytes: number;
+}
+
+/** What the driver reads of a request, whatever the protocol. */
+export interface RequestView {
+  readonly node?: Node | undefined;
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+}
+
+/** The transport side of one stream (a gRPC call, or a recording fake in tests). */
+export interface StreamPort<Res> {
+  readonly peer: string;
+  /** Writes one response; false when the transport is congested (then wait for `onDrain`). */
+  send(message: Res): boolean;
+  /** Calls `listener` once when a congested transport can take more. */
+  onDrain(listener: () => void): void;
+  /** Ends the stream with a gRPC status code (0 = OK) and message. */
+  end(code: number, details: string): void;
+}
+
+export interface AdsStreamOptions<Req> {
+  readonly streamId: string;
+  readonly protocol: AdsProtocol;
+  readonly source: ResourceSource;
+  readonly viewOf: (proxy: ProxyIdentity) => ViewKey;
+  readonly resourceTypeOf: (typeUrl: string) => XdsResourceType | undefined;
+  readonly emit: (event: XdsEvent) => void;
+  /** Names (subscribed) and unsubscribed names and version of a request, for events. */
+  readonly describe: (req: Req) => { names: readonly string[]; unsubscribed: readonly string[]; versionInfo: string };
+  readonly now?: () => number;
+}
+
+const INVALID_ARGUMENT = 3;
+
+/**
+ * Drives one ADS stream: identifies the proxy from the first request, feeds requests to the protocol
+ * session, answers from the cache, and keeps one cache watch per requested type so changes are
+ * pushed (STYLE principle 5: the driver only moves messages; the session decides, the cache stores).
+ * No gRPC here: the port abstracts the call.
+ */
+export class AdsStream<Req extends RequestView, Res> {
+  readonly #opts: AdsStreamOptions<Req>;
+  readonly #session: ProtocolSession<Req, Outgoing<Res>>;
+  readonly #port: StreamPort<Res>;
+  readonly #watches = new Map<string, () => void>();
+  #info: StreamInfo | undefined;
+  #closed = false;
+  /** The transport is congested: answers wait for it to drain (and then carry the latest state). */
+  #congested = false;
+  readonly #deferred = new Set<XdsResourceType>();
+
+  constructor(options: AdsStreamOptions<Req>, session: ProtocolSession<Req, Outgoing<Res>>, port: StreamPort<Res>) {
+    this.#opts = options;
+    this.#session = session;
+    this.#port = port;
+  }
+
+  get info(): StreamInfo | undefined {
+    return this.#info;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onRequest(req: Req): void {
+    if (this.#closed) return;
+    const info = this.#info ?? this.#connect(req);
+    if (info === undefined) return;
+    const base = { streamId: info.streamId, proxyId: info.proxy.id };
+    const type = this.#opts.resourceTypeOf(req.typeUrl);
+    if (type === undefined) {
+      this.#emit({ ...base, event: 'problem', typeUrl: req.typeUrl, message: `type URL "${req.typeUrl}" is not served; request ignored` });
+      return;
+    }
+    const receipt = this.#session.receive(type, req);
+    const d = this.#opts.describe(req);
+    const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
+    this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
+    if (receipt.ack !== undefined) this.#emit({ ...base, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
+    if (receipt.nack !== undefined) this.#emit({ ...base, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
+    if (receipt.respond || !this.#watches.has(type.typeUrl)) this.#sync(type);
+  }
+
+  /** Stops watching and reports the disconnect; the caller ends the transport. Idempotent. */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const cancel of this.#watches.values()) cancel();
+    this.#watches.clear();
+    if (this.#info !== undefined) this.#emit({ event: 'disconnect', streamId: this.#info.streamId, proxyId: this.#info.proxy.id, reason });
+  }
+
+  status(): StreamStatus | undefined {
+    if (this.#info === undefined) return undefined;
+    const types = this.#session.typeUrls().map((u) => this.#session.status(u)).filter((s): s is TypeStatus => s !== undefined);
+    return { stream: this.#info, types };
+  }
+
+  #connect(req: Req): StreamInfo | undefined {
+    if (req.node === undefined || req.node.id === '') {
+      this.close('first request without node');
+      this.#port.end(INVALID_ARGUMENT, 'the first request on an ADS stream must carry node.id');
+      return undefined;
+    }
+    const proxy = proxyIdentityFromNode(req.node);
+    this.#info = {
+      streamId: this.#opts.streamId,
+      protocol: this.#opts.protocol,
+      proxy,
+      view: this.#opts.viewOf(proxy),
+      peer: this.#port.peer,
+      connectedAt: (this.#opts.now ?? Date.now)(),
+    };
+    this.#emit({ event: 'connect', stream: this.#info });
+    return this.#info;
+  }
+
+  /**
+   * Answers one type from the current snapshot, then watches for the next change. While the transport
+   * is congested nothing is built: the type is remembered and answered on drain from the snapshot of
+   * that moment, so a slow client gets the latest state once instead of every intermediate one.
+   */
+  #sync(type: XdsResourceType): void {
+    const info = this.#info;
+    if (this.#closed || info === undefined) return;
+    if (this.#congested) {
+      this.#deferred.add(type);
+      return;
+    }
+    const snapshot = this.#opts.source.current(info.view, type.typeUrl);
+    const { responses, problems } = this.#session.answer(type, snapshot);
+    const base = { streamId: info.streamId, proxyId: info.proxy.id, typeUrl: type.typeUrl };
+    for (const p of problems) this.#emit({ ...base, event: 'problem', message: p.message });
+    for (const out of responses) {
+      // Every chunk of one answer is written: they share one version and are ACKed together.
+      if (!this.#port.send(out.message)) this.#congested = true;
+      this.#emit({ ...base, event: 'response', version: out.version, nonce: out.message.nonce, resources: out.names, removed: out.removed ?? [], bytes: out.bytes });
+    }
+    // Not congested on entry (see above), so this registers one drain listener per congestion.
+    if (this.#congested) this.#port.onDrain(() => this.#drained());
+    this.#watches.get(type.typeUrl)?.();
+    this.#watches.set(type.typeUrl, this.#opts.source.watch(info.view, type.typeUrl, snapshot?.version, () => {
+      this.#watches.delete(type.typeUrl);
+      this.#sync(type);
+    }));
+  }
+
+  #drained(): void {
+    this.#congested = false;
+    const types = [...this.#deferred].sort((a, b) => a.pushOrder - b.pushOrder);
+    this.#deferred.clear();
+    for (const type of types) this.#sync(type);
+  }
+
+  #emit(event: XdsEvent): void {
+    try {
+      this.#opts.emit(event);
+    } catch {
+      // A listener's failure must not break the stream (events.ts contract).
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+
+/** `envoy` for Envoy sidecars and gateways; `grpc` for proxyless gRPC clients (metadata GENERATOR=grpc). */
+export type ProxyKind = 'envoy' | 'grpc';
+
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
+}
+
+/**
+ * Who is at the other end of a stream, from the Node of its first request, the way Istio's proxies
+ * identify themselves (cli-contract.md, `serve`): node id `<type>~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local`
+ * with type `sidecar`, `proxyless`, ...; metadata NAMESPACE, LABELS, NETWORK, CLUSTER_ID, GENERATOR,
+ * INSTANCE_IPS; `node.locality`. Ids of another shape are accepted: only `id` and metadata are used then.
+ */
+export interface ProxyIdentity {
+  readonly id: string;
+  readonly kind: ProxyKind;
+  /** First part of an Istio-style id (`sidecar`, `proxyless`, `router`). */
+  readonly nodeType?: string;
+  /** Metadata INSTANCE_IPS, else the IP part of the id. */
+  readonly ips: readonly string[];
+  readonly ip?: string;
+  /** Workload (pod or VM) name: the id's third part up to its first dot. */
+  readonly workloadName?: string;
+  /** Metadata NAMESPACE, else the id's `<name>.<namespace>` part, else the DNS domain's first label. */
+  readonly namespace?: string;
+  readonly dnsDomain?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly network?: string;
+  readonly clusterId?: string;
+  /** `node.cluster` (Envoy's service cluster). */
+  readonly serviceCluster?: string;
+  readonly locality: Locality;
+  readonly userAgent?: string;
+  readonly metadata: JsonObject;
+}
+
+export function proxyIdentityFromNode(node: Node): ProxyIdentity {
+  const metadata = node.metadata ?? {};
+  const parts = node.id.split('~');
+  const istioStyle = parts.length === 4;
+  const [nodeType, idIp, idName, idDomain] = istioStyle ? parts : [];
+  const nameParts = (idName ?? '').split('.');
+  const instanceIps = str(metadata['INSTANCE_IPS'])?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
+  const ips = instanceIps.length > 0 ? instanceIps : nonEmpty(idIp) !== undefined ? [idIp as string] : [];
+  const namespace = str(metadata['NAMESPACE']) ?? nonEmpty(nameParts[1]) ?? nonEmpty(idDomain?.split('.')[0]);
+  const userAgentVersion = node.userAgentVersionType.case === 'userAgentVersion' ? node.userAgentVersionType.value : undefined;
+  const userAgent = node.userAgentName === '' ? undefined : userAgentVersion === undefined ? node.userAgentName : `${node.userAgentName}/${userAgentVersion}`;
+  return {
+    id: node.id,
+    kind: str(metadata['GENERATOR']) === 'grpc' ? 'grpc' : 'envoy',
+    ...opt('nodeType', nonEmpty(nodeType)),
+    ips,
+    ...opt('ip', ips[0]),
+    ...opt('workloadName', nonEmpty(nameParts[0])),
+    ...opt('namespace', namespace),
+    ...opt('dnsDomain', nonEmpty(idDomain)),
+    labels: stringMap(metadata['LABELS']),
+    ...opt('network', str(metadata['NETWORK'])),
+    ...opt('clusterId', str(metadata['CLUSTER_ID'])),
+    ...opt('serviceCluster', nonEmpty(node.cluster)),
+    locality: { region: node.locality?.region ?? '', zone: node.locality?.zone ?? '', subZone: node.locality?.subZone ?? '' },
+    ...opt('userAgent', userAgent),
+    metadata,
+  };
+}
+
+function str(v: JsonValue | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function stringMap(v: JsonValue | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return out;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** `{ key: value }` when value is defined, `{}` otherwise (exactOptionalPropertyTypes). */
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,185 @@
+import { Server, ServerCredentials, status as grpcStatus, type ServerDuplexStream, type ServerOptions } from '@grpc/grpc-js';
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { ResourceSource, ViewKey } from '../cache/resource-cache.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, nonceCounter } from '../protocol/common.js';
+import { DeltaSession } from '../protocol/delta.js';
+import { SotwSession } from '../protocol/sotw.js';
+import { resourceTypeOf } from '../types/resource-types.js';
+import type { XdsResourceType } from '../types/resource-type.js';
+import { adsServiceDefinition } from './ads-service.js';
+import { AdsStream, type AdsStreamOptions, type RequestView, type StreamPort } from './ads-stream.js';
+import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
+import type { ProxyIdentity } from './node-identity.js';
+
+export interface XdsServerOptions {
+  /** Where resources come from (a ResourceCache). */
+  readonly source: ResourceSource;
+  /**
+   * Which view a proxy sees; proxies mapped to the same key share snapshots and encoded bytes.
+   * Default: its kind (`envoy` or `grpc`), since the two need different flavours of resources.
+   */
+  readonly viewOf?: (proxy: ProxyIdentity) => ViewKey;
+  /** Upper bound for one response; default just under gRPC's 4 MiB default receive limit. */
+  readonly maxResponseBytes?: number;
+  /** Descriptor lookup; default the known types (resource-types.ts). */
+  readonly resourceTypeOf?: (typeUrl: string) => XdsResourceType | undefined;
+  /** Extra @grpc/grpc-js server options (keepalive...). */
+  readonly grpcOptions?: ServerOptions;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, IPv6 hosts in brackets. */
+  readonly address: string;
+}
+
+/**
+ * The ADS endpoint: `envoy.service.discovery.v3.AggregatedDiscoveryService` with both
+ * `StreamAggregatedResources` (state of the world) and `DeltaAggregatedResources` (incremental), on
+ * @grpc/grpc-js. Constructing it does no I/O (STYLE principle 3); `start` binds, `stop` drains.
+ */
+export class XdsServer {
+  readonly #opts: XdsServerOptions;
+  readonly #listeners = new Set<XdsEventListener>();
+  readonly #streams = new Map<AdsStream<RequestView, unknown>, () => void>();
+  #server: Server | undefined;
+  #nextStream = 0;
+
+  constructor(options: XdsServerOptions) {
+    this.#opts = options;
+  }
+
+  /** Subscribes to stream events; returns the unsubscribe function. */
+  onEvent(listener: XdsEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Per stream and type protocol state of every connected proxy. */
+  streams(): StreamStatus[] {
+    return [...this.#streams.keys()].map((s) => s.status()).filter((s): s is StreamStatus => s !== undefined);
+  }
+
+  /** Binds `host:port` (port 0 picks a free one) and starts serving. */
+  async start(address: string): Promise<BoundAddress> {
+    if (this.#server !== undefined) throw new Error('xDS server already started');
+    const server = new Server(this.#opts.grpcOptions);
+    server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.#serveSotw(call),
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.#serveDelta(call),
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((err: unknown) => {
+      server.forceShutdown();
+      throw err;
+    });
+    this.#server = server;
+    const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+    return { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+  }
+
+  /**
+   * Graceful stop: refuses new streams, ends open ones with UNAVAILABLE so clients reconnect (to
+   * another instance), and waits for the transport to drain; forces the shutdown after `graceMs`.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    for (const end of [...this.#streams.values()]) end();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    if ((await Promise.race([drained, timeout])) === 'timeout') server.forceShutdown();
+    clearTimeout(timer);
+  }
+
+  #serveSotw(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    const streamId = this.#newStreamId('sotw');
+    const session = new SotwSession(this.#sessionOptions(streamId));
+    this.#serve(call, 'sotw', streamId, session, (r) => ({ names: r.resourceNames, unsubscribed: [], versionInfo: r.versionInfo }));
+  }
+
+  #serveDelta(call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void {
+    const streamId = this.#newStreamId('delta');
+    const session = new DeltaSession(this.#sessionOptions(streamId));
+    this.#serve(call, 'delta', streamId, session, (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' }));
+  }
+
+  #serve<Req extends RequestView, Res>(
+    call: ServerDuplexStream<Req, Res>,
+    protocol: AdsProtocol,
+    streamId: string,
+    session: ConstructorParameters<typeof AdsStream<Req, Res>>[1],
+    describe: AdsStreamOptions<Req>['describe'],
+  ): void {
+    let ended = false;
+    const port: StreamPort<Res> = {
+      peer: call.getPeer(),
+      send: (message) => (ended ? true : call.write(message)),
+      onDrain: (listener) => {
+        call.once('drain', listener);
+      },
+      end: (code, details) => {
+        if (ended) return;
+        ended = true;
+        if (code === (grpcStatus.OK as number)) call.end();
+        else call.emit('error', { code, details });
+      },
+    };
+    const stream = new AdsStream<Req, Res>(
+      {
+        streamId,
+        protocol,
+        source: this.#opts.source,
+        viewOf: this.#opts.viewOf ?? ((p) => p.kind),
+        resourceTypeOf: this.#opts.resourceTypeOf ?? resourceTypeOf,
+        emit: (e) => this.#emit(e),
+        describe,
+      },
+      session,
+      port,
+    );
+    const finish = (reason: string): void => {
+      stream.close(reason);
+      this.#streams.delete(stream as AdsStream<RequestView, unknown>);
+    };
+    this.#streams.set(stream as AdsStream<RequestView, unknown>, () => {
+      finish('server stopping');
+      port.end(grpcStatus.UNAVAILABLE, 'xDS server stopping');
+    });
+    call.on('data', (req: Req) => stream.onRequest(req));
+    call.on('end', () => {
+      finish('client closed the stream');
+      port.end(grpcStatus.OK, 'OK');
+    });
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', (err: Error) => finish(`stream error: ${err.message}`));
+    call.on('close', () => finish('closed'));
+  }
+
+  #sessionOptions(streamId: string): { maxResponseBytes: number; mintNonce: () => string } {
+    return { maxResponseBytes: this.#opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, mintNonce: nonceCounter(`${streamId}-`) };
+  }
+
+  #newStreamId(protocol: AdsProtocol): string {
+    return `${protocol}-${(++this.#nextStream).toString(36)}`;
+  }
+
+  #emit(event: XdsEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // Isolated: one listener must not break the stream or the other listeners.
+      }
+    }
+  }
+}
