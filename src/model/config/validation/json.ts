@@ -87,6 +87,26 @@ export function readString(obj: JsonObject, key: string, path: FieldPath, out: P
   return undefined;
 }
 
+/**
+ * A string that must be present and non-empty: a missing, null or empty value is reported with
+ * `missingMessage` (and `rule`); a wrong type as a type error. Returns the non-empty string or undefined.
+ */
+export function readRequiredString(
+  obj: JsonObject,
+  key: string,
+  path: FieldPath,
+  out: Problems,
+  missingMessage: string,
+  rule?: string,
+): string | undefined {
+  const value = fieldOf(obj, key);
+  if (value === undefined || value === null || value === '') {
+    out.push(error(childPath(path, key), missingMessage, rule));
+    return undefined;
+  }
+  return readString(obj, key, path, out);
+}
+
 export function readBoolean(obj: JsonObject, key: string, path: FieldPath, out: Problems): boolean | undefined {
   const value = fieldOf(obj, key);
   if (value === undefined || value === null) return undefined;

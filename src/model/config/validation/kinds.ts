@@ -2,8 +2,17 @@
  * Which kinds meshbridge validates, the API groups and versions that serve them, and their
  * validators. Adding a kind = one entry here.
  */
+import { validateAuthorizationPolicy } from './authorization-policy.js';
+import { validateDestinationRule } from './destination-rule.js';
+import { validateNode } from './kube-node.js';
+import { validatePod } from './kube-pod.js';
+import { validateService } from './kube-service.js';
+import { validateMeshConfig } from './mesh-config.js';
+import { validateMeshNetworks } from './mesh-networks.js';
+import { validatePeerAuthentication } from './peer-authentication.js';
 import type { KindValidator } from './resource-context.js';
 import { validateServiceEntry } from './service-entry.js';
+import { validateVirtualService } from './virtual-service.js';
 import { validateWorkloadEntry } from './workload-entry.js';
 import { validateWorkloadGroup } from './workload-group.js';
 
@@ -20,14 +29,41 @@ export interface KindDefinition {
 /** API-6: networking kinds are served as v1 (storage), v1beta1 and v1alpha3. */
 const NETWORKING_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 
+/**
+ * Security kinds are served as v1 and v1beta1 by Istio; v1alpha3 is accepted too because the
+ * CLI contract lists it for both Istio groups (harmless: the schema is the same).
+ */
+const SECURITY_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
+
 function networking(validate: KindValidator): KindDefinition {
   return { group: 'networking.istio.io', versions: NETWORKING_VERSIONS, family: 'istio', validate };
+}
+
+function security(validate: KindValidator): KindDefinition {
+  return { group: 'security.istio.io', versions: SECURITY_VERSIONS, family: 'istio', validate };
+}
+
+function core(validate: KindValidator): KindDefinition {
+  return { group: '', versions: ['v1'], family: 'kubernetes', validate };
+}
+
+function meshbridge(validate: KindValidator): KindDefinition {
+  return { group: 'meshbridge.io', versions: ['v1alpha1'], family: 'meshbridge', validate };
 }
 
 export const KINDS: ReadonlyMap<string, KindDefinition> = new Map<string, KindDefinition>([
   ['ServiceEntry', networking(validateServiceEntry)],
   ['WorkloadEntry', networking(validateWorkloadEntry)],
   ['WorkloadGroup', networking(validateWorkloadGroup)],
+  ['DestinationRule', networking(validateDestinationRule)],
+  ['VirtualService', networking(validateVirtualService)],
+  ['PeerAuthentication', security(validatePeerAuthentication)],
+  ['AuthorizationPolicy', security(validateAuthorizationPolicy)],
+  ['Pod', core(validatePod)],
+  ['Service', core(validateService)],
+  ['Node', core(validateNode)],
+  ['MeshConfig', meshbridge(validateMeshConfig)],
+  ['MeshNetworks', meshbridge(validateMeshNetworks)],
 ]);
 
 /** `group/version`, or just `version` for the core group. */

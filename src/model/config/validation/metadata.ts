@@ -5,7 +5,7 @@
 import { error } from '../../../lib/result/problem.js';
 import { checkLabelSyntax, capitalize } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { fieldOf, isJsonObject, quote, readString, readStringMap, typeError } from './json.js';
+import { fieldOf, isJsonObject, quote, readRequiredString, readString, readStringMap, typeError } from './json.js';
 import { isKubeDNS1123Label, isKubeDNS1123Subdomain, labelKeyProblem } from './names.js';
 
 export interface ResourceMetadata {
@@ -50,17 +50,11 @@ export function validateMetadata(resource: JsonObject, out: Problems): ResourceM
 }
 
 function readName(metadata: JsonObject, out: Problems): string {
-  const path = [...METADATA, 'name'];
-  const raw = fieldOf(metadata, 'name');
-  if (raw === undefined || raw === null || raw === '') {
-    out.push(error(path, 'metadata.name is required.'));
-    return '';
-  }
-  const name = readString(metadata, 'name', METADATA, out);
+  const name = readRequiredString(metadata, 'name', METADATA, out, 'metadata.name is required.');
   if (name === undefined) return '';
   if (!isKubeDNS1123Subdomain(name)) {
     out.push(
-      error(path, `metadata.name ${quote(name)} is invalid: use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit (at most 253).`),
+      error([...METADATA, 'name'], `metadata.name ${quote(name)} is invalid: use lower-case letters, digits, "-" and ".", starting and ending with a letter or digit (at most 253).`),
     );
   }
   return name;

@@ -6,7 +6,7 @@ import type { FieldPath } from '../../../lib/result/problem.js';
 import { error, warning } from '../../../lib/result/problem.js';
 import { checkPortName, checkPortNumber, checkProtocol } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { checkMaxItems, childPath, describeValue, fieldName, fieldOf, quote, readList, readString, warnUnknownFields } from './json.js';
+import { checkMaxItems, childPath, describeValue, fieldName, fieldOf, quote, readList, readRequiredString, readString, warnUnknownFields } from './json.js';
 import type { Protocol } from './protocol.js';
 import { isHTTPProtocol, isTCPProtocol, isTLSProtocol } from './protocol.js';
 
@@ -49,11 +49,8 @@ export function readServiceEntryPorts(spec: JsonObject, out: Problems): ServiceE
 
 function readPort(port: JsonObject, at: FieldPath, names: Set<string>, numbers: Set<number>, out: Problems): ServiceEntryPort {
   warnUnknownFields(port, PORT_FIELDS, at, out);
-  const rawName = fieldOf(port, 'name');
-  const name = rawName === '' ? undefined : readString(port, 'name', at, out);
-  if (rawName === undefined || rawName === null || rawName === '') {
-    out.push(error(childPath(at, 'name'), 'Port name is required.', 'V-CRD-1'));
-  } else if (name !== undefined) {
+  const name = readRequiredString(port, 'name', at, out, 'Port name is required.', 'V-CRD-1');
+  if (name !== undefined) {
     checkPortName(name, childPath(at, 'name'), out);
     if (names.has(name)) out.push(error(childPath(at, 'name'), `Port name ${quote(name)} is already defined.`, 'V-SE-7'));
     names.add(name);
