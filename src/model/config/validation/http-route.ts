@@ -62,6 +62,7 @@ export function checkHttpRoute(route: JsonObject, path: FieldPath, delegate: boo
   checkDirectResponse(route, path, out);
   checkRewrite(route, path, out);
   checkCors(route, path, out);
+  checkAuthoritySetOnce(route, path, out);
   const delegateRef = readObject(route, 'delegate', path, out);
   if (delegateRef !== undefined) {
     warnUnknownFields(delegateRef, ['name', 'namespace'], childPath(path, 'delegate'), out);
@@ -297,4 +298,23 @@ function checkCors(route: JsonObject, path: FieldPath, out: Problems): void {
   readStringList(cors, 'exposeHeaders', at, out);
   readBoolean(cors, 'allowCredentials', at, out);
   readDuration(cors, 'maxAge', at, out);
+}
+
+/** The authority may be rewritten in one place only: rewrite.authority or one request header op. */
+function checkAuthoritySetOnce(route: JsonObject, path: FieldPath, out: Problems): void {
+  const rewrite = fieldOf(route, 'rewrite');
+  const request = fieldOf(fieldOrEmpty(fieldOf(route, 'headers')), 'request');
+  const places: string[] = [];
+  if (isJsonObject(rewrite) && typeof fieldOf(rewrite, 'authority') === 'string' && fieldOf(rewrite, 'authority') !== '') places.push('rewrite.authority');
+  for (const op of ['set', 'add'] as const) {
+    for (const name of Object.keys(fieldOrEmpty(fieldOf(fieldOrEmpty(request), op)))) {
+      const lower = name.toLowerCase();
+      if (lower === ':authority' || lower === 'host') places.push(`headers.request.${op}.${name}`);
+    }
+  }
+  if (places.length > 1) out.push(error(path, `The authority header can be set only once; it is set by ${places.join(' and ')}.`));
+}
+
+function fieldOrEmpty(value: unknown): JsonObject {
+  return isJsonObject(value) ? value : {};
 }
