@@ -25,15 +25,13 @@ export interface IpPrefix {
 
 /** Go `netip.ParseAddr`: the parsed address, or undefined when Go would return an error. */
 export function parseIP(text: string): IpAddress | undefined {
-  for (const c of text) {
-    if (c === '.') {
-      const bytes = parseIPv4Fields(text);
-      return bytes === undefined ? undefined : { family: 4, bytes, zone: '' };
-    }
-    if (c === ':') return parseIPv6(text);
-    if (c === '%') return undefined; // "missing IPv6 address"
+  const first = /[.:%]/.exec(text)?.[0];
+  if (first === '.') {
+    const bytes = parseIPv4Fields(text);
+    return bytes === undefined ? undefined : { family: 4, bytes, zone: '' };
   }
-  return undefined;
+  if (first === ':') return parseIPv6(text);
+  return undefined; // '%' first: "missing IPv6 address"; none: not an IP
 }
 
 /** V-SUB-4: true when Go's `netip.ParseAddr` accepts the string. */
