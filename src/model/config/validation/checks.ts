@@ -12,15 +12,12 @@ import { isValidPortName, labelKeyProblem, labelValueProblem, wildcardDomainProb
 import type { Protocol } from './protocol.js';
 import { parseProtocol } from './protocol.js';
 
-/** The largest number we accept before the range check, so that e.g. 2^53 is reported as out of range. */
-const ANY_INTEGER = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER } as const;
-
 /**
  * V-SUB-1 on a value already read: must be a whole number in 1..65535 ("port number N must be in
  * the range 1..65535"). Returns the port or undefined.
  */
 export function checkPortNumber(value: unknown, path: FieldPath, out: Problems, rule = 'V-SUB-1'): number | undefined {
-  const n = asInteger(value, path, out, ANY_INTEGER);
+  const n = asInteger(value, path, out);
   if (n === undefined) return undefined;
   if (n < 1 || n > 65535) {
     out.push(error(path, `Port number ${n} at ${fieldName(path)} must be in the range 1..65535.`, rule));

@@ -23,6 +23,8 @@ export interface KindDefinition {
   readonly group: string;
   readonly versions: readonly string[];
   readonly family: KindFamily;
+  /** Cluster-scoped kinds ignore metadata.namespace (Node, MeshConfig, MeshNetworks). */
+  readonly namespaced: boolean;
   readonly validate: KindValidator;
 }
 
@@ -36,19 +38,19 @@ const NETWORKING_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 const SECURITY_VERSIONS = ['v1', 'v1beta1', 'v1alpha3'] as const;
 
 function networking(validate: KindValidator): KindDefinition {
-  return { group: 'networking.istio.io', versions: NETWORKING_VERSIONS, family: 'istio', validate };
+  return { group: 'networking.istio.io', versions: NETWORKING_VERSIONS, family: 'istio', namespaced: true, validate };
 }
 
 function security(validate: KindValidator): KindDefinition {
-  return { group: 'security.istio.io', versions: SECURITY_VERSIONS, family: 'istio', validate };
+  return { group: 'security.istio.io', versions: SECURITY_VERSIONS, family: 'istio', namespaced: true, validate };
 }
 
-function core(validate: KindValidator): KindDefinition {
-  return { group: '', versions: ['v1'], family: 'kubernetes', validate };
+function core(validate: KindValidator, namespaced = true): KindDefinition {
+  return { group: '', versions: ['v1'], family: 'kubernetes', namespaced, validate };
 }
 
 function meshbridge(validate: KindValidator): KindDefinition {
-  return { group: 'meshbridge.io', versions: ['v1alpha1'], family: 'meshbridge', validate };
+  return { group: 'meshbridge.io', versions: ['v1alpha1'], family: 'meshbridge', namespaced: false, validate };
 }
 
 export const KINDS: ReadonlyMap<string, KindDefinition> = new Map<string, KindDefinition>([
@@ -61,7 +63,7 @@ export const KINDS: ReadonlyMap<string, KindDefinition> = new Map<string, KindDe
   ['AuthorizationPolicy', security(validateAuthorizationPolicy)],
   ['Pod', core(validatePod)],
   ['Service', core(validateService)],
-  ['Node', core(validateNode)],
+  ['Node', core(validateNode, false)],
   ['MeshConfig', meshbridge(validateMeshConfig)],
   ['MeshNetworks', meshbridge(validateMeshNetworks)],
 ]);

@@ -6,10 +6,10 @@
  * without a name is accepted).
  */
 import type { FieldPath } from '../../../lib/result/problem.js';
-import { error } from '../../../lib/result/problem.js';
+import { error, warning } from '../../../lib/result/problem.js';
 import { readPortNumber } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { asObjectItem, childPath, quote, readEnum, readList, readObject, readString } from './json.js';
+import { asObjectItem, childPath, fieldOf, quote, readEnum, readList, readObject, readString } from './json.js';
 import { isValidIP } from './ip.js';
 import { isIanaServiceName, isKubeDNS1123Subdomain } from './names.js';
 import type { KindValidator } from './resource-context.js';
@@ -77,6 +77,12 @@ function checkPodStatus(status: JsonObject, path: FieldPath, out: Problems): voi
     const condition = asObjectItem(item, at, out, 'A condition');
     if (condition === undefined) return;
     if ((readString(condition, 'type', at, out) ?? '') === '') out.push(error(childPath(at, 'type'), 'A condition needs a type (e.g. "Ready").'));
-    readEnum(condition, 'status', CONDITION_STATUSES, at, out);
+    const status = fieldOf(condition, 'status');
+    if (typeof status === 'boolean') {
+      // YAML reads an unquoted True as a boolean; Kubernetes wants the string. Accepted, with a warning.
+      out.push(warning(childPath(at, 'status'), `Condition status should be the string "${status ? 'True' : 'False'}"; quote it in YAML.`));
+    } else {
+      readEnum(condition, 'status', CONDITION_STATUSES, at, out);
+    }
   });
 }

@@ -20,9 +20,12 @@ test('Pod: container ports, service account and status as meshbridge reads them'
   expectProblem(pod({ serviceAccountName: 'Web_SA' }, ready), { severity: 'error', at: 'spec.serviceAccountName' });
   expectProblem(pod({}, { ...ready, podIP: '10.0.0.256' }), { severity: 'error', at: 'status.podIP', rule: 'V-SUB-4' });
   expectProblem(pod({}, { ...ready, phase: 'running' }), { severity: 'error', at: 'status.phase' });
-  expectProblem(pod({}, { ...ready, conditions: [{ type: 'Ready', status: true }] }), { severity: 'error', at: 'status.conditions[0].status' });
+  expectProblem(pod({}, { ...ready, conditions: [{ type: 'Ready', status: 'yes' }] }), { severity: 'error', at: 'status.conditions[0].status' });
   expectProblem(pod({}, { ...ready, conditions: [{ status: 'True' }] }), { severity: 'error', at: 'status.conditions[0].type' });
   expectProblem(pod({}, ready, { version: 1 }), { severity: 'error', at: 'metadata.labels.version' });
+  const unquoted = pod({}, { ...ready, conditions: [{ type: 'Ready', status: true }] });
+  expectValid(unquoted);
+  expectProblem(unquoted, { severity: 'warning', at: 'status.conditions[0].status' });
 });
 
 test('Service: ports, targetPort number or name, protocol, selector, clusterIP and type', () => {

@@ -27,8 +27,11 @@ const ALWAYS_REJECTED_ANNOTATIONS = [
   'internal.istio.io/parents',
 ] as const;
 
-/** Reads and checks `metadata`; missing parts come back as '' / 'default' / empty maps. */
-export function validateMetadata(resource: JsonObject, out: Problems): ResourceMetadata {
+/**
+ * Reads and checks `metadata`; missing parts come back as '' / 'default' / empty maps. For
+ * cluster-scoped kinds (`namespaced: false`) metadata.namespace is ignored, as Kubernetes does.
+ */
+export function validateMetadata(resource: JsonObject, out: Problems, namespaced = true): ResourceMetadata {
   const empty: ResourceMetadata = { name: '', namespace: 'default', labels: new Map(), annotations: new Map() };
   const metadata = fieldOf(resource, 'metadata');
   if (metadata === undefined || metadata === null) {
@@ -40,7 +43,7 @@ export function validateMetadata(resource: JsonObject, out: Problems): ResourceM
     return empty;
   }
   const name = readName(metadata, out);
-  const namespace = readNamespace(metadata, out);
+  const namespace = namespaced ? readNamespace(metadata, out) : 'default';
   const labels = readStringMap(metadata, 'labels', METADATA, out) ?? new Map<string, string>();
   checkLabelSyntax(labels, [...METADATA, 'labels'], out, 'V-SUB-9', { kubernetesMetadata: true });
   const annotations = readStringMap(metadata, 'annotations', METADATA, out) ?? new Map<string, string>();

@@ -81,3 +81,15 @@ test('options: ipAutoAllocation defaults to on (A-V2-1)', () => {
   expectClean(validateResource(se));
   expectProblem(validateResource(se, { ipAutoAllocation: false }), { severity: 'warning', rule: 'V-SE-8' });
 });
+
+test('dispatch: a v1 List is validated item by item, with paths under items[i]', () => {
+  const list = { apiVersion: 'v1', kind: 'List', items: [we({ name: 'ok' }), we({ name: 'Bad_Name' })] };
+  assert.deepEqual(summary(validateResource(list)), ['error items[1].metadata.name -']);
+  expectProblem(validateResource({ apiVersion: 'v1', kind: 'List', items: 'x' }), { severity: 'error', at: 'items' });
+});
+
+test('metadata: cluster-scoped kinds (Node, MeshConfig, MeshNetworks) ignore metadata.namespace', () => {
+  expectClean(validateResource({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', namespace: 'Not A Namespace' } }));
+  expectClean(validateResource({ apiVersion: 'meshbridge.io/v1alpha1', kind: 'MeshNetworks', metadata: { name: 'm', namespace: 'whatever/x' }, spec: {} }));
+  expectProblem(validateResource({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'Not A Namespace' } }), { severity: 'error', at: 'metadata.namespace' });
+});

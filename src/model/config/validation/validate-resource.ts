@@ -7,7 +7,7 @@ import { error, warning } from '../../../lib/result/problem.js';
 import type { KindDefinition } from './kinds.js';
 import { KINDS, formatApiVersion, parseApiVersion } from './kinds.js';
 import type { JsonObject, Problems } from './json.js';
-import { describeValue, fieldOf, isJsonObject, quote, readString } from './json.js';
+import { describeValue, isJsonObject, quote, readList, readRequiredString as readRequiredStringField } from './json.js';
 import { checkIstioAnnotations, validateMetadata } from './metadata.js';
 import type { ResourceContext, ValidationOptions } from './resource-context.js';
 
@@ -37,25 +37,34 @@ function validateInto(raw: unknown, options: ValidationOptions, out: Problems): 
     validateMetadata(raw, out);
     return;
   }
+  if (kind === 'List' && apiVersion === 'v1') {
+    validateListItems(raw, options, out);
+    return;
+  }
   const definition = KINDS.get(kind);
   if (definition === undefined) {
     out.push(warning(['kind'], `Unknown kind ${quote(kind)}${apiVersion === undefined ? '' : ` (${apiVersion})`}; meshbridge does not validate or use it.`));
     return;
   }
   if (apiVersion !== undefined) checkApiVersion(apiVersion, kind, definition, out);
-  const metadata = validateMetadata(raw, out);
+  const metadata = validateMetadata(raw, out, definition.namespaced);
   const context: ResourceContext = { kind, ...metadata, ipAutoAllocation: options.ipAutoAllocation ?? true };
   if (definition.family === 'istio') checkIstioAnnotations(metadata.annotations, kind === 'AuthorizationPolicy', out);
   definition.validate(raw, context, out);
 }
 
 function readRequiredString(raw: JsonObject, key: 'apiVersion' | 'kind', out: Problems): string | undefined {
-  const value = fieldOf(raw, key);
-  if (value === undefined || value === null || value === '') {
-    out.push(error([key], `${key} is required.`));
-    return undefined;
-  }
-  return readString(raw, key, [], out);
+  return readRequiredStringField(raw, key, [], out, `${key} is required.`);
+}
+
+/** A Kubernetes `kind: List` (as `kubectl get -o yaml` writes): every item, with paths under `items[i]`. */
+function validateListItems(raw: JsonObject, options: ValidationOptions, out: Problems): void {
+  const items = readList(raw, 'items', [], out) ?? [];
+  items.forEach((item, i) => {
+    for (const problem of validateResource(item, options)) {
+      out.push({ ...problem, path: ['items', i, ...problem.path] });
+    }
+  });
 }
 
 function checkApiVersion(apiVersion: string, kind: string, definition: KindDefinition, out: Problems): void {
