@@ -43,7 +43,7 @@ export function validateMetadata(resource: JsonObject, out: Problems, namespaced
     return empty;
   }
   const name = readName(metadata, out);
-  const namespace = namespaced ? readNamespace(metadata, out) : 'default';
+  const namespace = namespaced ? readNamespace(metadata, out) : ignoredNamespace(metadata, out);
   const labels = readStringMap(metadata, 'labels', METADATA, out) ?? new Map<string, string>();
   checkLabelSyntax(labels, [...METADATA, 'labels'], out, 'V-SUB-9', { kubernetesMetadata: true });
   const annotations = readStringMap(metadata, 'annotations', METADATA, out) ?? new Map<string, string>();
@@ -72,6 +72,12 @@ function readNamespace(metadata: JsonObject, out: Problems): string {
     );
   }
   return namespace;
+}
+
+/** A cluster-scoped kind's namespace: only its type is checked; the value is not used. */
+function ignoredNamespace(metadata: JsonObject, out: Problems): string {
+  readString(metadata, 'namespace', METADATA, out);
+  return 'default';
 }
 
 function checkAnnotationKeys(annotations: ReadonlyMap<string, string>, out: Problems): void {
