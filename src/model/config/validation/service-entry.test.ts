@@ -102,6 +102,7 @@ test('V-SE-8: TCP or unset ports without addresses warn only when v2 auto-alloca
   expectProblem(none, { severity: 'warning', at: 'spec.ports[1].protocol', rule: 'V-SE-8' });
   expectProblem(none, { severity: 'warning', at: 'spec.ports[2]', rule: 'V-SE-8' });
   expectClean(validate(spec({ addresses: undefined, ports })));
+  expectNoProblem(validate(spec({ addresses: ['172.1.2.16/16'], resolution: 'NONE', endpoints: undefined, ports })), { rule: 'V-SE-8' });
   const optOut = validate(spec({ addresses: undefined, ports }), { labels: { 'networking.istio.io/enable-autoallocate-ip': 'FALSE' } });
   expectProblem(optOut, { severity: 'warning', rule: 'V-SE-8' });
   const featureOff = validateResource(resource('ServiceEntry', spec({ addresses: undefined, ports })), { ipAutoAllocation: false });

@@ -97,7 +97,7 @@ export const validateServiceEntry: KindValidator = (resource, context, out) => {
   const hosts = checkHosts(spec, resolution, out);
   const addresses = checkAddresses(spec, resolution, out);
   const ports = readServiceEntryPorts(spec, out);
-  if (!autoAllocationApplies(context.ipAutoAllocation, resolution, context.labels, addresses.length)) {
+  if (addresses.length === 0 && !autoAllocationApplies(context.ipAutoAllocation, resolution, context.labels, 0)) {
     warnTcpPortsWithoutAddresses(ports, out);
   }
   const endpoints = readList(spec, 'endpoints', ['spec'], out) ?? [];
