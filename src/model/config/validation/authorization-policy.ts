@@ -6,7 +6,7 @@ import type { FieldPath } from '../../../lib/result/problem.js';
 import { error, warning } from '../../../lib/result/problem.js';
 import { checkMatchLabelsSelector } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { asObjectItem, childPath, fieldOf, isPresent, quote, readEnum, readList, readObject, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
+import { asObjectItem, childPath, isPresent, quote, readEnum, readList, readObject, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
 import { DRY_RUN_ANNOTATION } from './metadata.js';
 import type { KindValidator } from './resource-context.js';
 import { checkIpBlock, checkWhenCondition } from './authorization-conditions.js';
@@ -19,7 +19,10 @@ const SOURCE_FIELDS = [
 ] as const;
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 /** Source fields that only mTLS peers carry; a DENY rule using only HTTP attributes blocks all TCP traffic. */
-const TCP_SOURCE_FIELDS = new Set(['principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts']);
+const TCP_SOURCE_FIELDS = new Set([
+  'principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks',
+  'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts',
+]);
 /** `targetRef` kinds Istio allows, by canonical group. */
 const TARGET_KINDS = new Set(['core/Service', 'networking.istio.io/ServiceEntry', 'gateway.networking.k8s.io/Gateway', 'gateway.networking.k8s.io/GatewayClass']);
 const GO_BOOLEANS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -28,7 +31,7 @@ export const validateAuthorizationPolicy: KindValidator = (resource, context, ou
   const spec = readSpec(resource, out);
   if (spec === undefined) return;
   warnUnknownFields(spec, ['selector', 'targetRef', 'targetRefs', 'rules', 'action', 'provider'], SPEC, out);
-  const action = fieldOf(spec, 'action') === undefined || fieldOf(spec, 'action') === null ? 'ALLOW' : readEnum(spec, 'action', ACTIONS, SPEC, out);
+  const action = isPresent(spec, 'action') ? readEnum(spec, 'action', ACTIONS, SPEC, out) : 'ALLOW';
   checkDryRun(context.annotations, action, out);
   checkTargets(spec, out);
   const provider = readObject(spec, 'provider', SPEC, out);

@@ -197,10 +197,17 @@ function checkFault(route: JsonObject, path: FieldPath, out: Problems): void {
     checkPercentage(abort, 'percentage', abortPath, out);
     const status = readInteger(abort, 'httpStatus', abortPath, out);
     const grpc = readString(abort, 'grpcStatus', abortPath, out);
-    if (status !== undefined && (status < 200 || status > 600)) out.push(error(childPath(abortPath, 'httpStatus'), `HTTP status ${status} is not in the range 200..599.`));
-    if (grpc !== undefined && !GRPC_STATUSES.has(grpc)) out.push(error(childPath(abortPath, 'grpcStatus'), `gRPC status ${quote(grpc)} is not supported; use a name such as "NOT_FOUND".`));
-    if (isPresent(abort, 'http2Error')) out.push(error(childPath(abortPath, 'http2Error'), 'HTTP/2 abort fault injection is not supported yet.'));
-    if (status === undefined && grpc === undefined && !isPresent(abort, 'http2Error')) out.push(warning(abortPath, 'abort is configured, but no error type (httpStatus or grpcStatus) is set.'));
+    if (status !== undefined && (status < 200 || status > 600)) {
+      out.push(error(childPath(abortPath, 'httpStatus'), `HTTP status ${status} is not in the range 200..599.`));
+    }
+    if (grpc !== undefined && !GRPC_STATUSES.has(grpc)) {
+      out.push(error(childPath(abortPath, 'grpcStatus'), `gRPC status ${quote(grpc)} is not supported; use a name such as "NOT_FOUND".`));
+    }
+    if (isPresent(abort, 'http2Error')) {
+      out.push(error(childPath(abortPath, 'http2Error'), 'HTTP/2 abort fault injection is not supported yet.'));
+    } else if (status === undefined && grpc === undefined) {
+      out.push(warning(abortPath, 'abort is configured, but no error type (httpStatus or grpcStatus) is set.'));
+    }
   }
 }
 

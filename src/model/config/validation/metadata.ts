@@ -68,7 +68,10 @@ function readNamespace(metadata: JsonObject, out: Problems): string {
   if (namespace === undefined || namespace === '') return 'default';
   if (!isKubeDNS1123Label(namespace)) {
     out.push(
-      error([...METADATA, 'namespace'], `metadata.namespace ${quote(namespace)} is invalid: use lower-case letters, digits and "-", starting and ending with a letter or digit (at most 63).`),
+      error(
+        [...METADATA, 'namespace'],
+        `metadata.namespace ${quote(namespace)} is invalid: use lower-case letters, digits and "-", starting and ending with a letter or digit (at most 63).`,
+      ),
     );
   }
   return namespace;

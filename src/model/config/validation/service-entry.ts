@@ -14,6 +14,7 @@ import {
   childPath,
   fieldOf,
   isJsonObject,
+  isPresent,
   quote,
   readEnum,
   readList,
@@ -83,14 +84,13 @@ export const validateServiceEntry: KindValidator = (resource, context, out) => {
   const selector = checkWorkloadSelector(spec, out);
   if (!selector.valid) return;
 
-  const resolution: Resolution | undefined =
-    fieldOf(spec, 'resolution') === undefined || fieldOf(spec, 'resolution') === null
-      ? 'NONE'
-      : readEnum(spec, 'resolution', RESOLUTIONS, ['spec'], out, 'V-SE-13');
+  // API-2: an omitted resolution is NONE; anything but the exact enum names is V-SE-13.
+  const resolution: Resolution | undefined = isPresent(spec, 'resolution') ? readEnum(spec, 'resolution', RESOLUTIONS, ['spec'], out, 'V-SE-13') : 'NONE';
   readEnum(spec, 'location', LOCATIONS, ['spec'], out, 'V-CRD-1');
   readStringList(spec, 'subjectAltNames', ['spec'], out);
 
-  const endpointsPresent = fieldOf(spec, 'endpoints') !== undefined && fieldOf(spec, 'endpoints') !== null;
+  // Field presence, as the CRD's CEL rules see it: `endpoints: []` counts as set (V-SE-3, V-CRD-2).
+  const endpointsPresent = isPresent(spec, 'endpoints');
   if (selector.present && endpointsPresent) {
     out.push(error(['spec', 'endpoints'], 'Only one of workloadSelector or endpoints is allowed in a ServiceEntry.', 'V-SE-3'));
   }
