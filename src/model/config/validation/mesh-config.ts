@@ -6,7 +6,7 @@ import type { FieldPath } from '../../../lib/result/problem.js';
 import { error } from '../../../lib/result/problem.js';
 import { capitalize } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { childPath, quote, readBoolean, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
+import { childPath, quote, readBoolean, readObject, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
 import { checkLocalityLbSetting } from './locality-lb.js';
 import { isDNS1123Label, trustDomainProblem } from './names.js';
 import type { KindValidator } from './resource-context.js';
@@ -20,6 +20,7 @@ export const MESH_CONFIG_FIELDS = [
   'defaultServiceExportTo',
   'rootNamespace',
   'clusterId',
+  'serviceEntryVisibility',
 ] as const;
 
 export const validateMeshConfig: KindValidator = (resource, _context, out) => {
@@ -38,6 +39,8 @@ export const validateMeshConfig: KindValidator = (resource, _context, out) => {
   if (rootNamespace !== undefined && !isDNS1123Label(rootNamespace)) {
     out.push(error(childPath(SPEC, 'rootNamespace'), `rootNamespace ${quote(rootNamespace)} must be a namespace name (an RFC-1123 label).`));
   }
+  // X-2: an optional narrowing of ServiceEntry visibility; only its shape is checked here.
+  readObject(spec, 'serviceEntryVisibility', SPEC, out);
   const clusterId = readString(spec, 'clusterId', SPEC, out);
   if (clusterId === '') out.push(error(childPath(SPEC, 'clusterId'), 'clusterId must not be empty (the default is "Kubernetes").'));
 };

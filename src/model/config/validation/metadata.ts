@@ -96,6 +96,9 @@ function checkAnnotationKeys(annotations: ReadonlyMap<string, string>, out: Prob
 }
 
 function checkCreationTimestamp(metadata: JsonObject, out: Problems): void {
+  // A YAML 1.1 parser turns an unquoted timestamp into a Date; that is fine as long as it is a real time.
+  const raw = fieldOf(metadata, 'creationTimestamp');
+  if (raw instanceof Date && !Number.isNaN(raw.getTime())) return;
   const value = readString(metadata, 'creationTimestamp', METADATA, out);
   if (value !== undefined && !(RFC3339.test(value) && !Number.isNaN(Date.parse(value)))) {
     out.push(error([...METADATA, 'creationTimestamp'], `metadata.creationTimestamp ${quote(value)} is not an RFC 3339 time such as "2024-01-02T15:04:05Z".`));

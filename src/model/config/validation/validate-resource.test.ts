@@ -56,6 +56,8 @@ test('metadata: labels and annotations are string maps with valid keys; label va
   expectClean(validateResource(we({ name: 'a', labels: { app: 'web' }, annotations: { 'example.com/note': 'any text at all: ~!' } })));
   expectProblem(validateResource(we({ name: 'a', creationTimestamp: 'yesterday' })), { severity: 'error', at: 'metadata.creationTimestamp' });
   expectClean(validateResource(we({ name: 'a', creationTimestamp: '2024-01-02T15:04:05Z' })));
+  expectClean(validateResource(we({ name: 'a', creationTimestamp: new Date('2024-01-02T15:04:05Z') })));
+  expectProblem(validateResource(we({ name: 'a', creationTimestamp: 1704207845 })), { severity: 'error', at: 'metadata.creationTimestamp' });
 });
 
 test('V-META-1: istio.io/dry-run is refused on every Istio kind except AuthorizationPolicy', () => {
