@@ -88,6 +88,8 @@ test('dispatch: a v1 List is validated item by item, with paths under items[i]',
   const list = { apiVersion: 'v1', kind: 'List', items: [we({ name: 'ok' }), we({ name: 'Bad_Name' })] };
   assert.deepEqual(summary(validateResource(list)), ['error items[1].metadata.name -']);
   expectProblem(validateResource({ apiVersion: 'v1', kind: 'List', items: 'x' }), { severity: 'error', at: 'items' });
+  const nested = { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'List', items: [] }] };
+  expectProblem(validateResource(nested), { severity: 'error', at: 'items[0].kind' });
 });
 
 test('metadata: cluster-scoped kinds (Node, MeshConfig, MeshNetworks) ignore metadata.namespace', () => {

@@ -26,7 +26,7 @@ export function validateResource(raw: unknown, options: ValidationOptions = {}):
   return out;
 }
 
-function validateInto(raw: unknown, options: ValidationOptions, out: Problems): void {
+function validateInto(raw: unknown, options: ValidationOptions, out: Problems, insideList = false): void {
   if (!isJsonObject(raw)) {
     out.push(error([], `A resource must be an object (a mapping) with apiVersion, kind and metadata, not ${describeValue(raw)}.`));
     return;
@@ -38,7 +38,8 @@ function validateInto(raw: unknown, options: ValidationOptions, out: Problems): 
     return;
   }
   if (kind === 'List' && apiVersion === 'v1') {
-    validateListItems(raw, options, out);
+    if (insideList) out.push(error(['kind'], 'A List inside a List is not supported; list the resources directly.'));
+    else validateListItems(raw, options, out);
     return;
   }
   const definition = KINDS.get(kind);
@@ -61,9 +62,9 @@ function readRequiredString(raw: JsonObject, key: 'apiVersion' | 'kind', out: Pr
 function validateListItems(raw: JsonObject, options: ValidationOptions, out: Problems): void {
   const items = readList(raw, 'items', [], out) ?? [];
   items.forEach((item, i) => {
-    for (const problem of validateResource(item, options)) {
-      out.push({ ...problem, path: ['items', i, ...problem.path] });
-    }
+    const itemProblems: Problems = [];
+    validateInto(item, options, itemProblems, true);
+    for (const problem of itemProblems) out.push({ ...problem, path: ['items', i, ...problem.path] });
   });
 }
 
