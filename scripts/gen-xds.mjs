@@ -38,6 +38,10 @@ const FILES = [
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
 ];
 
 /** Message types to generate, with everything they reference. */
@@ -58,6 +62,10 @@ const TYPES = [
   'envoy.extensions.clusters.aggregate.v3.ClusterConfig',
   'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
   'envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality',
+  'envoy.extensions.filters.http.fault.v3.HTTPFault',
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
+  'envoy.extensions.filters.http.rbac.v3.RBAC',
 ];
 
 /** The four include dirs of grpc-js-xds (notes §2); their trees do not overlap, so they merge into one root. */

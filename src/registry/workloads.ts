@@ -9,6 +9,11 @@ import { localityFromLabel, parseLocality } from '../model/mesh/locality.js';
 import type { MeshSettings, NetworkDeclarations } from '../model/mesh/mesh-settings.js';
 import type { AddressKind, CreationOrder, HealthStatus, Workload } from '../model/mesh/types.js';
 
+/** A condition status of "True" (or the boolean true an unquoted YAML `True` becomes). */
+function isTrue(status: unknown): boolean {
+  return status === 'True' || status === true;
+}
+
 export function creationOf(o: { metadata: { creationTimestamp?: string }; origin: { order: number } }): CreationOrder {
   return { timestamp: o.metadata.creationTimestamp ?? '', order: o.origin.order };
 }
@@ -65,7 +70,7 @@ export function spiffeIdentity(trustDomain: string, namespace: string, serviceAc
 export function healthGate(we: WorkloadEntry): { selectable: boolean; detail: string } {
   if (!parsesAsTrue(we.metadata.annotations[ANNOTATION.healthChecksEnabled])) return { selectable: true, detail: '' };
   const cond = (we.status?.conditions ?? []).find((c) => c.type === 'Healthy');
-  if (cond?.status === 'True') return { selectable: true, detail: '' };
+  if (isTrue(cond?.status)) return { selectable: true, detail: '' };
   if (!cond) return { selectable: false, detail: 'health checks are enabled and no Healthy condition has been reported yet' };
   return { selectable: false, detail: `health checks are enabled and its Healthy condition is ${cond.status}${cond.message ? `: ${cond.message}` : ''}` };
 }
@@ -110,7 +115,8 @@ export function podReadiness(pod: Pod): { ready: boolean; detail: string } {
   if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, detail: `the pod has phase ${phase}` };
   if (!podIP(pod)) return { ready: false, detail: 'the pod has no IP yet' };
   const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  if (ready?.status !== 'True') return { ready: false, detail: 'the pod is not Ready' };
+  // An unquoted YAML `True` arrives as a boolean; it means the same.
+  if (!isTrue(ready?.status)) return { ready: false, detail: 'the pod is not Ready' };
   return { ready: true, detail: '' };
 }
 
