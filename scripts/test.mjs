@@ -26,7 +26,8 @@ function testFiles(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...testFiles(p));
-    else if (name.endsWith('.test.js')) out.push(relative(root, p));
+    // Only compiled tests whose TypeScript source still exists (dist/ may hold stale output).
+    else if (name.endsWith('.test.js') && existsSync(join(root, relative(join(root, 'dist'), p)).replace(/\.js$/, '.ts'))) out.push(relative(root, p));
   }
   return out.sort();
 }
