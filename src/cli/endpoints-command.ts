@@ -6,7 +6,7 @@ import type { ClientProxyOptions } from '../registry/view/client.js';
 import type { ViewFilter } from '../registry/view/clusters.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, table, type OutputFormat } from './output.js';
-import { formatFinding } from './validate-command.js';
+import { formatFinding } from '../model/config/format-finding.js';
 
 export interface EndpointsOptions {
   readonly config: readonly string[];

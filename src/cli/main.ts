@@ -8,6 +8,8 @@ import { ConfigReadError } from '../sources/file/read-files.js';
 import { runEndpoints } from './endpoints-command.js';
 import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
+import { runServe } from './serve-command.js';
+import { ControlPlaneUnreachable, runProxyStatus } from './proxy-status-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -61,6 +63,31 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       );
     });
 
+  program
+    .command('serve')
+    .description('run the control plane on a folder of configuration, serving xDS')
+    .option('--config <path>', 'configuration file or folder (repeatable; required)', collect)
+    .option('--xds-address <host:port>', 'ADS (gRPC) listen address', '127.0.0.1:15010')
+    .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
+    .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
+    .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
+    .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number }) => {
+      if (!opts.config || opts.config.length === 0) throw new UsageError('serve needs at least one --config PATH');
+      exitCode = await runServe(
+        { config: opts.config, xdsAddress: opts.xdsAddress, httpAddress: opts.httpAddress, debounceMs: opts.debounce, debounceMaxMs: opts.debounceMax },
+        out,
+      );
+    });
+
+  program
+    .command('proxy-status')
+    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT')
+    .option('--http-address <host:port>', 'the http address of a running serve', '127.0.0.1:15014')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (opts: { httpAddress: string; output: string }) => {
+      exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -69,7 +96,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ConfigReadError) {
+    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable) {
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }
@@ -94,6 +121,12 @@ interface EndpointsFlags {
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function parseNonNegative(v: string): number {
+  const n = Number(v.replace(/ms$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
 }
 
 function parsePort(v: string): number {

@@ -2,6 +2,7 @@
 import { loadConfig, type Finding } from '../model/config/load.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, type OutputFormat } from './output.js';
+import { formatFinding, type FindingReport } from '../model/config/format-finding.js';
 
 export interface ValidateReport {
   valid: boolean;
@@ -10,7 +11,6 @@ export interface ValidateReport {
   warnings: FindingReport[];
 }
 
-type FindingReport = Omit<Finding, 'severity'>;
 
 function report(f: Finding): FindingReport {
   const { severity: _severity, ...rest } = f;
@@ -26,12 +26,6 @@ export async function runValidate(paths: readonly string[], format: OutputFormat
   if (format === 'text') out.write(formatValidateText(value, files.length));
   else printData(value, format, out);
   return errors.length > 0 ? 1 : 0;
-}
-
-export function formatFinding(f: FindingReport, severity: 'error' | 'warning'): string {
-  const what = f.kind !== '' ? `${f.kind} ${f.namespace !== '' ? `${f.namespace}/` : ''}${f.name}` : '';
-  const field = f.field !== '' ? ` ${f.field}:` : '';
-  return `${f.file}:${f.line}:${f.column}: ${severity}: ${what}${what !== '' ? `${field} ` : field ? `${field} ` : ''}${f.message}`;
 }
 
 function formatValidateText(r: ValidateReport, fileCount: number): string {

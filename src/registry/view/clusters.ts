@@ -13,6 +13,7 @@ import { destinationRuleFor, portPolicy, type EffectiveDestinationRule, type Por
 import { groupByLocality, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
 import { applyLocalityLb } from './locality-lb.js';
 import { applyNetworkFilter, indexGateways, type GatewayIndex } from './networks.js';
+export { indexGateways, type GatewayIndex };
 import { effectiveMtlsMode } from './peer-authentication.js';
 import { isServiceVisible, winningService } from './visibility.js';
 
@@ -99,19 +100,28 @@ export function servicesForClient(sources: ViewSources, client: ClientProxy, fil
 
 export function buildClusters(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
   const gateways = indexGateways(sources.gateways);
+  return servicesForClient(sources, client, filter).flatMap((service) => clustersForService(sources, client, gateways, service, filter.port));
+}
+
+/** The clusters of one service (default and subsets, per port) for this client. */
+export function clustersForService(
+  sources: ViewSources,
+  client: ClientProxy,
+  gateways: GatewayIndex,
+  service: MergedService,
+  onlyPort?: number,
+): ClusterView[] {
+  const type = clusterTypeOf(service);
+  if (!type) return [];
   const out: ClusterView[] = [];
-  for (const service of servicesForClient(sources, client, filter)) {
-    const type = clusterTypeOf(service);
-    if (!type) continue;
-    const dr = destinationRuleFor(sources.destinationRules, service.host, service.namespace, client, sources.mesh);
-    for (const port of service.ports) {
-      if (filter.port !== undefined && port.number !== filter.port) continue;
-      if (port.protocol === 'UDP') continue; // C-3: UDP ports get no cluster
-      const subsets = [{ name: '', labels: {} as Readonly<Record<string, string>> }, ...(dr?.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {} }))];
-      for (const subset of subsets) {
-        const c = buildCluster(sources, client, gateways, service, port, type, dr, subset.name, subset.labels);
-        if (c) out.push(c);
-      }
+  const dr = destinationRuleFor(sources.destinationRules, service.host, service.namespace, client, sources.mesh);
+  for (const port of service.ports) {
+    if (onlyPort !== undefined && port.number !== onlyPort) continue;
+    if (port.protocol === 'UDP') continue; // C-3: UDP ports get no cluster
+    const subsets = [{ name: '', labels: {} as Readonly<Record<string, string>> }, ...(dr?.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {} }))];
+    for (const subset of subsets) {
+      const c = buildCluster(sources, client, gateways, service, port, type, dr, subset.name, subset.labels);
+      if (c) out.push(c);
     }
   }
   return out;

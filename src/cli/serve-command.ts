@@ -1,0 +1,36 @@
+/** `meshbridge serve --config PATH...` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
+import { ControlPlane } from '../app/control-plane.js';
+import { consoleLogger } from '../lib/log/logger.js';
+
+export interface ServeOptions {
+  readonly config: readonly string[];
+  readonly xdsAddress: string;
+  readonly httpAddress: string;
+  readonly debounceMs: number;
+  readonly debounceMaxMs: number;
+}
+
+export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
+  const cp = new ControlPlane({
+    configPaths: o.config,
+    xdsAddress: o.xdsAddress,
+    httpAddress: o.httpAddress,
+    debounceMs: o.debounceMs,
+    debounceMaxMs: o.debounceMaxMs,
+    logger: consoleLogger(),
+  });
+  const listening = await cp.start();
+  out.write(`xds listening on ${listening.xds}\n`);
+  out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await cp.stop();
+  return 0;
+}

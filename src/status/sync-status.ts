@@ -1,0 +1,78 @@
+/**
+ * Per proxy and xDS type: is the proxy up to date? (`istioctl proxy-status` semantics)
+ * - NOT SENT: nothing of this type was sent on the stream;
+ * - NACKED: the proxy's last answer for this type was a NACK;
+ * - SYNCED: the proxy ACKed the latest version of its view;
+ * - STALE: a newer version exists (sent or not) that the proxy has not ACKed yet.
+ */
+import type { StreamStatus } from '../xds/server/events.js';
+
+export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
+
+export const TYPE_SHORT_NAMES: Readonly<Record<string, string>> = {
+  'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
+  'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
+  'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
+  'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
+  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret': 'SDS',
+};
+
+export interface TypeSync {
+  readonly type: string;
+  readonly typeUrl: string;
+  readonly state: SyncState;
+  readonly sent?: string;
+  readonly acked?: string;
+  readonly current?: string;
+  readonly nack?: { readonly version: string; readonly error: string };
+  readonly resources: number;
+}
+
+export interface ProxySync {
+  readonly proxy: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly view: string;
+  readonly stream: string;
+  readonly protocol: string;
+  readonly peer: string;
+  readonly connectedAt: string;
+  readonly instance: string;
+  readonly types: readonly TypeSync[];
+}
+
+export function syncStatus(
+  streams: readonly StreamStatus[],
+  currentVersion: (view: string, typeUrl: string) => string | undefined,
+  instance: string,
+): ProxySync[] {
+  return streams.map((s) => ({
+    proxy: s.stream.proxy.id,
+    kind: s.stream.proxy.kind,
+    namespace: s.stream.proxy.namespace ?? '',
+    view: s.stream.view,
+    stream: s.stream.streamId,
+    protocol: s.stream.protocol,
+    peer: s.stream.peer,
+    connectedAt: new Date(s.stream.connectedAt).toISOString(),
+    instance,
+    types: s.types.map((t): TypeSync => {
+      const current = currentVersion(s.stream.view, t.typeUrl);
+      let state: SyncState;
+      if (t.lastAnswer === 'nack') state = 'NACKED';
+      else if (!t.sent) state = 'NOT SENT';
+      else if (t.acked && t.acked.version === t.sent.version && (current === undefined || t.seenVersion === current)) state = 'SYNCED';
+      else state = 'STALE';
+      return {
+        type: TYPE_SHORT_NAMES[t.typeUrl] ?? t.typeUrl,
+        typeUrl: t.typeUrl,
+        state,
+        ...(t.sent ? { sent: t.sent.version } : {}),
+        ...(t.acked ? { acked: t.acked.version } : {}),
+        ...(current !== undefined ? { current } : {}),
+        ...(t.nacked && t.lastAnswer === 'nack' ? { nack: { version: t.nacked.version, error: t.nacked.error.message } } : {}),
+        resources: t.names.length,
+      };
+    }),
+  }));
+}

@@ -1,0 +1,106 @@
+/**
+ * Resources for proxyless gRPC clients (Istio: pilot/pkg/networking/grpcgen), per service:
+ * a Listener `host:port` with an api_listener, a RouteConfiguration of the same name, EDS clusters
+ * (LOGICAL_DNS for a DNS service with one endpoint) and their ClusterLoadAssignments. What gRPC
+ * refuses is not generated (grpc-xds-notes §3, §7): ORIGINAL_DST and STRICT_DNS clusters with
+ * several endpoints, non-IP endpoint addresses, LEAST_REQUEST.
+ */
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import { RouteConfigurationSchema } from '../../gen/envoy/config/route/v3/route_pb.js';
+import type { RouteAction_HashPolicySchema } from '../../gen/envoy/config/route/v3/route_components_pb.js';
+import { HTTPFaultSchema } from '../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { RouterSchema } from '../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { MergedService } from '../../model/mesh/types.js';
+import type { ClusterView } from '../../registry/view/clusters.js';
+import type { PortPolicy } from '../../registry/view/destination-rules.js';
+import { ADS, lbPolicy, loadAssignment, outlierDetection } from './common.js';
+import { emptyResourceSet, type ResourceSet } from './resource-set.js';
+import { FAULT_FILTER, routesFor } from './routes.js';
+import type { ServiceClusters, ViewContext } from './view.js';
+import { httpRoutesFor } from './virtual-services.js';
+
+const ROUTER_FILTER = 'envoy.filters.http.router';
+
+/** The name gRPC clients dial and subscribe to: `xds:///<host>:<port>`. */
+export function grpcListenerName(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
+function apiListener(name: string) {
+  const hcm = create(HttpConnectionManagerSchema, {
+    routeSpecifier: { case: 'rds', value: { routeConfigName: name, configSource: ADS } },
+    httpFilters: [
+      { name: FAULT_FILTER, configType: { case: 'typedConfig', value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } },
+      { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } },
+    ],
+  });
+  return create(ListenerSchema, { name, apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) } });
+}
+
+/** Consistent hash as route hash policies (gRPC understands header and channel-id hashing). */
+export function hashPolicy(policy: PortPolicy): MessageInitShape<typeof RouteAction_HashPolicySchema>[] | undefined {
+  const ch = policy.loadBalancer?.consistentHash;
+  if (!ch) return undefined;
+  if (ch.httpHeaderName) return [{ policySpecifier: { case: 'header', value: { headerName: ch.httpHeaderName } } }];
+  if (ch.useSourceIp) return [{ policySpecifier: { case: 'filterState', value: { key: 'io.grpc.channel_id' } } }];
+  return undefined;
+}
+
+function grpcCluster(c: ClusterView, clusterId: string): Cluster | undefined {
+  const lb = lbPolicy(c.policy, true);
+  const od = outlierDetection(c.policy.outlierDetection);
+  const common = {
+    name: c.name,
+    lbPolicy: lb.lbPolicy,
+    ...(lb.ringHash !== undefined ? { lbConfig: { case: 'ringHashLbConfig' as const, value: { minimumRingSize: BigInt(lb.ringHash) } } } : {}),
+    ...(od ? { outlierDetection: od } : {}),
+  };
+  if (c.type === 'EDS') {
+    return create(ClusterSchema, {
+      ...common,
+      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+      edsClusterConfig: { serviceName: c.name, edsConfig: ADS },
+    });
+  }
+  const endpoints = c.localities.flatMap((g) => g.endpoints);
+  if ((c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') && endpoints.length === 1) {
+    const only = c.localities.find((g) => g.endpoints.length > 0);
+    return create(ClusterSchema, {
+      ...common,
+      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS },
+      loadAssignment: loadAssignment(c.name, only ? [{ ...only, priority: 0, weight: Math.max(1, only.weight) }] : [], { proxyless: false, clusterId }),
+    });
+  }
+  return undefined;
+}
+
+/** All resources one service contributes to a proxyless client's view. */
+export function grpcServiceResources(ctx: ViewContext, sc: ServiceClusters, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet {
+  const out = emptyResourceSet();
+  const { service } = sc;
+  const mesh = ctx.sources.mesh;
+  const vs = httpRoutesFor(ctx.virtualServices, service.host, ctx.spec.client.namespace, mesh);
+  for (const port of service.ports) {
+    if (port.protocol === 'UDP') continue;
+    const name = grpcListenerName(service.host, port.number);
+    const defaultCluster = sc.clusters.find((c) => c.port === port.number && c.subset === '');
+    const hp = defaultCluster ? hashPolicy(defaultCluster.policy) : undefined;
+    const routes = routesFor(service, port.number, vs, servicesByHost, mesh, { proxyless: true, ...(hp ? { hashPolicy: hp } : {}) });
+    out.listeners.set(name, apiListener(name));
+    out.routes.set(
+      name,
+      create(RouteConfigurationSchema, { name, virtualHosts: [{ name, domains: [name, service.host], routes }] }),
+    );
+  }
+  for (const c of sc.clusters) {
+    const cluster = grpcCluster(c, mesh.clusterId);
+    if (!cluster) continue;
+    out.clusters.set(c.name, cluster);
+    if (c.type === 'EDS') out.endpoints.set(c.name, loadAssignment(c.name, c.localities, { proxyless: true, clusterId: mesh.clusterId }));
+  }
+  return out;
+}
