@@ -120,7 +120,7 @@ class IndexImpl<T> implements Index<T> {
     const key = this.collection.keyOf(item);
     for (const v of this.extract(item)) {
       let b = this.buckets.get(v);
-      if (!b) this.buckets.set(v, (b = new Map()));
+      if (!b) this.buckets.set(v, (b = new Map<string, T>()));
       b.set(key, item);
     }
   }

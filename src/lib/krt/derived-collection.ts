@@ -130,7 +130,7 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
       else removeFrom(w.byKey, dep.key, inputKey);
     } else if (dep.index !== undefined && dep.value !== undefined) {
       let byValue = w.byIndex.get(dep.index);
-      if (!byValue) w.byIndex.set(dep.index, (byValue = new Map()));
+      if (!byValue) w.byIndex.set(dep.index, (byValue = new Map<string, Set<string>>()));
       if (add) addTo(byValue, dep.value, inputKey);
       else removeFrom(byValue, dep.value, inputKey);
     } else if (add) w.all.add(inputKey);
@@ -142,9 +142,9 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
     const ctx: Context = {
       fetch<T>(collection: Collection<T>, options: FetchOptions<T> = {}): T[] {
         deps.push({
-          collection: collection as Collection<unknown>,
+          collection: collection,
           key: options.key,
-          index: options.index as Index<unknown> | undefined,
+          index: options.index,
           value: options.value,
           filter: options.filter as ((item: unknown) => boolean) | undefined,
         });

@@ -88,10 +88,10 @@ export function parseConfigText(file: string, text: string): ParsedFile {
 
 /** The items of a `kind: List` document or of a top-level array; undefined for a single resource. */
 function listItems(value: unknown): unknown[] | undefined {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   if (typeof value === 'object' && value !== null) {
     const v = value as Record<string, unknown>;
-    if (v.kind === 'List' && Array.isArray(v.items)) return v.items;
+    if (v.kind === 'List' && Array.isArray(v.items)) return v.items as unknown[];
   }
   return undefined;
 }
