@@ -118,12 +118,16 @@ function podIP(pod: Pod): string {
   return pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip ?? '';
 }
 
-/** E-PORT-2: named TCP container ports; the first container wins on duplicate names. */
+/**
+ * E-PORT-2: named TCP container ports; the first container wins on duplicate names. Native sidecar
+ * init containers (restartPolicy Always) are read *after* the regular containers, as Istio's
+ * getPortMap does, so a regular container's port wins a name both declare.
+ */
 export function podPorts(pod: Pod): Record<string, number> {
   const out: Record<string, number> = {};
   const containers = [
-    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
     ...(pod.spec.containers ?? []),
+    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
   ];
   for (const c of containers) {
     for (const p of c.ports ?? []) {
