@@ -96,7 +96,7 @@ export function sent(c: ClusterReport): ClusterEndpoint[] {
 
 /** `address:port` of each endpoint, in order. */
 export function addresses(x: ClusterReport | readonly { address: string; port: number }[]): string[] {
-  const list = Array.isArray(x) ? x : sent(x as ClusterReport);
+  const list: readonly { address: string; port: number }[] = 'localities' in x ? sent(x) : x;
   return list.map((e) => `${e.address}:${e.port}`);
 }
 
