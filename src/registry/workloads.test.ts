@@ -442,7 +442,7 @@ test('E-ATTR-3: locality field wins; else topology.istio.io/locality; else istio
   });
 });
 
-test('E-ATTR-4: a locality splits into region/zone/subzone; parts after the third are dropped, missing parts empty', () => {
+test('E-ATTR-4, E-LBL-3: a locality splits into region/zone/subzone; parts after the third are dropped; empty parts set no label', () => {
   const r = endpoints(
     yamlDocs(
       selectingEntry(),
@@ -453,7 +453,10 @@ test('E-ATTR-4: a locality splits into region/zone/subzone; parts after the thir
   const labels = Object.fromEntries(service(r, 'a.example.com').endpoints.map((e) => [e.source, e.labels]));
   const topo = (l: Readonly<Record<string, string>> | undefined) => [l?.['topology.kubernetes.io/region'], l?.['topology.kubernetes.io/zone'], l?.['topology.istio.io/subzone']];
   assert.deepEqual(topo(labels['WorkloadEntry/ns1/four']), ['r', 'z', 's']);
-  assert.deepEqual(topo(labels['WorkloadEntry/ns1/one']), ['r', '', '']);
+  // Istio AugmentLabels sets only the non-empty parts
+  assert.deepEqual(topo(labels['WorkloadEntry/ns1/one']), ['r', undefined, undefined]);
+  const c = cluster(r, A);
+  assert.deepEqual(c.localities.map((g) => g.locality), ['r', 'r/z/s/extra']);
 });
 
 test('E-ATTR-5: a WorkloadEntry network is exactly spec.network (the network label is not consulted)', () => {

@@ -25,17 +25,21 @@ export function addressKindOf(address: string): AddressKind {
   return isIP(address) ? 'ip' : 'dns';
 }
 
-/** E-LBL-3: topology labels added to every workload's labels. */
-export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string): StringMap {
+/**
+ * E-LBL-3: topology labels added to a workload's (or a proxy's) labels, as Istio's
+ * label.AugmentLabels: each non-empty locality part overwrites its label (an empty part sets
+ * nothing, so locality "r" adds only the region), the cluster id is set, the node name becomes
+ * `kubernetes.io/hostname`, and the network is set only when the label is absent or empty.
+ */
+export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string, nodeName = ''): StringMap {
   const out: Record<string, string> = { ...labels };
-  if (locality !== '') {
-    const l = parseLocality(locality);
-    out[LABEL.region] = l.region;
-    out[LABEL.zone] = l.zone;
-    out[LABEL.subzone] = l.subzone;
-  }
-  out[LABEL.cluster] = clusterId;
-  if (network !== '' && out[LABEL.network] === undefined) out[LABEL.network] = network;
+  const l = parseLocality(locality);
+  if (l.region !== '') out[LABEL.region] = l.region;
+  if (l.zone !== '') out[LABEL.zone] = l.zone;
+  if (l.subzone !== '') out[LABEL.subzone] = l.subzone;
+  if (clusterId !== '') out[LABEL.cluster] = clusterId;
+  if (nodeName !== '') out[LABEL.hostname] = nodeName;
+  if (network !== '' && (out[LABEL.network] ?? '') === '') out[LABEL.network] = network;
   return out;
 }
 
@@ -144,11 +148,12 @@ function podLocality(pod: Pod, node: KubeNode | undefined): string {
   if (fromLabel !== '') return fromLabel;
   if (!node) return '';
   const l = node.metadata.labels;
-  const region = l[LABEL.region] ?? '';
-  const zone = l[LABEL.zone] ?? '';
+  const region = l[LABEL.region] || (l['failure-domain.beta.kubernetes.io/region'] ?? '');
+  const zone = l[LABEL.zone] || (l['failure-domain.beta.kubernetes.io/zone'] ?? '');
   const subzone = l[LABEL.subzone] ?? '';
   if (region === '' && zone === '' && subzone === '') return '';
-  return subzone !== '' ? `${region}/${zone}/${subzone}` : zone !== '' ? `${region}/${zone}` : region;
+  // Istio getPodLocality: always "region/zone/subzone", empty parts included ("r/z/").
+  return `${region}/${zone}/${subzone}`;
 }
 
 /** E-ATTR-5 for pods: label, else MeshNetworks `fromRegistry` / `fromCidr`. */
@@ -176,7 +181,7 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
     address: ip,
     addressKind: ip === '' ? 'none' : 'ip',
     ports: podPorts(pod),
-    labels: augmentLabels(labels, locality, network, mesh.clusterId),
+    labels: augmentLabels(labels, locality, network, mesh.clusterId, pod.spec.nodeName ?? ''),
     network,
     locality,
     weight: 0,

@@ -1,5 +1,6 @@
 /** Who is asking: the client proxy whose point of view a cluster view is computed from. */
 import type { StringMap } from '../../model/config/types.js';
+import { LABEL } from '../../model/mesh/labels.js';
 import { NO_LOCALITY, parseLocality, type Locality } from '../../model/mesh/locality.js';
 import type { Workload } from '../../model/mesh/types.js';
 
@@ -22,8 +23,22 @@ export interface ClientProxyOptions {
 }
 
 /**
+ * L-10: a proxy's registry labels carry its locality when they have any of the region, zone and
+ * subzone topology labels (Istio ads.go localityFromProxyLabels); missing parts are empty.
+ */
+function localityFromLabels(labels: StringMap | undefined): string | undefined {
+  if (!labels) return undefined;
+  const region = labels[LABEL.region];
+  const zone = labels[LABEL.zone];
+  const subzone = labels[LABEL.subzone];
+  if (region === undefined && zone === undefined && subzone === undefined) return undefined;
+  return `${region ?? ''}/${zone ?? ''}/${subzone ?? ''}`;
+}
+
+/**
  * L-10: a client whose IP is a WorkloadEntry's address takes that entry's locality, network and
  * labels where the options give none. Candidates are searched in the client's namespace first.
+ * Without a locality option, topology labels among the client labels give the locality.
  */
 export function resolveClientProxy(options: ClientProxyOptions, workloads: readonly Workload[]): ClientProxy {
   const namespace = options.namespace ?? 'default';
@@ -34,7 +49,7 @@ export function resolveClientProxy(options: ClientProxyOptions, workloads: reado
       .sort((a, b) => Number(b.namespace === namespace) - Number(a.namespace === namespace) || (a.key < b.key ? -1 : 1));
     own = matches[0];
   }
-  const localityString = options.locality ?? own?.locality;
+  const localityString = options.locality ?? localityFromLabels(options.labels) ?? own?.locality;
   return {
     namespace,
     locality: localityString !== undefined ? parseLocality(localityString) : NO_LOCALITY,

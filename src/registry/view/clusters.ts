@@ -9,6 +9,8 @@ import { ANNOTATION, LABEL, selectorMatches } from '../../model/mesh/labels.js';
 import type { MeshSettings, NetworkGateway } from '../../model/mesh/mesh-settings.js';
 import type { Endpoint, ExclusionReason, MergedService, ServicePort } from '../../model/mesh/types.js';
 import type { ClientProxy } from './client.js';
+import { formatLocality } from '../../model/mesh/locality.js';
+import { augmentLabels } from '../workloads.js';
 import { destinationRuleFor, destinationRuleTlsMode, portPolicy, type EffectiveDestinationRule, type PortPolicy } from './destination-rules.js';
 import { groupByLocality, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
 import { applyLocalityLb } from './locality-lb.js';
@@ -97,7 +99,8 @@ export function servicesForClient(sources: ViewSources, client: ClientProxy, fil
   return out;
 }
 
-export function buildClusters(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
+export function buildClusters(sources: ViewSources, clientProxy: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
+  const client = withTopologyLabels(clientProxy, sources.mesh);
   const gateways = indexGateways(sources.gateways);
   const out: ClusterView[] = [];
   for (const service of servicesForClient(sources, client, filter)) {
@@ -174,6 +177,15 @@ function buildCluster(
   // C-5: a DNS cluster with no endpoints is not generated at all.
   if (dns && groups.every((g) => g.endpoints.length === 0)) return undefined;
   return { ...base, localities: groups, excluded };
+}
+
+/**
+ * The proxy's labels as Istio sees them (ads.go setTopologyLabels): its own labels augmented with
+ * the topology labels of its locality, its cluster (the mesh cluster id) and its network (E-LBL-3
+ * semantics). failoverPriority (L-7, L-9) and DestinationRule workload selectors match these.
+ */
+export function withTopologyLabels(client: ClientProxy, mesh: MeshSettings): ClientProxy {
+  return { ...client, labels: augmentLabels(client.labels, formatLocality(client.locality), client.network, mesh.clusterId) };
 }
 
 /**
