@@ -24,12 +24,12 @@ export function indexGateways(gateways: readonly NetworkGateway[]): GatewayIndex
     const a = byNetwork.get(g.network) ?? [];
     a.push(g);
     byNetwork.set(g.network, a);
-    if (g.cluster !== '') {
-      const k = `${g.network}\u0000${g.cluster}`;
-      const b = byNetworkCluster.get(k) ?? [];
-      b.push(g);
-      byNetworkCluster.set(k, b);
-    }
+    // Keyed by network and cluster, the empty cluster of address gateways included (as Istio's
+    // byNetworkAndCluster): it counts for the scale factor; no endpoint has an empty cluster.
+    const k = `${g.network}\u0000${g.cluster}`;
+    const b = byNetworkCluster.get(k) ?? [];
+    b.push(g);
+    byNetworkCluster.set(k, b);
   }
   let scaleFactor = 1;
   for (const list of [...byNetwork.values(), ...byNetworkCluster.values()]) {
