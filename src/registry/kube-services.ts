@@ -33,7 +33,7 @@ export function kubeSelectorFilter(svc: KubeService): ((w: Workload) => boolean)
   if (!sel || Object.keys(sel).length === 0 || svc.spec.type === 'ExternalName') return undefined;
   const headless = isHeadless(svc);
   return (w) => {
-    if (!w.selectable || !selectorMatches(sel, w.labels)) return false;
+    if (!w.listedByServices || !selectorMatches(sel, w.labels)) return false;
     if (w.kind === 'Pod') return true;
     // E-SEL-10: WorkloadEntries need labels and a non-headless Service; DNS-name and unix entries
     // are "DNS ServiceEntry only" (E-SEL-6). An entry without address (network only, E-SEL-7) is

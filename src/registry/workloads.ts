@@ -102,20 +102,26 @@ export function workloadFromWorkloadEntry(we: WorkloadEntry, mesh: MeshSettings)
     health: 'UNKNOWN',
     workloadName,
     selectable: gate.selectable,
+    listedByServices: gate.selectable, // H-GATE-4: an excluded entry leaves Kubernetes Services too
     ...(gate.selectable ? {} : { exclusion: { reason: 'unhealthy' as const, detail: gate.detail } }),
     creation: creationOf(we),
   };
 }
 
-/** E-SEL-3: whether a pod may be an endpoint, and why not. */
-export function podReadiness(pod: Pod): { ready: boolean; detail: string } {
+/**
+ * E-SEL-3: whether a pod may be an endpoint, and why not. `listed` says whether a Kubernetes
+ * Service's EndpointSlice would still list it: a pod that has an IP, is not terminating and not
+ * Succeeded/Failed is listed even when it is not Ready (as a not-ready address, which Istio turns
+ * into an UNHEALTHY endpoint: EDS-4).
+ */
+export function podReadiness(pod: Pod): { ready: boolean; listed: boolean; detail: string } {
   const phase = pod.status?.phase ?? '';
-  if (pod.metadata.deletionTimestamp) return { ready: false, detail: 'the pod is terminating' };
-  if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, detail: `the pod has phase ${phase}` };
-  if (!podIP(pod)) return { ready: false, detail: 'the pod has no IP yet' };
+  if (pod.metadata.deletionTimestamp) return { ready: false, listed: false, detail: 'the pod is terminating' };
+  if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, listed: false, detail: `the pod has phase ${phase}` };
+  if (!podIP(pod)) return { ready: false, listed: false, detail: 'the pod has no IP yet' };
   const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  if (ready?.status !== 'True') return { ready: false, detail: 'the pod is not Ready' };
-  return { ready: true, detail: '' };
+  if (ready?.status !== 'True') return { ready: false, listed: true, detail: 'the pod is not Ready' };
+  return { ready: true, listed: true, detail: '' };
 }
 
 function podIP(pod: Pod): string {
@@ -172,7 +178,8 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
   const locality = podLocality(pod, node);
   const network = podNetwork(pod, ip, mesh, networks);
   const readiness = podReadiness(pod);
-  const health: HealthStatus = 'HEALTHY';
+  // E-ATTR-7: pods carry HEALTHY; a listed but not Ready pod is UNHEALTHY (EndpointSlice not ready).
+  const health: HealthStatus = readiness.ready ? 'HEALTHY' : 'UNHEALTHY';
   return {
     key: `Pod/${namespace}/${name}`,
     kind: 'Pod',
@@ -191,6 +198,7 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
     health,
     workloadName: labels[LABEL.workloadName] ?? name,
     selectable: readiness.ready,
+    listedByServices: readiness.listed,
     ...(readiness.ready ? {} : { exclusion: { reason: 'unhealthy' as const, detail: readiness.detail } }),
     creation: creationOf(pod),
   };

@@ -373,3 +373,75 @@ test('EDS-7, EDS-8: an IP endpoint is sent with its address, port and health; a 
     ['10.0.0.1:8080 HEALTHY', '1.1.1.1:8080 UNKNOWN'],
   );
 });
+
+test('EDS-4, EDS-7: a not-Ready pod behind a Kubernetes Service is sent UNHEALTHY; a terminating one is not sent', () => {
+  const config = (dr: string) =>
+    yamlDocs(
+      `
+      apiVersion: v1
+      kind: Service
+      metadata: {name: svc, namespace: ns1}
+      spec:
+        clusterIP: 10.96.0.1
+        selector: {app: svc}
+        ports: [{name: http, port: 80}]
+      `,
+      pod('ready', 'ns1', '10.0.0.1', 'app: svc'),
+      `
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: not-ready, namespace: ns1, labels: {app: svc}}
+      spec: {containers: [{name: app}]}
+      status: {podIP: 10.0.0.2, phase: Running, conditions: [{type: Ready, status: "False"}]}
+      `,
+      `
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: leaving, namespace: ns1, labels: {app: svc}, deletionTimestamp: "2024-01-01T00:00:00Z"}
+      spec: {containers: [{name: app}]}
+      status: {podIP: 10.0.0.3, phase: Running, conditions: [{type: Ready, status: "True"}]}
+      `,
+      ...(dr ? [dr] : []),
+    );
+  const C = 'outbound|80||svc.ns1.svc.cluster.local';
+  assert.deepEqual(
+    sent(cluster(endpoints(config('')), C)).map((e) => `${e.address} ${e.health}`),
+    ['10.0.0.2 UNHEALTHY', '10.0.0.1 HEALTHY'],
+  );
+  const strict = endpoints(config(rule('host: svc.ns1.svc.cluster.local\ntrafficPolicy: {outlierDetection: {minHealthPercent: 50}}')), { explain: true });
+  assert.deepEqual(addresses(cluster(strict, C)), ['10.0.0.1:80']);
+  assert.deepEqual(exclusions(cluster(strict, C)), ['Pod/ns1/not-ready unhealthy']);
+  const zero = endpoints(config(rule('host: svc.ns1.svc.cluster.local\ntrafficPolicy: {outlierDetection: {minHealthPercent: 0}}')));
+  assert.deepEqual(sortedAddresses(cluster(zero, C)), ['10.0.0.1:80', '10.0.0.2:80']);
+});
+
+test('EDS-4: an endpoint without address on the client network (or without any gateway) is never sent', () => {
+  const config = (networks: string) =>
+    yamlDocs(
+      staticEntry(),
+      workloadEntry('vm', 'ns1', 'address: 1.1.1.1\nnetwork: n1\nlabels: {app: a}'),
+      workloadEntry('net-only', 'ns1', 'address: ""\nnetwork: n1\nserviceAccount: sa\nlabels: {app: a}'),
+      ...(networks ? [networks] : []),
+    );
+  const client = { client: { namespace: 'ns1', network: 'n1' } };
+  assert.deepEqual(addresses(cluster(endpoints(config(''), client), 'outbound|80||a.example.com')), ['1.1.1.1:8080']);
+  const withGateway = 'apiVersion: meshbridge.io/v1alpha1\nkind: MeshNetworks\nmetadata: {name: n}\nspec: {networks: {n1: {gateways: [{address: 9.9.9.9, port: 15443}]}}}';
+  assert.deepEqual(addresses(cluster(endpoints(config(withGateway), client), 'outbound|80||a.example.com')), ['1.1.1.1:8080']);
+});
+
+test('EDS-11, EDS-12: the network filter runs before locality priorities: a gateway endpoint takes its group priority', () => {
+  const r = endpoints(
+    yamlDocs(
+      staticEntry(),
+      workloadEntry('near', 'ns1', 'address: 1.1.1.1\nlocality: r1/z1\nnetwork: n1\nlabels: {app: a}'),
+      workloadEntry('far', 'ns1', 'address: 2.2.2.2\nlocality: r2/z1\nnetwork: n2\nserviceAccount: sa\nlabels: {app: a}'),
+      'apiVersion: meshbridge.io/v1alpha1\nkind: MeshNetworks\nmetadata: {name: n}\nspec: {networks: {n2: {gateways: [{address: 9.9.9.9, port: 15443}]}}}',
+      rule('host: a.example.com\ntrafficPolicy: {outlierDetection: {interval: 1s}}'),
+    ),
+    { client: { namespace: 'ns1', network: 'n1', locality: 'r1/z1' } },
+  );
+  assert.deepEqual(
+    cluster(r, 'outbound|80||a.example.com').localities.map((g) => `${g.locality} p${g.priority}: ${addresses(g.endpoints).join(',')}`),
+    ['r1/z1 p0: 1.1.1.1:8080', 'r2/z1 p1: 9.9.9.9:15443'],
+  );
+});

@@ -158,6 +158,17 @@ function buildCluster(
       excluded.push({ source: e.source, reason: 'subset', detail: `its labels do not match subset ${subset}` });
       continue;
     }
+    // EDS-4: UNHEALTHY endpoints are sent (PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS) unless the outlier
+    // detection of this port/subset sets minHealthPercent > 0; TERMINATING and DRAINING never are
+    // (no persistent-session label support).
+    if (e.health === 'UNHEALTHY' && (policy.outlierDetection?.minHealthPercent ?? 0) > 0) {
+      excluded.push({ source: e.source, reason: 'unhealthy', detail: 'it is not ready and the outlier detection sets minHealthPercent' });
+      continue;
+    }
+    if (e.health === 'DRAINING') {
+      excluded.push({ source: e.source, reason: 'unhealthy', detail: 'it is draining' });
+      continue;
+    }
     // C-4: DNS clusters skip endpoints without an address (Istio buildLocalityLbEndpoints); EDS
     // clusters leave them to the network filter (N-3, N-4).
     if (dns && e.address === '') {

@@ -26,7 +26,7 @@ export function explainBundle(bundle: ServiceBundle, workloads: readonly Workloa
       }
       continue;
     }
-    if (!w.selectable) {
+    if (bundle.source === 'Service' ? !w.listedByServices : !w.selectable) {
       out.push({ source: w.key, reason: w.exclusion?.reason ?? 'unhealthy', detail: w.exclusion?.detail ?? 'not selectable' });
       continue;
     }
