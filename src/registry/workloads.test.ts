@@ -600,3 +600,33 @@ test('H-GATE-2: gating applies to WorkloadEntries only (inline endpoints have no
   assert.deepEqual(sortedAddresses(cluster(r, A)), ['2.3.4.5:80', '2.3.4.6:80']);
   assert.deepEqual(clusterNames(r), [A]);
 });
+
+test('E-ATTR-3, E-LBL-3: a pod takes its locality label, else its node topology labels as "region/zone/subzone" (empty parts kept)', () => {
+  const node = (name: string, labels: string) => `apiVersion: v1\nkind: Node\nmetadata: {name: ${name}, labels: {${labels}}}`;
+  const onNode = (name: string, ip: string, nodeName: string, labels = 'app: a') =>
+    pod(name, 'ns1', ip, labels, `nodeName: ${nodeName}\ncontainers:\n- name: app`);
+  const r = endpoints(
+    yamlDocs(
+      selectingEntry(),
+      node('full', 'topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1, topology.istio.io/subzone: s1'),
+      node('no-subzone', 'topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1'),
+      node('beta', 'failure-domain.beta.kubernetes.io/region: old-r, failure-domain.beta.kubernetes.io/zone: old-z'),
+      onNode('on-full', '10.0.0.1', 'full'),
+      onNode('on-no-subzone', '10.0.0.2', 'no-subzone'),
+      onNode('on-beta', '10.0.0.3', 'beta'),
+      onNode('labelled', '10.0.0.4', 'full', 'app: a\nistio-locality: lr.lz'),
+      onNode('nowhere', '10.0.0.5', 'missing-node'),
+    ),
+  );
+  const eps = service(r, 'a.example.com').endpoints;
+  assert.deepEqual(Object.fromEntries(eps.map((e) => [e.source, e.locality])), {
+    'Pod/ns1/labelled': 'lr/lz',
+    'Pod/ns1/nowhere': '',
+    'Pod/ns1/on-beta': 'old-r/old-z/',
+    'Pod/ns1/on-full': 'r1/z1/s1',
+    'Pod/ns1/on-no-subzone': 'r1/z1/',
+  });
+  const full = eps.find((e) => e.source === 'Pod/ns1/on-full');
+  assert.equal(full?.labels['kubernetes.io/hostname'], 'full');
+  assert.equal(full?.labels['topology.istio.io/subzone'], 's1');
+});

@@ -17,7 +17,7 @@ import { endpointsReport, type ClusterReport, type EndpointsReport, type Service
 import { loadConfig } from '../../src/model/config/load.js';
 import type { ConfigObject } from '../../src/model/config/types.js';
 import type { Registry } from '../../src/registry/registry.js';
-import { resolveClientProxy, type ClientProxyOptions } from '../../src/registry/view/client.js';
+import { clientCandidates, resolveClientProxy, type ClientProxyOptions } from '../../src/registry/view/client.js';
 import { buildClusters, type ClusterView, type ViewFilter } from '../../src/registry/view/clusters.js';
 
 /** Removes the common indentation of a template literal, so YAML can be indented with the code. */
@@ -65,7 +65,7 @@ export function endpoints(config: string | Registry, o: ReportOptions = {}): End
 /** The internal cluster views (with priorities, policies, ...) for a client. */
 export function clusterViews(config: string | Registry, o: ReportOptions = {}): ClusterView[] {
   const registry = typeof config === 'string' ? registryFrom(config) : config;
-  const client = resolveClientProxy(o.client ?? { namespace: 'ns1' }, registry.workloads.list());
+  const client = resolveClientProxy(o.client ?? { namespace: 'ns1' }, clientCandidates(registry.workloads.list(), registry.services.list()));
   return buildClusters(viewSourcesOf(registry), client, filterOf(o));
 }
 

@@ -379,3 +379,40 @@ test('L-10: without a locality option, topology labels of the client give its lo
   );
   assert.equal(priorities(c)['10.0.0.4'], 0);
 });
+
+test('L-10: a client at an inline ServiceEntry endpoint takes its locality, explicit or from the label (TestLocality)', () => {
+  const vmEntry = (endpoint: string) => `
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: service-entry, namespace: ns1}
+    spec:
+      hosts: [service.namespace.svc.cluster.local]
+      ports: [{name: http, number: 80, protocol: http}]
+      resolution: STATIC
+      endpoints: [${endpoint}]
+  `;
+  for (const endpoint of ['{address: 1.2.3.4, locality: r/z/s}', '{address: 1.2.3.4, labels: {istio-locality: r.z.s}}']) {
+    const c = cluster(
+      endpoints(yamlDocs(vmEntry(endpoint), entry(), e(1, 'r/z/s'), e(2, 'r/z/other'), dr(OUTLIER)), { client: { namespace: 'ns1', ip: '1.2.3.4' } }),
+      LOC,
+    );
+    assert.deepEqual(priorities(c), { '10.0.0.1': 0, '10.0.0.2': 1 }, endpoint);
+  }
+});
+
+test('L-10: a client at a pod IP takes the pod locality (pod label, else its node)', () => {
+  const node = `
+    apiVersion: v1
+    kind: Node
+    metadata: {name: node-1, labels: {topology.kubernetes.io/region: r, topology.kubernetes.io/zone: z, topology.istio.io/subzone: s}}
+  `;
+  const podOnNode = `
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: client, namespace: ns1, labels: {app: client}}
+    spec: {nodeName: node-1, containers: [{name: app}]}
+    status: {podIP: 10.9.9.9, phase: Running, conditions: [{type: Ready, status: "True"}]}
+  `;
+  const c = cluster(endpoints(yamlDocs(node, podOnNode, entry(), e(1, 'r/z/s'), e(2, 'r/z/other'), dr(OUTLIER)), { client: { namespace: 'ns1', ip: '10.9.9.9' } }), LOC);
+  assert.deepEqual(priorities(c), { '10.0.0.1': 0, '10.0.0.2': 1 });
+});
