@@ -327,3 +327,23 @@ test('D-5, C-7: a DNS cluster matches endpoints by port number, not name', () =>
   assert.deepEqual(addresses(cluster(r, 'outbound|80||d.example.com')), ['one.example.org:80']);
   assert.deepEqual(addresses(cluster(r, 'outbound|4567||d.example.com')), ['two.example.org:4567']);
 });
+
+test('D-1, D-4: equal creation timestamps are ordered by ServiceEntry name (same namespace) and by namespace (across)', () => {
+  const se = (name: string, ns: string, ip: string, port: number) => `
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: ${name}, namespace: ${ns}, creationTimestamp: "2024-01-01T00:00:00Z"}
+    spec:
+      hosts: [t.example.com]
+      ports: [{number: ${port}, name: http, protocol: HTTP}]
+      resolution: ${port === 80 ? 'STATIC' : 'DNS'}
+      endpoints: [{address: ${ip}}]
+  `;
+  // same namespace: "a-entry" is older than "b-entry" although it comes later in the file
+  const same = endpoints(yamlDocs(se('b-entry', 'ns1', 'b.example.org', 8080), se('a-entry', 'ns1', '1.1.1.1', 80)));
+  assert.equal(service(same, 't.example.com').resolution, 'STATIC');
+  assert.deepEqual(service(same, 't.example.com').endpoints.map((e) => e.source), ['ServiceEntry/ns1/a-entry#0', 'ServiceEntry/ns1/b-entry#0']);
+  // across namespaces, for a client elsewhere: namespace order
+  const across = endpoints(yamlDocs(se('x', 'nsb', '2.2.2.2', 80), se('x', 'nsa', '1.1.1.1', 80)), { client: { namespace: 'other' } });
+  assert.deepEqual(addresses(cluster(across, 'outbound|80||t.example.com')), ['1.1.1.1:80']);
+});

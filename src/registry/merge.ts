@@ -7,9 +7,15 @@ import type { Endpoint, MergedService, ServiceBundle, ServicePort } from '../mod
 import { endpointsOfHost } from './service-entries.js';
 import { compareCreation } from './workloads.js';
 
-/** Kubernetes Services first (they win the definition, D-4, and their shard sorts first), then by age. */
+/**
+ * Kubernetes Services first (they win the definition, D-4, and their shard sorts first), then by
+ * age (D-1). Two objects with the same, explicitly set creationTimestamp are ordered by name, as
+ * Istio does (hostname, namespace, then the ServiceEntry name; the first two are equal here);
+ * without timestamps the load order decides (cli-contract creation order).
+ */
 export function compareBundles(a: ServiceBundle, b: ServiceBundle): number {
   if (a.source !== b.source) return a.source === 'Service' ? -1 : 1;
+  if (a.creation.timestamp !== '' && a.creation.timestamp === b.creation.timestamp && a.name !== b.name) return a.name < b.name ? -1 : 1;
   const c = compareCreation(a.creation, b.creation);
   if (c !== 0) return c;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
