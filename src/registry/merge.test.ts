@@ -347,3 +347,36 @@ test('D-1, D-4: equal creation timestamps are ordered by ServiceEntry name (same
   const across = endpoints(yamlDocs(se('x', 'nsb', '2.2.2.2', 80), se('x', 'nsa', '1.1.1.1', 80)), { client: { namespace: 'other' } });
   assert.deepEqual(addresses(cluster(across, 'outbound|80||t.example.com')), ['1.1.1.1:80']);
 });
+
+test('D-5, E-SEL-5, E-SEL-10: "All directions": a Service and a ServiceEntry for one host both select the pod and the entry', () => {
+  const r = endpoints(
+    yamlDocs(
+      `
+      apiVersion: v1
+      kind: Service
+      metadata: {name: service, namespace: namespace}
+      spec:
+        clusterIP: 9.9.9.9
+        selector: {app: foo}
+        ports: [{name: http, port: 80}]
+      `,
+      `
+      apiVersion: networking.istio.io/v1
+      kind: ServiceEntry
+      metadata: {name: service-entry, namespace: namespace}
+      spec:
+        hosts: [service.namespace.svc.cluster.local]
+        ports: [{name: http, number: 80, protocol: http}]
+        resolution: STATIC
+        workloadSelector:
+          labels: {app: foo}
+      `,
+      pod('pod', 'namespace', '1.2.3.4', 'app: foo'),
+      workloadEntry('workload', 'namespace', 'address: 2.3.4.5\nlabels: {app: foo}'),
+    ),
+    { client: { namespace: 'namespace' } },
+  );
+  assert.deepEqual(sortedAddresses(cluster(r, 'outbound|80||service.namespace.svc.cluster.local')), ['1.2.3.4:80', '1.2.3.4:80', '2.3.4.5:80', '2.3.4.5:80']);
+  assert.deepEqual(r.services.map((s) => `${s.host}/${s.namespace}`), ['service.namespace.svc.cluster.local/namespace']);
+  assert.equal(service(r, 'service.namespace.svc.cluster.local').resolution, 'STATIC');
+});
