@@ -380,3 +380,24 @@ test('D-5, E-SEL-5, E-SEL-10: "All directions": a Service and a ServiceEntry for
   assert.deepEqual(r.services.map((s) => `${s.host}/${s.namespace}`), ['service.namespace.svc.cluster.local/namespace']);
   assert.equal(service(r, 'service.namespace.svc.cluster.local').resolution, 'STATIC');
 });
+
+test('D-3: the DNS_ROUND_ROBIN rule follows the registry: a younger round-robin entry adds nothing to a port an older STATIC entry holds', () => {
+  const se = (name: string, time: string, resolution: string, address: string) => `
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: ${name}, namespace: ns1, creationTimestamp: "${time}"}
+    spec:
+      hosts: [rr.example.com]
+      ports: [{number: 80, name: http, protocol: HTTP}]
+      resolution: ${resolution}
+      endpoints: [{address: ${address}}]
+  `;
+  const staticFirst = endpoints(yamlDocs(se('a', '2024-01-01T00:00:00Z', 'STATIC', '1.1.1.1'), se('b', '2024-01-02T00:00:00Z', 'DNS_ROUND_ROBIN', 'rr.example.org')));
+  assert.deepEqual(addresses(service(staticFirst, 'rr.example.com').endpoints), ['1.1.1.1:80']);
+  // the other way round, the younger STATIC entry still adds its endpoint
+  const rrFirst = endpoints(yamlDocs(se('a', '2024-01-01T00:00:00Z', 'DNS_ROUND_ROBIN', 'rr.example.org'), se('b', '2024-01-02T00:00:00Z', 'STATIC', '1.1.1.1')));
+  assert.deepEqual(addresses(service(rrFirst, 'rr.example.com').endpoints), ['rr.example.org:80', '1.1.1.1:80']);
+  // and another namespace keeps its own first endpoint
+  const otherNs = endpoints(yamlDocs(se('a', '2024-01-01T00:00:00Z', 'DNS_ROUND_ROBIN', 'one.example.org'), se('b', '2024-01-02T00:00:00Z', 'DNS_ROUND_ROBIN', 'two.example.org').replace('namespace: ns1', 'namespace: other')));
+  assert.deepEqual(addresses(service(otherNs, 'rr.example.com', 'other').endpoints), ['two.example.org:80']);
+});

@@ -43,12 +43,24 @@ export function mergeServices(host: string, namespace: string, bundles: readonly
   }
   const addresses: string[] = [];
   const endpoints: Endpoint[] = [];
+  // D-3 (Istio serviceInstancesStore.addInstances): a DNS_ROUND_ROBIN entry's endpoint is skipped
+  // when the ServiceEntry registry already holds an endpoint for this host, namespace and port
+  // number, whatever the resolution of the entry that holds it; every added endpoint counts.
+  const seenPorts = new Set<number>();
   for (const b of sorted) {
     for (const a of [...b.specAddresses, ...(b.autoAddresses[host] ?? [])]) if (!addresses.includes(a)) addresses.push(a);
     // D-2: one internal service per spec address, each with the same endpoints.
     const copies = Math.max(1, b.specAddresses.length);
     const own = endpointsOfHost(b, host);
-    for (let i = 0; i < copies; i++) endpoints.push(...own);
+    for (let i = 0; i < copies; i++) {
+      for (const e of own) {
+        if (b.source === 'ServiceEntry') {
+          if (b.resolution === 'DNS_ROUND_ROBIN' && seenPorts.has(e.servicePort)) continue;
+          seenPorts.add(e.servicePort);
+        }
+        endpoints.push(e);
+      }
+    }
   }
   return {
     key: `${namespace}/${host}`,
@@ -64,17 +76,7 @@ export function mergeServices(host: string, namespace: string, bundles: readonly
     subjectAltNames: winner.subjectAltNames,
     annotations: winner.annotations,
     creation: winner.creation,
-    endpoints: winner.resolution === 'DNS_ROUND_ROBIN' ? firstPerPortNumber(endpoints) : endpoints,
+    endpoints,
     bundles: sorted.map((b) => b.key),
   };
-}
-
-/** D-3: a LOGICAL_DNS cluster takes one endpoint; keep the first per service port number. */
-function firstPerPortNumber(endpoints: readonly Endpoint[]): Endpoint[] {
-  const seen = new Set<number>();
-  return endpoints.filter((e) => {
-    if (seen.has(e.servicePort)) return false;
-    seen.add(e.servicePort);
-    return true;
-  });
 }
