@@ -5,7 +5,7 @@
 import type { StringMap } from '../model/config/types.js';
 import type { Endpoint, MergedService } from '../model/mesh/types.js';
 import type { Registry } from '../registry/registry.js';
-import { resolveClientProxy, type ClientProxyOptions } from '../registry/view/client.js';
+import { clientCandidates, resolveClientProxy, type ClientProxyOptions } from '../registry/view/client.js';
 import { buildClusters, visibleServices, type Exclusion, type ViewFilter } from '../registry/view/clusters.js';
 import { explainBundle } from '../registry/view/explain.js';
 import { viewSourcesOf } from './offline-mesh.js';
@@ -62,7 +62,7 @@ export interface EndpointsReport {
 
 export function endpointsReport(registry: Registry, clientOptions: ClientProxyOptions, filter: ViewFilter, explain: boolean): EndpointsReport {
   const sources = viewSourcesOf(registry);
-  const client = resolveClientProxy(clientOptions, registry.workloads.list());
+  const client = resolveClientProxy(clientOptions, clientCandidates(registry.workloads.list(), registry.services.list()));
   const services = visibleServices(sources, client, filter).map((s) => serviceReport(s, filter, explain ? serviceExclusions(registry, s) : undefined));
   const clusters = buildClusters(sources, client, filter).map((c): ClusterReport => ({
     name: c.name,

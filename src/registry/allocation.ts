@@ -60,12 +60,21 @@ export function allocateAddresses(entries: readonly ServiceEntry[]): Allocation[
   for (const se of sorted) for (const a of se.spec.addresses ?? []) used.add(a.split('/')[0] ?? a);
   const result = new Map<string, Record<string, string[]>>();
   const missing: { key: string; host: string; family: 4 | 6 }[] = [];
+  // A-V2-3: addresses of hosts removed from a qualifying entry are dropped from its status but not
+  // immediately reused. Istio's allocator keeps them marked used in memory; here the previous status
+  // (still in the input) stands for that memory. They are reserved after every kept assignment, so
+  // a current holder of the same address keeps it.
+  const retired: string[] = [];
   for (const se of sorted) {
     const key = `ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`;
     if (!qualifiesForAllocation(se)) continue; // A-V2-5: nothing kept for an entry that no longer qualifies
     const byHost: Record<string, string[]> = {};
     result.set(key, byHost);
-    for (const host of allocatableHosts(se)) {
+    const hosts = allocatableHosts(se);
+    for (const s of se.status?.addresses ?? []) {
+      if (s.host !== undefined && !hosts.includes(s.host) && (isAutoV4(s.value) || isAutoV6(s.value))) retired.push(s.value);
+    }
+    for (const host of hosts) {
       const status = (se.status?.addresses ?? []).filter((s) => s.host === host).map((s) => s.value);
       const keep4 = [...status].reverse().find((a) => isAutoV4(a) && !used.has(a));
       const keep6 = [...status].reverse().find((a) => isAutoV6(a) && !used.has(a));
@@ -81,6 +90,7 @@ export function allocateAddresses(entries: readonly ServiceEntry[]): Allocation[
       } else missing.push({ key, host, family: 6 });
     }
   }
+  for (const a of retired) used.add(a);
   let cursor4 = 1;
   let cursor6 = 1;
   for (const m of missing) {

@@ -33,10 +33,13 @@ export function kubeSelectorFilter(svc: KubeService): ((w: Workload) => boolean)
   if (!sel || Object.keys(sel).length === 0 || svc.spec.type === 'ExternalName') return undefined;
   const headless = isHeadless(svc);
   return (w) => {
-    if (!w.selectable || !selectorMatches(sel, w.labels)) return false;
+    if (!w.listedByServices || !selectorMatches(sel, w.labels)) return false;
     if (w.kind === 'Pod') return true;
-    // E-SEL-10: WorkloadEntries need labels and an IP address, and a non-headless Service.
-    return !headless && w.addressKind === 'ip' && Object.keys(w.labels).length > 0;
+    // E-SEL-10: WorkloadEntries need labels and a non-headless Service; DNS-name and unix entries
+    // are "DNS ServiceEntry only" (E-SEL-6). An entry without address (network only, E-SEL-7) is
+    // selected: Istio's convertWorkloadEntryToWorkloadInstance marks only non-IP, non-empty
+    // addresses, and TestEmptyAddressWorkloadEntry ("Service") reaches such entries via gateways.
+    return !headless && (w.addressKind === 'ip' || w.addressKind === 'none') && Object.keys(w.labels).length > 0;
   };
 }
 
@@ -55,6 +58,9 @@ export function bundleFromKubeService(svc: KubeService, selected: readonly Workl
   const endpoints: Endpoint[] = [];
   for (const w of [...selected].sort(compareWorkloads)) {
     for (const p of ports) {
+      // E-SEL-10: Istio builds WorkloadEntry instances only for non-UDP ports
+      // (serviceInstancesFromWorkloadInstances skips protocol.UDP).
+      if (w.kind === 'WorkloadEntry' && p.protocol === 'UDP') continue;
       const port = kubeEndpointPort(w, p);
       if (port !== undefined) endpoints.push(endpointOf(w, p, port));
     }

@@ -7,9 +7,15 @@ import type { Endpoint, MergedService, ServiceBundle, ServicePort } from '../mod
 import { endpointsOfHost } from './service-entries.js';
 import { compareCreation } from './workloads.js';
 
-/** Kubernetes Services first (they win the definition, D-4, and their shard sorts first), then by age. */
+/**
+ * Kubernetes Services first (they win the definition, D-4, and their shard sorts first), then by
+ * age (D-1). Two objects with the same, explicitly set creationTimestamp are ordered by name, as
+ * Istio does (hostname, namespace, then the ServiceEntry name; the first two are equal here);
+ * without timestamps the load order decides (cli-contract creation order).
+ */
 export function compareBundles(a: ServiceBundle, b: ServiceBundle): number {
   if (a.source !== b.source) return a.source === 'Service' ? -1 : 1;
+  if (a.creation.timestamp !== '' && a.creation.timestamp === b.creation.timestamp && a.name !== b.name) return a.name < b.name ? -1 : 1;
   const c = compareCreation(a.creation, b.creation);
   if (c !== 0) return c;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
@@ -37,12 +43,24 @@ export function mergeServices(host: string, namespace: string, bundles: readonly
   }
   const addresses: string[] = [];
   const endpoints: Endpoint[] = [];
+  // D-3 (Istio serviceInstancesStore.addInstances): a DNS_ROUND_ROBIN entry's endpoint is skipped
+  // when the ServiceEntry registry already holds an endpoint for this host, namespace and port
+  // number, whatever the resolution of the entry that holds it; every added endpoint counts.
+  const seenPorts = new Set<number>();
   for (const b of sorted) {
     for (const a of [...b.specAddresses, ...(b.autoAddresses[host] ?? [])]) if (!addresses.includes(a)) addresses.push(a);
     // D-2: one internal service per spec address, each with the same endpoints.
     const copies = Math.max(1, b.specAddresses.length);
     const own = endpointsOfHost(b, host);
-    for (let i = 0; i < copies; i++) endpoints.push(...own);
+    for (let i = 0; i < copies; i++) {
+      for (const e of own) {
+        if (b.source === 'ServiceEntry') {
+          if (b.resolution === 'DNS_ROUND_ROBIN' && seenPorts.has(e.servicePort)) continue;
+          seenPorts.add(e.servicePort);
+        }
+        endpoints.push(e);
+      }
+    }
   }
   return {
     key: `${namespace}/${host}`,
@@ -58,17 +76,7 @@ export function mergeServices(host: string, namespace: string, bundles: readonly
     subjectAltNames: winner.subjectAltNames,
     annotations: winner.annotations,
     creation: winner.creation,
-    endpoints: winner.resolution === 'DNS_ROUND_ROBIN' ? firstPerPortNumber(endpoints) : endpoints,
+    endpoints,
     bundles: sorted.map((b) => b.key),
   };
-}
-
-/** D-3: a LOGICAL_DNS cluster takes one endpoint; keep the first per service port number. */
-function firstPerPortNumber(endpoints: readonly Endpoint[]): Endpoint[] {
-  const seen = new Set<number>();
-  return endpoints.filter((e) => {
-    if (seen.has(e.servicePort)) return false;
-    seen.add(e.servicePort);
-    return true;
-  });
 }

@@ -227,8 +227,11 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   return { inputs, mesh, networks, workloads, workloadsByNamespace, allocations, bundles, services, servicesByHost, gateways, derived };
 }
 
-/** A gateway Service's reachable addresses: load balancer IPs, else external IPs. */
+/**
+ * A gateway Service's reachable addresses (Istio ConvertService ClusterExternalAddresses): its load
+ * balancer ingress IPs and its external IPs, de-duplicated. Host names are not resolved here.
+ */
 function gatewayAddresses(svc: KubeService): string[] {
   const lb = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '' && isIP(ip));
-  return lb.length > 0 ? lb : (svc.spec.externalIPs ?? []).filter(isIP);
+  return [...new Set([...lb, ...(svc.spec.externalIPs ?? []).filter(isIP)])];
 }

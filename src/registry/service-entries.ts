@@ -79,6 +79,7 @@ export function workloadFromInlineEndpoint(se: ServiceEntry, ep: WorkloadEntrySp
     health: 'UNKNOWN',
     workloadName: labels['service.istio.io/workload-name'] ?? `${se.metadata.name}-${index}`,
     selectable: true,
+    listedByServices: true,
     creation: creationOf(se),
   };
 }

@@ -30,17 +30,21 @@ export function addressKindOf(address: string): AddressKind {
   return isIP(address) ? 'ip' : 'dns';
 }
 
-/** E-LBL-3: topology labels added to every workload's labels. */
-export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string): StringMap {
+/**
+ * E-LBL-3: topology labels added to a workload's (or a proxy's) labels, as Istio's
+ * label.AugmentLabels: each non-empty locality part overwrites its label (an empty part sets
+ * nothing, so locality "r" adds only the region), the cluster id is set, the node name becomes
+ * `kubernetes.io/hostname`, and the network is set only when the label is absent or empty.
+ */
+export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string, nodeName = ''): StringMap {
   const out: Record<string, string> = { ...labels };
-  if (locality !== '') {
-    const l = parseLocality(locality);
-    out[LABEL.region] = l.region;
-    out[LABEL.zone] = l.zone;
-    out[LABEL.subzone] = l.subzone;
-  }
-  out[LABEL.cluster] = clusterId;
-  if (network !== '' && out[LABEL.network] === undefined) out[LABEL.network] = network;
+  const l = parseLocality(locality);
+  if (l.region !== '') out[LABEL.region] = l.region;
+  if (l.zone !== '') out[LABEL.zone] = l.zone;
+  if (l.subzone !== '') out[LABEL.subzone] = l.subzone;
+  if (clusterId !== '') out[LABEL.cluster] = clusterId;
+  if (nodeName !== '') out[LABEL.hostname] = nodeName;
+  if (network !== '' && (out[LABEL.network] ?? '') === '') out[LABEL.network] = network;
   return out;
 }
 
@@ -103,33 +107,43 @@ export function workloadFromWorkloadEntry(we: WorkloadEntry, mesh: MeshSettings)
     health: 'UNKNOWN',
     workloadName,
     selectable: gate.selectable,
+    listedByServices: gate.selectable, // H-GATE-4: an excluded entry leaves Kubernetes Services too
     ...(gate.selectable ? {} : { exclusion: { reason: 'unhealthy' as const, detail: gate.detail } }),
     creation: creationOf(we),
   };
 }
 
-/** E-SEL-3: whether a pod may be an endpoint, and why not. */
-export function podReadiness(pod: Pod): { ready: boolean; detail: string } {
+/**
+ * E-SEL-3: whether a pod may be an endpoint, and why not. `listed` says whether a Kubernetes
+ * Service's EndpointSlice would still list it: a pod that has an IP, is not terminating and not
+ * Succeeded/Failed is listed even when it is not Ready (as a not-ready address, which Istio turns
+ * into an UNHEALTHY endpoint: EDS-4).
+ */
+export function podReadiness(pod: Pod): { ready: boolean; listed: boolean; detail: string } {
   const phase = pod.status?.phase ?? '';
-  if (pod.metadata.deletionTimestamp) return { ready: false, detail: 'the pod is terminating' };
-  if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, detail: `the pod has phase ${phase}` };
-  if (!podIP(pod)) return { ready: false, detail: 'the pod has no IP yet' };
+  if (pod.metadata.deletionTimestamp) return { ready: false, listed: false, detail: 'the pod is terminating' };
+  if (phase === 'Succeeded' || phase === 'Failed') return { ready: false, listed: false, detail: `the pod has phase ${phase}` };
+  if (!podIP(pod)) return { ready: false, listed: false, detail: 'the pod has no IP yet' };
   const ready = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
   // An unquoted YAML `True` arrives as a boolean; it means the same.
-  if (!isTrue(ready?.status)) return { ready: false, detail: 'the pod is not Ready' };
-  return { ready: true, detail: '' };
+  if (!isTrue(ready?.status)) return { ready: false, listed: true, detail: 'the pod is not Ready' };
+  return { ready: true, listed: true, detail: '' };
 }
 
 function podIP(pod: Pod): string {
   return pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip ?? '';
 }
 
-/** E-PORT-2: named TCP container ports; the first container wins on duplicate names. */
+/**
+ * E-PORT-2: named TCP container ports; the first container wins on duplicate names. Native sidecar
+ * init containers (restartPolicy Always) are read *after* the regular containers, as Istio's
+ * getPortMap does, so a regular container's port wins a name both declare.
+ */
 export function podPorts(pod: Pod): Record<string, number> {
   const out: Record<string, number> = {};
   const containers = [
-    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
     ...(pod.spec.containers ?? []),
+    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
   ];
   for (const c of containers) {
     for (const p of c.ports ?? []) {
@@ -146,11 +160,12 @@ function podLocality(pod: Pod, node: KubeNode | undefined): string {
   if (fromLabel !== '') return fromLabel;
   if (!node) return '';
   const l = node.metadata.labels;
-  const region = l[LABEL.region] ?? '';
-  const zone = l[LABEL.zone] ?? '';
+  const region = l[LABEL.region] || (l['failure-domain.beta.kubernetes.io/region'] ?? '');
+  const zone = l[LABEL.zone] || (l['failure-domain.beta.kubernetes.io/zone'] ?? '');
   const subzone = l[LABEL.subzone] ?? '';
   if (region === '' && zone === '' && subzone === '') return '';
-  return subzone !== '' ? `${region}/${zone}/${subzone}` : zone !== '' ? `${region}/${zone}` : region;
+  // Istio getPodLocality: always "region/zone/subzone", empty parts included ("r/z/").
+  return `${region}/${zone}/${subzone}`;
 }
 
 /** E-ATTR-5 for pods: label, else MeshNetworks `fromRegistry` / `fromCidr`. */
@@ -169,7 +184,8 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
   const locality = podLocality(pod, node);
   const network = podNetwork(pod, ip, mesh, networks);
   const readiness = podReadiness(pod);
-  const health: HealthStatus = 'HEALTHY';
+  // E-ATTR-7: pods carry HEALTHY; a listed but not Ready pod is UNHEALTHY (EndpointSlice not ready).
+  const health: HealthStatus = readiness.ready ? 'HEALTHY' : 'UNHEALTHY';
   return {
     key: `Pod/${namespace}/${name}`,
     kind: 'Pod',
@@ -178,7 +194,7 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
     address: ip,
     addressKind: ip === '' ? 'none' : 'ip',
     ports: podPorts(pod),
-    labels: augmentLabels(labels, locality, network, mesh.clusterId),
+    labels: augmentLabels(labels, locality, network, mesh.clusterId, pod.spec.nodeName ?? ''),
     network,
     locality,
     weight: 0,
@@ -188,6 +204,7 @@ export function workloadFromPod(pod: Pod, node: KubeNode | undefined, mesh: Mesh
     health,
     workloadName: labels[LABEL.workloadName] ?? name,
     selectable: readiness.ready,
+    listedByServices: readiness.listed,
     ...(readiness.ready ? {} : { exclusion: { reason: 'unhealthy' as const, detail: readiness.detail } }),
     creation: creationOf(pod),
   };

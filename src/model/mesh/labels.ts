@@ -19,6 +19,7 @@ export const LABEL = {
   subzone: 'topology.istio.io/subzone',
   cluster: 'topology.istio.io/cluster',
   network: 'topology.istio.io/network',
+  hostname: 'kubernetes.io/hostname',
   gatewayPort: 'networking.istio.io/gatewayPort',
   autoAllocate: 'networking.istio.io/enable-autoallocate-ip',
   canonicalName: 'service.istio.io/canonical-name',

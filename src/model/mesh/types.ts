@@ -59,6 +59,12 @@ export interface Workload {
    * (H-GATE-2) or a pod that is not ready (E-SEL-3); `exclusion` says why.
    */
   readonly selectable: boolean;
+  /**
+   * Whether a Kubernetes Service lists it as an endpoint: like `selectable`, except that a pod that
+   * is only not Ready is listed too (its EndpointSlice entry is not ready: `health` UNHEALTHY,
+   * EDS-4/EDS-7), while ServiceEntry selectors skip it (E-SEL-3).
+   */
+  readonly listedByServices: boolean;
   readonly exclusion?: { readonly reason: ExclusionReason; readonly detail: string };
   readonly creation: CreationOrder;
 }

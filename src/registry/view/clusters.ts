@@ -3,13 +3,15 @@
  * services (C-*, EDS-*, L-*, N-*). The `endpoints` command prints it, and the xDS generators build
  * Envoy and gRPC resources from it.
  */
-import type { DestinationRule, LocalityLbSetting, PeerAuthentication } from '../../model/config/types.js';
+import type { ClientTlsSettings, DestinationRule, LocalityLbSetting, PeerAuthentication } from '../../model/config/types.js';
 import { isIP } from '../../model/mesh/ip.js';
 import { ANNOTATION, LABEL, selectorMatches } from '../../model/mesh/labels.js';
 import type { MeshSettings, NetworkGateway } from '../../model/mesh/mesh-settings.js';
 import type { Endpoint, ExclusionReason, MergedService, ServicePort } from '../../model/mesh/types.js';
 import type { ClientProxy } from './client.js';
-import { destinationRuleFor, portPolicy, type EffectiveDestinationRule, type PortPolicy } from './destination-rules.js';
+import { formatLocality } from '../../model/mesh/locality.js';
+import { augmentLabels } from '../workloads.js';
+import { destinationRuleFor, destinationRuleTlsMode, portPolicy, type EffectiveDestinationRule, type PortPolicy } from './destination-rules.js';
 import { groupByLocality, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
 import { applyLocalityLb } from './locality-lb.js';
 import { applyNetworkFilter, indexGateways, type GatewayIndex } from './networks.js';
@@ -98,7 +100,8 @@ export function servicesForClient(sources: ViewSources, client: ClientProxy, fil
   return out;
 }
 
-export function buildClusters(sources: ViewSources, client: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
+export function buildClusters(sources: ViewSources, clientProxy: ClientProxy, filter: ViewFilter = {}): ClusterView[] {
+  const client = withTopologyLabels(clientProxy, sources.mesh);
   const gateways = indexGateways(sources.gateways);
   return servicesForClient(sources, client, filter).flatMap((service) => clustersForService(sources, client, gateways, service, filter.port));
 }
@@ -165,7 +168,24 @@ function buildCluster(
       excluded.push({ source: e.source, reason: 'subset', detail: `its labels do not match subset ${subset}` });
       continue;
     }
-    sent.push(sentEndpoint(e, policy, sources));
+    // EDS-4: UNHEALTHY endpoints are sent (PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS) unless the outlier
+    // detection of this port/subset sets minHealthPercent > 0; TERMINATING and DRAINING never are
+    // (no persistent-session label support).
+    if (e.health === 'UNHEALTHY' && (policy.outlierDetection?.minHealthPercent ?? 0) > 0) {
+      excluded.push({ source: e.source, reason: 'unhealthy', detail: 'it is not ready and the outlier detection sets minHealthPercent' });
+      continue;
+    }
+    if (e.health === 'DRAINING') {
+      excluded.push({ source: e.source, reason: 'unhealthy', detail: 'it is draining' });
+      continue;
+    }
+    // C-4: DNS clusters skip endpoints without an address (Istio buildLocalityLbEndpoints); EDS
+    // clusters leave them to the network filter (N-3, N-4).
+    if (dns && e.address === '') {
+      excluded.push({ source: e.source, reason: 'address', detail: 'it has no address, which a DNS cluster cannot resolve' });
+      continue;
+    }
+    sent.push(sentEndpoint(e, destinationRuleTlsMode(dr, port.number, e.labels), sources));
   }
   let groups = groupByLocality(sent);
   if (!dns) {
@@ -180,10 +200,26 @@ function buildCluster(
   return { ...base, localities: groups, excluded };
 }
 
-/** EDS-9: the tlsMode metadata sent with an endpoint, or null. */
-export function transportSocketMatch(e: Endpoint, policy: PortPolicy, sources: Pick<ViewSources, 'mesh' | 'peerAuthentications'>): string | null {
+/**
+ * The proxy's labels as Istio sees them (ads.go setTopologyLabels): its own labels augmented with
+ * the topology labels of its locality, its cluster (the mesh cluster id) and its network (E-LBL-3
+ * semantics). failoverPriority (L-7, L-9) and DestinationRule workload selectors match these.
+ */
+export function withTopologyLabels(client: ClientProxy, mesh: MeshSettings): ClientProxy {
+  return { ...client, labels: augmentLabels(client.labels, formatLocality(client.locality), client.network, mesh.clusterId) };
+}
+
+/**
+ * EDS-9: the tlsMode metadata sent with an endpoint, or null. `drTlsMode` is the DestinationRule
+ * TLS mode that applies to this endpoint (destinationRuleTlsMode), if any.
+ */
+export function transportSocketMatch(
+  e: Endpoint,
+  drTlsMode: ClientTlsSettings['mode'],
+  sources: Pick<ViewSources, 'mesh' | 'peerAuthentications'>,
+): string | null {
   let enabled: boolean;
-  if (policy.tls?.mode !== undefined) enabled = policy.tls.mode === 'ISTIO_MUTUAL';
+  if (drTlsMode !== undefined) enabled = drTlsMode === 'ISTIO_MUTUAL';
   else {
     enabled =
       e.tlsMode === 'istio' &&
@@ -192,13 +228,13 @@ export function transportSocketMatch(e: Endpoint, policy: PortPolicy, sources: P
   return enabled && e.tlsMode !== '' && e.tlsMode !== 'disabled' ? e.tlsMode : null;
 }
 
-function sentEndpoint(e: Endpoint, policy: PortPolicy, sources: ViewSources): SentEndpoint {
+function sentEndpoint(e: Endpoint, drTlsMode: ClientTlsSettings['mode'], sources: ViewSources): SentEndpoint {
   return {
     address: e.address,
     port: e.port,
     weight: e.weight,
     health: e.health,
-    tlsMode: transportSocketMatch(e, policy, sources),
+    tlsMode: transportSocketMatch(e, drTlsMode, sources),
     source: e.source,
     network: e.network,
     locality: e.locality,

@@ -70,7 +70,8 @@ export function destinationRuleFor(
     chosen = applicable.filter((dr) => dr.metadata.namespace === ns);
     if (chosen.length > 0) break;
   }
-  if (chosen.length === 0) chosen = applicable;
+  // Istio (push_context destinationRule) looks only in these three namespaces: a rule in any other
+  // namespace never applies, even when exported to the client.
   if (chosen.length === 0) return undefined;
   const best = Math.max(...chosen.map((dr) => specificity(destinationRuleHost(dr, mesh))));
   const ns = chosen.map((dr) => dr.metadata.namespace).sort()[0];
@@ -114,6 +115,36 @@ function forPort(policy: TrafficPolicy | undefined, port: number): PortPolicy {
     if (pl.connectionPool) out.connectionPool = pl.connectionPool;
   }
   return out;
+}
+
+/** A TLS setting's mode; a `tls` block without `mode` is DISABLE (the enum's zero value). */
+function tlsMode(tls: ClientTlsSettings | undefined): NonNullable<ClientTlsSettings['mode']> | undefined {
+  return tls ? (tls.mode ?? 'DISABLE') : undefined;
+}
+
+/** Istio trafficPolicyTLSModeForPort: the port-level TLS for `port`, else the policy's own TLS. */
+function tlsModeForPort(policy: TrafficPolicy | undefined, port: number): NonNullable<ClientTlsSettings['mode']> | undefined {
+  if (!policy) return undefined;
+  const pl = (policy.portLevelSettings ?? []).find((p) => p.port?.number === port && p.tls);
+  return tlsMode(pl?.tls ?? policy.tls);
+}
+
+/**
+ * EDS-9: the DestinationRule TLS mode that decides an endpoint's mTLS (Istio
+ * mtlsChecker.mtlsModeForDestinationRule). It depends on the *endpoint*, not on the cluster's
+ * subset: the first subset whose labels the endpoint carries gives its TLS mode for the port if it
+ * sets one; otherwise (no such subset, or it sets no TLS) the rule's top-level/port-level mode.
+ * The doc's "applies to this port/subset" is read as Istio's code reads it.
+ */
+export function destinationRuleTlsMode(
+  dr: EffectiveDestinationRule | undefined,
+  port: number,
+  endpointLabels: StringMap,
+): NonNullable<ClientTlsSettings['mode']> | undefined {
+  if (!dr) return undefined;
+  const root = tlsModeForPort(dr.trafficPolicy, port);
+  const subset = dr.subsets.find((s) => selectorMatches(s.labels ?? {}, endpointLabels));
+  return tlsModeForPort(subset?.trafficPolicy, port) ?? root;
 }
 
 /** Istio MergeTrafficPolicy: the subset's (port-merged) policy overrides the rule's, field by field. */

@@ -26,7 +26,7 @@ export function explainBundle(bundle: ServiceBundle, workloads: readonly Workloa
       }
       continue;
     }
-    if (!w.selectable) {
+    if (bundle.source === 'Service' ? !w.listedByServices : !w.selectable) {
       out.push({ source: w.key, reason: w.exclusion?.reason ?? 'unhealthy', detail: w.exclusion?.detail ?? 'not selectable' });
       continue;
     }
@@ -35,8 +35,8 @@ export function explainBundle(bundle: ServiceBundle, workloads: readonly Workloa
       continue;
     }
     if (bundle.source === 'Service') {
-      if (w.kind === 'WorkloadEntry' && w.addressKind !== 'ip') {
-        out.push({ source: w.key, reason: 'address', detail: 'Kubernetes Services select only WorkloadEntries with an IP address (E-SEL-10)' });
+      if (w.kind === 'WorkloadEntry' && (w.addressKind === 'dns' || w.addressKind === 'unix')) {
+        out.push({ source: w.key, reason: 'address', detail: 'Kubernetes Services never select WorkloadEntries whose address is a DNS name or a unix socket (E-SEL-10)' });
         continue;
       }
       const missing = bundle.ports.filter((p) => p.targetPortName !== undefined && w.ports[p.targetPortName] === undefined);

@@ -108,7 +108,10 @@ function applyPriorityFailover(
   failover: LocalityLbSetting['failover'],
 ): LocalityGroup[] {
   const n = priorities.length;
-  const clientLabels: StringMap = { ...client.labels, ...(client.network !== '' ? { [LABEL.network]: client.network } : {}) };
+  // `client.labels` are the proxy's augmented labels (withTopologyLabels): they carry its network,
+  // locality and cluster. As in Istio (Go maps), a missing label reads as "": a proxy and an
+  // endpoint that both lack a label match on it.
+  const clientLabels = client.labels;
   const out: LocalityGroup[] = [];
   for (const g of groups) {
     const byPriority = new Map<number, SentEndpoint[]>();
@@ -119,9 +122,9 @@ function applyPriorityFailover(
         const entry = priorities[j] ?? '';
         const eq = entry.indexOf('=');
         const key = eq >= 0 ? entry.slice(0, eq) : entry;
-        const want = eq >= 0 ? entry.slice(eq + 1) : clientLabels[key];
-        const have = key === LABEL.network ? e.labels[key] ?? e.network : e.labels[key];
-        if (want !== undefined && have === want) {
+        const want = eq >= 0 ? entry.slice(eq + 1) : (clientLabels[key] ?? '');
+        const have = e.labels[key] ?? '';
+        if (have === want) {
           matched++;
           continue;
         }
@@ -141,7 +144,8 @@ function applyPriorityFailover(
       const eps = byPriority.get(p) ?? [];
       out.push({ locality: g.locality, priority: p, weight: sumWeights(eps), endpoints: eps });
     }
-    if (g.endpoints.length === 0) out.push(g);
+    // A group without endpoints (emptied by the network filter) yields no group at all, as in
+    // Istio's applyFailoverPriorityPerLocality; it must not take part in the compaction either.
   }
   return compact(out);
 }

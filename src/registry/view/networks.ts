@@ -2,6 +2,7 @@
  * Split-horizon EDS (N-*): endpoints on a remote network that has gateways are replaced by those
  * gateways, with weights scaled so that every endpoint keeps its share.
  */
+import { LABEL } from '../../model/mesh/labels.js';
 import type { NetworkGateway } from '../../model/mesh/mesh-settings.js';
 import { MAX_WEIGHT, sumWeights, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
 
@@ -23,12 +24,12 @@ export function indexGateways(gateways: readonly NetworkGateway[]): GatewayIndex
     const a = byNetwork.get(g.network) ?? [];
     a.push(g);
     byNetwork.set(g.network, a);
-    if (g.cluster !== '') {
-      const k = `${g.network}\u0000${g.cluster}`;
-      const b = byNetworkCluster.get(k) ?? [];
-      b.push(g);
-      byNetworkCluster.set(k, b);
-    }
+    // Keyed by network and cluster, the empty cluster of address gateways included (as Istio's
+    // byNetworkAndCluster): it counts for the scale factor; no endpoint has an empty cluster.
+    const k = `${g.network}\u0000${g.cluster}`;
+    const b = byNetworkCluster.get(k) ?? [];
+    b.push(g);
+    byNetworkCluster.set(k, b);
   }
   let scaleFactor = 1;
   for (const list of [...byNetwork.values(), ...byNetworkCluster.values()]) {
@@ -73,7 +74,7 @@ export function applyNetworkFilter(
   const factor = index.scaleFactor;
   return groups.map((g) => {
     const direct: SentEndpoint[] = [];
-    const viaGateway = new Map<string, { gw: { network: string; address: string; port: number }; weight: number }>();
+    const viaGateway = new Map<string, { gw: NetworkGateway; weight: number }>();
     for (const e of g.endpoints) {
       const weight = Math.min(e.weight * factor, MAX_WEIGHT);
       const gws = e.network === '' || e.network === clientNetwork ? [] : gatewaysFor(index, e.network, cluster);
@@ -105,7 +106,9 @@ export function applyNetworkFilter(
         source: `Gateway/${gw.network}`,
         network: gw.network,
         locality: g.locality,
-        labels: {},
+        // Istio labels the gateway endpoint with its network and cluster (AugmentLabels), which
+        // failoverPriority (L-7) may match after this filter.
+        labels: { [LABEL.network]: gw.network, ...(gw.cluster !== '' ? { [LABEL.cluster]: gw.cluster } : {}) },
         serviceAccount: null,
         namespace: '',
         workloadName: '',

@@ -30,6 +30,8 @@ export function winningService(candidates: readonly MergedService[], clientNames
   if (own) return own;
   const sorted = [...candidates].sort((a, b) => {
     if (a.source !== b.source) return a.source === 'Service' ? -1 : 1;
+    // Istio SortServicesByCreationTime: equal (set) timestamps are ordered by host, then namespace.
+    if (a.creation.timestamp !== '' && a.creation.timestamp === b.creation.timestamp) return a.namespace < b.namespace ? -1 : 1;
     return compareCreation(a.creation, b.creation) || (a.namespace < b.namespace ? -1 : 1);
   });
   return sorted[0];
