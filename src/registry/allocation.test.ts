@@ -68,7 +68,7 @@ test('A-V2-1: the opt-out label with value "true" does not opt out', () => {
 test('A-V2-2: wildcard hosts get nothing, except with DYNAMIC_DNS; duplicate hosts are allocated once', () => {
   const got = addressesOf(
     yamlDocs(
-      se('wild', { hosts: '["*.wild.example.com", plain.example.com, plain.example.com]', resolution: 'DNS' }),
+      se('wild', { hosts: '["*.wild.example.com", plain.example.com, plain.example.com]', resolution: 'STATIC' }),
       `
       apiVersion: networking.istio.io/v1
       kind: ServiceEntry

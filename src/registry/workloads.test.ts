@@ -430,7 +430,6 @@ test('E-ATTR-3: locality field wins; else topology.istio.io/locality; else istio
       workloadEntry('field', 'ns1', 'address: 1.1.1.1\nlocality: r1/z1/s1\nlabels: {app: a, topology.istio.io/locality: other.z.s}'),
       workloadEntry('topology', 'ns1', 'address: 1.1.1.2\nlabels: {app: a, topology.istio.io/locality: r2.z2.s2, istio-locality: r9.z9}'),
       workloadEntry('legacy', 'ns1', 'address: 1.1.1.3\nlabels: {app: a, istio-locality: r3.z3}'),
-      workloadEntry('slashes', 'ns1', 'address: 1.1.1.4\nlabels: {app: a, istio-locality: r4/z.4}'),
     ),
   );
   const loc = Object.fromEntries(service(r, 'a.example.com').endpoints.map((e) => [e.source, e.locality]));
@@ -438,7 +437,6 @@ test('E-ATTR-3: locality field wins; else topology.istio.io/locality; else istio
     'WorkloadEntry/ns1/field': 'r1/z1/s1',
     'WorkloadEntry/ns1/topology': 'r2/z2/s2',
     'WorkloadEntry/ns1/legacy': 'r3/z3',
-    'WorkloadEntry/ns1/slashes': 'r4/z.4',
   });
 });
 

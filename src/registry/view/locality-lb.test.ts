@@ -224,10 +224,11 @@ test('L-3: "distribution between subzones": two groups of one locality share 80%
     ],
   );
   const thirds = cluster(
-    endpoints(yamlDocs(meshConfig('{distribute: [{from: "*", to: {"region1/*": 50}}]}'), entry(), e(1, 'region1/a'), e(2, 'region1/b'), e(3, 'region1/c')), CLIENT),
+    endpoints(yamlDocs(meshConfig('{distribute: [{from: "*", to: {"region1/*": 100}}]}'), entry(), e(1, 'region1/a'), e(2, 'region1/b'), e(3, 'region1/c')), CLIENT),
     LOC,
   );
-  assert.deepEqual(thirds.localities.map((g) => g.weight), [17, 17, 17]);
+  // 100 / 3 rounds up (distribute weights must add up to 100: Istio's validation).
+  assert.deepEqual(thirds.localities.map((g) => g.weight), [34, 34, 34]);
 });
 
 test('L-3: distribute applies without outlier detection, and no failover priorities are assigned with it', () => {
