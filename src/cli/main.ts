@@ -8,8 +8,7 @@ import { ConfigReadError } from '../sources/file/read-files.js';
 import { runEndpoints } from './endpoints-command.js';
 import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
-import { runServe } from './serve-command.js';
-import { ControlPlaneUnreachable, runProxyStatus } from './proxy-status-command.js';
+import { ControlPlaneUnreachable } from './errors.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -73,6 +72,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
     .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number }) => {
       if (!opts.config || opts.config.length === 0) throw new UsageError('serve needs at least one --config PATH');
+      // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
+      // offline commands do not need.
+      const { runServe } = await import('./serve-command.js');
       exitCode = await runServe(
         { config: opts.config, xdsAddress: opts.xdsAddress, httpAddress: opts.httpAddress, debounceMs: opts.debounce, debounceMaxMs: opts.debounceMax },
         out,
@@ -85,6 +87,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--http-address <host:port>', 'the http address of a running serve', '127.0.0.1:15014')
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
     .action(async (opts: { httpAddress: string; output: string }) => {
+      const { runProxyStatus } = await import('./proxy-status-command.js');
       exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
     });
 

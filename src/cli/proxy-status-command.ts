@@ -1,8 +1,8 @@
 /** `meshbridge proxy-status`: asks a running `serve` for each proxy's sync state (like `istioctl proxy-status`). */
 import type { ProxySync } from '../status/sync-status.js';
 import { printData, table, type OutputFormat } from './output.js';
+import { ControlPlaneUnreachable } from './errors.js';
 
-export class ControlPlaneUnreachable extends Error {}
 
 export async function runProxyStatus(httpAddress: string, format: OutputFormat, out: NodeJS.WritableStream): Promise<number> {
   let proxies: ProxySync[];

@@ -1,0 +1,2 @@
+/** Errors the command line turns into exit code 2 with a one-sentence message. */
+export class ControlPlaneUnreachable extends Error {}
