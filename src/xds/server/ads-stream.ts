@@ -27,11 +27,24 @@ export interface RequestView {
   readonly node?: Node | undefined;
   readonly typeUrl: string;
   readonly responseNonce: string;
+  readonly errorDetail?: { readonly code: number; readonly message: string } | undefined;
 }
+
+/**
+ * Istio's agent reports workload health as requests of this type on its ADS stream (H-5): no
+ * `error_detail` = healthy. They are never answered.
+ */
+export const HEALTH_INFORMATION_TYPE_URL = 'type.googleapis.com/istio.v1.HealthInformation';
+
+/** Admission of a new stream, from its proxy identity and gRPC call metadata. */
+export type Admission = { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string };
+export type AdmitFn = (proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>) => Admission;
 
 /** The transport side of one stream (a gRPC call, or a recording fake in tests). */
 export interface StreamPort<Res> {
   readonly peer: string;
+  /** The gRPC call's request metadata (single values; `authorization` carries agents' tokens). */
+  readonly metadata?: Readonly<Record<string, string>>;
   /** Writes one response; false when the transport is congested (then wait for `onDrain`). */
   send(message: Res): boolean;
   /** Calls `listener` once when a congested transport can take more. */
@@ -49,6 +62,8 @@ export interface AdsStreamOptions<Req> {
   readonly emit: (event: XdsEvent) => void;
   /** Names (subscribed) and unsubscribed names and version of a request, for events. */
   readonly describe: (req: Req) => { names: readonly string[]; unsubscribed: readonly string[]; versionInfo: string };
+  /** Decides whether the proxy may use this stream; refused streams end with the given status. */
+  readonly admit?: AdmitFn;
   readonly now?: () => number;
 }
 
@@ -90,6 +105,11 @@ export class AdsStream<Req extends RequestView, Res> {
     const info = this.#info ?? this.#connect(req);
     if (info === undefined) return;
     const base = { streamId: info.streamId, proxyId: info.proxy.id };
+    if (req.typeUrl === HEALTH_INFORMATION_TYPE_URL) {
+      const err = req.errorDetail;
+      this.#emit({ ...base, event: 'health', healthy: err === undefined, message: err?.message ?? '' });
+      return;
+    }
     const type = this.#opts.resourceTypeOf(req.typeUrl);
     if (type === undefined) {
       this.#emit({ ...base, event: 'problem', typeUrl: req.typeUrl, message: `type URL "${req.typeUrl}" is not served; request ignored` });
@@ -126,6 +146,13 @@ export class AdsStream<Req extends RequestView, Res> {
       return undefined;
     }
     const proxy = proxyIdentityFromNode(req.node);
+    const admission = this.#opts.admit?.(proxy, this.#port.metadata ?? {}) ?? { ok: true };
+    if (!admission.ok) {
+      this.#emit({ event: 'refused', streamId: this.#opts.streamId, proxyId: proxy.id, code: admission.code, message: admission.message });
+      this.close('refused');
+      this.#port.end(admission.code, admission.message);
+      return undefined;
+    }
     this.#info = {
       streamId: this.#opts.streamId,
       protocol: this.#opts.protocol,

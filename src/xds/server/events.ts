@@ -62,7 +62,11 @@ export type XdsEvent =
     })
   /** Something was not sent or not understood (a response over the size limit, an unknown type URL). */
   | (StreamEventBase & { readonly event: 'problem'; readonly typeUrl: string; readonly message: string })
-  | (StreamEventBase & { readonly event: 'disconnect'; readonly reason: string });
+  | (StreamEventBase & { readonly event: 'disconnect'; readonly reason: string })
+  /** A health report (H-5) from an agent on its stream. */
+  | (StreamEventBase & { readonly event: 'health'; readonly healthy: boolean; readonly message: string })
+  /** A stream refused at admission (before `connect`). */
+  | (StreamEventBase & { readonly event: 'refused'; readonly code: number; readonly message: string });
 
 export type XdsEventListener = (event: XdsEvent) => void;
 

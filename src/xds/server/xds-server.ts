@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status as grpcStatus, type ServerDuplexStream, type ServerOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as grpcStatus, type ServerDuplexStream, type ServerOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
@@ -12,7 +12,7 @@ import { SotwSession } from '../protocol/sotw.js';
 import { resourceTypeOf } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
-import { AdsStream, type AdsStreamOptions, type RequestView, type StreamPort } from './ads-stream.js';
+import { AdsStream, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamPort } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import type { ProxyIdentity } from './node-identity.js';
 
@@ -30,6 +30,10 @@ export interface XdsServerOptions {
   readonly resourceTypeOf?: (typeUrl: string) => XdsResourceType | undefined;
   /** Extra @grpc/grpc-js server options (keepalive...). */
   readonly grpcOptions?: ServerOptions;
+  /** Admission of each new stream (e.g. registration tokens of agents). Default: everyone. */
+  readonly admit?: AdmitFn;
+  /** Other gRPC services served on the same port (e.g. the agents' token renewal). */
+  readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
 }
 
 export interface BoundAddress {
@@ -74,6 +78,7 @@ export class XdsServer {
       StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.#serveSotw(call),
       DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.#serveDelta(call),
     });
+    for (const extra of this.#opts.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
@@ -121,8 +126,11 @@ export class XdsServer {
     describe: AdsStreamOptions<Req>['describe'],
   ): void {
     let ended = false;
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = typeof v === 'string' ? v : v.toString('utf8');
     const port: StreamPort<Res> = {
       peer: call.getPeer(),
+      metadata,
       send: (message) => (ended ? true : call.write(message)),
       onDrain: (listener) => {
         call.once('drain', listener);
@@ -143,6 +151,7 @@ export class XdsServer {
         resourceTypeOf: this.#opts.resourceTypeOf ?? resourceTypeOf,
         emit: (e) => this.#emit(e),
         describe,
+        ...(this.#opts.admit ? { admit: this.#opts.admit } : {}),
       },
       session,
       port,
