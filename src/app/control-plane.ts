@@ -18,6 +18,11 @@ import type { XdsEvent } from '../xds/server/events.js';
 import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
+import { StateStore } from '../lifecycle/state-store.js';
+import { RegistrationController } from '../lifecycle/registration-controller.js';
+import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
+import type { ConfigObject, WorkloadEntry } from '../model/config/types.js';
 
 export interface ControlPlaneOptions {
   readonly configPaths: readonly string[];
@@ -29,6 +34,10 @@ export interface ControlPlaneOptions {
   readonly logger: Logger;
   /** Control-plane instance name (Istio: the istiod pod name). */
   readonly instance?: string;
+  /** Where registered entries, status and the signing key live (default `<first config>.state`). */
+  readonly stateDir?: string;
+  /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD (default 10 s). */
+  readonly gracePeriodMs?: number;
 }
 
 export interface Listening {
@@ -51,6 +60,12 @@ export class ControlPlane {
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
   private ready = false;
+  private loaded = false;
+  readonly stateDir: string;
+  readonly state: StateStore;
+  readonly registration: RegistrationController;
+  /** Operator-written WorkloadEntries by key, from the last reload (status overlays apply to these). */
+  private folderEntries = new Map<string, WorkloadEntry>();
 
   constructor(private readonly o: ControlPlaneOptions) {
     this.log = o.logger;
@@ -67,7 +82,28 @@ export class ControlPlane {
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
     });
-    this.xds = new XdsServer({ source: this.cache, viewOf: (proxy) => this.pipeline.viewOf(proxy) });
+    this.stateDir = o.stateDir ?? defaultStateDir(o.configPaths);
+    this.state = new StateStore(this.stateDir);
+    const signingKey = loadOrCreateSigningKey(this.stateDir);
+    this.registration = new RegistrationController({
+      store: this.state,
+      group: (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`),
+      configEntry: (ns, name) => this.folderEntries.get(`WorkloadEntry/${ns}/${name}`),
+      signingKey,
+      instance: this.instance,
+      ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+      log: this.log,
+    });
+    this.state.subscribe((keys) => this.onStateChange(keys));
+    this.registry.inputs.workloadGroups.subscribe((events) => {
+      for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
+    });
+    this.xds = new XdsServer({
+      source: this.cache,
+      viewOf: (proxy) => this.pipeline.viewOf(proxy),
+      admit: (proxy, md) => this.registration.admit(proxy, md),
+      extraServices: [{ definition: renewServiceDefinition, implementation: renewServiceImplementation(signingKey) }],
+    });
     this.xds.onEvent((e) => this.onXdsEvent(e));
     this.http = new HttpApi(this.routes());
   }
@@ -75,6 +111,7 @@ export class ControlPlane {
   async start(): Promise<Listening> {
     const first = await this.source.load();
     this.apply(first);
+    this.registration.start();
     this.pipeline.start();
     const xds = await this.xds.start(this.o.xdsAddress);
     const http = await this.http.start(this.o.httpAddress);
@@ -90,9 +127,11 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.ready = false;
     this.source.close();
+    this.registration.stop();
     await this.pipeline.stop();
     await this.xds.stop(2000);
     await this.http.stop();
+    this.state.flush();
   }
 
   /** A reload from the folder: refused files are reported and keep serving their last good version. */
@@ -108,11 +147,41 @@ export class ControlPlane {
     }
     const initialErrors = r.snapshot.findings.filter((f) => f.severity === 'error' && !r.rejected.includes(f.file));
     for (const f of initialErrors) this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
-    if (r.applied.length > 0) {
+    if (r.applied.length > 0 || !this.loaded) {
+      this.loaded = true;
       this.metrics.inboundUpdates.inc({ type: 'config' }, r.applied.length);
-      replaceInputs(this.registry.inputs, r.snapshot.objects);
+      this.folderEntries = new Map(
+        r.snapshot.objects.filter((o): o is WorkloadEntry => o.kind === 'WorkloadEntry').map((o) => [objectKey(o), o]),
+      );
+      replaceInputs(this.registry.inputs, this.withState(r.snapshot.objects));
       this.metrics.services.set(this.registry.services.size);
       this.log.info('configuration applied', { files: r.applied, objects: r.snapshot.objects.length });
+    }
+  }
+
+  /** The folder's objects with the state store's entries and status overlays (the folder wins a name clash). */
+  private withState(objects: readonly ConfigObject[]): ConfigObject[] {
+    const out = objects.map((o) => (o.kind === 'WorkloadEntry' ? this.mergedEntry(objectKey(o)) ?? o : o));
+    for (const e of this.state.entries()) if (!this.folderEntries.has(objectKey(e))) out.push(e);
+    return out;
+  }
+
+  private mergedEntry(key: string): WorkloadEntry | undefined {
+    const folder = this.folderEntries.get(key);
+    if (folder) {
+      const overlay = this.state.status(key);
+      return overlay ? { ...folder, status: overlay } : folder;
+    }
+    return this.state.entry(key);
+  }
+
+  /** A registration or health write: only the changed entries go to the registry. */
+  private onStateChange(keys: readonly string[]): void {
+    this.metrics.inboundUpdates.inc({ type: 'eds' }, keys.length);
+    for (const key of keys) {
+      const merged = this.mergedEntry(key);
+      if (merged) this.registry.inputs.workloadEntries.upsert(merged);
+      else this.registry.inputs.workloadEntries.delete(key);
     }
   }
 
@@ -132,11 +201,13 @@ export class ControlPlane {
   private onXdsEvent(e: XdsEvent): void {
     switch (e.event) {
       case 'connect':
+        this.registration.onConnect(e.stream.streamId, e.stream.proxy);
         this.viewOfStream.set(e.stream.streamId, e.stream.view);
         this.metrics.xdsClients.inc({ version: e.stream.proxy.kind });
         this.log.info('proxy connected', { proxy: e.stream.proxy.id, kind: e.stream.proxy.kind, protocol: e.stream.protocol });
         break;
       case 'disconnect': {
+        this.registration.onDisconnect(e.streamId);
         const view = this.viewOfStream.get(e.streamId);
         this.viewOfStream.delete(e.streamId);
         if (view !== undefined) {
@@ -158,6 +229,13 @@ export class ControlPlane {
       case 'nack':
         this.metrics.xdsRejects.inc({ type: (TYPE_SHORT_NAMES[e.typeUrl] ?? 'other').toLowerCase() });
         this.log.warn('proxy rejected configuration (NACK)', { proxy: e.proxyId, type: TYPE_SHORT_NAMES[e.typeUrl], version: e.version, error: e.error.message });
+        break;
+      case 'health':
+        this.registration.onHealth(e.streamId, e.healthy, e.message);
+        this.log.info(e.healthy ? 'workload healthy' : 'workload unhealthy', { proxy: e.proxyId, ...(e.healthy ? {} : { reason: e.message }) });
+        break;
+      case 'refused':
+        this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
         break;
       case 'request':
       case 'problem':

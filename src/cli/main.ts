@@ -70,13 +70,23 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
-    .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number }) => {
+    .option('--state-dir <dir>', 'where registered workloads, status and the signing key are kept (default: <first config>.state)')
+    .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
+    .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number; stateDir?: string; gracePeriod: number }) => {
       if (!opts.config || opts.config.length === 0) throw new UsageError('serve needs at least one --config PATH');
       // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
       // offline commands do not need.
       const { runServe } = await import('./serve-command.js');
       exitCode = await runServe(
-        { config: opts.config, xdsAddress: opts.xdsAddress, httpAddress: opts.httpAddress, debounceMs: opts.debounce, debounceMaxMs: opts.debounceMax },
+        {
+          config: opts.config,
+          xdsAddress: opts.xdsAddress,
+          httpAddress: opts.httpAddress,
+          debounceMs: opts.debounce,
+          debounceMaxMs: opts.debounceMax,
+          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+          gracePeriodMs: opts.gracePeriod,
+        },
         out,
       );
     });

@@ -8,6 +8,8 @@ export interface ServeOptions {
   readonly httpAddress: string;
   readonly debounceMs: number;
   readonly debounceMaxMs: number;
+  readonly stateDir?: string;
+  readonly gracePeriodMs?: number;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -17,11 +19,14 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     httpAddress: o.httpAddress,
     debounceMs: o.debounceMs,
     debounceMaxMs: o.debounceMaxMs,
+    ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+    ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
     logger: consoleLogger(),
   });
   const listening = await cp.start();
   out.write(`xds listening on ${listening.xds}\n`);
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
+  out.write(`state in ${cp.stateDir}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

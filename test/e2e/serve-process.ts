@@ -67,7 +67,10 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', (code) => {
           clearTimeout(timer);
-          if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
+          if (o.dir === undefined) {
+            rmSync(dir, { recursive: true, force: true });
+            rmSync(`${dir}.state`, { recursive: true, force: true });
+          }
           resolve(code);
         });
         child.kill('SIGTERM');
