@@ -1,0 +1,282 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkloadEntry, WorkloadGroup } from '../model/config/types.js';
+import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import { silentLogger } from '../lib/log/logger.js';
+import { RegistrationController } from './registration-controller.js';
+import { newSigningKey, signToken } from './registration-token.js';
+import { StateStore } from './state-store.js';
+import { autoRegisteredName } from './workload-entry-from-group.js';
+
+const GRACE = 40;
+
+function group(name = 'vm', extra: Partial<WorkloadGroup['spec']> = {}, ns = 'ns1'): WorkloadGroup {
+  return {
+    kind: 'WorkloadGroup',
+    apiVersion: 'networking.istio.io/v1',
+    metadata: { name, namespace: ns, labels: { 'not-copied': 'x' }, annotations: {} },
+    spec: {
+      metadata: { labels: { app: 'from-metadata', tier: 'meta' }, annotations: { 'team': 'a' } },
+      template: { labels: { app: 'template', version: 'v1', 'istio-locality': 'x' }, ports: { http: 8080 }, serviceAccount: 'sa1', network: 'tmpl-net', locality: 'r0/z0', weight: 3 },
+      ...extra,
+    },
+    origin: { file: 't', line: 1, column: 1, order: 0 },
+  };
+}
+
+function proxy(ip: string, o: { group?: string; ns?: string; network?: string; labels?: Record<string, string>; locality?: [string, string, string]; workloadEntry?: string } = {}): ProxyIdentity {
+  const metadata: Record<string, string> = { MESHBRIDGE_AGENT: 'true' };
+  if (o.group !== undefined) metadata['AUTO_REGISTER_GROUP'] = o.group;
+  if (o.workloadEntry !== undefined) metadata['WORKLOAD_ENTRY'] = o.workloadEntry;
+  const [region, zone, subZone] = o.locality ?? ['', '', ''];
+  return {
+    id: `sidecar~${ip}~vm.${o.ns ?? 'ns1'}~${o.ns ?? 'ns1'}.svc.cluster.local`,
+    kind: 'envoy',
+    ips: [ip],
+    ip,
+    namespace: o.ns ?? 'ns1',
+    labels: o.labels ?? {},
+    ...(o.network !== undefined ? { network: o.network } : {}),
+    locality: { region, zone, subZone },
+    metadata,
+  };
+}
+
+function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry[] = []) {
+  const store = new StateStore();
+  const key = newSigningKey();
+  const groupMap = new Map(groups.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
+  const c = new RegistrationController({
+    store,
+    group: (ns, n) => groupMap.get(`${ns}/${n}`),
+    configEntry: (ns, n) => configEntries.find((e) => e.metadata.namespace === ns && e.metadata.name === n),
+    signingKey: key,
+    instance: 'cp-1',
+    gracePeriodMs: GRACE,
+    log: silentLogger,
+  });
+  const token = (g = 'vm', ns = 'ns1', ttl = 3600) => {
+    const now = Math.floor(Date.now() / 1000);
+    return { authorization: `Bearer ${signToken({ namespace: ns, group: g, serviceAccount: 'sa1', issuedAt: now, expiresAt: now + ttl }, key)}` };
+  };
+  return { store, c, token, groupMap };
+}
+
+test('AR-1 + token admission: missing group, missing/foreign/expired token, token for another group are refused with a reason', () => {
+  const { c, token } = setup();
+  const p = proxy('10.0.0.1', { group: 'vm' });
+  assert.deepEqual(c.admit(p, token()), { ok: true });
+  const noToken = c.admit(p, {});
+  assert.ok(!noToken.ok && noToken.code === 16 && /token is required/.test(noToken.message));
+  const foreign = c.admit(p, { authorization: `Bearer ${signToken({ namespace: 'ns1', group: 'vm', serviceAccount: '', issuedAt: 0, expiresAt: 2e9 }, newSigningKey())}` });
+  assert.ok(!foreign.ok && /not signed by this control plane/.test(foreign.message));
+  const expired = c.admit(p, token('vm', 'ns1', -10));
+  assert.ok(!expired.ok && /expired/.test(expired.message));
+  const otherGroup = c.admit(p, token('other'));
+  assert.ok(!otherGroup.ok && otherGroup.code === 7 && /allows WorkloadGroup ns1\/other, not ns1\/vm/.test(otherGroup.message));
+  const missing = c.admit(proxy('10.0.0.1', { group: 'nope' }), token('nope'));
+  assert.ok(!missing.ok && missing.code === 9 && /does not exist/.test(missing.message));
+  const notAnAgent: ProxyIdentity = { ...p, metadata: {} };
+  assert.deepEqual(c.admit(notAnAgent, {}), { ok: true }, 'sidecars and gRPC clients need no token');
+});
+
+test('AR-2: entry name is <group>-<ip with ":" as "-">[-<network>], cut from the front to 253 characters', () => {
+  assert.equal(autoRegisteredName('vm', '10.0.0.1', ''), 'vm-10.0.0.1');
+  assert.equal(autoRegisteredName('vm', 'fd00::1', 'net-a'), 'vm-fd00--1-net-a');
+  const long = autoRegisteredName('g'.repeat(300), '10.0.0.1', '');
+  assert.equal(long.length, 253);
+  assert.ok(long.endsWith('-10.0.0.1'));
+});
+
+test('AR-3, AR-6: the entry copies the template; labels: template < spec.metadata < proxy, minus istio-locality; connect annotations', () => {
+  const { c, store } = setup();
+  c.onConnect('s1', proxy('10.0.0.1', { group: 'vm', network: 'net-a', labels: { tier: 'proxy' }, locality: ['r1', 'z1', 's1'] }));
+  const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1-net-a');
+  assert.ok(e);
+  assert.deepEqual(e.spec.labels, { app: 'from-metadata', version: 'v1', tier: 'proxy' });
+  assert.deepEqual(e.metadata.labels, e.spec.labels);
+  assert.equal(e.spec.address, '10.0.0.1');
+  assert.equal(e.spec.network, 'net-a', 'proxy network wins');
+  assert.equal(e.spec.locality, 'r1/z1/s1', 'node locality wins');
+  assert.deepEqual(e.spec.ports, { http: 8080 });
+  assert.equal(e.spec.serviceAccount, 'sa1');
+  assert.equal(e.spec.weight, 3);
+  assert.equal(e.metadata.annotations['istio.io/autoRegistrationGroup'], 'vm');
+  assert.equal(e.metadata.annotations['team'], 'a');
+  assert.equal(e.metadata.annotations['proxy.istio.io/health-checks-enabled'], undefined, 'no probe: not health checked');
+  assert.equal(e.metadata.annotations['istio.io/workloadController'], 'cp-1');
+  assert.ok(e.metadata.annotations['istio.io/connectedAt']);
+  assert.equal((e.metadata.labels as Record<string, string>)['not-copied'], undefined, "the group's own metadata.labels are not copied");
+  assert.equal(e.status?.conditions?.find((x) => x.type === 'Connected')?.status, 'True');
+});
+
+test('AR-3: without proxy network and locality the template values are used; a probe turns health checks on', () => {
+  const { c, store } = setup([group('vm', { probe: { httpGet: { port: 8080 } } })]);
+  c.onConnect('s1', proxy('10.0.0.2', { group: 'vm' }));
+  const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.2');
+  assert.equal(e?.spec.network, 'tmpl-net');
+  assert.equal(e?.spec.locality, 'r0/z0');
+  assert.equal(e?.metadata.annotations['proxy.istio.io/health-checks-enabled'], 'true');
+});
+
+test('AR-4: an existing entry keeps its labels and ports; only connect annotations change', () => {
+  const { c, store, groupMap } = setup();
+  c.onConnect('s1', proxy('10.0.0.1', { group: 'vm' }));
+  c.onDisconnect('s1');
+  groupMap.set('ns1/vm', group('vm', { template: { labels: { app: 'changed' }, ports: { http: 9999 } } }));
+  c.onConnect('s2', proxy('10.0.0.1', { group: 'vm' }));
+  const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
+  assert.equal(e?.spec.labels?.['app'], 'from-metadata');
+  assert.deepEqual(e?.spec.ports, { http: 8080 });
+  assert.equal(e?.metadata.annotations['istio.io/disconnectedAt'], undefined);
+  assert.ok(e?.metadata.annotations['istio.io/connectedAt']);
+});
+
+test('AR-7, AR-8: the entry lives while any connection holds it, and is deleted a grace period after the last one', async () => {
+  const { c, store } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.1', { group: 'vm' })); // a second agent with the same address shares the entry
+  c.onDisconnect('a');
+  await sleep(GRACE * 2);
+  const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
+  assert.ok(e?.metadata.annotations['istio.io/connectedAt'], 'the live connection is not evicted');
+  c.onDisconnect('b');
+  const d = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
+  assert.ok(d?.metadata.annotations['istio.io/disconnectedAt']);
+  assert.equal(d?.metadata.annotations['istio.io/connectedAt'], undefined);
+  assert.equal(d?.status?.conditions?.find((x) => x.type === 'Connected')?.status, 'False');
+  await sleep(GRACE * 2);
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), undefined);
+  c.stop();
+});
+
+test('AR-8 "fast reconnect": reconnecting within the grace period keeps the entry (no flap)', async () => {
+  const { c, store } = setup();
+  const changes: string[] = [];
+  store.subscribe((keys) => changes.push(...keys.map((k) => (store.entry(k) ? 'put' : 'delete'))));
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onDisconnect('a');
+  await sleep(GRACE / 4);
+  c.onConnect('b', proxy('10.0.0.1', { group: 'vm' }));
+  await sleep(GRACE * 2);
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'));
+  assert.ok(!changes.includes('delete'));
+  c.stop();
+});
+
+test('AR-9: the sweep removes entries disconnected for longer than the grace period', async () => {
+  const { c, store } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
+  c.onDisconnect('a');
+  c.stop(); // no timers: only the sweep cleans up
+  await sleep(GRACE + 5);
+  c.sweep();
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), undefined);
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), 'connected entries stay');
+});
+
+test('AR-10: a WorkloadGroup created later registers the live connections that name it', () => {
+  const { c, store, groupMap } = setup([]);
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  assert.equal(store.entries().length, 0);
+  const g = group();
+  groupMap.set('ns1/vm', g);
+  c.onGroupAdded(g);
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'));
+});
+
+test('H-6: health reports become the Healthy condition; the message only when False', () => {
+  const { c, store } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onHealth('a', false, 'connection refused');
+  let h = store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.status?.conditions?.find((x) => x.type === 'Healthy');
+  assert.equal(h?.status, 'False');
+  assert.equal(h?.message, 'connection refused');
+  assert.ok(h?.lastProbeTime && h.lastTransitionTime);
+  c.onHealth('a', true, '');
+  h = store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.status?.conditions?.find((x) => x.type === 'Healthy');
+  assert.equal(h?.status, 'True');
+  assert.equal(h?.message, undefined);
+  const connected = store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.status?.conditions?.find((x) => x.type === 'Connected');
+  assert.equal(connected?.status, 'True', 'other conditions are kept');
+});
+
+test('H-8, H-9: an operator-written entry named by WORKLOAD_ENTRY gets status only with the health-checks annotation, and loses Healthy after the grace period', async () => {
+  const manual = (annotated: boolean, name: string): WorkloadEntry => ({
+    kind: 'WorkloadEntry',
+    apiVersion: 'networking.istio.io/v1',
+    metadata: { name, namespace: 'ns1', labels: {}, annotations: annotated ? { 'proxy.istio.io/health-checks-enabled': 'true' } : {} },
+    spec: { address: '10.0.0.9' },
+    origin: { file: 't', line: 1, column: 1, order: 0 },
+  });
+  const { c, store } = setup([group()], [manual(true, 'checked'), manual(false, 'plain')]);
+  c.onConnect('a', proxy('10.0.0.9', { workloadEntry: 'checked' }));
+  c.onConnect('b', proxy('10.0.0.8', { workloadEntry: 'plain' }));
+  c.onHealth('a', true, '');
+  c.onHealth('b', true, '');
+  assert.equal(store.status('WorkloadEntry/ns1/checked')?.conditions?.[0]?.status, 'True');
+  assert.equal(store.status('WorkloadEntry/ns1/plain'), undefined);
+  c.onDisconnect('a');
+  await sleep(GRACE * 2);
+  assert.equal(store.status('WorkloadEntry/ns1/checked')?.conditions?.find((x) => x.type === 'Healthy'), undefined);
+  c.stop();
+});
+
+test('restart: entries connected before a restart are kept if their agent reconnects within the grace period, else removed', async () => {
+  const { c, store } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
+  c.stop();
+  // A new controller over the same store stands for the restarted control plane.
+  const groups = new Map([['ns1/vm', group()]]);
+  const c2 = new RegistrationController({ store, group: (ns, n) => groups.get(`${ns}/${n}`), configEntry: () => undefined, signingKey: newSigningKey(), instance: 'cp-2', gracePeriodMs: GRACE, log: silentLogger });
+  c2.start();
+  c2.onConnect('a2', proxy('10.0.0.1', { group: 'vm' }));
+  await sleep(GRACE * 2);
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), 'reconnected: kept');
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.metadata.annotations['istio.io/workloadController'], 'cp-2');
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), undefined, 'did not come back: removed');
+  c2.stop();
+});
+
+test('race: 200 agents connecting, disconnecting and reconnecting in random order end in exactly the right entries', async () => {
+  const { c, store } = setup();
+  let seed = 42;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const agents = Array.from({ length: 200 }, (_, i) => ({ ip: `10.1.${Math.floor(i / 250)}.${i % 250}`, stream: 0, connected: false, fate: rand() }));
+  // Fates: < 0.4 stays connected; < 0.7 leaves for good; else leaves and comes back within the grace period.
+  const events: (() => void)[] = [];
+  for (const a of agents) {
+    events.push(() => {
+      a.stream++;
+      c.onConnect(`${a.ip}#${a.stream}`, proxy(a.ip, { group: 'vm' }));
+    });
+  }
+  for (let i = events.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [events[i], events[j]] = [events[j] as () => void, events[i] as () => void];
+  }
+  await Promise.all(events.map(async (e, i) => {
+    await sleep(i % 7);
+    e();
+  }));
+  await Promise.all(
+    agents.map(async (a) => {
+      if (a.fate < 0.4) return;
+      await sleep(Math.floor(rand() * 5));
+      c.onDisconnect(`${a.ip}#${a.stream}`);
+      if (a.fate >= 0.7) {
+        await sleep(Math.floor(rand() * (GRACE / 3)));
+        a.stream++;
+        c.onConnect(`${a.ip}#${a.stream}`, proxy(a.ip, { group: 'vm' }));
+      }
+    }),
+  );
+  await sleep(GRACE * 3);
+  const expected = agents.filter((a) => a.fate < 0.4 || a.fate >= 0.7).map((a) => `vm-${a.ip}`).sort();
+  assert.deepEqual(store.entries().map((e) => e.metadata.name).sort(), expected);
+  assert.ok(store.entries().every((e) => e.metadata.annotations['istio.io/connectedAt'] !== undefined));
+  c.stop();
+});
