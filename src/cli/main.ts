@@ -101,6 +101,33 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
     });
 
+  program
+    .command('get')
+    .description('list objects of a kind from the store (the config folder and the state beside it)')
+    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...)")
+    .argument('[name]', 'only this object')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'every namespace', false)
+    .option('-o, --output <format>', 'text, wide, yaml or json', 'text')
+    .option('--store <url>', 'file://DIR (default: $MESHBRIDGE_STORE or file://.)')
+    .option('--state-dir <dir>', "the control plane's state directory (default: <store folder>.state)")
+    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string }) => {
+      const { runGet } = await import('./get-command.js');
+      exitCode = await runGet(
+        {
+          kind,
+          ...(name !== undefined ? { name } : {}),
+          namespace: opts.namespace,
+          allNamespaces: opts.allNamespaces,
+          output: opts.output,
+          store: opts.store ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.',
+          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+        },
+        out,
+        err,
+      );
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;

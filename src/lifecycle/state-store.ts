@@ -39,11 +39,12 @@ export class StateStore implements WorkloadEntryWriter {
   private readonly listeners = new Set<(keys: readonly string[]) => void>();
   private timer: NodeJS.Timeout | undefined;
   private readonly file: string | undefined;
+  private readonly dir: string | undefined;
 
   /** `dir` undefined: in memory only. Loads what a previous run persisted. */
   constructor(dir?: string, private readonly writeDelayMs = 20) {
     if (dir === undefined) return;
-    mkdirSync(dir, { recursive: true });
+    this.dir = dir;
     this.file = join(dir, 'workloadentries.json');
     let text: string | undefined;
     try {
@@ -95,6 +96,7 @@ export class StateStore implements WorkloadEntryWriter {
     this.timer = undefined;
     if (this.file === undefined) return;
     const data: Persisted = { version: 1, entries: this.entries(), statuses: Object.fromEntries(this.overlays) };
+    if (this.dir !== undefined) mkdirSync(this.dir, { recursive: true });
     const tmp = `${this.file}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify(data));
     renameSync(tmp, this.file);

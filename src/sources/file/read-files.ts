@@ -20,7 +20,7 @@ export async function listConfigFiles(paths: readonly string[]): Promise<string[
     if (st.isDirectory()) {
       const entries = (await readdir(p)).sort();
       for (const name of entries) {
-        if (name.startsWith('.')) continue;
+        if (name.startsWith('.') || name === 'node_modules') continue;
         const child = join(p, name);
         const cst = await stat(child).catch(() => undefined);
         if (cst?.isDirectory()) await walk(child, false);

@@ -1,0 +1,104 @@
+/**
+ * `meshbridge get KIND [NAME] [-n NS | -A] [-o text|wide|yaml|json]` against the file store: the
+ * operator's folder plus the control plane's state directory (registered WorkloadEntries and status).
+ */
+import { loadConfig } from '../model/config/load.js';
+import { objectKey, type ConfigObject, type Kind, type WorkloadEntry } from '../model/config/types.js';
+import { kindFromName } from '../model/config/kind-names.js';
+import { StateStore } from '../lifecycle/state-store.js';
+import { readConfigFiles } from '../sources/file/read-files.js';
+import { defaultStateDir } from '../sources/file/state-dir.js';
+import { printData, table, UsageError } from './output.js';
+
+export interface GetOptions {
+  readonly kind: string;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly allNamespaces: boolean;
+  readonly output: string;
+  readonly store: string;
+  readonly stateDir?: string;
+}
+
+export function storeFolder(url: string): string {
+  if (url.startsWith('file://')) return url.slice('file://'.length) || '.';
+  if (url.includes('://')) throw new UsageError(`store ${url} is not supported yet: use file://DIR`);
+  return url;
+}
+
+export async function runGet(o: GetOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const kind = kindFromName(o.kind);
+  if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(o.kind)}`);
+  if (!['text', 'wide', 'json', 'yaml'].includes(o.output)) throw new UsageError(`unknown output format ${JSON.stringify(o.output)}: use one of text, wide, json, yaml`);
+  const folder = storeFolder(o.store);
+  const loaded = loadConfig(await readConfigFiles([folder]));
+  const state = new StateStore(o.stateDir ?? defaultStateDir([folder]));
+  const objects = withState(loaded.objects, state);
+  let items = objects.filter((x) => x.kind === kind);
+  if (!o.allNamespaces) items = items.filter((x) => x.metadata.namespace === '' || x.metadata.namespace === (o.namespace ?? 'default'));
+  if (o.name !== undefined) items = items.filter((x) => x.metadata.name === o.name);
+  items.sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+  if (o.name !== undefined && items.length === 0) {
+    err.write(`meshbridge: ${kind} ${o.name} not found in namespace ${o.namespace ?? 'default'}\n`);
+    return 1;
+  }
+  if (o.output === 'json' || o.output === 'yaml') {
+    printData({ apiVersion: 'v1', kind: 'List', items: items.map(plain) }, o.output, out);
+    return 0;
+  }
+  out.write(`${table(rowsFor(kind, items, o.allNamespaces, o.output === 'wide'))}\n`);
+  return 0;
+}
+
+function withState(objects: readonly ConfigObject[], state: StateStore): ConfigObject[] {
+  const out = objects.map((x) => {
+    const overlay = x.kind === 'WorkloadEntry' ? state.status(objectKey(x)) : undefined;
+    return (overlay ? { ...x, status: overlay } : x) as ConfigObject;
+  });
+  const have = new Set(out.map(objectKey));
+  for (const e of state.entries()) if (!have.has(objectKey(e))) out.push(e);
+  return out;
+}
+
+function plain(x: ConfigObject): unknown {
+  const { origin: _origin, ...rest } = x;
+  return rest;
+}
+
+function age(ts: string | undefined): string {
+  if (!ts) return '<unknown>';
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function condition(e: WorkloadEntry, type: string): string {
+  const c = (e.status?.conditions ?? []).find((x) => x.type === type);
+  return c ? String(c.status) : '-';
+}
+
+function rowsFor(kind: Kind, items: readonly ConfigObject[], allNamespaces: boolean, wide: boolean): string[][] {
+  const ns = (x: ConfigObject) => (allNamespaces ? [x.metadata.namespace] : []);
+  const head = allNamespaces ? ['NAMESPACE'] : [];
+  if (kind === 'WorkloadEntry') {
+    const rows = [[...head, 'NAME', 'ADDRESS', 'GROUP', 'CONNECTED', 'HEALTHY', 'AGE', ...(wide ? ['NETWORK', 'LOCALITY', 'CONTROLLER'] : [])]];
+    for (const x of items as WorkloadEntry[]) {
+      rows.push([
+        ...ns(x),
+        x.metadata.name,
+        x.spec.address ?? '',
+        x.metadata.annotations['istio.io/autoRegistrationGroup'] ?? '-',
+        condition(x, 'Connected'),
+        condition(x, 'Healthy'),
+        age(x.metadata.creationTimestamp),
+        ...(wide ? [x.spec.network || '-', x.spec.locality || '-', x.metadata.annotations['istio.io/workloadController'] ?? '-'] : []),
+      ]);
+    }
+    return rows;
+  }
+  const rows = [[...head, 'NAME', 'AGE']];
+  for (const x of items) rows.push([...ns(x), x.metadata.name, age(x.metadata.creationTimestamp)]);
+  return rows;
+}
