@@ -41,4 +41,4 @@ export { XdsServer, type BoundAddress, type XdsServerOptions } from './server/xd
 export type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent, XdsEventListener } from './server/events.js';
 export { proxyIdentityFromNode, type Locality, type ProxyIdentity, type ProxyKind } from './server/node-identity.js';
 export { adsServiceDefinition, ADS_SERVICE_NAME } from './server/ads-service.js';
-export { HEALTH_INFORMATION_TYPE_URL, type Admission, type AdmitFn } from './server/ads-stream.js';
+export { AGENT_HELLO_TYPE_URL, HEALTH_INFORMATION_TYPE_URL, type Admission, type AdmitFn } from './server/ads-stream.js';

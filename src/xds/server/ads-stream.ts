@@ -36,6 +36,12 @@ export interface RequestView {
  */
 export const HEALTH_INFORMATION_TYPE_URL = 'type.googleapis.com/istio.v1.HealthInformation';
 
+/**
+ * An agent's first request before it has a probe result: carries the node (and so registers the
+ * workload) and nothing else. Never answered (docs/agent-protocol.md §3).
+ */
+export const AGENT_HELLO_TYPE_URL = 'type.googleapis.com/meshbridge.v1.AgentHello';
+
 /** Admission of a new stream, from its proxy identity and gRPC call metadata. */
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string };
 export type AdmitFn = (proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>) => Admission;
@@ -105,6 +111,7 @@ export class AdsStream<Req extends RequestView, Res> {
     const info = this.#info ?? this.#connect(req);
     if (info === undefined) return;
     const base = { streamId: info.streamId, proxyId: info.proxy.id };
+    if (req.typeUrl === AGENT_HELLO_TYPE_URL) return;
     if (req.typeUrl === HEALTH_INFORMATION_TYPE_URL) {
       const err = req.errorDetail;
       this.#emit({ ...base, event: 'health', healthy: err === undefined, message: err?.message ?? '' });

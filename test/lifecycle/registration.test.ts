@@ -1,0 +1,109 @@
+/**
+ * Issue 4, control-plane side, through the real ADS port: an agent's stream (a raw ADS client with
+ * the agent's node metadata and token) registers a WorkloadEntry from its WorkloadGroup, its health
+ * reports gate it in and out of the registry, a bad token is refused with a reason, and the entry
+ * is removed a grace period after the agent leaves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { create } from '@bufbuild/protobuf';
+import { ControlPlane } from '../../src/app/control-plane.js';
+import { silentLogger } from '../../src/lib/log/logger.js';
+import { signToken } from '../../src/lifecycle/registration-token.js';
+import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
+import { DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
+import { AGENT_HELLO_TYPE_URL, HEALTH_INFORMATION_TYPE_URL } from '../../src/xds/server/ads-stream.js';
+import { RawAdsStream } from '../xds/fixtures/ads-client.js';
+
+const CONFIG = `
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: svc1-vm, namespace: vm-demo}
+spec:
+  metadata: {labels: {app: svc1}}
+  template: {serviceAccount: svc1, ports: {http: 8080}}
+  probe: {httpGet: {port: 8080}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: svc1, namespace: vm-demo}
+spec:
+  hosts: [svc1.internal.com]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: svc1}}
+`;
+
+function agentRequest(ip: string, error?: string, typeUrl = HEALTH_INFORMATION_TYPE_URL) {
+  return create(DiscoveryRequestSchema, {
+    node: {
+      id: `sidecar~${ip}~svc1-vm-${ip}.vm-demo~vm-demo.svc.cluster.local`,
+      metadata: {
+        AUTO_REGISTER_GROUP: 'svc1-vm',
+        NAMESPACE: 'vm-demo',
+        MESHBRIDGE_AGENT: 'true',
+        HEALTH_CHECKS: 'true',
+        INSTANCE_IPS: ip,
+      },
+    },
+    typeUrl,
+    ...(error !== undefined ? { errorDetail: { code: 13, message: error } } : {}),
+  });
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+test('an agent registers, reports health, is gated by it, and its entry goes a grace period after it leaves', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-life-'));
+  writeFileSync(join(dir, 'mesh.yaml'), CONFIG);
+  const stateDir = `${dir}.state`;
+  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir, gracePeriodMs: 200, debounceMs: 5 });
+  const { xds } = await cp.start();
+  const key = loadOrCreateSigningKey(stateDir);
+  const now = Math.floor(Date.now() / 1000);
+  const token = signToken({ namespace: 'vm-demo', group: 'svc1-vm', serviceAccount: 'svc1', issuedAt: now, expiresAt: now + 600 }, key);
+  const endpoints = () => cp.registry.services.get('vm-demo/svc1.internal.com')?.endpoints.map((e) => `${e.address}:${e.port}`) ?? [];
+  try {
+    // A foreign token is refused with a reason; nothing is registered.
+    const intruder = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 5000, { authorization: 'Bearer nonsense.token' });
+    intruder.send(agentRequest('127.0.2.99'));
+    const refused = await intruder.ended;
+    assert.equal(refused?.code, 16);
+    assert.match(refused?.details ?? '', /not signed by this control plane|malformed/);
+    intruder.close();
+
+    const agent = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 20_000, { authorization: `Bearer ${token}` });
+    agent.send(agentRequest('127.0.2.50', undefined, AGENT_HELLO_TYPE_URL));
+    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') !== undefined);
+    const entry = cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50');
+    assert.equal(entry?.spec.address, '127.0.2.50');
+    assert.equal(entry?.metadata.annotations['proxy.istio.io/health-checks-enabled'], 'true');
+    assert.deepEqual(endpoints(), [], 'H-GATE-2: health checked and not yet healthy: not an endpoint');
+
+    agent.send(agentRequest('127.0.2.50'));
+    await until(() => endpoints().includes('127.0.2.50:8080'));
+    agent.send(agentRequest('127.0.2.50', 'HTTP 503 from /'));
+    await until(() => endpoints().length === 0);
+    assert.equal(cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.status?.conditions?.find((c) => c.type === 'Healthy')?.message, 'HTTP 503 from /');
+
+    agent.close();
+    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.metadata.annotations['istio.io/disconnectedAt'] !== undefined);
+    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') === undefined, 3000);
+  } finally {
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
