@@ -34,7 +34,7 @@ status: {podIP: ${pod.host}, phase: Running, conditions: [{type: Ready, status: 
 `;
 }
 
-test('one workloadSelector: calls reach both the pod and the VM backends', { timeout: 60_000 }, async () => {
+test('one workloadSelector: calls reach both the pod and the VM backends', { timeout: 120_000 }, async () => {
   const pod = await startBackend('pod', '127.0.1.1');
   const vm = await startBackend('vm', '127.0.2.1');
   const serve = await startServe({ files: { 'mesh.yaml': mesh(pod, vm) } });
