@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import 'reflect-metadata';
+import { webcrypto, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { CertificateAuthority, CertificateError, loadOrCreateCa, spiffeIdOf } from './ca.js';
+
+async function csr(san = 'spiffe://evil/ns/x/sa/root'): Promise<string> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+  const req = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: san }])] });
+  return req.toString('pem');
+}
+
+test('a workload certificate carries only the entitled SPIFFE identity, is short-lived, and chains to the root', async () => {
+  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
+  const now = new Date();
+  const chain = await ca.issue(await csr(), 'spiffe://cluster.local/ns/ns1/sa/vm', 3600, now);
+  assert.equal(chain.length, 2, 'leaf and root');
+  const leaf = new X509Certificate(chain[0] ?? '');
+  const root = new X509Certificate(chain[1] ?? '');
+  assert.equal(spiffeIdOf(chain[0] ?? ''), 'spiffe://cluster.local/ns/ns1/sa/vm');
+  assert.doesNotMatch(leaf.subjectAltName ?? '', /evil/, 'the SAN the CSR asked for is not granted');
+  assert.ok(leaf.checkIssued(root) && leaf.verify(root.publicKey));
+  const lifetime = Date.parse(leaf.validTo) - now.getTime();
+  assert.ok(lifetime <= 3600_000 + 1000 && lifetime > 3500_000);
+  assert.equal(root.ca, true);
+});
+
+test('a bad CSR is refused with a reason', async () => {
+  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
+  await assert.rejects(ca.issue('not a csr', 'spiffe://cluster.local/ns/a/sa/b'), CertificateError);
+});
+
+test('the self-signed root is made once and kept in the state directory', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-ca-'));
+  const a = await loadOrCreateCa(dir, 'cluster.local');
+  const b = await loadOrCreateCa(dir, 'cluster.local');
+  assert.equal(a.rootPem, b.rootPem);
+  rmSync(dir, { recursive: true });
+});
+
+test("Istio's cacerts layout: an intermediate signs, the chain ends at the operator's root", async () => {
+  const { ca: root, files: rootFiles } = await CertificateAuthority.createSelfSigned('corp.example');
+  // Make an intermediate signed by the operator's root.
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+  const interCsr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg, name: 'CN=intermediate' })).toString('pem');
+  const issued = await root.issue(interCsr, 'spiffe://corp.example/intermediate', 86400);
+  // issue() makes leaf certificates; for the test's purpose the chain shape is what matters.
+  const interPem = issued[0] ?? '';
+  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+  const ca = await CertificateAuthority.fromFiles({ caCert: interPem, caKey: keyPem, rootCert: rootFiles.rootCert, certChain: `${interPem}${rootFiles.rootCert}` });
+  const chain = await ca.issue(await csr(), 'spiffe://corp.example/ns/a/sa/b');
+  assert.equal(chain.length, 3);
+  assert.equal(chain[2]?.trim(), rootFiles.rootCert.trim());
+  assert.ok(new X509Certificate(chain[0] ?? '').verify(new X509Certificate(interPem).publicKey));
+});

@@ -1,0 +1,156 @@
+/**
+ * The control plane's certificate authority (issue 7): a self-signed root made on first start and
+ * kept in the state directory, or an operator-provided intermediate in Istio's `cacerts` layout
+ * (`ca-cert.pem`, `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`). Workload certificates carry
+ * only the SPIFFE identity `spiffe://<trustDomain>/ns/<ns>/sa/<sa>` as a URI SAN, are short-lived
+ * (24 h by default) and are built with @peculiar/x509 on WebCrypto (ECDSA P-256), never by hand.
+ */
+import 'reflect-metadata';
+import { randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+export const DEFAULT_WORKLOAD_TTL_SECONDS = 24 * 3600;
+
+export class CertificateError extends Error {}
+
+export interface CaFiles {
+  /** The signing certificate (the root itself when self-signed). */
+  readonly caCert: string;
+  readonly caKey: string;
+  readonly rootCert: string;
+  /** From the signing certificate up to (and including) the root. */
+  readonly certChain: string;
+}
+
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f; // positive
+  return b.toString('hex');
+}
+
+function pemBlocks(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+export class CertificateAuthority {
+  private constructor(
+    private readonly signingCert: x509.X509Certificate,
+    private readonly signingKey: webcrypto.CryptoKey,
+    /** PEMs from the signing certificate up to the root. */
+    private readonly chain: readonly string[],
+    readonly rootPem: string,
+  ) {}
+
+  static async createSelfSigned(trustDomain: string, now = new Date()): Promise<{ ca: CertificateAuthority; files: CaFiles }> {
+    const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: `O=${trustDomain}, CN=meshbridge root CA`,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + 10 * 365 * 86400_000),
+      signingAlgorithm: ALG,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    const pem = cert.toString('pem');
+    const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    const files: CaFiles = { caCert: pem, caKey: keyPem, rootCert: pem, certChain: pem };
+    return { ca: new CertificateAuthority(cert, keys.privateKey, [pem], pem.trim() + '\n'), files };
+  }
+
+  /** Istio's cacerts layout: an intermediate signing key and certificate below an operator's root. */
+  static async fromFiles(files: CaFiles): Promise<CertificateAuthority> {
+    const cert = new x509.X509Certificate(files.caCert);
+    let key: webcrypto.CryptoKey;
+    try {
+      key = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(files.caKey), ALG, false, ['sign']);
+    } catch (e) {
+      throw new CertificateError(`ca-key.pem is not a PKCS#8 ECDSA P-256 private key: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const chain = pemBlocks(files.certChain);
+    return new CertificateAuthority(cert, key, chain.length > 0 ? chain : [files.caCert], files.rootCert.trim() + '\n');
+  }
+
+  /**
+   * Signs a CSR for `identity` (the SPIFFE id the caller is entitled to: whatever SANs the CSR asks
+   * for are replaced). Returns Istio's `cert_chain`: the leaf, the intermediates, the root last.
+   */
+  async issue(csrPem: string, identity: string, ttlSeconds = DEFAULT_WORKLOAD_TTL_SECONDS, now = new Date()): Promise<string[]> {
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(csrPem);
+    } catch {
+      throw new CertificateError('the certificate signing request is not a PEM PKCS#10 request');
+    }
+    if (!(await csr.verify())) throw new CertificateError('the certificate signing request is not signed by its own key');
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: '',
+      issuer: this.signingCert.subject,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter: new Date(now.getTime() + ttlSeconds * 1000),
+      signingAlgorithm: ALG,
+      publicKey: csr.publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: identity }], true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([SERVER_AUTH, CLIENT_AUTH]),
+        new x509.BasicConstraintsExtension(false, undefined, true),
+      ],
+    });
+    const chain = [leaf.toString('pem'), ...this.chain];
+    const last = chain[chain.length - 1]?.trim();
+    if (last !== this.rootPem.trim()) chain.push(this.rootPem);
+    return chain;
+  }
+}
+
+/** The SPIFFE identity in a certificate (its first `spiffe://` URI SAN), or undefined. */
+export function spiffeIdOf(certPem: string): string | undefined {
+  try {
+    const c = new NodeX509(certPem);
+    return /URI:(spiffe:\/\/[^,\s]+)/.exec(c.subjectAltName ?? '')?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CA of a control plane: the operator's `cacerts` folder when given, else the self-signed root
+ * kept in `<stateDir>/ca/` (created on first start).
+ */
+export async function loadOrCreateCa(stateDir: string, trustDomain: string, cacertsDir?: string): Promise<CertificateAuthority> {
+  const read = (dir: string): CaFiles => ({
+    caCert: readFileSync(join(dir, 'ca-cert.pem'), 'utf8'),
+    caKey: readFileSync(join(dir, 'ca-key.pem'), 'utf8'),
+    rootCert: readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
+    certChain: readFileSync(join(dir, 'cert-chain.pem'), 'utf8'),
+  });
+  if (cacertsDir !== undefined) return CertificateAuthority.fromFiles(read(cacertsDir));
+  const dir = join(stateDir, 'ca');
+  try {
+    return await CertificateAuthority.fromFiles(read(dir));
+  } catch (e) {
+    if (e instanceof CertificateError) throw e;
+  }
+  const { ca, files } = await CertificateAuthority.createSelfSigned(trustDomain);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'ca-key.pem'), files.caKey, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca-cert.pem'), files.caCert);
+  writeFileSync(join(dir, 'root-cert.pem'), files.rootCert);
+  writeFileSync(join(dir, 'cert-chain.pem'), files.certChain);
+  return ca;
+}
