@@ -50,11 +50,11 @@ export function endpointMetadata(e: SentEndpoint, clusterId: string): MessageIni
   const canonicalName =
     e.labels['service.istio.io/canonical-name'] ?? e.labels['app.kubernetes.io/name'] ?? e.labels['app'] ?? e.workloadName;
   const rev = e.labels['service.istio.io/canonical-revision'] ?? e.labels['app.kubernetes.io/version'] ?? e.labels['version'] ?? 'latest';
-  const filterMetadata: Record<string, { fields: Record<string, { kind: { case: 'stringValue'; value: string } }> }> = {};
-  if (e.tlsMode !== null) filterMetadata['envoy.transport_socket_match'] = { fields: { tlsMode: { kind: { case: 'stringValue', value: e.tlsMode } } } };
+  // protobuf-es v2 represents google.protobuf.Struct fields as plain JSON objects.
+  const filterMetadata: Record<string, Record<string, string>> = {};
+  if (e.tlsMode !== null) filterMetadata['envoy.transport_socket_match'] = { tlsMode: e.tlsMode };
   if (e.workloadName !== '') {
-    const workload = `${e.workloadName};${e.namespace};${canonicalName};${rev === 'latest' ? '' : rev};${clusterId}`;
-    filterMetadata['istio'] = { fields: { workload: { kind: { case: 'stringValue', value: workload } } } };
+    filterMetadata['istio'] = { workload: `${e.workloadName};${e.namespace};${canonicalName};${rev === 'latest' ? '' : rev};${clusterId}` };
   }
   return Object.keys(filterMetadata).length > 0 ? { filterMetadata } : undefined;
 }

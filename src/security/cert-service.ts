@@ -1,0 +1,107 @@
+/**
+ * Istio's certificate service on the xDS port, so the protocol is the one Istio's agents speak:
+ * `istio.v1.auth.IstioCertificateService/CreateCertificate` (security/proto/providers... ca.proto):
+ *
+ *   message IstioCertificateRequest  { string csr = 1; int64 validity_duration = 3; google.protobuf.Struct metadata = 4; }
+ *   message IstioCertificateResponse { repeated string cert_chain = 1; }
+ *
+ * The two messages are small enough to code by hand with protobuf-es's wire reader and writer.
+ * Who may get what (issue 7): the caller presents its registration token (`authorization: Bearer`)
+ * and receives only the identity that token entitles: `spiffe://<td>/ns/<ns>/sa/<serviceAccount>`.
+ */
+import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { verifyToken } from '../lifecycle/registration-token.js';
+import { CertificateError, DEFAULT_WORKLOAD_TTL_SECONDS, type CertificateAuthority } from './ca.js';
+
+export interface CertificateRequest {
+  readonly csr: string;
+  /** Seconds; 0 = the default. */
+  readonly validityDuration: number;
+}
+
+export function encodeCertificateRequest(r: CertificateRequest): Uint8Array {
+  const w = new BinaryWriter();
+  if (r.csr !== '') w.tag(1, WireType.LengthDelimited).string(r.csr);
+  if (r.validityDuration !== 0) w.tag(3, WireType.Varint).int64(r.validityDuration);
+  return w.finish();
+}
+
+export function decodeCertificateRequest(bytes: Uint8Array): CertificateRequest {
+  const r = new BinaryReader(bytes);
+  let csr = '';
+  let validityDuration = 0;
+  while (r.pos < r.len) {
+    const [field, type] = r.tag();
+    if (field === 1 && type === WireType.LengthDelimited) csr = r.string();
+    else if (field === 3 && type === WireType.Varint) validityDuration = Number(r.int64());
+    else r.skip(type);
+  }
+  return { csr, validityDuration };
+}
+
+export function encodeCertificateResponse(certChain: readonly string[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const c of certChain) w.tag(1, WireType.LengthDelimited).string(c);
+  return w.finish();
+}
+
+export function decodeCertificateResponse(bytes: Uint8Array): string[] {
+  const r = new BinaryReader(bytes);
+  const out: string[] = [];
+  while (r.pos < r.len) {
+    const [field, type] = r.tag();
+    if (field === 1 && type === WireType.LengthDelimited) out.push(r.string());
+    else r.skip(type);
+  }
+  return out;
+}
+
+export const CREATE_CERTIFICATE_PATH = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
+
+export const certificateServiceDefinition: ServiceDefinition = {
+  CreateCertificate: {
+    path: CREATE_CERTIFICATE_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (r: CertificateRequest) => Buffer.from(encodeCertificateRequest(r)),
+    requestDeserialize: (b: Buffer) => decodeCertificateRequest(b),
+    responseSerialize: (chain: string[]) => Buffer.from(encodeCertificateResponse(chain)),
+    responseDeserialize: (b: Buffer) => decodeCertificateResponse(b),
+  },
+};
+
+export interface CertificateServiceOptions {
+  readonly ca: CertificateAuthority;
+  readonly signingKey: Buffer;
+  readonly trustDomain: () => string;
+  readonly maxTtlSeconds?: number;
+  readonly now?: () => number;
+}
+
+export function certificateServiceImplementation(o: CertificateServiceOptions): UntypedServiceImplementation {
+  return {
+    CreateCertificate: (call: ServerUnaryCall<CertificateRequest, string[]>, callback: sendUnaryData<string[]>) => {
+      const auth = call.metadata.get('authorization')[0];
+      const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
+      const now = (o.now ?? Date.now)();
+      const check = verifyToken(token, o.signingKey, Math.floor(now / 1000));
+      if (!check.ok) {
+        callback({ code: status.UNAUTHENTICATED, details: token === '' ? 'a registration token is required (authorization: Bearer <token>)' : check.reason });
+        return;
+      }
+      const { namespace, serviceAccount } = check.claims;
+      if (serviceAccount === '') {
+        callback({ code: status.PERMISSION_DENIED, details: `WorkloadGroup ${namespace}/${check.claims.group} has no serviceAccount: no identity to issue` });
+        return;
+      }
+      const max = o.maxTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
+      const ttl = call.request.validityDuration > 0 ? Math.min(call.request.validityDuration, max) : max;
+      const identity = `spiffe://${o.trustDomain()}/ns/${namespace}/sa/${serviceAccount}`;
+      o.ca.issue(call.request.csr, identity, ttl, new Date(now)).then(
+        (chain) => callback(null, chain),
+        (e: unknown) => callback({ code: e instanceof CertificateError ? status.INVALID_ARGUMENT : status.INTERNAL, details: e instanceof Error ? e.message : String(e) }),
+      );
+    },
+  };
+}
