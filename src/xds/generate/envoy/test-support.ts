@@ -32,6 +32,11 @@ export function exampleFiles(): SourceFile[] {
     .map((f) => ({ path: join('examples', f), text: readFileSync(join(dir, f), 'utf8') }));
 }
 
+/** A registry from one YAML text (several documents). */
+export function registryOfYaml(text: string): Registry {
+  return registryOf([{ path: 'test.yaml', text }]);
+}
+
 /** A registry from files; throws when an object is refused (tests must not silently lose input). */
 export function registryOf(files: readonly SourceFile[]): Registry {
   const loaded = loadConfig(files);
@@ -100,10 +105,28 @@ export function allResources(r: EnvoyResources): { type: XdsResourceType; name: 
   return out;
 }
 
+/** `@type` first in every packed Any, for reading (protobuf-es writes it last). */
+function typeFirst(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(typeFirst);
+  if (typeof v !== 'object' || v === null) return v;
+  const entries = Object.entries(v).map(([k, x]): [string, JsonValue] => [k, typeFirst(x)]);
+  return Object.fromEntries([...entries.filter(([k]) => k === '@type'), ...entries.filter(([k]) => k !== '@type')]);
+}
+
 /** The golden form: one JSON array per xDS type, each resource in protobuf JSON, sorted by name. */
 export function goldenJson(r: EnvoyResources): JsonValue {
   const out: Record<string, JsonValue[]> = { clusters: [], endpoints: [], listeners: [], routes: [] };
   const key: Record<string, string> = { CDS: 'clusters', EDS: 'endpoints', LDS: 'listeners', RDS: 'routes' };
-  for (const { type, message } of allResources(r)) out[key[type.shortName] ?? type.shortName]?.push(toJson(type.schema, message, { registry: ENVOY_TYPE_REGISTRY }));
+  for (const { type, message } of allResources(r)) out[key[type.shortName] ?? type.shortName]?.push(typeFirst(toJson(type.schema, message, { registry: ENVOY_TYPE_REGISTRY })));
   return out;
 }
+
+/** The Envoy configuration of a few example proxies, the subjects of the golden files. */
+export const GOLDEN_PROXIES: Readonly<Record<string, SidecarOptions>> = {
+  // (a) a sidecar in vm-demo: sees svc1 (subsets, VirtualService), the unix-socket service, ratings.
+  'sidecar-vm-demo': { namespace: 'vm-demo', ip: '10.20.0.5', name: 'sleep-6d9f' },
+  // (b) a sidecar in bookinfo, in network-1 and the VM's failure domain (L-4 priorities, N-3/N-4 gateways).
+  'sidecar-bookinfo-network-1': { namespace: 'bookinfo', ip: '10.20.0.6', name: 'productpage-7c4b', locality: 'us-east1/us-east1-b/rack-1', network: 'network-1' },
+  // (c) the details VM's own sidecar: its IP is WorkloadEntry bookinfo/details-svc (inbound 80 -> 8080).
+  'details-vm': { namespace: 'bookinfo', ip: '127.0.2.20', name: 'details-vm' },
+};
