@@ -60,6 +60,7 @@ export function inboundPorts(services: readonly MergedService[], ownKeys: Readon
   for (const s of [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     for (const e of s.endpoints) {
       if (!ownKeys.has(e.source) || e.port === 0) continue; // port 0: a unix socket, nothing to listen on
+      if (e.port === VIRTUAL_INBOUND_PORT) continue; // the blackhole chain owns it (a duplicate match is NACKed)
       const sp = s.ports.find((p) => p.number === e.servicePort);
       if (!sp || sp.protocol === 'UDP') continue;
       let entry = byPort.get(e.port);

@@ -34,6 +34,7 @@ import {
   routeToCluster,
   socketAddress,
   tcpProxyFilter,
+  VIRTUAL_INBOUND_PORT,
   VIRTUAL_OUTBOUND,
   VIRTUAL_OUTBOUND_PORT,
   withIstioTimeouts,
@@ -151,6 +152,9 @@ export function outboundListenersAndRoutes(ctx: ViewContext, servicesByHost: Rea
     }
   }
   for (const [port, entries] of [...httpPorts].sort(([a], [b]) => a - b)) {
+    // 0.0.0.0:15001 and 0.0.0.0:15006 are the virtual listeners' own addresses: a service port there
+    // would duplicate an address and Envoy would reject the whole LDS update.
+    if (port === VIRTUAL_OUTBOUND_PORT || port === VIRTUAL_INBOUND_PORT) continue;
     const taken = new Set<string>(['*']);
     const virtualHosts = entries.flatMap(({ service, port: p }) => {
       const vh = virtualHost(ctx, service, p, servicesByHost, taken);

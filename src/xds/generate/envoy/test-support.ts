@@ -129,4 +129,6 @@ export const GOLDEN_PROXIES: Readonly<Record<string, SidecarOptions>> = {
   'sidecar-bookinfo-network-1': { namespace: 'bookinfo', ip: '10.20.0.6', name: 'productpage-7c4b', locality: 'us-east1/us-east1-b/rack-1', network: 'network-1' },
   // (c) the details VM's own sidecar: its IP is WorkloadEntry bookinfo/details-svc (inbound 80 -> 8080).
   'details-vm': { namespace: 'bookinfo', ip: '127.0.2.20', name: 'details-vm' },
+  // (d) a sidecar in bookinfo-dns: sees its own DNS details.bookinfo.com (STRICT_DNS, C-3/C-4/C-7).
+  'sidecar-bookinfo-dns': { namespace: 'bookinfo-dns', ip: '10.20.0.7', name: 'reviews-5f7d' },
 };
