@@ -42,6 +42,8 @@ const FILES = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
 ];
 
 /** Message types to generate, with everything they reference. */
@@ -66,6 +68,8 @@ const TYPES = [
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   'envoy.extensions.filters.http.rbac.v3.RBAC',
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 ];
 
 /** The four include dirs of grpc-js-xds (notes §2); their trees do not overlap, so they merge into one root. */

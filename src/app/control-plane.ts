@@ -12,6 +12,7 @@ import { ConfigFolderSource, type ReloadReport } from '../sources/file/config-fo
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
+import { envoyGenerator } from '../xds/generate/envoy/index.js';
 import { grpcGenerator, XdsPipeline, type PushInfo } from '../xds/generate/pipeline.js';
 import { XdsServer } from '../xds/server/xds-server.js';
 import type { XdsEvent } from '../xds/server/events.js';
@@ -77,7 +78,7 @@ export class ControlPlane {
     this.pipeline = new XdsPipeline({
       registry: this.registry,
       cache: this.cache,
-      generators: { grpc: grpcGenerator },
+      generators: { grpc: grpcGenerator, envoy: envoyGenerator },
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),

@@ -1,0 +1,59 @@
+// The inbound side of a VM's own sidecar (C-1 inbound names, E-PORT-1 endpoint ports, X-1).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { Cluster_DiscoveryType } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import type { Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
+import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { exampleFiles, generateFor, registryOf, registryOfYaml, sidecar } from './test-support.js';
+import { VM } from './test-meshes.js';
+
+function chain(l: Listener | undefined, port: number) {
+  const c = l?.filterChains.find((f) => f.filterChainMatch?.destinationPort === port);
+  assert.ok(c, `virtualInbound has a filter chain for destination port ${port}`);
+  const f = c.filters[0];
+  assert.ok(f?.configType.case === 'typedConfig');
+  return { chain: c, hcm: anyUnpack(f.configType.value, HttpConnectionManagerSchema), tcp: anyUnpack(f.configType.value, TcpProxySchema) };
+}
+
+test('seed example, C-1: details VM (SE port 80, targetPort 8080) gets inbound|8080|| STATIC to 127.0.0.1:8080', () => {
+  const r = generateFor(registryOf(exampleFiles()), sidecar({ namespace: 'bookinfo', ip: '127.0.2.20', name: 'details-vm' }));
+  const c = r.clusters.get('inbound|8080||');
+  assert.ok(c, 'the inbound cluster is named after the endpoint port, not the service port');
+  assert.ok(!r.clusters.has('inbound|80||'));
+  assert.deepEqual(c.clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.STATIC });
+  const ep = c.loadAssignment?.endpoints[0]?.lbEndpoints[0]?.hostIdentifier;
+  assert.ok(ep?.case === 'endpoint' && ep.value.address?.address.case === 'socketAddress');
+  assert.deepEqual([ep.value.address.address.value.address, ep.value.address.address.value.portSpecifier.value], ['127.0.0.1', 8080]);
+
+  const vi = r.listeners.get('virtualInbound');
+  assert.equal(vi?.address?.address.case === 'socketAddress' && vi.address.address.value.portSpecifier.value, 15006);
+  const { hcm } = chain(vi, 8080);
+  assert.ok(hcm, 'HTTP port: an HTTP connection manager');
+  assert.equal(hcm.routeSpecifier.case, 'routeConfig');
+  const action = hcm.routeSpecifier.value.virtualHosts[0]?.routes[0]?.action;
+  assert.ok(action?.case === 'route' && action.value.clusterSpecifier.case === 'cluster');
+  assert.equal(action.value.clusterSpecifier.value, 'inbound|8080||');
+});
+
+test('a proxy that is no WorkloadEntry has no inbound cluster, only the passthrough virtualInbound', () => {
+  const r = generateFor(registryOf(exampleFiles()), sidecar({ namespace: 'bookinfo', ip: '10.99.0.1' }));
+  assert.deepEqual([...r.clusters.keys()].filter((n) => n.startsWith('inbound|')), []);
+  const vi = r.listeners.get('virtualInbound');
+  assert.deepEqual(vi?.filterChains.map((c) => c.name), ['virtualInbound-blackhole']);
+  assert.equal(vi.defaultFilterChain?.name, 'virtualInbound-catchall-tcp');
+});
+
+
+test('X-1, E-PORT-1: a service exported nowhere still gives inbound ports; a ports-map entry wins; TCP ports get tcp_proxy', () => {
+  const r = generateFor(registryOfYaml(VM), sidecar({ namespace: 'apps', ip: '10.5.0.7', name: 'vm' }));
+  assert.ok(!r.clusters.has('outbound|80||web.apps.internal'), 'exportTo ~: not visible outbound');
+  assert.deepEqual([...r.clusters.keys()].filter((n) => n.startsWith('inbound|')).sort(), ['inbound|5432||', 'inbound|8080||', 'inbound|9443||']);
+  const vi = r.listeners.get('virtualInbound');
+  assert.ok(chain(vi, 8080).hcm);
+  assert.ok(chain(vi, 9443).hcm, 'GRPC is HTTP-family');
+  const { tcp } = chain(vi, 5432);
+  assert.equal(tcp?.clusterSpecifier.case === 'cluster' && tcp.clusterSpecifier.value, 'inbound|5432||');
+  assert.ok(r.clusters.get('inbound|9443||')?.typedExtensionProtocolOptions['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'], 'HTTP/2 to a gRPC application');
+});
