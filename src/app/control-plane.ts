@@ -22,6 +22,8 @@ import { endpointsReport } from './endpoints-report.js';
 import { StateStore } from '../lifecycle/state-store.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { loadOrCreateCa, type CertificateAuthority } from '../security/ca.js';
+import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import type { ConfigObject, WorkloadEntry } from '../model/config/types.js';
 
@@ -39,6 +41,8 @@ export interface ControlPlaneOptions {
   readonly stateDir?: string;
   /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD (default 10 s). */
   readonly gracePeriodMs?: number;
+  /** An operator's CA in Istio's cacerts layout; default: a self-signed root in the state directory. */
+  readonly cacertsDir?: string;
 }
 
 export interface Listening {
@@ -62,6 +66,7 @@ export class ControlPlane {
   private readonly viewOfStream = new Map<string, string>();
   private ready = false;
   private loaded = false;
+  private ca: CertificateAuthority | undefined;
   readonly stateDir: string;
   readonly state: StateStore;
   readonly registration: RegistrationController;
@@ -103,15 +108,32 @@ export class ControlPlane {
       source: this.cache,
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
       admit: (proxy, md) => this.registration.admit(proxy, md),
-      extraServices: [{ definition: renewServiceDefinition, implementation: renewServiceImplementation(signingKey) }],
+      extraServices: [
+        { definition: renewServiceDefinition, implementation: renewServiceImplementation(signingKey) },
+        {
+          definition: certificateServiceDefinition,
+          implementation: certificateServiceImplementation({
+            ca: { issue: (csr, id, ttl, now) => this.certificateAuthority().issue(csr, id, ttl, now) },
+            signingKey,
+            trustDomain: () => this.registry.mesh.value().trustDomain,
+          }),
+        },
+      ],
     });
     this.xds.onEvent((e) => this.onXdsEvent(e));
     this.http = new HttpApi(this.routes());
   }
 
+  /** The CA; loaded (or created) by `start`. */
+  certificateAuthority(): CertificateAuthority {
+    if (!this.ca) throw new Error('the certificate authority is not loaded yet');
+    return this.ca;
+  }
+
   async start(): Promise<Listening> {
     const first = await this.source.load();
     this.apply(first);
+    this.ca = await loadOrCreateCa(this.stateDir, this.registry.mesh.value().trustDomain, this.o.cacertsDir);
     this.registration.start();
     this.pipeline.start();
     const xds = await this.xds.start(this.o.xdsAddress);

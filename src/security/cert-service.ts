@@ -72,7 +72,7 @@ export const certificateServiceDefinition: ServiceDefinition = {
 };
 
 export interface CertificateServiceOptions {
-  readonly ca: CertificateAuthority;
+  readonly ca: Pick<CertificateAuthority, 'issue'>;
   readonly signingKey: Buffer;
   readonly trustDomain: () => string;
   readonly maxTtlSeconds?: number;

@@ -19,6 +19,9 @@ import { DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3
 import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
 import { AGENT_HELLO_TYPE_URL, HEALTH_INFORMATION_TYPE_URL } from '../../src/xds/server/ads-stream.js';
 import { RawAdsStream } from '../xds/fixtures/ads-client.js';
+import type { webcrypto as WebCrypto } from 'node:crypto';
+
+type CryptoKeyPairType = WebCrypto.CryptoKeyPair;
 
 const CONFIG = `
 apiVersion: networking.istio.io/v1
@@ -102,6 +105,49 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
     await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.metadata.annotations['istio.io/disconnectedAt'] !== undefined);
     await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') === undefined, 3000);
   } finally {
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});
+
+test("issue 7: Istio's CreateCertificate on the xDS port issues the identity the registration token entitles, and refuses without one", { timeout: 30_000 }, async () => {
+  const { Client, credentials, Metadata } = await import('@grpc/grpc-js');
+  const { webcrypto, X509Certificate } = await import('node:crypto');
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const { certificateServiceDefinition } = await import('../../src/security/cert-service.js');
+  const { spiffeIdOf } = await import('../../src/security/ca.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mb-ca-'));
+  writeFileSync(join(dir, 'mesh.yaml'), CONFIG);
+  const stateDir = `${dir}.state`;
+  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir });
+  const { xds } = await cp.start();
+  const client = new Client(xds, credentials.createInsecure());
+  const method = certificateServiceDefinition['CreateCertificate'];
+  assert.ok(method);
+  const call = (csr: string, token?: string) =>
+    new Promise<{ chain?: string[]; error?: { code?: number; details?: string } }>((resolve) => {
+      const md = new Metadata();
+      if (token !== undefined) md.set('authorization', `Bearer ${token}`);
+      client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, { csr, validityDuration: 3600 }, md, { deadline: Date.now() + 10_000 }, (err, res) =>
+        resolve(err ? { error: { code: err.code, details: err.details } } : { chain: res as string[] }),
+      );
+    });
+  try {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
+    const csr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg })).toString('pem');
+    const refused = await call(csr);
+    assert.equal(refused.error?.code, 16);
+    const now = Math.floor(Date.now() / 1000);
+    const token = signToken({ namespace: 'vm-demo', group: 'svc1-vm', serviceAccount: 'svc1', issuedAt: now, expiresAt: now + 600 }, loadOrCreateSigningKey(stateDir));
+    const ok = await call(csr, token);
+    assert.ok(ok.chain && ok.chain.length === 2, JSON.stringify(ok.error));
+    assert.equal(spiffeIdOf(ok.chain[0] ?? ''), 'spiffe://cluster.local/ns/vm-demo/sa/svc1');
+    assert.ok(new X509Certificate(ok.chain[0] ?? '').checkIssued(new X509Certificate(ok.chain[1] ?? '')));
+  } finally {
+    client.close();
     await cp.stop();
     rmSync(dir, { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
