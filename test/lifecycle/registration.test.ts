@@ -19,9 +19,7 @@ import { DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3
 import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
 import { AGENT_HELLO_TYPE_URL, HEALTH_INFORMATION_TYPE_URL } from '../../src/xds/server/ads-stream.js';
 import { RawAdsStream } from '../xds/fixtures/ads-client.js';
-import type { webcrypto as WebCrypto } from 'node:crypto';
 
-type CryptoKeyPairType = WebCrypto.CryptoKeyPair;
 
 const CONFIG = `
 apiVersion: networking.istio.io/v1
