@@ -17,9 +17,10 @@ const CALLS = 400;
 const TOLERANCE = 10;
 
 test('locality distribute 75/25 and RING_HASH endpoint weights 3:1 show in the traffic', { timeout: 60_000 }, async (t) => {
-  const [z1, z2, heavy, light] = await Promise.all([
+  const [z1, z2, z2b, heavy, light] = await Promise.all([
     startBackend('z1', '127.0.31.1'),
     startBackend('z2', '127.0.32.1'),
+    startBackend('z2', '127.0.32.2'),
     startBackend('heavy', '127.0.33.1'),
     startBackend('light', '127.0.34.1'),
   ]);
@@ -27,6 +28,10 @@ test('locality distribute 75/25 and RING_HASH endpoint weights 3:1 show in the t
     serviceEntry('loc', 'loc.demo.test', { app: 'loc' }),
     workloadEntry('loc-z1', z1, { app: 'loc' }, { locality: 'r1/z1/s1' }),
     workloadEntry('loc-z2', z2, { app: 'loc' }, { locality: 'r1/z2/s1' }),
+    // The same locality written differently (E-ATTR-4 drops a fourth segment): two groups for
+    // meshbridge, one locality for gRPC, which NACKs a ClusterLoadAssignment naming a locality twice
+    // at one priority. The generator merges them (common.ts loadAssignment).
+    workloadEntry('loc-z2b', z2b, { app: 'loc' }, { locality: 'r1/z2/s1/rack-7' }),
     `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: loc, namespace: ${NS}}
@@ -54,7 +59,7 @@ spec:
   t.after(async () => {
     await client.stop();
     await serve.stop();
-    await Promise.all([z1, z2, heavy, light].map((b) => b.stop()));
+    await Promise.all([z1, z2, z2b, heavy, light].map((b) => b.stop()));
   });
   await client.ready();
 
