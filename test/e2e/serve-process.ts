@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxySync } from '../../src/status/sync-status.js';
 import { BIN } from '../support/paths.js';
+import { withTimeout } from '../xds/fixtures/client-process.js';
 
 export interface ServeProcess {
   readonly dir: string;
@@ -131,3 +132,18 @@ export function metricValue(text: string, name: string, labels: Readonly<Record<
   }
   return 0;
 }
+
+/** Runs the real CLI; resolves with its exit code and output. */
+export function runCli(args: readonly string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  return withTimeout(done, timeoutMs, `meshbridge ${args.join(' ')}`).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw e;
+  });
+}
+
