@@ -32,7 +32,7 @@ interface ConfigzFile {
   errors: { line: number; column: number; field: string; message: string; kind: string }[];
 }
 
-test('an invalid edit is refused and reported, changes nothing on the wire, and its fix applies', { timeout: 60_000 }, async (t) => {
+test('an invalid edit is refused and reported, changes nothing on the wire, and its fix applies', { timeout: 120_000 }, async (t) => {
   const [a, b] = await Promise.all([startBackend('a', '127.0.61.1'), startBackend('b', '127.0.62.1')]);
   const mesh = docs(
     serviceEntry('inv', HOST, { app: 'inv' }),
@@ -53,14 +53,14 @@ spec:
     await serve.stop();
     await Promise.all([a.stop(), b.stop()]);
   });
-  await client.ready();
+  await client.ready(30_000);
   const first = await client.send({ op: 'call', count: 20, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(first.counts, { a: 20 });
 
   const synced = await waitFor(async () => {
     const s = await serve.syncz();
     return s[0]?.types.length === 4 && s[0].types.every((ty) => ty.state === 'SYNCED') ? s[0] : undefined;
-  }, 5000, 'the client to be SYNCED');
+  }, 15_000, 'the client to be SYNCED');
   const versions = (p: typeof synced): Record<string, string | undefined> => Object.fromEntries(p.types.map((ty) => [ty.type, `${ty.sent}/${ty.acked}/${ty.current}`]));
   const rejectedBefore = metricValue(await serve.text('/metrics'), 'pilot_total_rejected_configs', { type: 'file' });
 
@@ -69,7 +69,7 @@ spec:
   const file = await waitFor(async () => {
     const c = await serve.get<{ files: ConfigzFile[]; rejectedFiles: string[] }>('/debug/configz');
     return c.files.find((f) => f.path.endsWith('route.yaml') && f.rejected);
-  }, 5000, '/debug/configz to list route.yaml as rejected');
+  }, 15_000, '/debug/configz to list route.yaml as rejected');
   const error = file.errors[0];
   assert.ok(error, 'the rejected file carries its error');
   assert.equal(error.line, 7);

@@ -11,7 +11,7 @@ import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
 import { startServe } from './serve-process.js';
 
-test('failover: the local zone first, the next priority when it is emptied, and back when it returns', { timeout: 60_000 }, async (t) => {
+test('failover: the local zone first, the next priority when it is emptied, and back when it returns', { timeout: 120_000 }, async (t) => {
   const [local, remote] = await Promise.all([startBackend('local', '127.0.41.1'), startBackend('remote', '127.0.42.1')]);
   const rule = `apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -32,7 +32,7 @@ spec:
     await serve.stop();
     await Promise.all([local.stop(), remote.stop()]);
   });
-  await client.ready();
+  await client.ready(30_000);
 
   const before = await client.send({ op: 'call', count: 50, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(before.errors, []);

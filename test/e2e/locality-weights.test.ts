@@ -16,7 +16,7 @@ import { startServe } from './serve-process.js';
 const CALLS = 400;
 const TOLERANCE = 10;
 
-test('locality distribute 75/25 and RING_HASH endpoint weights 3:1 show in the traffic', { timeout: 60_000 }, async (t) => {
+test('locality distribute 75/25 and RING_HASH endpoint weights 3:1 show in the traffic', { timeout: 120_000 }, async (t) => {
   const [z1, z2, z2b, heavy, light] = await Promise.all([
     startBackend('z1', '127.0.31.1'),
     startBackend('z2', '127.0.32.1'),
@@ -61,7 +61,7 @@ spec:
     await serve.stop();
     await Promise.all([z1, z2, z2b, heavy, light].map((b) => b.stop()));
   });
-  await client.ready();
+  await client.ready(30_000);
 
   // Locality weights: warm up (connects both localities), then count.
   const warm = await client.send({ op: 'call', count: 20, deadlineMs: 10_000, waitForReady: true }, 15_000);

@@ -27,7 +27,7 @@ spec:
 `;
 }
 
-test('migration: a VirtualService moves traffic from VM to pod subsets, each edit visible within 1 s', { timeout: 60_000 }, async (t) => {
+test('migration: a VirtualService moves traffic from VM to pod subsets, each edit visible within 1 s', { timeout: 120_000 }, async (t) => {
   const [vm1, vm2, pod1] = await Promise.all([startBackend('vm', '127.0.51.1'), startBackend('vm', '127.0.51.2'), startBackend('k8s', '127.0.52.1')]);
   const mesh = docs(
     serviceEntry('mig', HOST, { app: 'mig' }),
@@ -52,7 +52,7 @@ spec:
     await serve.stop();
     await Promise.all([vm1, vm2, pod1].map((b) => b.stop()));
   });
-  await client.ready();
+  await client.ready(30_000);
 
   const start = await client.send({ op: 'call', count: 40, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(start.errors, []);

@@ -39,7 +39,7 @@ async function cdsOf(serve: ServeProcess) {
 
 const cdsPushes = async (serve: ServeProcess): Promise<number> => metricValue(await serve.text('/metrics'), 'pilot_xds_pushes', { type: 'cds' });
 
-test('NACK: a Cluster the client refuses shows as NACKED with its error and is not resent until its configuration changes', { timeout: 60_000 }, async (t) => {
+test('NACK: a Cluster the client refuses shows as NACKED with its error and is not resent until its configuration changes', { timeout: 120_000 }, async (t) => {
   const [a, b] = await Promise.all([startBackend('a', '127.0.81.1'), startBackend('b', '127.0.82.1')]);
   const serve = await startServe({
     files: {
@@ -54,11 +54,11 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
     await serve.stop();
     await Promise.all([a.stop(), b.stop()]);
   });
-  await client.ready();
+  await client.ready(30_000);
   // RING_HASH: no waitForReady (the channel stays IDLE until a pick connects, gRFC A42).
   const first = await client.send({ op: 'call', count: 10, deadlineMs: 10_000 }, 15_000);
   assert.deepEqual(first.counts, { a: 10 });
-  await waitFor(async () => ((await cdsOf(serve)).cds?.state === 'SYNCED' ? true : undefined), 5000, 'CDS SYNCED');
+  await waitFor(async () => ((await cdsOf(serve)).cds?.state === 'SYNCED' ? true : undefined), 15_000, 'CDS SYNCED');
   const pushesBefore = await cdsPushes(serve);
 
   // The refused ring size.
@@ -66,7 +66,7 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   const nacked = await waitFor(async () => {
     const { cds } = await cdsOf(serve);
     return cds?.state === 'NACKED' ? cds : undefined;
-  }, 5000, 'CDS NACKED in /debug/syncz');
+  }, 15_000, 'CDS NACKED in /debug/syncz');
   assert.match(nacked.nack?.error ?? '', /ring_hash_lb_config\.minimum_ring_size is too large: 10000000/);
   assert.equal(nacked.sent, nacked.nack?.version, 'the NACK answers the version sent');
   assert.notEqual(nacked.acked, nacked.sent, 'the last ACKed version is the previous one');
@@ -101,7 +101,7 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   // clusters are the same, so the refused Cluster is not sent again.
   const viewVersion = nacked.current;
   serve.write('other-rule.yaml', ringRule('other.demo.test', 2048));
-  await waitFor(async () => ((await cdsOf(serve)).cds?.current !== viewVersion ? true : undefined), 5000, 'a new CDS version of the view');
+  await waitFor(async () => ((await cdsOf(serve)).cds?.current !== viewVersion ? true : undefined), 15_000, 'a new CDS version of the view');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await cdsPushes(serve), pushesAtNack, 'no CDS push after the NACK while the client’s clusters are unchanged');
   assert.equal((await cdsOf(serve)).cds?.state, 'NACKED');
@@ -111,7 +111,7 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   const fixed = await waitFor(async () => {
     const { cds } = await cdsOf(serve);
     return cds?.state === 'SYNCED' ? cds : undefined;
-  }, 5000, 'CDS SYNCED after the fix');
+  }, 15_000, 'CDS SYNCED after the fix');
   assert.equal(fixed.nack, undefined);
   assert.equal(await cdsPushes(serve), pushesAtNack + 1);
   const after = await client.send({ op: 'call', count: 10, deadlineMs: 2000 }, 15_000);

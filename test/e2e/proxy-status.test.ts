@@ -13,7 +13,7 @@ import { runCli, startServe, waitFor } from './serve-process.js';
 
 const HOST = 'ps.demo.test';
 
-test('proxy-status: istioctl-like columns for a connected client, JSON as /debug/syncz', { timeout: 60_000 }, async (t) => {
+test('proxy-status: istioctl-like columns for a connected client, JSON as /debug/syncz', { timeout: 120_000 }, async (t) => {
   const a = await startBackend('a', '127.0.91.1');
   const serve = await startServe({ files: { 'mesh.yaml': docs(serviceEntry('ps', HOST, { app: 'ps' }), workloadEntry('ps-a', a, { app: 'ps' })) } });
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
@@ -22,13 +22,13 @@ test('proxy-status: istioctl-like columns for a connected client, JSON as /debug
     await serve.stop();
     await a.stop();
   });
-  await client.ready();
+  await client.ready(30_000);
   const warm = await client.send({ op: 'call', count: 1, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(warm.errors, []);
   const synced = await waitFor(async () => {
     const p = (await serve.syncz())[0];
     return p?.types.length === 4 && p.types.every((ty) => ty.state === 'SYNCED') ? p : undefined;
-  }, 5000, 'SYNCED');
+  }, 15_000, 'SYNCED');
 
   const text = await runCli(['proxy-status', '--http-address', serve.http]);
   assert.equal(text.code, 0, text.stderr);

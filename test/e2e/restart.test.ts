@@ -32,7 +32,7 @@ async function allSynced(serve: ServeProcess): Promise<Awaited<ReturnType<ServeP
   return s.length === 1 && p?.types.length === 4 && p.types.every((ty) => ty.state === 'SYNCED') ? p : undefined;
 }
 
-test('restart: clients serve from cache while serve is down, resync to a new serve without NACK, and follow later changes', { timeout: 60_000 }, async (t) => {
+test('restart: clients serve from cache while serve is down, resync to a new serve without NACK, and follow later changes', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-restart-'));
   const [a, b] = await Promise.all([startBackend('a', '127.0.71.1'), startBackend('b', '127.0.72.1')]);
   const mesh = docs(
@@ -48,19 +48,18 @@ spec:
 `,
   );
   const first = await startServe({ dir, files: { 'mesh.yaml': mesh, 'route.yaml': route('a') } });
-  let second: ServeProcess | undefined;
+  const serves = [first];
   const client = new XdsClientChild(proxyless(first.xds, HOST));
   t.after(async () => {
     await client.stop();
-    await first.stop();
-    await second?.stop();
+    for (const s of serves) await s.stop();
     await Promise.all([a.stop(), b.stop()]);
     rmSync(dir, { recursive: true, force: true });
   });
-  await client.ready();
+  await client.ready(30_000);
   const warm = await client.send({ op: 'call', count: 20, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(warm.counts, { a: 20 });
-  const before = await waitFor(() => allSynced(first), 5000, 'SYNCED on the first serve');
+  const before = await waitFor(() => allSynced(first), 15_000, 'SYNCED on the first serve');
 
   // SIGTERM: serve exits 0, ending the ADS stream.
   const stopStart = Date.now();
@@ -73,9 +72,10 @@ spec:
   assert.deepEqual(down.counts, { a: 100 });
 
   // A new serve on the same xDS address: the client comes back by itself, on a new stream.
-  second = await startServe({ dir, xdsAddress: first.xds });
+  const second = await startServe({ dir, xdsAddress: first.xds });
+  serves.push(second);
   const secondUp = Date.now();
-  const after = await waitFor(() => allSynced(second as ServeProcess), 15_000, 'the client to resync to the new serve');
+  const after = await waitFor(() => allSynced(second), 15_000, 'the client to resync to the new serve');
   t.diagnostic(`new serve listening → client SYNCED on it ${Date.now() - secondUp} ms`);
   // A new stream, on the new instance (stream ids are only unique within one serve process).
   assert.notEqual(after.instance, before.instance);

@@ -34,7 +34,7 @@ status: {podIP: ${pod.host}, phase: Running, conditions: [{type: Ready, status: 
 `;
 }
 
-test('one workloadSelector: calls reach both the pod and the VM backends', { timeout: 60_000 }, async () => {
+test('one workloadSelector: calls reach both the pod and the VM backends', { timeout: 120_000 }, async () => {
   const pod = await startBackend('pod', '127.0.1.1');
   const vm = await startBackend('vm', '127.0.2.1');
   const serve = await startServe({ files: { 'mesh.yaml': mesh(pod, vm) } });
@@ -45,7 +45,7 @@ test('one workloadSelector: calls reach both the pod and the VM backends', { tim
     metadata: { GENERATOR: 'grpc', NAMESPACE: 'demo' },
   });
   try {
-    await client.ready();
+    await client.ready(30_000);
     const warm = await client.send({ op: 'call', count: 1, deadlineMs: 10_000, waitForReady: true }, 15_000);
     assert.deepEqual(warm.errors, []);
     const r = await client.send({ op: 'call', count: 40, deadlineMs: 2000 }, 30_000);

@@ -52,7 +52,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const addresses = await new Promise<{ xds: string; http: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];
@@ -115,7 +115,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
     } catch (e) {
       last = e;
     }
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last !== undefined ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last !== undefined ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
