@@ -8,7 +8,6 @@ import { ConfigReadError } from '../sources/file/read-files.js';
 import { runEndpoints } from './endpoints-command.js';
 import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
-import { runServe } from './serve-command.js';
 import { ControlPlaneUnreachable, runProxyStatus } from './proxy-status-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -73,6 +72,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
     .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number }) => {
       if (!opts.config || opts.config.length === 0) throw new UsageError('serve needs at least one --config PATH');
+      // Loaded on demand: the control plane (gRPC, generated protobuf code) costs about a second of
+      // start-up that the other commands do not need.
+      const { runServe } = await import('./serve-command.js');
       exitCode = await runServe(
         { config: opts.config, xdsAddress: opts.xdsAddress, httpAddress: opts.httpAddress, debounceMs: opts.debounce, debounceMaxMs: opts.debounceMax },
         out,

@@ -6,10 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { metricValue, startServe, waitFor } from './serve-process.js';
+import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, metricValue, startServe, waitFor } from './serve-process.js';
 
 const HOST = 'inv.demo.test';
 
@@ -33,7 +32,8 @@ interface ConfigzFile {
 }
 
 test('an invalid edit is refused and reported, changes nothing on the wire, and its fix applies', { timeout: 120_000 }, async (t) => {
-  const [a, b] = await Promise.all([startBackend('a', '127.0.61.1'), startBackend('b', '127.0.62.1')]);
+  const own = cleanups(t);
+  const [a, b] = await Promise.all([backend(own, 'a', '127.0.61.1'), backend(own, 'b', '127.0.62.1')]);
   const mesh = docs(
     serviceEntry('inv', HOST, { app: 'inv' }),
     workloadEntry('inv-a', a, { app: 'inv', version: 'a' }),
@@ -47,12 +47,9 @@ spec:
 `,
   );
   const serve = await startServe({ files: { 'mesh.yaml': mesh, 'route.yaml': route('a', '5s') } });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await Promise.all([a.stop(), b.stop()]);
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
   const first = await client.send({ op: 'call', count: 20, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(first.counts, { a: 20 });

@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { startServe } from './serve-process.js';
+import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, startServe } from './serve-process.js';
 
 test('failover: the local zone first, the next priority when it is emptied, and back when it returns', { timeout: 120_000 }, async (t) => {
-  const [local, remote] = await Promise.all([startBackend('local', '127.0.41.1'), startBackend('remote', '127.0.42.1')]);
+  const own = cleanups(t);
+  const [local, remote] = await Promise.all([backend(own, 'local', '127.0.41.1'), backend(own, 'remote', '127.0.42.1')]);
   const rule = `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: fo, namespace: ${NS}}
@@ -26,12 +26,9 @@ spec:
   const remoteWe = workloadEntry('fo-remote', remote, { app: 'fo' }, { locality: 'r1/z2/s1' });
   const localWe = workloadEntry('fo-local', local, { app: 'fo' }, { locality: 'r1/z1/s1' });
   const serve = await startServe({ files: { 'service.yaml': docs(se, rule, remoteWe), 'local.yaml': localWe } });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, 'fo.demo.test', { locality: { region: 'r1', zone: 'z1', subZone: 's1' } }));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await Promise.all([local.stop(), remote.stop()]);
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
 
   const before = await client.send({ op: 'call', count: 50, deadlineMs: 10_000, waitForReady: true }, 15_000);

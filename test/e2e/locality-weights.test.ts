@@ -8,21 +8,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, pct, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { startServe } from './serve-process.js';
+import { backend, docs, NS, pct, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, startServe } from './serve-process.js';
 
 const CALLS = 400;
 const TOLERANCE = 10;
 
 test('locality distribute 75/25 and RING_HASH endpoint weights 3:1 show in the traffic', { timeout: 120_000 }, async (t) => {
+  const own = cleanups(t);
   const [z1, z2, z2b, heavy, light] = await Promise.all([
-    startBackend('z1', '127.0.31.1'),
-    startBackend('z2', '127.0.32.1'),
-    startBackend('z2', '127.0.32.2'),
-    startBackend('heavy', '127.0.33.1'),
-    startBackend('light', '127.0.34.1'),
+    backend(own, 'z1', '127.0.31.1'),
+    backend(own, 'z2', '127.0.32.1'),
+    backend(own, 'z2', '127.0.32.2'),
+    backend(own, 'heavy', '127.0.33.1'),
+    backend(own, 'light', '127.0.34.1'),
   ]);
   const mesh = docs(
     serviceEntry('loc', 'loc.demo.test', { app: 'loc' }),
@@ -55,12 +55,9 @@ spec:
 `,
   );
   const serve = await startServe({ files: { 'mesh.yaml': mesh } });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, 'loc.demo.test', { locality: { region: 'r1', zone: 'z1', subZone: 's1' } }));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await Promise.all([z1, z2, z2b, heavy, light].map((b) => b.stop()));
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
 
   // Locality weights: warm up (connects both localities), then count.

@@ -3,7 +3,7 @@
  * label, WorkloadEntries (VMs) and Pods pointing at real backends, and the XdsClientChild options of
  * a proxyless client in namespace `demo`. Keeping the YAML here lets each test show only what it is about.
  */
-import type { Backend } from '../xds/fixtures/backends.js';
+import { startBackend, type Backend } from '../xds/fixtures/backends.js';
 import type { ClientChildOptions } from '../xds/fixtures/client-process.js';
 
 export const NS = 'demo';
@@ -63,6 +63,7 @@ export function proxyless(xdsServer: string, host: string, extra: Partial<Client
     xdsServer,
     nodeId: `proxyless~127.0.9.1~client.${NS}~${NS}.svc.cluster.local`,
     metadata: { GENERATOR: 'grpc', NAMESPACE: NS },
+    lifetimeMs: 150_000, // longer than any test's timeout: the child never leaves in the middle of one
     ...extra,
   };
 }
@@ -70,4 +71,12 @@ export function proxyless(xdsServer: string, host: string, extra: Partial<Client
 /** Percentage of `n` in `total`, rounded to one decimal. */
 export function pct(n: number | undefined, total: number): number {
   return Math.round(((n ?? 0) * 1000) / total) / 10;
+}
+
+/** `own` of `cleanups(t)` (serve-process.ts). */
+export type Own = <T>(value: T, stop: (value: T) => Promise<unknown>) => T;
+
+/** A real gRPC backend answering with `id`, stopped at the end of the test. */
+export function backend(own: Own, id: string, host: string): Promise<Backend> {
+  return startBackend(id, host).then((b) => own(b, (x) => x.stop()));
 }

@@ -6,10 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, pct, pod, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { startServe } from './serve-process.js';
+import { backend, docs, NS, pct, pod, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, startServe } from './serve-process.js';
 
 const HOST = 'mig.demo.test';
 const STEP_LIMIT_MS = 1000;
@@ -28,7 +27,8 @@ spec:
 }
 
 test('migration: a VirtualService moves traffic from VM to pod subsets, each edit visible within 1 s', { timeout: 120_000 }, async (t) => {
-  const [vm1, vm2, pod1] = await Promise.all([startBackend('vm', '127.0.51.1'), startBackend('vm', '127.0.51.2'), startBackend('k8s', '127.0.52.1')]);
+  const own = cleanups(t);
+  const [vm1, vm2, pod1] = await Promise.all([backend(own, 'vm', '127.0.51.1'), backend(own, 'vm', '127.0.51.2'), backend(own, 'k8s', '127.0.52.1')]);
   const mesh = docs(
     serviceEntry('mig', HOST, { app: 'mig' }),
     workloadEntry('mig-vm-1', vm1, { app: 'mig', version: 'vm' }),
@@ -46,12 +46,9 @@ spec:
   );
   // debounceMs null: serve's own default (100 ms), so the measured times are what users get.
   const serve = await startServe({ files: { 'mesh.yaml': mesh, 'route.yaml': split(100, 0) }, debounceMs: null });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await Promise.all([vm1, vm2, pod1].map((b) => b.stop()));
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
 
   const start = await client.send({ op: 'call', count: 40, deadlineMs: 10_000, waitForReady: true }, 15_000);

@@ -15,10 +15,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { metricValue, runCli, startServe, waitFor, type ServeProcess } from './serve-process.js';
+import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, metricValue, runCli, type ServeProcess, startServe, waitFor } from './serve-process.js';
 
 const HOST = 'nack.demo.test';
 
@@ -40,7 +39,8 @@ async function cdsOf(serve: ServeProcess) {
 const cdsPushes = async (serve: ServeProcess): Promise<number> => metricValue(await serve.text('/metrics'), 'pilot_xds_pushes', { type: 'cds' });
 
 test('NACK: a Cluster the client refuses shows as NACKED with its error and is not resent until its configuration changes', { timeout: 120_000 }, async (t) => {
-  const [a, b] = await Promise.all([startBackend('a', '127.0.81.1'), startBackend('b', '127.0.82.1')]);
+  const own = cleanups(t);
+  const [a, b] = await Promise.all([backend(own, 'a', '127.0.81.1'), backend(own, 'b', '127.0.82.1')]);
   const serve = await startServe({
     files: {
       'mesh.yaml': docs(serviceEntry('nack', HOST, { app: 'nack' }), workloadEntry('nack-a', a, { app: 'nack' })),
@@ -48,12 +48,9 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
       'rule.yaml': ringRule(HOST, 1024),
     },
   });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await Promise.all([a.stop(), b.stop()]);
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
   // RING_HASH: no waitForReady (the channel stays IDLE until a pick connects, gRFC A42).
   const first = await client.send({ op: 'call', count: 10, deadlineMs: 10_000 }, 15_000);

@@ -6,22 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProxySync } from '../../src/status/sync-status.js';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { runCli, startServe, waitFor } from './serve-process.js';
+import { backend, docs, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, runCli, startServe, waitFor } from './serve-process.js';
 
 const HOST = 'ps.demo.test';
 
 test('proxy-status: istioctl-like columns for a connected client, JSON as /debug/syncz', { timeout: 120_000 }, async (t) => {
-  const a = await startBackend('a', '127.0.91.1');
+  const own = cleanups(t);
+  const a = await backend(own, 'a', '127.0.91.1');
   const serve = await startServe({ files: { 'mesh.yaml': docs(serviceEntry('ps', HOST, { app: 'ps' }), workloadEntry('ps-a', a, { app: 'ps' })) } });
+  own(serve, (x) => x.stop());
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
-  t.after(async () => {
-    await client.stop();
-    await serve.stop();
-    await a.stop();
-  });
+  own(client, (x) => x.stop());
   await client.ready(30_000);
   const warm = await client.send({ op: 'call', count: 1, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(warm.errors, []);

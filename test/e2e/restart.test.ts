@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
-import { metricValue, startServe, waitFor, type ServeProcess } from './serve-process.js';
+import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { cleanups, metricValue, startServe, waitFor, type ServeProcess } from './serve-process.js';
 
 const HOST = 'rs.demo.test';
 
@@ -33,8 +33,10 @@ async function allSynced(serve: ServeProcess): Promise<Awaited<ReturnType<ServeP
 }
 
 test('restart: clients serve from cache while serve is down, resync to a new serve without NACK, and follow later changes', { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mb-e2e-restart-'));
-  const [a, b] = await Promise.all([startBackend('a', '127.0.71.1'), startBackend('b', '127.0.72.1')]);
+  const own = cleanups(t);
+  // The config folder outlives the first serve: owned by the test, removed last.
+  const dir = own(mkdtempSync(join(tmpdir(), 'mb-e2e-restart-')), (d) => rm(d, { recursive: true, force: true }));
+  const [a, b] = await Promise.all([backend(own, 'a', '127.0.71.1'), backend(own, 'b', '127.0.72.1')]);
   const mesh = docs(
     serviceEntry('rs', HOST, { app: 'rs' }),
     workloadEntry('rs-a', a, { app: 'rs', version: 'a' }),
@@ -47,15 +49,8 @@ spec:
   subsets: [{name: a, labels: {version: a}}, {name: b, labels: {version: b}}]
 `,
   );
-  const first = await startServe({ dir, files: { 'mesh.yaml': mesh, 'route.yaml': route('a') } });
-  const serves = [first];
-  const client = new XdsClientChild(proxyless(first.xds, HOST));
-  t.after(async () => {
-    await client.stop();
-    for (const s of serves) await s.stop();
-    await Promise.all([a.stop(), b.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const first = own(await startServe({ dir, files: { 'mesh.yaml': mesh, 'route.yaml': route('a') } }), (x) => x.stop());
+  const client = own(new XdsClientChild(proxyless(first.xds, HOST)), (x) => x.stop());
   await client.ready(30_000);
   const warm = await client.send({ op: 'call', count: 20, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(warm.counts, { a: 20 });
@@ -72,8 +67,7 @@ spec:
   assert.deepEqual(down.counts, { a: 100 });
 
   // A new serve on the same xDS address: the client comes back by itself, on a new stream.
-  const second = await startServe({ dir, xdsAddress: first.xds });
-  serves.push(second);
+  const second = own(await startServe({ dir, xdsAddress: first.xds }), (x) => x.stop());
   const secondUp = Date.now();
   const after = await waitFor(() => allSynced(second), 15_000, 'the client to resync to the new serve');
   t.diagnostic(`new serve listening → client SYNCED on it ${Date.now() - secondUp} ms`);

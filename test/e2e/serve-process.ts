@@ -147,3 +147,19 @@ export function runCli(args: readonly string[], timeoutMs = 10_000): Promise<{ c
   });
 }
 
+
+/**
+ * Cleanup for one test: `own(x, stop)` registers a process or server as soon as it exists; at the end
+ * of the test (pass, fail or timeout) they are stopped in reverse order, so a failure half-way through
+ * the setup leaves nothing running.
+ */
+export function cleanups(t: { after(fn: () => Promise<void>): void }): <T>(value: T, stop: (value: T) => Promise<unknown>) => T {
+  const stack: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const stop of stack.reverse()) await stop().catch(() => undefined);
+  });
+  return (value, stop) => {
+    stack.push(() => stop(value));
+    return value;
+  };
+}
