@@ -3,7 +3,7 @@
  * Tests write YAML into `dir` and read the debug endpoints over HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProxySync } from '../../src/status/sync-status.js';
@@ -18,8 +18,6 @@ export interface ServeProcess {
   logs(): string;
   /** Writes a file of the config folder; returns the wall clock (epoch ms) just before the write. */
   write(file: string, yaml: string): number;
-  /** Removes a file of the config folder; returns the wall clock just before. */
-  remove(file: string): number;
   get<T>(path: string): Promise<T>;
   /** A debug or metrics endpoint as text. */
   text(path: string): Promise<string>;
@@ -71,11 +69,6 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     write: (file, yaml) => {
       const at = Date.now();
       writeFileSync(join(dir, file), yaml);
-      return at;
-    },
-    remove: (file) => {
-      const at = Date.now();
-      unlinkSync(join(dir, file));
       return at;
     },
     async get<T>(path: string): Promise<T> {
