@@ -47,7 +47,7 @@ test('gRPC: locality strings that are one locality on the wire are sent as one g
     // Same locality, another priority: a separate group is fine for gRPC.
     { locality: 'r1/z1/s1', priority: 1, weight: 1, addresses: ['10.0.0.5'] },
   ]);
-  // Envoy accepts repeated localities: its output keeps the groups as they are.
+  // Only the proxyless output is merged: the Envoy generator's output keeps the groups as they are.
   assert.equal(summary(groups, false).length, 5);
 });
 

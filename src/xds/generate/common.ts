@@ -126,8 +126,8 @@ export function loadAssignment(name: string, groups: readonly LocalityGroup[], o
  * locality", grpc-js-xds endpoint-resource-type.ts), and then never gets this cluster's endpoints.
  * Groups are keyed by the locality *string*, but strings that differ only after the third segment
  * or by a trailing '/' ("r/z/s", "r/z/s/rack-7") are one locality on the wire (E-ATTR-4). Such
- * groups are merged for gRPC: endpoints concatenated, weights added (saturating). Envoy accepts
- * repeated localities, so its output keeps them apart.
+ * groups are merged for gRPC: endpoints concatenated, weights added (saturating). Only the
+ * proxyless output is merged; what the Envoy generator sends is left as it was.
  */
 function mergeSameLocality(groups: readonly LocalityGroup[]): LocalityGroup[] {
   const out: LocalityGroup[] = [];
