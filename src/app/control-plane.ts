@@ -271,7 +271,7 @@ export class ControlPlane {
     const r = new Map<string, HttpHandler>();
     r.set('/ready', () => (this.ready ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'starting\n' }));
     r.set('/metrics', async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
-    r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance)));
+    r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {
       const snap = this.lastReload?.snapshot;
       const objects = snap?.objects ?? [];

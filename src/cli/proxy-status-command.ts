@@ -17,13 +17,17 @@ export async function runProxyStatus(httpAddress: string, format: OutputFormat, 
     printData({ proxies }, format, out);
     return 0;
   }
-  const types = ['CDS', 'LDS', 'EDS', 'RDS'];
-  const rows = [['NAME', 'KIND', 'NAMESPACE', ...types, 'INSTANCE']];
-  for (const p of proxies) {
-    rows.push([p.proxy, p.kind, p.namespace, ...types.map((t) => p.types.find((x) => x.type === t)?.state ?? 'NOT SENT'), p.instance]);
+  // istioctl proxy-status's columns (NAME CLUSTER CDS LDS EDS RDS ECDS ISTIOD VERSION), with the
+  // proxy's KIND and NAMESPACE (cli-contract) after its name.
+  const types = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS'];
+  const rows = [['NAME', 'KIND', 'NAMESPACE', 'CLUSTER', ...types, 'ISTIOD', 'VERSION']];
+  const sorted = [...proxies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const p of sorted) {
+    const state = (t: string): string => p.types.find((x) => x.type === t)?.state ?? 'NOT SENT';
+    rows.push([p.name, p.kind, p.namespace || '-', p.cluster || '-', ...types.map(state), p.instance, p.version || '-']);
   }
   out.write(`${table(rows)}\n`);
-  const nacks = proxies.flatMap((p) => p.types.filter((t) => t.nack).map((t) => `${p.proxy} ${t.type}: ${t.nack?.error ?? ''}`));
+  const nacks = sorted.flatMap((p) => p.types.filter((t) => t.nack).map((t) => `${p.name} ${t.type} (version ${t.nack?.version ?? ''}): ${t.nack?.error ?? ''}`));
   if (nacks.length > 0) out.write(`\nNACKs:\n${nacks.map((n) => `  ${n}`).join('\n')}\n`);
   return 0;
 }

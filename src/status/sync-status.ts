@@ -6,6 +6,7 @@
  * - STALE: a newer version exists (sent or not) that the proxy has not ACKed yet.
  */
 import type { StreamStatus } from '../xds/server/events.js';
+import type { ProxyIdentity } from '../xds/server/node-identity.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 
@@ -15,6 +16,7 @@ export const TYPE_SHORT_NAMES: Readonly<Record<string, string>> = {
   'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
   'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
   'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret': 'SDS',
+  'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig': 'ECDS',
 };
 
 export interface TypeSync {
@@ -29,9 +31,16 @@ export interface TypeSync {
 }
 
 export interface ProxySync {
+  /** The node id. */
   readonly proxy: string;
+  /** Istio's proxy name `<workload>.<namespace>` (istioctl's NAME), else the node id. */
+  readonly name: string;
   readonly kind: string;
   readonly namespace: string;
+  /** The proxy's cluster: metadata CLUSTER_ID, else the mesh's cluster id. */
+  readonly cluster: string;
+  /** Metadata ISTIO_VERSION, else the xDS client's user agent version; '' when unknown. */
+  readonly version: string;
   readonly view: string;
   readonly stream: string;
   readonly protocol: string;
@@ -45,11 +54,15 @@ export function syncStatus(
   streams: readonly StreamStatus[],
   currentVersion: (view: string, typeUrl: string) => string | undefined,
   instance: string,
+  defaults: { readonly clusterId?: string } = {},
 ): ProxySync[] {
   return streams.map((s) => ({
     proxy: s.stream.proxy.id,
+    name: proxyName(s.stream.proxy),
     kind: s.stream.proxy.kind,
     namespace: s.stream.proxy.namespace ?? '',
+    cluster: s.stream.proxy.clusterId ?? defaults.clusterId ?? '',
+    version: proxyVersion(s.stream.proxy),
     view: s.stream.view,
     stream: s.stream.streamId,
     protocol: s.stream.protocol,
@@ -75,4 +88,16 @@ export function syncStatus(
       };
     }),
   }));
+}
+
+/** istioctl's proxy name: `<workload>.<namespace>` from an Istio-style node id, else the id. */
+function proxyName(p: ProxyIdentity): string {
+  return p.nodeType !== undefined && p.workloadName !== undefined && p.namespace !== undefined ? `${p.workloadName}.${p.namespace}` : p.id;
+}
+
+function proxyVersion(p: ProxyIdentity): string {
+  const istio = p.metadata['ISTIO_VERSION'];
+  if (typeof istio === 'string' && istio !== '') return istio;
+  const ua = p.userAgent ?? '';
+  return ua.includes('/') ? ua.slice(ua.lastIndexOf('/') + 1) : ua;
 }

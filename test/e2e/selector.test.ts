@@ -45,7 +45,7 @@ test('one workloadSelector: calls reach both the pod and the VM backends', { tim
     metadata: { GENERATOR: 'grpc', NAMESPACE: 'demo' },
   });
   try {
-    await client.ready();
+    await client.ready(30_000);
     const warm = await client.send({ op: 'call', count: 1, deadlineMs: 10_000, waitForReady: true }, 15_000);
     assert.deepEqual(warm.errors, []);
     const r = await client.send({ op: 'call', count: 40, deadlineMs: 2000 }, 30_000);

@@ -17,7 +17,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { OutlierDetection } from '../../model/config/types.js';
 import { parseLocality } from '../../model/mesh/locality.js';
 import type { HealthStatus as MeshHealth } from '../../model/mesh/types.js';
-import type { LocalityGroup, SentEndpoint } from '../../registry/view/locality-groups.js';
+import { MAX_WEIGHT, type LocalityGroup, type SentEndpoint } from '../../registry/view/locality-groups.js';
 import type { PortPolicy } from '../../registry/view/destination-rules.js';
 import { durationMs } from './virtual-services.js';
 
@@ -60,7 +60,10 @@ export function endpointMetadata(e: SentEndpoint, clusterId: string): MessageIni
 }
 
 export interface ClaOptions {
-  /** gRPC: only IP endpoints, no duplicates, no empty groups, priorities re-compacted (grpc-xds-notes §7). */
+  /**
+   * gRPC: only IP endpoints, no duplicates, no empty groups, priorities re-compacted, one group per
+   * locality and priority (grpc-xds-notes §7).
+   */
   readonly proxyless: boolean;
   readonly clusterId: string;
 }
@@ -94,8 +97,9 @@ export function loadAssignment(name: string, groups: readonly LocalityGroup[], o
       }))
       .filter((g) => g.endpoints.length > 0);
     const used = [...new Set(list.map((g) => g.priority))].sort((a, b) => a - b);
-    list = list.map((g) => ({ ...g, priority: used.indexOf(g.priority) }));
+    list = mergeSameLocality(list.map((g) => ({ ...g, priority: used.indexOf(g.priority) })));
   }
+  list = fitPriorityWeights(list);
   const endpoints: MessageInitShape<typeof LocalityLbEndpointsSchema>[] = list.map((g) => {
     const l = parseLocality(g.locality);
     return {
@@ -114,6 +118,54 @@ export function loadAssignment(name: string, groups: readonly LocalityGroup[], o
     };
   });
   return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints });
+}
+
+/**
+ * Bug fix (found end to end, test/e2e/locality-weights.test.ts): gRPC NACKs a ClusterLoadAssignment
+ * that names one locality twice at one priority ("endpoints[1].locality is a duplicate of another
+ * locality", grpc-js-xds endpoint-resource-type.ts), and then never gets this cluster's endpoints.
+ * Groups are keyed by the locality *string*, but strings that differ only after the third segment
+ * or by a trailing '/' ("r/z/s", "r/z/s/rack-7") are one locality on the wire (E-ATTR-4). Such
+ * groups are merged for gRPC: endpoints concatenated, weights added (saturating). Only the
+ * proxyless output is merged; what the Envoy generator sends is left as it was.
+ */
+function mergeSameLocality(groups: readonly LocalityGroup[]): LocalityGroup[] {
+  const out: LocalityGroup[] = [];
+  const byKey = new Map<string, number>();
+  for (const g of groups) {
+    const l = parseLocality(g.locality);
+    const key = `${g.priority}\u0000${l.region}\u0000${l.zone}\u0000${l.subzone}`;
+    const i = byKey.get(key);
+    const first = i === undefined ? undefined : out[i];
+    if (i === undefined || first === undefined) {
+      byKey.set(key, out.length);
+      out.push(g);
+      continue;
+    }
+    out[i] = { ...first, weight: Math.min(MAX_WEIGHT, first.weight + g.weight), endpoints: [...first.endpoints, ...g.endpoints] };
+  }
+  return out;
+}
+
+/**
+ * Bug fix (found end to end): the locality weights of one priority must add up to at most
+ * 2^32 - 1. gRPC NACKs more ("priority 0 has total weight greater than UINT32_MAX"), and Envoy's API
+ * states the same limit. Group weights are sums of endpoint weights saturated at that maximum
+ * (EDS-6), so two heavy localities at one priority overflow. They are scaled down in proportion
+ * (each at least 1) only when the sum would overflow.
+ */
+function fitPriorityWeights(groups: readonly LocalityGroup[]): LocalityGroup[] {
+  const totals = new Map<number, { sum: number; n: number }>();
+  for (const g of groups) {
+    const t = totals.get(g.priority) ?? { sum: 0, n: 0 };
+    totals.set(g.priority, { sum: t.sum + g.weight, n: t.n + 1 });
+  }
+  return groups.map((g) => {
+    const t = totals.get(g.priority);
+    if (t === undefined || t.sum <= MAX_WEIGHT || g.weight === 0) return g;
+    // Budget MAX - n: floors plus the at-most-n bumps to 1 stay within MAX.
+    return { ...g, weight: Math.max(1, Math.floor((g.weight * (MAX_WEIGHT - t.n)) / t.sum)) };
+  });
 }
 
 /** DestinationRule outlierDetection as Envoy's (Istio cluster_traffic_policy.go applyOutlierDetection). */

@@ -48,6 +48,11 @@ test('DestinationRule: load balancer enum, one of simple/consistentHash, hash se
   const deprecated = policy({ loadBalancer: { consistentHash: { useSourceIp: true, minimumRingSize: 1024 } } });
   expectValid(deprecated);
   expectProblem(deprecated, { severity: 'warning', at: 'spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize' });
+  // Rings over 8,388,608 are accepted (as Istio does) with a warning: Envoy and gRPC NACK them.
+  const huge = policy({ loadBalancer: { consistentHash: { ringHash: { minimumRingSize: 10_000_000 } } } });
+  expectValid(huge);
+  expectProblem(huge, { severity: 'warning', at: 'spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize' });
+  expectClean(policy({ loadBalancer: { consistentHash: { ringHash: { minimumRingSize: 8_388_608 } } } }));
 });
 
 test('DestinationRule: localityLbSetting distribute weights sum to 100 per from and exclude failover', () => {

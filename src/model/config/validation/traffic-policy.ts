@@ -139,6 +139,7 @@ function checkConsistentHash(lb: JsonObject, path: FieldPath, out: Problems): vo
     if ((readString(cookie, 'name', cookiePath, out) ?? '') === '') out.push(error(childPath(cookiePath, 'name'), 'httpCookie.name is required.'));
   }
   const minimumRingSize = readInteger(hash, 'minimumRingSize', at, out, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  warnRingTooLarge(minimumRingSize, childPath(at, 'minimumRingSize'), out);
   if (minimumRingSize !== undefined && minimumRingSize !== 0) {
     out.push(warning(childPath(at, 'minimumRingSize'), 'consistentHash.minimumRingSize is deprecated; use ringHash.minimumRingSize.'));
     if (isPresent(hash, 'ringHash') || isPresent(hash, 'maglev')) {
@@ -149,10 +150,24 @@ function checkConsistentHash(lb: JsonObject, path: FieldPath, out: Problems): vo
   const ringHash = readObject(hash, 'ringHash', at, out);
   if (ringHash !== undefined) {
     warnUnknownFields(ringHash, ['minimumRingSize'], childPath(at, 'ringHash'), out);
-    readInteger(ringHash, 'minimumRingSize', childPath(at, 'ringHash'), out, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    const size = readInteger(ringHash, 'minimumRingSize', childPath(at, 'ringHash'), out, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    warnRingTooLarge(size, childPath(childPath(at, 'ringHash'), 'minimumRingSize'), out);
   }
   const maglev = readObject(hash, 'maglev', at, out);
   if (maglev !== undefined) checkMaglev(maglev, childPath(at, 'maglev'), out);
+}
+
+/** Envoy (`lte: 8388608` on RingHashLbConfig) and gRPC (gRFC A42) refuse larger hash rings. */
+const MAX_RING_SIZE = 8_388_608;
+
+/**
+ * Istio accepts any ring size and its proxies NACK the cluster (test/e2e/nack.test.ts): a warning, not
+ * an error, so that what Istio accepts stays valid, but the user hears of it before the proxies refuse it.
+ */
+function warnRingTooLarge(size: number | undefined, path: FieldPath, out: Problems): void {
+  if (size !== undefined && size > MAX_RING_SIZE) {
+    out.push(warning(path, `a ring of ${size} entries is larger than ${MAX_RING_SIZE}, the largest Envoy and gRPC accept: proxies will reject (NACK) this cluster.`));
+  }
 }
 
 function checkMaglev(maglev: JsonObject, path: FieldPath, out: Problems): void {

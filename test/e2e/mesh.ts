@@ -1,0 +1,82 @@
+/**
+ * Small YAML builders for the end-to-end scenarios: a STATIC ServiceEntry selecting workloads by
+ * label, WorkloadEntries (VMs) and Pods pointing at real backends, and the XdsClientChild options of
+ * a proxyless client in namespace `demo`. Keeping the YAML here lets each test show only what it is about.
+ */
+import { startBackend, type Backend } from '../xds/fixtures/backends.js';
+import type { ClientChildOptions } from '../xds/fixtures/client-process.js';
+
+export const NS = 'demo';
+
+export function serviceEntry(name: string, host: string, selector: Readonly<Record<string, string>>): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  hosts: [${host}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: grpc, protocol: GRPC}]
+  workloadSelector: {labels: ${flow(selector)}}
+`;
+}
+
+export interface WorkloadOptions {
+  readonly locality?: string;
+  readonly weight?: number;
+}
+
+/** A VM: a WorkloadEntry at the backend's address and port. */
+export function workloadEntry(name: string, b: Backend, labels: Readonly<Record<string, string>>, o: WorkloadOptions = {}): string {
+  const extra = [o.locality !== undefined ? `locality: ${o.locality}` : '', o.weight !== undefined ? `weight: ${o.weight}` : ''].filter((x) => x !== '');
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: ${name}, namespace: ${NS}}
+spec: {address: ${b.host}, labels: ${flow(labels)}, ports: {grpc: ${b.port}}${extra.map((x) => `, ${x}`).join('')}}
+`;
+}
+
+/** A Kubernetes pod, Running and Ready, at the backend's address and port. */
+export function pod(name: string, b: Backend, labels: Readonly<Record<string, string>>): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${NS}, labels: ${flow(labels)}}
+spec: {containers: [{name: app, ports: [{name: grpc, containerPort: ${b.port}}]}]}
+status: {podIP: ${b.host}, phase: Running, conditions: [{type: Ready, status: "True"}]}
+`;
+}
+
+export function docs(...parts: readonly string[]): string {
+  return parts.join('---\n');
+}
+
+function flow(m: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(m)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ')}}`;
+}
+
+/** A proxyless gRPC client in namespace `demo` (node id and metadata as Istio's grpc agent writes them). */
+export function proxyless(xdsServer: string, host: string, extra: Partial<ClientChildOptions> = {}): ClientChildOptions {
+  return {
+    target: `xds:///${host}:80`,
+    xdsServer,
+    nodeId: `proxyless~127.0.9.1~client.${NS}~${NS}.svc.cluster.local`,
+    metadata: { GENERATOR: 'grpc', NAMESPACE: NS },
+    lifetimeMs: 150_000, // longer than any test's timeout: the child never leaves in the middle of one
+    ...extra,
+  };
+}
+
+/** Percentage of `n` in `total`, rounded to one decimal. */
+export function pct(n: number | undefined, total: number): number {
+  return Math.round(((n ?? 0) * 1000) / total) / 10;
+}
+
+/** `own` of `cleanups(t)` (serve-process.ts). */
+export type Own = <T>(value: T, stop: (value: T) => Promise<unknown>) => T;
+
+/** A real gRPC backend answering with `id`, stopped at the end of the test. */
+export function backend(own: Own, id: string, host: string): Promise<Backend> {
+  return startBackend(id, host).then((b) => own(b, (x) => x.stop()));
+}
