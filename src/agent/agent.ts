@@ -135,7 +135,8 @@ export class Agent {
       settleMs: this.#o.settleMs,
       shutdownGraceMs: this.#o.shutdownGraceMs,
       onOpen: () => {
-        this.#logChange(`connected to ${this.#o.settings.controlPlane}`);
+        // A refused agent stays "refused" until it registers or ends otherwise: retries log nothing new.
+        if (!this.#lastLine.startsWith('refused: ')) this.#logChange(`connected to ${this.#o.settings.controlPlane}`);
         // H-5: the last report is re-sent after every reconnect, and (beyond Istio) every heartbeat.
         if (this.#health !== undefined) session.sendHealth(this.#health);
         heartbeat = setInterval(() => {

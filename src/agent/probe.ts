@@ -113,6 +113,8 @@ export class ProbeRunner {
   readonly #timers: Timers;
   readonly #tracker: HealthTracker;
   #timer: TimerHandle | undefined;
+  /** The running probe's timeout. */
+  #deadline: TimerHandle | undefined;
   #running = false;
 
   constructor(options: ProbeRunnerOptions) {
@@ -130,7 +132,9 @@ export class ProbeRunner {
   stop(): void {
     this.#running = false;
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) this.#timers.clearTimeout(this.#deadline);
     this.#timer = undefined;
+    this.#deadline = undefined;
   }
 
   #schedule(ms: number): void {
@@ -163,10 +167,13 @@ export class ProbeRunner {
       const finish = (r: ProbeResult): void => {
         if (settled) return;
         settled = true;
-        this.#timers.clearTimeout(timer);
+        this.#timers.clearTimeout(deadline);
+        if (this.#deadline === deadline) this.#deadline = undefined;
         resolve(r);
       };
-      const timer = this.#timers.setTimeout(() => finish({ healthy: false, message: `probe timed out after ${timeoutMs / 1000}s` }), timeoutMs);
+      // Callbacks below run asynchronously, after `deadline` is set.
+      const deadline = this.#timers.setTimeout(() => finish({ healthy: false, message: `probe timed out after ${timeoutMs / 1000}s` }), timeoutMs);
+      this.#deadline = deadline;
       let attempt: Promise<ProbeResult>;
       try {
         attempt = this.#o.check(timeoutMs);
