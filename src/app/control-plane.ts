@@ -163,6 +163,10 @@ export class ControlPlane {
       case 'problem':
         if (e.event === 'problem') this.log.warn('xDS problem', { proxy: e.proxyId, type: e.typeUrl, message: e.message });
         break;
+      case 'health':
+      case 'refused':
+        // Agents' health reports and refusals: handled by the lifecycle side (issue 4, control plane).
+        break;
     }
   }
 
