@@ -114,7 +114,7 @@ export function execCheck(command: readonly string[], timeoutMs: number): Promis
     });
     child.once('error', (e: Error) => finish(fail(`exec probe failed: ${e.message}`)));
     child.once('close', (code, signal) => {
-      if (code === 0) finish(HEALTHY);
+      if (code === 0) return finish(HEALTHY);
       const detail = stderr.trim().split('\n')[0] ?? '';
       const how = code !== null ? `exited with code ${code}` : `was killed by ${signal ?? 'a signal'}`;
       finish(fail(`exec probe ${JSON.stringify(command.join(' '))} ${how}${detail !== '' ? `: ${detail}` : ''}`));

@@ -129,7 +129,8 @@ test('reconnects after the control plane restarts and re-sends the last report a
 
 test('a refused agent logs the control plane\'s reason and retries with backoff, never "registered"', async () => {
   const cp = await startControlPlane({ admit: () => ({ ok: false, code: status.UNAUTHENTICATED, message: 'the registration token expired at 2026-01-01T00:00:00.000Z' }) });
-  const a = runAgent(settingsFor(cp.address));
+  // A settle time far above a loopback refusal's latency, so that a loaded machine cannot log "registered" first.
+  const a = runAgent(settingsFor(cp.address), { settleMs: 2000 });
   try {
     await a.logs.waitFor(/^refused: the registration token expired at 2026-01-01T00:00:00\.000Z$/);
     await cp.waitFor('refused', () => cp.count('refused') >= 3, 3000);
