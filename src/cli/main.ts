@@ -9,6 +9,7 @@ import { runEndpoints } from './endpoints-command.js';
 import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { ControlPlaneUnreachable } from './errors.js';
+import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -128,6 +129,68 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       );
     });
 
+  const workload = program.command('workload').description('onboard VMs: WorkloadGroups and the files their agents start from');
+  workload
+    .command('group')
+    .description('WorkloadGroup helpers')
+    .command('create')
+    .description("print a WorkloadGroup (as istioctl's `x workload group create`)")
+    .option('--name <name>', 'name of the WorkloadGroup (required)')
+    .option('-n, --namespace <ns>', 'namespace of the WorkloadGroup (required)')
+    .option('-l, --labels <k=v,...>', 'labels of the workloads (repeatable)', (v: string, p?: Record<string, string>) => parseKeyValues('--labels', v, p), {})
+    .option('-a, --annotations <k=v,...>', 'annotations of the workloads (repeatable)', (v: string, p?: Record<string, string>) => parseKeyValues('--annotations', v, p), {})
+    .option('-p, --ports <name=port,...>', 'ports of the workloads (repeatable)', (v: string, p?: Record<string, number>) => parsePorts(v, p), {})
+    .option('-s, --serviceAccount <sa>', 'service account of the workloads', 'default')
+    .option('--network <network>', 'network of the workloads')
+    .option('--locality <region/zone/subzone>', 'locality of the workloads')
+    .option('-w, --weight <n>', 'load-balancing weight of the workloads', parseWeight)
+    .addOption(new Option('-o, --output <format>', 'text (YAML), json or yaml').default('text'))
+    .action((opts: GroupCreateFlags) => {
+      exitCode = runWorkloadGroupCreate(
+        {
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+          labels: opts.labels,
+          annotations: opts.annotations,
+          ports: opts.ports,
+          serviceAccount: opts.serviceAccount,
+          ...(opts.network !== undefined ? { network: opts.network } : {}),
+          ...(opts.locality !== undefined ? { locality: opts.locality } : {}),
+          ...(opts.weight !== undefined ? { weight: opts.weight } : {}),
+        },
+        parseOutputFormat(opts.output),
+        out,
+      );
+    });
+  workload
+    .command('entry')
+    .description('WorkloadEntry helpers')
+    .command('configure')
+    .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
+    .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
+    .option('-o, --output <dir>', 'the folder to write (required)')
+    .option('--control-plane <host:port>', "the control plane's xDS address as the VM reaches it (required)")
+    .option('--store <url>', 'the store whose state directory holds the signing key: file://DIR (default file://.)')
+    .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
+    .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
+    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; tokenTtl: string }) => {
+      const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
+      exitCode = await runWorkloadEntryConfigure(opts, out, err);
+    });
+
+  program
+    .command('agent')
+    .description('run the VM agent: register with the control plane, probe the workload, report its health')
+    .option('--bootstrap <dir>', 'the folder written by `workload entry configure` (required)')
+    .option('--ip <ip>', "the VM's IP (default: its first non-internal IPv4)")
+    .option('--locality <region/zone/subzone>', "the VM's locality (default: the group template's)")
+    .option('--heartbeat <seconds>', 're-send the last health report this often', parsePositiveSeconds)
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number }) => {
+      // Loaded on demand, as serve: gRPC and the generated protobuf code.
+      const { runAgent } = await import('./agent-command.js');
+      exitCode = await runAgent(opts, out, err);
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -144,6 +207,31 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     if (debug && e instanceof Error && e.stack) err.write(`${e.stack}\n`);
     return 2;
   }
+}
+
+interface GroupCreateFlags {
+  name?: string;
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ports: Record<string, number>;
+  serviceAccount: string;
+  network?: string;
+  locality?: string;
+  weight?: number;
+  output: string;
+}
+
+function parseWeight(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n > 4294967295) throw new UsageError(`--weight must be a whole number, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parsePositiveSeconds(v: string): number {
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`expected a positive number of seconds, not ${JSON.stringify(v)}`);
+  return n;
 }
 
 interface EndpointsFlags {

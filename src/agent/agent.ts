@@ -1,0 +1,276 @@
+/**
+ * The VM agent (`meshbridge agent`, agent-protocol.md): keeps one ADS stream to the control plane
+ * (which registers the VM from it, AR-*), probes the workload and reports changes (H-1..H-5), re-sends
+ * the last report every heartbeat and after each reconnect, reconnects with exponential backoff and
+ * full jitter, renews its registration token at half its lifetime, and writes a gRPC xDS bootstrap
+ * for local proxyless apps. One log line per state change. Construct, then `start(signal)`; aborting
+ * the signal stops it (half-closes the stream, clears every timer). No global state.
+ */
+import { join } from 'node:path';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
+import { AdsSession, type SessionEnd } from './ads-session.js';
+import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
+import { grpcBootstrap } from './grpc-bootstrap.js';
+import { probeCheck } from './probe-methods.js';
+import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
+import { renewalDelayMs, renewToken } from './token-renewal.js';
+
+export interface AgentOptions {
+  /** The bootstrap folder: the token is re-read from it before each connection and renewed into it. */
+  readonly bootstrapDir: string;
+  readonly settings: AgentSettings;
+  /** The token to start with (default: read from the folder). */
+  readonly token?: string;
+  /** The VM's IP (AR-2, H-2 default probe host). */
+  readonly ip: string;
+  /** `region/zone/subzone`; overrides `settings.locality`. */
+  readonly locality?: string;
+  /** One line per state change, without newline. */
+  readonly log: (line: string) => void;
+  readonly heartbeatMs?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffCapMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly settleMs?: number;
+  readonly shutdownGraceMs?: number;
+  readonly renewTimeoutMs?: number;
+  readonly renewRetryMs?: number;
+  readonly random?: () => number;
+}
+
+const DEFAULTS = {
+  heartbeatMs: 30_000,
+  backoffBaseMs: 200,
+  backoffCapMs: 30_000,
+  connectTimeoutMs: 5_000,
+  settleMs: 1_000,
+  shutdownGraceMs: 1_000,
+  renewTimeoutMs: 5_000,
+  renewRetryMs: 30_000,
+};
+
+type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean });
+
+/** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
+export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
+}
+
+export class Agent {
+  readonly #o: AgentOptions & typeof DEFAULTS;
+  readonly #random: () => number;
+  readonly name: string;
+  readonly locality: Locality;
+  readonly grpcBootstrapPath: string;
+  #token: string | undefined;
+  #health: ProbeResult | undefined;
+  #session: AdsSession | undefined;
+  #lastLine = '';
+  #renewUnimplementedLogged = false;
+  #renewTimer: NodeJS.Timeout | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: AgentOptions) {
+    this.#o = { ...DEFAULTS, ...options };
+    this.#random = options.random ?? Math.random;
+    this.#token = options.token;
+    this.name = workloadEntryName(options.settings.group, options.ip, options.settings.network);
+    this.locality = parseLocality(options.locality ?? options.settings.locality);
+    this.grpcBootstrapPath = join(options.bootstrapDir, GRPC_BOOTSTRAP_FILE);
+  }
+
+  /** The node of the agent's ADS stream (agent-protocol.md §3). */
+  node(): MessageInitShape<typeof NodeSchema> {
+    const s = this.#o.settings;
+    return {
+      id: nodeId('sidecar', this.#o.ip, this.name, s.namespace),
+      metadata: {
+        AUTO_REGISTER_GROUP: s.group,
+        NAMESPACE: s.namespace,
+        LABELS: { ...s.labels },
+        NETWORK: s.network,
+        INSTANCE_IPS: this.#o.ip,
+        MESHBRIDGE_AGENT: 'true',
+        SERVICE_ACCOUNT: s.serviceAccount,
+        CLUSTER_ID: s.clusterId,
+        ...(s.probe !== undefined ? { HEALTH_CHECKS: 'true' } : {}),
+      },
+      locality: this.locality,
+      userAgentName: 'meshbridge-agent',
+    };
+  }
+
+  /** Runs until `signal` aborts. Writes the gRPC bootstrap synchronously before its first await. */
+  async start(signal: AbortSignal): Promise<void> {
+    this.#writeGrpcBootstrap();
+    const probe = this.#startProbe();
+    let attempt = 0;
+    try {
+      while (!signal.aborted) {
+        const end = await this.#connectOnce(signal);
+        if (end.kind === 'stopped' || signal.aborted) break;
+        if (end.registered) attempt = 0;
+        this.#logChange(end.kind === 'refused' ? `refused: ${end.message}` : `disconnected: ${end.message}`);
+        await this.#sleep(backoffDelayMs(attempt++, this.#o.backoffBaseMs, this.#o.backoffCapMs, this.#random), signal);
+      }
+    } finally {
+      probe?.stop();
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers.clear();
+      this.#logChange('disconnected: agent stopping');
+    }
+  }
+
+  async #connectOnce(signal: AbortSignal): Promise<Outcome> {
+    const token = this.#currentToken();
+    if (token === undefined) return { kind: 'unreachable', message: 'no registration token', registered: false };
+    let registered = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const session = new AdsSession({
+      address: this.#o.settings.controlPlane,
+      token,
+      node: this.node(),
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+      settleMs: this.#o.settleMs,
+      shutdownGraceMs: this.#o.shutdownGraceMs,
+      onOpen: () => {
+        // A refused agent stays "refused" until it registers or ends otherwise: retries log nothing new.
+        if (!this.#lastLine.startsWith('refused: ')) this.#logChange(`connected to ${this.#o.settings.controlPlane}`);
+        // H-5: the last report is re-sent after every reconnect, and (beyond Istio) every heartbeat.
+        if (this.#health !== undefined) session.sendHealth(this.#health);
+        heartbeat = setInterval(() => {
+          if (this.#health !== undefined) session.sendHealth(this.#health);
+        }, this.#o.heartbeatMs);
+      },
+      onRegistered: () => {
+        registered = true;
+        this.#logChange(`registered as ${this.name}`);
+        this.#scheduleRenewal(session, 'due');
+      },
+    });
+    this.#session = session;
+    try {
+      const end = await session.run(signal);
+      return end.kind === 'stopped' ? end : { ...end, registered };
+    } finally {
+      this.#session = undefined;
+      clearInterval(heartbeat);
+      if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
+      this.#renewTimer = undefined;
+    }
+  }
+
+  /** The token file's content if readable (an operator may have replaced it), else the last one. */
+  #currentToken(): string | undefined {
+    try {
+      this.#token = readToken(this.#o.bootstrapDir);
+    } catch (e) {
+      if (this.#token === undefined) this.#logChange(`cannot read the registration token: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return this.#token;
+  }
+
+  /** At most one renewal is pending, and only while `session` is the current one. */
+  #scheduleRenewal(session: AdsSession, when: 'due' | 'retry'): void {
+    const token = this.#token;
+    if (token === undefined || this.#session !== session) return;
+    const delay = when === 'retry' ? this.#o.renewRetryMs : renewalDelayMs(token, Date.now(), this.#random);
+    if (delay === undefined) return; // not a token whose times can be read: nothing to schedule
+    if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
+    this.#renewTimer = this.#after(delay, () => {
+      this.#renewTimer = undefined;
+      void this.#renew(session);
+    });
+  }
+
+  async #renew(session: AdsSession): Promise<void> {
+    const current = this.#token;
+    if (current === undefined || this.#session !== session) return;
+    const outcome = await renewToken(session.client, current, AdsSession.metadata(current), this.#o.renewTimeoutMs);
+    if (this.#session !== session) return;
+    if (outcome.ok) {
+      try {
+        writeFileAtomic(join(this.#o.bootstrapDir, TOKEN_FILE), `${outcome.token}\n`, 0o600);
+      } catch (e) {
+        this.#o.log(`cannot write the renewed registration token: ${describe(e)}`);
+      }
+      this.#token = outcome.token;
+      this.#o.log(`registration token renewed, expires at ${new Date(outcome.expiresAt * 1000).toISOString()}`);
+      this.#scheduleRenewal(session, 'due');
+    } else if (outcome.unimplemented) {
+      // The control plane does not offer renewal (yet): keep the current token; try again on the next connection.
+      if (!this.#renewUnimplementedLogged) this.#o.log('token renewal is not offered by the control plane; keeping the current token');
+      this.#renewUnimplementedLogged = true;
+    } else {
+      this.#o.log(`token renewal failed: ${outcome.message}`);
+      this.#scheduleRenewal(session, 'retry');
+    }
+  }
+
+  #startProbe(): ProbeRunner | undefined {
+    const probe = this.#o.settings.probe;
+    if (probe === undefined) return undefined; // H-1: no probe, no health reports
+    const check = probeCheck(probe, this.#o.ip);
+    if (check === undefined) {
+      this.#o.log('the probe names no method (httpGet, tcpSocket, exec or grpc): no health reports');
+      return undefined;
+    }
+    const runner = new ProbeRunner({
+      timing: probeTiming(probe),
+      check,
+      onChange: (r) => {
+        this.#health = r;
+        this.#o.log(r.healthy ? 'healthy' : `unhealthy: ${r.message}`);
+        this.#session?.sendHealth(r);
+      },
+    });
+    runner.start();
+    return runner;
+  }
+
+  #writeGrpcBootstrap(): void {
+    try {
+      const doc = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality);
+      writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
+    } catch (e) {
+      this.#o.log(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);
+    }
+  }
+
+  /** Logs a line unless it repeats the previous one (one line per state change). */
+  #logChange(line: string): void {
+    if (line === this.#lastLine) return;
+    this.#lastLine = line;
+    this.#o.log(line);
+  }
+
+  #after(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
+    return t;
+  }
+
+  #clear(t: NodeJS.Timeout): void {
+    clearTimeout(t);
+    this.#timers.delete(t);
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const onAbort = (): void => {
+        this.#clear(t);
+        resolve();
+      };
+      const t = this.#after(ms, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The bootstrap folder the agent runs from (agent-protocol.md §1): `meshbridge-agent.json` (the
+ * settings below), `registration-token` (secret, 0600), plus Istio-style `cluster.env` and
+ * `mesh.yaml` for operators. Also the agent's identity: names (AR-2) and node ids (§3).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type { ReadinessProbe } from '../model/config/types.js';
+
+export const SETTINGS_FILE = 'meshbridge-agent.json';
+export const TOKEN_FILE = 'registration-token';
+export const GRPC_BOOTSTRAP_FILE = 'grpc-bootstrap.json';
+
+/** `meshbridge-agent.json` (agent-protocol.md §1). */
+export interface AgentSettings {
+  /** `host:port` of the control plane's xDS port. */
+  readonly controlPlane: string;
+  readonly namespace: string;
+  readonly group: string;
+  readonly serviceAccount: string;
+  readonly network: string;
+  /** `region/zone/subzone` or ''. */
+  readonly locality: string;
+  /** The group template's labels overridden by `spec.metadata.labels` (AR-3). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: Readonly<Record<string, number>>;
+  /** The group's `spec.probe`; absent = no health reports (H-1). */
+  readonly probe?: ReadinessProbe;
+  readonly trustDomain: string;
+  readonly clusterId: string;
+}
+
+export class BootstrapError extends Error {}
+
+/** Reads and checks `DIR/meshbridge-agent.json`; throws BootstrapError with one sentence. */
+export function readSettings(dir: string): AgentSettings {
+  const file = join(dir, SETTINGS_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BootstrapError(`cannot read ${file}: ${describe(e)}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new BootstrapError(`${file} must hold a JSON object`);
+  const o = raw as Record<string, unknown>;
+  const str = (k: string, required = false): string => {
+    const v = o[k] ?? '';
+    if (typeof v !== 'string' || (required && v === '')) throw new BootstrapError(`${file}: "${k}" must be ${required ? 'a non-empty' : 'a'} string`);
+    return v;
+  };
+  const map = <T>(k: string, type: 'string' | 'number'): Record<string, T> => {
+    const v = o[k] ?? {};
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== type)) {
+      throw new BootstrapError(`${file}: "${k}" must be an object of ${type}s`);
+    }
+    return v as Record<string, T>;
+  };
+  const probe = o['probe'];
+  if (probe !== undefined && (probe === null || typeof probe !== 'object' || Array.isArray(probe))) throw new BootstrapError(`${file}: "probe" must be an object`);
+  const controlPlane = str('controlPlane', true);
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/.test(controlPlane)) throw new BootstrapError(`${file}: "controlPlane" must be HOST:PORT, not ${JSON.stringify(controlPlane)}`);
+  return {
+    controlPlane,
+    namespace: str('namespace', true),
+    group: str('group', true),
+    serviceAccount: str('serviceAccount'),
+    network: str('network'),
+    locality: str('locality'),
+    labels: map<string>('labels', 'string'),
+    ports: map<number>('ports', 'number'),
+    ...(probe !== undefined ? { probe } : {}),
+    trustDomain: str('trustDomain') || 'cluster.local',
+    clusterId: str('clusterId') || 'Kubernetes',
+  };
+}
+
+/** The registration token in `DIR/registration-token`. */
+export function readToken(dir: string): string {
+  const file = join(dir, TOKEN_FILE);
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new BootstrapError(`cannot read ${file}: ${describe(e)}`);
+  }
+  if (token === '') throw new BootstrapError(`${file} is empty`);
+  return token;
+}
+
+/** Writes a file atomically (temporary file in the same folder, then rename) with `mode`. */
+export function writeFileAtomic(file: string, content: string, mode: number): void {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, content, { mode, flag: 'wx' });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** AR-2: `<group>-<ip with ":" replaced by "-">[-<network>]`, keeping the last 253 characters. */
+export function workloadEntryName(group: string, ip: string, network: string): string {
+  const name = `${group}-${ip.replaceAll(':', '-')}${network !== '' ? `-${network}` : ''}`;
+  return name.length > 253 ? name.slice(name.length - 253) : name;
+}
+
+/** Istio-style node id: `<type>~<ip>~<name>.<ns>~<ns>.svc.cluster.local` (agent-protocol.md §3). */
+export function nodeId(type: 'sidecar' | 'proxyless', ip: string, name: string, namespace: string): string {
+  return `${type}~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`;
+}
+
+export interface Locality {
+  readonly region: string;
+  readonly zone: string;
+  readonly subZone: string;
+}
+
+/** `region/zone/subzone`, parts optional. */
+export function parseLocality(s: string): Locality {
+  const [region = '', zone = '', subZone = ''] = s.split('/');
+  return { region, zone, subZone };
+}
+
+/** The first non-internal IPv4 address of this machine (agent-protocol.md §3), else undefined. */
+export function firstMachineIPv4(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+export function describe(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return 'no such file or directory';
+  if (err.code === 'EACCES') return 'permission denied';
+  return err instanceof Error ? err.message : String(e);
+}

@@ -1,0 +1,110 @@
+/**
+ * `meshbridge workload entry configure -f GROUP.yaml -o DIR --control-plane HOST:PORT
+ * [--store URL | --state-dir DIR] [--token-ttl DURATION]` (cli-contract.md, VM onboarding; I-2):
+ * validates the group file, then writes the agent's bootstrap folder (agent-protocol.md §1):
+ * `meshbridge-agent.json`, `registration-token` (0600, signed with the key in the store's state
+ * directory), `cluster.env` and `mesh.yaml`. Prints nothing secret.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SETTINGS_FILE, TOKEN_FILE, writeFileAtomic } from '../agent/bootstrap.js';
+import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
+import { signToken } from '../lifecycle/registration-token.js';
+import { formatFinding } from '../model/config/format-finding.js';
+import { loadConfig } from '../model/config/load.js';
+import type { MeshConfig, WorkloadGroup } from '../model/config/types.js';
+import { parseGoDuration } from '../model/config/validation/duration.js';
+import { ConfigReadError, readConfigFiles } from '../sources/file/read-files.js';
+import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
+import { UsageError } from './output.js';
+
+export interface EntryConfigureOptions {
+  readonly file?: string;
+  readonly output?: string;
+  readonly controlPlane?: string;
+  /** Explicit `--store` (the config folder of `serve`); default `file://.`. */
+  readonly store?: string;
+  readonly stateDir?: string;
+  readonly tokenTtl: string;
+}
+
+export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = Date.now()): Promise<number> {
+  if (o.file === undefined) throw new UsageError('expecting a WorkloadGroup artifact file (-f GROUP.yaml)');
+  if (o.output === undefined) throw new UsageError('expecting an output directory (-o DIR)');
+  if (o.controlPlane === undefined) throw new UsageError('expecting the control plane address (--control-plane HOST:PORT)');
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):[0-9]{1,5}$/.test(o.controlPlane)) throw new UsageError(`--control-plane must be HOST:PORT, not ${JSON.stringify(o.controlPlane)}`);
+  const ttlSeconds = parseTtl(o.tokenTtl);
+  const storeDir = o.store !== undefined ? fileStoreDir(o.store) : resolve('.');
+
+  // The group file first: invalid input is exit 1 with positioned findings (as `validate`).
+  const files = await readConfigFiles([o.file]);
+  const loaded = loadConfig(files);
+  const errors = loaded.findings.filter((f) => f.severity === 'error');
+  for (const f of loaded.findings) err.write(`${formatFinding(f, f.severity)}\n`);
+  if (errors.length > 0) {
+    err.write(`meshbridge: ${o.file} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}); nothing written\n`);
+    return 1;
+  }
+  const groups = loaded.objects.filter((x): x is WorkloadGroup => x.kind === 'WorkloadGroup');
+  if (groups.length !== 1) {
+    err.write(`meshbridge: ${o.file} must hold exactly one WorkloadGroup, not ${groups.length}\n`);
+    return 1;
+  }
+  const group = groups[0] as WorkloadGroup;
+
+  // meshbridge's MeshConfig (trust domain, cluster id) from an explicitly named store only: the
+  // default store (the current folder) is not scanned.
+  const meshSpec = o.store !== undefined ? await meshConfigOf(storeDir) : undefined;
+  const mesh: MeshValues = { controlPlane: o.controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' };
+  const stateDir = o.stateDir !== undefined ? resolve(o.stateDir) : defaultStateDir([storeDir]);
+  let key: Buffer;
+  try {
+    key = loadOrCreateSigningKey(stateDir);
+  } catch (e) {
+    throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const settings = agentSettingsFor(group, mesh);
+  const issuedAt = Math.floor(now / 1000);
+  const expiresAt = issuedAt + ttlSeconds;
+  const token = signToken({ namespace: settings.namespace, group: settings.group, serviceAccount: settings.serviceAccount, issuedAt, expiresAt }, key);
+
+  const dir = o.output;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, TOKEN_FILE), `${token}\n`, 0o600);
+    chmodSync(join(dir, TOKEN_FILE), 0o600);
+    writeFileSync(join(dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o644 });
+    writeFileSync(join(dir, 'cluster.env'), clusterEnv(group, mesh), { mode: 0o644 });
+    writeFileSync(join(dir, 'mesh.yaml'), meshYaml(group, mesh), { mode: 0o644 });
+  } catch (e) {
+    throw new ConfigReadError(`cannot write into ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  out.write(
+    `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, cluster.env, mesh.yaml); ` +
+      `the registration token expires at ${new Date(expiresAt * 1000).toISOString()}\n`,
+  );
+  return 0;
+}
+
+/** `file://DIR` (relative or absolute) -> DIR; other stores are not supported by this command. */
+export function fileStoreDir(url: string): string {
+  if (url.startsWith('etcd://')) throw new UsageError('workload entry configure supports file:// stores only (or --state-dir DIR)');
+  if (!url.startsWith('file://')) throw new UsageError(`--store must be file://DIR, not ${JSON.stringify(url)}`);
+  const rest = url.slice('file://'.length);
+  if (rest === '') throw new UsageError('--store file:// needs a folder');
+  return rest.startsWith('/') ? fileURLToPath(`file://${rest}`) : resolve(rest);
+}
+
+/** A Go duration of at least one second; whole seconds (the token's times are in seconds). */
+export function parseTtl(text: string): number {
+  const nanos = parseGoDuration(text);
+  const seconds = nanos === undefined ? NaN : Number(nanos / 1_000_000_000n);
+  if (!Number.isFinite(seconds) || seconds < 1) throw new UsageError(`--token-ttl must be a duration of at least 1s (e.g. 1h, 30m), not ${JSON.stringify(text)}`);
+  return seconds;
+}
+
+async function meshConfigOf(storeDir: string): Promise<MeshConfig['spec'] | undefined> {
+  const loaded = loadConfig(await readConfigFiles([storeDir]));
+  return loaded.objects.find((x): x is MeshConfig => x.kind === 'MeshConfig')?.spec;
+}
