@@ -33,6 +33,8 @@ export interface ServeOptions {
   readonly files?: Readonly<Record<string, string>>;
   /** `--debounce`; default 20 ms to keep tests quick; `null` leaves serve's own default (100 ms). */
   readonly debounceMs?: number | null;
+  /** More `serve` flags (e.g. `--grace-period`). */
+  readonly args?: readonly string[];
 }
 
 export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
@@ -43,6 +45,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     [
       BIN, 'serve', '--config', dir, '--xds-address', o.xdsAddress ?? '127.0.0.1:0', '--http-address', o.httpAddress ?? '127.0.0.1:0',
       ...(o.debounceMs === null ? [] : ['--debounce', String(o.debounceMs ?? 20)]),
+      ...(o.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
