@@ -280,3 +280,22 @@ test('race: 200 agents connecting, disconnecting and reconnecting in random orde
   assert.ok(store.entries().every((e) => e.metadata.annotations['istio.io/connectedAt'] !== undefined));
   c.stop();
 });
+
+test('AR-5: a token whose service account differs from the group template is refused', () => {
+  const { c, token, groupMap } = setup();
+  groupMap.set('ns1/vm', group('vm', { template: { serviceAccount: 'other-sa' } }));
+  const r = c.admit(proxy('10.0.0.1', { group: 'vm' }), token());
+  assert.ok(!r.ok && r.code === 7 && /AR-5/.test(r.message));
+});
+
+test('deleting a WorkloadGroup stops new registrations and keeps the live ones', async () => {
+  const { c, store, token, groupMap } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  groupMap.delete('ns1/vm');
+  const refused = c.admit(proxy('10.0.0.2', { group: 'vm' }), token());
+  assert.ok(!refused.ok && refused.code === 9);
+  await sleep(GRACE * 2);
+  const live = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
+  assert.ok(live?.metadata.annotations['istio.io/connectedAt'], 'the live entry stays');
+  c.stop();
+});

@@ -126,8 +126,18 @@ export class RegistrationController {
         message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}`,
       };
     }
-    if (group !== undefined && !this.o.group(ns, group)) {
+    const wg = group !== undefined ? this.o.group(ns, group) : undefined;
+    if (group !== undefined && !wg) {
       return { ok: false, code: FAILED_PRECONDITION, message: `WorkloadGroup ${ns}/${group} does not exist (AR-1)` };
+    }
+    // AR-5: the identity the token carries must be the one the entry will have.
+    const templateSa = wg?.spec.template.serviceAccount ?? '';
+    if (wg && check.claims.serviceAccount !== templateSa) {
+      return {
+        ok: false,
+        code: PERMISSION_DENIED,
+        message: `the registration token is for service account ${JSON.stringify(check.claims.serviceAccount)}, but WorkloadGroup ${ns}/${group} now uses ${JSON.stringify(templateSa)} (AR-5)`,
+      };
     }
     return { ok: true };
   }
