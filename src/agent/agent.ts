@@ -15,6 +15,7 @@ import { grpcBootstrap } from './grpc-bootstrap.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
+import { certificateRenewalDelayMs, fileWatcherProvider, requestCertificate, writeCertificate, type IssuedCertificate } from './certificates.js';
 
 export interface AgentOptions {
   /** The bootstrap folder: the token is re-read from it before each connection and renewed into it. */
@@ -36,6 +37,8 @@ export interface AgentOptions {
   readonly shutdownGraceMs?: number;
   readonly renewTimeoutMs?: number;
   readonly renewRetryMs?: number;
+  /** Requested workload certificate lifetime (the CA caps it; default 24 h). */
+  readonly certificateTtlSeconds?: number;
   readonly random?: () => number;
 }
 
@@ -48,6 +51,7 @@ const DEFAULTS = {
   shutdownGraceMs: 1_000,
   renewTimeoutMs: 5_000,
   renewRetryMs: 30_000,
+  certificateTtlSeconds: 24 * 3600,
 };
 
 type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean });
@@ -69,6 +73,8 @@ export class Agent {
   #lastLine = '';
   #renewUnimplementedLogged = false;
   #renewTimer: NodeJS.Timeout | undefined;
+  #cert: IssuedCertificate | undefined;
+  #certTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: AgentOptions) {
@@ -147,6 +153,7 @@ export class Agent {
         registered = true;
         this.#logChange(`registered as ${this.name}`);
         this.#scheduleRenewal(session, 'due');
+        this.#scheduleCertificate(session, this.#certificateDue());
       },
     });
     this.#session = session;
@@ -158,7 +165,44 @@ export class Agent {
       clearInterval(heartbeat);
       if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
       this.#renewTimer = undefined;
+      if (this.#certTimer !== undefined) this.#clear(this.#certTimer);
+      this.#certTimer = undefined;
     }
+  }
+
+  /** Milliseconds until the workload certificate is due (0: none yet or expired). */
+  #certificateDue(): number {
+    return this.#cert ? certificateRenewalDelayMs(this.#cert, Date.now(), this.#random) : 0;
+  }
+
+  /** Issue 7: the workload certificate, when the group has a service account (an identity). */
+  #scheduleCertificate(session: AdsSession, delayMs: number): void {
+    if (this.#o.settings.serviceAccount === '' || this.#session !== session) return;
+    if (this.#certTimer !== undefined) this.#clear(this.#certTimer);
+    this.#certTimer = this.#after(delayMs, () => {
+      this.#certTimer = undefined;
+      void this.#renewCertificate(session);
+    });
+  }
+
+  async #renewCertificate(session: AdsSession): Promise<void> {
+    const token = this.#token;
+    if (token === undefined || this.#session !== session) return;
+    const outcome = await requestCertificate(session.client, AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
+    if (this.#session !== session) return;
+    if (!outcome.ok) {
+      this.#o.log(`certificate request failed: ${outcome.message}`);
+      this.#scheduleCertificate(session, this.#o.renewRetryMs);
+      return;
+    }
+    try {
+      writeCertificate(this.#o.bootstrapDir, outcome.cert);
+    } catch (e) {
+      this.#o.log(`cannot write the workload certificate: ${describe(e)}`);
+    }
+    this.#cert = outcome.cert;
+    this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}`);
+    this.#scheduleCertificate(session, this.#certificateDue());
   }
 
   /** The token file's content if readable (an operator may have replaced it), else the last one. */
@@ -231,7 +275,12 @@ export class Agent {
 
   #writeGrpcBootstrap(): void {
     try {
-      const doc = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality);
+      const base = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality);
+      // With an identity, local gRPC apps read the agent's certificate files (issue 7, A29).
+      const doc =
+        this.#o.settings.serviceAccount !== ''
+          ? { ...base, certificate_providers: fileWatcherProvider(this.#o.bootstrapDir), server_listener_resource_name_template: 'xds.istio.io/grpc/lds/inbound/%s' }
+          : base;
       writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
     } catch (e) {
       this.#o.log(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);
