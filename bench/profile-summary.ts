@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/profile-summary.js DIR|FILE [--top N]`: self time by function and by file of V8
+ * `node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS]`: self time by function and by file of V8
  * CPU profiles (`node --cpu-prof`), and the total time spent under some inclusive frames, to read
  * what the control plane did during a benchmark.
  */
@@ -36,9 +36,12 @@ function short(url: string): string {
 const args = process.argv.slice(2);
 const topIdx = args.indexOf('--top');
 const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 30;
-const target = args.find((a, i) => !a.startsWith('--') && i !== topIdx + 1);
+const lastIdx = args.indexOf('--last');
+/** Only the last N ms of each profile (e.g. the churn phase at the end of a run). */
+const lastMs = lastIdx >= 0 ? Number(args[lastIdx + 1]) : Infinity;
+const target = args.find((a, i) => !a.startsWith('--') && i !== topIdx + 1 && i !== lastIdx + 1);
 if (target === undefined) {
-  process.stderr.write('usage: node dist/bench/profile-summary.js DIR|FILE [--top N]\n');
+  process.stderr.write('usage: node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS]\n');
   process.exit(2);
 }
 for (const file of files(target)) {
@@ -47,7 +50,14 @@ for (const file of files(target)) {
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000));
+  const times: number[] = [];
+  let t = p.startTime;
+  for (const d of p.timeDeltas) times.push((t += d));
+  const from = p.endTime - lastMs * 1000;
+  p.samples.forEach((id, i) => {
+    if ((times[i] ?? 0) < from) return;
+    self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  });
   const total = (p.endTime - p.startTime) / 1000;
   const fnSelf = new Map<string, number>();
   const fileSelf = new Map<string, number>();
