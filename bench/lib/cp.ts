@@ -106,6 +106,17 @@ export class ControlPlaneProcess {
     return res.text();
   }
 
+  /** Node's memory as prom-client reports it (MiB): V8 heap used / total, external, array buffers. */
+  async memory(): Promise<Record<string, number>> {
+    const text = await this.metrics();
+    const out: Record<string, number> = {};
+    for (const name of ['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'process_resident_memory_bytes']) {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      if (line) out[name.replace(/^nodejs_|^process_|_bytes$/g, '').replace(/_bytes$/, '')] = Math.round(Number(line.split(' ')[1]) / 1048576);
+    }
+    return out;
+  }
+
   async get<T>(path: string): Promise<T> {
     const res = await fetch(`http://${this.http}${path}`, { signal: AbortSignal.timeout(20_000) });
     return (await res.json()) as T;

@@ -138,3 +138,15 @@ export function outcomes(issued: readonly Issued[], results: readonly Expectatio
     };
   });
 }
+
+/** One line per change for the JSON results: when the first and the last subscribed proxy had it. */
+export function perChangeDetail(outs: readonly ChangeOutcome[]): { id: number; op: string; subscribers: number; reached: number; firstMs: number; lastMs: number | undefined }[] {
+  return outs.map((o) => ({
+    id: o.id,
+    op: o.op,
+    subscribers: o.subscribers,
+    reached: o.reached,
+    firstMs: Math.round(Math.min(...o.latencies)),
+    lastMs: o.convergence === undefined ? undefined : Math.round(o.convergence),
+  }));
+}

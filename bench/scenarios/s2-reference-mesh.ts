@@ -6,7 +6,7 @@
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
 import type { MeshShape } from '../lib/config-gen.js';
-import { issueChange, outcomes, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
+import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { now, round, sleep } from '../lib/time.js';
@@ -61,6 +61,7 @@ export const s2: Scenario = {
       const deadline = now() + 15_000;
       for (const i of issued) await run.load.waitDone(i.change.id, Math.max(1, deadline - now()));
       const metricsAfter = await run.cp.metrics();
+      const memory = await run.cp.memory();
       const results = await run.load.collect(issued.map((i) => i.change.id));
       const outs = outcomes(issued, results);
       const affected = outs.filter((o) => o.subscribers > 0);
@@ -72,7 +73,7 @@ export const s2: Scenario = {
       const agree = agreement(metricsBefore, metricsAfter, perProxy);
       const actualRate = issued.length / ((now() - t0) / 1000);
       ctx.log(`  churn: ${issued.length} changes at ${round(actualRate)}/s, ${affected.length} with subscribers (${incomplete} incomplete)`);
-      ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}), rss max ${Math.round(rssMax)} MiB mean ${Math.round(rssMean)} MiB`);
+      ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}), rss max ${Math.round(rssMax)} MiB mean ${Math.round(rssMean)} MiB; after: ${JSON.stringify(memory)}`);
       ctx.log(`  convergence per change p50 ${change.p50} ms p99 ${change.p99} ms; per proxy p50 ${proxy.p50} p99 ${proxy.p99}`);
       ctx.log(`  metric agreement: ${describeAgreement(agree)}`);
       const json = {
@@ -89,6 +90,7 @@ export const s2: Scenario = {
         cores,
         rssMaxMiB: rssMax,
         rssMeanMiB: rssMean,
+        memoryMiB: memory,
         changes: issued.length,
         affected: affected.length,
         incomplete,
@@ -96,6 +98,7 @@ export const s2: Scenario = {
         convergencePerProxyMs: proxy,
         ops: Object.fromEntries(['weight', 'health-off', 'health-on', 'labels-off', 'labels-on', 'remove', 'add'].map((op) => [op, summarize(affected.filter((o) => o.op === op).map((o) => o.convergence ?? Infinity).filter(Number.isFinite))])),
         agreement: agree,
+        perChange: perChangeDetail(outs),
       };
       const header = ['run', 'mesh', 'proxies synced in', 'CPU (cores) during churn', 'idle CPU', 'RSS max', 'convergence p50 / p99 (per change)', 'per proxy p50 / p99', 'incomplete', 'target', 'met?', 'command', 'date', 'machine'];
       const ok = cores <= TARGET_CORES && rssMax <= TARGET_RSS_MIB;

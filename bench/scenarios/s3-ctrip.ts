@@ -13,7 +13,7 @@ import { clusterName, entryAddress, SERVICE_PORT, type MeshShape } from '../lib/
 import { procSample } from '../lib/cp.js';
 import { FloorServer } from '../lib/floor.js';
 import { LoadGen } from '../lib/load-gen.js';
-import { issueChange, outcomes, startMesh, stopMesh, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued, type MeshRun } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
@@ -136,6 +136,7 @@ export const s3: Scenario = {
 
       const cla = await r.load.capture(clusterName(shape, 0));
       const rss = r.cp.sample().rssMiB;
+      const memory = await r.cp.memory();
       const startMs = r.startMs;
       const syncMs = r.syncMs;
       await stopMesh(r);
@@ -144,7 +145,7 @@ export const s3: Scenario = {
       const fl = await floor(ctx, cla, proxies, clusterName(shape, 0), `${entryAddress(0)}:${SERVICE_PORT}`, changes, 250);
       const ratio = cpuPerChangeMs / Math.max(1e-6, fl.cpuPerPushMs);
 
-      const s3json = { shape, proxies, changes, startMs, syncMs, rssMiB: rss, convergencePerProxyMs: proxy, convergencePerChangeMs: change, incomplete, cpuPerChangeMs, agreement: agree };
+      const s3json = { shape, proxies, changes, startMs, syncMs, rssMiB: rss, memoryMiB: memory, convergencePerProxyMs: proxy, convergencePerChangeMs: change, incomplete, cpuPerChangeMs, agreement: agree, perChange: perChangeDetail(outs) };
       const s5json = { proxies, changes, meshbridgeCpuPerChangeMs: cpuPerChangeMs, meshbridgeConvergencePerChangeMs: change, floor: fl, ratio };
       const mesh = `${fmt(shape.services)} SE + ${fmt(shape.workloadEntries)} WE, ${fmt(proxies)} proxies, ${changes} changes`;
       const common = (ok: boolean): string[] => [ctx.quick ? `(quick: 1/10 scale) ${met(ok)}` : met(ok), `\`${ctx.command}\``, ctx.date, `${ctx.machine.cores} vCPU`];

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { MeshShape } from '../lib/config-gen.js';
-import { issueChange, outcomes, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
+import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
@@ -21,6 +21,7 @@ interface SizeResult {
   readonly convergenceMs: Summary;
   readonly rssMiB: number;
   readonly startMs: number;
+  readonly perChange: unknown[];
 }
 
 async function measure(ctx: Ctx, entries: number, changes: number): Promise<SizeResult> {
@@ -53,7 +54,7 @@ async function measure(ctx: Ctx, entries: number, changes: number): Promise<Size
     const outs = outcomes(issued, await run.load.collect(issued.map((i) => i.change.id)));
     const conv = summarize(outs.map((o) => o.convergence ?? Infinity).filter(Number.isFinite));
     ctx.log(`  ${fmt(entries)} entries: ${round(cpuPerChangeMs, 1)} ms CPU per change (idle ${round(idleRate * 1000, 3)} cores), convergence p50 ${conv.p50} ms`);
-    return { entries, cpuPerChangeMs, idleCores: idleRate * 1000, convergenceMs: conv, rssMiB: s1.rssMiB, startMs: run.startMs };
+    return { entries, cpuPerChangeMs, idleCores: idleRate * 1000, convergenceMs: conv, rssMiB: s1.rssMiB, startMs: run.startMs, perChange: perChangeDetail(outs) };
   } finally {
     await stopMesh(run);
   }

@@ -150,6 +150,9 @@ test('layered snapshots agree with a plain map over many updates', () => {
     if (step % 50 === 0) {
       assert.deepEqual([...(snap?.resources.keys() ?? [])].sort(), [...model.keys()].sort(), `step ${step}: names`);
       for (const [n, p] of model) assert.equal(snap?.resources.get(n)?.version, encodedVersion(n, p), `step ${step}: ${n}`);
+      // Read again, enough for a heavily read snapshot to be flattened; later updates build on it.
+      for (const n of model.keys()) assert.ok(snap?.resources.has(n));
+      assert.deepEqual([...(snap?.resources.keys() ?? [])].sort(), [...model.keys()].sort(), `step ${step}: names after flattening`);
     }
   }
 });

@@ -101,9 +101,14 @@ interface Slot {
 export class ResourceCache implements ResourceSink, ResourceSource {
   readonly bootId: string;
   #counter = 0;
-  readonly #slots = new Map<string, Slot>();
-  /** Watches by the key of the view they were made on (not its alias target). */
-  readonly #watches = new Map<string, Set<() => void>>();
+  /**
+   * view → type URL → slot, and the same for watches. Two levels rather than one concatenated key:
+   * measured (bench S2, 2,000 streams) building and hashing `view + type` strings on every read
+   * cost ~5% of the control plane's CPU; view keys are long and already hashed.
+   */
+  readonly #slots = new TwoLevel<Slot>();
+  /** Watches by the view they were made on (not its alias target). */
+  readonly #watches = new TwoLevel<Set<() => void>>();
   readonly #aliases = new Map<ViewKey, ViewKey>();
   readonly #aliasedBy = new Map<ViewKey, Set<ViewKey>>();
   readonly #typeUrls = new Set<string>();
@@ -122,9 +127,8 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     type: XdsResourceType<Desc>,
     resources: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>,
   ): void {
-    const key = slotKey(view, type.typeUrl);
     this.#typeUrls.add(type.typeUrl);
-    const previous = this.#slots.get(key);
+    const previous = this.#slots.get(view, type.typeUrl);
     const entries = new Map<string, Entry>();
     let changed = previous === undefined || previous.entries.size !== resources.size;
     for (const [name, input] of resources) {
@@ -152,7 +156,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       version: `${this.bootId}.${++this.#counter}`,
       resources: new Map([...entries].map(([name, e]) => [name, e.encoded])),
     });
-    this.#slots.set(key, { snapshot, entries });
+    this.#slots.set(view, type.typeUrl, { snapshot, entries });
     this.#fire(view, type.typeUrl);
   }
 
@@ -162,7 +166,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     upserts: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>,
     removals: Iterable<string>,
   ): void {
-    const slot = this.#slots.get(slotKey(view, type.typeUrl));
+    const slot = this.#slots.get(view, type.typeUrl);
     if (slot === undefined) {
       this.setResources(view, type, upserts);
       return;
@@ -211,23 +215,21 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     const after = this.#resolve(view);
     if (after === before) return;
     for (const typeUrl of this.#typeUrls) {
-      const a = this.#slots.get(slotKey(before, typeUrl))?.snapshot.version;
-      const b = this.#slots.get(slotKey(after, typeUrl))?.snapshot.version;
-      if (a !== b && b !== undefined) this.#fireWatches(slotKey(view, typeUrl));
+      const a = this.#slots.get(before, typeUrl)?.snapshot.version;
+      const b = this.#slots.get(after, typeUrl)?.snapshot.version;
+      if (a !== b && b !== undefined) this.#fireWatches(view, typeUrl);
     }
   }
 
   dropView(view: ViewKey): void {
-    const prefix = `${view}\u0000`;
-    for (const key of [...this.#slots.keys()]) if (key.startsWith(prefix)) this.#slots.delete(key);
+    this.#slots.deleteAll(view);
   }
 
   current(view: ViewKey, typeUrl: string): TypeSnapshot | undefined {
-    return this.#slots.get(slotKey(this.#resolve(view), typeUrl))?.snapshot;
+    return this.#slots.get(this.#resolve(view), typeUrl)?.snapshot;
   }
 
   watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void): () => void {
-    const key = slotKey(view, typeUrl);
     let done = false;
     const once = (): void => {
       if (done) return;
@@ -236,15 +238,15 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     };
     const cancel = (): void => {
       done = true;
-      this.#watches.get(key)?.delete(once);
+      this.#watches.get(view, typeUrl)?.delete(once);
     };
     const now = this.current(view, typeUrl)?.version;
     if (now !== undefined && now !== seenVersion) {
       queueMicrotask(once);
       return cancel;
     }
-    let set = this.#watches.get(key);
-    if (set === undefined) this.#watches.set(key, (set = new Set()));
+    let set = this.#watches.get(view, typeUrl);
+    if (set === undefined) this.#watches.set(view, typeUrl, (set = new Set()));
     set.add(once);
     return cancel;
   }
@@ -255,14 +257,14 @@ export class ResourceCache implements ResourceSink, ResourceSource {
 
   /** Wakes the watches on `view` and on every view aliased to it. */
   #fire(view: ViewKey, typeUrl: string): void {
-    this.#fireWatches(slotKey(view, typeUrl));
-    for (const v of this.#aliasedBy.get(view) ?? []) this.#fireWatches(slotKey(v, typeUrl));
+    this.#fireWatches(view, typeUrl);
+    for (const v of this.#aliasedBy.get(view) ?? []) this.#fireWatches(v, typeUrl);
   }
 
-  #fireWatches(key: string): void {
-    const set = this.#watches.get(key);
+  #fireWatches(view: ViewKey, typeUrl: string): void {
+    const set = this.#watches.get(view, typeUrl);
     if (set === undefined) return;
-    this.#watches.delete(key);
+    this.#watches.delete(view, typeUrl);
     for (const fn of set) queueMicrotask(fn);
   }
 
@@ -275,8 +277,26 @@ export class ResourceCache implements ResourceSink, ResourceSource {
   }
 }
 
-function slotKey(view: ViewKey, typeUrl: string): string {
-  return `${view}\u0000${typeUrl}`;
+/** A map keyed by (view, type URL). */
+class TwoLevel<V> {
+  readonly #m = new Map<string, Map<string, V>>();
+  get(view: string, typeUrl: string): V | undefined {
+    return this.#m.get(view)?.get(typeUrl);
+  }
+  set(view: string, typeUrl: string, value: V): void {
+    let inner = this.#m.get(view);
+    if (inner === undefined) this.#m.set(view, (inner = new Map<string, V>()));
+    inner.set(typeUrl, value);
+  }
+  delete(view: string, typeUrl: string): void {
+    const inner = this.#m.get(view);
+    if (inner === undefined) return;
+    inner.delete(typeUrl);
+    if (inner.size === 0) this.#m.delete(view);
+  }
+  deleteAll(view: string): void {
+    this.#m.delete(view);
+  }
 }
 
 /**
@@ -292,6 +312,13 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   /** name → new value, or undefined for a removal. Never modified after construction. */
   readonly #delta: ReadonlyMap<string, V | undefined>;
   readonly size: number;
+  /**
+   * A snapshot read by many streams is flattened into one plain Map after as many lookups as it has
+   * entries (bench S2: 2,000 streams each looking up their names in every EDS snapshot): lookups
+   * then cost one hash probe, and the flattening at most doubles the reading cost.
+   */
+  #flat: Map<string, V> | undefined;
+  #reads = 0;
 
   private constructor(base: ReadonlyMap<string, V>, delta: ReadonlyMap<string, V | undefined>, size: number) {
     this.#base = base;
@@ -302,8 +329,9 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   /** `previous` with `changes` applied (undefined = removed). `previous` is not modified. */
   static derive<V>(previous: ReadonlyMap<string, V>, changes: ReadonlyMap<string, V | undefined>): ReadonlyMap<string, V> {
     const layered = previous instanceof LayeredMap ? (previous as LayeredMap<V>) : undefined;
-    const base = layered ? layered.#base : previous;
-    const delta = new Map<string, V | undefined>(layered ? layered.#delta : []);
+    const flat = layered === undefined ? undefined : layered.#flat;
+    const base = flat ?? (layered ? layered.#base : previous);
+    const delta = new Map<string, V | undefined>(layered && !flat ? layered.#delta : []);
     let size = previous.size;
     for (const [name, value] of changes) {
       const had = previous.has(name);
@@ -322,14 +350,30 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   }
 
   get(key: string): V | undefined {
+    const flat = this.#flat ?? this.#read();
+    if (flat !== undefined) return flat.get(key);
     return this.#delta.has(key) ? this.#delta.get(key) : this.#base.get(key);
   }
 
   has(key: string): boolean {
+    const flat = this.#flat ?? this.#read();
+    if (flat !== undefined) return flat.has(key);
     return this.#delta.has(key) ? this.#delta.get(key) !== undefined : this.#base.has(key);
   }
 
+  #read(): Map<string, V> | undefined {
+    if (++this.#reads <= this.size + 64) return undefined;
+    const flat = new Map<string, V>();
+    for (const [k, v] of this.entries()) flat.set(k, v);
+    this.#flat = flat;
+    return flat;
+  }
+
   *entries(): MapIterator<[string, V]> {
+    if (this.#flat !== undefined) {
+      yield* this.#flat;
+      return;
+    }
     for (const [k, v] of this.#base) {
       if (!this.#delta.has(k)) yield [k, v];
       else {
