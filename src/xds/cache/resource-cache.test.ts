@@ -108,3 +108,77 @@ test('dropView forgets every type of the view', () => {
   assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined);
   assert.ok(cache.current('w', ENDPOINT.typeUrl));
 });
+
+test('updateResources changes only the named resources; the previous snapshot stays as it was', () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')], ['b', '1', cla('b')], ['c', '1', cla('c')]));
+  const first = cache.current('v', ENDPOINT.typeUrl);
+  cache.updateResources('v', ENDPOINT, inputs(['a', '2', cla('a', 1)], ['d', '1', cla('d')]), ['c']);
+  const next = cache.current('v', ENDPOINT.typeUrl);
+  assert.equal(next?.version, 'b.2');
+  assert.deepEqual([...(next?.resources.keys() ?? [])].sort(), ['a', 'b', 'd']);
+  assert.equal(next?.resources.size, 3);
+  assert.equal(next?.resources.get('b'), first?.resources.get('b'));
+  assert.notEqual(next?.resources.get('a'), first?.resources.get('a'));
+  assert.equal(next?.resources.has('c'), false);
+  assert.deepEqual([...(first?.resources.keys() ?? [])].sort(), ['a', 'b', 'c'], 'the old snapshot is immutable');
+  // Unchanged tokens, identical bytes and unknown removals are no change.
+  cache.updateResources('v', ENDPOINT, inputs(['a', '2', cla('a', 9)], ['b', '7', cla('b')]), ['zzz']);
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), next);
+});
+
+test('layered snapshots agree with a plain map over many updates', () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  const model = new Map<string, number>();
+  const initial: [string, string, ClusterLoadAssignment][] = [];
+  for (let i = 0; i < 300; i++) {
+    initial.push([`r${i}`, '0', cla(`r${i}`)]);
+    model.set(`r${i}`, 0);
+  }
+  cache.setResources('v', ENDPOINT, inputs(...initial));
+  for (let step = 1; step <= 500; step++) {
+    const name = `r${(step * 37) % 400}`;
+    if (step % 5 === 0) {
+      cache.updateResources('v', ENDPOINT, inputs(), [name]);
+      model.delete(name);
+    } else {
+      cache.updateResources('v', ENDPOINT, inputs([name, String(step), cla(name, step % 3)]), []);
+      model.set(name, step % 3);
+    }
+    const snap = cache.current('v', ENDPOINT.typeUrl);
+    assert.equal(snap?.resources.size, model.size, `step ${step}: size`);
+    if (step % 50 === 0) {
+      assert.deepEqual([...(snap?.resources.keys() ?? [])].sort(), [...model.keys()].sort(), `step ${step}: names`);
+      for (const [n, p] of model) assert.equal(snap?.resources.get(n)?.version, encodedVersion(n, p), `step ${step}: ${n}`);
+      // Read again, enough for a heavily read snapshot to be flattened; later updates build on it.
+      for (const n of model.keys()) assert.ok(snap?.resources.has(n));
+      assert.deepEqual([...(snap?.resources.keys() ?? [])].sort(), [...model.keys()].sort(), `step ${step}: names after flattening`);
+    }
+  }
+});
+
+function encodedVersion(name: string, priority: number): string | undefined {
+  const c = new ResourceCache();
+  c.setResources('x', ENDPOINT, inputs([name, '1', cla(name, priority)]));
+  return c.current('x', ENDPOINT.typeUrl)?.resources.get(name)?.version;
+}
+
+test('an aliased view reads its target, is woken by its changes, and by a change of alias', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('class1', ENDPOINT, inputs(['a', '1', cla('a')]));
+  cache.setResources('class2', ENDPOINT, inputs(['a', '1', cla('a', 2)]));
+  cache.alias('v', 'class1');
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), cache.current('class1', ENDPOINT.typeUrl));
+  let fired = 0;
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => fired++);
+  cache.updateResources('class1', ENDPOINT, inputs(['a', '2', cla('a', 1)]), []);
+  await tick();
+  assert.equal(fired, 1, 'woken by the target');
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => fired++);
+  cache.alias('v', 'class2');
+  await tick();
+  assert.equal(fired, 2, 'woken by the new alias');
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), cache.current('class2', ENDPOINT.typeUrl));
+  cache.alias('v', undefined);
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined);
+});

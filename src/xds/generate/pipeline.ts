@@ -1,21 +1,38 @@
 /**
- * The push pipeline: registry changes → debounce → regenerate the views of connected proxies →
- * resource cache (which wakes the streams that need the change).
+ * The push pipeline: registry changes → debounce → regenerate what the change touched → resource
+ * cache (which wakes the streams that need the change).
  *
- * Cost per change: each view keeps, per service, the resources it generated and the change token
- * they were built from (the registry's MergedService object, which is replaced only when that
- * service changed, plus a policy generation bumped when DestinationRules, VirtualServices,
- * PeerAuthentications, gateways or mesh settings change). A push regenerates only services whose
- * token moved; the cache re-encodes only resources whose token moved and wakes only streams whose
- * bytes changed. An endpoint change therefore rebuilds and sends just the affected clusters' EDS.
+ * Views, classes and the shared memo (measured causes in docs/benchmarks.md, "Fixes"):
+ * - A *view* is what the xDS server binds a stream to (its key comes from the node: kind, namespace,
+ *   locality, network, labels, own workloads). Proxies of one workload set share a view.
+ * - Many views receive identical configuration: with no policy that reads labels, locality or
+ *   network, only the namespace matters. Views are grouped in *classes* keyed by the client
+ *   attributes that some policy in the mesh can read (`Relevance`); the cache holds one snapshot per
+ *   class and aliases every view to its class. Bench S2 (2,000 proxies, 1,000 distinct label sets)
+ *   went from one generated and encoded configuration per view to one per namespace.
+ * - Per service, the generated resources are memoised across classes under a key made only of the
+ *   client attributes that can change *that* service's output (no DestinationRule for its host and
+ *   no VirtualService in the mesh: none), so an endpoint change is generated and encoded once,
+ *   not once per class.
+ * - A push that carries only service changes regenerates, in each class, only the hosts that
+ *   changed and hands the cache the difference (`updateResources`); policy changes regenerate
+ *   every class (from the memo where possible). Bench S4: the cost of one endpoint change no
+ *   longer grows with the number of services.
+ *
+ * Generators opt in to sharing across views (`sharedAcrossViews`): the relevance rules below
+ * describe what the gRPC generator reads of the client. Others get one class per view.
  */
 import type { Registry } from '../../registry/registry.js';
 import { resolveClientProxy, type ClientProxy } from '../../registry/view/client.js';
 import { clustersForService, indexGateways, servicesForClient, type ViewSources } from '../../registry/view/clusters.js';
-import { viewSourcesOf } from '../../app/offline-mesh.js';
+import { destinationRuleHost, hostMatches } from '../../registry/view/destination-rules.js';
+import { isServiceVisible, winningService } from '../../registry/view/visibility.js';
 import { debounce, type Debouncer } from '../../lib/async/debounce.js';
+import type { DestinationRule } from '../../model/config/types.js';
+import { formatLocality } from '../../model/mesh/locality.js';
+import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService, Workload } from '../../model/mesh/types.js';
-import type { ResourceSink, ViewKey } from '../cache/resource-cache.js';
+import type { ResourceInput, ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
 import type { ProxyIdentity } from '../server/node-identity.js';
 import { grpcServiceResources } from './grpc.js';
@@ -27,6 +44,12 @@ export interface Generator {
   forService(ctx: ViewContext, service: MergedService, sources: ViewSources, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
   /** Resources that depend on all services (Envoy: port-level routes, virtual listeners, inbound). */
   shared?(ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  /**
+   * The generator reads the client only through `clustersForService` (DestinationRules, locality
+   * load balancing, network gateways) and the VirtualServices visible from its namespace, and not
+   * the view's own workloads: views may then share classes and per-service results (see above).
+   */
+  readonly sharedAcrossViews?: boolean;
 }
 
 export const grpcGenerator: Generator = {
@@ -34,6 +57,7 @@ export const grpcGenerator: Generator = {
     const clusters = clustersForService(sources, ctx.spec.client, indexGateways(sources.gateways), service);
     return grpcServiceResources(ctx, { service, clusters }, servicesByHost);
   },
+  sharedAcrossViews: true,
 };
 
 export interface PushInfo {
@@ -58,11 +82,45 @@ export interface PipelineOptions {
 
 interface ViewState {
   readonly spec: ViewSpec;
+  /** Streams on this view. */
   refs: number;
-  readonly memo: Map<string, { service: MergedService; policy: number; resources: ResourceSet }>;
+  classKey: string;
+}
+
+/** A group of views with identical configuration: one snapshot per type in the cache. */
+interface ClassState {
+  readonly key: string;
+  /** A representative spec: the client attributes that matter, and the own workloads (if any). */
+  readonly spec: ViewSpec;
+  views: number;
+  /** The service each visible host resolves to for this class (D-4). */
+  winners: Map<string, MergedService>;
+  /** The resources generated for each host, and the token they were handed to the cache with. */
+  owned: Map<string, { readonly token: string; readonly resources: ResourceSet }>;
+  /** Push generation in which the class was last generated in full. */
+  generated: number;
+}
+
+/**
+ * Which client attributes some policy in the mesh can read. Recomputed on every push; a change
+ * re-classifies every view.
+ */
+interface Relevance {
+  /** Network gateways exist: the client's network decides split-horizon EDS (N-*). */
+  readonly network: boolean;
+  /** Some locality-aware setting exists (a DestinationRule, mesh `distribute`, traffic-distribution). */
+  readonly locality: boolean;
+  /** Label keys read by DestinationRule workload selectors, or all labels when failoverPriority is used. */
+  readonly labels: 'all' | readonly string[];
+  readonly anyVirtualService: boolean;
+  readonly meshDistribute: boolean;
+  readonly rules: readonly DestinationRule[];
+  readonly signature: string;
 }
 
 type Change = 'services' | 'policy' | 'workloads';
+
+const TRAFFIC_DISTRIBUTION = 'networking.istio.io/traffic-distribution';
 
 let tokenIds = new WeakMap<object, number>();
 let nextTokenId = 1;
@@ -78,7 +136,16 @@ export function resetTokens(): void {
 
 export class XdsPipeline {
   private readonly views = new Map<ViewKey, ViewState>();
+  private readonly classes = new Map<string, ClassState>();
+  /** serviceKey → the service object and policy generation the entries were built from, memo key → resources. */
+  private readonly memo = new Map<string, { service: MergedService; policy: number; byKey: Map<string, ResourceSet> }>();
   private policyGeneration = 0;
+  private pushGeneration = 0;
+  private relevance: Relevance | undefined;
+  private dirtyHosts = new Set<string>();
+  private dirtyWorkloads = new Set<string>();
+  /** Services with the traffic-distribution annotation (locality-aware without any policy). */
+  private readonly distributionAnnotated = new Set<string>();
   private readonly debouncer: Debouncer<Change>;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -89,10 +156,31 @@ export class XdsPipeline {
   /** Subscribes to the registry. Construct, then start (STYLE principle 3). */
   start(): void {
     const r = this.o.registry;
-    const on = (c: { subscribe(h: () => void): () => void }, change: Change) => this.unsubscribe.push(c.subscribe(() => this.debouncer.trigger(change)));
-    on(r.services, 'services');
-    on(r.workloads, 'workloads');
-    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.gateways, r.mesh]) on(c, 'policy');
+    for (const s of r.services.list()) this.noteAnnotation(s.key, s);
+    this.unsubscribe.push(
+      r.services.subscribe((events) => {
+        for (const e of events) {
+          if (e.old) this.dirtyHosts.add(e.old.host);
+          if (e.new) this.dirtyHosts.add(e.new.host);
+          const key = (e.new ?? e.old)?.key;
+          if (key !== undefined) this.noteAnnotation(key, e.new);
+          if (e.old && !e.new) this.memo.delete(e.old.key);
+        }
+        this.debouncer.trigger('services');
+      }),
+    );
+    this.unsubscribe.push(
+      r.workloads.subscribe((events) => {
+        for (const e of events) {
+          const key = (e.new ?? e.old)?.key;
+          if (key !== undefined) this.dirtyWorkloads.add(key);
+        }
+        this.debouncer.trigger('workloads');
+      }),
+    );
+    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.gateways, r.mesh]) {
+      this.unsubscribe.push(c.subscribe(() => this.debouncer.trigger('policy')));
+    }
   }
 
   async stop(): Promise<void> {
@@ -102,16 +190,17 @@ export class XdsPipeline {
   }
 
   /**
-   * The view a proxy belongs to (the xDS server's `viewOf`). A new view is generated at once, so
-   * the proxy's first requests are answered from it.
+   * The view a proxy belongs to (the xDS server's `viewOf`). A new view's class is generated at
+   * once, so the proxy's first requests are answered from it.
    */
   viewOf(proxy: ProxyIdentity): ViewKey {
     const spec = this.specOf(proxy);
     let state = this.views.get(spec.key);
     if (!state) {
-      state = { spec, refs: 0, memo: new Map() };
+      const rel = this.currentRelevance();
+      state = { spec, refs: 0, classKey: this.classKeyOf(spec, rel) };
       this.views.set(spec.key, state);
-      this.generate(state, viewSourcesOf(this.o.registry));
+      this.join(state, rel, this.sources());
     }
     state.refs++;
     return spec.key;
@@ -124,7 +213,8 @@ export class XdsPipeline {
     state.refs--;
     if (state.refs <= 0) {
       this.views.delete(view);
-      this.o.cache.dropView(view);
+      this.o.cache.alias(view, undefined);
+      this.leave(state.classKey);
     }
   }
 
@@ -157,12 +247,123 @@ export class XdsPipeline {
     return { key: viewKeyOf(proxy.kind, client, ownKeys), kind: proxy.kind, client, ownWorkloads: ownKeys };
   }
 
+  private sources(): ViewSources {
+    const r = this.o.registry;
+    let services: MergedService[] | undefined;
+    // `services` (every service, O(size)) is needed only for full generations: listed on demand.
+    return {
+      mesh: r.mesh.value(),
+      get services(): MergedService[] {
+        return (services ??= r.services.list());
+      },
+      destinationRules: r.inputs.destinationRules.list(),
+      peerAuthentications: r.inputs.peerAuthentications.list(),
+      gateways: r.gateways.value(),
+    };
+  }
+
+  private noteAnnotation(key: string, service: MergedService | undefined): void {
+    if (service !== undefined && (service.annotations[TRAFFIC_DISTRIBUTION] ?? '') !== '') this.distributionAnnotated.add(key);
+    else this.distributionAnnotated.delete(key);
+  }
+
+  private currentRelevance(): Relevance {
+    return (this.relevance ??= this.computeRelevance());
+  }
+
+  private computeRelevance(): Relevance {
+    const r = this.o.registry;
+    const mesh = r.mesh.value();
+    const rules = r.inputs.destinationRules.list();
+    const anyVirtualService = r.inputs.virtualServices.size > 0;
+    const meshLb = mesh.localityLbSetting;
+    const meshDistribute = (meshLb?.distribute?.length ?? 0) > 0;
+    const failoverPriority =
+      (meshLb?.failoverPriority?.length ?? 0) > 0 || this.distributionAnnotated.size > 0 || rules.some((dr) => JSON.stringify(dr.spec).includes('"failoverPriority"'));
+    const selectorKeys = [...new Set(rules.flatMap((dr) => Object.keys(dr.spec.workloadSelector?.matchLabels ?? {})))].sort();
+    const rel = {
+      network: r.gateways.value().length > 0,
+      locality: rules.length > 0 || meshDistribute || this.distributionAnnotated.size > 0,
+      labels: failoverPriority ? ('all' as const) : selectorKeys,
+      anyVirtualService,
+      meshDistribute,
+      rules,
+    };
+    return { ...rel, signature: JSON.stringify([rel.network, rel.locality, rel.labels, anyVirtualService, meshDistribute]) };
+  }
+
+  /** The class a view belongs to: its kind and namespace, and what `rel` says can matter. */
+  private classKeyOf(spec: ViewSpec, rel: Relevance): string {
+    if (!this.o.generators[spec.kind]?.sharedAcrossViews) return `view|${spec.key}`;
+    const c = this.classClient(spec.client, rel);
+    return ['class', spec.kind, c.namespace, rel.network ? c.network : '', rel.locality ? `${formatLocality(c.locality)}${c.hasLocality ? '' : '~'}` : '', labelString(c.labels)].join('|');
+  }
+
+  private classClient(client: ClientProxy, rel: Relevance): ClientProxy {
+    if (rel.labels === 'all') return client;
+    const labels: Record<string, string> = {};
+    for (const k of rel.labels) {
+      const v = client.labels[k];
+      if (v !== undefined) labels[k] = v;
+    }
+    return { ...client, labels };
+  }
+
+  private join(view: ViewState, rel: Relevance, sources: ViewSources): void {
+    let c = this.classes.get(view.classKey);
+    if (!c) {
+      const shared = this.o.generators[view.spec.kind]?.sharedAcrossViews === true;
+      const spec: ViewSpec = shared ? { ...view.spec, key: view.classKey, client: this.classClient(view.spec.client, rel), ownWorkloads: [] } : view.spec;
+      c = { key: view.classKey, spec, views: 0, winners: new Map(), owned: new Map(), generated: -1 };
+      this.classes.set(c.key, c);
+      this.generateFull(c, sources);
+    }
+    c.views++;
+    this.o.cache.alias(view.spec.key, c.key);
+  }
+
+  private leave(classKey: string): void {
+    const c = this.classes.get(classKey);
+    if (!c) return;
+    c.views--;
+    if (c.views <= 0) {
+      this.classes.delete(classKey);
+      this.o.cache.dropView(classKey);
+    }
+  }
+
   private push(batch: readonly Change[], firstAt: number): void {
     const started = performance.now();
-    if (batch.includes('policy')) this.policyGeneration++;
-    const sources = viewSourcesOf(this.o.registry);
+    this.pushGeneration++;
+    const policy = batch.includes('policy');
+    if (policy) this.policyGeneration++;
+    const hosts = this.dirtyHosts;
+    const workloads = this.dirtyWorkloads;
+    this.dirtyHosts = new Set();
+    this.dirtyWorkloads = new Set();
+    const sources = this.sources();
     let regenerated = 0;
-    for (const state of this.views.values()) regenerated += this.generate(state, sources);
+
+    const before = this.relevance;
+    const rel = (this.relevance = this.computeRelevance());
+    if (before !== undefined && before.signature !== rel.signature) {
+      // What matters changed: views move to other classes (new ones are generated on joining).
+      for (const v of this.views.values()) {
+        const key = this.classKeyOf(v.spec, rel);
+        if (key === v.classKey) continue;
+        const old = v.classKey;
+        v.classKey = key;
+        this.join(v, rel, sources);
+        this.leave(old);
+      }
+    }
+    for (const c of this.classes.values()) {
+      if (c.generated === this.pushGeneration) continue;
+      const generator = this.o.generators[c.spec.kind];
+      const full = policy || generator?.shared !== undefined || c.spec.ownWorkloads.some((k) => workloads.has(k));
+      if (full) regenerated += this.generateFull(c, sources);
+      else if (hosts.size > 0) regenerated += this.generateHosts(c, sources, hosts);
+    }
     const done = performance.now();
     this.o.onPush?.({
       debounceSeconds: (started - firstAt) / 1000,
@@ -174,58 +375,149 @@ export class XdsPipeline {
     });
   }
 
-  /** Regenerates one view from `sources`; returns how many services were rebuilt. */
-  private generate(state: ViewState, sources: ViewSources): number {
-    const generator = this.o.generators[state.spec.kind];
-    if (!generator) return 0;
-    const ownWorkloads = state.spec.ownWorkloads.flatMap((k) => {
+  private context(c: ClassState, sources: ViewSources): ViewContext {
+    const ownWorkloads = c.spec.ownWorkloads.flatMap((k) => {
       const w = this.o.registry.workloads.get(k);
       return w ? [w] : [];
     });
-    const ctx: ViewContext = { spec: state.spec, sources, virtualServices: this.o.registry.inputs.virtualServices.list(), ownWorkloads };
-    const services = servicesForClient(sources, state.spec.client);
-    const byHost = new Map(services.map((s) => [s.host, s]));
-    const seen = new Set<string>();
+    return { spec: c.spec, sources, virtualServices: this.o.registry.inputs.virtualServices.list(), ownWorkloads };
+  }
+
+  /**
+   * The client attributes that can change this service's resources (see Relevance): none when no
+   * DestinationRule applies to its host, no VirtualService exists, no gateway exists and no
+   * locality rule reads the client's locality.
+   */
+  private memoKey(c: ClassState, service: MergedService, mesh: MeshSettings): string {
+    const rel = this.currentRelevance();
+    const gen = this.o.generators[c.spec.kind];
+    if (!gen?.sharedAcrossViews) return c.key;
+    const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
+    if (ruled || this.distributionAnnotated.has(service.key)) return c.key;
+    const client = c.spec.client;
+    return [c.spec.kind, rel.anyVirtualService ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
+  }
+
+  /** The resources of `service` for class `c` (memoised), and the token for the cache. */
+  private resourcesOf(gen: Generator, ctx: ViewContext, c: ClassState, service: MergedService, sources: ViewSources): { resources: ResourceSet; token: string; built: boolean } {
+    let m = this.memo.get(service.key);
+    if (!m || m.service !== service || m.policy !== this.policyGeneration) {
+      m = { service, policy: this.policyGeneration, byKey: new Map() };
+      this.memo.set(service.key, m);
+    }
+    const key = this.memoKey(c, service, sources.mesh);
+    let resources = m.byKey.get(key);
+    let built = false;
+    if (resources === undefined) {
+      resources = gen.forService(ctx, service, sources, c.winners);
+      m.byKey.set(key, resources);
+      built = true;
+    }
+    return { resources, token: `${objectToken(service)}.${this.policyGeneration}.${objectToken(resources)}`, built };
+  }
+
+  /** Regenerates one class from `sources`; returns how many services were rebuilt. */
+  private generateFull(c: ClassState, sources: ViewSources): number {
+    c.generated = this.pushGeneration;
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator) return 0;
+    const ctx = this.context(c, sources);
+    const services = servicesForClient(sources, c.spec.client);
+    c.winners = new Map(services.map((s) => [s.host, s]));
+    c.owned = new Map();
     const perService = new Map<string, ResourceSet>();
-    const tokens = new Map<string, string>();
+    const sets = new TypedInputs();
     let rebuilt = 0;
     for (const service of services) {
-      seen.add(service.key);
-      let memo = state.memo.get(service.key);
-      if (!memo || memo.service !== service || memo.policy !== this.policyGeneration) {
-        memo = { service, policy: this.policyGeneration, resources: generator.forService(ctx, service, sources, byHost) };
-        state.memo.set(service.key, memo);
-        rebuilt++;
-      }
-      perService.set(service.key, memo.resources);
-      tokens.set(service.key, `${objectToken(service)}.${this.policyGeneration}`);
+      const { resources, token, built } = this.resourcesOf(generator, ctx, c, service, sources);
+      if (built) rebuilt++;
+      c.owned.set(service.host, { token, resources });
+      perService.set(service.key, resources);
+      sets.add(resources, token);
     }
-    for (const k of [...state.memo.keys()]) if (!seen.has(k)) state.memo.delete(k);
-
-    const listeners = new Map<string, { version: string; message: ResourceSet['listeners'] extends Map<string, infer M> ? M : never }>();
-    const routes = new Map<string, { version: string; message: ResourceSet['routes'] extends Map<string, infer M> ? M : never }>();
-    const clusters = new Map<string, { version: string; message: ResourceSet['clusters'] extends Map<string, infer M> ? M : never }>();
-    const endpoints = new Map<string, { version: string; message: ResourceSet['endpoints'] extends Map<string, infer M> ? M : never }>();
-    const add = (set: ResourceSet, version: string): void => {
-      for (const [n, m] of set.listeners) listeners.set(n, { version, message: m });
-      for (const [n, m] of set.routes) routes.set(n, { version, message: m });
-      for (const [n, m] of set.clusters) clusters.set(n, { version, message: m });
-      for (const [n, m] of set.endpoints) endpoints.set(n, { version, message: m });
-    };
-    for (const [key, set] of perService) add(set, tokens.get(key) ?? '');
     if (generator.shared) {
       const shared = emptyResourceSet();
-      mergeInto(shared, generator.shared(ctx, perService, byHost));
-      add(shared, `shared.${++sharedCounter}`);
+      mergeInto(shared, generator.shared(ctx, perService, c.winners));
+      sets.add(shared, `shared.${++sharedCounter}`);
     }
     const cache = this.o.cache;
     // Order: clusters and endpoints before listeners and routes (make-before-break).
-    cache.setResources(state.spec.key, CLUSTER, clusters);
-    cache.setResources(state.spec.key, ENDPOINT, endpoints);
-    cache.setResources(state.spec.key, LISTENER, listeners);
-    cache.setResources(state.spec.key, ROUTE, routes);
+    cache.setResources(c.key, CLUSTER, sets.clusters);
+    cache.setResources(c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(c.key, LISTENER, sets.listeners);
+    cache.setResources(c.key, ROUTE, sets.routes);
     return rebuilt;
   }
+
+  /** Regenerates the given hosts of one class and hands the cache only the differences. */
+  private generateHosts(c: ClassState, sources: ViewSources, hosts: ReadonlySet<string>): number {
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator) return 0;
+    const ctx = this.context(c, sources);
+    const upserts = new TypedInputs();
+    const removals = { listeners: [] as string[], routes: [] as string[], clusters: [] as string[], endpoints: [] as string[] };
+    const remove = (set: ResourceSet, keep: ResourceSet | undefined): void => {
+      for (const kind of KINDS) for (const name of set[kind].keys()) if (!keep?.[kind].has(name)) removals[kind].push(name);
+    };
+    let rebuilt = 0;
+    for (const host of hosts) {
+      const before = c.owned.get(host);
+      const winner = this.winnerFor(host, c.spec.client, sources.mesh);
+      if (winner === undefined) {
+        c.winners.delete(host);
+        if (before) remove(before.resources, undefined);
+        c.owned.delete(host);
+        continue;
+      }
+      c.winners.set(host, winner);
+      const { resources, token, built } = this.resourcesOf(generator, ctx, c, winner, sources);
+      if (built) rebuilt++;
+      if (before?.token === token) continue;
+      if (before) remove(before.resources, resources);
+      upserts.add(resources, token);
+      c.owned.set(host, { token, resources });
+    }
+    const cache = this.o.cache;
+    if (upserts.clusters.size > 0 || removals.clusters.length > 0) cache.updateResources(c.key, CLUSTER, upserts.clusters, removals.clusters);
+    if (upserts.endpoints.size > 0 || removals.endpoints.length > 0) cache.updateResources(c.key, ENDPOINT, upserts.endpoints, removals.endpoints);
+    if (upserts.listeners.size > 0 || removals.listeners.length > 0) cache.updateResources(c.key, LISTENER, upserts.listeners, removals.listeners);
+    if (upserts.routes.size > 0 || removals.routes.length > 0) cache.updateResources(c.key, ROUTE, upserts.routes, removals.routes);
+    return rebuilt;
+  }
+
+  /** The visible service `host` resolves to for this client (as servicesForClient decides it). */
+  private winnerFor(host: string, client: ClientProxy, mesh: MeshSettings): MergedService | undefined {
+    const candidates = this.o.registry.servicesByHost
+      .lookup(host)
+      .filter((s) => isServiceVisible(s, client.namespace, mesh))
+      .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+    return winningService(candidates, client.namespace);
+  }
+}
+
+const KINDS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;
+
+type MessageOf<K extends keyof ResourceSet> = ResourceSet[K] extends Map<string, infer M> ? M : never;
+
+/** Resources of several services by type, each with the token of the service it came from. */
+class TypedInputs {
+  readonly listeners = new Map<string, ResourceInput<MessageOf<'listeners'>>>();
+  readonly routes = new Map<string, ResourceInput<MessageOf<'routes'>>>();
+  readonly clusters = new Map<string, ResourceInput<MessageOf<'clusters'>>>();
+  readonly endpoints = new Map<string, ResourceInput<MessageOf<'endpoints'>>>();
+  add(set: ResourceSet, version: string): void {
+    for (const [n, m] of set.listeners) this.listeners.set(n, { version, message: m });
+    for (const [n, m] of set.routes) this.routes.set(n, { version, message: m });
+    for (const [n, m] of set.clusters) this.clusters.set(n, { version, message: m });
+    for (const [n, m] of set.endpoints) this.endpoints.set(n, { version, message: m });
+  }
+}
+
+function labelString(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 let sharedCounter = 0;

@@ -1,0 +1,152 @@
+/**
+ * One measured mesh: generated config folder → `meshbridge serve` process → load-generator
+ * processes with the simulated proxies, and helpers to make changes and read what reached whom.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Churner, CHURN_CYCLE, type Change, type ChurnOp } from './churn.js';
+import { generateMesh, initialEntryState, type GeneratedMesh, type MeshShape } from './config-gen.js';
+import { ControlPlaneProcess, Sampler } from './cp.js';
+import { LoadGen } from './load-gen.js';
+import { proxySpecs, type ProxyPlan } from './proxies.js';
+import { now, round } from './time.js';
+import type { ExpectationResult } from '../load/protocol.js';
+
+export interface MeshRunOptions {
+  readonly name: string;
+  readonly shape: MeshShape;
+  readonly plan: ProxyPlan;
+  readonly debounceMs?: number;
+  readonly profileDir?: string;
+  readonly perWorker?: number;
+  readonly connectBatch?: number;
+  readonly connectGapMs?: number;
+  readonly syncTimeoutMs?: number;
+  /** The churn cycle each pool entry walks (default CHURN_CYCLE). */
+  readonly ops?: readonly ChurnOp[];
+  readonly log: (line: string) => void;
+}
+
+export interface MeshRun {
+  readonly o: MeshRunOptions;
+  readonly dir: string;
+  readonly gen: GeneratedMesh;
+  readonly cp: ControlPlaneProcess;
+  readonly load: LoadGen;
+  readonly sampler: Sampler;
+  readonly churner: Churner;
+  /** Process start → listening (config loaded), ms. */
+  readonly startMs: number;
+  /** First proxy started → every proxy synced, ms. */
+  readonly syncMs: number;
+  readonly synced: number;
+}
+
+export function workDir(name: string): string {
+  return join(tmpdir(), `meshbridge-bench-${process.pid}`, name);
+}
+
+export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
+  const dir = workDir(o.name);
+  const t0 = now();
+  const gen = generateMesh(join(dir, 'config'), o.shape);
+  o.log(`  ${o.name}: generated ${gen.objects} objects in ${gen.files} files (${round(gen.bytes / 1048576)} MiB) in ${Math.round(now() - t0)} ms`);
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  const cp = new ControlPlaneProcess({
+    configDir: join(dir, 'config'),
+    stateDir: join(dir, 'state'),
+    ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
+    ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}),
+  });
+  const sampler = new Sampler(cp.pid);
+  const load = new LoadGen();
+  try {
+    await cp.waitListening(300_000);
+    const startMs = cp.listeningAt - cp.startedAt;
+    o.log(`  ${o.name}: serving after ${Math.round(startMs)} ms (rss ${Math.round(cp.sample().rssMiB)} MiB)`);
+    const specs = proxySpecs(o.shape, o.plan);
+    const s0 = now();
+    await load.start(cp.xds, specs, { perWorker: o.perWorker ?? 500, batch: o.connectBatch ?? 50, batchGapMs: o.connectGapMs ?? 50 });
+    const sync = await load.waitSynced(o.syncTimeoutMs ?? 300_000);
+    const lastSynced = Math.max(...sync.statuses.map((s) => s.lastSyncedAt));
+    const syncMs = (sync.timedOut ? now() : lastSynced) - s0;
+    const errors = sync.statuses.reduce((s, x) => s + x.errors, 0);
+    o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}`);
+    const pool = Array.from({ length: Math.min(o.shape.churnPool, o.shape.workloadEntries) }, (_, i) => initialEntryState(i));
+    const churner = new Churner(join(dir, 'config'), o.shape, pool, o.ops ?? CHURN_CYCLE);
+    return { o, dir, gen, cp, load, sampler, churner, startMs, syncMs, synced: sync.synced };
+  } catch (e) {
+    sampler.stop();
+    await load.stop();
+    await cp.stop();
+    throw e;
+  }
+}
+
+export async function stopMesh(run: MeshRun): Promise<void> {
+  run.sampler.stop();
+  await run.load.stop();
+  await run.cp.stop();
+  rmSync(run.dir, { recursive: true, force: true });
+}
+
+export interface Issued {
+  readonly change: Change;
+  /** Absolute ms just before the file was written. */
+  readonly writtenAt: number;
+  readonly subscribers: number;
+}
+
+/** Registers the next change's expectation with every worker, then writes the file. */
+export async function issueChange(run: MeshRun): Promise<Issued> {
+  const { change, write } = run.churner.next();
+  const subscribers = await run.load.expect(change.id, change.expect);
+  const writtenAt = now();
+  write();
+  return { change, writtenAt, subscribers };
+}
+
+export interface ChangeOutcome {
+  readonly id: number;
+  readonly op: string;
+  readonly subscribers: number;
+  readonly reached: number;
+  /** ms from the write to each subscribed proxy's receipt. */
+  readonly latencies: number[];
+  /** ms from the write to the last subscribed proxy (undefined when some never got it). */
+  readonly convergence: number | undefined;
+  /** Absolute ms of the last receipt. */
+  readonly lastAt: number | undefined;
+}
+
+export function outcomes(issued: readonly Issued[], results: readonly ExpectationResult[]): ChangeOutcome[] {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  return issued.map((i) => {
+    const r = byId.get(i.change.id);
+    const latencies = (r?.samples ?? []).map((s) => s.recv - i.writtenAt);
+    const complete = r !== undefined && r.samples.length === r.subscribers;
+    const lastAt = r && r.samples.length > 0 ? Math.max(...r.samples.map((s) => s.recv)) : undefined;
+    return {
+      id: i.change.id,
+      op: i.change.op,
+      subscribers: r?.subscribers ?? i.subscribers,
+      reached: r?.samples.length ?? 0,
+      latencies,
+      convergence: complete && latencies.length > 0 ? Math.max(...latencies) : undefined,
+      lastAt,
+    };
+  });
+}
+
+/** One line per change for the JSON results: when the first and the last subscribed proxy had it. */
+export function perChangeDetail(outs: readonly ChangeOutcome[]): { id: number; op: string; subscribers: number; reached: number; firstMs: number; lastMs: number | undefined }[] {
+  return outs.map((o) => ({
+    id: o.id,
+    op: o.op,
+    subscribers: o.subscribers,
+    reached: o.reached,
+    firstMs: Math.round(Math.min(...o.latencies)),
+    lastMs: o.convergence === undefined ? undefined : Math.round(o.convergence),
+  }));
+}

@@ -1,0 +1,90 @@
+/**
+ * `npm run bench -- [--quick] [--only S1,S3] [--profile] [--no-docs]`
+ *
+ * Runs the performance scenarios of issue 5 against a real `meshbridge serve` process fed from a
+ * generated config folder, with simulated proxies in separate load-generator processes. Each
+ * scenario writes its JSON to bench/results/ (git-ignored) and its row to docs/benchmarks.md.
+ * `--quick` runs every scenario small (under 5 minutes in total on 2 cores); the default is full.
+ * `--profile` runs the control plane under `node --cpu-prof` (profiles in bench/results/profiles/).
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { machine, machineShort, RESULTS, updateDocs, writeResult } from './lib/report.js';
+import { now } from './lib/time.js';
+import type { Ctx, Scenario } from './scenarios/context.js';
+import { s1 } from './scenarios/s1-cold-start.js';
+import { s2 } from './scenarios/s2-reference-mesh.js';
+import { s3 } from './scenarios/s3-ctrip.js';
+import { s4 } from './scenarios/s4-incrementality.js';
+
+const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4];
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | undefined; profile: boolean; docs: boolean } {
+  let quick = false;
+  let only: Set<string> | undefined;
+  let profile = false;
+  let docs = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--profile') profile = true;
+    else if (a === '--no-docs') docs = false;
+    else if (a === '--only') only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
+    else if (a?.startsWith('--only=')) only = new Set(a.slice(7).split(',').map((s) => s.trim().toUpperCase()));
+    else throw new Error(`unknown argument ${a}; usage: npm run bench -- [--quick] [--only S1,S2,...] [--profile] [--no-docs]`);
+  }
+  return { quick, only, profile, docs };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const m = machine();
+  const stamp = new Date().toISOString();
+  const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+  const ctx: Ctx = {
+    quick: args.quick,
+    mode: args.quick ? 'quick' : 'full',
+    command,
+    profileDir: args.profile ? join(RESULTS, 'profiles', stamp.replace(/[:.]/g, '-')) : undefined,
+    machine: m,
+    date: stamp.slice(0, 10),
+    log: (line) => process.stdout.write(`${line}\n`),
+  };
+  ctx.log(`meshbridge bench (${ctx.mode}) on ${machineShort(m)}`);
+  const summary: string[] = [];
+  let failed = 0;
+  const t0 = now();
+  for (const sc of SCENARIOS) {
+    if (args.only && !sc.ids.some((id) => args.only?.has(id))) continue;
+    ctx.log(`\n== ${sc.ids.join(' + ')} ${sc.title}`);
+    const ts = now();
+    try {
+      const outputs = await sc.run(ctx);
+      for (const out of outputs) {
+        const file = writeResult(out.id, ctx.mode, { scenario: out.id, mode: ctx.mode, command, date: stamp, machine: m, ...out.json });
+        if (args.docs) updateDocs(out.id, out.header, out.rows);
+        ctx.log(`  ${out.id} → ${file}`);
+        summary.push(...out.summary);
+      }
+    } catch (e) {
+      failed++;
+      summary.push(`${sc.ids.join('+')} FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      ctx.log(`  FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    ctx.log(`  (${Math.round((now() - ts) / 1000)} s)`);
+  }
+  rmSync(join(tmpdir(), `meshbridge-bench-${process.pid}`), { recursive: true, force: true });
+  ctx.log(`\n== summary (${Math.round((now() - t0) / 1000)} s)`);
+  for (const line of summary) ctx.log(`  ${line}`);
+  if (ctx.profileDir) ctx.log(`  profiles: ${ctx.profileDir} (summarise: node dist/bench/profile-summary.js DIR)`);
+  return failed > 0 ? 1 : 0;
+}
+
+// Bounded: the whole run stops by itself (the full S2 alone is about 4 minutes).
+const guard = setTimeout(() => {
+  process.stderr.write('bench: overall time limit reached, exiting\n');
+  process.exit(2);
+}, 90 * 60_000);
+guard.unref();
+process.exitCode = await main();

@@ -1,0 +1,134 @@
+/**
+ * S2 Istio's reference mesh (istio.io performance page, ≤1.16): 1,000 services, 2,000 workloads,
+ * 2,000 connected proxies, 10 endpoint changes per second. Measured over the churn window: control
+ * plane CPU (cores) and RSS from /proc, and convergence (file write → every subscribed proxy has
+ * the EDS response carrying the change, which it ACKs in the same tick).
+ */
+import { agreement, describeAgreement } from '../lib/agreement.js';
+import type { MeshShape } from '../lib/config-gen.js';
+import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
+import { fmt, met } from '../lib/report.js';
+import { summarize } from '../lib/stats.js';
+import { now, round, sleep } from '../lib/time.js';
+import type { Ctx, Scenario, ScenarioOutput } from './context.js';
+
+const TARGET_CORES = 0.25;
+const TARGET_RSS_MIB = 512;
+
+export const s2: Scenario = {
+  ids: ['S2'],
+  title: "Istio's reference mesh",
+  async run(ctx: Ctx): Promise<ScenarioOutput[]> {
+    const scale = ctx.quick ? 10 : 1;
+    const shape: MeshShape = { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale };
+    const proxies = 2000 / scale;
+    const rate = 10;
+    const churnSeconds = ctx.quick ? 15 : 120;
+    const idleSeconds = ctx.quick ? 3 : 10;
+    const run = await startMesh({
+      name: 's2',
+      shape,
+      plan: { count: proxies, targetsPerProxy: 20 },
+      ...(ctx.profileDir !== undefined ? { profileDir: `${ctx.profileDir}/s2` } : {}),
+      log: ctx.log,
+    });
+    try {
+      // Idle baseline with every proxy connected.
+      const idleFrom = run.cp.sample();
+      await sleep(idleSeconds * 1000);
+      const idleTo = run.cp.sample();
+      const idleCores = (idleTo.cpu - idleFrom.cpu) / ((idleTo.at - idleFrom.at) / 1000);
+
+      const metricsBefore = await run.cp.metrics();
+      const from = run.cp.sample();
+      const issued: Issued[] = [];
+      const total = rate * churnSeconds;
+      const t0 = now();
+      for (let k = 0; k < total; k++) {
+        const due = t0 + (k * 1000) / rate;
+        const wait = due - now();
+        if (wait > 0) await sleep(wait);
+        issued.push(await issueChange(run));
+      }
+      // The window ends one debounce + a margin after the last change.
+      await sleep(500);
+      const to = run.cp.sample();
+      const cores = (to.cpu - from.cpu) / ((to.at - from.at) / 1000);
+      const window = run.sampler.between(from.at, to.at);
+      const rssMax = Math.max(...window.map((s) => s.rssMiB), to.rssMiB);
+      const rssMean = window.reduce((s, x) => s + x.rssMiB, 0) / Math.max(1, window.length);
+      // Stragglers: bounded wait for every change.
+      const deadline = now() + 15_000;
+      for (const i of issued) await run.load.waitDone(i.change.id, Math.max(1, deadline - now()));
+      const metricsAfter = await run.cp.metrics();
+      const memory = await run.cp.memory();
+      const results = await run.load.collect(issued.map((i) => i.change.id));
+      const outs = outcomes(issued, results);
+      const affected = outs.filter((o) => o.subscribers > 0);
+      const perChange = affected.map((o) => o.convergence ?? Infinity);
+      const perProxy = affected.flatMap((o) => o.latencies);
+      const incomplete = affected.filter((o) => o.convergence === undefined).length;
+      const change = summarize(perChange.filter(Number.isFinite));
+      const proxy = summarize(perProxy);
+      const agree = agreement(metricsBefore, metricsAfter, perProxy);
+      const actualRate = issued.length / ((now() - t0) / 1000);
+      ctx.log(`  churn: ${issued.length} changes at ${round(actualRate)}/s, ${affected.length} with subscribers (${incomplete} incomplete)`);
+      ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}), rss max ${Math.round(rssMax)} MiB mean ${Math.round(rssMean)} MiB; after: ${JSON.stringify(memory)}`);
+      ctx.log(`  convergence per change p50 ${change.p50} ms p99 ${change.p99} ms; per proxy p50 ${proxy.p50} p99 ${proxy.p99}`);
+      ctx.log(`  metric agreement: ${describeAgreement(agree)}`);
+      const json = {
+        shape,
+        proxies,
+        targetsPerProxy: 20,
+        ratePerSecond: rate,
+        actualRate,
+        churnSeconds,
+        startMs: run.startMs,
+        syncMs: run.syncMs,
+        synced: run.synced,
+        idleCores,
+        cores,
+        rssMaxMiB: rssMax,
+        rssMeanMiB: rssMean,
+        memoryMiB: memory,
+        changes: issued.length,
+        affected: affected.length,
+        incomplete,
+        convergencePerChangeMs: change,
+        convergencePerProxyMs: proxy,
+        ops: Object.fromEntries(['weight', 'health-off', 'health-on', 'labels-off', 'labels-on', 'remove', 'add'].map((op) => [op, summarize(affected.filter((o) => o.op === op).map((o) => o.convergence ?? Infinity).filter(Number.isFinite))])),
+        agreement: agree,
+        perChange: perChangeDetail(outs),
+      };
+      const header = ['run', 'mesh', 'proxies synced in', 'CPU (cores) during churn', 'idle CPU', 'RSS max', 'convergence p50 / p99 (per change)', 'per proxy p50 / p99', 'incomplete', 'target', 'met?', 'command', 'date', 'machine'];
+      const ok = cores <= TARGET_CORES && rssMax <= TARGET_RSS_MIB;
+      const rows = [
+        {
+          key: ctx.mode,
+          cells: [
+            `${fmt(shape.services)} svc, ${fmt(shape.workloadEntries + shape.pods)} workloads, ${fmt(proxies)} proxies, ${rate}/s × ${churnSeconds} s`,
+            `${fmt(run.syncMs / 1000, 1)} s`,
+            fmt(cores, 3),
+            fmt(idleCores, 3),
+            `${fmt(rssMax)} MiB`,
+            `${fmt(change.p50)} / ${fmt(change.p99)} ms`,
+            `${fmt(proxy.p50)} / ${fmt(proxy.p99)} ms`,
+            `${incomplete} / ${affected.length}`,
+            '≤ 0.25 core, ≤ 512 MiB',
+            ctx.quick ? `(quick: 1/10 scale) ${met(ok)}` : met(ok),
+            `\`${ctx.command}\``,
+            ctx.date,
+            `${ctx.machine.cores} vCPU`,
+          ],
+        },
+      ];
+      const summary = [
+        `S2 ${ctx.mode}: ${fmt(cores, 3)} cores (target ≤ 0.25), RSS max ${fmt(rssMax)} MiB (≤ 512), convergence p50 ${fmt(change.p50)} / p99 ${fmt(change.p99)} ms`,
+        `S2 metric agreement: ${describeAgreement(agree)}`,
+      ];
+      return [{ id: 'S2', json, header, rows, summary }];
+    } finally {
+      await stopMesh(run);
+    }
+  },
+};

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StaticCollection } from './static-collection.js';
+import type { Event } from './collection.js';
+
+interface Item {
+  readonly key: string;
+  readonly v: number;
+}
+
+/** The events replaceAll must emit: deletions, then additions and changes (last item of a key wins). */
+function expected(before: ReadonlyMap<string, Item>, list: readonly Item[]): { deleted: string[]; upserted: Map<string, Item> } {
+  const next = new Map<string, Item>();
+  for (const i of list) next.set(i.key, i);
+  const deleted = [...before.keys()].filter((k) => !next.has(k)).sort();
+  const upserted = new Map<string, Item>();
+  for (const [k, i] of next) {
+    const old = before.get(k);
+    if (old === undefined || old.v !== i.v) upserted.set(k, i);
+  }
+  return { deleted, upserted };
+}
+
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return a / 2147483648;
+  };
+}
+
+test('replaceAll emits the minimal events whether a snapshot differs in one run of items or anywhere (fast path = full diff)', () => {
+  const rand = rng(7);
+  const c = new StaticCollection<Item>('items', (i) => i.key);
+  let events: Event<Item>[] = [];
+  c.subscribe((e) => events.push(...e));
+  let list: Item[] = Array.from({ length: 200 }, (_, k) => ({ key: `k${k}`, v: 0 }));
+  c.replaceAll(list);
+  for (let round = 0; round < 400; round++) {
+    const before = new Map(c.list().map((i) => [i.key, i]));
+    const next = [...list];
+    const op = Math.floor(rand() * 7);
+    const at = Math.floor(rand() * next.length);
+    if (op === 0) next[at] = { key: next[at]?.key ?? 'x', v: round }; // one item changed (a weight)
+    else if (op === 1) next.splice(at, 1); // removed
+    else if (op === 2) next.splice(at, 0, { key: `n${round}`, v: round }); // added
+    else if (op === 3) next.splice(at, 0, { key: next[(at + 7) % next.length]?.key ?? 'x', v: round }); // a duplicate key
+    else if (op === 4) next.splice(at, 2, { key: next[at]?.key ?? 'x', v: next[at]?.v ?? 0 }); // equal copy + removal
+    else if (op === 5) for (let k = 0; k < 80; k++) next[Math.floor(rand() * next.length)] = { key: `r${Math.floor(rand() * 300)}`, v: round }; // many changes
+    // op 6: the same snapshot again
+    events = [];
+    c.replaceAll(next);
+    const want = expected(before, next);
+    assert.deepEqual(events.filter((e) => e.new === undefined).map((e) => e.old?.key).sort(), want.deleted, `round ${round} op ${op}: deletions`);
+    assert.deepEqual(new Map(events.filter((e) => e.new !== undefined).map((e) => [e.new?.key, e.new])), want.upserted, `round ${round} op ${op}: upserts`);
+    assert.deepEqual(new Map(c.list().map((i) => [i.key, i])), new Map([...new Map(next.map((i) => [i.key, i]))]), `round ${round}: items`);
+    list = next;
+  }
+});
+
+test('replaceAll after upsert and delete compares with the current items, not the last snapshot', () => {
+  const c = new StaticCollection<Item>('items', (i) => i.key);
+  const a = { key: 'a', v: 1 };
+  const b = { key: 'b', v: 1 };
+  c.replaceAll([a, b]);
+  c.delete('a');
+  let events: Event<Item>[] = [];
+  c.subscribe((e) => (events = [...e]));
+  c.replaceAll([a, b]);
+  assert.deepEqual(events, [{ new: a }]);
+});
