@@ -79,16 +79,40 @@ export interface EnvoyResources {
 
 /** Generates the view of `proxy` through the push pipeline and returns what reached the cache. */
 export function generateFor(registry: Registry, proxy: ProxyIdentity): EnvoyResources {
-  const byType = new Map<string, Map<string, unknown>>();
+  // A recording sink: per view and type the resources as handed in; aliases resolved on read.
+  const views = new Map<string, Map<string, Map<string, unknown>>>();
+  const aliases = new Map<string, string>();
+  const slot = (view: string, typeUrl: string): Map<string, unknown> => {
+    let byType = views.get(view);
+    if (!byType) views.set(view, (byType = new Map()));
+    let m = byType.get(typeUrl);
+    if (!m) byType.set(typeUrl, (m = new Map()));
+    return m;
+  };
   const sink: ResourceSink = {
-    setResources(_view, type, resources) {
-      byType.set(type.typeUrl, new Map([...resources].map(([name, r]) => [name, r.message])));
+    setResources(view, type, resources) {
+      const m = slot(view, type.typeUrl);
+      m.clear();
+      for (const [name, r] of resources) m.set(name, r.message);
     },
-    dropView() {},
+    updateResources(view, type, upserts, removals) {
+      const m = slot(view, type.typeUrl);
+      for (const name of removals) m.delete(name);
+      for (const [name, r] of upserts) m.set(name, r.message);
+    },
+    alias(view, target) {
+      if (target === undefined) aliases.delete(view);
+      else aliases.set(view, target);
+    },
+    dropView(view) {
+      views.delete(view);
+    },
   };
   const pipeline = new XdsPipeline({ registry, cache: sink, generators: { envoy: envoyGenerator } });
-  pipeline.viewOf(proxy);
-  const get = <D extends DescMessage>(t: XdsResourceType<D>) => (byType.get(t.typeUrl) ?? new Map()) as Map<string, MessageShape<D>>;
+  const viewKey = pipeline.viewOf(proxy);
+  let resolved = viewKey;
+  for (let i = 0; i < 10 && aliases.has(resolved); i++) resolved = aliases.get(resolved) ?? resolved;
+  const get = <D extends DescMessage>(t: XdsResourceType<D>) => (views.get(resolved)?.get(t.typeUrl) ?? new Map()) as Map<string, MessageShape<D>>;
   return { listeners: get(LISTENER), routes: get(ROUTE), clusters: get(CLUSTER), endpoints: get(ENDPOINT) };
 }
 
