@@ -84,9 +84,9 @@ export function generateFor(registry: Registry, proxy: ProxyIdentity): EnvoyReso
   const aliases = new Map<string, string>();
   const slot = (view: string, typeUrl: string): Map<string, unknown> => {
     let byType = views.get(view);
-    if (!byType) views.set(view, (byType = new Map()));
+    if (!byType) views.set(view, (byType = new Map<string, Map<string, unknown>>()));
     let m = byType.get(typeUrl);
-    if (!m) byType.set(typeUrl, (m = new Map()));
+    if (!m) byType.set(typeUrl, (m = new Map<string, unknown>()));
     return m;
   };
   const sink: ResourceSink = {
