@@ -144,6 +144,11 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 }
 
+/** A `--store` URL that names no store meshbridge has. */
+export class StoreUrlError extends Error {
+  override readonly name = 'StoreUrlError';
+}
+
 export function refOf(o: { readonly kind: Kind; readonly metadata: { readonly namespace: string; readonly name: string } }): ObjectRef {
   return { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
 }

@@ -79,6 +79,11 @@ export class MemoryStore implements ConfigStore {
     return Promise.resolve(this.objects.get(refKey(ref)));
   }
 
+  /** Every stored object of a kind, synchronously (memory and file stores only). */
+  objectsOf(kind: string): ConfigObject[] {
+    return [...this.objects.values()].filter((o) => o.kind === kind);
+  }
+
   /** The stored object, synchronously (memory and file stores only). */
   current(key: string): ConfigObject | undefined {
     return this.objects.get(key);
