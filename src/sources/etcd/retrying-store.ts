@@ -43,11 +43,14 @@ export class RetryingStore implements ConfigStore {
   private async retryRead<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + (this.o.deadlineMs ?? 15_000);
     const backoff = this.backoff();
+    let first: Error | undefined;
     for (;;) {
       try {
         return await fn();
       } catch (e) {
-        if (!(e instanceof StoreUnavailableError) || Date.now() > deadline) throw e;
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        first ??= e; // later ones may only say that the client stopped trying a dead member
+        if (Date.now() > deadline) throw new StoreUnavailableError(`${first.message} (retried for ${this.o.deadlineMs ?? 15_000} ms)`);
         this.o.onRetry?.(what, backoff.attempts + 1, e.message);
         await sleep(backoff.next());
       }
