@@ -9,12 +9,11 @@
  *    Objects without one are applied over whatever is there (a race with another writer is retried).
  * Prints one line per object: `workloadentry.networking.istio.io/vm1 created|configured|unchanged`.
  */
-import { randomUUID } from 'node:crypto';
 import { loadConfig, type Finding } from '../model/config/load.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { qualifiedKind } from '../model/config/kind-names.js';
-import { describeRef, refOf, StoreUnavailableError, type WriteOp } from '../model/config/store.js';
-import { planWrite } from '../model/config/store-writes.js';
+import { StoreUnavailableError } from '../model/config/store.js';
+import { applyObjects } from '../app/apply-objects.js';
 import { objectKey, type ConfigObject } from '../model/config/types.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
@@ -23,8 +22,6 @@ export interface ApplyOptions {
   readonly files: readonly string[];
   readonly store: string;
 }
-
-type Outcome = 'created' | 'configured' | 'unchanged';
 
 /** Admission with positions: errors, unknown kinds and duplicates refuse the apply. */
 export async function admitFiles(paths: readonly string[]): Promise<{ objects: ConfigObject[]; refused: Finding[] }> {
@@ -59,51 +56,21 @@ export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err:
   const s = await openCliStore(o.store);
   try {
     requireSharedStore(s, 'apply');
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let current: (ConfigObject | undefined)[];
-      try {
-        current = await Promise.all(objects.map((x) => s.store.get(refOf(x))));
-      } catch (e) {
-        if (e instanceof StoreUnavailableError) throw new StoreUnreachable(e.message);
-        throw e;
-      }
-      const ops: WriteOp[] = [];
-      const outcomes: Outcome[] = [];
-      for (const [i, x] of objects.entries()) {
-        const cur = current[i];
-        const { resourceVersion: given, ...meta } = x.metadata;
-        if (!cur) {
-          ops.push({ op: 'create', object: { ...x, metadata: meta } as ConfigObject });
-          outcomes.push('created');
-          continue;
-        }
-        const object = { ...x, metadata: { ...meta, resourceVersion: given ?? cur.metadata.resourceVersion } } as ConfigObject;
-        const plan = planWrite({ op: 'update', object }, cur, i, { now: new Date().toISOString(), newUid: randomUUID });
-        ops.push({ op: 'update', object });
-        outcomes.push(plan.ok && !plan.changed ? 'unchanged' : 'configured');
-      }
-      const r = await s.store.write(ops);
-      if (r.ok) {
-        for (const [i, x] of objects.entries()) out.write(`${qualifiedKind(x.kind, x.apiVersion)}/${x.metadata.name} ${outcomes[i] ?? 'configured'}\n`);
-        return 0;
-      }
-      const f = r.failure;
-      const x = f.index !== undefined ? objects[f.index] : undefined;
-      const raced = x !== undefined && x.metadata.resourceVersion === undefined && (f.code === 'Conflict' || f.code === 'AlreadyExists' || f.code === 'NotFound');
-      if (raced) continue; // another writer came in between: read again
-      const where = x ? `${x.origin.file}:${x.origin.line}:${x.origin.column}: ` : '';
-      switch (f.code) {
-        case 'Conflict':
-          err.write(`${where}Error from server (Conflict): ${f.message}\nnothing was applied\n`);
-          return 1;
-        case 'Unavailable':
-          throw new StoreUnreachable(`${s.store.description}: ${f.message}`);
-        default:
-          err.write(`${where}Error from server (${f.code}): ${f.message}\nnothing was applied\n`);
-          return 1;
-      }
+    let r;
+    try {
+      r = await applyObjects(s.store, objects);
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw new StoreUnreachable(e.message);
+      throw e;
     }
-    err.write(`Error from server (Conflict): the objects kept changing while being applied (${objects.map((x) => describeRef(refOf(x))).join(', ')}); nothing was applied\n`);
+    if (r.ok) {
+      for (const [i, x] of objects.entries()) out.write(`${qualifiedKind(x.kind, x.apiVersion)}/${x.metadata.name} ${r.outcomes[i] ?? 'configured'}\n`);
+      return 0;
+    }
+    const f = r.failure;
+    if (f.code === 'Unavailable') throw new StoreUnreachable(`${s.store.description}: ${f.message}`);
+    const where = r.object ? `${r.object.origin.file}:${r.object.origin.line}:${r.object.origin.column}: ` : '';
+    err.write(`${where}Error from server (${f.code}): ${f.message}\nnothing was applied\n`);
     return 1;
   } finally {
     await s.close();

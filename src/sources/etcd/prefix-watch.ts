@@ -166,6 +166,7 @@ export class PrefixWatch {
   }
 
   private retryLater(relist: boolean): void {
+    if (this.stateName === 'closed') return;
     const delay = this.backoff.next();
     this.to('backoff', `${relist ? 'listing' : 'watching'} again in ${delay} ms`);
     this.timer = setTimeout(() => {
