@@ -1,14 +1,19 @@
 /**
- * The composition root of `meshbridge serve`: folder source → registry → push pipeline → resource
- * cache → ADS server, plus metrics and debug endpoints. Construct, then `start()`; `stop()` ends
- * everything (STYLE principle 3).
+ * The composition root of `meshbridge serve`: store (file or etcd, store-backend.ts) → config feed
+ * → registry → push pipeline → resource cache → ADS server, plus the lifecycle (registration and
+ * health, writing through the same store), metrics and debug endpoints. Construct, then
+ * `start()`; `stop()` ends everything (STYLE principle 3).
+ *
+ * Replicas: any number of `serve --store etcd://...` processes share one configuration; each
+ * serves xDS from its own registry fed by the store's watch, and coordinates with the others
+ * through the store (sessions, leader election: lifecycle/coordination.ts).
  */
 import { hostname } from 'node:os';
 import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
 import type { Logger } from '../lib/log/logger.js';
 import { objectKey } from '../model/config/types.js';
-import { buildRegistry, createInputs, replaceInputs, type Registry } from '../registry/registry.js';
-import { ConfigFolderSource, type ReloadReport } from '../sources/file/config-folder.js';
+import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
+import type { ReloadReport } from '../sources/file/config-folder.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
@@ -19,16 +24,20 @@ import type { XdsEvent } from '../xds/server/events.js';
 import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
-import { StateStore } from '../lifecycle/state-store.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { ConfigFeed } from './config-feed.js';
+import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import { loadOrCreateCa, type CertificateAuthority } from '../security/ca.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
-import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
-import type { ConfigObject, WorkloadEntry } from '../model/config/types.js';
 
 export interface ControlPlaneOptions {
-  readonly configPaths: readonly string[];
+  /** The config folders of the file store (when `store` is not given). */
+  readonly configPaths?: readonly string[];
+  /** `file://DIR` or `etcd://h:p[,h:p...]` (cli-contract `--store`); default: the file store on `configPaths`. */
+  readonly store?: string;
+  /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */
+  readonly sessionTtlSeconds?: number;
   readonly xdsAddress: string;
   readonly httpAddress: string;
   readonly debounceMs?: number;
@@ -37,7 +46,7 @@ export interface ControlPlaneOptions {
   readonly logger: Logger;
   /** Control-plane instance name (Istio: the istiod pod name). */
   readonly instance?: string;
-  /** Where registered entries, status and the signing key live (default `<first config>.state`). */
+  /** File store: where registered entries, status and the signing key live (default `<first config>.state`). */
   readonly stateDir?: string;
   /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD (default 10 s). */
   readonly gracePeriodMs?: number;
@@ -54,7 +63,8 @@ export class ControlPlane {
   readonly registry: Registry;
   readonly metrics: ControlPlaneMetrics;
   readonly cache = new ResourceCache();
-  readonly source: ConfigFolderSource;
+  readonly backend: StoreBackend;
+  readonly feed: ConfigFeed;
   readonly pipeline: XdsPipeline;
   readonly xds: XdsServer;
   private readonly http: HttpApi;
@@ -65,13 +75,10 @@ export class ControlPlane {
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
   private ready = false;
-  private loaded = false;
   private ca: CertificateAuthority | undefined;
-  readonly stateDir: string;
-  readonly state: StateStore;
   readonly registration: RegistrationController;
-  /** Operator-written WorkloadEntries by key, from the last reload (status overlays apply to these). */
-  private folderEntries = new Map<string, WorkloadEntry>();
+  /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
+  private readonly signingKey = Buffer.alloc(32);
 
   constructor(private readonly o: ControlPlaneOptions) {
     this.log = o.logger;
@@ -79,7 +86,24 @@ export class ControlPlane {
     this.metrics = createMetrics();
     const inputs = createInputs();
     this.registry = buildRegistry(inputs);
-    this.source = new ConfigFolderSource(o.configPaths);
+    this.backend = openStoreBackend({
+      configPaths: o.configPaths ?? [],
+      ...(o.store !== undefined ? { store: o.store } : {}),
+      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+      ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
+      instance: this.instance,
+      watchDebounceMs: o.watchDebounceMs ?? 50,
+      onReload: (r) => this.onReload(r),
+      log: this.log,
+    });
+    this.feed = new ConfigFeed(this.backend.store, inputs, {
+      log: this.log,
+      onApplied: (n) => {
+        this.metrics.inboundUpdates.inc({ type: 'config' }, n);
+        this.metrics.services.set(this.registry.services.size);
+      },
+      onConnection: (up) => this.metrics.storeConnected.set(up ? 1 : 0),
+    });
     this.pipeline = new XdsPipeline({
       registry: this.registry,
       cache: this.cache,
@@ -88,19 +112,14 @@ export class ControlPlane {
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
     });
-    this.stateDir = o.stateDir ?? defaultStateDir(o.configPaths);
-    this.state = new StateStore(this.stateDir);
-    const signingKey = loadOrCreateSigningKey(this.stateDir);
     this.registration = new RegistrationController({
-      store: this.state,
+      store: this.backend.store,
+      coordination: this.backend.coordination,
       group: (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`),
-      configEntry: (ns, name) => this.folderEntries.get(`WorkloadEntry/${ns}/${name}`),
-      signingKey,
-      instance: this.instance,
+      signingKey: this.signingKey,
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       log: this.log,
     });
-    this.state.subscribe((keys) => this.onStateChange(keys));
     this.registry.inputs.workloadGroups.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
     });
@@ -109,12 +128,12 @@ export class ControlPlane {
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
       admit: (proxy, md) => this.registration.admit(proxy, md),
       extraServices: [
-        { definition: renewServiceDefinition, implementation: renewServiceImplementation(signingKey) },
+        { definition: renewServiceDefinition, implementation: renewServiceImplementation(this.signingKey) },
         {
           definition: certificateServiceDefinition,
           implementation: certificateServiceImplementation({
             ca: { issue: (csr, id, ttl, now) => this.certificateAuthority().issue(csr, id, ttl, now) },
-            signingKey,
+            signingKey: this.signingKey,
             trustDomain: () => this.registry.mesh.value().trustDomain,
           }),
         },
@@ -130,35 +149,45 @@ export class ControlPlane {
     return this.ca;
   }
 
+  /** The file store's state directory (undefined with etcd). */
+  get stateDir(): string | undefined {
+    return this.backend.stateDir;
+  }
+
   async start(): Promise<Listening> {
-    const first = await this.source.load();
-    this.apply(first);
-    this.ca = await loadOrCreateCa(this.stateDir, this.registry.mesh.value().trustDomain, this.o.cacertsDir);
+    const key = await this.backend.start();
+    if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
+    key.copy(this.signingKey);
+    await this.feed.start();
+    // Issue 7: the CA of the file store lives in its state directory; with etcd (no state directory
+    // yet for it) each replica makes its own root until the CA moves into the store.
+    this.ca = this.backend.stateDir !== undefined
+      ? await loadOrCreateCa(this.backend.stateDir, this.registry.mesh.value().trustDomain, this.o.cacertsDir)
+      : (await (await import('../security/ca.js')).CertificateAuthority.createSelfSigned(this.registry.mesh.value().trustDomain)).ca;
+    this.metrics.storeConnected.set(1);
+    this.metrics.services.set(this.registry.services.size);
+    this.log.info('configuration loaded', { store: this.backend.store.description, revision: this.feed.status().revision, instance: this.instance });
     this.registration.start();
     this.pipeline.start();
     const xds = await this.xds.start(this.o.xdsAddress);
     const http = await this.http.start(this.o.httpAddress);
-    this.source.watch(
-      (r) => this.apply(r),
-      (e) => this.log.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
-      this.o.watchDebounceMs ?? 50,
-    );
     this.ready = true;
     return { xds: `${xds.host}:${xds.port}`, http: `${http.host}:${http.port}` };
   }
 
   async stop(): Promise<void> {
     this.ready = false;
-    this.source.close();
-    this.registration.stop();
+    await this.xds.stop(2000); // streams end: their disconnects are written before the store closes
+    await this.registration.stop();
     await this.pipeline.stop();
-    await this.xds.stop(2000);
+    await this.feed.stop();
+    await this.backend.stop();
     await this.http.stop();
-    this.state.flush();
   }
 
-  /** A reload from the folder: refused files are reported and keep serving their last good version. */
-  private apply(r: ReloadReport): void {
+  /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
+  private onReload(r: ReloadReport): void {
+    const first = this.lastReload === undefined;
     this.lastReload = r;
     for (const path of r.rejected) {
       const errors = r.snapshot.findings.filter((f) => f.file === path && f.severity === 'error');
@@ -168,44 +197,12 @@ export class ControlPlane {
         errors: errors.map((f) => formatFinding(f, 'error')),
       });
     }
-    const initialErrors = r.snapshot.findings.filter((f) => f.severity === 'error' && !r.rejected.includes(f.file));
-    for (const f of initialErrors) this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
-    if (r.applied.length > 0 || !this.loaded) {
-      this.loaded = true;
-      this.metrics.inboundUpdates.inc({ type: 'config' }, r.applied.length);
-      this.folderEntries = new Map(
-        r.snapshot.objects.filter((o): o is WorkloadEntry => o.kind === 'WorkloadEntry').map((o) => [objectKey(o), o]),
-      );
-      replaceInputs(this.registry.inputs, this.withState(r.snapshot.objects));
-      this.metrics.services.set(this.registry.services.size);
-      this.log.info('configuration applied', { files: r.applied, objects: r.snapshot.objects.length });
+    if (first) {
+      for (const f of r.snapshot.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
+        this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
+      }
     }
-  }
-
-  /** The folder's objects with the state store's entries and status overlays (the folder wins a name clash). */
-  private withState(objects: readonly ConfigObject[]): ConfigObject[] {
-    const out = objects.map((o) => (o.kind === 'WorkloadEntry' ? this.mergedEntry(objectKey(o)) ?? o : o));
-    for (const e of this.state.entries()) if (!this.folderEntries.has(objectKey(e))) out.push(e);
-    return out;
-  }
-
-  private mergedEntry(key: string): WorkloadEntry | undefined {
-    const folder = this.folderEntries.get(key);
-    if (folder) {
-      const overlay = this.state.status(key);
-      return overlay ? { ...folder, status: overlay } : folder;
-    }
-    return this.state.entry(key);
-  }
-
-  /** A registration or health write: only the changed entries go to the registry. */
-  private onStateChange(keys: readonly string[]): void {
-    this.metrics.inboundUpdates.inc({ type: 'eds' }, keys.length);
-    for (const key of keys) {
-      const merged = this.mergedEntry(key);
-      if (merged) this.registry.inputs.workloadEntries.upsert(merged);
-      else this.registry.inputs.workloadEntries.delete(key);
-    }
+    if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.snapshot.objects.length });
   }
 
   private onPush(p: PushInfo): void {
@@ -274,10 +271,13 @@ export class ControlPlane {
     r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {
       const snap = this.lastReload?.snapshot;
-      const objects = snap?.objects ?? [];
+      const i = this.registry.inputs;
+      const objects = [i.meshConfigs, i.meshNetworks, i.nodes, i.destinationRules, i.virtualServices, i.peerAuthentications, i.authorizationPolicies, i.workloadGroups, i.workloadEntries, i.pods, i.serviceEntries, i.services].flatMap((c) => c.list().map((o) => objectKey(o)));
       return json({
         instance: this.instance,
-        objects: objects.map((o) => objectKey(o)),
+        store: this.backend.store.description,
+        revision: this.feed.status().revision,
+        objects,
         files: (snap?.files ?? []).map((f) => ({
           path: f.path,
           rejected: f.rejected,
@@ -287,6 +287,11 @@ export class ControlPlane {
         })),
         rejectedFiles: (snap?.files ?? []).filter((f) => f.rejected).map((f) => f.path),
       });
+    });
+    r.set('/debug/storez', () => {
+      const c = this.backend.coordination;
+      const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [this.instance];
+      return json({ ...this.feed.status(), instance: this.instance, leader: c.leadership() !== undefined, replicas: live });
     });
     r.set('/debug/endpointz', (url) => {
       const host = url.searchParams.get('host') ?? undefined;

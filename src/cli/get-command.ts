@@ -1,14 +1,14 @@
 /**
- * `meshbridge get KIND [NAME] [-n NS | -A] [-o text|wide|yaml|json]` against the file store: the
- * operator's folder plus the control plane's state directory (registered WorkloadEntries and status).
+ * `meshbridge get KIND [NAME] [-n NS | -A] [-o text|wide|yaml|json] [--store URL]` (cli-contract):
+ * lists objects of a kind from the store. JSON and YAML are a Kubernetes-style `List` of complete
+ * items (metadata with resourceVersion, creationTimestamp, labels, annotations; status).
  */
-import { loadConfig } from '../model/config/load.js';
-import { objectKey, type ConfigObject, type Kind, type WorkloadEntry } from '../model/config/types.js';
+import { toDocument } from '../model/config/document.js';
 import { kindFromName } from '../model/config/kind-names.js';
-import { StateStore } from '../lifecycle/state-store.js';
-import { readConfigFiles } from '../sources/file/read-files.js';
-import { defaultStateDir } from '../sources/file/state-dir.js';
+import { StoreUnavailableError } from '../model/config/store.js';
+import type { ConfigObject, Kind, WorkloadEntry } from '../model/config/types.js';
 import { printData, table, UsageError } from './output.js';
+import { openCliStore, StoreUnreachable } from './store-client.js';
 
 export interface GetOptions {
   readonly kind: string;
@@ -20,20 +20,20 @@ export interface GetOptions {
   readonly stateDir?: string;
 }
 
-export function storeFolder(url: string): string {
-  if (url.startsWith('file://')) return url.slice('file://'.length) || '.';
-  if (url.includes('://')) throw new UsageError(`store ${url} is not supported yet: use file://DIR`);
-  return url;
-}
-
 export async function runGet(o: GetOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const kind = kindFromName(o.kind);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(o.kind)}`);
   if (!['text', 'wide', 'json', 'yaml'].includes(o.output)) throw new UsageError(`unknown output format ${JSON.stringify(o.output)}: use one of text, wide, json, yaml`);
-  const folder = storeFolder(o.store);
-  const loaded = loadConfig(await readConfigFiles([folder]));
-  const state = new StateStore(o.stateDir ?? defaultStateDir([folder]));
-  const objects = withState(loaded.objects, state);
+  const s = await openCliStore(o.store, o.stateDir);
+  let objects: readonly ConfigObject[];
+  try {
+    objects = (await s.store.list()).objects;
+  } catch (e) {
+    if (e instanceof StoreUnavailableError) throw new StoreUnreachable(e.message);
+    throw e;
+  } finally {
+    await s.close();
+  }
   let items = objects.filter((x) => x.kind === kind);
   if (!o.allNamespaces) items = items.filter((x) => x.metadata.namespace === '' || x.metadata.namespace === (o.namespace ?? 'default'));
   if (o.name !== undefined) items = items.filter((x) => x.metadata.name === o.name);
@@ -43,26 +43,18 @@ export async function runGet(o: GetOptions, out: NodeJS.WritableStream, err: Nod
     return 1;
   }
   if (o.output === 'json' || o.output === 'yaml') {
-    printData({ apiVersion: 'v1', kind: 'List', items: items.map(plain) }, o.output, out);
+    printData({ apiVersion: 'v1', kind: 'List', items: items.map(item) }, o.output, out);
     return 0;
   }
   out.write(`${table(rowsFor(kind, items, o.allNamespaces, o.output === 'wide'))}\n`);
   return 0;
 }
 
-function withState(objects: readonly ConfigObject[], state: StateStore): ConfigObject[] {
-  const out = objects.map((x) => {
-    const overlay = x.kind === 'WorkloadEntry' ? state.status(objectKey(x)) : undefined;
-    return (overlay ? { ...x, status: overlay } : x) as ConfigObject;
-  });
-  const have = new Set(out.map(objectKey));
-  for (const e of state.entries()) if (!have.has(objectKey(e))) out.push(e);
-  return out;
-}
-
-function plain(x: ConfigObject): unknown {
-  const { origin: _origin, ...rest } = x;
-  return rest;
+/** A complete item: labels and annotations always present (empty maps included). */
+function item(x: ConfigObject): unknown {
+  const doc = toDocument(x);
+  const metadata = doc['metadata'] as Record<string, unknown>;
+  return { ...doc, metadata: { ...metadata, labels: x.metadata.labels, annotations: x.metadata.annotations } };
 }
 
 function age(ts: string | undefined): string {

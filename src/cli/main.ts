@@ -8,8 +8,9 @@ import { ConfigReadError } from '../sources/file/read-files.js';
 import { runEndpoints } from './endpoints-command.js';
 import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
-import { ControlPlaneUnreachable } from './errors.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
+import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
+import { StoreUrlError } from '../model/config/store.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -65,28 +66,36 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 
   program
     .command('serve')
-    .description('run the control plane on a folder of configuration, serving xDS')
-    .option('--config <path>', 'configuration file or folder (repeatable; required)', collect)
+    .description('run the control plane on a folder of configuration or an etcd store, serving xDS')
+    .option('--config <path>', 'configuration file or folder (repeatable; the file store)', collect)
+    .option('--store <url>', 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: the --config folders)')
     .option('--xds-address <host:port>', 'ADS (gRPC) listen address', '127.0.0.1:15010')
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
-    .option('--state-dir <dir>', 'where registered workloads, status and the signing key are kept (default: <first config>.state)')
+    .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
-    .action(async (opts: { config?: string[]; xdsAddress: string; httpAddress: string; debounce: number; debounceMax: number; stateDir?: string; gracePeriod: number }) => {
-      if (!opts.config || opts.config.length === 0) throw new UsageError('serve needs at least one --config PATH');
+    .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
+    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .action(async (opts: ServeFlags) => {
+      const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
+      if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
+      if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
       // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
       // offline commands do not need.
       const { runServe } = await import('./serve-command.js');
       exitCode = await runServe(
         {
-          config: opts.config,
+          config: opts.config ?? [],
+          ...(store !== undefined ? { store } : {}),
           xdsAddress: opts.xdsAddress,
           httpAddress: opts.httpAddress,
           debounceMs: opts.debounce,
           debounceMaxMs: opts.debounceMax,
           ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
           gracePeriodMs: opts.gracePeriod,
+          ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+          sessionTtlSeconds: opts.sessionTtl,
         },
         out,
       );
@@ -102,16 +111,20 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
     });
 
+  const storeOption = '--store <url>';
+  const storeHelp = 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: $MESHBRIDGE_STORE or file://.)';
+  const storeOf = (url: string | undefined): string => url ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.';
+
   program
     .command('get')
-    .description('list objects of a kind from the store (the config folder and the state beside it)')
+    .description('list objects of a kind from the store')
     .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...)")
     .argument('[name]', 'only this object')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace', false)
     .option('-o, --output <format>', 'text, wide, yaml or json', 'text')
-    .option('--store <url>', 'file://DIR (default: $MESHBRIDGE_STORE or file://.)')
-    .option('--state-dir <dir>', "the control plane's state directory (default: <store folder>.state)")
+    .option(storeOption, storeHelp)
+    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
     .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string }) => {
       const { runGet } = await import('./get-command.js');
       exitCode = await runGet(
@@ -121,7 +134,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           namespace: opts.namespace,
           allNamespaces: opts.allNamespaces,
           output: opts.output,
-          store: opts.store ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.',
+          store: storeOf(opts.store),
           ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
         },
         out,
@@ -191,6 +204,34 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       exitCode = await runAgent(opts, out, err);
     });
 
+  program
+    .command('apply')
+    .description('validate and write objects to the store, all or nothing')
+    .option('-f, --filename <path>', 'file or folder (repeatable; required)', collect)
+    .option(storeOption, storeHelp)
+    .action(async (opts: { filename?: string[]; store?: string }) => {
+      if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
+      const { runApply } = await import('./apply-command.js');
+      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store) }, out, err);
+    });
+
+  program
+    .command('delete')
+    .description('delete objects from the store: KIND NAME, or the objects of -f FILE|DIR')
+    .argument('[kind]', 'kind (we, se, wg, ...)')
+    .argument('[name]', 'object name')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-f, --filename <path>', 'file or folder (repeatable)', collect)
+    .option(storeOption, storeHelp)
+    .action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string }) => {
+      const { runDelete } = await import('./delete-command.js');
+      exitCode = await runDelete(
+        { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeOf(opts.store) },
+        out,
+        err,
+      );
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -199,7 +240,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable) {
+    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError) {
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }
@@ -234,6 +275,19 @@ function parsePositiveSeconds(v: string): number {
   return n;
 }
 
+interface ServeFlags {
+  config?: string[];
+  store?: string;
+  xdsAddress: string;
+  httpAddress: string;
+  debounce: number;
+  debounceMax: number;
+  stateDir?: string;
+  gracePeriod: number;
+  instance?: string;
+  sessionTtl: number;
+}
+
 interface EndpointsFlags {
   config?: string[];
   host?: string;
@@ -254,6 +308,12 @@ function collect(value: string, previous: string[] | undefined): string[] {
 function parseNonNegative(v: string): number {
   const n = Number(v.replace(/ms$/, ''));
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of seconds (at least 1), not ${JSON.stringify(v)}`);
   return n;
 }
 

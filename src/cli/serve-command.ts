@@ -1,9 +1,12 @@
-/** `meshbridge serve --config PATH...` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
+/** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
 import { consoleLogger } from '../lib/log/logger.js';
 
 export interface ServeOptions {
   readonly config: readonly string[];
+  readonly store?: string;
+  readonly instance?: string;
+  readonly sessionTtlSeconds?: number;
   readonly xdsAddress: string;
   readonly httpAddress: string;
   readonly debounceMs: number;
@@ -15,6 +18,9 @@ export interface ServeOptions {
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
   const cp = new ControlPlane({
     configPaths: o.config,
+    ...(o.store !== undefined ? { store: o.store } : {}),
+    ...(o.instance !== undefined ? { instance: o.instance } : {}),
+    ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
     xdsAddress: o.xdsAddress,
     httpAddress: o.httpAddress,
     debounceMs: o.debounceMs,
@@ -26,7 +32,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
   const listening = await cp.start();
   out.write(`xds listening on ${listening.xds}\n`);
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
-  out.write(`state in ${cp.stateDir}\n`);
+  out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${o.store ?? ''} as instance ${cp.instance}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

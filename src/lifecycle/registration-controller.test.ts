@@ -6,7 +6,8 @@ import type { ProxyIdentity } from '../xds/server/node-identity.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { RegistrationController } from './registration-controller.js';
 import { newSigningKey, signToken } from './registration-token.js';
-import { StateStore } from './state-store.js';
+import { MemoryStore } from '../sources/memory/memory-store.js';
+import { LocalCoordination } from './coordination.js';
 import { autoRegisteredName } from './workload-entry-from-group.js';
 
 const GRACE = 40;
@@ -44,15 +45,15 @@ function proxy(ip: string, o: { group?: string; ns?: string; network?: string; l
 }
 
 function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry[] = []) {
-  const store = new StateStore();
+  const mem = new MemoryStore();
+  if (configEntries.length > 0) void mem.write(configEntries.map((object) => ({ op: 'create' as const, object })));
   const key = newSigningKey();
   const groupMap = new Map(groups.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
   const c = new RegistrationController({
-    store,
+    store: mem,
+    coordination: new LocalCoordination('cp-1'),
     group: (ns, n) => groupMap.get(`${ns}/${n}`),
-    configEntry: (ns, n) => configEntries.find((e) => e.metadata.namespace === ns && e.metadata.name === n),
     signingKey: key,
-    instance: 'cp-1',
     gracePeriodMs: GRACE,
     log: silentLogger,
   });
@@ -60,7 +61,13 @@ function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry
     const now = Math.floor(Date.now() / 1000);
     return { authorization: `Bearer ${signToken({ namespace: ns, group: g, serviceAccount: 'sa1', issuedAt: now, expiresAt: now + ttl }, key)}` };
   };
-  return { store, c, token, groupMap };
+  // The store as the tests read it: synchronous views of the memory store.
+  const store = {
+    entry: (k: string) => mem.current(k) as WorkloadEntry | undefined,
+    entries: () => [...mem.objectsOf('WorkloadEntry')] as WorkloadEntry[],
+    status: (k: string) => (mem.current(k) as WorkloadEntry | undefined)?.status,
+  };
+  return { store, mem, c, token, groupMap };
 }
 
 test('AR-1 + token admission: missing group, missing/foreign/expired token, token for another group are refused with a reason', () => {
@@ -89,9 +96,10 @@ test('AR-2: entry name is <group>-<ip with ":" as "-">[-<network>], cut from the
   assert.ok(long.endsWith('-10.0.0.1'));
 });
 
-test('AR-3, AR-6: the entry copies the template; labels: template < spec.metadata < proxy, minus istio-locality; connect annotations', () => {
+test('AR-3, AR-6: the entry copies the template; labels: template < spec.metadata < proxy, minus istio-locality; connect annotations', async () => {
   const { c, store } = setup();
   c.onConnect('s1', proxy('10.0.0.1', { group: 'vm', network: 'net-a', labels: { tier: 'proxy' }, locality: ['r1', 'z1', 's1'] }));
+  await c.idle();
   const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1-net-a');
   assert.ok(e);
   assert.deepEqual(e.spec.labels, { app: 'from-metadata', version: 'v1', tier: 'proxy' });
@@ -111,21 +119,25 @@ test('AR-3, AR-6: the entry copies the template; labels: template < spec.metadat
   assert.equal(e.status?.conditions?.find((x) => x.type === 'Connected')?.status, 'True');
 });
 
-test('AR-3: without proxy network and locality the template values are used; a probe turns health checks on', () => {
+test('AR-3: without proxy network and locality the template values are used; a probe turns health checks on', async () => {
   const { c, store } = setup([group('vm', { probe: { httpGet: { port: 8080 } } })]);
   c.onConnect('s1', proxy('10.0.0.2', { group: 'vm' }));
+  await c.idle();
   const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.2');
   assert.equal(e?.spec.network, 'tmpl-net');
   assert.equal(e?.spec.locality, 'r0/z0');
   assert.equal(e?.metadata.annotations['proxy.istio.io/health-checks-enabled'], 'true');
 });
 
-test('AR-4: an existing entry keeps its labels and ports; only connect annotations change', () => {
+test('AR-4: an existing entry keeps its labels and ports; only connect annotations change', async () => {
   const { c, store, groupMap } = setup();
   c.onConnect('s1', proxy('10.0.0.1', { group: 'vm' }));
+  await c.idle();
   c.onDisconnect('s1');
+  await c.idle();
   groupMap.set('ns1/vm', group('vm', { template: { labels: { app: 'changed' }, ports: { http: 9999 } } }));
   c.onConnect('s2', proxy('10.0.0.1', { group: 'vm' }));
+  await c.idle();
   const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
   assert.equal(e?.spec.labels?.['app'], 'from-metadata');
   assert.deepEqual(e?.spec.ports, { http: 8080 });
@@ -142,19 +154,22 @@ test('AR-7, AR-8: the entry lives while any connection holds it, and is deleted 
   const e = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
   assert.ok(e?.metadata.annotations['istio.io/connectedAt'], 'the live connection is not evicted');
   c.onDisconnect('b');
+  await c.idle();
   const d = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
   assert.ok(d?.metadata.annotations['istio.io/disconnectedAt']);
   assert.equal(d?.metadata.annotations['istio.io/connectedAt'], undefined);
   assert.equal(d?.status?.conditions?.find((x) => x.type === 'Connected')?.status, 'False');
   await sleep(GRACE * 2);
   assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), undefined);
-  c.stop();
+  await c.stop();
 });
 
 test('AR-8 "fast reconnect": reconnecting within the grace period keeps the entry (no flap)', async () => {
-  const { c, store } = setup();
+  const { c, store, mem } = setup();
   const changes: string[] = [];
-  store.subscribe((keys) => changes.push(...keys.map((k) => (store.entry(k) ? 'put' : 'delete'))));
+  const w = mem.watch('0', (e) => {
+    if (e.type === 'changes') changes.push(...e.changes.map((x) => x.type));
+  });
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
   c.onDisconnect('a');
   await sleep(GRACE / 4);
@@ -162,7 +177,8 @@ test('AR-8 "fast reconnect": reconnecting within the grace period keeps the entr
   await sleep(GRACE * 2);
   assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'));
   assert.ok(!changes.includes('delete'));
-  c.stop();
+  await w.close();
+  await c.stop();
 });
 
 test('AR-9: the sweep removes entries disconnected for longer than the grace period', async () => {
@@ -170,32 +186,38 @@ test('AR-9: the sweep removes entries disconnected for longer than the grace per
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
   c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
   c.onDisconnect('a');
-  c.stop(); // no timers: only the sweep cleans up
+  await c.stop(); // no timers: only the sweep cleans up
   await sleep(GRACE + 5);
-  c.sweep();
+  await c.reclaim();
+  await c.idle();
   assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), undefined);
   assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), 'connected entries stay');
 });
 
-test('AR-10: a WorkloadGroup created later registers the live connections that name it', () => {
+test('AR-10: a WorkloadGroup created later registers the live connections that name it', async () => {
   const { c, store, groupMap } = setup([]);
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  await c.idle();
   assert.equal(store.entries().length, 0);
   const g = group();
   groupMap.set('ns1/vm', g);
   c.onGroupAdded(g);
+  await c.idle();
   assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'));
 });
 
-test('H-6: health reports become the Healthy condition; the message only when False', () => {
+test('H-6: health reports become the Healthy condition; the message only when False', async () => {
   const { c, store } = setup();
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
   c.onHealth('a', false, 'connection refused');
+  await c.idle();
   let h = store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.status?.conditions?.find((x) => x.type === 'Healthy');
   assert.equal(h?.status, 'False');
   assert.equal(h?.message, 'connection refused');
   assert.ok(h?.lastProbeTime && h.lastTransitionTime);
+  await sleep(2); // a later probe time
   c.onHealth('a', true, '');
+  await c.idle();
   h = store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.status?.conditions?.find((x) => x.type === 'Healthy');
   assert.equal(h?.status, 'True');
   assert.equal(h?.message, undefined);
@@ -216,29 +238,32 @@ test('H-8, H-9: an operator-written entry named by WORKLOAD_ENTRY gets status on
   c.onConnect('b', proxy('10.0.0.8', { workloadEntry: 'plain' }));
   c.onHealth('a', true, '');
   c.onHealth('b', true, '');
+  await c.idle();
   assert.equal(store.status('WorkloadEntry/ns1/checked')?.conditions?.[0]?.status, 'True');
   assert.equal(store.status('WorkloadEntry/ns1/plain'), undefined);
   c.onDisconnect('a');
   await sleep(GRACE * 2);
+  await c.idle();
   assert.equal(store.status('WorkloadEntry/ns1/checked')?.conditions?.find((x) => x.type === 'Healthy'), undefined);
-  c.stop();
+  await c.stop();
 });
 
 test('restart: entries connected before a restart are kept if their agent reconnects within the grace period, else removed', async () => {
-  const { c, store } = setup();
+  const { c, store, mem } = setup();
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
   c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
-  c.stop();
+  await c.stop();
   // A new controller over the same store stands for the restarted control plane.
   const groups = new Map([['ns1/vm', group()]]);
-  const c2 = new RegistrationController({ store, group: (ns, n) => groups.get(`${ns}/${n}`), configEntry: () => undefined, signingKey: newSigningKey(), instance: 'cp-2', gracePeriodMs: GRACE, log: silentLogger });
+  const c2 = new RegistrationController({ store: mem, coordination: new LocalCoordination('cp-2'), group: (ns, n) => groups.get(`${ns}/${n}`), signingKey: newSigningKey(), gracePeriodMs: GRACE, log: silentLogger });
   c2.start();
   c2.onConnect('a2', proxy('10.0.0.1', { group: 'vm' }));
-  await sleep(GRACE * 2);
+  await sleep(GRACE * 3);
+  await c2.idle();
   assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), 'reconnected: kept');
   assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.metadata.annotations['istio.io/workloadController'], 'cp-2');
   assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), undefined, 'did not come back: removed');
-  c2.stop();
+  await c2.stop();
 });
 
 test('race: 200 agents connecting, disconnecting and reconnecting in random order end in exactly the right entries', async () => {
@@ -275,10 +300,11 @@ test('race: 200 agents connecting, disconnecting and reconnecting in random orde
     }),
   );
   await sleep(GRACE * 3);
+  await c.idle();
   const expected = agents.filter((a) => a.fate < 0.4 || a.fate >= 0.7).map((a) => `vm-${a.ip}`).sort();
   assert.deepEqual(store.entries().map((e) => e.metadata.name).sort(), expected);
   assert.ok(store.entries().every((e) => e.metadata.annotations['istio.io/connectedAt'] !== undefined));
-  c.stop();
+  await c.stop();
 });
 
 test('AR-5: a token whose service account differs from the group template is refused', () => {

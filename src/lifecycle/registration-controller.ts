@@ -1,27 +1,35 @@
 /**
  * Auto-registration and health status (Istio: pilot/pkg/autoregistration, AR-* and H-*), driven by
- * xDS stream events and writing through a `WorkloadEntryWriter`.
+ * xDS stream events and writing through the store port with compare-and-swap (entry-writes.ts).
  *
  * - Admission (AR-1, AR-5 in spirit, issue 4 "Safety"): an agent must present a registration token
  *   signed by this control plane for the namespace and group it names; the group must exist.
  * - Connect (AR-2..AR-4, AR-6, AR-7): the entry `<group>-<ip>[-<network>]` is created from the group
- *   template, or, if it exists, only its connect annotations change. Connections are counted per
- *   (network, ip, group, namespace): a second agent with the same address shares the entry, and a
- *   live connection is never evicted by a newcomer.
- * - Disconnect (AR-8): when the last connection closes the entry is marked disconnected; after the
- *   grace period it is deleted (auto-registered) or loses its Healthy condition (health-checked
- *   entry written by the operator, H-9). Reconnecting within the grace period keeps the entry.
- * - Health (H-6..H-8): reports become the `Healthy` condition. Beyond Istio: a `Connected` condition
- *   with reason and transition time.
- * - Sweep (AR-9): every 10 × grace period, leaked entries are cleaned up; after a restart, entries
- *   whose agents do not come back within the grace period are removed.
+ *   template, or, if it exists, only its connect annotations change: this replica becomes its
+ *   controller (its owner). Connections are counted per (network, ip, group, namespace).
+ * - Disconnect (AR-8): when the last connection closes, the entry is marked disconnected — only if
+ *   this replica is still its controller, so a workload that reconnected to another replica is
+ *   never touched by the old one — and after the grace period it is deleted, with the
+ *   resourceVersion of the disconnected state it was read in: a reconnect in between changes the
+ *   version and the delete fails. Health-checked entries the operator wrote lose their Healthy
+ *   condition instead (H-9).
+ * - Health (H-6..H-8): reports become the `Healthy` condition, written only by the controller.
+ *   Beyond Istio: a `Connected` condition with reason and transition time.
+ * - Leader only (Coordination): reclaim the entries of replicas whose session is gone (mark them
+ *   disconnected, delete them after the grace period), and sweep leaked entries every 10 × grace
+ *   (AR-9). Leader writes carry the leadership fence.
+ * - Every write of one entry is queued behind the previous one of this replica, so one replica's
+ *   connect, disconnect and health report of an entry are applied in the order they happened.
  */
-import type { Condition, StringMap, WorkloadEntry, WorkloadEntryStatus, WorkloadGroup } from '../model/config/types.js';
+import type { ConfigStore, ObjectRef } from '../model/config/store.js';
+import type { Condition, WorkloadEntry, WorkloadGroup } from '../model/config/types.js';
 import type { ProxyIdentity } from '../xds/server/node-identity.js';
 import type { Admission } from '../xds/server/ads-stream.js';
 import type { Logger } from '../lib/log/logger.js';
+import { KeyedQueue } from '../lib/async/keyed-queue.js';
+import type { Coordination, CoordinationEvent } from './coordination.js';
+import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition } from './entry-writes.js';
 import { verifyToken } from './registration-token.js';
-import type { WorkloadEntryWriter } from './state-store.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
 
 const UNAUTHENTICATED = 16;
@@ -29,35 +37,30 @@ const PERMISSION_DENIED = 7;
 const FAILED_PRECONDITION = 9;
 
 export interface RegistrationOptions {
-  readonly store: WorkloadEntryWriter;
-  /** The WorkloadGroup `<ns>/<name>`, if it exists. */
+  readonly store: ConfigStore;
+  readonly coordination: Coordination;
+  /** The WorkloadGroup `<ns>/<name>`, if it exists (the registry's inputs). */
   readonly group: (namespace: string, name: string) => WorkloadGroup | undefined;
-  /** An operator-written WorkloadEntry (H-8), if it exists. */
-  readonly configEntry: (namespace: string, name: string) => WorkloadEntry | undefined;
   readonly signingKey: Buffer;
-  /** This control plane's instance id (Istio: the istiod pod name; AR-6 `workloadController`). */
-  readonly instance: string;
   readonly gracePeriodMs?: number;
   readonly now?: () => number;
   readonly log: Logger;
 }
 
 interface Stream {
+  readonly id: string;
   readonly proxy: ProxyIdentity;
-  /** `WorkloadEntry/<ns>/<name>` this stream keeps connected and reports health for. */
-  readonly entryKey: string | undefined;
-  readonly connectionKey: string | undefined;
+  readonly ref: ObjectRef;
+  readonly connectionKey: string;
   readonly auto: boolean;
   readonly group?: string;
+  /** When this replica saw the connection (the connectedAt annotation it writes). */
+  readonly connectedAt: number;
 }
 
 function meta(proxy: ProxyIdentity, key: string): string | undefined {
   const v = proxy.metadata[key];
   return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function isoNano(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '000000Z');
 }
 
 function localityOf(proxy: ProxyIdentity): string {
@@ -66,46 +69,77 @@ function localityOf(proxy: ProxyIdentity): string {
   return [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '');
 }
 
-function setCondition(status: WorkloadEntryStatus | undefined, c: Condition | undefined, type: string): WorkloadEntryStatus {
-  const others = (status?.conditions ?? []).filter((x) => x.type !== type);
-  return { ...(status ?? {}), conditions: c ? [...others, c] : others };
-}
+const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`;
 
 export class RegistrationController {
   private readonly streams = new Map<string, Stream>();
   private readonly connections = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly queue: KeyedQueue;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private order = 1_000_000_000;
+  private stopped = false;
   readonly graceMs: number;
+  readonly instance: string;
 
   constructor(private readonly o: RegistrationOptions) {
     this.graceMs = o.gracePeriodMs ?? 10_000;
+    this.instance = o.coordination.instance;
+    this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: e instanceof Error ? e.message : String(e) }));
   }
 
   private now(): number {
     return (this.o.now ?? Date.now)();
   }
 
-  /** After a restart: entries marked connected by an earlier run have no live connection here. */
   start(): void {
-    const now = this.now();
-    for (const e of this.o.store.entries()) {
-      if (e.metadata.annotations[ANNOTATIONS.connectedAt] !== undefined) this.markDisconnected(e, now, 'control plane restarted');
-    }
-    this.sweepTimer = setInterval(() => this.sweep(), this.graceMs * 10);
+    this.unsubscribe = this.o.coordination.subscribe((e) => this.onCoordination(e));
+    if (this.o.coordination.leadership()) void this.reclaim();
+    this.sweepTimer = setInterval(() => {
+      if (this.o.coordination.leadership()) void this.reclaim();
+    }, this.graceMs * 10);
     this.sweepTimer.unref();
   }
 
-  stop(): void {
+  /** Stops timers; waits (up to `waitMs`) for queued writes. */
+  async stop(waitMs = 2000): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue.idle(), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 
-  /** Connections currently counted, for tests and the debug view. */
+  /** Resolves when every write queued so far is done (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
   connectionCounts(): ReadonlyMap<string, number> {
     return this.connections;
+  }
+
+  private onCoordination(e: CoordinationEvent): void {
+    switch (e.type) {
+      case 'elected':
+      case 'instanceLost':
+        if (this.o.coordination.leadership()) void this.reclaim();
+        return;
+      case 'sessionRestored':
+        // Our session expired meanwhile: the leader may have reclaimed our workloads. Re-assert them.
+        for (const s of this.streams.values()) if (s.auto) this.enqueue(s.ref, () => this.register(s));
+        return;
+      case 'deposed':
+        return;
+    }
+  }
+
+  private enqueue(ref: ObjectRef, task: () => Promise<void>): void {
+    void this.queue.push(keyOf(ref), task);
   }
 
   /** The admission check of a new ADS stream. Proxies that are not agents are admitted as they are. */
@@ -120,11 +154,7 @@ export class RegistrationController {
     if (!check.ok) return { ok: false, code: UNAUTHENTICATED, message: check.reason };
     const ns = proxy.namespace ?? '';
     if (group !== undefined && (check.claims.namespace !== ns || check.claims.group !== group)) {
-      return {
-        ok: false,
-        code: PERMISSION_DENIED,
-        message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}`,
-      };
+      return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}` };
     }
     const wg = group !== undefined ? this.o.group(ns, group) : undefined;
     if (group !== undefined && !wg) {
@@ -145,170 +175,197 @@ export class RegistrationController {
   onConnect(streamId: string, proxy: ProxyIdentity): void {
     const groupName = meta(proxy, 'AUTO_REGISTER_GROUP');
     const ns = proxy.namespace ?? 'default';
-    const ip = proxy.ip;
-    if (groupName !== undefined && ip !== undefined) {
-      const network = proxy.network ?? '';
-      const name = autoRegisteredName(groupName, ip, network);
-      const entryKey = `WorkloadEntry/${ns}/${name}`;
-      const connectionKey = `${network}\u0000${ip}\u0000${groupName}\u0000${ns}`;
-      this.streams.set(streamId, { proxy, entryKey, connectionKey, auto: true, group: groupName });
-      this.connections.set(connectionKey, (this.connections.get(connectionKey) ?? 0) + 1);
-      this.register(proxy, groupName, entryKey);
-      return;
-    }
     const manual = meta(proxy, 'WORKLOAD_ENTRY');
-    if (manual !== undefined) {
-      this.streams.set(streamId, { proxy, entryKey: `WorkloadEntry/${ns}/${manual}`, connectionKey: `manual\u0000${ns}/${manual}`, auto: false });
-      const ck = `manual\u0000${ns}/${manual}`;
-      this.connections.set(ck, (this.connections.get(ck) ?? 0) + 1);
-    }
+    let s: Stream;
+    if (groupName !== undefined && proxy.ip !== undefined) {
+      const network = proxy.network ?? '';
+      const ref = { kind: 'WorkloadEntry' as const, namespace: ns, name: autoRegisteredName(groupName, proxy.ip, network) };
+      s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now() };
+    } else if (manual !== undefined) {
+      s = { id: streamId, proxy, ref: { kind: 'WorkloadEntry', namespace: ns, name: manual }, connectionKey: `manual\u0000${ns}/${manual}`, auto: false, connectedAt: this.now() };
+    } else return;
+    this.streams.set(streamId, s);
+    this.connections.set(s.connectionKey, (this.connections.get(s.connectionKey) ?? 0) + 1);
+    if (s.auto) this.enqueue(s.ref, () => this.register(s));
   }
 
   /** AR-10: a group created later registers the live connections that name it. */
   onGroupAdded(group: WorkloadGroup): void {
     for (const s of this.streams.values()) {
-      if (s.auto && s.group === group.metadata.name && s.proxy.namespace === group.metadata.namespace && s.entryKey && !this.o.store.entry(s.entryKey)) {
-        this.register(s.proxy, group.metadata.name, s.entryKey);
-      }
+      if (s.auto && s.group === group.metadata.name && s.proxy.namespace === group.metadata.namespace) this.enqueue(s.ref, () => this.register(s));
     }
   }
 
-  private register(proxy: ProxyIdentity, groupName: string, entryKey: string): void {
-    const ns = proxy.namespace ?? 'default';
-    const now = this.now();
-    const existing = this.o.store.entry(entryKey);
-    const connect = (e: WorkloadEntry): WorkloadEntry => {
-      const annotations: Record<string, string> = { ...e.metadata.annotations, [ANNOTATIONS.controller]: this.o.instance, [ANNOTATIONS.connectedAt]: isoNano(now) };
+  /** AR-3, AR-4, AR-6: create the entry, or take it over with connect annotations. */
+  private async register(s: Stream): Promise<void> {
+    const live = (): boolean => this.streams.get(s.id) === s;
+    const connectedAt = isoNano(s.connectedAt);
+    const connected = (e: WorkloadEntry): WorkloadEntry => {
+      const annotations: Record<string, string> = { ...e.metadata.annotations, [ANNOTATIONS.controller]: this.instance, [ANNOTATIONS.connectedAt]: connectedAt };
       delete annotations[ANNOTATIONS.disconnectedAt];
-      const status = setCondition(e.status, { type: 'Connected', status: 'True', reason: 'Connected', message: `connected to ${this.o.instance}`, lastTransitionTime: new Date(now).toISOString() }, 'Connected');
-      return { ...e, metadata: { ...e.metadata, annotations }, status };
+      return { ...e, metadata: { ...e.metadata, annotations } };
     };
-    if (existing) {
-      // AR-4: only the connect annotations change; labels and ports are not re-applied.
-      this.o.store.putEntry(connect(existing));
-      return;
-    }
-    const group = this.o.group(ns, groupName);
-    if (!group) return; // AR-10 registers it when the group appears
-    const labels: StringMap = proxy.labels;
-    const entry = workloadEntryFromGroup(
-      group,
-      {
-        ip: proxy.ip ?? '',
-        namespace: ns,
-        group: groupName,
-        network: proxy.network ?? '',
-        locality: localityOf(proxy),
-        labels,
-        healthChecked: meta(proxy, 'HEALTH_CHECKS') === 'true' || group.spec.probe !== undefined,
-      },
-      this.order++,
-    );
-    this.o.store.putEntry(connect({ ...entry, metadata: { ...entry.metadata, creationTimestamp: new Date(now).toISOString() } }));
-    this.o.log.info('workload registered', { entry: entryKey, address: proxy.ip });
+    let created = false;
+    const r = await mutateEntry(this.o.store, s.ref, (cur) => {
+      if (!live()) return undefined; // closed before its turn came: nothing to register
+      if (cur) {
+        const a = cur.metadata.annotations;
+        const ctl = a[ANNOTATIONS.controller];
+        const theirs = parseIsoNano(a[ANNOTATIONS.connectedAt]);
+        // AR-6: the proxy has a newer connection to another live replica.
+        if (ctl !== undefined && ctl !== this.instance && theirs !== undefined && theirs > s.connectedAt && this.o.coordination.isLive(ctl)) return undefined;
+        return { op: 'update', object: connected(cur) };
+      }
+      const group = this.o.group(s.ref.namespace, s.group ?? '');
+      if (!group) return undefined; // AR-10 registers it when the group appears
+      const entry = workloadEntryFromGroup(group, {
+        ip: s.proxy.ip ?? '',
+        namespace: s.ref.namespace,
+        group: group.metadata.name,
+        network: s.proxy.network ?? '',
+        locality: localityOf(s.proxy),
+        labels: s.proxy.labels,
+        healthChecked: meta(s.proxy, 'HEALTH_CHECKS') === 'true' || group.spec.probe !== undefined,
+      }, this.order++);
+      created = true;
+      const fresh = connected({ ...entry, metadata: { ...entry.metadata, creationTimestamp: new Date(this.now()).toISOString() } });
+      return { op: 'create', object: { ...fresh, status: setCondition(undefined, this.connectedCondition(true, `connected to ${this.instance}`), 'Connected') } };
+    });
+    if (r.kind === 'failed') this.o.log.warn('registering a workload failed', { entry: keyOf(s.ref), error: r.failure.message });
+    if (r.kind !== 'written') return;
+    if (created) this.o.log.info('workload registered', { entry: keyOf(s.ref), address: s.proxy.ip });
+    else await this.setConnected(s.ref, true, `connected to ${this.instance}`, (e) => e.metadata.annotations[ANNOTATIONS.controller] === this.instance && e.metadata.annotations[ANNOTATIONS.connectedAt] === connectedAt);
+  }
+
+  private connectedCondition(connected: boolean, message: string): Condition {
+    return { type: 'Connected', status: connected ? 'True' : 'False', reason: connected ? 'Connected' : 'Disconnected', message, lastTransitionTime: new Date(this.now()).toISOString() };
+  }
+
+  private async setConnected(ref: ObjectRef, connected: boolean, message: string, still: (e: WorkloadEntry) => boolean): Promise<void> {
+    await mutateEntry(this.o.store, ref, (cur) => {
+      if (!cur || !still(cur)) return undefined;
+      const prev = conditionOf(cur, 'Connected');
+      if (prev?.status === (connected ? 'True' : 'False') && prev.message === message) return undefined;
+      return { op: 'updateStatus', ref, status: setCondition(cur.status, this.connectedCondition(connected, message), 'Connected'), resourceVersion: cur.metadata.resourceVersion ?? '' };
+    });
   }
 
   onDisconnect(streamId: string): void {
     const s = this.streams.get(streamId);
     if (!s) return;
     this.streams.delete(streamId);
-    if (s.connectionKey === undefined || s.entryKey === undefined) return;
     const left = (this.connections.get(s.connectionKey) ?? 1) - 1;
     if (left > 0) {
       this.connections.set(s.connectionKey, left);
       return; // AR-7: another connection still holds the entry
     }
     this.connections.delete(s.connectionKey);
-    const now = this.now();
-    if (s.auto) {
-      const e = this.o.store.entry(s.entryKey);
-      if (e && e.metadata.annotations[ANNOTATIONS.controller] === this.o.instance) this.markDisconnected(e, now, 'agent disconnected');
-    } else {
-      this.schedule(s.entryKey, now);
-    }
+    if (s.auto) this.enqueue(s.ref, () => this.markDisconnected(s.ref, this.instance, 'agent disconnected'));
+    else this.later(() => this.enqueue(s.ref, () => this.healthCheckedGone(s.ref, s.connectionKey)), this.graceMs);
   }
 
-  private markDisconnected(e: WorkloadEntry, now: number, reason: string): void {
-    const annotations: Record<string, string> = { ...e.metadata.annotations, [ANNOTATIONS.disconnectedAt]: isoNano(now) };
-    delete annotations[ANNOTATIONS.connectedAt];
-    const status = setCondition(e.status, { type: 'Connected', status: 'False', reason: 'Disconnected', message: reason, lastTransitionTime: new Date(now).toISOString() }, 'Connected');
-    const key = `WorkloadEntry/${e.metadata.namespace}/${e.metadata.name}`;
-    this.o.store.putEntry({ ...e, metadata: { ...e.metadata, annotations }, status });
-    this.schedule(key, now);
+  /** AR-8: the entry says disconnected (if `controller` still owns it), and goes after the grace period. */
+  private async markDisconnected(ref: ObjectRef, controller: string, reason: string, leader = false): Promise<void> {
+    const fence = leader ? this.o.coordination.leadership()?.fence : undefined;
+    if (leader && !this.o.coordination.leadership()) return;
+    const r = await mutateEntry(this.o.store, ref, (cur) => {
+      const a = cur?.metadata.annotations;
+      if (!cur || !a || a[ANNOTATIONS.controller] !== controller || a[ANNOTATIONS.connectedAt] === undefined) return undefined;
+      if (controller === this.instance && !leader && this.ownsLiveStream(ref)) return undefined; // reconnected here meanwhile
+      const annotations: Record<string, string> = { ...a, [ANNOTATIONS.disconnectedAt]: isoNano(this.now()) };
+      delete annotations[ANNOTATIONS.connectedAt];
+      return { op: 'update', object: { ...cur, metadata: { ...cur.metadata, annotations } } };
+    }, fence ? { fence } : {});
+    if (r.kind !== 'written' || !r.entry) return;
+    const disconnectedAt = r.entry.metadata.annotations[ANNOTATIONS.disconnectedAt];
+    await this.setConnected(ref, false, reason, (e) => e.metadata.annotations[ANNOTATIONS.disconnectedAt] === disconnectedAt);
+    this.later(() => this.enqueue(ref, () => this.cleanup(ref)), this.graceMs);
   }
 
-  /** AR-8: after the grace period, clean up what is still disconnected. */
-  private schedule(entryKey: string, disconnectedAt: number): void {
+  private ownsLiveStream(ref: ObjectRef): boolean {
+    for (const s of this.streams.values()) if (s.auto && s.ref.name === ref.name && s.ref.namespace === ref.namespace) return true;
+    return false;
+  }
+
+  private later(fn: () => void, ms: number): void {
+    if (this.stopped) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
-      this.cleanup(entryKey, disconnectedAt);
-    }, this.graceMs);
+      fn();
+    }, Math.max(0, ms));
     this.timers.add(t);
   }
 
-  private cleanup(entryKey: string, disconnectedAt: number): void {
-    const e = this.o.store.entry(entryKey);
-    if (e) {
-      const a = e.metadata.annotations;
-      const disc = a[ANNOTATIONS.disconnectedAt];
-      if (a[ANNOTATIONS.connectedAt] === undefined && disc !== undefined && this.now() - Date.parse(disc.replace(/(\.\d{3})\d*Z$/, '$1Z')) >= this.graceMs - 5) {
-        this.o.store.deleteEntry(entryKey);
-        this.o.log.info('workload entry removed: its agent did not come back within the grace period', { entry: entryKey });
-      }
-      return;
-    }
-    // H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy condition.
-    const [, ns = '', name = ''] = entryKey.split('/');
-    const stillConnected = (this.connections.get(`manual\u0000${ns}/${name}`) ?? 0) > 0;
-    if (!stillConnected && this.now() - disconnectedAt >= this.graceMs - 5) {
-      const st = this.o.store.status(entryKey);
-      if (st) this.o.store.putStatus(entryKey, setCondition(st, undefined, 'Healthy'));
-    }
+  /** Deletes the entry if it is still disconnected, for at least the grace period, at the version read. */
+  private async cleanup(ref: ObjectRef, fence = this.o.coordination.leadership()?.fence): Promise<void> {
+    const r = await mutateEntry(this.o.store, ref, (cur) => {
+      const a = cur?.metadata.annotations;
+      if (!cur || !a || a[ANNOTATIONS.connectedAt] !== undefined) return undefined;
+      const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
+      if (disc === undefined || this.now() - disc < this.graceMs - 5) return undefined;
+      return { op: 'delete', ref, resourceVersion: cur.metadata.resourceVersion ?? '' };
+    }, fence ? { fence } : {});
+    if (r.kind === 'written') this.o.log.info('workload entry removed: its agent did not come back within the grace period', { entry: keyOf(ref) });
+  }
+
+  /** H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy condition. */
+  private async healthCheckedGone(ref: ObjectRef, connectionKey: string): Promise<void> {
+    if ((this.connections.get(connectionKey) ?? 0) > 0) return;
+    await mutateEntry(this.o.store, ref, (cur) => {
+      if (!cur || !conditionOf(cur, 'Healthy')) return undefined;
+      return { op: 'updateStatus', ref, status: setCondition(cur.status, undefined, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
+    });
   }
 
   /** H-6..H-8: a health report becomes the entry's Healthy condition. */
   onHealth(streamId: string, healthy: boolean, message: string): void {
     const s = this.streams.get(streamId);
-    if (!s?.entryKey) return;
-    const now = new Date(this.now()).toISOString();
-    const condition: Condition = {
-      type: 'Healthy',
-      status: healthy ? 'True' : 'False',
-      ...(healthy ? {} : { message }),
-      lastProbeTime: now,
-      lastTransitionTime: now,
-    };
-    if (s.auto) {
-      const e = this.o.store.entry(s.entryKey);
-      if (!e) return;
-      const prev = (e.status?.conditions ?? []).find((c) => c.type === 'Healthy');
-      if (prev?.status === condition.status && prev.message === condition.message && prev.lastProbeTime !== undefined) {
+    if (!s) return;
+    const at = new Date(this.now()).toISOString();
+    const condition: Condition = { type: 'Healthy', status: healthy ? 'True' : 'False', ...(healthy ? {} : { message }), lastProbeTime: at, lastTransitionTime: at };
+    this.enqueue(s.ref, async () => {
+      await mutateEntry(this.o.store, s.ref, (cur) => {
+        if (!cur) return undefined;
+        const a = cur.metadata.annotations;
+        // H-7: only the entry's controller writes; H-8: an operator's entry needs the annotation.
+        if (s.auto ? a[ANNOTATIONS.controller] !== this.instance : a[ANNOTATIONS.healthChecks] === undefined) return undefined;
+        const prev = conditionOf(cur, 'Healthy');
+        if (prev?.lastProbeTime !== undefined && prev.lastProbeTime > at) return undefined; // H-7: a newer report is stored
         // Heartbeat of an unchanged state: refresh the probe time only (no EDS change).
-        this.o.store.putEntry({ ...e, status: setCondition(e.status, { ...prev, lastProbeTime: now }, 'Healthy') });
-      } else {
-        this.o.store.putEntry({ ...e, status: setCondition(e.status, condition, 'Healthy') });
-      }
-      return;
-    }
-    const [, ns = '', name = ''] = s.entryKey.split('/');
-    const entry = this.o.configEntry(ns, name);
-    // H-8: only entries carrying the health-checks annotation (any value) are written.
-    if (!entry || entry.metadata.annotations[ANNOTATIONS.healthChecks] === undefined) return;
-    const prev = (this.o.store.status(s.entryKey)?.conditions ?? []).find((c) => c.type === 'Healthy');
-    const next = prev?.status === condition.status && prev.message === condition.message ? { ...prev, lastProbeTime: now } : condition;
-    this.o.store.putStatus(s.entryKey, setCondition(this.o.store.status(s.entryKey) ?? entry.status, next, 'Healthy'));
+        const next = prev?.status === condition.status && prev.message === condition.message && prev.lastProbeTime !== undefined ? { ...prev, lastProbeTime: at } : condition;
+        return { op: 'updateStatus', ref: s.ref, status: setCondition(cur.status, next, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
+      });
+    });
   }
 
-  /** AR-9: entries that are disconnected for longer than the grace period are removed. */
-  sweep(): void {
+  /**
+   * Leader: entries whose controller's session is gone (or that name this replica without a live
+   * stream here) are marked disconnected; disconnected ones are deleted once the grace period is
+   * over (AR-9 sweep), or scheduled for then.
+   */
+  async reclaim(): Promise<void> {
+    let listing;
+    try {
+      listing = await this.o.store.list();
+    } catch (e) {
+      this.o.log.warn('sweep skipped: the store is unreachable', { error: e instanceof Error ? e.message : String(e) });
+      return;
+    }
     const now = this.now();
-    for (const e of this.o.store.entries()) {
-      const a = e.metadata.annotations;
-      const disc = a[ANNOTATIONS.disconnectedAt];
-      if (a[ANNOTATIONS.connectedAt] === undefined && disc !== undefined && now - Date.parse(disc.replace(/(\.\d{3})\d*Z$/, '$1Z')) >= this.graceMs) {
-        this.o.store.deleteEntry(`WorkloadEntry/${e.metadata.namespace}/${e.metadata.name}`);
-        this.o.log.info('workload entry swept: disconnected longer than the grace period', { entry: e.metadata.name });
+    for (const o of listing.objects) {
+      if (o.kind !== 'WorkloadEntry' || o.metadata.annotations[ANNOTATIONS.group] === undefined) continue;
+      const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
+      const a = o.metadata.annotations;
+      const ctl = a[ANNOTATIONS.controller] ?? '';
+      if (a[ANNOTATIONS.connectedAt] !== undefined) {
+        const orphan = ctl === this.instance ? !this.ownsLiveStream(ref) : !this.o.coordination.isLive(ctl);
+        if (orphan) this.enqueue(ref, () => this.markDisconnected(ref, ctl, ctl === this.instance ? 'not connected to this control plane' : `control plane ${ctl} is gone`, true));
+        continue;
       }
+      const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
+      if (disc === undefined) continue;
+      if (now - disc >= this.graceMs) this.enqueue(ref, () => this.cleanup(ref));
+      else this.later(() => this.enqueue(ref, () => this.cleanup(ref)), disc + this.graceMs - now);
     }
   }
 }

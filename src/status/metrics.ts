@@ -18,6 +18,8 @@ export interface ControlPlaneMetrics {
   readonly inboundUpdates: Counter<'type'>;
   readonly services: Gauge;
   readonly xdsRejects: Counter<'type'>;
+  /** 1 while the configuration store answers, 0 while this replica serves its last known configuration. */
+  readonly storeConnected: Gauge;
 }
 
 const PUSH_BUCKETS = [0.01, 0.1, 1, 3, 5, 10, 20, 30];
@@ -59,5 +61,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Contr
     inboundUpdates: new Counter({ name: 'pilot_inbound_updates', help: 'Total number of updates received by pilot.', labelNames: ['type'], registers }),
     services: new Gauge({ name: 'pilot_services', help: 'Total services known to pilot.', registers }),
     xdsRejects: new Counter({ name: 'pilot_total_xds_rejects', help: 'Total number of XDS responses from pilot rejected by proxy.', labelNames: ['type'], registers }),
+    storeConnected: new Gauge({
+      name: 'meshbridge_config_store_connected',
+      help: '1 while the configuration store answers; 0 while this replica serves the last configuration it knew.',
+      registers,
+    }),
   };
 }

@@ -75,6 +75,7 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
   const key = loadOrCreateSigningKey(stateDir);
   const now = Math.floor(Date.now() / 1000);
   const token = signToken({ namespace: 'vm-demo', group: 'svc1-vm', serviceAccount: 'svc1', issuedAt: now, expiresAt: now + 600 }, key);
+  const entryOf = (key: string) => cp.registry.inputs.workloadEntries.get(key);
   const endpoints = () => cp.registry.services.get('vm-demo/svc1.internal.com')?.endpoints.map((e) => `${e.address}:${e.port}`) ?? [];
   try {
     // A foreign token is refused with a reason; nothing is registered.
@@ -87,8 +88,8 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
 
     const agent = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 20_000, { authorization: `Bearer ${token}` });
     agent.send(agentRequest('127.0.2.50', undefined, AGENT_HELLO_TYPE_URL));
-    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') !== undefined);
-    const entry = cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50');
+    await until(() => entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') !== undefined);
+    const entry = entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50');
     assert.equal(entry?.spec.address, '127.0.2.50');
     assert.equal(entry?.metadata.annotations['proxy.istio.io/health-checks-enabled'], 'true');
     assert.deepEqual(endpoints(), [], 'H-GATE-2: health checked and not yet healthy: not an endpoint');
@@ -97,11 +98,11 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
     await until(() => endpoints().includes('127.0.2.50:8080'));
     agent.send(agentRequest('127.0.2.50', 'HTTP 503 from /'));
     await until(() => endpoints().length === 0);
-    assert.equal(cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.status?.conditions?.find((c) => c.type === 'Healthy')?.message, 'HTTP 503 from /');
+    assert.equal(entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.status?.conditions?.find((c) => c.type === 'Healthy')?.message, 'HTTP 503 from /');
 
     agent.close();
-    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.metadata.annotations['istio.io/disconnectedAt'] !== undefined);
-    await until(() => cp.state.entry('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') === undefined, 3000);
+    await until(() => entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50')?.metadata.annotations['istio.io/disconnectedAt'] !== undefined);
+    await until(() => entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') === undefined, 3000);
   } finally {
     await cp.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -48,3 +48,21 @@ export function qualifiedKind(kind: Kind, apiVersion: string): string {
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
   return group ? `${kind.toLowerCase()}.${group}` : kind.toLowerCase();
 }
+
+/** The API version objects of a kind are written with by default (for messages about objects not at hand). */
+export function defaultApiVersion(kind: Kind): string {
+  switch (kind) {
+    case 'PeerAuthentication':
+    case 'AuthorizationPolicy':
+      return 'security.istio.io/v1';
+    case 'Pod':
+    case 'Service':
+    case 'Node':
+      return 'v1';
+    case 'MeshConfig':
+    case 'MeshNetworks':
+      return 'meshbridge.io/v1alpha1';
+    default:
+      return 'networking.istio.io/v1';
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The store → registry feed of `serve`: list once, then watch, and turn every change into the
+ * matching input collection's upsert or delete (incremental: only changed objects are written, and
+ * an object equal to what the registry has emits nothing). A resync (after a compaction) replaces
+ * all inputs, which again emits only the difference.
+ *
+ * While the store is unreachable the registry keeps the last configuration it had, and the feed
+ * says so: `status()` (served as /debug/storez), a log line per transition, and the callback.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../lib/async/backoff.js';
+import type { Logger } from '../lib/log/logger.js';
+import type { Change, ConfigStore, StoreEvent, StoreWatch } from '../model/config/store.js';
+import { objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
+import { replaceInputs, type RegistryInputs } from '../registry/registry.js';
+import type { StaticCollection } from '../lib/krt/index.js';
+
+export interface FeedStatus {
+  readonly store: string;
+  readonly connected: boolean;
+  /** The revision of the configuration served. */
+  readonly revision: string;
+  /** When `connected` last changed (RFC 3339). */
+  readonly since: string;
+  readonly message: string;
+  readonly changesApplied: number;
+  readonly resyncs: number;
+  readonly problems: readonly string[];
+}
+
+/** The input collection of a kind (each holds only objects of its kind: the feed routes by `kind`). */
+function inputOf(inputs: RegistryInputs, kind: Kind): StaticCollection<ConfigObject> {
+  const map: { readonly [K in Kind]: StaticCollection<Extract<ConfigObject, { kind: K }>> } = {
+    ServiceEntry: inputs.serviceEntries,
+    WorkloadEntry: inputs.workloadEntries,
+    WorkloadGroup: inputs.workloadGroups,
+    DestinationRule: inputs.destinationRules,
+    VirtualService: inputs.virtualServices,
+    PeerAuthentication: inputs.peerAuthentications,
+    AuthorizationPolicy: inputs.authorizationPolicies,
+    Pod: inputs.pods,
+    Service: inputs.services,
+    Node: inputs.nodes,
+    MeshConfig: inputs.meshConfigs,
+    MeshNetworks: inputs.meshNetworks,
+  };
+  return map[kind] as unknown as StaticCollection<ConfigObject>;
+}
+
+const kindOfKey = (key: string): Kind => key.split('/')[0] as Kind;
+
+export interface ConfigFeedOptions {
+  readonly log: Logger;
+  /** After every applied batch (metrics). */
+  readonly onApplied?: (changes: number) => void;
+  readonly onConnection?: (connected: boolean) => void;
+}
+
+export class ConfigFeed {
+  private watch: StoreWatch | undefined;
+  private state: FeedStatus;
+  private stopped = false;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly inputs: RegistryInputs,
+    private readonly o: ConfigFeedOptions,
+  ) {
+    this.state = { store: store.description, connected: false, revision: '0', since: new Date().toISOString(), message: 'starting', changesApplied: 0, resyncs: 0, problems: [] };
+  }
+
+  status(): FeedStatus {
+    return this.state;
+  }
+
+  /** Lists (retrying until the store answers) and starts watching. Resolves once the first listing is applied. */
+  async start(): Promise<void> {
+    const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
+    for (;;) {
+      try {
+        const listing = await this.store.list();
+        replaceInputs(this.inputs, listing.objects);
+        this.state = { ...this.state, connected: true, revision: listing.revision, since: new Date().toISOString(), message: 'listed', problems: listing.problems.map((p) => `${p.key}: ${p.message}`) };
+        for (const p of listing.problems) this.o.log.warn('a stored object is invalid and left out', { object: p.key, reason: p.message });
+        if (this.stopped) return;
+        this.watch = this.store.watch(listing.revision, (e) => this.onEvent(e));
+        return;
+      } catch (e) {
+        if (this.stopped) return;
+        const message = e instanceof Error ? e.message : String(e);
+        if (backoff.attempts === 0) this.o.log.warn('the configuration store is unreachable; retrying', { store: this.store.description, error: message });
+        this.state = { ...this.state, message };
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.watch?.close();
+  }
+
+  private onEvent(e: StoreEvent): void {
+    switch (e.type) {
+      case 'changes':
+        this.apply(e.changes);
+        this.state = { ...this.state, revision: e.revision, changesApplied: this.state.changesApplied + e.changes.length };
+        this.o.onApplied?.(e.changes.length);
+        return;
+      case 'resync':
+        replaceInputs(this.inputs, e.objects);
+        this.state = { ...this.state, revision: e.revision, resyncs: this.state.resyncs + 1 };
+        this.o.log.info('configuration re-listed from the store', { revision: e.revision, objects: e.objects.length });
+        this.o.onApplied?.(e.objects.length);
+        return;
+      case 'connection':
+        this.state = { ...this.state, connected: e.connected, since: new Date().toISOString(), message: e.message };
+        if (e.connected) this.o.log.info('the configuration store is reachable again', { store: this.store.description, detail: e.message });
+        else this.o.log.warn(`the configuration store is unreachable: serving the last known configuration (revision ${this.state.revision})`, { store: this.store.description, detail: e.message });
+        this.o.onConnection?.(e.connected);
+        return;
+      case 'problem':
+        this.state = { ...this.state, problems: [...this.state.problems.slice(-99), `${e.problem.key}: ${e.problem.message}`] };
+        this.o.log.warn('a stored object is invalid: keeping its last good version', { object: e.problem.key, reason: e.problem.message });
+        return;
+    }
+  }
+
+  /** One batch: per kind, upserts and deletes in order (a key changed twice keeps its last change). */
+  private apply(changes: readonly Change[]): void {
+    const last = new Map<string, Change>();
+    for (const c of changes) last.set(c.type === 'put' ? objectKey(c.object) : c.key, c);
+    const byKind = new Map<Kind, { puts: ConfigObject[]; deletes: string[] }>();
+    for (const c of last.values()) {
+      const kind = c.type === 'put' ? c.object.kind : kindOfKey(c.key);
+      const b = byKind.get(kind) ?? { puts: [], deletes: [] };
+      if (c.type === 'put') b.puts.push(c.object);
+      else b.deletes.push(c.key);
+      byKind.set(kind, b);
+    }
+    for (const [kind, b] of byKind) {
+      const input = inputOf(this.inputs, kind);
+      if (b.deletes.length > 0) input.delete(...b.deletes);
+      if (b.puts.length > 0) input.upsert(...b.puts);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Chooses the store of a process from `--store URL` (cli-contract "Store commands"):
+ * `file://DIR` (or no URL: the config folders given to `serve`) → the file store with its state
+ * directory, one process, `LocalCoordination`; `etcd://h:p[,h:p...]` → the etcd store behind the
+ * retry decorator, with replica coordination (sessions, leader election) on the same etcd.
+ * Construct, then `start()` (no I/O before).
+ */
+import type { Logger } from '../lib/log/logger.js';
+import { LocalCoordination, type Coordination } from '../lifecycle/coordination.js';
+import { newSigningKey } from '../lifecycle/registration-token.js';
+import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
+import { createEtcdClient, parseEtcdUrl } from '../sources/etcd/etcd-client.js';
+import { EtcdCoordination, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
+import { EtcdStore } from '../sources/etcd/etcd-store.js';
+import { RetryingStore } from '../sources/etcd/retrying-store.js';
+import { FileStore } from '../sources/file/file-store.js';
+import type { ReloadReport } from '../sources/file/config-folder.js';
+import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
+
+export interface StoreBackend {
+  readonly store: ConfigStore;
+  readonly coordination: Coordination;
+  /** The file store when that is the store (its folder reports, its state directory). */
+  readonly files?: FileStore;
+  readonly stateDir?: string;
+  /** Opens the store; resolves to the registration-token signing key shared by every replica. */
+  start(): Promise<Buffer>;
+  stop(): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** `file://DIR` or `etcd://...`; undefined: the file store on `configPaths`. */
+  readonly store?: string;
+  readonly configPaths: readonly string[];
+  readonly stateDir?: string;
+  readonly instance: string;
+  readonly sessionTtlSeconds?: number;
+  readonly watchDebounceMs?: number;
+  readonly onReload?: (r: ReloadReport) => void;
+  readonly log: Logger;
+}
+
+/** The folder of a `file://` URL (a bare path is a folder too). */
+export function fileStoreFolder(url: string): string | undefined {
+  if (url.startsWith('file://')) return url.slice('file://'.length) || '.';
+  return url.includes('://') ? undefined : url;
+}
+
+export function openStoreBackend(o: BackendOptions): StoreBackend {
+  const url = o.store;
+  const endpoints = url !== undefined ? parseEtcdUrl(url) : undefined;
+  if (endpoints) {
+    const store = new EtcdStore(createEtcdClient({ endpoints }), { description: url ?? 'etcd' });
+    const coordination = new EtcdCoordination(store.client, { instance: o.instance, ...(o.sessionTtlSeconds !== undefined ? { ttlSeconds: o.sessionTtlSeconds } : {}), log: o.log });
+    const retrying = new RetryingStore(store, { onRetry: (what, attempt, reason) => attempt === 1 && o.log.warn(`etcd ${what} failed; retrying`, { reason }) });
+    return {
+      store: retrying,
+      coordination,
+      async start() {
+        await coordination.start();
+        return sharedSigningKey(store.client, undefined, newSigningKey);
+      },
+      async stop() {
+        await coordination.stop();
+        await retrying.close();
+      },
+    };
+  }
+  if (url !== undefined && fileStoreFolder(url) === undefined) throw new StoreUrlError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
+  const paths = url !== undefined ? [fileStoreFolder(url) ?? '.'] : o.configPaths;
+  const stateDir = o.stateDir ?? defaultStateDir(paths);
+  const files = new FileStore({
+    paths,
+    stateDir,
+    ...(o.onReload ? { onReload: o.onReload } : {}),
+    onError: (e) => o.log.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
+  });
+  return {
+    store: files,
+    coordination: new LocalCoordination(o.instance),
+    files,
+    stateDir,
+    async start() {
+      await files.start(o.watchDebounceMs ?? 50);
+      return loadOrCreateSigningKey(stateDir);
+    },
+    stop: () => files.close(),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The store a CLI command talks to (`--store URL`, cli-contract "Store commands"): the file store
+ * (the folder and its state directory, read as `serve` would) or etcd (through the retry
+ * decorator, with a short deadline: a command should fail in seconds, not hang).
+ */
+import type { ConfigStore } from '../model/config/store.js';
+import { createEtcdClient, parseEtcdUrl } from '../sources/etcd/etcd-client.js';
+import { EtcdStore } from '../sources/etcd/etcd-store.js';
+import { RetryingStore } from '../sources/etcd/retrying-store.js';
+import { FileStore } from '../sources/file/file-store.js';
+import { defaultStateDir } from '../sources/file/state-dir.js';
+import { fileStoreFolder } from '../app/store-backend.js';
+import { UsageError } from './output.js';
+export { StoreUnreachable } from './errors.js';
+
+export interface CliStore {
+  readonly store: ConfigStore;
+  readonly kind: 'file' | 'etcd';
+  /** The folder of a file store. */
+  readonly folder?: string;
+  close(): Promise<void>;
+}
+
+export async function openCliStore(url: string, stateDir?: string): Promise<CliStore> {
+  const endpoints = parseEtcdUrl(url);
+  if (endpoints) {
+    const store = new RetryingStore(new EtcdStore(createEtcdClient({ endpoints, requestTimeoutMs: 3000 }), { description: url }), { deadlineMs: 6000 });
+    return { store, kind: 'etcd', close: () => store.close() };
+  }
+  if (url.startsWith('etcd://')) throw new UsageError(`${url} is not an etcd URL: use etcd://HOST:PORT[,HOST:PORT...]`);
+  const folder = fileStoreFolder(url);
+  if (folder === undefined) throw new UsageError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
+  const files = new FileStore({ paths: [folder], stateDir: stateDir ?? defaultStateDir([folder]), readOnly: true });
+  await files.start();
+  return {
+    store: files,
+    kind: 'file',
+    folder,
+    close: () => files.close(),
+  };
+}
+
+/** Refuses writes to a file store: its state directory belongs to the `serve` process using it. */
+export function requireSharedStore(s: CliStore, command: string): void {
+  if (s.kind === 'file') {
+    throw new UsageError(
+      `${command} needs a shared store: the file store's configuration is the YAML in ${s.folder ?? 'the folder'} (edit it there; serve picks up changes), and its state directory is written only by the serve process that owns it. Use --store etcd://HOST:PORT`,
+    );
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * How the lifecycle writes a WorkloadEntry: read it, decide, write with its resourceVersion
+ * (compare-and-swap), and on a conflict read again and decide again (H-7: Istio retries status
+ * writes up to 5 times with backoff). Two replicas writing the same entry therefore never lose
+ * each other's change: the second write is decided on top of the first.
+ *
+ * `decide` is pure: it sees the entry as stored now (undefined: absent) and returns the op to
+ * write, or undefined to leave the entry alone.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../lib/async/backoff.js';
+import { StoreUnavailableError, type ConfigStore, type Fence, type ObjectRef, type WriteFailure, type WriteOp } from '../model/config/store.js';
+import type { Condition, WorkloadEntry, WorkloadEntryStatus } from '../model/config/types.js';
+
+export type MutateOutcome =
+  | { readonly kind: 'written'; readonly entry: WorkloadEntry | undefined }
+  | { readonly kind: 'skipped' }
+  | { readonly kind: 'failed'; readonly failure: WriteFailure };
+
+export interface MutateOptions {
+  /** Attempts before giving up (default 8; conflicts and unreachable stores both count). */
+  readonly attempts?: number;
+  readonly fence?: Fence;
+}
+
+export async function mutateEntry(
+  store: ConfigStore,
+  ref: ObjectRef,
+  decide: (current: WorkloadEntry | undefined) => WriteOp | undefined,
+  o: MutateOptions = {},
+): Promise<MutateOutcome> {
+  const attempts = o.attempts ?? 8;
+  const backoff = new Backoff({ baseMs: 5, capMs: 500, floorMs: 1 });
+  let last: WriteFailure = { code: 'Unavailable', message: 'not attempted', retryable: true };
+  for (let i = 0; i < attempts; i++) {
+    let current: WorkloadEntry | undefined;
+    try {
+      current = (await store.get(ref)) as WorkloadEntry | undefined;
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      last = { code: 'Unavailable', message: e.message, retryable: true };
+      await sleep(backoff.next() * 10);
+      continue;
+    }
+    const op = decide(current);
+    if (!op) return { kind: 'skipped' };
+    const r = await store.write([op], o.fence ? { fence: o.fence } : {});
+    if (r.ok) return { kind: 'written', entry: r.objects[0] as WorkloadEntry | undefined };
+    last = r.failure;
+    switch (r.failure.code) {
+      case 'Conflict':
+      case 'NotFound':
+      case 'AlreadyExists':
+        await sleep(backoff.next()); // another writer came first: decide again on its result
+        break;
+      case 'Unavailable':
+        await sleep(backoff.next() * 10);
+        break;
+      case 'Fenced':
+      case 'Invalid':
+      case 'ReadOnly':
+        return { kind: 'failed', failure: r.failure };
+    }
+  }
+  return { kind: 'failed', failure: last };
+}
+
+/** The status with `c` as its only condition of `type` (others kept); `c` undefined removes it (H-6). */
+export function setCondition(status: WorkloadEntryStatus | undefined, c: Condition | undefined, type: string): WorkloadEntryStatus {
+  const others = (status?.conditions ?? []).filter((x) => x.type !== type);
+  return { ...(status ?? {}), conditions: c ? [...others, c] : others };
+}
+
+export function conditionOf(e: WorkloadEntry | undefined, type: string): Condition | undefined {
+  return (e?.status?.conditions ?? []).find((c) => c.type === type);
+}
+
+/** Istio's time format for connect annotations: RFC 3339 with nanoseconds. */
+export function isoNano(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '000000Z');
+}
+
+export function parseIsoNano(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const ms = Date.parse(s.replace(/(\.\d{3})\d*Z$/, '$1Z'));
+  return Number.isNaN(ms) ? undefined : ms;
+}

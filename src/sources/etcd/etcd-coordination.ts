@@ -1,0 +1,243 @@
+/**
+ * Replicas on one etcd (issue 6): a session per replica, liveness records, and leader election
+ * with fencing. Implements the lifecycle's Coordination port.
+ *
+ *   <prefix>system/replicas/<instance>   this replica is alive (put with the session lease)
+ *   <prefix>system/election/leader       the leader's instance (put with its session lease)
+ *
+ * - Session: a lease of `ttlSeconds`, kept alive by etcd3. A replica that crashes stops renewing
+ *   it; etcd deletes its keys when it expires, which every replica sees as `instanceLost`. A
+ *   session that expired while the process lived (etcd unreachable for longer than the TTL) is
+ *   replaced by a new one, and `sessionRestored` tells the lifecycle to re-assert its workloads.
+ * - Election: create the leader key only if it does not exist (create_revision == 0), with the
+ *   session lease. The winner's fence is (key, create revision): a write with it succeeds only
+ *   while that very key exists (etcd-store.ts adds the compare), so a deposed leader that has not
+ *   noticed yet cannot write. Losers watch the key and campaign again when it is deleted.
+ */
+import type { Etcd3, IKeyValue, Lease } from 'etcd3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../../lib/async/backoff.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { Fence } from '../../model/config/store.js';
+import { KeyLayout } from './keys.js';
+import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
+
+export type CoordinationEvent =
+  | { readonly type: 'elected' }
+  | { readonly type: 'deposed' }
+  | { readonly type: 'instanceLost'; readonly instance: string }
+  | { readonly type: 'sessionRestored' };
+
+export interface EtcdCoordinationOptions {
+  readonly instance: string;
+  readonly prefix?: string;
+  /** Session lease TTL in seconds (default 5). A crashed replica's workloads are reclaimed this long after it died. */
+  readonly ttlSeconds?: number;
+  readonly log: Logger;
+}
+
+export class EtcdCoordination {
+  readonly instance: string;
+  private readonly layout: KeyLayout;
+  private readonly ttl: number;
+  private readonly live = new Set<string>();
+  private readonly listeners = new Set<(e: CoordinationEvent) => void>();
+  private lease: Lease | undefined;
+  private leaseId: string | undefined;
+  private fence: Fence | undefined;
+  private watch: PrefixWatch | undefined;
+  private stopped = false;
+  private campaigning = false;
+  private session = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly o: EtcdCoordinationOptions,
+  ) {
+    this.instance = o.instance;
+    this.layout = new KeyLayout(o.prefix);
+    this.ttl = o.ttlSeconds ?? 5;
+  }
+
+  private get replicas(): string {
+    return `${this.layout.system}replicas/`;
+  }
+  private get leaderKey(): string {
+    return `${this.layout.system}election/leader`;
+  }
+
+  leadership(): { readonly fence?: Fence } | undefined {
+    return this.fence ? { fence: this.fence } : undefined;
+  }
+
+  isLive(instance: string): boolean {
+    return this.live.has(instance);
+  }
+
+  liveInstances(): string[] {
+    return [...this.live].sort();
+  }
+
+  subscribe(listener: (e: CoordinationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: CoordinationEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  /** Opens the session, registers this replica, starts watching and campaigning. */
+  async start(): Promise<void> {
+    await this.openSession();
+    const listed = await listPrefix(this.client, this.layout.system);
+    this.onSystem({ type: 'resync', revision: listed.revision, kvs: listed.kvs });
+    this.watch = new PrefixWatch(this.client, this.layout.system, listed.revision, (e) => this.onSystem(e)).start();
+    void this.campaign();
+  }
+
+  private async openSession(): Promise<void> {
+    const session = ++this.session;
+    const lease = this.client.lease(this.ttl);
+    const id = await lease.grant();
+    if (session !== this.session || this.stopped) {
+      await lease.revoke().catch(() => undefined);
+      return;
+    }
+    this.lease = lease;
+    this.leaseId = id;
+    lease.on('lost', (e: Error) => this.onSessionLost(session, e));
+    await this.client.put(`${this.replicas}${this.instance}`).value(JSON.stringify({ instance: this.instance, since: new Date().toISOString() })).lease(id);
+    this.live.add(this.instance);
+  }
+
+  private onSessionLost(session: number, e: Error): void {
+    if (session !== this.session || this.stopped) return;
+    this.o.log.warn('etcd session lost: this replica is not the leader and re-registers when etcd answers', { error: e.message });
+    this.lease = undefined;
+    this.leaseId = undefined;
+    this.live.delete(this.instance);
+    this.depose();
+    void this.reopen();
+  }
+
+  private async reopen(): Promise<void> {
+    const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
+    while (!this.stopped) {
+      try {
+        await this.openSession();
+        this.emit({ type: 'sessionRestored' });
+        void this.campaign();
+        return;
+      } catch {
+        await sleep(backoff.next());
+      }
+    }
+  }
+
+  private depose(): void {
+    if (!this.fence) return;
+    this.fence = undefined;
+    this.o.log.info('no longer the leader', { instance: this.instance });
+    this.emit({ type: 'deposed' });
+  }
+
+  /** Tries to become the leader, until it is, or the key is held by another live session. */
+  private async campaign(): Promise<void> {
+    if (this.campaigning || this.stopped || this.fence) return;
+    this.campaigning = true;
+    const backoff = new Backoff({ baseMs: 50, capMs: 1000 });
+    try {
+      while (!this.stopped && this.leaseId !== undefined && !this.fence) {
+        const leaseId = this.leaseId;
+        try {
+          const key = Buffer.from(this.leaderKey);
+          const res = await this.client.kv.txn({
+            compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+            success: [{ request_put: { key, value: Buffer.from(this.instance), lease: leaseId } }],
+            failure: [{ request_range: { key } }],
+          });
+          const held = res.responses[0]?.response_range?.kvs[0];
+          if (res.succeeded) this.elect({ key: this.leaderKey, revision: res.header.revision });
+          else if (held && held.lease === leaseId) this.elect({ key: this.leaderKey, revision: held.create_revision });
+          return; // held by another session: the watch campaigns again when the key goes
+        } catch {
+          await sleep(backoff.next());
+        }
+      }
+    } finally {
+      this.campaigning = false;
+    }
+  }
+
+  private elect(fence: Fence): void {
+    if (this.stopped || this.fence) return;
+    this.fence = fence;
+    this.o.log.info('elected leader', { instance: this.instance, revision: fence.revision });
+    this.emit({ type: 'elected' });
+  }
+
+  private onSystem(e: PrefixWatchEvent): void {
+    switch (e.type) {
+      case 'connection':
+        return;
+      case 'resync': {
+        const before = new Set(this.live);
+        this.live.clear();
+        if (this.leaseId !== undefined) this.live.add(this.instance);
+        let leader: IKeyValue | undefined;
+        for (const kv of e.kvs) {
+          const key = kv.key.toString();
+          if (key.startsWith(this.replicas)) this.live.add(key.slice(this.replicas.length));
+          if (key === this.leaderKey) leader = kv;
+        }
+        for (const gone of before) if (!this.live.has(gone)) this.emit({ type: 'instanceLost', instance: gone });
+        this.onLeaderKey(leader);
+        return;
+      }
+      case 'events':
+        for (const ev of e.events) {
+          const key = ev.kv.key.toString();
+          if (key.startsWith(this.replicas)) {
+            const instance = key.slice(this.replicas.length);
+            if (ev.type === 'Put') this.live.add(instance);
+            else if (instance !== this.instance || this.leaseId === undefined) {
+              this.live.delete(instance);
+              this.emit({ type: 'instanceLost', instance });
+            }
+          } else if (key === this.leaderKey) {
+            this.onLeaderKey(ev.type === 'Put' ? ev.kv : undefined);
+          }
+        }
+    }
+  }
+
+  private onLeaderKey(kv: IKeyValue | undefined): void {
+    if (this.fence && (!kv || kv.create_revision !== this.fence.revision)) this.depose();
+    if (!kv) void this.campaign();
+  }
+
+  /** Graceful stop: revoking the lease hands leadership over and removes the liveness record at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.depose();
+    await this.watch?.close();
+    const lease = this.lease;
+    this.lease = undefined;
+    this.leaseId = undefined;
+    if (lease) await lease.revoke().catch(() => undefined);
+  }
+}
+
+/** The registration-token signing key shared by every replica: created once, atomically. */
+export async function sharedSigningKey(client: Etcd3, prefix: string | undefined, create: () => Buffer): Promise<Buffer> {
+  const key = Buffer.from(`${new KeyLayout(prefix).system}signing-key`);
+  const fresh = create().toString('hex');
+  const res = await client.kv.txn({
+    compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+    success: [{ request_put: { key, value: Buffer.from(fresh) } }],
+    failure: [{ request_range: { key } }],
+  });
+  const hex = res.succeeded ? fresh : (res.responses[0]?.response_range?.kvs[0]?.value.toString() ?? fresh);
+  return Buffer.from(hex, 'hex');
+}

@@ -1,0 +1,92 @@
+/**
+ * The etcd key layout and value encoding of the etcd store.
+ *
+ *   <prefix>config/<Kind>/<namespace>/<name>   a namespaced object (JSON document, no resourceVersion)
+ *   <prefix>config/<Kind>/<name>               a cluster-scoped object (MeshConfig, MeshNetworks, Node)
+ *   <prefix>system/...                         the control plane's own keys (replicas, leader, signing key)
+ *
+ * Objects sit under `config/` so one prefix watch sees every object and nothing else. The object's
+ * resourceVersion is the key's mod_revision; its creation order (origin.order) is its
+ * create_revision, so that ties of creationTimestamp break the same way on every replica.
+ */
+import type { IKeyValue } from 'etcd3';
+import { fromDocument, toDocument } from '../../model/config/document.js';
+import type { ObjectRef, StoredProblem } from '../../model/config/store.js';
+import { CLUSTER_SCOPED_KINDS, KINDS, objectKey, type ConfigObject, type Kind } from '../../model/config/types.js';
+
+export const DEFAULT_PREFIX = '/meshbridge/';
+
+export class KeyLayout {
+  readonly config: string;
+  readonly system: string;
+
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {
+    this.config = `${prefix}config/`;
+    this.system = `${prefix}system/`;
+  }
+
+  keyOf(ref: ObjectRef): string {
+    return ref.namespace === '' ? `${this.config}${ref.kind}/${ref.name}` : `${this.config}${ref.kind}/${ref.namespace}/${ref.name}`;
+  }
+
+  /** The object a key names, if it is an object key. */
+  refOf(key: string): ObjectRef | undefined {
+    if (!key.startsWith(this.config)) return undefined;
+    const parts = key.slice(this.config.length).split('/');
+    const kind = KINDS.find((k) => k === parts[0]);
+    if (!kind) return undefined;
+    const scoped = CLUSTER_SCOPED_KINDS.has(kind);
+    if (scoped && parts.length === 2 && parts[1]) return { kind, namespace: '', name: parts[1] };
+    if (!scoped && parts.length === 3 && parts[1] && parts[2]) return { kind, namespace: parts[1], name: parts[2] };
+    return undefined;
+  }
+
+  /** `Kind/ns/name` of a key (objectKey), or the key itself when it names no object. */
+  objectKeyOf(key: string): string {
+    const ref = this.refOf(key);
+    return ref ? objectKey({ kind: ref.kind, metadata: ref }) : key;
+  }
+}
+
+/** The stored value of an object. */
+export function encodeObject(o: ConfigObject): string {
+  return JSON.stringify(toDocument(o, { resourceVersion: false }));
+}
+
+export type DecodedKv = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly problem: StoredProblem };
+
+/** Decodes and validates a stored object; a value that is not a valid object is a problem, not an object. */
+export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
+  const key = kv.key.toString();
+  const ref = layout.refOf(key);
+  const where = layout.objectKeyOf(key);
+  if (!ref) return { ok: false, problem: { key, message: 'not an object key' } };
+  let value: unknown;
+  try {
+    value = JSON.parse(kv.value.toString());
+  } catch (e) {
+    return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+  const decoded = fromDocument(value, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
+  if (!decoded.ok) return { ok: false, problem: { key: where, message: decoded.findings.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ') } };
+  const o = decoded.object;
+  if (o.kind !== ref.kind || o.metadata.namespace !== ref.namespace || o.metadata.name !== ref.name) {
+    return { ok: false, problem: { key: where, message: `the stored object is ${objectKey(o)}, not the one its key names` } };
+  }
+  return { ok: true, object: { ...o, metadata: { ...o.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject };
+}
+
+/** The smallest key after every key starting with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if ((b[i] ?? 0xff) < 0xff) {
+      const out = b.subarray(0, i + 1);
+      out[i] = (out[i] ?? 0) + 1;
+      return out;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+export const isKind = (s: string): s is Kind => (KINDS as readonly string[]).includes(s);

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { configStoreConformance, we } from '../../../test/conformance/config-store.js';
+import { toDocument } from '../../model/config/document.js';
+import type { WorkloadEntry } from '../../model/config/types.js';
+import { FileStore } from './file-store.js';
+
+function dirs() {
+  const root = mkdtempSync(join(tmpdir(), 'mb-filestore-'));
+  return { root, folder: join(root, 'config'), stateDir: join(root, 'config.state') };
+}
+
+configStoreConformance('file', async () => {
+  const { root, folder, stateDir } = dirs();
+  mkdirSync(folder);
+  const store = new FileStore({ paths: [folder], stateDir });
+  await store.start();
+  return {
+    store,
+    other: store,
+    seedsReadOnly: true,
+    seed: async (objects) => {
+      writeFileSync(join(folder, 'seed.yaml'), objects.map((o) => stringify(toDocument(o))).join('---\n'));
+      await store.reload();
+    },
+    forgetHistory: () => Promise.resolve(store.compact()),
+    cleanup: async () => {
+      await store.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+});
+
+test('file store: registered entries and status overlays of folder entries survive a restart; the folder itself is never written', async () => {
+  const { root, folder, stateDir } = dirs();
+  mkdirSync(folder);
+  const yaml = 'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: op, namespace: ns1}\nspec: {address: 127.0.9.9}\n';
+  writeFileSync(join(folder, 'we.yaml'), yaml);
+  try {
+    const a = new FileStore({ paths: [folder], stateDir });
+    await a.start();
+    const created = await a.write([{ op: 'create', object: we('vm-1', '127.0.9.1') }]);
+    assert.ok(created.ok);
+    const status = { conditions: [{ type: 'Healthy', status: 'True' }] };
+    assert.ok((await a.write([{ op: 'updateStatus', ref: { kind: 'WorkloadEntry', namespace: 'ns1', name: 'op' }, status }])).ok);
+    await a.close();
+    const b = new FileStore({ paths: [folder], stateDir });
+    await b.start();
+    const listed = await b.list();
+    assert.deepEqual(listed.objects.map((o) => o.metadata.name).sort(), ['op', 'vm-1']);
+    assert.deepEqual((b.current('WorkloadEntry/ns1/op') as WorkloadEntry).status, status);
+    assert.equal(b.current('WorkloadEntry/ns1/op')?.origin.file, join(folder, 'we.yaml'));
+    assert.ok(Number(listed.revision) >= Number(created.revision), 'revisions do not go back after a restart');
+    await b.close();
+    assert.equal(readFileSync(join(folder, 'we.yaml'), 'utf8'), yaml);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,200 @@
+/**
+ * The file store: the operator's folder of YAML plus the control plane's state directory, behind
+ * the store port (model/config/store.ts). The default store of `serve`.
+ *
+ * - Objects from the folder are read-only through the store: the control plane never rewrites the
+ *   operator's YAML (an update or delete is refused `ReadOnly`, naming the file). Their status can
+ *   be written: it is kept in the state directory as an overlay, and served on the object.
+ * - Objects created through the store (auto-registered WorkloadEntries) live in the state
+ *   directory, and are fully writable. The folder wins a name clash.
+ * - Folder changes arrive as store changes (the folder source keeps the last good version of each
+ *   file; see config-folder.ts), so a watcher sees folder edits and writes alike.
+ * - One process writes the state directory (the `serve` that owns it): the state file is written
+ *   atomically (temp file + rename) shortly after each change and read once at start.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromDocument, toDocument } from '../../model/config/document.js';
+import { describeRef, refKey, type WriteOp, type WriteResult } from '../../model/config/store.js';
+import { opRef, sameStored } from '../../model/config/store-writes.js';
+import { objectKey, type ConfigObject } from '../../model/config/types.js';
+import { MemoryStore, type DirectChange } from '../memory/memory-store.js';
+import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
+
+export interface FileStoreOptions {
+  readonly paths: readonly string[];
+  /** undefined: state in memory only (tests). */
+  readonly stateDir?: string;
+  /** Every folder reload, for logs and metrics (refused files keep their last good version). */
+  readonly onReload?: (r: ReloadReport) => void;
+  readonly onError?: (e: unknown) => void;
+  readonly writeDelayMs?: number;
+  /** Never write the state directory (a reader beside the `serve` that owns it: `get`). */
+  readonly readOnly?: boolean;
+}
+
+interface PersistedV2 {
+  readonly version: 2;
+  readonly revision: number;
+  readonly objects: readonly unknown[];
+  /** Status overlays of folder objects, by objectKey; null clears the file's own status. */
+  readonly statuses: Readonly<Record<string, unknown>>;
+}
+
+interface PersistedV1 {
+  readonly version: 1;
+  readonly entries: readonly unknown[];
+  readonly statuses: Readonly<Record<string, unknown>>;
+}
+
+export class FileStore extends MemoryStore {
+  readonly source: ConfigFolderSource;
+  private readonly folderObjects = new Map<string, ConfigObject>();
+  private readonly overlays = new Map<string, { status: unknown }>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly file: string | undefined;
+  private lastReport: ReloadReport | undefined;
+  private started = false;
+
+  constructor(private readonly o: FileStoreOptions) {
+    super({ description: `file://${o.paths.join(',')}`, originFile: o.stateDir !== undefined ? join(o.stateDir, 'state.json') : 'state' });
+    this.source = new ConfigFolderSource(o.paths);
+    this.file = o.stateDir !== undefined ? join(o.stateDir, 'state.json') : undefined;
+  }
+
+  /** Reads the state directory and the folder; with `watchDebounceMs`, keeps watching the folder. */
+  async start(watchDebounceMs?: number): Promise<ReloadReport> {
+    if (!this.started) {
+      this.started = true;
+      this.loadState();
+    }
+    const first = await this.reload();
+    if (watchDebounceMs !== undefined) {
+      this.source.watch(
+        (r) => this.applyReload(r),
+        (e) => this.o.onError?.(e),
+        watchDebounceMs,
+      );
+    }
+    return first;
+  }
+
+  /** Re-reads changed files now (tests; the watch does it by itself). */
+  async reload(): Promise<ReloadReport> {
+    const r = await this.source.reload();
+    this.applyReload(r);
+    return r;
+  }
+
+  /** The last folder reload (files, findings, refused files). */
+  get lastReload(): ReloadReport | undefined {
+    return this.lastReport;
+  }
+
+  private applyReload(r: ReloadReport): void {
+    this.lastReport = r;
+    const next = new Map(r.snapshot.objects.map((o) => [objectKey(o), o]));
+    const changes: DirectChange[] = [];
+    for (const key of this.folderObjects.keys()) {
+      if (!next.has(key)) {
+        changes.push({ key, next: undefined });
+        this.overlays.delete(key);
+      }
+    }
+    for (const [key, o] of next) {
+      const merged = this.withOverlay(key, o);
+      const cur = this.objects.get(key);
+      if (!cur || !sameStored(cur, merged) || cur.origin.order !== merged.origin.order) changes.push({ key, next: merged });
+    }
+    this.folderObjects.clear();
+    for (const [k, o] of next) this.folderObjects.set(k, o);
+    if (changes.length > 0) {
+      this.applyDirect(changes);
+      this.persistSoon();
+    }
+    this.o.onReload?.(r);
+  }
+
+  private withOverlay(key: string, o: ConfigObject): ConfigObject {
+    const overlay = this.overlays.get(key);
+    if (!overlay) return o;
+    const { status: _s, ...rest } = o as ConfigObject & { status?: unknown };
+    return (overlay.status === undefined ? rest : { ...rest, status: overlay.status }) as ConfigObject;
+  }
+
+  protected override refuse(op: WriteOp, index: number): WriteResult | undefined {
+    const key = refKey(opRef(op));
+    const from = this.folderObjects.get(key);
+    if (!from || op.op === 'updateStatus' || op.op === 'create') return undefined;
+    return {
+      ok: false,
+      failure: {
+        code: 'ReadOnly',
+        message: `${describeRef(opRef(op))} comes from ${from.origin.file}: the file store does not rewrite the operator's files (edit the file, or use an etcd store)`,
+        index,
+        retryable: false,
+      },
+    };
+  }
+
+  protected override writeNow(ops: readonly WriteOp[]): WriteResult {
+    const r = super.writeNow(ops);
+    if (!r.ok) return r;
+    for (const op of ops) {
+      const key = refKey(opRef(op));
+      if (op.op === 'updateStatus' && this.folderObjects.has(key)) this.overlays.set(key, { status: op.status });
+    }
+    this.persistSoon();
+    return r;
+  }
+
+  private loadState(): void {
+    if (this.file === undefined || this.o.stateDir === undefined) return;
+    const read = (f: string): string | undefined => {
+      try {
+        return readFileSync(f, 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
+    const text = read(this.file) ?? read(join(this.o.stateDir, 'workloadentries.json'));
+    if (text === undefined) return;
+    const data = JSON.parse(text) as PersistedV2 | PersistedV1;
+    const docs = data.version === 2 ? data.objects : data.entries;
+    if (data.version === 2) this.revision = data.revision;
+    const changes: DirectChange[] = [];
+    for (const [i, raw] of docs.entries()) {
+      const { origin: _origin, ...doc } = raw as Record<string, unknown>; // v1 kept whole objects
+      const d = fromDocument(doc, this.file, { file: this.file, line: 0, column: 0, order: this.revision + i });
+      if (d.ok) changes.push({ key: objectKey(d.object), next: d.object });
+    }
+    for (const [k, s] of Object.entries(data.statuses)) this.overlays.set(k, { status: s === null ? undefined : s });
+    if (changes.length > 0) this.applyDirect(changes);
+  }
+
+  private persistSoon(): void {
+    if (this.file === undefined || this.timer !== undefined || this.o.readOnly === true) return;
+    this.timer = setTimeout(() => this.flush(), this.o.writeDelayMs ?? 20);
+  }
+
+  /** Writes the state file now (shutdown, tests). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
+    const objects = [...this.objects.entries()].filter(([k]) => !this.folderObjects.has(k)).map(([, o]) => toDocument(o));
+    const statuses: Record<string, unknown> = {};
+    for (const [k, v] of this.overlays) if (this.folderObjects.has(k)) statuses[k] = v.status ?? null;
+    const data: PersistedV2 = { version: 2, revision: this.revision, objects, statuses };
+    mkdirSync(this.o.stateDir, { recursive: true });
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(data));
+    renameSync(tmp, this.file);
+  }
+
+  override async close(): Promise<void> {
+    this.source.close();
+    this.flush();
+    await super.close();
+  }
+}
