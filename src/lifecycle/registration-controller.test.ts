@@ -323,5 +323,5 @@ test('deleting a WorkloadGroup stops new registrations and keeps the live ones',
   await sleep(GRACE * 2);
   const live = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
   assert.ok(live?.metadata.annotations['istio.io/connectedAt'], 'the live entry stays');
-  c.stop();
+  await c.stop();
 });
