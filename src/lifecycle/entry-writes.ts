@@ -18,8 +18,14 @@ export type MutateOutcome =
   | { readonly kind: 'failed'; readonly failure: WriteFailure };
 
 export interface MutateOptions {
-  /** Attempts before giving up (default 8; conflicts and unreachable stores both count). */
+  /** Attempts while the store does not answer (default 8, with backoff up to ~5 s apart). */
   readonly attempts?: number;
+  /**
+   * Attempts while other writers keep winning (default 100). A conflict means another writer made
+   * progress; giving up early would drop this write (a lost condition), so the budget is large
+   * and the backoff short and jittered, which breaks ties between replicas quickly.
+   */
+  readonly conflictAttempts?: number;
   readonly fence?: Fence;
 }
 
@@ -29,17 +35,20 @@ export async function mutateEntry(
   decide: (current: WorkloadEntry | undefined) => WriteOp | undefined,
   o: MutateOptions = {},
 ): Promise<MutateOutcome> {
-  const attempts = o.attempts ?? 8;
-  const backoff = new Backoff({ baseMs: 5, capMs: 500, floorMs: 1 });
+  let unavailable = o.attempts ?? 8;
+  let conflicts = o.conflictAttempts ?? 100;
+  const outage = new Backoff({ baseMs: 50, capMs: 5000 });
+  const contention = new Backoff({ baseMs: 2, capMs: 100, floorMs: 0 });
   let last: WriteFailure = { code: 'Unavailable', message: 'not attempted', retryable: true };
-  for (let i = 0; i < attempts; i++) {
+  while (unavailable > 0 && conflicts > 0) {
     let current: WorkloadEntry | undefined;
     try {
       current = (await store.get(ref)) as WorkloadEntry | undefined;
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       last = { code: 'Unavailable', message: e.message, retryable: true };
-      await sleep(backoff.next() * 10);
+      unavailable--;
+      await sleep(outage.next());
       continue;
     }
     const op = decide(current);
@@ -51,10 +60,12 @@ export async function mutateEntry(
       case 'Conflict':
       case 'NotFound':
       case 'AlreadyExists':
-        await sleep(backoff.next()); // another writer came first: decide again on its result
+        conflicts--;
+        await sleep(contention.next()); // another writer came first: decide again on its result
         break;
       case 'Unavailable':
-        await sleep(backoff.next() * 10);
+        unavailable--;
+        await sleep(outage.next());
         break;
       case 'Fenced':
       case 'Invalid':

@@ -46,10 +46,10 @@ test('3-member etcd: the leader killed during 1,000 applies; no acknowledged wri
     (instance) => new ControlPlane({ store: etcd.url, instance, xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, debounceMs: 100, sessionTtlSeconds: 2 }),
   );
   const watchers: EdsWatcher[] = [];
-  let mirror: StoreMirror | undefined;
+  const mirrors: StoreMirror[] = [];
   t.after(async () => {
     for (const w of watchers) w.close();
-    await mirror?.close();
+    for (const m of mirrors) await m.close();
     await Promise.all(replicas.map((r) => r.stop()));
     await client.close();
     await etcd.stop();
@@ -57,7 +57,8 @@ test('3-member etcd: the leader killed during 1,000 applies; no acknowledged wri
   assert.ok((await applyObjects(client, SERVICE)).ok);
   const bound = await Promise.all(replicas.map((r) => r.start()));
   for (const b of bound) watchers.push(new EdsWatcher(b.xds, 'outbound|80||burst.example.com', 'burst'));
-  mirror = new StoreMirror(client, await client.list());
+  const mirror = new StoreMirror(client, await client.list());
+  mirrors.push(mirror);
 
   const acked = new Map<string, string>();
   const failures: string[] = [];
@@ -100,7 +101,7 @@ test('3-member etcd: the leader killed during 1,000 applies; no acknowledged wri
   t.diagnostic(`replicas and proxies converged ${Math.round(performance.now() - settle)} ms after the burst`);
 
   // The checking watch lost nothing and repeated nothing across the leader change.
-  await until(() => mirror !== undefined && mirror.revision >= Number(final.revision), 10_000, 'checking watch caught up');
+  await until(() => mirror.revision >= Number(final.revision), 10_000, 'checking watch caught up');
   assert.deepEqual(mirror.duplicates, [], 'no change delivered twice');
   assert.deepEqual(mirror.disorder, [], 'revisions in order');
   assert.equal(versions([...mirror.objects.values()]), want, 'the checking watch equals the store');
