@@ -317,6 +317,7 @@ test('AR-5: a token whose service account differs from the group template is ref
 test('deleting a WorkloadGroup stops new registrations and keeps the live ones', async () => {
   const { c, store, token, groupMap } = setup();
   c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  await c.idle();
   groupMap.delete('ns1/vm');
   const refused = c.admit(proxy('10.0.0.2', { group: 'vm' }), token());
   assert.ok(!refused.ok && refused.code === 9);
