@@ -44,7 +44,7 @@ function proxy(ip: string, o: { group?: string; ns?: string; network?: string; l
   };
 }
 
-function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry[] = []) {
+function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry[] = [], autoRegistration = true) {
   const mem = new MemoryStore();
   if (configEntries.length > 0) void mem.write(configEntries.map((object) => ({ op: 'create' as const, object })));
   const key = newSigningKey();
@@ -55,6 +55,7 @@ function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry
     group: (ns, n) => groupMap.get(`${ns}/${n}`),
     signingKey: key,
     gracePeriodMs: GRACE,
+    autoRegistration,
     log: silentLogger,
   });
   const token = (g = 'vm', ns = 'ns1', ttl = 3600) => {
@@ -324,5 +325,41 @@ test('deleting a WorkloadGroup stops new registrations and keeps the live ones',
   await sleep(GRACE * 2);
   const live = store.entry('WorkloadEntry/ns1/vm-10.0.0.1');
   assert.ok(live?.metadata.annotations['istio.io/connectedAt'], 'the live entry stays');
+  await c.stop();
+});
+
+function operatorEntry(name: string): WorkloadEntry {
+  return {
+    kind: 'WorkloadEntry',
+    apiVersion: 'networking.istio.io/v1',
+    metadata: { name, namespace: 'ns1', labels: {}, annotations: { 'proxy.istio.io/health-checks-enabled': 'true' } },
+    spec: { address: '10.0.0.9' },
+    origin: { file: 't', line: 1, column: 1, order: 0 },
+  };
+}
+
+test('AR-11: with auto-registration off, connecting proxies create nothing; health reports for existing entries still work', async () => {
+  const { c, store } = setup([group()], [operatorEntry('checked')], false);
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.9', { workloadEntry: 'checked' }));
+  c.onHealth('b', false, 'probe failed');
+  await c.idle();
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), undefined);
+  assert.equal(store.status('WorkloadEntry/ns1/checked')?.conditions?.find((x) => x.type === 'Healthy')?.status, 'False');
+  await c.stop();
+});
+
+test('H-7: a health report is written only by the entry\'s controller, and never over a newer report', async () => {
+  const { c, mem, store } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  await c.idle();
+  const key = 'WorkloadEntry/ns1/vm-10.0.0.1';
+  const taken = store.entry(key);
+  assert.ok(taken);
+  // Another replica took the entry over (its agent reconnected there).
+  await mem.write([{ op: 'update', object: { ...taken, metadata: { ...taken.metadata, annotations: { ...taken.metadata.annotations, 'istio.io/workloadController': 'cp-2' } } } }]);
+  c.onHealth('a', false, 'stale report');
+  await c.idle();
+  assert.equal(store.entry(key)?.status?.conditions?.find((x) => x.type === 'Healthy'), undefined, 'not the controller: nothing written');
   await c.stop();
 });

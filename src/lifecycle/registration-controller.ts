@@ -43,6 +43,8 @@ export interface RegistrationOptions {
   readonly group: (namespace: string, name: string) => WorkloadGroup | undefined;
   readonly signingKey: Buffer;
   readonly gracePeriodMs?: number;
+  /** PILOT_ENABLE_WORKLOAD_ENTRY_AUTOREGISTRATION (default true). Off: connecting proxies create nothing (AR-11). */
+  readonly autoRegistration?: boolean;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -177,7 +179,7 @@ export class RegistrationController {
     const ns = proxy.namespace ?? 'default';
     const manual = meta(proxy, 'WORKLOAD_ENTRY');
     let s: Stream;
-    if (groupName !== undefined && proxy.ip !== undefined) {
+    if (groupName !== undefined && proxy.ip !== undefined && this.o.autoRegistration !== false) {
       const network = proxy.network ?? '';
       const ref = { kind: 'WorkloadEntry' as const, namespace: ns, name: autoRegisteredName(groupName, proxy.ip, network) };
       s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now() };
