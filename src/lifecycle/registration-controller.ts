@@ -28,13 +28,9 @@ import type { Admission } from '../xds/server/ads-stream.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
-import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition } from './entry-writes.js';
-import { verifyToken } from './registration-token.js';
+import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
+import { admitAgent, meta } from './admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
-
-const UNAUTHENTICATED = 16;
-const PERMISSION_DENIED = 7;
-const FAILED_PRECONDITION = 9;
 
 export interface RegistrationOptions {
   readonly store: ConfigStore;
@@ -56,11 +52,6 @@ interface Stream {
   readonly group?: string;
   /** When this replica saw the connection (the connectedAt annotation it writes). */
   readonly connectedAt: number;
-}
-
-function meta(proxy: ProxyIdentity, key: string): string | undefined {
-  const v = proxy.metadata[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function localityOf(proxy: ProxyIdentity): string {
@@ -142,24 +133,9 @@ export class RegistrationController {
     void this.queue.push(keyOf(ref), task);
   }
 
-  /** The admission check of a new ADS stream. Proxies that are not agents are admitted as they are. */
+  /** The admission check of a new ADS stream (admission.ts). */
   admit(proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>): Admission {
-    const group = meta(proxy, 'AUTO_REGISTER_GROUP');
-    const isAgent = meta(proxy, 'MESHBRIDGE_AGENT') === 'true';
-    if (group === undefined && !isAgent) return { ok: true };
-    const auth = callMetadata['authorization'] ?? '';
-    const token = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
-    if (token === '') return { ok: false, code: UNAUTHENTICATED, message: 'a registration token is required (authorization: Bearer <token>)' };
-    const check = verifyToken(token, this.o.signingKey, Math.floor(this.now() / 1000));
-    if (!check.ok) return { ok: false, code: UNAUTHENTICATED, message: check.reason };
-    const ns = proxy.namespace ?? '';
-    if (group !== undefined && (check.claims.namespace !== ns || check.claims.group !== group)) {
-      return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}` };
-    }
-    if (group !== undefined && !this.o.group(ns, group)) {
-      return { ok: false, code: FAILED_PRECONDITION, message: `WorkloadGroup ${ns}/${group} does not exist (AR-1)` };
-    }
-    return { ok: true };
+    return admitAgent(proxy, callMetadata, { signingKey: this.o.signingKey, group: this.o.group, now: this.now() });
   }
 
   onConnect(streamId: string, proxy: ProxyIdentity): void {
@@ -190,11 +166,7 @@ export class RegistrationController {
   private async register(s: Stream): Promise<void> {
     const live = (): boolean => this.streams.get(s.id) === s;
     const connectedAt = isoNano(s.connectedAt);
-    const connected = (e: WorkloadEntry): WorkloadEntry => {
-      const annotations: Record<string, string> = { ...e.metadata.annotations, [ANNOTATIONS.controller]: this.instance, [ANNOTATIONS.connectedAt]: connectedAt };
-      delete annotations[ANNOTATIONS.disconnectedAt];
-      return { ...e, metadata: { ...e.metadata, annotations } };
-    };
+    const connected = (e: WorkloadEntry): WorkloadEntry => withAnnotations(e, { [ANNOTATIONS.controller]: this.instance, [ANNOTATIONS.connectedAt]: connectedAt, [ANNOTATIONS.disconnectedAt]: undefined });
     let created = false;
     const r = await mutateEntry(this.o.store, s.ref, (cur) => {
       if (!live()) return undefined; // closed before its turn came: nothing to register
@@ -262,9 +234,7 @@ export class RegistrationController {
       const a = cur?.metadata.annotations;
       if (!cur || !a || a[ANNOTATIONS.controller] !== controller || a[ANNOTATIONS.connectedAt] === undefined) return undefined;
       if (controller === this.instance && !leader && this.ownsLiveStream(ref)) return undefined; // reconnected here meanwhile
-      const annotations: Record<string, string> = { ...a, [ANNOTATIONS.disconnectedAt]: isoNano(this.now()) };
-      delete annotations[ANNOTATIONS.connectedAt];
-      return { op: 'update', object: { ...cur, metadata: { ...cur.metadata, annotations } } };
+      return { op: 'update', object: withAnnotations(cur, { [ANNOTATIONS.disconnectedAt]: isoNano(this.now()), [ANNOTATIONS.connectedAt]: undefined }) };
     }, fence ? { fence } : {});
     if (r.kind !== 'written' || !r.entry) return;
     const disconnectedAt = r.entry.metadata.annotations[ANNOTATIONS.disconnectedAt];
