@@ -318,7 +318,7 @@ export class RegistrationController {
       const a = o.metadata.annotations;
       const ctl = a[ANNOTATIONS.controller] ?? '';
       if (a[ANNOTATIONS.connectedAt] !== undefined) {
-        const orphan = ctl === this.instance ? !this.ownsLiveStream(ref) : !this.o.coordination.isLive(ctl);
+        const orphan = ctl === this.instance ? !this.ownsLiveStream(ref) : !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl));
         if (orphan) this.enqueue(ref, () => this.markDisconnected(ref, ctl, ctl === this.instance ? 'not connected to this control plane' : `control plane ${ctl} is gone`, true));
         continue;
       }

@@ -74,6 +74,16 @@ export class EtcdCoordination {
     return this.live.has(instance);
   }
 
+  /** A linearizable read of the replica's record (the local view may lag a replica that just started). */
+  async confirmLive(instance: string): Promise<boolean> {
+    if (instance === this.instance) return this.leaseId !== undefined;
+    try {
+      return (await this.client.kv.range({ key: Buffer.from(`${this.replicas}${instance}`) })).kvs.length > 0;
+    } catch {
+      return true; // cannot tell: reclaim nothing
+    }
+  }
+
   liveInstances(): string[] {
     return [...this.live].sort();
   }
