@@ -86,10 +86,8 @@ export class RegistrationController {
 
   start(): void {
     this.unsubscribe = this.o.coordination.subscribe((e) => this.onCoordination(e));
-    if (this.o.coordination.leadership()) void this.reclaim();
-    this.sweepTimer = setInterval(() => {
-      if (this.o.coordination.leadership()) void this.reclaim();
-    }, this.graceMs * 10);
+    void this.reclaim(); // at least this replica's own entries of an earlier run (same --instance)
+    this.sweepTimer = setInterval(() => void this.reclaim(), this.graceMs * 10);
     this.sweepTimer.unref();
   }
 
@@ -299,9 +297,10 @@ export class RegistrationController {
   }
 
   /**
-   * Leader: entries whose controller's session is gone (or that name this replica without a live
-   * stream here) are marked disconnected; disconnected ones are deleted once the grace period is
-   * over (AR-9 sweep), or scheduled for then.
+   * Every replica: its own entries without a live stream here (an earlier run under the same
+   * instance name) are marked disconnected. The leader also marks those whose controller's session
+   * is gone, and deletes disconnected ones once the grace period is over (AR-9 sweep), or
+   * schedules that for then.
    */
   async reclaim(): Promise<void> {
     let listing;
@@ -312,16 +311,21 @@ export class RegistrationController {
       return;
     }
     const now = this.now();
+    const leader = this.o.coordination.leadership() !== undefined;
     for (const o of listing.objects) {
       if (o.kind !== 'WorkloadEntry' || o.metadata.annotations[ANNOTATIONS.group] === undefined) continue;
       const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
       const a = o.metadata.annotations;
       const ctl = a[ANNOTATIONS.controller] ?? '';
       if (a[ANNOTATIONS.connectedAt] !== undefined) {
-        const orphan = ctl === this.instance ? !this.ownsLiveStream(ref) : !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl));
-        if (orphan) this.enqueue(ref, () => this.markDisconnected(ref, ctl, ctl === this.instance ? 'not connected to this control plane' : `control plane ${ctl} is gone`, true));
+        if (ctl === this.instance) {
+          if (!this.ownsLiveStream(ref)) this.enqueue(ref, () => this.markDisconnected(ref, ctl, 'not connected to this control plane'));
+        } else if (leader && !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl))) {
+          this.enqueue(ref, () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
+        }
         continue;
       }
+      if (!leader) continue;
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
       if (disc === undefined) continue;
       if (now - disc >= this.graceMs) this.enqueue(ref, () => this.cleanup(ref));
