@@ -57,8 +57,15 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
       store: retrying,
       coordination,
       async start() {
-        await coordination.start();
-        return sharedSigningKey(store.client, undefined, newSigningKey);
+        await coordination.start(); // waits for etcd
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await sharedSigningKey(store.client, undefined, newSigningKey);
+          } catch (e) {
+            if (attempt >= 20) throw e;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
       },
       async stop() {
         await coordination.stop();

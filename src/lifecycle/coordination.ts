@@ -29,8 +29,10 @@ export interface Coordination {
   readonly instance: string;
   /** Defined while this replica is the leader. */
   leadership(): Leadership | undefined;
-  /** Whether a replica's session is alive, as far as this replica knows. */
+  /** Whether a replica's session is alive, as far as this replica knows (may lag). */
   isLive(instance: string): boolean;
+  /** The same, read from the source of truth; true when it cannot tell (then nothing is reclaimed). */
+  confirmLive(instance: string): Promise<boolean>;
   /** Events in the order they happen; returns the unsubscribe function. */
   subscribe(listener: (e: CoordinationEvent) => void): () => void;
 }
@@ -45,6 +47,10 @@ export class LocalCoordination implements Coordination {
 
   isLive(instance: string): boolean {
     return instance === this.instance;
+  }
+
+  confirmLive(instance: string): Promise<boolean> {
+    return Promise.resolve(this.isLive(instance));
   }
 
   subscribe(_listener: (e: CoordinationEvent) => void): () => void {

@@ -86,6 +86,16 @@ export function conditionOf(e: WorkloadEntry | undefined, type: string): Conditi
   return (e?.status?.conditions ?? []).find((c) => c.type === type);
 }
 
+/** The entry with these annotations set (undefined removes one); other annotations kept. */
+export function withAnnotations(e: WorkloadEntry, changes: Readonly<Record<string, string | undefined>>): WorkloadEntry {
+  const annotations: Record<string, string> = { ...e.metadata.annotations };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete annotations[k];
+    else annotations[k] = v;
+  }
+  return { ...e, metadata: { ...e.metadata, annotations } };
+}
+
 /** Istio's time format for connect annotations: RFC 3339 with nanoseconds. */
 export function isoNano(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '000000Z');

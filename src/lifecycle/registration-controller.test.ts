@@ -363,3 +363,22 @@ test('H-7: a health report is written only by the entry\'s controller, and never
   assert.equal(store.entry(key)?.status?.conditions?.find((x) => x.type === 'Healthy'), undefined, 'not the controller: nothing written');
   await c.stop();
 });
+
+test('restart under the same instance name: its own entries without a live stream are marked disconnected, then removed unless the agent returns', async () => {
+  const { c, store, mem } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
+  await c.stop();
+  const groups = new Map([['ns1/vm', group()]]);
+  const again = new RegistrationController({ store: mem, coordination: new LocalCoordination('cp-1'), group: (ns, n) => groups.get(`${ns}/${n}`), signingKey: newSigningKey(), gracePeriodMs: GRACE, log: silentLogger });
+  again.start();
+  await sleep(5);
+  await again.idle();
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.2')?.metadata.annotations['istio.io/disconnectedAt'], 'no stream here for it: disconnected');
+  again.onConnect('a2', proxy('10.0.0.1', { group: 'vm' }));
+  await sleep(GRACE * 3);
+  await again.idle();
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.metadata.annotations['istio.io/connectedAt'], 'came back: kept, connected');
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), undefined, 'did not come back: removed');
+  await again.stop();
+});

@@ -28,13 +28,9 @@ import type { Admission } from '../xds/server/ads-stream.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
-import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition } from './entry-writes.js';
-import { verifyToken } from './registration-token.js';
+import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
+import { admitAgent, meta } from './admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
-
-const UNAUTHENTICATED = 16;
-const PERMISSION_DENIED = 7;
-const FAILED_PRECONDITION = 9;
 
 export interface RegistrationOptions {
   readonly store: ConfigStore;
@@ -58,11 +54,6 @@ interface Stream {
   readonly group?: string;
   /** When this replica saw the connection (the connectedAt annotation it writes). */
   readonly connectedAt: number;
-}
-
-function meta(proxy: ProxyIdentity, key: string): string | undefined {
-  const v = proxy.metadata[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function localityOf(proxy: ProxyIdentity): string {
@@ -97,10 +88,8 @@ export class RegistrationController {
 
   start(): void {
     this.unsubscribe = this.o.coordination.subscribe((e) => this.onCoordination(e));
-    if (this.o.coordination.leadership()) void this.reclaim();
-    this.sweepTimer = setInterval(() => {
-      if (this.o.coordination.leadership()) void this.reclaim();
-    }, this.graceMs * 10);
+    void this.reclaim(); // at least this replica's own entries of an earlier run (same --instance)
+    this.sweepTimer = setInterval(() => void this.reclaim(), this.graceMs * 10);
     this.sweepTimer.unref();
   }
 
@@ -144,34 +133,9 @@ export class RegistrationController {
     void this.queue.push(keyOf(ref), task);
   }
 
-  /** The admission check of a new ADS stream. Proxies that are not agents are admitted as they are. */
+  /** The admission check of a new ADS stream (admission.ts). */
   admit(proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>): Admission {
-    const group = meta(proxy, 'AUTO_REGISTER_GROUP');
-    const isAgent = meta(proxy, 'MESHBRIDGE_AGENT') === 'true';
-    if (group === undefined && !isAgent) return { ok: true };
-    const auth = callMetadata['authorization'] ?? '';
-    const token = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
-    if (token === '') return { ok: false, code: UNAUTHENTICATED, message: 'a registration token is required (authorization: Bearer <token>)' };
-    const check = verifyToken(token, this.o.signingKey, Math.floor(this.now() / 1000));
-    if (!check.ok) return { ok: false, code: UNAUTHENTICATED, message: check.reason };
-    const ns = proxy.namespace ?? '';
-    if (group !== undefined && (check.claims.namespace !== ns || check.claims.group !== group)) {
-      return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}` };
-    }
-    const wg = group !== undefined ? this.o.group(ns, group) : undefined;
-    if (group !== undefined && !wg) {
-      return { ok: false, code: FAILED_PRECONDITION, message: `WorkloadGroup ${ns}/${group} does not exist (AR-1)` };
-    }
-    // AR-5: the identity the token carries must be the one the entry will have.
-    const templateSa = wg?.spec.template.serviceAccount ?? '';
-    if (wg && check.claims.serviceAccount !== templateSa) {
-      return {
-        ok: false,
-        code: PERMISSION_DENIED,
-        message: `the registration token is for service account ${JSON.stringify(check.claims.serviceAccount)}, but WorkloadGroup ${ns}/${group} now uses ${JSON.stringify(templateSa)} (AR-5)`,
-      };
-    }
-    return { ok: true };
+    return admitAgent(proxy, callMetadata, { signingKey: this.o.signingKey, group: this.o.group, now: this.now() });
   }
 
   onConnect(streamId: string, proxy: ProxyIdentity): void {
@@ -202,11 +166,7 @@ export class RegistrationController {
   private async register(s: Stream): Promise<void> {
     const live = (): boolean => this.streams.get(s.id) === s;
     const connectedAt = isoNano(s.connectedAt);
-    const connected = (e: WorkloadEntry): WorkloadEntry => {
-      const annotations: Record<string, string> = { ...e.metadata.annotations, [ANNOTATIONS.controller]: this.instance, [ANNOTATIONS.connectedAt]: connectedAt };
-      delete annotations[ANNOTATIONS.disconnectedAt];
-      return { ...e, metadata: { ...e.metadata, annotations } };
-    };
+    const connected = (e: WorkloadEntry): WorkloadEntry => withAnnotations(e, { [ANNOTATIONS.controller]: this.instance, [ANNOTATIONS.connectedAt]: connectedAt, [ANNOTATIONS.disconnectedAt]: undefined });
     let created = false;
     const r = await mutateEntry(this.o.store, s.ref, (cur) => {
       if (!live()) return undefined; // closed before its turn came: nothing to register
@@ -274,9 +234,7 @@ export class RegistrationController {
       const a = cur?.metadata.annotations;
       if (!cur || !a || a[ANNOTATIONS.controller] !== controller || a[ANNOTATIONS.connectedAt] === undefined) return undefined;
       if (controller === this.instance && !leader && this.ownsLiveStream(ref)) return undefined; // reconnected here meanwhile
-      const annotations: Record<string, string> = { ...a, [ANNOTATIONS.disconnectedAt]: isoNano(this.now()) };
-      delete annotations[ANNOTATIONS.connectedAt];
-      return { op: 'update', object: { ...cur, metadata: { ...cur.metadata, annotations } } };
+      return { op: 'update', object: withAnnotations(cur, { [ANNOTATIONS.disconnectedAt]: isoNano(this.now()), [ANNOTATIONS.connectedAt]: undefined }) };
     }, fence ? { fence } : {});
     if (r.kind !== 'written' || !r.entry) return;
     const disconnectedAt = r.entry.metadata.annotations[ANNOTATIONS.disconnectedAt];
@@ -341,9 +299,10 @@ export class RegistrationController {
   }
 
   /**
-   * Leader: entries whose controller's session is gone (or that name this replica without a live
-   * stream here) are marked disconnected; disconnected ones are deleted once the grace period is
-   * over (AR-9 sweep), or scheduled for then.
+   * Every replica: its own entries without a live stream here (an earlier run under the same
+   * instance name) are marked disconnected. The leader also marks those whose controller's session
+   * is gone, and deletes disconnected ones once the grace period is over (AR-9 sweep), or
+   * schedules that for then.
    */
   async reclaim(): Promise<void> {
     let listing;
@@ -354,16 +313,21 @@ export class RegistrationController {
       return;
     }
     const now = this.now();
+    const leader = this.o.coordination.leadership() !== undefined;
     for (const o of listing.objects) {
       if (o.kind !== 'WorkloadEntry' || o.metadata.annotations[ANNOTATIONS.group] === undefined) continue;
       const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
       const a = o.metadata.annotations;
       const ctl = a[ANNOTATIONS.controller] ?? '';
       if (a[ANNOTATIONS.connectedAt] !== undefined) {
-        const orphan = ctl === this.instance ? !this.ownsLiveStream(ref) : !this.o.coordination.isLive(ctl);
-        if (orphan) this.enqueue(ref, () => this.markDisconnected(ref, ctl, ctl === this.instance ? 'not connected to this control plane' : `control plane ${ctl} is gone`, true));
+        if (ctl === this.instance) {
+          if (!this.ownsLiveStream(ref)) this.enqueue(ref, () => this.markDisconnected(ref, ctl, 'not connected to this control plane'));
+        } else if (leader && !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl))) {
+          this.enqueue(ref, () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
+        }
         continue;
       }
+      if (!leader) continue;
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
       if (disc === undefined) continue;
       if (now - disc >= this.graceMs) this.enqueue(ref, () => this.cleanup(ref));

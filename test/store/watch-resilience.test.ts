@@ -34,11 +34,9 @@ test('a watch resumes from its last revision after its member comes back, and re
     await etcd.stop();
   });
   const write = async (n: number, from: number): Promise<string> => {
-    let rev = '0';
     for (let i = from; i < from + n; i++) {
       const r = await writer.write([{ op: 'create', object: we(`w-${i}`, `127.0.40.${(i % 250) + 1}`) }]);
       assert.ok(r.ok);
-      rev = r.revision;
     }
     const del = await writer.write([{ op: 'delete', ref: { kind: 'WorkloadEntry', namespace: 'ns1', name: `w-${from}` } }]);
     assert.ok(del.ok);

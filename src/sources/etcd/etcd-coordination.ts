@@ -74,6 +74,16 @@ export class EtcdCoordination {
     return this.live.has(instance);
   }
 
+  /** A linearizable read of the replica's record (the local view may lag a replica that just started). */
+  async confirmLive(instance: string): Promise<boolean> {
+    if (instance === this.instance) return this.leaseId !== undefined;
+    try {
+      return (await this.client.kv.range({ key: Buffer.from(`${this.replicas}${instance}`) })).kvs.length > 0;
+    } catch {
+      return true; // cannot tell: reclaim nothing
+    }
+  }
+
   liveInstances(): string[] {
     return [...this.live].sort();
   }
@@ -87,13 +97,26 @@ export class EtcdCoordination {
     for (const l of [...this.listeners]) l(e);
   }
 
-  /** Opens the session, registers this replica, starts watching and campaigning. */
+  /** Opens the session, registers this replica, starts watching and campaigning. Waits (retrying) for etcd. */
   async start(): Promise<void> {
-    await this.openSession();
-    const listed = await listPrefix(this.client, this.layout.system);
+    await this.retry('opening a session', () => this.openSession());
+    const listed = await this.retry('listing replicas', () => listPrefix(this.client, this.layout.system));
     this.onSystem({ type: 'resync', revision: listed.revision, kvs: listed.kvs });
     this.watch = new PrefixWatch(this.client, this.layout.system, listed.revision, (e) => this.onSystem(e)).start();
     void this.campaign();
+  }
+
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const backoff = new Backoff({ baseMs: 100, capMs: 2000 });
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.stopped) throw e;
+        if (backoff.attempts === 0) this.o.log.warn(`etcd unreachable while ${what}; retrying`, { error: e instanceof Error ? e.message : String(e) });
+        await sleep(backoff.next());
+      }
+    }
   }
 
   private async openSession(): Promise<void> {

@@ -1,0 +1,55 @@
+/**
+ * Admission of agents' ADS streams (AR-1, AR-5 in spirit, issue 4 "Safety"): an agent must present
+ * a registration token signed by this control plane (every replica shares the key) for the
+ * namespace and group it names, and the group must exist. Proxies that are not agents are
+ * admitted as they are. Pure: the caller passes the time and the group lookup.
+ */
+import type { WorkloadGroup } from '../model/config/types.js';
+import type { Admission } from '../xds/server/ads-stream.js';
+import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import { verifyToken } from './registration-token.js';
+
+const UNAUTHENTICATED = 16;
+const PERMISSION_DENIED = 7;
+const FAILED_PRECONDITION = 9;
+
+export function meta(proxy: ProxyIdentity, key: string): string | undefined {
+  const v = proxy.metadata[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export interface AdmissionContext {
+  readonly signingKey: Buffer;
+  readonly group: (namespace: string, name: string) => WorkloadGroup | undefined;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+}
+
+export function admitAgent(proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>, ctx: AdmissionContext): Admission {
+  const group = meta(proxy, 'AUTO_REGISTER_GROUP');
+  const isAgent = meta(proxy, 'MESHBRIDGE_AGENT') === 'true';
+  if (group === undefined && !isAgent) return { ok: true };
+  const auth = callMetadata['authorization'] ?? '';
+  const token = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
+  if (token === '') return { ok: false, code: UNAUTHENTICATED, message: 'a registration token is required (authorization: Bearer <token>)' };
+  const check = verifyToken(token, ctx.signingKey, Math.floor(ctx.now / 1000));
+  if (!check.ok) return { ok: false, code: UNAUTHENTICATED, message: check.reason };
+  const ns = proxy.namespace ?? '';
+  if (group !== undefined && (check.claims.namespace !== ns || check.claims.group !== group)) {
+    return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}` };
+  }
+  const wg = group !== undefined ? ctx.group(ns, group) : undefined;
+  if (group !== undefined && !wg) {
+    return { ok: false, code: FAILED_PRECONDITION, message: `WorkloadGroup ${ns}/${group} does not exist (AR-1)` };
+  }
+  // AR-5: the identity the token carries must be the one the entry will have.
+  const templateSa = wg?.spec.template.serviceAccount ?? '';
+  if (wg && check.claims.serviceAccount !== templateSa) {
+    return {
+      ok: false,
+      code: PERMISSION_DENIED,
+      message: `the registration token is for service account ${JSON.stringify(check.claims.serviceAccount)}, but WorkloadGroup ${ns}/${group} now uses ${JSON.stringify(templateSa)} (AR-5)`,
+    };
+  }
+  return { ok: true };
+}
