@@ -39,7 +39,7 @@ const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 30;
 const lastIdx = args.indexOf('--last');
 /** Only the last N ms of each profile (e.g. the churn phase at the end of a run). */
 const lastMs = lastIdx >= 0 ? Number(args[lastIdx + 1]) : Infinity;
-const target = args.find((a, i) => !a.startsWith('--') && i !== topIdx + 1 && i !== lastIdx + 1);
+const target = args.find((a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1) && (lastIdx < 0 || i !== lastIdx + 1));
 if (target === undefined) {
   process.stderr.write('usage: node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS]\n');
   process.exit(2);

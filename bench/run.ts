@@ -1,17 +1,20 @@
 /**
- * `npm run bench -- [--quick] [--only S1,S3] [--profile] [--no-docs]`
+ * `npm run bench -- [--quick] [--only S1,S3] [--profile] [--no-docs] [--wait-quiet]`
  *
  * Runs the performance scenarios of issue 5 against a real `meshbridge serve` process fed from a
  * generated config folder, with simulated proxies in separate load-generator processes. Each
  * scenario writes its JSON to bench/results/ (git-ignored) and its row to docs/benchmarks.md.
  * `--quick` runs every scenario small (under 5 minutes in total on 2 cores); the default is full.
  * `--profile` runs the control plane under `node --cpu-prof` (profiles in bench/results/profiles/).
+ * `--wait-quiet` waits (up to 15 minutes) before each scenario until other processes on the machine
+ * use less than a quarter of a core; every result records the other processes' load anyway.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { machine, machineShort, RESULTS, updateDocs, writeResult } from './lib/report.js';
 import { now } from './lib/time.js';
+import { background, mark, waitQuiet } from './lib/machine-load.js';
 import type { Ctx, Scenario } from './scenarios/context.js';
 import { s1 } from './scenarios/s1-cold-start.js';
 import { s2 } from './scenarios/s2-reference-mesh.js';
@@ -20,8 +23,9 @@ import { s4 } from './scenarios/s4-incrementality.js';
 
 const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4];
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | undefined; profile: boolean; docs: boolean } {
+function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | undefined; profile: boolean; docs: boolean; waitQuiet: boolean } {
   let quick = false;
+  let quiet = false;
   let only: Set<string> | undefined;
   let profile = false;
   let docs = true;
@@ -30,11 +34,12 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string>
     if (a === '--quick') quick = true;
     else if (a === '--profile') profile = true;
     else if (a === '--no-docs') docs = false;
+    else if (a === '--wait-quiet') quiet = true;
     else if (a === '--only') only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
     else if (a?.startsWith('--only=')) only = new Set(a.slice(7).split(',').map((s) => s.trim().toUpperCase()));
-    else throw new Error(`unknown argument ${a}; usage: npm run bench -- [--quick] [--only S1,S2,...] [--profile] [--no-docs]`);
+    else throw new Error(`unknown argument ${a}; usage: npm run bench -- [--quick] [--only S1,S2,...] [--profile] [--no-docs] [--wait-quiet]`);
   }
-  return { quick, only, profile, docs };
+  return { quick, only, profile, docs, waitQuiet: quiet };
 }
 
 async function main(): Promise<number> {
@@ -58,12 +63,18 @@ async function main(): Promise<number> {
   for (const sc of SCENARIOS) {
     if (args.only && !sc.ids.some((id) => args.only?.has(id))) continue;
     ctx.log(`\n== ${sc.ids.join(' + ')} ${sc.title}`);
+    if (args.waitQuiet) await waitQuiet(0.25, 15 * 60_000, ctx.log);
     const ts = now();
     try {
+      const m0 = mark();
       const outputs = await sc.run(ctx);
+      const load = background(m0, mark());
+      ctx.log(`  machine: the bench used ${load.benchCores} cores, other processes ${load.otherCores} cores`);
       for (const out of outputs) {
-        const file = writeResult(out.id, ctx.mode, { scenario: out.id, mode: ctx.mode, command, date: stamp, machine: m, ...out.json });
-        if (args.docs) updateDocs(out.id, out.header, out.rows);
+        const file = writeResult(out.id, ctx.mode, { scenario: out.id, mode: ctx.mode, command, date: stamp, machine: m, background: load, ...out.json });
+        // The last cell says how busy the machine was with other work during the run.
+        const rows = out.rows.map((r) => ({ key: r.key, cells: [...r.cells.slice(0, -1), `${r.cells[r.cells.length - 1] ?? ''}; others ${load.otherCores} cores`] }));
+        if (args.docs) updateDocs(out.id, out.header, rows);
         ctx.log(`  ${out.id} → ${file}`);
         summary.push(...out.summary);
       }

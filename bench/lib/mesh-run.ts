@@ -19,6 +19,8 @@ export interface MeshRunOptions {
   readonly plan: ProxyPlan;
   readonly debounceMs?: number;
   readonly profileDir?: string;
+  /** Extra node flags for the control plane (e.g. --heapsnapshot-signal=SIGUSR2). */
+  readonly nodeArgs?: readonly string[];
   readonly perWorker?: number;
   readonly connectBatch?: number;
   readonly connectGapMs?: number;
@@ -58,6 +60,7 @@ export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
     stateDir: join(dir, 'state'),
     ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
     ...(o.profileDir !== undefined ? { profileDir: o.profileDir } : {}),
+    ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}),
   });
   const sampler = new Sampler(cp.pid);
   const load = new LoadGen();
