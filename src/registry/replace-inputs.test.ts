@@ -11,9 +11,9 @@ let order = 0;
 function obj(kind: 'WorkloadEntry' | 'ServiceEntry' | 'DestinationRule', name: string, v = 0): ConfigObject {
   const origin = { file: 'f', line: 1, column: 1, order: order++ };
   const metadata = { name, namespace: 'ns', labels: { v: String(v) }, annotations: {} };
-  if (kind === 'WorkloadEntry') return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { address: '127.0.0.1', labels: { app: 'a' } }, origin } as ConfigObject;
-  if (kind === 'ServiceEntry') return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { hosts: [`${name}.example.com`], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', workloadSelector: { labels: { app: 'a' } } }, origin } as ConfigObject;
-  return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { host: `${name}.example.com` }, origin } as ConfigObject;
+  if (kind === 'WorkloadEntry') return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { address: '127.0.0.1', labels: { app: 'a' } }, origin };
+  if (kind === 'ServiceEntry') return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { hosts: [`${name}.example.com`], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], resolution: 'STATIC', workloadSelector: { labels: { app: 'a' } } }, origin };
+  return { kind, apiVersion: 'networking.istio.io/v1', metadata, spec: { host: `${name}.example.com` }, origin };
 }
 
 test('replaceInputs gives the same collections as a fresh split after any run of changes', () => {
