@@ -23,6 +23,7 @@ import {
   type Context,
 } from '../lib/krt/index.js';
 import {
+  KINDS,
   objectKey,
   type AuthorizationPolicy,
   type ConfigObject,
@@ -91,26 +92,116 @@ export function createInputs(): RegistryInputs {
 
 /** Replaces the whole input set with `objects` (a complete snapshot); emits only what changed. */
 export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigObject[]): void {
-  // One pass by kind (measured: twelve filters over 110k objects cost ~7 ms per config change).
-  const byKind = new Map<ConfigObject['kind'], ConfigObject[]>();
-  for (const o of objects) {
-    let list = byKind.get(o.kind);
-    if (list === undefined) byKind.set(o.kind, (list = []));
+  const by = byKind(inputs, objects);
+  const list = <K extends ConfigObject['kind']>(kind: K) => (by[KINDS.indexOf(kind)] ?? []) as Extract<ConfigObject, { kind: K }>[];
+  inputs.meshConfigs.replaceAll(list('MeshConfig'));
+  inputs.meshNetworks.replaceAll(list('MeshNetworks'));
+  inputs.nodes.replaceAll(list('Node'));
+  inputs.destinationRules.replaceAll(list('DestinationRule'));
+  inputs.virtualServices.replaceAll(list('VirtualService'));
+  inputs.peerAuthentications.replaceAll(list('PeerAuthentication'));
+  inputs.authorizationPolicies.replaceAll(list('AuthorizationPolicy'));
+  inputs.workloadGroups.replaceAll(list('WorkloadGroup'));
+  inputs.workloadEntries.replaceAll(list('WorkloadEntry'));
+  inputs.pods.replaceAll(list('Pod'));
+  inputs.serviceEntries.replaceAll(list('ServiceEntry'));
+  inputs.services.replaceAll(list('Service'));
+}
+
+/** The last snapshot split by kind: per position its kind (index in KINDS) and rank in that kind's list. */
+interface Buckets {
+  readonly objects: readonly ConfigObject[];
+  readonly kinds: Uint8Array;
+  readonly ranks: Int32Array;
+  readonly lists: readonly ConfigObject[][];
+}
+
+const lastBuckets = new WeakMap<RegistryInputs, Buckets>();
+
+/**
+ * `objects` split by kind, in order. A snapshot that shares all but one contiguous run of objects
+ * (by identity) with the previous one, as a folder whose one file changed, is split by patching the
+ * previous lists. Measured cause (bench S4, 110k objects): splitting every snapshot afresh cost
+ * ~27 ms per one-entry change; patching costs the run plus a pass over two typed arrays.
+ */
+function byKind(inputs: RegistryInputs, objects: readonly ConfigObject[]): readonly ConfigObject[][] {
+  const last = lastBuckets.get(inputs);
+  const next = (last !== undefined ? patchBuckets(last, objects) : undefined) ?? splitBuckets(objects);
+  lastBuckets.set(inputs, next);
+  return next.lists;
+}
+
+function splitBuckets(objects: readonly ConfigObject[]): Buckets {
+  const kinds = new Uint8Array(objects.length);
+  const ranks = new Int32Array(objects.length);
+  const lists: ConfigObject[][] = KINDS.map(() => []);
+  objects.forEach((o, i) => {
+    const k = KINDS.indexOf(o.kind);
+    const list = lists[k] as ConfigObject[];
+    kinds[i] = k;
+    ranks[i] = list.length;
     list.push(o);
+  });
+  return { objects: [...objects], kinds, ranks, lists };
+}
+
+function patchBuckets(last: Buckets, objects: readonly ConfigObject[]): Buckets | undefined {
+  const prev = last.objects;
+  const min = Math.min(prev.length, objects.length);
+  let p = 0;
+  while (p < min && objects[p] === prev[p]) p++;
+  let s = 0;
+  while (s < min - p && objects[objects.length - 1 - s] === prev[prev.length - 1 - s]) s++;
+  const removedEnd = prev.length - s;
+  const addedEnd = objects.length - s;
+  if (removedEnd - p + (addedEnd - p) > Math.max(64, objects.length / 8)) return undefined;
+  const removedCount = KINDS.map(() => 0);
+  for (let i = p; i < removedEnd; i++) removedCount[last.kinds[i] as number]!++;
+  const addedOf: ConfigObject[][] = KINDS.map(() => []);
+  for (let i = p; i < addedEnd; i++) {
+    const o = objects[i] as ConfigObject;
+    addedOf[KINDS.indexOf(o.kind)]!.push(o);
   }
-  const by = <K extends ConfigObject['kind']>(kind: K) => (byKind.get(kind) ?? []) as Extract<ConfigObject, { kind: K }>[];
-  inputs.meshConfigs.replaceAll(by('MeshConfig'));
-  inputs.meshNetworks.replaceAll(by('MeshNetworks'));
-  inputs.nodes.replaceAll(by('Node'));
-  inputs.destinationRules.replaceAll(by('DestinationRule'));
-  inputs.virtualServices.replaceAll(by('VirtualService'));
-  inputs.peerAuthentications.replaceAll(by('PeerAuthentication'));
-  inputs.authorizationPolicies.replaceAll(by('AuthorizationPolicy'));
-  inputs.workloadGroups.replaceAll(by('WorkloadGroup'));
-  inputs.workloadEntries.replaceAll(by('WorkloadEntry'));
-  inputs.pods.replaceAll(by('Pod'));
-  inputs.serviceEntries.replaceAll(by('ServiceEntry'));
-  inputs.services.replaceAll(by('Service'));
+  const lists = [...last.lists];
+  const shift = KINDS.map(() => 0);
+  const startOf = KINDS.map(() => 0);
+  KINDS.forEach((_, k) => {
+    const removed = removedCount[k] as number;
+    const added = addedOf[k] as ConfigObject[];
+    if (removed === 0 && added.length === 0) return;
+    // Where the run starts in this kind's list: after the last object of the kind before it.
+    let start = 0;
+    for (let i = p - 1; i >= 0; i--) {
+      if (last.kinds[i] === k) {
+        start = (last.ranks[i] as number) + 1;
+        break;
+      }
+    }
+    startOf[k] = start;
+    const old = last.lists[k] as ConfigObject[];
+    lists[k] = [...old.slice(0, start), ...added, ...old.slice(start + removed)];
+    shift[k] = added.length - removed;
+  });
+  const kinds = new Uint8Array(objects.length);
+  const ranks = new Int32Array(objects.length);
+  kinds.set(last.kinds.subarray(0, p));
+  ranks.set(last.ranks.subarray(0, p));
+  const seen = KINDS.map(() => 0);
+  for (let i = p; i < addedEnd; i++) {
+    const k = KINDS.indexOf((objects[i] as ConfigObject).kind);
+    kinds[i] = k;
+    // Rank: objects of the kind before the run, plus those of the run so far.
+    ranks[i] = (startOf[k] as number) + (seen[k] as number);
+    seen[k]!++;
+  }
+  for (let i = 0; i < s; i++) {
+    const from = removedEnd + i;
+    const to = addedEnd + i;
+    const k = last.kinds[from] as number;
+    kinds[to] = k;
+    ranks[to] = (last.ranks[from] as number) + (shift[k] as number);
+  }
+  return { objects: [...objects], kinds, ranks, lists };
 }
 
 export interface Registry {

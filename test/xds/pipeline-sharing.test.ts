@@ -269,3 +269,49 @@ test('views with the same relevant attributes share one snapshot; a change is ge
     await pipeline.stop();
   }
 });
+
+test('with every service exported everywhere the namespace does not matter, until a service or a host says otherwise', async () => {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const open = BASE.split('---').filter((d) => !d.includes('name: s3')).join('---');
+  let objects = objectsFrom(open, ...ENTRIES.slice(0, 5));
+  replaceInputs(inputs, objects);
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { grpc: grpcGenerator }, debounceMs: 60_000 });
+  pipeline.start();
+  try {
+    const views = PROXIES.map((p) => pipeline.viewOf(p));
+    const distinct = (): number => new Set(views.map((v) => cache.current(v, ENDPOINT.typeUrl))).size;
+    const check = async (step: string): Promise<void> => {
+      await pipeline.flush();
+      assert.deepEqual(resourcesOf(cache, views), reference(registry), step);
+    };
+    assert.equal(distinct(), 1, 'one snapshot for all five proxies');
+    await check('open mesh');
+    objects = [...objects, ...objectsFrom(BASE.split('---').find((d) => d.includes('name: s3')) ?? '', ENTRIES[5] ?? '')];
+    replaceInputs(inputs, objects);
+    await check('a service exported to its namespace only');
+    assert.equal(distinct(), 2);
+    const twin = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: s2-local, namespace: a }
+spec:
+  hosts: [s2.example.com]
+  location: MESH_INTERNAL
+  ports: [{ number: 80, name: grpc, protocol: GRPC }]
+  resolution: STATIC
+  workloadSelector: { labels: { app: s1 } }
+`;
+    objects = [...objects.filter((o) => objectKey(o) !== 'ServiceEntry/a/s3'), ...objectsFrom(twin)];
+    replaceInputs(inputs, objects);
+    await check('a host defined in two namespaces (each namespace prefers its own)');
+    assert.equal(distinct(), 2);
+    objects = objects.filter((o) => objectKey(o) !== 'ServiceEntry/a/s2-local');
+    replaceInputs(inputs, objects);
+    await check('back to an open mesh');
+    assert.equal(distinct(), 1);
+  } finally {
+    await pipeline.stop();
+  }
+});
