@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- [--quick] [--only S1,S3] [--profile] [--no-docs] [--wait-quiet]`
+ * `npm run bench -- [--quick] [--only S1,S3] [--profile] [--no-docs] [--wait-quiet] [--cp-bin PATH]
+ *   [--cp-node-args "FLAGS"] [--label TEXT]`
  *
  * Runs the performance scenarios of issue 5 against a real `meshbridge serve` process fed from a
  * generated config folder, with simulated proxies in separate load-generator processes. Each
@@ -8,6 +9,8 @@
  * `--profile` runs the control plane under `node --cpu-prof` (profiles in bench/results/profiles/).
  * `--wait-quiet` waits (up to 15 minutes) before each scenario until other processes on the machine
  * use less than a quarter of a core; every result records the other processes' load anyway.
+ * `--cp-bin` measures another build of the control plane (e.g. a baseline commit), `--cp-node-args`
+ * passes node flags to it; `--label` (default: those flags) tells the docs rows apart.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,9 +26,21 @@ import { s4 } from './scenarios/s4-incrementality.js';
 
 const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4];
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | undefined; profile: boolean; docs: boolean; waitQuiet: boolean } {
+interface Args {
+  readonly quick: boolean;
+  readonly only: Set<string> | undefined;
+  readonly profile: boolean;
+  readonly docs: boolean;
+  readonly waitQuiet: boolean;
+  readonly label: string | undefined;
+}
+
+const USAGE = 'npm run bench -- [--quick] [--only S1,S2,...] [--profile] [--no-docs] [--wait-quiet] [--cp-bin PATH] [--cp-node-args "FLAGS"] [--label TEXT]';
+
+function parseArgs(argv: readonly string[]): Args {
   let quick = false;
   let quiet = false;
+  let label: string | undefined;
   let only: Set<string> | undefined;
   let profile = false;
   let docs = true;
@@ -35,11 +50,15 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string>
     else if (a === '--profile') profile = true;
     else if (a === '--no-docs') docs = false;
     else if (a === '--wait-quiet') quiet = true;
+    else if (a === '--cp-bin') process.env['MESHBRIDGE_BENCH_BIN'] = argv[++i] ?? '';
+    else if (a === '--cp-node-args') process.env['MESHBRIDGE_BENCH_NODE_ARGS'] = argv[++i] ?? '';
+    else if (a === '--label') label = argv[++i];
     else if (a === '--only') only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
     else if (a?.startsWith('--only=')) only = new Set(a.slice(7).split(',').map((s) => s.trim().toUpperCase()));
-    else throw new Error(`unknown argument ${a}; usage: npm run bench -- [--quick] [--only S1,S2,...] [--profile] [--no-docs] [--wait-quiet]`);
+    else throw new Error(`unknown argument ${a}; usage: ${USAGE}`);
   }
-  return { quick, only, profile, docs, waitQuiet: quiet };
+  const nodeArgs = process.env['MESHBRIDGE_BENCH_NODE_ARGS'];
+  return { quick, only, profile, docs, waitQuiet: quiet, label: label ?? (nodeArgs ? nodeArgs : undefined) };
 }
 
 async function main(): Promise<number> {
@@ -71,9 +90,10 @@ async function main(): Promise<number> {
       const load = background(m0, mark());
       ctx.log(`  machine: the bench used ${load.benchCores} cores, other processes ${load.otherCores} cores`);
       for (const out of outputs) {
-        const file = writeResult(out.id, ctx.mode, { scenario: out.id, mode: ctx.mode, command, date: stamp, machine: m, background: load, ...out.json });
+        const variant = { label: args.label ?? null, cpBin: process.env['MESHBRIDGE_BENCH_BIN'] ?? null, cpNodeArgs: process.env['MESHBRIDGE_BENCH_NODE_ARGS'] ?? null };
+        const file = writeResult(out.id, ctx.mode, { scenario: out.id, mode: ctx.mode, command, date: stamp, machine: m, background: load, variant, ...out.json });
         // The last cell says how busy the machine was with other work during the run.
-        const rows = out.rows.map((r) => ({ key: r.key, cells: [...r.cells.slice(0, -1), `${r.cells[r.cells.length - 1] ?? ''}; others ${load.otherCores} cores`] }));
+        const rows = out.rows.map((r) => ({ key: args.label !== undefined ? `${r.key} · ${args.label}` : r.key, cells: [...r.cells.slice(0, -1), `${r.cells[r.cells.length - 1] ?? ''}; others ${load.otherCores} cores`] }));
         if (args.docs) updateDocs(out.id, out.header, rows);
         ctx.log(`  ${out.id} → ${file}`);
         summary.push(...out.summary);

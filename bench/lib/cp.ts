@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { now } from './time.js';
 
-export const BIN = fileURLToPath(new URL('../../../bin/meshbridge', import.meta.url));
+/** The control plane under test: this build, or another one (`--cp-bin`, e.g. a baseline commit). */
+function controlPlaneBin(): string {
+  return process.env['MESHBRIDGE_BENCH_BIN'] || fileURLToPath(new URL('../../../bin/meshbridge', import.meta.url));
+}
+/** Extra node flags for the control plane (`--cp-node-args`, e.g. --max-old-space-size=256). */
+function extraNodeArgs(): string[] {
+  return (process.env['MESHBRIDGE_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+}
 /** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on Linux). */
 const CLK_TCK = 100;
 
@@ -42,9 +49,10 @@ export class ControlPlaneProcess {
 
   constructor(readonly o: CpOptions) {
     const args = [
+      ...extraNodeArgs(),
       ...(o.nodeArgs ?? []),
       ...(o.profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : []),
-      BIN,
+      controlPlaneBin(),
       'serve',
       '--config',
       o.configDir,

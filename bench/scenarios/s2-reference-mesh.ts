@@ -40,6 +40,7 @@ export const s2: Scenario = {
       const idleCores = (idleTo.cpu - idleFrom.cpu) / ((idleTo.at - idleFrom.at) / 1000);
 
       const metricsBefore = await run.cp.metrics();
+      const loadBefore = await run.load.status();
       const from = run.cp.sample();
       const issued: Issued[] = [];
       const total = rate * churnSeconds;
@@ -53,6 +54,9 @@ export const s2: Scenario = {
       // The window ends one debounce + a margin after the last change.
       await sleep(500);
       const to = run.cp.sample();
+      const loadAfter = await run.load.status();
+      const workerCpu = (st: typeof loadAfter): number => st.reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0);
+      const loadGenCores = (workerCpu(loadAfter) - workerCpu(loadBefore)) / (to.at - from.at);
       const cores = (to.cpu - from.cpu) / ((to.at - from.at) / 1000);
       const window = run.sampler.between(from.at, to.at);
       const rssMax = Math.max(...window.map((s) => s.rssMiB), to.rssMiB);
@@ -91,6 +95,7 @@ export const s2: Scenario = {
         rssMaxMiB: rssMax,
         rssMeanMiB: rssMean,
         memoryMiB: memory,
+        loadGeneratorCores: loadGenCores,
         changes: issued.length,
         affected: affected.length,
         incomplete,
