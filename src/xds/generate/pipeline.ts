@@ -365,6 +365,9 @@ export class XdsPipeline {
     if (c.views <= 0) {
       this.classes.delete(classKey);
       this.o.cache.dropView(classKey);
+      // Results memoised under this class's own key (services with a DestinationRule, generators
+      // that do not share) would otherwise stay until their service changes.
+      for (const m of this.memo.values()) m.byKey.delete(classKey);
     }
   }
 
