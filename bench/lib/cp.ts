@@ -96,6 +96,11 @@ export class ControlPlaneProcess {
     return this.#stderr;
   }
 
+  /** What serve printed on stdout (its addresses; V8 traces such as --trace-gc). */
+  output(): string {
+    return this.#stdout;
+  }
+
   /** Waits for the listening line, bounded. */
   async waitListening(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

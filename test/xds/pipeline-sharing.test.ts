@@ -315,3 +315,27 @@ spec:
     await pipeline.stop();
   }
 });
+
+test('released views leave their class; the last one drops it, and proxies that come back get a fresh one', async () => {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  replaceInputs(inputs, objectsFrom(BASE, ...ENTRIES, DR));
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { grpc: grpcGenerator }, debounceMs: 60_000 });
+  pipeline.start();
+  try {
+    const views = PROXIES.map((p) => pipeline.viewOf(p));
+    const again = pipeline.viewOf(PROXIES[0] as ProxyIdentity);
+    assert.equal(again, views[0], 'a second stream of a proxy joins its view');
+    for (const v of views) pipeline.release(v);
+    assert.ok(cache.current(views[0] ?? '', ENDPOINT.typeUrl), 'the first proxy still has a stream');
+    pipeline.release(again);
+    for (const v of views) assert.equal(cache.current(v, ENDPOINT.typeUrl), undefined);
+    assert.equal(pipeline.viewSpecs().length, 0);
+    const back = PROXIES.map((p) => pipeline.viewOf(p));
+    await pipeline.flush();
+    assert.deepEqual(resourcesOf(cache, back), reference(registry));
+  } finally {
+    await pipeline.stop();
+  }
+});

@@ -30,6 +30,7 @@ import { clustersForService, indexGateways, servicesForClient, type ViewSources 
 import { destinationRuleHost, hostMatches } from '../../registry/view/destination-rules.js';
 import { isServiceVisible, winningService } from '../../registry/view/visibility.js';
 import { debounce, type Debouncer } from '../../lib/async/debounce.js';
+import type { Index } from '../../lib/krt/index.js';
 import type { DestinationRule } from '../../model/config/types.js';
 import { formatLocality } from '../../model/mesh/locality.js';
 import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
@@ -247,9 +248,13 @@ export class XdsPipeline {
   }
 
   private specOf(proxy: ProxyIdentity): ViewSpec {
-    const workloads = this.o.registry.workloads.list();
     // L-10: a proxy whose IP is a WorkloadEntry's address is that workload (a VM's sidecar or agent).
-    const own: Workload[] = proxy.ip !== undefined ? workloads.filter((w) => w.kind === 'WorkloadEntry' && w.address === proxy.ip && (proxy.namespace === undefined || w.namespace === proxy.namespace)) : [];
+    // Looked up by address (measured: filtering all 30k workloads for each of 500 connecting proxies
+    // was 4 s of bench S3's connection phase); sorted by key as the registry's order is not defined.
+    const candidates = proxy.ip !== undefined ? this.workloadsByAddress().lookup(proxy.ip) : [];
+    const own: Workload[] = candidates
+      .filter((w) => w.kind === 'WorkloadEntry' && (proxy.namespace === undefined || w.namespace === proxy.namespace))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const l = proxy.locality;
     const nodeLocality = l.region !== '' || l.zone !== '' || l.subZone !== '' ? [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '') : undefined;
     const locality = own[0]?.locality || nodeLocality;
@@ -264,6 +269,10 @@ export class XdsPipeline {
     );
     const ownKeys = own.map((w) => w.key).sort();
     return { key: viewKeyOf(proxy.kind, client, ownKeys), kind: proxy.kind, client, ownWorkloads: ownKeys };
+  }
+
+  private workloadsByAddress(): Index<Workload> {
+    return this.o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
   }
 
   private sources(): ViewSources {
@@ -356,6 +365,9 @@ export class XdsPipeline {
     if (c.views <= 0) {
       this.classes.delete(classKey);
       this.o.cache.dropView(classKey);
+      // Results memoised under this class's own key (services with a DestinationRule, generators
+      // that do not share) would otherwise stay until their service changes.
+      for (const m of this.memo.values()) m.byKey.delete(classKey);
     }
   }
 
