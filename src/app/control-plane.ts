@@ -202,7 +202,7 @@ export class ControlPlane {
         this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
       }
     }
-    if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.snapshot.objects.length });
+    if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 
   private onPush(p: PushInfo): void {

@@ -52,3 +52,58 @@ test('creation order is stable across reloads; moving a document does not change
   assert.equal(byName(b, 'vm0')?.origin.order, 2, 'a new object is younger, whatever its file name');
   rmSync(dir, { recursive: true });
 });
+
+test('a reload reports exactly the changed file\'s objects (added, replaced, removed), not the others', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  touch(join(dir, 'bulk.yaml'), Array.from({ length: 50 }, (_, i) => we(`bulk${i}`, `10.0.0.${i}`)).join('---\n'), 1000);
+  touch(join(dir, 'one.yaml'), `${we('vm1', '1.1.1.1')}---\n${we('vm2', '2.2.2.2')}`, 1000);
+  const src = new ConfigFolderSource([dir]);
+  const first = await src.load();
+  assert.equal(first.changes.size, 52, 'the first load adds everything');
+  assert.equal(first.objectCount, 52);
+
+  touch(join(dir, 'one.yaml'), `${we('vm1', '1.1.1.9')}---\n${we('vm3', '3.3.3.3')}`, 2000);
+  const second = await src.reload();
+  assert.deepEqual([...second.changes.keys()].sort(), ['WorkloadEntry/ns1/vm1', 'WorkloadEntry/ns1/vm2', 'WorkloadEntry/ns1/vm3']);
+  const vm1 = second.changes.get('WorkloadEntry/ns1/vm1');
+  assert.equal(vm1?.kind === 'WorkloadEntry' ? vm1.spec.address : '', '1.1.1.9');
+  assert.equal(second.changes.get('WorkloadEntry/ns1/vm2'), undefined, 'vm2 left the file: removed');
+  assert.equal(second.changes.get('WorkloadEntry/ns1/vm3')?.metadata.name, 'vm3');
+  assert.equal(second.objectCount, 52);
+
+  rmSync(join(dir, 'one.yaml'));
+  const third = await src.reload();
+  assert.deepEqual([...third.changes.entries()].sort(), [['WorkloadEntry/ns1/vm1', undefined], ['WorkloadEntry/ns1/vm3', undefined]]);
+  assert.equal(third.objectCount, 50);
+  rmSync(dir, { recursive: true });
+});
+
+test('a key held by two files is served from the file sorting last; removing it falls back to the other', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  touch(join(dir, 'a.yaml'), we('vm1', '1.1.1.1'), 1000);
+  touch(join(dir, 'b.yaml'), we('vm1', '2.2.2.2'), 1000);
+  const src = new ConfigFolderSource([dir]);
+  const address = (o: unknown): string => ((o as { spec?: { address?: string } } | undefined)?.spec?.address ?? '');
+  const first = await src.load();
+  assert.equal(address(first.changes.get('WorkloadEntry/ns1/vm1')), '2.2.2.2');
+  assert.equal(address(new Map(first.snapshot.objects.map((o) => [o.metadata.name, o])).get('vm1')), '2.2.2.2', 'same as reading every file in path order');
+
+  touch(join(dir, 'a.yaml'), we('vm1', '1.1.1.5'), 2000);
+  assert.equal((await src.reload()).changes.size, 0, 'the hidden copy changed: nothing served changes');
+
+  rmSync(join(dir, 'b.yaml'));
+  assert.equal(address((await src.reload()).changes.get('WorkloadEntry/ns1/vm1')), '1.1.1.5');
+  rmSync(dir, { recursive: true });
+});
+
+test('a refused edit changes nothing served', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  touch(join(dir, 'a.yaml'), we('vm1', '1.1.1.1'), 1000);
+  const src = new ConfigFolderSource([dir]);
+  await src.load();
+  touch(join(dir, 'a.yaml'), `${we('vm1', '2.2.2.2')}---\nkind: [broken\n`, 2000);
+  const r = await src.reload();
+  assert.deepEqual(r.rejected, [join(dir, 'a.yaml')]);
+  assert.equal(r.changes.size, 0);
+  rmSync(dir, { recursive: true });
+});

@@ -61,3 +61,35 @@ test('file store: registered entries and status overlays of folder entries survi
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('file store: a one-file edit reaches watchers as a change of that file\'s objects only', async () => {
+  const { root, folder } = dirs();
+  mkdirSync(folder);
+  const doc = (name: string, address: string) => `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: ${name}, namespace: ns1}\nspec: {address: ${address}}\n`;
+  writeFileSync(join(folder, 'bulk.yaml'), Array.from({ length: 20 }, (_, i) => doc(`bulk${i}`, `127.0.8.${i + 1}`)).join('---\n'));
+  writeFileSync(join(folder, 'one.yaml'), doc('vm1', '127.0.9.1'));
+  const store = new FileStore({ paths: [folder] });
+  try {
+    await store.start();
+    const listed = await store.list();
+    assert.equal(listed.objects.length, 21);
+    const events: import('../../model/config/store.js').StoreEvent[] = [];
+    const watch = store.watch(listed.revision, (e) => events.push(e));
+    writeFileSync(join(folder, 'one.yaml'), `${doc('vm1', '127.0.9.2')}---\n${doc('vm2', '127.0.9.3')}`);
+    await store.reload();
+    await new Promise((resolve) => setImmediate(resolve));
+    const changes = events.flatMap((e) => (e.type === 'changes' ? e.changes : []));
+    assert.deepEqual(changes.map((c) => (c.type === 'put' ? `put ${c.object.metadata.name}` : `delete ${c.key}`)).sort(), ['put vm1', 'put vm2']);
+    assert.equal((store.current('WorkloadEntry/ns1/vm1') as WorkloadEntry).spec.address, '127.0.9.2');
+    writeFileSync(join(folder, 'one.yaml'), doc('vm2', '127.0.9.3'));
+    await store.reload();
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = events.slice(1).flatMap((e) => (e.type === 'changes' ? e.changes : []));
+    assert.deepEqual(second.map((c) => (c.type === 'put' ? `put ${c.object.metadata.name}` : `delete ${c.key}`)), ['delete WorkloadEntry/ns1/vm1']);
+    assert.equal(store.current('WorkloadEntry/ns1/bulk3')?.metadata.name, 'bulk3');
+    await watch.close();
+  } finally {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -91,23 +91,22 @@ export class FileStore extends MemoryStore {
     return this.lastReport;
   }
 
+  /** Applies the reload's changes only: the cost follows the changed files, not the folder's size. */
   private applyReload(r: ReloadReport): void {
     this.lastReport = r;
-    const next = new Map(r.snapshot.objects.map((o) => [objectKey(o), o]));
     const changes: DirectChange[] = [];
-    for (const key of this.folderObjects.keys()) {
-      if (!next.has(key)) {
+    for (const [key, o] of r.changes) {
+      if (o === undefined) {
+        if (!this.folderObjects.delete(key)) continue;
         changes.push({ key, next: undefined });
         this.overlays.delete(key);
+        continue;
       }
-    }
-    for (const [key, o] of next) {
+      this.folderObjects.set(key, o);
       const merged = this.withOverlay(key, o);
       const cur = this.objects.get(key);
       if (!cur || !sameStored(cur, merged) || cur.origin.order !== merged.origin.order) changes.push({ key, next: merged });
     }
-    this.folderObjects.clear();
-    for (const [k, o] of next) this.folderObjects.set(k, o);
     if (changes.length > 0) {
       this.applyDirect(changes);
       this.persistSoon();
