@@ -182,3 +182,25 @@ test('an aliased view reads its target, is woken by its changes, and by a change
   cache.alias('v', undefined);
   assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined);
 });
+
+test('a watch with an interest fires only for changes of those names (set or update), or a wholesale change', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')], ['b', '1', cla('b')]));
+  let fired = 0;
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => fired++, new Set(['a']));
+  cache.updateResources('v', ENDPOINT, inputs(['b', '2', cla('b', 1)]), []);
+  cache.setResources('v', ENDPOINT, inputs(['a', '1', cla('a')], ['b', '3', cla('b', 2)], ['c', '1', cla('c')]));
+  await tick();
+  assert.equal(fired, 0, 'b and c are not of interest');
+  assert.deepEqual(cache.watchStats, { fired: 0, skipped: 2 });
+  cache.setResources('v', ENDPOINT, inputs(['b', '3', cla('b', 2)], ['c', '1', cla('c')]));
+  await tick();
+  assert.equal(fired, 1, 'removing a fires');
+
+  let aliased = 0;
+  cache.setResources('w', ENDPOINT, inputs(['a', '9', cla('a', 9)]));
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => aliased++, new Set(['zzz']));
+  cache.alias('v', 'w');
+  await tick();
+  assert.equal(aliased, 1, 'an alias replaces the view wholesale: every watch fires');
+});

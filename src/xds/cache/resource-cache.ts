@@ -78,8 +78,22 @@ export interface ResourceSource {
    * Calls `onChange` once, in a later microtask, as soon as the (view, type) version differs from
    * `seenVersion` (already now, or after a later change). Answered at most once: re-arm to keep
    * watching. The returned function cancels it; cancelling after it fired is harmless.
+   *
+   * With `interest` (the names a stream subscribes to), a later change fires only when it adds,
+   * replaces or removes one of those names, or replaces the view wholesale (first set, alias); a
+   * change of other resources leaves the watch armed, and the watcher is then up to date with the
+   * new version as well. Measured cause (bench S2): every EDS change woke all 2,000 streams of a
+   * class, ~1,960 of which only found that nothing they subscribe to had changed.
    */
-  watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void): () => void;
+  watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void, interest?: ReadonlySet<string>): () => void;
+}
+
+/** Counters of watch wake-ups (tests, debugging). */
+export interface WatchStats {
+  /** Watches fired by a change. */
+  readonly fired: number;
+  /** Watches left armed because the change named none of their resources. */
+  readonly skipped: number;
 }
 
 export interface ResourceCacheOptions {
@@ -90,6 +104,11 @@ export interface ResourceCacheOptions {
 interface Entry {
   readonly token: string;
   readonly encoded: EncodedResource;
+}
+
+interface Watcher {
+  readonly fire: () => void;
+  readonly interest: ReadonlySet<string> | undefined;
 }
 
 interface Slot {
@@ -108,7 +127,9 @@ export class ResourceCache implements ResourceSink, ResourceSource {
    */
   readonly #slots = new TwoLevel<Slot>();
   /** Watches by the view they were made on (not its alias target). */
-  readonly #watches = new TwoLevel<Set<() => void>>();
+  readonly #watches = new TwoLevel<Set<Watcher>>();
+  #fired = 0;
+  #skipped = 0;
   readonly #aliases = new Map<ViewKey, ViewKey>();
   readonly #aliasedBy = new Map<ViewKey, Set<ViewKey>>();
   readonly #typeUrls = new Set<string>();
@@ -131,6 +152,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     const previous = this.#slots.get(view, type.typeUrl);
     const entries = new Map<string, Entry>();
     let changed = previous === undefined || previous.entries.size !== resources.size;
+    const changedNames = new Set<string>();
     for (const [name, input] of resources) {
       const old = previous?.entries.get(name);
       if (old !== undefined && old.token === input.version) {
@@ -144,11 +166,18 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       // A new token with identical bytes is not a change for clients (comparing encodes both; a
       // resource seen for the first time is encoded only when a stream reads it).
       const same = old !== undefined && old.encoded.version === encoded.version;
-      if (!same) changed = true;
+      if (!same) {
+        changed = true;
+        changedNames.add(name);
+      }
       entries.set(name, { token: input.version, encoded: same ? old.encoded : encoded });
     }
-    if (!changed && previous !== undefined) {
-      for (const name of previous.entries.keys()) if (!resources.has(name)) changed = true;
+    if (previous !== undefined) {
+      for (const name of previous.entries.keys()) {
+        if (resources.has(name)) continue;
+        changed = true;
+        changedNames.add(name);
+      }
     }
     if (!changed && previous !== undefined) {
       previous.entries = entries;
@@ -159,7 +188,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       resources: new Map([...entries].map(([name, e]) => [name, e.encoded])),
     });
     this.#slots.set(view, type.typeUrl, { snapshot, entries });
-    this.#fire(view, type.typeUrl);
+    this.#fire(view, type.typeUrl, previous === undefined ? undefined : changedNames);
   }
 
   updateResources<Desc extends DescMessage>(
@@ -196,7 +225,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       version: `${this.bootId}.${++this.#counter}`,
       resources: LayeredMap.derive(slot.snapshot.resources, changes),
     });
-    this.#fire(view, type.typeUrl);
+    this.#fire(view, type.typeUrl, changes);
   }
 
   alias(view: ViewKey, target: ViewKey | undefined): void {
@@ -231,43 +260,67 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     return this.#slots.get(this.#resolve(view), typeUrl)?.snapshot;
   }
 
-  watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void): () => void {
+  watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void, interest?: ReadonlySet<string>): () => void {
     let done = false;
-    const once = (): void => {
-      if (done) return;
-      done = true;
-      onChange();
+    const watcher: Watcher = {
+      fire: () => {
+        if (done) return;
+        done = true;
+        onChange();
+      },
+      interest,
     };
     const cancel = (): void => {
       done = true;
-      this.#watches.get(view, typeUrl)?.delete(once);
+      this.#watches.get(view, typeUrl)?.delete(watcher);
     };
     const now = this.current(view, typeUrl)?.version;
     if (now !== undefined && now !== seenVersion) {
-      queueMicrotask(once);
+      queueMicrotask(watcher.fire);
       return cancel;
     }
     let set = this.#watches.get(view, typeUrl);
     if (set === undefined) this.#watches.set(view, typeUrl, (set = new Set()));
-    set.add(once);
+    set.add(watcher);
     return cancel;
+  }
+
+  get watchStats(): WatchStats {
+    return { fired: this.#fired, skipped: this.#skipped };
   }
 
   #resolve(view: ViewKey): ViewKey {
     return this.#aliases.get(view) ?? view;
   }
 
-  /** Wakes the watches on `view` and on every view aliased to it. */
-  #fire(view: ViewKey, typeUrl: string): void {
-    this.#fireWatches(view, typeUrl);
-    for (const v of this.#aliasedBy.get(view) ?? []) this.#fireWatches(v, typeUrl);
+  /**
+   * Wakes the watches on `view` and on every view aliased to it. With `changedNames` (the names the
+   * change added, replaced or removed), watches whose interest names none of them stay armed.
+   */
+  #fire(view: ViewKey, typeUrl: string, changedNames?: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
+    this.#fireWatches(view, typeUrl, changedNames);
+    for (const v of this.#aliasedBy.get(view) ?? []) this.#fireWatches(v, typeUrl, changedNames);
   }
 
-  #fireWatches(view: ViewKey, typeUrl: string): void {
+  #fireWatches(view: ViewKey, typeUrl: string, changedNames?: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
     const set = this.#watches.get(view, typeUrl);
     if (set === undefined) return;
-    this.#watches.delete(view, typeUrl);
-    for (const fn of set) queueMicrotask(fn);
+    if (changedNames === undefined) {
+      this.#watches.delete(view, typeUrl);
+      this.#fired += set.size;
+      for (const w of set) queueMicrotask(w.fire);
+      return;
+    }
+    for (const w of set) {
+      if (w.interest !== undefined && !intersects(w.interest, changedNames)) {
+        this.#skipped++;
+        continue;
+      }
+      set.delete(w);
+      this.#fired++;
+      queueMicrotask(w.fire);
+    }
+    if (set.size === 0) this.#watches.delete(view, typeUrl);
   }
 
   #encode<Desc extends DescMessage>(type: XdsResourceType<Desc>, message: MessageShape<Desc>): EncodedResource {
@@ -322,6 +375,16 @@ class LazyEncoded<Desc extends DescMessage> implements EncodedResource {
   get sotwSize(): number {
     return this.#get().sotwSize;
   }
+}
+
+/** Whether `interest` and the changed names share a name (walks the smaller of the two). */
+function intersects(interest: ReadonlySet<string>, changed: ReadonlySet<string> | ReadonlyMap<string, unknown>): boolean {
+  if (changed.size <= interest.size) {
+    for (const name of changed.keys()) if (interest.has(name)) return true;
+    return false;
+  }
+  for (const name of interest) if (changed.has(name)) return true;
+  return false;
 }
 
 /** A map keyed by (view, type URL). */

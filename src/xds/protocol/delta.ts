@@ -225,6 +225,16 @@ export class DeltaSession {
     return st !== undefined && (st.firstAnswer || st.mustSend.size > 0);
   }
 
+  /**
+   * The names whose changes can make `answer` send something, or undefined when any change can
+   * (wildcard, or an answer is still due): what the driver's cache watch waits for.
+   */
+  interest(typeUrl: string): ReadonlySet<string> | undefined {
+    const st = this.#types.get(typeUrl);
+    if (st === undefined || st.subscription.wildcard || st.firstAnswer || st.mustSend.size > 0) return undefined;
+    return st.subscription.names;
+  }
+
   typeUrls(): string[] {
     return [...this.#types.keys()];
   }

@@ -223,6 +223,16 @@ export class SotwSession {
     return st !== undefined && (st.mustSend === 'all' || st.mustSend.size > 0);
   }
 
+  /**
+   * The names whose changes can make `answer` send something, or undefined when any change can
+   * (wildcard, or an answer is still due): what the driver's cache watch waits for.
+   */
+  interest(typeUrl: string): ReadonlySet<string> | undefined {
+    const st = this.#types.get(typeUrl);
+    if (st === undefined || st.subscription.wildcard || st.mustSend === 'all' || st.mustSend.size > 0) return undefined;
+    return st.subscription.names;
+  }
+
   /** Type URLs this stream has requested, in first-request order. */
   typeUrls(): string[] {
     return [...this.#types.keys()];

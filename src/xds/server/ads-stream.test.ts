@@ -176,3 +176,32 @@ test('a congested transport gets the latest state once it drains, not every inte
   assert.equal(port.sent[1]?.versionInfo, 'b.3');
   stream.close('done');
 });
+
+test('a change wakes only the streams subscribed to a changed resource; the others stay armed and in sync', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  const claOf = (name: string, priority: number) => ({ version: `${name}.${priority}`, message: create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: [{ priority }] }) });
+  cache.setResources('v', ENDPOINT, new Map([['x', claOf('x', 0)], ['y', claOf('y', 0)]]));
+  const events: XdsEvent[] = [];
+  const onX = open(cache, events, 'x');
+  const onY = open(cache, events, 'y');
+  for (const [s, name] of [[onX, 'x'], [onY, 'y']] as const) {
+    s.stream.onRequest(request({ view: 'v', typeUrl: ENDPOINT.typeUrl, resourceNames: [name] }));
+    const first = s.port.sent[0];
+    assert.ok(first);
+    s.stream.onRequest(request({ typeUrl: ENDPOINT.typeUrl, resourceNames: [name], versionInfo: first.versionInfo, responseNonce: first.nonce }));
+  }
+  const before = cache.watchStats;
+  cache.updateResources('v', ENDPOINT, new Map([['x', claOf('x', 1)]]), []);
+  await tick();
+  assert.deepEqual([cache.watchStats.fired - before.fired, cache.watchStats.skipped - before.skipped], [1, 1], 'one stream woken, one left armed');
+  assert.equal(onX.port.sent.length, 2);
+  assert.equal(onY.port.sent.length, 1);
+  const current = cache.current('v', ENDPOINT.typeUrl)?.version;
+  assert.equal(onY.stream.status()?.types[0]?.seenVersion, current, 'the skipped stream is up to date with the new version (syncz: SYNCED)');
+
+  const beforeRemoval = cache.watchStats;
+  cache.updateResources('v', ENDPOINT, new Map(), ['y']);
+  await tick();
+  assert.deepEqual([cache.watchStats.fired - beforeRemoval.fired, cache.watchStats.skipped - beforeRemoval.skipped], [1, 1], 'removing a subscribed name wakes its stream only');
+  for (const s of [onX, onY]) s.stream.close('done');
+});

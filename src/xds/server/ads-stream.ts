@@ -11,6 +11,8 @@ export interface ProtocolSession<Req, Out> {
   answer(type: XdsResourceType, snapshot: TypeSnapshot | undefined): { readonly responses: readonly Out[]; readonly problems: readonly Problem[] };
   typeUrls(): string[];
   status(typeUrl: string): TypeStatus | undefined;
+  /** The names whose changes matter to the stream (undefined: any change). */
+  interest?(typeUrl: string): ReadonlySet<string> | undefined;
 }
 
 /** A response as sessions produce it. */
@@ -142,7 +144,17 @@ export class AdsStream<Req extends RequestView, Res> {
 
   status(): StreamStatus | undefined {
     if (this.#info === undefined) return undefined;
-    const types = this.#session.typeUrls().map((u) => this.#session.status(u)).filter((s): s is TypeStatus => s !== undefined);
+    const view = this.#info.view;
+    const types = this.#session
+      .typeUrls()
+      .map((u) => this.#session.status(u))
+      .filter((s): s is TypeStatus => s !== undefined)
+      .map((s) => {
+        // An armed watch means no change since the last answer concerned this stream (the cache
+        // skips changes outside its interest), so it has seen the current version too.
+        const current = this.#watches.has(s.typeUrl) && !this.#congested ? this.#opts.source.current(view, s.typeUrl)?.version : undefined;
+        return current !== undefined && s.seenVersion !== undefined ? { ...s, seenVersion: current } : s;
+      });
     return { stream: this.#info, types };
   }
 
@@ -199,7 +211,7 @@ export class AdsStream<Req extends RequestView, Res> {
     this.#watches.set(type.typeUrl, this.#opts.source.watch(info.view, type.typeUrl, snapshot?.version, () => {
       this.#watches.delete(type.typeUrl);
       this.#sync(type);
-    }));
+    }, this.#session.interest?.(type.typeUrl)));
   }
 
   #drained(): void {
