@@ -71,7 +71,7 @@ export class ControlPlane {
   private readonly log: Logger;
   readonly instance: string;
   private lastReload: ReloadReport | undefined;
-  /** (view, type url, version) → performance.now() of the first change it carries. */
+  /** Snapshot version → performance.now() of the first change it carries. */
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
   private ready = false;
@@ -205,17 +205,25 @@ export class ControlPlane {
     if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 
+  /**
+   * Records when the changes of each new snapshot version began (for pilot_proxy_convergence_time
+   * on its ACKs). Versions are unique per cache, and views of one class share their class's: the
+   * cost follows the snapshots the push made, not the number of views (measured cause, bench S2:
+   * reading 2,000 views × 4 types after every push was 9% of the control plane's CPU).
+   */
   private onPush(p: PushInfo): void {
     this.metrics.debounceTime.observe(p.debounceSeconds);
     this.metrics.xdsPushTime.observe({ type: 'all' }, p.pushSeconds);
-    for (const view of this.pipeline.viewSpecs()) {
-      for (const typeUrl of Object.keys(TYPE_SHORT_NAMES)) {
-        const v = this.cache.current(view.key, typeUrl)?.version;
-        const k = `${view.key}\u0000${typeUrl}\u0000${v}`;
-        if (v !== undefined && !this.pendingConvergence.has(k)) this.pendingConvergence.set(k, p.firstChangeAt);
+    for (const version of this.cache.takeMintedVersions()) {
+      if (!this.pendingConvergence.has(version)) this.pendingConvergence.set(version, p.firstChangeAt);
+    }
+    if (this.pendingConvergence.size > 100_000) {
+      let excess = this.pendingConvergence.size - 50_000;
+      for (const version of this.pendingConvergence.keys()) {
+        if (excess-- <= 0) break;
+        this.pendingConvergence.delete(version); // the oldest first (insertion order)
       }
     }
-    if (this.pendingConvergence.size > 100_000) this.pendingConvergence.clear();
   }
 
   private onXdsEvent(e: XdsEvent): void {
@@ -241,8 +249,7 @@ export class ControlPlane {
         this.metrics.xdsPushes.inc({ type: (TYPE_SHORT_NAMES[e.typeUrl] ?? 'other').toLowerCase() });
         break;
       case 'ack': {
-        const view = this.viewOfStream.get(e.streamId);
-        const first = this.pendingConvergence.get(`${view}\u0000${e.typeUrl}\u0000${e.version}`);
+        const first = this.pendingConvergence.get(e.version);
         if (first !== undefined) this.metrics.proxyConvergenceTime.observe((performance.now() - first) / 1000);
         break;
       }

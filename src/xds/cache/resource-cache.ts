@@ -130,6 +130,8 @@ export class ResourceCache implements ResourceSink, ResourceSource {
   readonly #watches = new TwoLevel<Set<Watcher>>();
   #fired = 0;
   #skipped = 0;
+  /** Versions minted since the last `takeMintedVersions` (bounded). */
+  #minted: string[] = [];
   readonly #aliases = new Map<ViewKey, ViewKey>();
   readonly #aliasedBy = new Map<ViewKey, Set<ViewKey>>();
   readonly #typeUrls = new Set<string>();
@@ -184,7 +186,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       return;
     }
     const snapshot: TypeSnapshot = Object.freeze({
-      version: `${this.bootId}.${++this.#counter}`,
+      version: this.#mint(),
       resources: new Map([...entries].map(([name, e]) => [name, e.encoded])),
     });
     this.#slots.set(view, type.typeUrl, { snapshot, entries });
@@ -222,7 +224,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     }
     if (changes.size === 0) return;
     slot.snapshot = Object.freeze({
-      version: `${this.bootId}.${++this.#counter}`,
+      version: this.#mint(),
       resources: LayeredMap.derive(slot.snapshot.resources, changes),
     });
     this.#fire(view, type.typeUrl, changes);
@@ -283,6 +285,23 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     if (set === undefined) this.#watches.set(view, typeUrl, (set = new Set()));
     set.add(watcher);
     return cancel;
+  }
+
+  /**
+   * The versions of the snapshots made since the last call, oldest first (at most the last 100,000):
+   * what a push produced, one per (class view, type) that changed, however many views alias it.
+   */
+  takeMintedVersions(): string[] {
+    const out = this.#minted;
+    this.#minted = [];
+    return out;
+  }
+
+  #mint(): string {
+    const version = `${this.bootId}.${++this.#counter}`;
+    if (this.#minted.length >= 100_000) this.#minted.splice(0, 50_000);
+    this.#minted.push(version);
+    return version;
   }
 
   get watchStats(): WatchStats {
