@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigFolderSource } from './config-folder.js';
+import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
 
 const we = (name: string, address: string) =>
   `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: ${name}, namespace: ns1}\nspec: {address: "${address}"}\n`;
@@ -106,4 +106,53 @@ test('a refused edit changes nothing served', async () => {
   assert.deepEqual(r.rejected, [join(dir, 'a.yaml')]);
   assert.equal(r.changes.size, 0);
   rmSync(dir, { recursive: true });
+});
+
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error(`${what}: not met in ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('watching: an edit re-reads only the named file; new and removed folders are followed', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  mkdirSync(join(dir, 'ns1'));
+  for (let i = 0; i < 10; i++) touch(join(dir, 'ns1', `f${i}.yaml`), we(`vm${i}`, `10.0.0.${i}`), 1000);
+  const src = new ConfigFolderSource([dir]);
+  await src.load();
+  const reports: ReloadReport[] = [];
+  const errors: unknown[] = [];
+  src.watch((r) => reports.push(r), (e) => errors.push(e), 20);
+  const served = () => src.snapshot().objects.map((o) => o.metadata.name).sort();
+  try {
+    writeFileSync(join(dir, 'ns1', 'f3.yaml'), we('vm3', '10.9.9.9'));
+    await until(() => reports.some((r) => r.changes.has('WorkloadEntry/ns1/vm3')), 'the edit is seen');
+    const edit = reports.find((r) => r.changes.has('WorkloadEntry/ns1/vm3'));
+    assert.equal(edit?.examined, 1, 'only the named file was looked at, not the 10');
+    assert.deepEqual(edit?.applied, [join(dir, 'ns1', 'f3.yaml')]);
+
+    mkdirSync(join(dir, 'ns2'));
+    writeFileSync(join(dir, 'ns2', 'g.yaml'), we('new1', '10.1.1.1'));
+    await until(() => served().includes('new1'), 'a file in a new folder is read');
+    writeFileSync(join(dir, 'ns2', 'g.yaml'), we('new1', '10.1.1.2'));
+    await until(() => reports.some((r) => {
+      const o = r.changes.get('WorkloadEntry/ns1/new1');
+      return o?.kind === 'WorkloadEntry' && o.spec.address === '10.1.1.2';
+    }), 'the new folder is watched');
+
+    rmSync(join(dir, 'ns1', 'f0.yaml'));
+    await until(() => !served().includes('vm0'), 'a removed file is removed');
+    rmSync(join(dir, 'ns2'), { recursive: true });
+    await until(() => !served().includes('new1'), 'a removed folder takes its files');
+    writeFileSync(join(dir, '.hidden.yaml'), we('hidden', '10.2.2.2'));
+    writeFileSync(join(dir, 'ns1', 'f1.yaml'), we('vm1', '10.3.3.3'));
+    await until(() => reports.some((r) => r.changes.has('WorkloadEntry/ns1/vm1')), 'a later edit');
+    assert.ok(!served().includes('hidden'), 'hidden files are never read');
+    assert.deepEqual(errors, []);
+  } finally {
+    src.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

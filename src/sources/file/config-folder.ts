@@ -16,11 +16,12 @@
  * document.
  */
 import { stat, readFile } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { loadConfig, type Finding } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import { deepEqual } from '../../lib/krt/equal.js';
-import { listConfigFiles } from './read-files.js';
+import { isConfigFileName, listConfigFiles } from './read-files.js';
 
 export interface FileState {
   readonly path: string;
@@ -49,6 +50,8 @@ export interface ReloadReport {
   readonly changes: ReadonlyMap<string, ConfigObject | undefined>;
   /** How many objects are served (distinct keys). */
   readonly objectCount: number;
+  /** How many files this reload looked at (every file when it listed the folders). */
+  readonly examined: number;
   /** Files whose new version was refused in this reload. */
   readonly rejected: readonly string[];
   /** Files whose objects changed in this reload (applied). */
@@ -79,8 +82,11 @@ export class ConfigFolderSource {
   private readonly holders = new Map<string, string[]>();
   private readonly firstSeen = new Map<string, number>();
   private nextOrder = 0;
-  private watchers: FSWatcher[] = [];
+  /** One non-recursive watcher per watched directory (and per parent of an explicit file). */
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
+  /** Paths the watchers reported since the last reload; `full` when they could not say. */
+  private pending = { paths: new Set<string>(), full: false };
   private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly paths: readonly string[]) {}
@@ -92,35 +98,114 @@ export class ConfigFolderSource {
 
   /**
    * Re-reads files whose size or modification time changed, files that appeared and files that
-   * disappeared. Reloads are serialised.
+   * disappeared; with `only`, just those paths (files, or removed directories). Reloads are
+   * serialised.
    */
-  reload(): Promise<ReloadReport> {
-    const run = this.reloading.then(() => this.reloadNow());
+  reload(only?: ReadonlySet<string>): Promise<ReloadReport> {
+    const run = this.reloading.then(() => this.reloadNow(only));
     this.reloading = run.catch(() => undefined);
     return run;
   }
 
-  /** Watches the paths and calls `onReload` after each change (debounced by `debounceMs`). */
+  /**
+   * Watches the paths and calls `onReload` after each change (debounced by `debounceMs`). A reload
+   * after a watch event re-reads only the paths the events named (a new or removed directory, or an
+   * event without a name, re-lists everything). Measured cause (bench S2, 204 files, 10 changes/s):
+   * statting every file on each change, and Node 20's recursive `fs.watch`, which re-reads a
+   * directory's listing on every event in it, were 13% of the control plane's CPU.
+   */
   watch(onReload: (r: ReloadReport) => void, onError: (e: unknown) => void, debounceMs = 50): void {
     const trigger = (): void => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => {
-        this.reload().then(onReload, onError);
+        const { paths, full } = this.pending;
+        this.pending = { paths: new Set(), full: false };
+        this.reload(full ? undefined : paths).then(onReload, onError);
       }, debounceMs);
     };
+    const onEvent = (path: string | null): void => {
+      if (path === null) this.pending.full = true;
+      else {
+        if (skipped(basename(path))) return;
+        this.pending.paths.add(path);
+        if (!this.files.has(path) && !isConfigFileName(path)) this.noticeDirectory(path, onDirEvent, onError);
+      }
+      trigger();
+    };
+    const onDirEvent = (dir: string, name: string | null): void => onEvent(name === null ? null : join(this.reportedDir(dir), name));
     for (const p of this.paths) {
       try {
-        this.watchers.push(watch(p, { recursive: true }, trigger));
+        if (statSync(p).isDirectory()) {
+          this.watchTree(p, onDirEvent, onError);
+        } else {
+          const file = resolve(p);
+          this.watchDir(dirname(file), (dir, name) => {
+            if (name === null || join(dir, name) === file) onEvent(p);
+          }, onError);
+        }
       } catch (e) {
         onError(e);
       }
     }
   }
 
+  /**
+   * A named path that is no configuration file: a new directory is watched (and its files listed by
+   * a full reload); a removed one stops being watched.
+   */
+  private noticeDirectory(path: string, onDirEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void): void {
+    const abs = resolve(path);
+    if (isDirectory(abs)) {
+      if (this.watchers.has(abs)) return;
+      this.watchTree(abs, onDirEvent, onError);
+      this.pending.full = true;
+      return;
+    }
+    for (const [dir, w] of this.watchers) {
+      if (dir !== abs && !dir.startsWith(abs + sep)) continue;
+      w.close();
+      this.watchers.delete(dir);
+    }
+  }
+
+  private watchTree(dir: string, onEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void): void {
+    const abs = resolve(dir);
+    if (this.watchers.has(abs)) return;
+    this.watchDir(abs, onEvent, onError);
+    let entries;
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile: its parent's event re-reads
+    }
+    for (const e of entries) if (e.isDirectory() && !skipped(e.name)) this.watchTree(join(abs, e.name), onEvent, onError);
+  }
+
+  private watchDir(dir: string, onEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void): void {
+    if (this.watchers.has(dir)) return;
+    const w = watch(dir, (_event, name) => onEvent(dir, name === null ? null : String(name)));
+    w.on('error', (e: NodeJS.ErrnoException) => {
+      w.close();
+      if (this.watchers.get(dir) === w) this.watchers.delete(dir);
+      if (e.code !== 'ENOENT' && e.code !== 'EPERM') onError(e); // a removed directory ends its watch
+    });
+    this.watchers.set(dir, w);
+  }
+
+  /** Events name paths as listing spells them: under the configured path as given (relative stays relative). */
+  private reportedDir(dir: string): string {
+    for (const p of this.paths) {
+      const abs = resolve(p);
+      if (dir === abs) return join(p, '.');
+      if (dir.startsWith(abs + sep)) return join(p, dir.slice(abs.length + 1));
+    }
+    return dir;
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
   }
 
   /** What is served now; `objects` (every object of every file, in path order) is built on first read. */
@@ -176,23 +261,63 @@ export class ConfigFolderSource {
     }
   }
 
-  private async reloadNow(): Promise<ReloadReport> {
+  /** The files to look at for the changed `only` paths, or undefined when everything must be listed. */
+  private async candidates(only: ReadonlySet<string>): Promise<{ paths: string[]; gone: string[] } | undefined> {
+    const paths: string[] = [];
+    const gone: string[] = [];
+    for (const p of only) {
+      if (this.files.has(p)) {
+        paths.push(p);
+        continue;
+      }
+      const st = await stat(p).catch(() => undefined);
+      if (st?.isDirectory()) return undefined; // a new or moved directory: list it all
+      if (st !== undefined) {
+        if ((isConfigFileName(p) && this.underPaths(p)) || this.paths.includes(p)) paths.push(p);
+        continue;
+      }
+      // Gone: a removed directory takes its files with it.
+      const prefix = p + sep;
+      for (const known of this.files.keys()) if (known.startsWith(prefix)) gone.push(known);
+    }
+    return { paths: [...new Set(paths)].sort(), gone };
+  }
+
+  /** Whether a file lies under a configured folder, outside hidden folders and node_modules. */
+  private underPaths(p: string): boolean {
+    for (const given of this.paths) {
+      const root = join(given, '.');
+      const rel = root === '.' ? (isAbsolute(p) || p.startsWith('..') ? undefined : p) : p.startsWith(root + sep) ? p.slice(root.length + 1) : undefined;
+      if (rel === undefined) continue;
+      const parts = rel.split(sep);
+      if (parts.every((part) => !skipped(part))) return true;
+    }
+    return false;
+  }
+
+  private async reloadNow(only?: ReadonlySet<string>): Promise<ReloadReport> {
     const initial = this.files.size === 0;
-    const paths = await listConfigFiles(this.paths);
+    const hinted = only !== undefined && !initial ? await this.candidates(only) : undefined;
+    const paths = hinted?.paths ?? (await listConfigFiles(this.paths));
     const rejected: string[] = [];
     const applied: string[] = [];
-    const present = new Set(paths);
     const before = new Map<string, ConfigObject | undefined>();
-    for (const gone of [...this.files.keys()].filter((p) => !present.has(p))) {
-      this.replaceFile(gone, undefined, before);
-      applied.push(gone);
+    const present = new Set(paths);
+    const gone = hinted?.gone ?? [...this.files.keys()].filter((p) => !present.has(p));
+    for (const path of gone) {
+      this.replaceFile(path, undefined, before);
+      applied.push(path);
     }
     for (const path of paths) {
       let st;
       try {
         st = await stat(path);
       } catch {
-        continue; // removed between listing and reading: the next event reloads it
+        if (hinted !== undefined && this.files.has(path)) {
+          this.replaceFile(path, undefined, before); // named by an event and gone: removed
+          applied.push(path);
+        }
+        continue; // (listing) removed between listing and reading: the next event reloads it
       }
       const stamp = { mtimeMs: st.mtimeMs, size: st.size };
       const prev = this.files.get(path);
@@ -218,7 +343,7 @@ export class ConfigFolderSource {
       const now = this.winner(key);
       if (now !== was) changes.set(key, now);
     }
-    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, rejected, applied };
+    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied };
   }
 
   /** Gives the object its stable creation order, and keeps the previous instance when only its position moved. */
@@ -232,5 +357,18 @@ export class ConfigFolderSource {
     const next = { ...o, origin: { ...o.origin, order } } as ConfigObject;
     const old = previous.get(key);
     return old && sameConfig(old, next) ? old : next;
+  }
+}
+
+/** Hidden entries and node_modules are never read (as listConfigFiles). */
+function skipped(name: string): boolean {
+  return name.startsWith('.') || name === 'node_modules';
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -7,6 +7,11 @@ const CONFIG_FILE = /\.(ya?ml|json)$/i;
 
 export class ConfigReadError extends Error {}
 
+/** Whether a file found in a folder is read as configuration (*.yaml, *.yml, *.json). */
+export function isConfigFileName(path: string): boolean {
+  return CONFIG_FILE.test(path);
+}
+
 /** Lists the configuration files under `paths`, sorted. A path given explicitly is read whatever its extension. */
 export async function listConfigFiles(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
