@@ -51,6 +51,12 @@ export class FileStore extends MemoryStore {
   readonly source: ConfigFolderSource;
   private readonly folderObjects = new Map<string, ConfigObject>();
   private readonly overlays = new Map<string, { status: unknown }>();
+  /**
+   * Keys of the objects created through the store (not from the folder): what the state file
+   * holds. Kept up to date so that writing the state file after a folder change costs the state,
+   * not the folder (measured cause: filtering 110k folder objects on every change, bench S4).
+   */
+  private readonly ownKeys = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly file: string | undefined;
   private lastReport: ReloadReport | undefined;
@@ -103,6 +109,7 @@ export class FileStore extends MemoryStore {
         continue;
       }
       this.folderObjects.set(key, o);
+      this.ownKeys.delete(key); // the folder wins a name clash
       const merged = this.withOverlay(key, o);
       const cur = this.objects.get(key);
       if (!cur || !sameStored(cur, merged) || cur.origin.order !== merged.origin.order) changes.push({ key, next: merged });
@@ -141,7 +148,10 @@ export class FileStore extends MemoryStore {
     if (!r.ok) return r;
     for (const op of ops) {
       const key = refKey(opRef(op));
-      if (op.op === 'updateStatus' && this.folderObjects.has(key)) this.overlays.set(key, { status: op.status });
+      if (this.folderObjects.has(key)) {
+        if (op.op === 'updateStatus') this.overlays.set(key, { status: op.status });
+      } else if (this.objects.has(key)) this.ownKeys.add(key);
+      else this.ownKeys.delete(key);
     }
     this.persistSoon();
     return r;
@@ -169,6 +179,7 @@ export class FileStore extends MemoryStore {
     }
     for (const [k, s] of Object.entries(data.statuses)) this.overlays.set(k, { status: s === null ? undefined : s });
     if (changes.length > 0) this.applyDirect(changes);
+    for (const c of changes) this.ownKeys.add(c.key);
   }
 
   private persistSoon(): void {
@@ -181,7 +192,10 @@ export class FileStore extends MemoryStore {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
-    const objects = [...this.objects.entries()].filter(([k]) => !this.folderObjects.has(k)).map(([, o]) => toDocument(o));
+    const objects = [...this.ownKeys].flatMap((k) => {
+      const o = this.objects.get(k);
+      return o !== undefined && !this.folderObjects.has(k) ? [toDocument(o)] : [];
+    });
     const statuses: Record<string, unknown> = {};
     for (const [k, v] of this.overlays) if (this.folderObjects.has(k)) statuses[k] = v.status ?? null;
     const data: PersistedV2 = { version: 2, revision: this.revision, objects, statuses };
@@ -197,3 +211,4 @@ export class FileStore extends MemoryStore {
     await super.close();
   }
 }
+
