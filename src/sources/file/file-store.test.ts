@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { configStoreConformance, we } from '../../../test/conformance/config-store.js';
 import { toDocument } from '../../model/config/document.js';
+import type { StoreEvent } from '../../model/config/store.js';
 import type { WorkloadEntry } from '../../model/config/types.js';
 import { FileStore } from './file-store.js';
 
@@ -73,7 +74,7 @@ test('file store: a one-file edit reaches watchers as a change of that file\'s o
     await store.start();
     const listed = await store.list();
     assert.equal(listed.objects.length, 21);
-    const events: import('../../model/config/store.js').StoreEvent[] = [];
+    const events: StoreEvent[] = [];
     const watch = store.watch(listed.revision, (e) => events.push(e));
     writeFileSync(join(folder, 'one.yaml'), `${doc('vm1', '127.0.9.2')}---\n${doc('vm2', '127.0.9.3')}`);
     await store.reload();
