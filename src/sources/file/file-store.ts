@@ -58,6 +58,7 @@ export class FileStore extends MemoryStore {
    */
   private readonly ownKeys = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
   private readonly file: string | undefined;
   private lastReport: ReloadReport | undefined;
   private started = false;
@@ -116,7 +117,7 @@ export class FileStore extends MemoryStore {
     }
     if (changes.length > 0) {
       this.applyDirect(changes);
-      this.persistSoon();
+      this.persistSoon(true);
     }
     this.o.onReload?.(r);
   }
@@ -182,9 +183,20 @@ export class FileStore extends MemoryStore {
     for (const c of changes) this.ownKeys.add(c.key);
   }
 
-  private persistSoon(): void {
-    if (this.file === undefined || this.timer !== undefined || this.o.readOnly === true) return;
-    this.timer = setTimeout(() => this.flush(), this.o.writeDelayMs ?? 20);
+  /**
+   * Schedules a write of the state file. Store writes are written within `writeDelayMs`; folder
+   * changes, which only move the revision (the folder is read again at start), within a second:
+   * measured cause (bench S2, 10 changes/s), rewriting and renaming the state file on every folder
+   * change was ~4% of the control plane's CPU.
+   */
+  private persistSoon(folderOnly = false): void {
+    if (this.file === undefined || this.o.readOnly === true) return;
+    const delay = folderOnly ? Math.max(1000, this.o.writeDelayMs ?? 20) : (this.o.writeDelayMs ?? 20);
+    const due = Date.now() + delay;
+    if (this.timer !== undefined && this.timerDue <= due) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.flush(), delay);
   }
 
   /** Writes the state file now (shutdown, tests). */
