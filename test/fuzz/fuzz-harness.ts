@@ -16,7 +16,7 @@ import { EXAMPLES } from '../support/paths.js';
 
 
 /** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -87,7 +87,7 @@ function structuralMutation(r: () => number, doc: unknown): unknown {
 
 const BREAKERS = [':', '-', '\t', '{', '}', '[', ']', '"', "'", '&a', '*a', '!!binary', '\n', '  ', '---\n', '%', '@', '\u0000', '#'];
 
-function textMutation(r: () => number, text: string): string {
+export function textMutation(r: () => number, text: string): string {
   let t = text;
   const n = 1 + Math.floor(r() * 4);
   for (let i = 0; i < n; i++) {
