@@ -1,3 +1,5 @@
+import { stringFieldSize, type EncodedResource } from '../types/encoded-resource.js';
+import type { XdsResourceType } from '../types/resource-type.js';
 import type { Subscription, SubscriptionChange } from './subscription.js';
 
 /** gRPC's default max receive size, which xDS clients keep for their ADS channel (notes §4). */
@@ -96,6 +98,35 @@ export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number,
   }
   if (current.length > 0) chunks.push(current);
   return { chunks, tooLarge };
+}
+
+/** Room left in a response's size budget for its nonce field. */
+export const NONCE_RESERVE = 40;
+
+/** Bytes of a response's version and type URL fields, plus room for its nonce. */
+export function responseHeaderSize(version: string, typeUrl: string): number {
+  return stringFieldSize(version) + stringFieldSize(typeUrl) + NONCE_RESERVE;
+}
+
+/**
+ * Splits the resources of one answer into responses of at most `max` bytes (SotW and delta share
+ * this): `header` is responseHeaderSize, `reserved` bytes of other fields (delta's removed names).
+ * A resource too large for any response is left out and reported as a problem.
+ */
+export function splitIntoResponses(
+  type: XdsResourceType,
+  resources: readonly EncodedResource[],
+  sizeOf: (r: EncodedResource) => number,
+  max: number,
+  header: number,
+  reserved = 0,
+): { chunks: EncodedResource[][]; problems: Problem[] } {
+  const split = chunkBySize(resources, sizeOf, max - header - reserved);
+  const problems = split.tooLarge.map((r): Problem => ({
+    typeUrl: type.typeUrl,
+    message: `${type.shortName} resource "${r.name}" is ${sizeOf(r)} bytes, over the response limit of ${max}; not sent`,
+  }));
+  return { chunks: split.chunks, problems };
 }
 
 /** Nonce minting: unique within a stream, which is all a nonce needs (nonces do not survive streams). */

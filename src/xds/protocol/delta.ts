@@ -6,8 +6,8 @@ import type { EncodedResource } from '../types/encoded-resource.js';
 import { anySize, fieldSize, stringFieldSize } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import {
-  chunkBySize,
   DEFAULT_MAX_RESPONSE_BYTES,
+  NONCE_RESERVE,
   nonceCounter,
   type AckRecord,
   type NackRecord,
@@ -16,6 +16,8 @@ import {
   type RequestKind,
   type SessionOptions,
   type TypeStatus,
+  responseHeaderSize,
+  splitIntoResponses,
   toStatus,
 } from './common.js';
 import { covers, deltaSubscription, diffSubscription, selectResources, WILDCARD, type Subscription } from './subscription.js';
@@ -181,15 +183,10 @@ export class DeltaSession {
     if (toSend.length === 0 && removedList.length === 0 && !first) return EMPTY;
 
     const removedSize = removedList.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
-    const header = stringFieldSize(snapshot.version) + stringFieldSize(type.typeUrl) + NONCE_RESERVE;
-    const problems: Problem[] = [];
-    const split = chunkBySize(toSend, deltaEntrySize, this.#max - header - removedSize);
-    for (const r of split.tooLarge) {
-      problems.push({ typeUrl: type.typeUrl, message: `${type.shortName} resource "${r.name}" is ${deltaEntrySize(r)} bytes, over the response limit of ${this.#max}; not sent` });
-    }
-    const chunks = split.chunks;
+    const header = responseHeaderSize(snapshot.version, type.typeUrl);
+    const { chunks, problems } = splitIntoResponses(type, toSend, deltaEntrySize, this.#max, header, removedSize);
     if (chunks.length === 0) {
-      if (removedList.length === 0 && !(first && split.tooLarge.length === 0)) return { responses: [], problems };
+      if (removedList.length === 0 && !(first && problems.length === 0)) return { responses: [], problems };
       chunks.push([]);
     }
 
@@ -245,7 +242,6 @@ export class DeltaSession {
   }
 }
 
-const NONCE_RESERVE = 40;
 const EMPTY: DeltaAnswer = Object.freeze({ responses: [], problems: [] });
 
 /** Bytes one `Resource` entry adds to a DeltaDiscoveryResponse. */

@@ -6,8 +6,8 @@ import type { EncodedResource } from '../types/encoded-resource.js';
 import { stringFieldSize } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import {
-  chunkBySize,
   DEFAULT_MAX_RESPONSE_BYTES,
+  NONCE_RESERVE,
   nonceCounter,
   type AckRecord,
   type NackRecord,
@@ -16,6 +16,8 @@ import {
   type RequestKind,
   type SessionOptions,
   type TypeStatus,
+  responseHeaderSize,
+  splitIntoResponses,
   toStatus,
 } from './common.js';
 import { diffSubscription, isEmptyChange, selectResources, sotwSubscription, type Subscription } from './subscription.js';
@@ -169,9 +171,9 @@ export class SotwSession {
     const firstAnswer = st.mustSend === 'all';
     st.mustSend = new Set();
 
-    const header = stringFieldSize(snapshot.version) + stringFieldSize(type.typeUrl) + NONCE_RESERVE;
+    const header = responseHeaderSize(snapshot.version, type.typeUrl);
     const budget = this.#max - header;
-    const problems: Problem[] = [];
+    let problems: Problem[] = [];
     let chunks: EncodedResource[][];
     if (type.fullState) {
       const total = toSend.reduce((sum, r) => sum + r.sotwSize, 0);
@@ -183,14 +185,12 @@ export class SotwSession {
       }
       chunks = [toSend];
     } else {
-      const split = chunkBySize(toSend, (r) => r.sotwSize, budget);
-      for (const r of split.tooLarge) {
-        problems.push({ typeUrl: type.typeUrl, message: `${type.shortName} resource "${r.name}" is ${r.sotwSize} bytes, over the response limit of ${this.#max}; not sent` });
-      }
+      const split = splitIntoResponses(type, toSend, (r) => r.sotwSize, this.#max, header);
+      problems = split.problems;
       chunks = split.chunks;
       if (chunks.length === 0) {
         // Nothing to carry: only an initial request is still answered (with an empty response).
-        if (!firstAnswer || split.tooLarge.length > 0) return { responses: [], problems };
+        if (!firstAnswer || problems.length > 0) return { responses: [], problems };
         chunks = [[]];
       }
     }
@@ -244,9 +244,6 @@ export class SotwSession {
     return toStatus(typeUrl, st.subscription, st);
   }
 }
-
-/** Room left in a response's size budget for its nonce field. */
-const NONCE_RESERVE = 40;
 
 const EMPTY_ANSWER: SotwAnswer = Object.freeze({ responses: [], problems: [] });
 
