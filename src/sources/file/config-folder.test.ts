@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
@@ -150,6 +150,34 @@ test('watching: an edit re-reads only the named file; new and removed folders ar
     writeFileSync(join(dir, 'ns1', 'f1.yaml'), we('vm1', '10.3.3.3'));
     await until(() => reports.some((r) => r.changes.has('WorkloadEntry/ns1/vm1')), 'a later edit');
     assert.ok(!served().includes('hidden'), 'hidden files are never read');
+    assert.deepEqual(errors, []);
+  } finally {
+    src.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('watching: a Kubernetes ConfigMap volume update (files linked through a swapped hidden ..data link) is read', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  mkdirSync(join(dir, '..2026_1'));
+  writeFileSync(join(dir, '..2026_1', 'a.yaml'), we('vm1', '10.0.0.1'));
+  symlinkSync('..2026_1', join(dir, '..data'));
+  symlinkSync(join('..data', 'a.yaml'), join(dir, 'a.yaml'));
+  const src = new ConfigFolderSource([dir]);
+  await src.load();
+  const address = (): string => {
+    const o = src.snapshot().objects[0];
+    return o?.kind === 'WorkloadEntry' ? (o.spec.address ?? '') : '';
+  };
+  assert.equal(address(), '10.0.0.1');
+  const errors: unknown[] = [];
+  src.watch(() => undefined, (e) => errors.push(e), 20);
+  try {
+    mkdirSync(join(dir, '..2026_2'));
+    writeFileSync(join(dir, '..2026_2', 'a.yaml'), we('vm1', '10.0.0.2'));
+    symlinkSync('..2026_2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    await until(() => address() === '10.0.0.2', 'the swapped content is read');
     assert.deepEqual(errors, []);
   } finally {
     src.close();

@@ -124,9 +124,10 @@ export class ConfigFolderSource {
       }, debounceMs);
     };
     const onEvent = (path: string | null): void => {
-      if (path === null) this.pending.full = true;
+      // A hidden entry is never read itself, but files may be links through it (a Kubernetes
+      // ConfigMap volume swaps its `..data` link): re-list everything.
+      if (path === null || skipped(basename(path))) this.pending.full = true;
       else {
-        if (skipped(basename(path))) return;
         this.pending.paths.add(path);
         if (!this.files.has(path) && !isConfigFileName(path)) this.noticeDirectory(path, onDirEvent, onError);
       }
@@ -178,7 +179,10 @@ export class ConfigFolderSource {
     } catch {
       return; // gone meanwhile: its parent's event re-reads
     }
-    for (const e of entries) if (e.isDirectory() && !skipped(e.name)) this.watchTree(join(abs, e.name), onEvent, onError);
+    for (const e of entries) {
+      if (skipped(e.name)) continue;
+      if (e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(abs, e.name)))) this.watchTree(join(abs, e.name), onEvent, onError);
+    }
   }
 
   private watchDir(dir: string, onEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void): void {
