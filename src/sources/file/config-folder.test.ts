@@ -184,3 +184,23 @@ test('watching: a Kubernetes ConfigMap volume update (files linked through a swa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('watching: a file named explicitly beside its own folder does not hide the folder\'s other changes', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  const explicit = join(dir, 'a.yaml');
+  writeFileSync(explicit, we('vm1', '10.0.0.1'));
+  writeFileSync(join(dir, 'b.yaml'), we('vm2', '10.0.0.2'));
+  const src = new ConfigFolderSource([explicit, dir]);
+  await src.load();
+  const reports: ReloadReport[] = [];
+  src.watch((r) => reports.push(r), () => undefined, 20);
+  try {
+    writeFileSync(join(dir, 'b.yaml'), we('vm2', '10.0.0.3'));
+    await until(() => reports.some((r) => r.changes.has('WorkloadEntry/ns1/vm2')), 'the folder\'s file');
+    writeFileSync(explicit, we('vm1', '10.0.0.4'));
+    await until(() => reports.some((r) => r.changes.has('WorkloadEntry/ns1/vm1')), 'the explicit file');
+  } finally {
+    src.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

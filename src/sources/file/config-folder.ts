@@ -142,7 +142,7 @@ export class ConfigFolderSource {
           const file = resolve(p);
           this.watchDir(dirname(file), (dir, name) => {
             if (name === null || join(dir, name) === file) onEvent(p);
-          }, onError);
+          }, onError, `${file}\u0000file`);
         }
       } catch (e) {
         onError(e);
@@ -185,15 +185,16 @@ export class ConfigFolderSource {
     }
   }
 
-  private watchDir(dir: string, onEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void): void {
-    if (this.watchers.has(dir)) return;
+  /** Watches one directory; `key` tells apart a watch of the same directory for an explicit file. */
+  private watchDir(dir: string, onEvent: (dir: string, name: string | null) => void, onError: (e: unknown) => void, key = dir): void {
+    if (this.watchers.has(key)) return;
     const w = watch(dir, (_event, name) => onEvent(dir, name === null ? null : String(name)));
     w.on('error', (e: NodeJS.ErrnoException) => {
       w.close();
-      if (this.watchers.get(dir) === w) this.watchers.delete(dir);
+      if (this.watchers.get(key) === w) this.watchers.delete(key);
       if (e.code !== 'ENOENT' && e.code !== 'EPERM') onError(e); // a removed directory ends its watch
     });
-    this.watchers.set(dir, w);
+    this.watchers.set(key, w);
   }
 
   /** Events name paths as listing spells them: under the configured path as given (relative stays relative). */
