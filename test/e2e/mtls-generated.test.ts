@@ -85,7 +85,7 @@ const TLS_METADATA = { GENERATOR: 'grpc', NAMESPACE: 'demo', CERTIFICATE_PROVIDE
 
 test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC server, from generated xDS', { timeout: 180_000 }, async (t) => {
   const own = cleanups(t);
-  const tmp = own(mkdtempSync(join(tmpdir(), 'mb-mtls-')), async (d) => rmSync(d, { recursive: true, force: true }));
+  const tmp = own(mkdtempSync(join(tmpdir(), 'mb-mtls-')), (d) => Promise.resolve(rmSync(d, { recursive: true, force: true })));
   const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
   const serverCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/echo', join(tmp, 'server'));
   const aliceCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/alice', join(tmp, 'alice'));

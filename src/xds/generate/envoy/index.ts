@@ -12,7 +12,8 @@ import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listene
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RawBufferSchema } from '../../../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
-import { UpstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { RBACSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { clustersForService, indexGateways } from '../../../registry/view/clusters.js';
 import type { Generator } from '../pipeline.js';
@@ -31,6 +32,8 @@ export const ENVOY_TYPE_REGISTRY: TypeRegistry = createRegistry(
   TcpProxySchema,
   OriginalDstSchema,
   UpstreamTlsContextSchema,
+  DownstreamTlsContextSchema,
+  RBACSchema,
   RawBufferSchema,
   HttpProtocolOptionsSchema,
 );
