@@ -22,6 +22,7 @@ import { grpcGenerator, XdsPipeline, type PushInfo } from '../xds/generate/pipel
 import { XdsServer } from '../xds/server/xds-server.js';
 import type { XdsEvent } from '../xds/server/events.js';
 import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
+import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
@@ -74,6 +75,8 @@ export class ControlPlane {
   /** (view, type url, version) → performance.now() of the first change it carries. */
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
+  /** Delta streams: their LDS requests carry subscription changes, not the subscription. */
+  private readonly deltaStreams = new Set<string>();
   private ready = false;
   private ca: CertificateAuthority | undefined;
   readonly registration: RegistrationController;
@@ -223,6 +226,7 @@ export class ControlPlane {
       case 'connect':
         this.registration.onConnect(e.stream.streamId, e.stream.proxy);
         this.viewOfStream.set(e.stream.streamId, e.stream.view);
+        if (e.stream.protocol === 'delta') this.deltaStreams.add(e.stream.streamId);
         this.metrics.xdsClients.inc({ version: e.stream.proxy.kind });
         this.log.info('proxy connected', { proxy: e.stream.proxy.id, kind: e.stream.proxy.kind, protocol: e.stream.protocol });
         break;
@@ -230,6 +234,7 @@ export class ControlPlane {
         this.registration.onDisconnect(e.streamId);
         const view = this.viewOfStream.get(e.streamId);
         this.viewOfStream.delete(e.streamId);
+        this.deltaStreams.delete(e.streamId);
         if (view !== undefined) {
           this.pipeline.release(view);
           this.metrics.xdsClients.dec({ version: view.split('|')[0] ?? 'unknown' });
@@ -257,7 +262,13 @@ export class ControlPlane {
       case 'refused':
         this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
         break;
-      case 'request':
+      case 'request': {
+        // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:
+        // `names` is the whole subscription; grpc-js-xds speaks SotW only).
+        const view = this.viewOfStream.get(e.streamId);
+        if (e.typeUrl === LISTENER.typeUrl && view !== undefined && !this.deltaStreams.has(e.streamId)) this.pipeline.noteRequestedListeners(view, e.names);
+        break;
+      }
       case 'problem':
         if (e.event === 'problem') this.log.warn('xDS problem', { proxy: e.proxyId, type: e.typeUrl, message: e.message });
         break;

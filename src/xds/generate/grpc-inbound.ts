@@ -95,19 +95,30 @@ export function workloadInboundPorts(ctx: ViewContext, w: Workload): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-/** The inbound Listeners of the view's own workloads (none for a client-only view). */
+/**
+ * The inbound Listeners of the view's own workloads (generated before anything asks for them), and
+ * of the listener names its servers requested: for the workload at the requested IP, else (an
+ * address no workload has) a plaintext listener with the router only, mtlsMode DISABLE (no
+ * PeerAuthentication selects an unknown workload), so the server still starts.
+ */
 export function grpcInboundResources(ctx: ViewContext): ResourceSet {
   const out = emptyResourceSet();
   const mesh = ctx.sources.mesh;
+  const forWorkload = (w: Workload, ip: string, port: number): Listener => {
+    const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], { namespace: w.namespace, labels: w.labels }, mesh);
+    const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, w.namespace, w.labels, port);
+    return grpcInboundListener({ ip, port, mtlsMode, rbac });
+  };
   for (const w of ctx.ownWorkloads) {
     if (w.addressKind !== 'ip') continue;
-    const target = { namespace: w.namespace, labels: w.labels };
-    const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], target, mesh);
     for (const port of workloadInboundPorts(ctx, w)) {
-      const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, w.namespace, w.labels, port);
-      const listener = grpcInboundListener({ ip: w.address, port, mtlsMode, rbac });
+      const listener = forWorkload(w, w.address, port);
       out.listeners.set(listener.name, listener);
     }
+  }
+  for (const r of ctx.inboundRequests ?? []) {
+    if (out.listeners.has(r.name)) continue;
+    out.listeners.set(r.name, r.workload ? forWorkload(r.workload, r.ip, r.port) : grpcInboundListener({ ip: r.ip, port: r.port, mtlsMode: 'DISABLE', rbac: {} }));
   }
   return out;
 }

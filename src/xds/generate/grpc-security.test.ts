@@ -190,3 +190,30 @@ function rbacPolicyNames(l: Listener | undefined): string[][] {
     return rbac ? [Object.keys(rbac.rules?.policies ?? {})] : [];
   });
 }
+
+test('requested inbound listeners: the workload at the requested IP decides; an unknown address gets a plaintext router-only listener (DISABLE)', () => {
+  const listeners = new Map<string, Map<string, Listener>>();
+  const aliases = new Map<string, string>();
+  const sink: ResourceSink = {
+    setResources(view, type, resources) {
+      if (!type.typeUrl.endsWith('Listener')) return;
+      listeners.set(view, new Map([...resources].map(([n, r]) => [n, r.message as Listener])));
+    },
+    updateResources: () => undefined,
+    alias: (view, target) => (target === undefined ? aliases.delete(view) : aliases.set(view, target)),
+    dropView: () => undefined,
+  };
+  const yaml = yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'));
+  const pipeline = new XdsPipeline({ registry: registryOfYaml(yaml), cache: sink, generators: { grpc: grpcGenerator } });
+  // A node whose own IP is no workload's: nothing is generated until it asks.
+  const view = pipeline.viewOf(proxyless('10.9.0.7', 'server', true));
+  const known = inboundListenerName('10.6.0.2', 8080);
+  const unknown = inboundListenerName('10.7.0.9', 7000);
+  const current = () => listeners.get(aliases.get(view) ?? view) ?? new Map<string, Listener>();
+  assert.equal([...current().keys()].filter((n) => n.startsWith('xds.istio.io/')).length, 0);
+  pipeline.noteRequestedListeners(view, ['secure.apps.test:80', known, unknown]);
+  assert.deepEqual(inboundShape(current().get(known)), { mode: 'STRICT', tls: true, filters: ['envoy.filters.http.router'], address: '10.6.0.2:8080' });
+  assert.deepEqual(inboundShape(current().get(unknown)), { mode: 'DISABLE', tls: false, filters: ['envoy.filters.http.router'], address: '10.7.0.9:7000' });
+  pipeline.noteRequestedListeners(view, ['secure.apps.test:80']);
+  assert.equal(current().get(unknown), undefined, 'unsubscribed: no longer generated');
+});

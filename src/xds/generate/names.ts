@@ -38,3 +38,12 @@ export const CERTIFICATE_PROVIDERS_METADATA = 'CERTIFICATE_PROVIDERS';
  * workload port (whatever the filter chains say: PERMISSIVE is served as plaintext to gRPC servers).
  */
 export const MESHBRIDGE_METADATA_KEY = 'meshbridge.io';
+
+/** `{ip, port}` of an inbound listener name, or undefined when the name is not one. */
+export function parseInboundListenerName(name: string): { readonly ip: string; readonly port: number } | undefined {
+  if (!name.startsWith(INBOUND_LISTENER_PREFIX)) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(name.slice(INBOUND_LISTENER_PREFIX.length));
+  const ip = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  return ip !== undefined && port > 0 && port <= 65535 ? { ip, port } : undefined;
+}

@@ -39,9 +39,9 @@ import type { ResourceInput, ResourceSink, ViewKey } from '../cache/resource-cac
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
 import type { ProxyIdentity } from '../server/node-identity.js';
 import { grpcInboundResources, grpcServiceResources } from './grpc.js';
-import { CERTIFICATE_PROVIDER_INSTANCE } from './names.js';
+import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
-import { viewKeyOf, type GeneratorKind, type ViewContext, type ViewSpec } from './view.js';
+import { viewKeyOf, type GeneratorKind, type InboundRequest, type ViewContext, type ViewSpec } from './view.js';
 
 /** A generator flavour: per-service resources, plus resources shared by all services of a view. */
 export interface Generator {
@@ -88,7 +88,8 @@ export interface PipelineOptions {
 }
 
 interface ViewState {
-  readonly spec: ViewSpec;
+  /** Replaced when the proxy's requested inbound listeners change (noteRequestedListeners). */
+  spec: ViewSpec;
   /** Streams on this view. */
   refs: number;
   classKey: string;
@@ -242,6 +243,28 @@ export class XdsPipeline {
     }
   }
 
+  /**
+   * Issue 7: the Listener names a stream of `view` subscribed to (an LDS request). A proxyless view
+   * that asks for server-side inbound listeners (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`) moves
+   * to a class that generates them: for the workload at that IP (its namespace preferred), else a
+   * plaintext router-only listener so the server still starts.
+   */
+  noteRequestedListeners(view: ViewKey, names: readonly string[]): void {
+    const state = this.views.get(view);
+    if (state === undefined || state.spec.kind !== 'grpc') return;
+    const requested = [...new Set(names.filter((n) => parseInboundListenerName(n) !== undefined))].sort();
+    if (requested.join(',') === (state.spec.inboundRequests ?? []).join(',')) return;
+    const { inboundRequests: _previous, ...rest } = state.spec;
+    state.spec = requested.length > 0 ? { ...rest, inboundRequests: requested } : rest;
+    const rel = this.currentRelevance();
+    const key = this.classKeyOf(state.spec, rel);
+    if (key === state.classKey) return;
+    const old = state.classKey;
+    state.classKey = key;
+    this.join(state, rel, this.sources());
+    this.leave(old);
+  }
+
   viewSpecs(): ViewSpec[] {
     return [...this.views.values()].map((v) => v.spec);
   }
@@ -358,7 +381,8 @@ export class XdsPipeline {
     const key = ['class', spec.kind, rel.namespace ? c.namespace : '*', rel.network ? c.network : '', rel.locality ? `${formatLocality(c.locality)}${c.hasLocality ? '' : '~'}` : '', labelString(c.labels)].join('|');
     // Issue 7: TLS-capable proxies and servers (own inbound listeners) never share with others.
     const server = spec.ownWorkloads.length > 0 ? `|own=${spec.ownWorkloads.join(',')}` : '';
-    return `${key}${server}${spec.tls === true ? '|tls' : ''}`;
+    const requested = (spec.inboundRequests?.length ?? 0) > 0 ? `|in=${(spec.inboundRequests ?? []).join(',')}` : '';
+    return `${key}${server}${requested}${spec.tls === true ? '|tls' : ''}`;
   }
 
   private classClient(client: ClientProxy, rel: Relevance): ClientProxy {
@@ -428,7 +452,7 @@ export class XdsPipeline {
       const generator = this.o.generators[c.spec.kind];
       // Shared resources are rebuilt on every push, for views that share classes only when they
       // have any (a proxyless server's inbound listeners).
-      const sharedPart = generator?.shared !== undefined && (generator.sharedAcrossViews !== true || c.spec.ownWorkloads.length > 0);
+      const sharedPart = generator?.shared !== undefined && (generator.sharedAcrossViews !== true || c.spec.ownWorkloads.length > 0 || (c.spec.inboundRequests?.length ?? 0) > 0);
       const full = policy || sharedPart || c.spec.ownWorkloads.some((k) => workloads.has(k));
       if (full) regenerated += this.generateFull(c, sources);
       else if (hosts.size > 0) regenerated += this.generateHosts(c, sources, hosts);
@@ -449,7 +473,23 @@ export class XdsPipeline {
       const w = this.o.registry.workloads.get(k);
       return w ? [w] : [];
     });
-    return { spec: c.spec, sources, virtualServices: this.o.registry.inputs.virtualServices.list(), ownWorkloads };
+    const inboundRequests = (c.spec.inboundRequests ?? []).flatMap((name): InboundRequest[] => {
+      const at = parseInboundListenerName(name);
+      if (at === undefined) return [];
+      const candidates = this.workloadsByAddress()
+        .lookup(at.ip)
+        .slice()
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const workload = candidates.find((w) => w.namespace === c.spec.client.namespace) ?? candidates[0];
+      return [{ name, ...at, ...(workload ? { workload } : {}) }];
+    });
+    return {
+      spec: c.spec,
+      sources,
+      virtualServices: this.o.registry.inputs.virtualServices.list(),
+      ownWorkloads,
+      ...(inboundRequests.length > 0 ? { inboundRequests } : {}),
+    };
   }
 
   /**

@@ -32,6 +32,19 @@ export interface ViewSpec {
    * view or a class.
    */
   readonly tls?: boolean;
+  /**
+   * Inbound listener names (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`) the proxy subscribed to,
+   * sorted: its xDS-enabled servers. Set after connection (XdsPipeline.noteRequestedListeners).
+   */
+  readonly inboundRequests?: readonly string[];
+}
+
+/** An inbound listener a proxyless server asked for, and the workload at its IP (if any). */
+export interface InboundRequest {
+  readonly name: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly workload?: Workload;
 }
 
 export function viewKeyOf(kind: GeneratorKind, client: ClientProxy, ownWorkloads: readonly string[], tls = false): string {
@@ -49,6 +62,8 @@ export interface ViewContext {
   readonly sources: ViewSources;
   readonly virtualServices: readonly VirtualService[];
   readonly ownWorkloads: readonly Workload[];
+  /** ViewSpec.inboundRequests, resolved (gRPC). */
+  readonly inboundRequests?: readonly InboundRequest[];
 }
 
 /** One service as this view sees it: the service and its clusters (from registry/view). */
