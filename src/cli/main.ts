@@ -195,11 +195,12 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
     .option('-o, --output <dir>', 'the folder to write (required)')
-    .option('--control-plane <host:port>', "the control plane's xDS address as the VM reaches it (required)")
+    .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it (required)")
+    .option('--cacerts <dir>', "the operator's cacerts folder when serve uses one (its root-cert.pem is written for the agent)")
     .option('--store <url>', 'the store whose state directory holds the signing key: file://DIR (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
-    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; tokenTtl: string }) => {
+    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string }) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
       exitCode = await runWorkloadEntryConfigure(opts, out, err);
     });

@@ -95,7 +95,9 @@ export class CertificateAuthority {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
-      name: `O=${trustDomain}, CN=meshbridge root CA`,
+      // A name of its own: TLS stacks find a client certificate's issuer by name, and a foreign CA
+      // of the same name makes OpenSSL end the handshake instead of reporting a failed verification.
+      name: `O=${trustDomain}, CN=meshbridge root CA ${randomBytes(6).toString('hex')}`,
       notBefore: new Date(now.getTime() - 60_000),
       notAfter: new Date(now.getTime() + 10 * 365 * 86400_000),
       signingAlgorithm: ALG,

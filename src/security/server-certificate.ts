@@ -31,16 +31,22 @@ class MemoryCertificateProvider {
     for (const l of this.#identityListeners) l(this.#identity);
   }
 
+  // The current certificates reach a new listener asynchronously, as grpc-js's file watcher does:
+  // grpc-js registers its own watcher only after adding the listener.
   addCaCertificateListener(listener: CaListener): void {
     this.#caListeners.add(listener);
-    if (this.#ca) listener(this.#ca);
+    setImmediate(() => {
+      if (this.#ca && this.#caListeners.has(listener)) listener(this.#ca);
+    });
   }
   removeCaCertificateListener(listener: CaListener): void {
     this.#caListeners.delete(listener);
   }
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.#identityListeners.add(listener);
-    if (this.#identity) listener(this.#identity);
+    setImmediate(() => {
+      if (this.#identity && this.#identityListeners.has(listener)) listener(this.#identity);
+    });
   }
   removeIdentityCertificateListener(listener: IdentityListener): void {
     this.#identityListeners.delete(listener);
