@@ -122,14 +122,14 @@ test('secure xDS port: a namespace-a certificate gets namespace a only; forged a
 
   // Namespace a's identity asking for namespace b's configuration: refused, with the reason.
   const toB = await openAds(serve.xdsTls, tlsChannel(root, certA), 'b', '127.0.72.1');
-  own(toB.stream, async (s) => s.close());
+  own(toB.stream, (s) => Promise.resolve(s.close()));
   assert.equal(toB.response, undefined, 'no configuration of namespace b is sent');
   assert.equal(toB.error?.code, status.PERMISSION_DENIED);
   assert.match(toB.error?.details ?? '', /certificate identity spiffe:\/\/cluster\.local\/ns\/a\/sa\/sa1 may not receive configuration of namespace b/);
 
   // Its own namespace: admitted, served namespace a's view (b's namespace-private host is not in it).
   const toA = await openAds(serve.xdsTls, tlsChannel(root, certA), 'a', '127.0.72.2');
-  own(toA.stream, async (s) => s.close());
+  own(toA.stream, (s) => Promise.resolve(s.close()));
   assert.equal(toA.error, undefined, `refused: ${toA.error?.details}`);
   const names = (toA.response?.resources ?? []).map((r) => r.value.length > 0 ? Buffer.from(r.value).toString('latin1') : '');
   assert.ok(names.some((n) => n.includes('svc-a.a.test')), 'namespace a sees its service');
@@ -140,7 +140,7 @@ test('secure xDS port: a namespace-a certificate gets namespace a only; forged a
   // A certificate for namespace a signed by another CA: refused as forged.
   const other = (await CertificateAuthority.createSelfSigned('cluster.local')).ca;
   const forged = await openAds(serve.xdsTls, tlsChannel(root, await clientCertificate(other, 'spiffe://cluster.local/ns/a/sa/sa1')), 'a', '127.0.72.3');
-  own(forged.stream, async (s) => s.close());
+  own(forged.stream, (s) => Promise.resolve(s.close()));
   assert.equal(forged.error?.code, status.UNAUTHENTICATED, forged.error?.details);
   assert.match(forged.error?.details ?? '', /the client certificate is not signed by this mesh's CA/);
 
@@ -148,13 +148,13 @@ test('secure xDS port: a namespace-a certificate gets namespace a only; forged a
   const expiredCert = await clientCertificate(ca, 'spiffe://cluster.local/ns/a/sa/sa1', new Date(Date.now() - 2 * 3600_000), 3600);
   const notAfter = new Date(new X509Certificate(expiredCert.chain).validTo).toISOString();
   const expired = await openAds(serve.xdsTls, tlsChannel(root, expiredCert), 'a', '127.0.72.4');
-  own(expired.stream, async (s) => s.close());
+  own(expired.stream, (s) => Promise.resolve(s.close()));
   assert.equal(expired.error?.code, status.UNAUTHENTICATED);
   assert.equal(expired.error?.details, `the client certificate expired at ${notAfter}`);
 
   // No credential at all on the secure port: refused.
   const anonymous = await openAds(serve.xdsTls, tlsChannel(root), 'a', '127.0.72.5');
-  own(anonymous.stream, async (s) => s.close());
+  own(anonymous.stream, (s) => Promise.resolve(s.close()));
   assert.equal(anonymous.error?.code, status.UNAUTHENTICATED);
   assert.match(anonymous.error?.details ?? '', /client certificate of this mesh or a registration token .* is required/);
 
@@ -179,4 +179,15 @@ test('the plaintext xDS port refuses a non-loopback address unless --insecure-xd
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--xds-address 0\.0\.0\.0:15010 is not a loopback address: the plaintext xDS port is for loopback development only/);
   assert.equal(r.stdout, '', 'nothing listened');
+});
+
+test('--no-plaintext-xds: only the secure port listens', { timeout: 60_000 }, async (t) => {
+  const own = cleanups(t);
+  const serve = own(await startServe({ files: { 'mesh.yaml': CONFIG }, args: ['--no-plaintext-xds'] }), (s) => s.stop());
+  assert.match(serve.stdout(), /^xds listening on none \(plaintext xDS turned off\)\nhttp listening on \S+ \(metrics, debug endpoints\)\nxds-tls listening on 127\.0\.0\.1:\d+\n/);
+  const ca = await CertificateAuthority.fromFiles(readCaFiles(join(`${serve.dir}.state`, 'ca')));
+  const toA = await openAds(serve.xdsTls, tlsChannel(ca.rootPem, await clientCertificate(ca, 'spiffe://cluster.local/ns/a/sa/sa1')), 'a', '127.0.72.6');
+  own(toA.stream, (s) => Promise.resolve(s.close()));
+  assert.equal(toA.error, undefined, toA.error?.details);
+  assert.ok(toA.response, 'served over TLS');
 });
