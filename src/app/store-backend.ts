@@ -62,7 +62,16 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
     return {
       store: retrying,
       coordination,
-      sharedCa: (fresh) => sharedCaFiles(store.client, undefined, fresh),
+      async sharedCa(fresh) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await sharedCaFiles(store.client, undefined, fresh);
+          } catch (e) {
+            if (attempt >= 20) throw e;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+      },
       async start() {
         await coordination.start(); // waits for etcd
         for (let attempt = 0; ; attempt++) {
