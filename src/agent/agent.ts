@@ -16,6 +16,8 @@ import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
 import { certificateRenewalDelayMs, fileWatcherProvider, requestCertificate, writeCertificate, type IssuedCertificate } from './certificates.js';
+import { Client, Metadata } from '@grpc/grpc-js';
+import { controlPlaneChannel, ROOT_CERT_FILE, type UpstreamChannel } from './upstream.js';
 
 export interface AgentOptions {
   /** The bootstrap folder: the token is re-read from it before each connection and renewed into it. */
@@ -75,6 +77,8 @@ export class Agent {
   #renewTimer: NodeJS.Timeout | undefined;
   #cert: IssuedCertificate | undefined;
   #certTimer: NodeJS.Timeout | undefined;
+  #plaintextWarned = false;
+  #certReceivedAt = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: AgentOptions) {
@@ -133,8 +137,12 @@ export class Agent {
     if (token === undefined) return { kind: 'unreachable', message: 'no registration token', registered: false };
     let registered = false;
     let heartbeat: NodeJS.Timeout | undefined;
+    const upstream = this.#upstream();
+    if (upstream === undefined) return { kind: 'unreachable', message: 'no usable credentials for the control plane', registered: false };
     const session = new AdsSession({
-      address: this.#o.settings.controlPlane,
+      address: upstream.address,
+      credentials: upstream.credentials,
+      channelOptions: upstream.options,
       token,
       node: this.node(),
       connectTimeoutMs: this.#o.connectTimeoutMs,
@@ -170,9 +178,26 @@ export class Agent {
     }
   }
 
+  /** The credentials for a new channel to the control plane (upstream.ts); undefined when unreadable (logged). */
+  #upstream(): UpstreamChannel | undefined {
+    try {
+      const upstream = controlPlaneChannel(this.#o.bootstrapDir, this.#o.settings.controlPlane);
+      if (upstream.security === 'plaintext' && !this.#plaintextWarned) {
+        this.#plaintextWarned = true;
+        this.#o.log(`warning: no ${ROOT_CERT_FILE} in ${this.#o.bootstrapDir}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`);
+      }
+      return upstream;
+    } catch (e) {
+      this.#logChange(`cannot read the credentials for the control plane: ${describe(e)}`);
+      return undefined;
+    }
+  }
+
   /** Milliseconds until the workload certificate is due (0: none yet or expired). */
   #certificateDue(): number {
-    return this.#cert ? certificateRenewalDelayMs(this.#cert, Date.now(), this.#random) : 0;
+    // Lifetime counted from when it arrived: the CA back-dates notBefore for clock skew.
+    const cert = this.#cert;
+    return cert ? certificateRenewalDelayMs({ notBefore: Math.max(cert.notBefore, this.#certReceivedAt), notAfter: cert.notAfter }, Date.now(), this.#random) : 0;
   }
 
   /** Issue 7: the workload certificate, when the group has a service account (an identity). */
@@ -188,7 +213,17 @@ export class Agent {
   async #renewCertificate(session: AdsSession): Promise<void> {
     const token = this.#token;
     if (token === undefined || this.#session !== session) return;
-    const outcome = await requestCertificate(session.client, AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
+    // A channel of its own, made now: once the agent holds a certificate it authenticates with it
+    // (mutual TLS, renewal by certificate; the token is not sent); the ADS stream keeps its channel.
+    const upstream = this.#upstream();
+    const holdsCertificate = upstream?.security === 'mtls' && this.#cert !== undefined && this.#cert.notAfter > Date.now();
+    const client = upstream !== undefined ? new Client(upstream.address, upstream.credentials, upstream.options) : session.client;
+    let outcome: Awaited<ReturnType<typeof requestCertificate>>;
+    try {
+      outcome = await requestCertificate(client, holdsCertificate ? new Metadata() : AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
+    } finally {
+      if (client !== session.client) client.close();
+    }
     if (this.#session !== session) return;
     if (!outcome.ok) {
       this.#o.log(`certificate request failed: ${outcome.message}`);
@@ -201,7 +236,8 @@ export class Agent {
       this.#o.log(`cannot write the workload certificate: ${describe(e)}`);
     }
     this.#cert = outcome.cert;
-    this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}`);
+    this.#certReceivedAt = Date.now();
+    this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}${holdsCertificate ? ' (renewed by certificate)' : ''}`);
     this.#scheduleCertificate(session, this.#certificateDue());
   }
 
