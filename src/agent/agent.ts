@@ -3,15 +3,20 @@
  * (which registers the VM from it, AR-*), probes the workload and reports changes (H-1..H-5), re-sends
  * the last report every heartbeat and after each reconnect, reconnects with exponential backoff and
  * full jitter, renews its registration token at half its lifetime, and writes a gRPC xDS bootstrap
- * for local proxyless apps. One log line per state change. Construct, then `start(signal)`; aborting
- * the signal stops it (half-closes the stream, clears every timer). No global state.
+ * for local proxyless apps pointing at its xDS proxy (agent-protocol.md §9). With `register: false`
+ * (identity-only mode, §10) it neither registers nor reports health: it only keeps the workload
+ * certificate and token fresh and serves the local services. One log line per state change.
+ * Construct, then `start(signal)`; aborting the signal stops it (half-closes the stream, closes the
+ * local servers, clears every timer). No global state.
  */
 import { join } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { Client } from '@grpc/grpc-js';
 import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
+import { insecureUpstream, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
@@ -40,6 +45,20 @@ export interface AgentOptions {
   /** Requested workload certificate lifetime (the CA caps it; default 24 h). */
   readonly certificateTtlSeconds?: number;
   readonly random?: () => number;
+  /**
+   * Register the workload and report its health (default true). False: identity-only mode
+   * (agent-protocol.md §10): the workload exists already (a Pod, an operator's WorkloadEntry).
+   */
+  readonly register?: boolean;
+  /** Identity-only mode: the workload name in node ids (default the AR-2 entry name `<group>-<ip>`). */
+  readonly name?: string;
+  /**
+   * Loopback `host:port` of the xDS proxy (§9; port 0 picks one). Absent: no proxy, and the gRPC
+   * bootstrap names the control plane itself.
+   */
+  readonly xdsProxyAddress?: string;
+  /** How to reach the control plane for proxied and identity-only calls (default: plaintext to `settings.controlPlane`). */
+  readonly upstream?: UpstreamProvider;
 }
 
 const DEFAULTS = {
@@ -54,6 +73,11 @@ const DEFAULTS = {
   certificateTtlSeconds: 24 * 3600,
 };
 
+/** A channel to the control plane on which certificates and tokens are renewed. */
+interface Connection {
+  readonly client: Client;
+}
+
 type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean });
 
 /** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
@@ -67,6 +91,11 @@ export class Agent {
   readonly name: string;
   readonly locality: Locality;
   readonly grpcBootstrapPath: string;
+  /** Resolves once the local services listen and the gRPC bootstrap is written. */
+  readonly ready: Promise<void>;
+  #markReady: () => void = () => undefined;
+  #xdsProxyAddress: string | undefined;
+  #conn: Connection | undefined;
   #token: string | undefined;
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
@@ -81,7 +110,8 @@ export class Agent {
     this.#o = { ...DEFAULTS, ...options };
     this.#random = options.random ?? Math.random;
     this.#token = options.token;
-    this.name = workloadEntryName(options.settings.group, options.ip, options.settings.network);
+    this.name = options.register === false && options.name !== undefined ? options.name : workloadEntryName(options.settings.group, options.ip, options.settings.network);
+    this.ready = new Promise((resolve) => (this.#markReady = resolve));
     this.locality = parseLocality(options.locality ?? options.settings.locality);
     this.grpcBootstrapPath = join(options.bootstrapDir, GRPC_BOOTSTRAP_FILE);
   }
@@ -107,9 +137,60 @@ export class Agent {
     };
   }
 
-  /** Runs until `signal` aborts. Writes the gRPC bootstrap synchronously before its first await. */
+  /** The bound address of the xDS proxy, once started. */
+  get xdsProxyAddress(): string | undefined {
+    return this.#xdsProxyAddress;
+  }
+
+  /** Where the agent reaches the control plane (the single seam for TLS to it). */
+  #upstream(): UpstreamProvider {
+    return this.#o.upstream ?? insecureUpstream(this.#o.settings.controlPlane);
+  }
+
+  /**
+   * Runs until `signal` aborts. Starts the local services first (rejects, having started nothing,
+   * when one cannot listen), writes the gRPC bootstrap, resolves `ready`, then connects.
+   */
   async start(signal: AbortSignal): Promise<void> {
-    this.#writeGrpcBootstrap();
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      if (this.#o.xdsProxyAddress !== undefined) {
+        const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log });
+        this.#xdsProxyAddress = await proxy.start(this.#o.xdsProxyAddress);
+        stops.push(() => proxy.stop());
+      }
+      this.#writeGrpcBootstrap();
+      this.#markReady();
+      if (this.#o.register === false) await this.#runIdentityOnly(signal);
+      else await this.#runRegistered(signal);
+    } finally {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    }
+  }
+
+  /** Identity-only mode (§10): no ADS stream, no registration, no health; certificates and token only. */
+  async #runIdentityOnly(signal: AbortSignal): Promise<void> {
+    const target = this.#upstream()();
+    const conn: Connection = { client: new Client(target.address, target.credentials, target.options ?? {}) };
+    this.#conn = conn;
+    this.#currentToken();
+    this.#logChange(`identity only: not registering; workload ${this.name}`);
+    this.#scheduleRenewal(conn, 'due');
+    this.#scheduleCertificate(conn, 0);
+    try {
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    } finally {
+      this.#conn = undefined;
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers.clear();
+      this.#renewTimer = undefined;
+      this.#certTimer = undefined;
+      conn.client.close();
+      this.#logChange('agent stopping');
+    }
+  }
+
+  async #runRegistered(signal: AbortSignal): Promise<void> {
     const probe = this.#startProbe();
     let attempt = 0;
     try {
@@ -157,11 +238,13 @@ export class Agent {
       },
     });
     this.#session = session;
+    this.#conn = session;
     try {
       const end = await session.run(signal);
       return end.kind === 'stopped' ? end : { ...end, registered };
     } finally {
       this.#session = undefined;
+      this.#conn = undefined;
       clearInterval(heartbeat);
       if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
       this.#renewTimer = undefined;
@@ -176,8 +259,8 @@ export class Agent {
   }
 
   /** Issue 7: the workload certificate, when the group has a service account (an identity). */
-  #scheduleCertificate(session: AdsSession, delayMs: number): void {
-    if (this.#o.settings.serviceAccount === '' || this.#session !== session) return;
+  #scheduleCertificate(session: Connection, delayMs: number): void {
+    if (this.#o.settings.serviceAccount === '' || this.#conn !== session) return;
     if (this.#certTimer !== undefined) this.#clear(this.#certTimer);
     this.#certTimer = this.#after(delayMs, () => {
       this.#certTimer = undefined;
@@ -185,11 +268,11 @@ export class Agent {
     });
   }
 
-  async #renewCertificate(session: AdsSession): Promise<void> {
+  async #renewCertificate(session: Connection): Promise<void> {
     const token = this.#token;
-    if (token === undefined || this.#session !== session) return;
+    if (token === undefined || this.#conn !== session) return;
     const outcome = await requestCertificate(session.client, AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
-    if (this.#session !== session) return;
+    if (this.#conn !== session) return;
     if (!outcome.ok) {
       this.#o.log(`certificate request failed: ${outcome.message}`);
       this.#scheduleCertificate(session, this.#o.renewRetryMs);
@@ -216,9 +299,9 @@ export class Agent {
   }
 
   /** At most one renewal is pending, and only while `session` is the current one. */
-  #scheduleRenewal(session: AdsSession, when: 'due' | 'retry'): void {
+  #scheduleRenewal(session: Connection, when: 'due' | 'retry'): void {
     const token = this.#token;
-    if (token === undefined || this.#session !== session) return;
+    if (token === undefined || this.#conn !== session) return;
     const delay = when === 'retry' ? this.#o.renewRetryMs : renewalDelayMs(token, Date.now(), this.#random);
     if (delay === undefined) return; // not a token whose times can be read: nothing to schedule
     if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
@@ -228,11 +311,11 @@ export class Agent {
     });
   }
 
-  async #renew(session: AdsSession): Promise<void> {
+  async #renew(session: Connection): Promise<void> {
     const current = this.#token;
-    if (current === undefined || this.#session !== session) return;
+    if (current === undefined || this.#conn !== session) return;
     const outcome = await renewToken(session.client, current, AdsSession.metadata(current), this.#o.renewTimeoutMs);
-    if (this.#session !== session) return;
+    if (this.#conn !== session) return;
     if (outcome.ok) {
       try {
         writeFileAtomic(join(this.#o.bootstrapDir, TOKEN_FILE), `${outcome.token}\n`, 0o600);
@@ -275,12 +358,11 @@ export class Agent {
 
   #writeGrpcBootstrap(): void {
     try {
-      const base = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality);
       // With an identity, local gRPC apps read the agent's certificate files (issue 7, A29).
-      const doc =
-        this.#o.settings.serviceAccount !== ''
-          ? { ...base, certificate_providers: fileWatcherProvider(this.#o.bootstrapDir), server_listener_resource_name_template: 'xds.istio.io/grpc/lds/inbound/%s' }
-          : base;
+      const doc = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality, {
+        xdsServer: this.#xdsProxyAddress ?? this.#o.settings.controlPlane,
+        ...(this.#o.settings.serviceAccount !== '' ? { certificateProviders: fileWatcherProvider(this.#o.bootstrapDir) } : {}),
+      });
       writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
     } catch (e) {
       this.#o.log(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);

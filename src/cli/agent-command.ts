@@ -1,8 +1,10 @@
 /**
- * `meshbridge agent --bootstrap DIR [--ip IP] [--locality R/Z/S] [--heartbeat SECONDS]`
- * (cli-contract.md, VM onboarding): runs the VM agent until SIGTERM/SIGINT, then exits 0 after
- * closing its stream (the control plane records the disconnection). State changes are logged on
- * stderr, one line each; stdout gets one line, `GRPC_XDS_BOOTSTRAP=<path>`, for local gRPC apps.
+ * `meshbridge agent --bootstrap DIR [--ip IP] [--locality R/Z/S] [--heartbeat SECONDS]
+ *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT]`
+ * (cli-contract.md, VM onboarding; agent-protocol.md §9, §10): runs the VM agent until
+ * SIGTERM/SIGINT, then exits 0 after closing its stream (the control plane records the
+ * disconnection). State changes are logged on stderr, one line each; stdout gets one line,
+ * `GRPC_XDS_BOOTSTRAP=<path>`, for local gRPC apps, once the local services listen.
  */
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { Agent } from '../agent/agent.js';
 import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../agent/bootstrap.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
+import { loopbackAddressProblem } from '../agent/xds-proxy.js';
 
 export interface AgentCommandOptions {
   readonly bootstrap?: string;
@@ -17,12 +20,26 @@ export interface AgentCommandOptions {
   readonly locality?: string;
   /** Seconds; default 30. */
   readonly heartbeat?: number;
+  /** False: identity-only mode (`--no-register`). */
+  readonly register?: boolean;
+  readonly name?: string;
+  /** Default 127.0.0.1:15011. */
+  readonly xdsProxyAddress?: string;
 }
+
+/** RFC 1123 label-ish: what a Pod or WorkloadEntry name may be. */
+const WORKLOAD_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (o.bootstrap === undefined) throw new UsageError('agent needs --bootstrap DIR (written by `workload entry configure`)');
   if (o.ip !== undefined && isIP(o.ip) === 0) throw new UsageError(`--ip must be an IP address, not ${JSON.stringify(o.ip)}`);
   if (o.locality !== undefined && o.locality.split('/').length > 3) throw new UsageError(`--locality must be region/zone/subzone, not ${JSON.stringify(o.locality)}`);
+  const register = o.register !== false;
+  if (o.name !== undefined && register) throw new UsageError('--name applies only with --no-register (a registered VM is named <group>-<ip>, AR-2)');
+  if (o.name !== undefined && !WORKLOAD_NAME.test(o.name)) throw new UsageError(`--name must be a workload name (lower-case letters, digits, '-' and '.'), not ${JSON.stringify(o.name)}`);
+  const xdsProxyAddress = o.xdsProxyAddress ?? '127.0.0.1:15011';
+  const proxyProblem = loopbackAddressProblem(xdsProxyAddress);
+  if (proxyProblem !== undefined) throw new UsageError(`--xds-proxy-address ${proxyProblem}`);
   let settings, token;
   try {
     settings = readSettings(o.bootstrap);
@@ -46,9 +63,14 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       ip,
       ...(o.locality !== undefined ? { locality: o.locality } : {}),
       ...(o.heartbeat !== undefined ? { heartbeatMs: o.heartbeat * 1000 } : {}),
+      register,
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      xdsProxyAddress,
       log: (line) => err.write(`${line}\n`),
     });
     const running = agent.start(controller.signal);
+    // A local service that cannot listen rejects `running` before `ready`: the error is the command's.
+    await Promise.race([agent.ready, running]);
     out.write(`GRPC_XDS_BOOTSTRAP=${agent.grpcBootstrapPath}\n`);
     await running;
   } finally {

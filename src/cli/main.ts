@@ -193,12 +193,15 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 
   program
     .command('agent')
-    .description('run the VM agent: register with the control plane, probe the workload, report its health')
+    .description('run the VM agent: register with the control plane, probe the workload, report its health, keep its certificate, and serve local apps (xDS proxy)')
     .option('--bootstrap <dir>', 'the folder written by `workload entry configure` (required)')
     .option('--ip <ip>', "the VM's IP (default: its first non-internal IPv4)")
     .option('--locality <region/zone/subzone>', "the VM's locality (default: the group template's)")
     .option('--heartbeat <seconds>', 're-send the last health report this often', parsePositiveSeconds)
-    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number }) => {
+    .option('--no-register', 'identity only: do not register a WorkloadEntry nor report health (the workload exists already: a Pod or an operator-written entry); still keeps the certificate and serves local apps')
+    .option('--name <name>', 'with --no-register: the workload name in node ids (default <group>-<ip>, the name registration would give)')
+    .option('--xds-proxy-address <host:port>', 'loopback address of the xDS proxy that local gRPC apps use (their bootstrap points at it)', '127.0.0.1:15011')
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress: string }) => {
       // Loaded on demand, as serve: gRPC and the generated protobuf code.
       const { runAgent } = await import('./agent-command.js');
       exitCode = await runAgent(opts, out, err);

@@ -1,0 +1,127 @@
+/**
+ * The agent's gRPC bootstrap points local apps at its xDS proxy and announces their certificates
+ * (agent-protocol.md §6, §9), and identity-only mode (`register: false`, §10) against the real
+ * control plane: a certificate for the token's identity, no ADS stream, no WorkloadEntry.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ControlPlane } from '../../src/app/control-plane.js';
+import { silentLogger } from '../../src/lib/log/logger.js';
+import { signToken } from '../../src/lifecycle/registration-token.js';
+import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
+import { Agent } from '../../src/agent/agent.js';
+import { CERT_DIR, CERT_FILES } from '../../src/agent/certificates.js';
+import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
+
+const GROUP = `apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: svc1-vm, namespace: vm-demo}
+spec:
+  metadata: {labels: {app: svc1}}
+  template: {serviceAccount: svc1-vm, ports: {http: 80}}
+`;
+
+interface Bootstrap {
+  xds_servers: { server_uri: string; channel_creds: { type: string }[] }[];
+  node: { id: string; metadata: Record<string, unknown> };
+  certificate_providers?: { default?: { plugin_name?: string; config?: { refresh_interval?: string } } };
+  server_listener_resource_name_template?: string;
+}
+
+test('with an xDS proxy and an identity, the gRPC bootstrap names the proxy and carries CERTIFICATE_PROVIDERS', { timeout: 20_000 }, async (t) => {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  for (const serviceAccount of ['svc1-vm', '']) {
+    const settings = settingsFor(cp.address, { serviceAccount });
+    const { dir } = bootstrapDir(settings);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const logs = new LogLines();
+    const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: logs.log, settleMs: 100, xdsProxyAddress: '127.0.0.1:0' });
+    const stop = new AbortController();
+    const running = agent.start(stop.signal);
+    try {
+      await agent.ready;
+      const proxy = agent.xdsProxyAddress ?? '';
+      assert.match(proxy, /^127\.0\.0\.1:\d+$/);
+      assert.notEqual(proxy, cp.address);
+      const b = JSON.parse(readFileSync(agent.grpcBootstrapPath, 'utf8')) as Bootstrap;
+      assert.equal(b.xds_servers[0]?.server_uri, proxy, 'apps use the proxy, not the control plane');
+      assert.deepEqual(b.xds_servers[0]?.channel_creds, [{ type: 'insecure' }]);
+      if (serviceAccount !== '') {
+        assert.equal(b.node.metadata['CERTIFICATE_PROVIDERS'], 'default');
+        assert.equal(b.certificate_providers?.default?.plugin_name, 'file_watcher');
+        assert.equal(b.certificate_providers?.default?.config?.refresh_interval, '5s');
+        assert.equal(b.server_listener_resource_name_template, 'xds.istio.io/grpc/lds/inbound/%s');
+      } else {
+        assert.equal(b.node.metadata['CERTIFICATE_PROVIDERS'], undefined, 'no certificates, no TLS for this app');
+        assert.equal(b.certificate_providers, undefined);
+      }
+    } finally {
+      stop.abort();
+      await running;
+    }
+  }
+});
+
+test('an xDS proxy address that is taken makes start reject with the reason, and nothing else starts', { timeout: 20_000 }, async (t) => {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  const settings = settingsFor(cp.address);
+  const { dir } = bootstrapDir(settings);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: () => undefined, settleMs: 100, xdsProxyAddress: '127.0.0.1:0' });
+  const stopFirst = new AbortController();
+  const runningFirst = first.start(stopFirst.signal);
+  t.after(async () => {
+    stopFirst.abort();
+    await runningFirst;
+  });
+  await first.ready;
+  const second = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.2', log: () => undefined, xdsProxyAddress: first.xdsProxyAddress ?? '' });
+  await assert.rejects(second.start(new AbortController().signal), /cannot listen on 127\.0\.0\.1:\d+ for the xDS proxy/);
+  assert.equal(cp.count('connect', (e) => e.event === 'connect' && e.stream.proxy.ip === '127.0.0.2'), 0);
+});
+
+test('identity only (§10): certificate for the token identity, node named by `name`, no ADS stream and no WorkloadEntry', { timeout: 30_000 }, async (t) => {
+  const config = mkdtempSync(join(tmpdir(), 'mb-idonly-'));
+  writeFileSync(join(config, 'group.yaml'), GROUP);
+  const stateDir = `${config}.state`;
+  const cp = new ControlPlane({ configPaths: [config], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir });
+  const { xds, http } = await cp.start();
+  t.after(async () => {
+    await cp.stop();
+    for (const d of [config, stateDir]) rmSync(d, { recursive: true, force: true });
+  });
+  const settings = settingsFor(xds);
+  const now = Math.floor(Date.now() / 1000);
+  const token = signToken({ namespace: settings.namespace, group: settings.group, serviceAccount: settings.serviceAccount, issuedAt: now, expiresAt: now + 3600 }, loadOrCreateSigningKey(stateDir));
+  const { dir } = bootstrapDir(settings, token);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logs = new LogLines();
+  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.3.9', log: logs.log, register: false, name: 'svc1-pod-x', xdsProxyAddress: '127.0.0.1:0' });
+  const stop = new AbortController();
+  const running = agent.start(stop.signal);
+  try {
+    await logs.waitFor(/^certificate issued for spiffe:\/\/cluster\.local\/ns\/vm-demo\/sa\/svc1-vm,/, 20_000);
+    assert.equal(logs.lines[0], 'identity only: not registering; workload svc1-pod-x');
+    const leaf = new X509Certificate(readFileSync(join(dir, CERT_DIR, CERT_FILES.chain), 'utf8'));
+    assert.match(leaf.subjectAltName ?? '', /URI:spiffe:\/\/cluster\.local\/ns\/vm-demo\/sa\/svc1-vm/);
+    const b = JSON.parse(readFileSync(agent.grpcBootstrapPath, 'utf8')) as Bootstrap;
+    assert.equal(b.node.id, 'proxyless~127.0.3.9~svc1-pod-x.vm-demo~vm-demo.svc.cluster.local');
+    assert.equal(b.node.metadata['AUTO_REGISTER_GROUP'], undefined);
+    // Give a registration, were one attempted, time to land: none may.
+    await sleep(1500);
+    assert.deepEqual(await (await fetch(`http://${http}/debug/syncz`)).json(), [], 'no ADS stream from the agent');
+    assert.equal(cp.registry.inputs.workloadEntries.size, 0, 'no WorkloadEntry');
+    assert.ok(!logs.lines.some((l) => /^(connected|registered)/.test(l)), logs.lines.join('\n'));
+  } finally {
+    stop.abort();
+    await running;
+  }
+  assert.equal(logs.lines.at(-1), 'agent stopping');
+});
