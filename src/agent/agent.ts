@@ -17,6 +17,9 @@ import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
 import { insecureUpstream, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
+import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
+import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
@@ -59,6 +62,8 @@ export interface AgentOptions {
   readonly xdsProxyAddress?: string;
   /** How to reach the control plane for proxied and identity-only calls (default: plaintext to `settings.controlPlane`). */
   readonly upstream?: UpstreamProvider;
+  /** Inbound mTLS proxies (§11): listen on `<ip>:port`, forward to `<ip>:appPort`. */
+  readonly inbound?: readonly InboundPort[];
 }
 
 const DEFAULTS = {
@@ -159,6 +164,7 @@ export class Agent {
         this.#xdsProxyAddress = await proxy.start(this.#o.xdsProxyAddress);
         stops.push(() => proxy.stop());
       }
+      if ((this.#o.inbound ?? []).length > 0) stops.push(await this.#startInbound(this.#o.inbound ?? []));
       this.#writeGrpcBootstrap();
       this.#markReady();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
@@ -166,6 +172,63 @@ export class Agent {
     } finally {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
     }
+  }
+
+  /**
+   * The workload as a proxyless node (the one its gRPC bootstrap names), for the agent's own
+   * streams on behalf of local apps (the inbound Listener watch).
+   */
+  proxylessNode(): MessageInitShape<typeof NodeSchema> {
+    const s = this.#o.settings;
+    return {
+      id: nodeId('proxyless', this.#o.ip, this.name, s.namespace),
+      metadata: {
+        GENERATOR: 'grpc',
+        NAMESPACE: s.namespace,
+        LABELS: { ...s.labels },
+        ...(s.network !== '' ? { NETWORK: s.network } : {}),
+        INSTANCE_IPS: this.#o.ip,
+        CLUSTER_ID: s.clusterId,
+        ...(s.serviceAccount !== '' ? { CERTIFICATE_PROVIDERS: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
+      },
+      locality: this.locality,
+      userAgentName: 'meshbridge-agent',
+    };
+  }
+
+  /** Starts the inbound proxies and the watch of their modes; returns how to stop them all. */
+  async #startInbound(ports: readonly InboundPort[]): Promise<() => Promise<void>> {
+    const certificates = new CertificateFiles(this.#o.bootstrapDir);
+    const proxies: InboundProxy[] = [];
+    const stopProxies = async (): Promise<void> => {
+      await Promise.all(proxies.map((p) => p.stop()));
+    };
+    try {
+      for (const p of ports) {
+        const proxy = new InboundProxy({ host: this.#o.ip, port: p.port, appHost: this.#o.ip, appPort: p.appPort, certificates, log: this.#o.log });
+        proxies.push(proxy);
+        await proxy.start();
+      }
+    } catch (e) {
+      await stopProxies();
+      throw e;
+    }
+    const watch = new AbortController();
+    const watcher = new InboundModeWatcher({
+      upstream: this.#upstream(),
+      node: this.proxylessNode(),
+      ports: new Map(proxies.map((p) => [inboundListenerName(this.#o.ip, p.port), (mode) => p.setMode(mode)])),
+      log: this.#o.log,
+      backoffBaseMs: this.#o.backoffBaseMs,
+      backoffCapMs: this.#o.backoffCapMs,
+      random: this.#random,
+    });
+    const watching = watcher.run(watch.signal);
+    return async () => {
+      watch.abort();
+      await watching;
+      await stopProxies();
+    };
   }
 
   /** Identity-only mode (§10): no ADS stream, no registration, no health; certificates and token only. */

@@ -1,7 +1,7 @@
 /**
  * `meshbridge agent --bootstrap DIR [--ip IP] [--locality R/Z/S] [--heartbeat SECONDS]
- *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT]`
- * (cli-contract.md, VM onboarding; agent-protocol.md §9, §10): runs the VM agent until
+ *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT] [--inbound PORT:APP_PORT]...`
+ * (cli-contract.md, VM onboarding; agent-protocol.md §9, §10, §11): runs the VM agent until
  * SIGTERM/SIGINT, then exits 0 after closing its stream (the control plane records the
  * disconnection). State changes are logged on stderr, one line each; stdout gets one line,
  * `GRPC_XDS_BOOTSTRAP=<path>`, for local gRPC apps, once the local services listen.
@@ -13,6 +13,7 @@ import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../ag
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
 import { loopbackAddressProblem } from '../agent/xds-proxy.js';
+import { parseInboundSpec } from '../agent/inbound-proxy.js';
 
 export interface AgentCommandOptions {
   readonly bootstrap?: string;
@@ -25,6 +26,8 @@ export interface AgentCommandOptions {
   readonly name?: string;
   /** Default 127.0.0.1:15011. */
   readonly xdsProxyAddress?: string;
+  /** `PORT:APP_PORT` each. */
+  readonly inbound?: readonly string[];
 }
 
 /** RFC 1123 label-ish: what a Pod or WorkloadEntry name may be. */
@@ -40,6 +43,15 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
   const xdsProxyAddress = o.xdsProxyAddress ?? '127.0.0.1:15011';
   const proxyProblem = loopbackAddressProblem(xdsProxyAddress);
   if (proxyProblem !== undefined) throw new UsageError(`--xds-proxy-address ${proxyProblem}`);
+  const inbound = (o.inbound ?? []).map((spec) => {
+    try {
+      return parseInboundSpec(spec);
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+  });
+  const inboundPorts = inbound.map((p) => p.port);
+  if (new Set(inboundPorts).size !== inboundPorts.length) throw new UsageError('--inbound names the same PORT twice');
   let settings, token;
   try {
     settings = readSettings(o.bootstrap);
@@ -66,6 +78,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       register,
       ...(o.name !== undefined ? { name: o.name } : {}),
       xdsProxyAddress,
+      inbound,
       log: (line) => err.write(`${line}\n`),
     });
     const running = agent.start(controller.signal);

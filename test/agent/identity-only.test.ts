@@ -1,7 +1,8 @@
 /**
  * The agent's gRPC bootstrap points local apps at its xDS proxy and announces their certificates
  * (agent-protocol.md §6, §9), and identity-only mode (`register: false`, §10) against the real
- * control plane: a certificate for the token's identity, no ADS stream, no WorkloadEntry.
+ * control plane: a certificate for the token's identity, no ADS stream, no WorkloadEntry; and the
+ * agent's inbound proxies (§11) with their mode watch.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,11 @@ import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
 import { Agent } from '../../src/agent/agent.js';
 import { CERT_DIR, CERT_FILES } from '../../src/agent/certificates.js';
 import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
+import { LISTENER } from '../../src/xds/types/resource-types.js';
 
 const GROUP = `apiVersion: networking.istio.io/v1
 kind: WorkloadGroup
@@ -124,4 +130,47 @@ test('identity only (§10): certificate for the token identity, node named by `n
     await running;
   }
   assert.equal(logs.lines.at(-1), 'agent stopping');
+});
+
+test('--inbound through the agent: the proxy listens on <ip>:PORT and takes its mode from the inbound Listener watched as the proxyless node', { timeout: 30_000 }, async (t) => {
+  const ip = '127.0.41.7';
+  const port = 15006;
+  const name = `xds.istio.io/grpc/lds/inbound/${ip}:${port}`;
+  const cache = new ResourceCache();
+  cache.setResources('grpc', LISTENER, new Map([[name, { version: '1', message: create(ListenerSchema, { name, metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } } }) }]]));
+  const cp = await startControlPlane({ cache });
+  t.after(() => cp.stop());
+  const settings = settingsFor(cp.address);
+  const { dir } = bootstrapDir(settings);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let appConnections = 0;
+  const app = createNetServer((s) => {
+    appConnections++;
+    s.destroy();
+  });
+  await new Promise<void>((resolve) => app.listen(0, ip, resolve));
+  t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+  const appPort = (app.address() as AddressInfo).port;
+  const logs = new LogLines();
+  const agent = new Agent({ bootstrapDir: dir, settings, ip, log: logs.log, register: false, inbound: [{ port, appPort }], renewRetryMs: 60_000 });
+  const stop = new AbortController();
+  const running = agent.start(stop.signal);
+  try {
+    await logs.waitFor(new RegExp(`^inbound ${ip.replaceAll('.', '\\.')}:${port}: mTLS mode STRICT$`), 15_000);
+    const connect = await cp.waitFor('connect', (e) => e.stream.proxy.id.startsWith('proxyless~'));
+    assert.equal(connect.stream.proxy.id, `proxyless~${ip}~svc1-vm-${ip}.vm-demo~vm-demo.svc.cluster.local`);
+    assert.equal(connect.stream.proxy.metadata['CERTIFICATE_PROVIDERS'], 'default');
+    assert.equal(connect.stream.proxy.metadata['AUTO_REGISTER_GROUP'], undefined);
+    // STRICT: a plaintext connection is closed without reaching the app.
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, ip, () => s.write('GET / HTTP/1.0\r\n\r\n'));
+      s.on('close', () => resolve(true));
+      s.on('error', () => undefined);
+    });
+    assert.ok(closed);
+    assert.equal(appConnections, 0, 'STRICT: plaintext never reaches the app');
+  } finally {
+    stop.abort();
+    await running;
+  }
 });
