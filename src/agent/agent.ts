@@ -20,6 +20,7 @@ import { insecureUpstream, XdsProxy, type UpstreamProvider } from './xds-proxy.j
 import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
+import { SdsServer } from './sds-server.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
@@ -64,6 +65,8 @@ export interface AgentOptions {
   readonly upstream?: UpstreamProvider;
   /** Inbound mTLS proxies (§11): listen on `<ip>:port`, forward to `<ip>:appPort`. */
   readonly inbound?: readonly InboundPort[];
+  /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
+  readonly sdsAddress?: string;
 }
 
 const DEFAULTS = {
@@ -101,6 +104,8 @@ export class Agent {
   #markReady: () => void = () => undefined;
   #xdsProxyAddress: string | undefined;
   #conn: Connection | undefined;
+  #sds: SdsServer | undefined;
+  #sdsAddress: string | undefined;
   #token: string | undefined;
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
@@ -142,6 +147,11 @@ export class Agent {
     };
   }
 
+  /** The SDS server's bound target (`unix:PATH` or `host:port`), once started. */
+  get sdsAddress(): string | undefined {
+    return this.#sdsAddress;
+  }
+
   /** The bound address of the xDS proxy, once started. */
   get xdsProxyAddress(): string | undefined {
     return this.#xdsProxyAddress;
@@ -163,6 +173,16 @@ export class Agent {
         const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log });
         this.#xdsProxyAddress = await proxy.start(this.#o.xdsProxyAddress);
         stops.push(() => proxy.stop());
+      }
+      if (this.#o.sdsAddress !== undefined) {
+        const sds = new SdsServer({ log: this.#o.log });
+        this.#sdsAddress = await sds.start(this.#o.sdsAddress);
+        this.#sds = sds;
+        if (this.#cert) sds.update(this.#cert);
+        stops.push(async () => {
+          this.#sds = undefined;
+          await sds.stop();
+        });
       }
       if ((this.#o.inbound ?? []).length > 0) stops.push(await this.#startInbound(this.#o.inbound ?? []));
       this.#writeGrpcBootstrap();
@@ -347,6 +367,7 @@ export class Agent {
       this.#o.log(`cannot write the workload certificate: ${describe(e)}`);
     }
     this.#cert = outcome.cert;
+    this.#sds?.update(outcome.cert);
     this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}`);
     this.#scheduleCertificate(session, this.#certificateDue());
   }

@@ -1,19 +1,21 @@
 /**
  * `meshbridge agent --bootstrap DIR [--ip IP] [--locality R/Z/S] [--heartbeat SECONDS]
- *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT] [--inbound PORT:APP_PORT]...`
- * (cli-contract.md, VM onboarding; agent-protocol.md §9, §10, §11): runs the VM agent until
+ *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT] [--sds-address PATH|HOST:PORT|off]
+ *  [--inbound PORT:APP_PORT]...`
+ * (cli-contract.md, VM onboarding; agent-protocol.md §9-§12): runs the VM agent until
  * SIGTERM/SIGINT, then exits 0 after closing its stream (the control plane records the
  * disconnection). State changes are logged on stderr, one line each; stdout gets one line,
  * `GRPC_XDS_BOOTSTRAP=<path>`, for local gRPC apps, once the local services listen.
  */
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.js';
 import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../agent/bootstrap.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
 import { loopbackAddressProblem } from '../agent/xds-proxy.js';
 import { parseInboundSpec } from '../agent/inbound-proxy.js';
+import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
 
 export interface AgentCommandOptions {
   readonly bootstrap?: string;
@@ -26,6 +28,8 @@ export interface AgentCommandOptions {
   readonly name?: string;
   /** Default 127.0.0.1:15011. */
   readonly xdsProxyAddress?: string;
+  /** Unix socket path, loopback `HOST:PORT`, or `off`; default `DIR/sds.sock`. */
+  readonly sdsAddress?: string;
   /** `PORT:APP_PORT` each. */
   readonly inbound?: readonly string[];
 }
@@ -50,6 +54,15 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
   });
+  let sdsAddress: string | undefined = o.sdsAddress ?? join(resolve(o.bootstrap), SDS_SOCKET_FILE);
+  if (sdsAddress === 'off') sdsAddress = undefined;
+  else {
+    try {
+      sdsBindTarget(sdsAddress);
+    } catch (e) {
+      throw new UsageError(`--sds-address: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   const inboundPorts = inbound.map((p) => p.port);
   if (new Set(inboundPorts).size !== inboundPorts.length) throw new UsageError('--inbound names the same PORT twice');
   let settings, token;
@@ -79,6 +92,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       ...(o.name !== undefined ? { name: o.name } : {}),
       xdsProxyAddress,
       inbound,
+      ...(sdsAddress !== undefined ? { sdsAddress } : {}),
       log: (line) => err.write(`${line}\n`),
     });
     const running = agent.start(controller.signal);

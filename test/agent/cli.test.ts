@@ -229,7 +229,7 @@ test('agent: a missing bootstrap folder is an I/O error (exit 2, one sentence)',
   assert.equal((await runHere(['agent', '--bootstrap', '/tmp', '--ip', 'not-an-ip'])).code, 2);
 });
 
-test('agent: --name needs --no-register, and the xDS proxy listens on loopback only (usage errors, exit 2)', async () => {
+test('agent: --name needs --no-register; the xDS proxy and SDS listen on loopback only; --inbound is PORT:APP_PORT (usage errors, exit 2)', async () => {
   assert.deepEqual(await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--name', 'pod-a']), {
     code: 2,
     stdout: '',
@@ -239,4 +239,10 @@ test('agent: --name needs --no-register, and the xDS proxy listens on loopback o
   const r = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--xds-proxy-address', '0.0.0.0:15011']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^meshbridge: --xds-proxy-address must be a loopback address/);
+  const inbound = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--inbound', '15006']);
+  assert.deepEqual(inbound, { code: 2, stdout: '', stderr: 'meshbridge: --inbound must be PORT:APP_PORT with ports 1-65535, not "15006"\n' });
+  assert.equal((await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--inbound', '15006:80', '--inbound', '15006:81'])).code, 2);
+  const sds = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--sds-address', '10.0.0.1:15012']);
+  assert.equal(sds.code, 2);
+  assert.match(sds.stderr, /^meshbridge: --sds-address: .*loopback/);
 });

@@ -20,6 +20,11 @@ import { CERT_DIR, CERT_FILES } from '../../src/agent/certificates.js';
 import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { SecretSchema } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { sdsServiceDefinition } from '../../src/agent/sds-server.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { LISTENER } from '../../src/xds/types/resource-types.js';
@@ -109,7 +114,7 @@ test('identity only (§10): certificate for the token identity, node named by `n
   const { dir } = bootstrapDir(settings, token);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const logs = new LogLines();
-  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.3.9', log: logs.log, register: false, name: 'svc1-pod-x', xdsProxyAddress: '127.0.0.1:0' });
+  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.3.9', log: logs.log, register: false, name: 'svc1-pod-x', xdsProxyAddress: '127.0.0.1:0', sdsAddress: join(dir, 'sds.sock') });
   const stop = new AbortController();
   const running = agent.start(stop.signal);
   try {
@@ -117,6 +122,10 @@ test('identity only (§10): certificate for the token identity, node named by `n
     assert.equal(logs.lines[0], 'identity only: not registering; workload svc1-pod-x');
     const leaf = new X509Certificate(readFileSync(join(dir, CERT_DIR, CERT_FILES.chain), 'utf8'));
     assert.match(leaf.subjectAltName ?? '', /URI:spiffe:\/\/cluster\.local\/ns\/vm-demo\/sa\/svc1-vm/);
+    // The same certificate over SDS (§12), for a local Envoy.
+    assert.equal(agent.sdsAddress, `unix:${join(dir, 'sds.sock')}`);
+    const sdsDefault = await fetchSecret(agent.sdsAddress, 'default');
+    assert.equal(new X509Certificate(sdsDefault).fingerprint256, leaf.fingerprint256);
     const b = JSON.parse(readFileSync(agent.grpcBootstrapPath, 'utf8')) as Bootstrap;
     assert.equal(b.node.id, 'proxyless~127.0.3.9~svc1-pod-x.vm-demo~vm-demo.svc.cluster.local');
     assert.equal(b.node.metadata['AUTO_REGISTER_GROUP'], undefined);
@@ -174,3 +183,29 @@ test('--inbound through the agent: the proxy listens on <ip>:PORT and takes its 
     await running;
   }
 });
+
+/** One SotW SDS request for `name`; resolves with the first certificate of the answer. */
+async function fetchSecret(target: string, name: string): Promise<string> {
+  const client = new Client(target, credentials.createInsecure());
+  const m = sdsServiceDefinition['StreamSecrets'];
+  if (!m) throw new Error('no StreamSecrets');
+  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  call.on('error', () => undefined);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no SDS answer')), 10_000);
+      call.on('data', (r: DiscoveryResponse) => {
+        const any = r.resources[0];
+        const s = any ? anyUnpack(any, SecretSchema) : undefined;
+        if (s?.type.case !== 'tlsCertificate') return;
+        const ds = s.type.value.certificateChain?.specifier;
+        clearTimeout(timer);
+        resolve(ds?.case === 'inlineBytes' ? new TextDecoder().decode(ds.value) : '');
+      });
+      call.write(create(DiscoveryRequestSchema, { node: { id: 'sidecar~127.0.3.9~envoy.vm-demo~vm-demo.svc.cluster.local' }, typeUrl: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', resourceNames: [name] }));
+    });
+  } finally {
+    call.cancel();
+    client.close();
+  }
+}
