@@ -16,7 +16,7 @@ import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
-import { insecureUpstream, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+import { insecureUpstream, splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
@@ -61,6 +61,11 @@ export interface AgentOptions {
    * bootstrap names the control plane itself.
    */
   readonly xdsProxyAddress?: string;
+  /**
+   * When `xdsProxyAddress` is taken, listen on a free port of the same host instead (logged; the
+   * bootstrap names the bound address). For the default address only: several agents on one host.
+   */
+  readonly xdsProxyFallback?: boolean;
   /** How to reach the control plane for proxied and identity-only calls (default: plaintext to `settings.controlPlane`). */
   readonly upstream?: UpstreamProvider;
   /** Inbound mTLS proxies (§11): listen on `<ip>:port`, forward to `<ip>:appPort`. */
@@ -171,7 +176,7 @@ export class Agent {
     try {
       if (this.#o.xdsProxyAddress !== undefined) {
         const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log });
-        this.#xdsProxyAddress = await proxy.start(this.#o.xdsProxyAddress);
+        this.#xdsProxyAddress = await this.#startXdsProxy(proxy, this.#o.xdsProxyAddress);
         stops.push(() => proxy.stop());
       }
       if (this.#o.sdsAddress !== undefined) {
@@ -249,6 +254,18 @@ export class Agent {
       await watching;
       await stopProxies();
     };
+  }
+
+  async #startXdsProxy(proxy: XdsProxy, address: string): Promise<string> {
+    try {
+      return await proxy.start(address);
+    } catch (e) {
+      const host = splitHostPort(address)?.host;
+      if (this.#o.xdsProxyFallback !== true || host === undefined || !/EADDRINUSE/.test(e instanceof Error ? e.message : '')) throw e;
+      const bound = await proxy.start(`${host.includes(':') ? `[${host}]` : host}:0`);
+      this.#o.log(`xDS proxy: ${address} is taken; listening on ${bound}`);
+      return bound;
+    }
   }
 
   /** Identity-only mode (§10): no ADS stream, no registration, no health; certificates and token only. */

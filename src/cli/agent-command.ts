@@ -13,7 +13,7 @@ import { Agent } from '../agent/agent.js';
 import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../agent/bootstrap.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
-import { loopbackAddressProblem } from '../agent/xds-proxy.js';
+import { DEFAULT_XDS_PROXY_ADDRESS, loopbackAddressProblem } from '../agent/xds-proxy.js';
 import { parseInboundSpec } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
 
@@ -26,7 +26,7 @@ export interface AgentCommandOptions {
   /** False: identity-only mode (`--no-register`). */
   readonly register?: boolean;
   readonly name?: string;
-  /** Default 127.0.0.1:15011. */
+  /** Default 127.0.0.1:15011, falling back to a free port when taken (only for the default). */
   readonly xdsProxyAddress?: string;
   /** Unix socket path, loopback `HOST:PORT`, or `off`; default `DIR/sds.sock`. */
   readonly sdsAddress?: string;
@@ -44,7 +44,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
   const register = o.register !== false;
   if (o.name !== undefined && register) throw new UsageError('--name applies only with --no-register (a registered VM is named <group>-<ip>, AR-2)');
   if (o.name !== undefined && !WORKLOAD_NAME.test(o.name)) throw new UsageError(`--name must be a workload name (lower-case letters, digits, '-' and '.'), not ${JSON.stringify(o.name)}`);
-  const xdsProxyAddress = o.xdsProxyAddress ?? '127.0.0.1:15011';
+  const xdsProxyAddress = o.xdsProxyAddress ?? DEFAULT_XDS_PROXY_ADDRESS;
   const proxyProblem = loopbackAddressProblem(xdsProxyAddress);
   if (proxyProblem !== undefined) throw new UsageError(`--xds-proxy-address ${proxyProblem}`);
   const inbound = (o.inbound ?? []).map((spec) => {
@@ -91,6 +91,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       register,
       ...(o.name !== undefined ? { name: o.name } : {}),
       xdsProxyAddress,
+      xdsProxyFallback: o.xdsProxyAddress === undefined,
       inbound,
       ...(sdsAddress !== undefined ? { sdsAddress } : {}),
       log: (line) => err.write(`${line}\n`),

@@ -79,7 +79,7 @@ test('with an xDS proxy and an identity, the gRPC bootstrap names the proxy and 
   }
 });
 
-test('an xDS proxy address that is taken makes start reject with the reason, and nothing else starts', { timeout: 20_000 }, async (t) => {
+test('an xDS proxy address that is taken makes start reject with the reason, and nothing else starts; with the fallback a free port is used', { timeout: 20_000 }, async (t) => {
   const cp = await startControlPlane();
   t.after(() => cp.stop());
   const settings = settingsFor(cp.address);
@@ -96,6 +96,24 @@ test('an xDS proxy address that is taken makes start reject with the reason, and
   const second = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.2', log: () => undefined, xdsProxyAddress: first.xdsProxyAddress ?? '' });
   await assert.rejects(second.start(new AbortController().signal), /cannot listen on 127\.0\.0\.1:\d+ for the xDS proxy/);
   assert.equal(cp.count('connect', (e) => e.event === 'connect' && e.stream.proxy.ip === '127.0.0.2'), 0);
+
+  // With the fallback (the CLI's default address): a free port, logged, and named by the bootstrap.
+  const logs = new LogLines();
+  const { dir: dir3 } = bootstrapDir(settings);
+  t.after(() => rmSync(dir3, { recursive: true, force: true }));
+  const third = new Agent({ bootstrapDir: dir3, settings, ip: '127.0.0.3', log: logs.log, settleMs: 100, xdsProxyAddress: first.xdsProxyAddress ?? '', xdsProxyFallback: true });
+  const stopThird = new AbortController();
+  const runningThird = third.start(stopThird.signal);
+  try {
+    await third.ready;
+    assert.notEqual(third.xdsProxyAddress, first.xdsProxyAddress);
+    assert.equal(logs.lines[0], `xDS proxy: ${first.xdsProxyAddress ?? ''} is taken; listening on ${third.xdsProxyAddress ?? ''}`);
+    const b = JSON.parse(readFileSync(third.grpcBootstrapPath, 'utf8')) as Bootstrap;
+    assert.equal(b.xds_servers[0]?.server_uri, third.xdsProxyAddress);
+  } finally {
+    stopThird.abort();
+    await runningThird;
+  }
 });
 
 test('identity only (§10): certificate for the token identity, node named by `name`, no ADS stream and no WorkloadEntry', { timeout: 30_000 }, async (t) => {
