@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { CERT_DIR, CERT_FILES } from './certificates.js';
+import { ListenError } from './xds-proxy.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 export const MTLS_MODES: readonly MtlsMode[] = ['STRICT', 'PERMISSIVE', 'DISABLE'];
@@ -134,7 +135,7 @@ export class InboundProxy {
         resolve(typeof a === 'object' && a !== null ? a.port : this.#o.port);
       });
     }).catch((e: unknown) => {
-      throw new Error(`cannot listen on ${this.#o.host}:${this.#o.port} for inbound traffic: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ListenError(`cannot listen on ${this.#o.host}:${this.#o.port} for inbound traffic: ${e instanceof Error ? e.message : String(e)}`);
     });
     server.on('error', (e) => this.#o.log?.(`inbound ${this.#o.host}:${this.#port}: ${e.message}`));
     this.#server = server;

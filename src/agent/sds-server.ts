@@ -24,7 +24,7 @@ import { AdsStream, type AdsStreamOptions, type RequestView, type StreamPort } f
 import type { AdsProtocol, XdsEvent } from '../xds/server/events.js';
 import { SECRET } from '../xds/types/resource-types.js';
 import type { IssuedCertificate } from './certificates.js';
-import { loopbackAddressProblem } from './xds-proxy.js';
+import { ListenError, loopbackAddressProblem } from './xds-proxy.js';
 
 export const SDS_SERVICE_NAME = 'envoy.service.secret.v3.SecretDiscoveryService';
 /** Istio's secret names. */
@@ -108,7 +108,7 @@ export class SdsServer {
     if (this.#server !== undefined) throw new Error('SDS server already started');
     const { target, socketPath } = sdsBindTarget(address);
     if (socketPath !== undefined && existsSync(socketPath)) {
-      if (!lstatSync(socketPath).isSocket()) throw new Error(`cannot listen on ${socketPath} for SDS: a file that is not a socket is there`);
+      if (!lstatSync(socketPath).isSocket()) throw new ListenError(`cannot listen on ${socketPath} for SDS: a file that is not a socket is there`);
       rmSync(socketPath);
     }
     const server = new Server();
@@ -120,7 +120,7 @@ export class SdsServer {
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)))).catch((e: unknown) => {
       server.forceShutdown();
-      throw new Error(`cannot listen on ${address} for SDS: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ListenError(`cannot listen on ${address} for SDS: ${e instanceof Error ? e.message : String(e)}`);
     });
     this.#server = server;
     this.#socketPath = socketPath;

@@ -48,6 +48,9 @@ export function insecureUpstream(address: string): UpstreamProvider {
 
 export const DEFAULT_XDS_PROXY_ADDRESS = '127.0.0.1:15011';
 
+/** A local service of the agent cannot listen (address taken, not permitted...). */
+export class ListenError extends Error {}
+
 /** Splits `HOST:PORT` (IPv6 in brackets); undefined when malformed. */
 export function splitHostPort(address: string): { host: string; port: number } | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):([0-9]{1,5})$/.exec(address);
@@ -130,7 +133,7 @@ export class XdsProxy {
   async start(address: string): Promise<string> {
     if (this.#server !== undefined) throw new Error('xDS proxy already started');
     const problem = loopbackAddressProblem(address);
-    if (problem !== undefined) throw new Error(`xDS proxy address ${problem}`);
+    if (problem !== undefined) throw new ListenError(`xDS proxy address ${problem}`);
     const server = new Server();
     server.addService(passthroughAdsDefinition, {
       StreamAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#pipe(call, 'StreamAggregatedResources'),
@@ -140,7 +143,7 @@ export class XdsProxy {
       server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
       server.forceShutdown();
-      throw new Error(`cannot listen on ${address} for the xDS proxy: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ListenError(`cannot listen on ${address} for the xDS proxy: ${err instanceof Error ? err.message : String(err)}`);
     });
     this.#server = server;
     const host = splitHostPort(address)?.host ?? '127.0.0.1';

@@ -13,7 +13,7 @@ import { Agent } from '../agent/agent.js';
 import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../agent/bootstrap.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
-import { DEFAULT_XDS_PROXY_ADDRESS, loopbackAddressProblem } from '../agent/xds-proxy.js';
+import { DEFAULT_XDS_PROXY_ADDRESS, ListenError, loopbackAddressProblem } from '../agent/xds-proxy.js';
 import { parseInboundSpec } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
 
@@ -98,9 +98,14 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
     });
     const running = agent.start(controller.signal);
     // A local service that cannot listen rejects `running` before `ready`: the error is the command's.
-    await Promise.race([agent.ready, running]);
-    out.write(`GRPC_XDS_BOOTSTRAP=${agent.grpcBootstrapPath}\n`);
-    await running;
+    try {
+      await Promise.race([agent.ready, running]);
+      out.write(`GRPC_XDS_BOOTSTRAP=${agent.grpcBootstrapPath}\n`);
+      await running;
+    } catch (e) {
+      if (e instanceof ListenError) throw new ConfigReadError(e.message); // I/O: exit 2, one sentence
+      throw e;
+    }
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
