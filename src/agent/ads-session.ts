@@ -11,7 +11,7 @@
  * still open `settleMs` after the first request.
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { Client, credentials, Metadata, status as grpcStatus, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status as grpcStatus, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { adsServiceDefinition } from '../xds/server/ads-service.js';
@@ -28,6 +28,9 @@ const REFUSALS: ReadonlySet<number> = new Set([grpcStatus.UNAUTHENTICATED, grpcS
 export interface AdsSessionOptions {
   /** `host:port`. */
   readonly address: string;
+  /** The channel's credentials and options (upstream.ts); default plaintext. */
+  readonly credentials?: ChannelCredentials;
+  readonly channelOptions?: ChannelOptions;
   readonly token: string;
   readonly node: MessageInitShape<typeof NodeSchema>;
   readonly connectTimeoutMs: number;
@@ -54,7 +57,7 @@ export class AdsSession {
 
   constructor(options: AdsSessionOptions) {
     this.#o = options;
-    this.client = new Client(options.address, credentials.createInsecure());
+    this.client = new Client(options.address, options.credentials ?? credentials.createInsecure(), options.channelOptions ?? {});
   }
 
   /** Call metadata for RPCs on behalf of this agent (the ADS stream, token renewal). */

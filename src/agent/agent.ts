@@ -11,20 +11,22 @@
  */
 import { join } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { Client } from '@grpc/grpc-js';
 import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
-import { insecureUpstream, splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
+import { CERTIFICATE_PROVIDERS_METADATA } from '../xds/generate/names.js';
 import { SdsServer } from './sds-server.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
 import { certificateRenewalDelayMs, fileWatcherProvider, requestCertificate, writeCertificate, type IssuedCertificate } from './certificates.js';
+import { Client, Metadata } from '@grpc/grpc-js';
+import { controlPlaneChannel, ROOT_CERT_FILE, type UpstreamChannel } from './upstream.js';
 
 export interface AgentOptions {
   /** The bootstrap folder: the token is re-read from it before each connection and renewed into it. */
@@ -119,6 +121,8 @@ export class Agent {
   #renewTimer: NodeJS.Timeout | undefined;
   #cert: IssuedCertificate | undefined;
   #certTimer: NodeJS.Timeout | undefined;
+  #plaintextWarned = false;
+  #certReceivedAt = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: AgentOptions) {
@@ -162,9 +166,22 @@ export class Agent {
     return this.#xdsProxyAddress;
   }
 
-  /** Where the agent reaches the control plane (the single seam for TLS to it). */
+  /**
+   * Where the agent's local services (xDS proxy, inbound mode watch, identity-only renewals) reach
+   * the control plane: a new channel per call from upstream.ts (TLS, mutual TLS once the workload
+   * holds a certificate). Without a client certificate the registration token rides along as the
+   * credential (`authorization: Bearer`), so a VM without a service account still gets its
+   * configuration on the secure port (docs/security.md).
+   */
   #upstream(): UpstreamProvider {
-    return this.#o.upstream ?? insecureUpstream(this.#o.settings.controlPlane);
+    if (this.#o.upstream !== undefined) return this.#o.upstream;
+    return () => {
+      const channel = this.#upstreamChannel();
+      if (channel === undefined) throw new Error('no usable credentials for the control plane');
+      const token = this.#token;
+      const metadata = channel.security !== 'mtls' && token !== undefined ? AdsSession.metadata(token) : undefined;
+      return { address: channel.address, credentials: channel.credentials, options: channel.options, ...(metadata !== undefined ? { metadata } : {}) };
+    };
   }
 
   /**
@@ -214,7 +231,7 @@ export class Agent {
         ...(s.network !== '' ? { NETWORK: s.network } : {}),
         INSTANCE_IPS: this.#o.ip,
         CLUSTER_ID: s.clusterId,
-        ...(s.serviceAccount !== '' ? { CERTIFICATE_PROVIDERS: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
+        ...(s.serviceAccount !== '' ? { [CERTIFICATE_PROVIDERS_METADATA]: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
       },
       locality: this.locality,
       userAgentName: 'meshbridge-agent',
@@ -314,8 +331,12 @@ export class Agent {
     if (token === undefined) return { kind: 'unreachable', message: 'no registration token', registered: false };
     let registered = false;
     let heartbeat: NodeJS.Timeout | undefined;
+    const upstream = this.#upstreamChannel();
+    if (upstream === undefined) return { kind: 'unreachable', message: 'no usable credentials for the control plane', registered: false };
     const session = new AdsSession({
-      address: this.#o.settings.controlPlane,
+      address: upstream.address,
+      credentials: upstream.credentials,
+      channelOptions: upstream.options,
       token,
       node: this.node(),
       connectTimeoutMs: this.#o.connectTimeoutMs,
@@ -353,9 +374,26 @@ export class Agent {
     }
   }
 
+  /** The credentials for a new channel to the control plane (upstream.ts); undefined when unreadable (logged). */
+  #upstreamChannel(): UpstreamChannel | undefined {
+    try {
+      const upstream = controlPlaneChannel(this.#o.bootstrapDir, this.#o.settings.controlPlane);
+      if (upstream.security === 'plaintext' && !this.#plaintextWarned) {
+        this.#plaintextWarned = true;
+        this.#o.log(`warning: no ${ROOT_CERT_FILE} in ${this.#o.bootstrapDir}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`);
+      }
+      return upstream;
+    } catch (e) {
+      this.#logChange(`cannot read the credentials for the control plane: ${describe(e)}`);
+      return undefined;
+    }
+  }
+
   /** Milliseconds until the workload certificate is due (0: none yet or expired). */
   #certificateDue(): number {
-    return this.#cert ? certificateRenewalDelayMs(this.#cert, Date.now(), this.#random) : 0;
+    // Lifetime counted from when it arrived: the CA back-dates notBefore for clock skew.
+    const cert = this.#cert;
+    return cert ? certificateRenewalDelayMs({ notBefore: Math.max(cert.notBefore, this.#certReceivedAt), notAfter: cert.notAfter }, Date.now(), this.#random) : 0;
   }
 
   /** Issue 7: the workload certificate, when the group has a service account (an identity). */
@@ -371,7 +409,17 @@ export class Agent {
   async #renewCertificate(session: Connection): Promise<void> {
     const token = this.#token;
     if (token === undefined || this.#conn !== session) return;
-    const outcome = await requestCertificate(session.client, AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
+    // A channel of its own, made now: once the agent holds a certificate it authenticates with it
+    // (mutual TLS, renewal by certificate; the token is not sent); the ADS stream keeps its channel.
+    const upstream = this.#upstreamChannel();
+    const holdsCertificate = upstream?.security === 'mtls' && this.#cert !== undefined && this.#cert.notAfter > Date.now();
+    const client = upstream !== undefined ? new Client(upstream.address, upstream.credentials, upstream.options) : session.client;
+    let outcome: Awaited<ReturnType<typeof requestCertificate>>;
+    try {
+      outcome = await requestCertificate(client, holdsCertificate ? new Metadata() : AdsSession.metadata(token), this.#o.certificateTtlSeconds, this.#o.renewTimeoutMs);
+    } finally {
+      if (client !== session.client) client.close();
+    }
     if (this.#conn !== session) return;
     if (!outcome.ok) {
       this.#o.log(`certificate request failed: ${outcome.message}`);
@@ -384,8 +432,9 @@ export class Agent {
       this.#o.log(`cannot write the workload certificate: ${describe(e)}`);
     }
     this.#cert = outcome.cert;
+    this.#certReceivedAt = Date.now();
     this.#sds?.update(outcome.cert);
-    this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}`);
+    this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}${holdsCertificate ? ' (renewed by certificate)' : ''}`);
     this.#scheduleCertificate(session, this.#certificateDue());
   }
 

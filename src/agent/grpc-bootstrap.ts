@@ -14,6 +14,7 @@
  */
 import type { AgentSettings, Locality } from './bootstrap.js';
 import { nodeId } from './bootstrap.js';
+import { CERTIFICATE_PROVIDER_INSTANCE, CERTIFICATE_PROVIDERS_METADATA, INBOUND_LISTENER_TEMPLATE } from '../xds/generate/names.js';
 
 export interface GrpcBootstrapOptions {
   /** `host:port` of the xDS server the apps use (the agent's xDS proxy). */
@@ -23,8 +24,8 @@ export interface GrpcBootstrapOptions {
 }
 
 /** The value of `CERTIFICATE_PROVIDERS` when the bootstrap declares the `default` provider. */
-export const CERTIFICATE_PROVIDERS_DEFAULT = 'default';
-export const SERVER_LISTENER_TEMPLATE = 'xds.istio.io/grpc/lds/inbound/%s';
+export const CERTIFICATE_PROVIDERS_DEFAULT = CERTIFICATE_PROVIDER_INSTANCE;
+export const SERVER_LISTENER_TEMPLATE = INBOUND_LISTENER_TEMPLATE;
 
 export function grpcBootstrap(settings: AgentSettings, ip: string, name: string, locality: Locality, o: GrpcBootstrapOptions): object {
   const doc = {
@@ -38,7 +39,7 @@ export function grpcBootstrap(settings: AgentSettings, ip: string, name: string,
         ...(settings.network !== '' ? { NETWORK: settings.network } : {}),
         INSTANCE_IPS: ip,
         CLUSTER_ID: settings.clusterId,
-        ...(o.certificateProviders !== undefined ? { CERTIFICATE_PROVIDERS: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
+        ...(o.certificateProviders !== undefined ? { [CERTIFICATE_PROVIDERS_METADATA]: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
       },
       locality: {
         ...(locality.region !== '' ? { region: locality.region } : {}),

@@ -15,7 +15,7 @@
  */
 import { create, fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { Client, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { ListenerSchema, type Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import { DownstreamTlsContextSchema } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
@@ -23,18 +23,16 @@ import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse }
 import { adsServiceDefinition } from '../xds/server/ads-service.js';
 import { DEFAULT_MTLS_MODE, MTLS_MODES, type MtlsMode } from './inbound-proxy.js';
 import type { UpstreamProvider } from './xds-proxy.js';
+import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from '../xds/generate/names.js';
 
 export const LISTENER_TYPE_URL = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 const DOWNSTREAM_TLS_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const RAW_BUFFER_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
-/** The filter_metadata namespace of the explicit mode signal. */
-export const MODE_METADATA_NAMESPACE = 'meshbridge.io';
+/** The filter_metadata namespace of the explicit mode signal (the generator's). */
+export const MODE_METADATA_NAMESPACE = MESHBRIDGE_METADATA_KEY;
 export const MODE_METADATA_KEY = 'mtlsMode';
 
-/** The inbound Listener name of `ip:port` (gRPC's server_listener_resource_name_template). */
-export function inboundListenerName(ip: string, port: number): string {
-  return `xds.istio.io/grpc/lds/inbound/${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
-}
+export { inboundListenerName };
 
 /** The mode a Listener states (see the file comment); undefined when it states none. */
 export function mtlsModeOfListener(listener: Listener): MtlsMode | undefined {
@@ -113,7 +111,7 @@ export class InboundModeWatcher {
     }
     const client = new Client(target.address, target.credentials, target.options ?? {});
     const m = adsServiceDefinition.StreamAggregatedResources;
-    const call: ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize);
+    const call: ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, target.metadata ?? new Metadata());
     const names = [...this.#o.ports.keys()];
     const write = (init: MessageInitShape<typeof DiscoveryRequestSchema>): void => {
       if (!call.writableEnded) call.write(create(DiscoveryRequestSchema, init));

@@ -36,6 +36,8 @@ export interface UpstreamTarget {
   readonly address: string;
   readonly credentials: ChannelCredentials;
   readonly options?: ChannelOptions;
+  /** Call metadata added to every upstream call (the agent's credential when it has no certificate). */
+  readonly metadata?: Metadata;
 }
 
 /** Asked once per proxied stream (the seam `upstream.ts` fills with mutual TLS). */
@@ -100,12 +102,13 @@ export const passthroughAdsDefinition: ServiceDefinition = {
 /** Headers owned by the HTTP/2 transport or gRPC itself: never copied to the upstream call. */
 const TRANSPORT_HEADERS = new Set(['user-agent', 'content-type', 'te', 'host', 'accept-encoding', 'grpc-accept-encoding', 'grpc-encoding', 'grpc-timeout']);
 
-export function forwardedMetadata(incoming: Metadata): Metadata {
+export function forwardedMetadata(incoming: Metadata, extra?: Metadata): Metadata {
   const md = new Metadata();
   for (const [key, value] of Object.entries(incoming.getMap())) {
     if (key.startsWith(':') || TRANSPORT_HEADERS.has(key)) continue;
     md.set(key, value);
   }
+  if (extra !== undefined) md.merge(extra);
   return md;
 }
 
@@ -178,7 +181,7 @@ export class XdsProxy {
     }
     const client = new Client(target.address, target.credentials, target.options ?? {});
     const def = passthroughAdsDefinition[method] as MethodDefinition<Buffer, Buffer>;
-    const up: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest(def.path, identity, identity, forwardedMetadata(down.metadata));
+    const up: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest(def.path, identity, identity, forwardedMetadata(down.metadata, target.metadata));
     let done = false;
     const finish = (): void => {
       if (done) return;

@@ -22,13 +22,18 @@ import { grpcGenerator, XdsPipeline, type PushInfo } from '../xds/generate/pipel
 import { XdsServer } from '../xds/server/xds-server.js';
 import type { XdsEvent } from '../xds/server/events.js';
 import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
+import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
-import { loadOrCreateCa, type CertificateAuthority } from '../security/ca.js';
+import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from '../security/ca.js';
+import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-identity.js';
+import { ServingCertificate } from '../security/server-certificate.js';
+import type { Admission, StreamTransport } from '../xds/server/ads-stream.js';
+import type { ProxyIdentity } from '../xds/server/node-identity.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
 
 export interface ControlPlaneOptions {
@@ -38,7 +43,14 @@ export interface ControlPlaneOptions {
   readonly store?: string;
   /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */
   readonly sessionTtlSeconds?: number;
+  /** The plaintext xDS port (loopback development; the CLI refuses other addresses unless asked). */
   readonly xdsAddress: string;
+  /** false: no plaintext xDS port (`--no-plaintext-xds`). Default true. */
+  readonly plaintextXds?: boolean;
+  /** The secure (TLS) xDS port; absent: none (the CLI's default is 127.0.0.1:15012). */
+  readonly secureXdsAddress?: string;
+  /** Lifetime of the secure port's serving certificate (re-issued at half of it; default 24 h). */
+  readonly serverCertificateTtlSeconds?: number;
   readonly httpAddress: string;
   readonly debounceMs?: number;
   readonly debounceMaxMs?: number;
@@ -55,7 +67,10 @@ export interface ControlPlaneOptions {
 }
 
 export interface Listening {
+  /** The plaintext xDS port ('' when turned off). */
   readonly xds: string;
+  /** The secure xDS port, when configured. */
+  readonly xdsTls?: string;
   readonly http: string;
 }
 
@@ -74,8 +89,11 @@ export class ControlPlane {
   /** (view, type url, version) → performance.now() of the first change it carries. */
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
+  /** Delta streams: their LDS requests carry subscription changes, not the subscription. */
+  private readonly deltaStreams = new Set<string>();
   private ready = false;
   private ca: CertificateAuthority | undefined;
+  private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
@@ -126,7 +144,7 @@ export class ControlPlane {
     this.xds = new XdsServer({
       source: this.cache,
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
-      admit: (proxy, md) => this.registration.admit(proxy, md),
+      admit: (proxy, md, transport) => this.admitStream(proxy, md, transport),
       extraServices: [
         { definition: renewServiceDefinition, implementation: renewServiceImplementation(this.signingKey) },
         {
@@ -135,12 +153,38 @@ export class ControlPlane {
             ca: { issue: (csr, id, ttl, now) => this.certificateAuthority().issue(csr, id, ttl, now) },
             signingKey: this.signingKey,
             trustDomain: () => this.registry.mesh.value().trustDomain,
+            anchors: () => this.certificateAuthority().trustAnchors(),
           }),
         },
       ],
     });
     this.xds.onEvent((e) => this.onXdsEvent(e));
     this.http = new HttpApi(this.routes());
+    this.servingCertificate = new ServingCertificate(() => this.certificateAuthority(), {
+      ...(o.serverCertificateTtlSeconds !== undefined ? { ttlSeconds: o.serverCertificateTtlSeconds } : {}),
+      onError: (e) => this.log.error('re-issuing the secure xDS port\'s certificate failed; retrying', { error: e instanceof Error ? e.message : String(e) }),
+    });
+  }
+
+  /**
+   * Stream admission (docs/security.md). Plaintext port: agents' registration tokens (admission.ts),
+   * everyone else as they are (loopback development). Secure port: a credential is required (client
+   * certificate, else registration token); the proxy's namespace must be the credential's; agents
+   * also pass their registration rules.
+   */
+  private admitStream(proxy: ProxyIdentity, md: Readonly<Record<string, string>>, transport: StreamTransport): Admission {
+    if (!transport.secure) return this.registration.admit(proxy, md);
+    const check = authenticate(
+      { certificate: transport.certificate, authorization: md['authorization'] },
+      { anchors: this.certificateAuthority().trustAnchors(), trustDomain: this.registry.mesh.value().trustDomain, signingKey: this.signingKey, now: Date.now() },
+    );
+    if (!check.ok) return { ok: false, code: check.code, message: check.reason };
+    const refusal = namespaceRefusal(check.identity, proxy.namespace ?? '');
+    if (refusal) return { ok: false, code: refusal.code, message: refusal.reason };
+    const agent = this.registration.admit(proxy, md);
+    if (!agent.ok) return agent;
+    const identity = check.identity.serviceAccount !== '' ? spiffeId(check.identity) : `registration token of namespace ${check.identity.namespace}`;
+    return { ok: true, identity };
   }
 
   /** The CA; loaded (or created) by `start`. */
@@ -159,24 +203,32 @@ export class ControlPlane {
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
     await this.feed.start();
-    // Issue 7: the CA of the file store lives in its state directory; with etcd (no state directory
-    // yet for it) each replica makes its own root until the CA moves into the store.
-    this.ca = this.backend.stateDir !== undefined
-      ? await loadOrCreateCa(this.backend.stateDir, this.registry.mesh.value().trustDomain, this.o.cacertsDir)
-      : (await (await import('../security/ca.js')).CertificateAuthority.createSelfSigned(this.registry.mesh.value().trustDomain)).ca;
+    // Issue 7: the CA of the file store lives in its state directory; with etcd in etcd, shared by
+    // every replica (the first creates it); an operator's cacerts folder takes precedence.
+    const trustDomain = this.registry.mesh.value().trustDomain;
+    if (this.backend.sharedCa !== undefined) this.ca = await loadOrCreateSharedCa(trustDomain, this.backend.sharedCa, this.o.cacertsDir);
+    else if (this.backend.stateDir !== undefined) this.ca = await loadOrCreateCa(this.backend.stateDir, trustDomain, this.o.cacertsDir);
+    else throw new Error('the store keeps no certificate authority');
     this.metrics.storeConnected.set(1);
     this.metrics.services.set(this.registry.services.size);
     this.log.info('configuration loaded', { store: this.backend.store.description, revision: this.feed.status().revision, instance: this.instance });
     this.registration.start();
     this.pipeline.start();
-    const xds = await this.xds.start(this.o.xdsAddress);
+    const xds = this.o.plaintextXds === false ? undefined : await this.xds.start(this.o.xdsAddress);
+    let xdsTls: string | undefined;
+    if (this.o.secureXdsAddress !== undefined) {
+      await this.servingCertificate.start();
+      const bound = await this.xds.startSecure(this.o.secureXdsAddress, this.servingCertificate.credentials);
+      xdsTls = `${bound.host}:${bound.port}`;
+    }
     const http = await this.http.start(this.o.httpAddress);
     this.ready = true;
-    return { xds: `${xds.host}:${xds.port}`, http: `${http.host}:${http.port}` };
+    return { xds: xds !== undefined ? `${xds.host}:${xds.port}` : '', ...(xdsTls !== undefined ? { xdsTls } : {}), http: `${http.host}:${http.port}` };
   }
 
   async stop(): Promise<void> {
     this.ready = false;
+    this.servingCertificate.stop();
     await this.xds.stop(2000); // streams end: their disconnects are written before the store closes
     await this.registration.stop();
     await this.pipeline.stop();
@@ -223,6 +275,7 @@ export class ControlPlane {
       case 'connect':
         this.registration.onConnect(e.stream.streamId, e.stream.proxy);
         this.viewOfStream.set(e.stream.streamId, e.stream.view);
+        if (e.stream.protocol === 'delta') this.deltaStreams.add(e.stream.streamId);
         this.metrics.xdsClients.inc({ version: e.stream.proxy.kind });
         this.log.info('proxy connected', { proxy: e.stream.proxy.id, kind: e.stream.proxy.kind, protocol: e.stream.protocol });
         break;
@@ -230,6 +283,7 @@ export class ControlPlane {
         this.registration.onDisconnect(e.streamId);
         const view = this.viewOfStream.get(e.streamId);
         this.viewOfStream.delete(e.streamId);
+        this.deltaStreams.delete(e.streamId);
         if (view !== undefined) {
           this.pipeline.release(view);
           this.metrics.xdsClients.dec({ version: view.split('|')[0] ?? 'unknown' });
@@ -257,7 +311,13 @@ export class ControlPlane {
       case 'refused':
         this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
         break;
-      case 'request':
+      case 'request': {
+        // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:
+        // `names` is the whole subscription; grpc-js-xds speaks SotW only).
+        const view = this.viewOfStream.get(e.streamId);
+        if (e.typeUrl === LISTENER.typeUrl && view !== undefined && !this.deltaStreams.has(e.streamId)) this.pipeline.noteRequestedListeners(view, e.names);
+        break;
+      }
       case 'problem':
         if (e.event === 'problem') this.log.warn('xDS problem', { proxy: e.proxyId, type: e.typeUrl, message: e.message });
         break;

@@ -10,7 +10,8 @@ import { LocalCoordination, type Coordination } from '../lifecycle/coordination.
 import { newSigningKey } from '../lifecycle/registration-token.js';
 import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
 import { createEtcdClient, parseEtcdUrl } from '../sources/etcd/etcd-client.js';
-import { EtcdCoordination, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
+import type { CaFiles } from '../security/ca.js';
+import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
 import { FileStore } from '../sources/file/file-store.js';
@@ -23,6 +24,11 @@ export interface StoreBackend {
   /** The file store when that is the store (its folder reports, its state directory). */
   readonly files?: FileStore;
   readonly stateDir?: string;
+  /**
+   * A store shared by replicas (etcd) keeps the CA: stores `fresh` unless a CA is stored already
+   * (atomically) and resolves to the stored one. Absent: the CA lives in the state directory.
+   */
+  readonly sharedCa?: (fresh: CaFiles) => Promise<CaFiles>;
   /** Opens the store; resolves to the registration-token signing key shared by every replica. */
   start(): Promise<Buffer>;
   stop(): Promise<void>;
@@ -56,6 +62,16 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
     return {
       store: retrying,
       coordination,
+      async sharedCa(fresh) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await sharedCaFiles(store.client, undefined, fresh);
+          } catch (e) {
+            if (attempt >= 20) throw e;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+      },
       async start() {
         await coordination.start(); // waits for etcd
         for (let attempt = 0; ; attempt++) {

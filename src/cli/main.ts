@@ -70,6 +70,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--config <path>', 'configuration file or folder (repeatable; the file store)', collect)
     .option('--store <url>', 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: the --config folders)')
     .option('--xds-address <host:port>', 'ADS (gRPC) listen address', '127.0.0.1:15010')
+    .option('--secure-xds-address <host:port>', 'ADS and certificate service over TLS (mutual TLS when the client has a certificate)', '127.0.0.1:15012')
+    .option('--insecure-xds', 'allow the plaintext --xds-address on a non-loopback address (plaintext is for loopback development only)', false)
+    .option('--no-plaintext-xds', 'serve no plaintext xDS port (only --secure-xds-address)')
+    .option('--cacerts <dir>', "an operator's CA in Istio's cacerts layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the store")
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
@@ -81,6 +85,12 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
       if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
       if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
+      if (opts.plaintextXds && !opts.insecureXds && !isLoopbackAddress(opts.xdsAddress)) {
+        throw new UsageError(
+          `--xds-address ${opts.xdsAddress} is not a loopback address: the plaintext xDS port is for loopback development only; ` +
+            'serve other networks on --secure-xds-address (TLS), turn plaintext off with --no-plaintext-xds, or pass --insecure-xds to serve plaintext there anyway',
+        );
+      }
       // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
       // offline commands do not need.
       const { runServe } = await import('./serve-command.js');
@@ -89,6 +99,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           config: opts.config ?? [],
           ...(store !== undefined ? { store } : {}),
           xdsAddress: opts.xdsAddress,
+          plaintextXds: opts.plaintextXds,
+          secureXdsAddress: opts.secureXdsAddress,
+          ...(opts.cacerts !== undefined ? { cacertsDir: opts.cacerts } : {}),
           httpAddress: opts.httpAddress,
           debounceMs: opts.debounce,
           debounceMaxMs: opts.debounceMax,
@@ -182,11 +195,12 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
     .option('-o, --output <dir>', 'the folder to write (required)')
-    .option('--control-plane <host:port>', "the control plane's xDS address as the VM reaches it (required)")
+    .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it (required)")
+    .option('--cacerts <dir>', "the operator's cacerts folder when serve uses one (its root-cert.pem is written for the agent)")
     .option('--store <url>', 'the store whose state directory holds the signing key: file://DIR (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
-    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; tokenTtl: string }) => {
+    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string }) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
       exitCode = await runWorkloadEntryConfigure(opts, out, err);
     });
@@ -284,6 +298,10 @@ interface ServeFlags {
   config?: string[];
   store?: string;
   xdsAddress: string;
+  secureXdsAddress: string;
+  insecureXds: boolean;
+  plaintextXds: boolean;
+  cacerts?: string;
   httpAddress: string;
   debounce: number;
   debounceMax: number;
@@ -304,6 +322,12 @@ interface EndpointsFlags {
   clientIp?: string;
   explain: boolean;
   output: string;
+}
+
+/** Whether `host:port` names a loopback host (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.slice(0, Math.max(0, address.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -8,6 +8,9 @@ export interface ServeOptions {
   readonly instance?: string;
   readonly sessionTtlSeconds?: number;
   readonly xdsAddress: string;
+  readonly plaintextXds?: boolean;
+  readonly secureXdsAddress?: string;
+  readonly cacertsDir?: string;
   readonly httpAddress: string;
   readonly debounceMs: number;
   readonly debounceMaxMs: number;
@@ -22,6 +25,9 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.instance !== undefined ? { instance: o.instance } : {}),
     ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
     xdsAddress: o.xdsAddress,
+    ...(o.plaintextXds !== undefined ? { plaintextXds: o.plaintextXds } : {}),
+    ...(o.secureXdsAddress !== undefined ? { secureXdsAddress: o.secureXdsAddress } : {}),
+    ...(o.cacertsDir !== undefined ? { cacertsDir: o.cacertsDir } : {}),
     httpAddress: o.httpAddress,
     debounceMs: o.debounceMs,
     debounceMaxMs: o.debounceMaxMs,
@@ -30,8 +36,9 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     logger: consoleLogger(),
   });
   const listening = await cp.start();
-  out.write(`xds listening on ${listening.xds}\n`);
+  out.write(`xds listening on ${listening.xds !== '' ? listening.xds : 'none (plaintext xDS turned off)'}\n`);
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
+  if (listening.xdsTls !== undefined) out.write(`xds-tls listening on ${listening.xdsTls}\n`);
   out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${o.store ?? ''} as instance ${cp.instance}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

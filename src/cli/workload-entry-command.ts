@@ -3,12 +3,16 @@
  * [--store URL | --state-dir DIR] [--token-ttl DURATION]` (cli-contract.md, VM onboarding; I-2):
  * validates the group file, then writes the agent's bootstrap folder (agent-protocol.md §1):
  * `meshbridge-agent.json`, `registration-token` (0600, signed with the key in the store's state
- * directory), `cluster.env` and `mesh.yaml`. Prints nothing secret.
+ * directory), `root-cert.pem` (the mesh root from the CA in the state directory or `--cacerts`: the
+ * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`. Prints
+ * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS_FILE, TOKEN_FILE, writeFileAtomic } from '../agent/bootstrap.js';
+import { ROOT_CERT_FILE } from '../agent/upstream.js';
+import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
 import { signToken } from '../lifecycle/registration-token.js';
 import { formatFinding } from '../model/config/format-finding.js';
@@ -26,6 +30,8 @@ export interface EntryConfigureOptions {
   /** Explicit `--store` (the config folder of `serve`); default `file://.`. */
   readonly store?: string;
   readonly stateDir?: string;
+  /** The operator's cacerts folder when serve uses one (`serve --cacerts`): its root-cert.pem is the mesh root. */
+  readonly cacerts?: string;
   readonly tokenTtl: string;
 }
 
@@ -64,6 +70,13 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   } catch (e) {
     throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  // The mesh root the agent verifies the control plane with (the CA's, as serve loads it).
+  let rootCert: string;
+  try {
+    rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts)).rootPem;
+  } catch (e) {
+    throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const settings = agentSettingsFor(group, mesh);
   const issuedAt = Math.floor(now / 1000);
   const expiresAt = issuedAt + ttlSeconds;
@@ -75,13 +88,14 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
     writeFileAtomic(join(dir, TOKEN_FILE), `${token}\n`, 0o600);
     chmodSync(join(dir, TOKEN_FILE), 0o600);
     writeFileSync(join(dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o644 });
+    writeFileSync(join(dir, ROOT_CERT_FILE), rootCert, { mode: 0o644 });
     writeFileSync(join(dir, 'cluster.env'), clusterEnv(group, mesh), { mode: 0o644 });
     writeFileSync(join(dir, 'mesh.yaml'), meshYaml(group, mesh), { mode: 0o644 });
   } catch (e) {
     throw new ConfigReadError(`cannot write into ${dir}: ${e instanceof Error ? e.message : String(e)}`);
   }
   out.write(
-    `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, cluster.env, mesh.yaml); ` +
+    `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, ${ROOT_CERT_FILE}, cluster.env, mesh.yaml); ` +
       `the registration token expires at ${new Date(expiresAt * 1000).toISOString()}\n`,
   );
   return 0;

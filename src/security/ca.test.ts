@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { CertificateAuthority, CertificateError, loadOrCreateCa, spiffeIdOf } from './ca.js';
+import { CertificateAuthority, CertificateError, loadOrCreateCa, loadOrCreateSharedCa, spiffeIdOf, type CaFiles } from './ca.js';
 
 async function csr(san = 'spiffe://evil/ns/x/sa/root'): Promise<string> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -58,4 +58,38 @@ test("Istio's cacerts layout: an intermediate signs, the chain ends at the opera
   assert.equal(chain.length, 3);
   assert.equal(chain[2]?.trim(), rootFiles.rootCert.trim());
   assert.ok(new X509Certificate(chain[0] ?? '').verify(new X509Certificate(interPem).publicKey));
+});
+
+test('a shared store keeps the first CA offered; an operator cacerts folder takes precedence', async () => {
+  let stored: CaFiles | undefined;
+  let offers = 0;
+  const createIfAbsent = (fresh: CaFiles): Promise<CaFiles> => {
+    offers++;
+    stored ??= fresh;
+    return Promise.resolve(stored);
+  };
+  const a = await loadOrCreateSharedCa('cluster.local', createIfAbsent);
+  const b = await loadOrCreateSharedCa('cluster.local', createIfAbsent);
+  assert.equal(a.rootPem, b.rootPem, 'the second replica signs with the first one\'s root');
+  assert.equal(offers, 2);
+  const { files } = await CertificateAuthority.createSelfSigned('corp.example');
+  const dir = mkdtempSync(join(tmpdir(), 'mb-cacerts-'));
+  writeFileSync(join(dir, 'ca-cert.pem'), files.caCert);
+  writeFileSync(join(dir, 'ca-key.pem'), files.caKey);
+  writeFileSync(join(dir, 'root-cert.pem'), files.rootCert);
+  writeFileSync(join(dir, 'cert-chain.pem'), files.certChain);
+  const operator = await loadOrCreateSharedCa('cluster.local', createIfAbsent, dir);
+  assert.equal(operator.rootPem.trim(), files.rootCert.trim());
+  assert.equal(offers, 2, 'the store is not consulted');
+  rmSync(dir, { recursive: true });
+});
+
+test('the serving certificate names the control plane and chains to the CA', async () => {
+  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
+  const issued = await ca.issueServerCertificate(['meshbridge.meshbridge-system.svc', 'istiod.istio-system.svc'], 3600);
+  const leaf = new X509Certificate(issued.certChain);
+  assert.equal(leaf.subjectAltName, 'DNS:meshbridge.meshbridge-system.svc, DNS:istiod.istio-system.svc');
+  assert.ok(leaf.checkHost('meshbridge.meshbridge-system.svc'));
+  assert.ok(leaf.verify(new X509Certificate(ca.rootPem).publicKey));
+  assert.ok(Math.abs(issued.notAfter - (Date.now() + 3600_000)) < 60_000);
 });

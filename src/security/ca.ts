@@ -49,11 +49,55 @@ export class CertificateAuthority {
     readonly rootPem: string,
   ) {}
 
+  /**
+   * What a client certificate may be signed by (node:crypto, for peer-identity.ts): the signing
+   * certificate (the root itself when self-signed, else the cacerts intermediate) and the root.
+   */
+  trustAnchors(): NodeX509[] {
+    const anchors = [new NodeX509(this.signingCert.toString('pem'))];
+    try {
+      anchors.push(new NodeX509(this.rootPem));
+    } catch {
+      // An unreadable root-cert.pem leaves the signing certificate as the only anchor.
+    }
+    return anchors;
+  }
+
+  /**
+   * A serving certificate for the control plane's secure xDS port: a fresh key, DNS SANs `dnsNames`
+   * (the server name clients verify), `ttlSeconds` long. Returns the PEM chain (leaf first) and key.
+   */
+  async issueServerCertificate(dnsNames: readonly string[], ttlSeconds: number, now = new Date()): Promise<{ certChain: string; keyPem: string; notAfter: number }> {
+    const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
+    const notAfter = new Date(now.getTime() + ttlSeconds * 1000);
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: `CN=${dnsNames[0] ?? 'meshbridge'}`,
+      issuer: this.signingCert.subject,
+      notBefore: new Date(now.getTime() - 60_000),
+      notAfter,
+      signingAlgorithm: ALG,
+      publicKey: keys.publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value }))),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
+        new x509.BasicConstraintsExtension(false, undefined, true),
+      ],
+    });
+    const intermediates = this.chain.filter((pem) => pem.trim() !== this.rootPem.trim());
+    const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    return { certChain: [leaf.toString('pem'), ...intermediates].map((p) => p.trim() + '\n').join(''), keyPem, notAfter: notAfter.getTime() };
+  }
+
   static async createSelfSigned(trustDomain: string, now = new Date()): Promise<{ ca: CertificateAuthority; files: CaFiles }> {
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
-      name: `O=${trustDomain}, CN=meshbridge root CA`,
+      // A name of its own: TLS stacks find a client certificate's issuer by name, and a foreign CA
+      // of the same name makes OpenSSL end the handshake instead of reporting a failed verification.
+      name: `O=${trustDomain}, CN=meshbridge root CA ${randomBytes(6).toString('hex')}`,
       notBefore: new Date(now.getTime() - 60_000),
       notAfter: new Date(now.getTime() + 10 * 365 * 86400_000),
       signingAlgorithm: ALG,
@@ -128,17 +172,37 @@ export function spiffeIdOf(certPem: string): string | undefined {
   }
 }
 
+/** Reads Istio's cacerts layout from a folder. */
+export function readCaFiles(dir: string): CaFiles {
+  return {
+    caCert: readFileSync(join(dir, 'ca-cert.pem'), 'utf8'),
+    caKey: readFileSync(join(dir, 'ca-key.pem'), 'utf8'),
+    rootCert: readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
+    certChain: readFileSync(join(dir, 'cert-chain.pem'), 'utf8'),
+  };
+}
+
+/**
+ * The CA kept in a shared store (etcd): `createIfAbsent` stores the given files unless some are
+ * stored already (atomically) and resolves to the stored ones. The operator's `cacerts` folder takes
+ * precedence.
+ */
+export async function loadOrCreateSharedCa(
+  trustDomain: string,
+  createIfAbsent: (fresh: CaFiles) => Promise<CaFiles>,
+  cacertsDir?: string,
+): Promise<CertificateAuthority> {
+  if (cacertsDir !== undefined) return CertificateAuthority.fromFiles(readCaFiles(cacertsDir));
+  const { files } = await CertificateAuthority.createSelfSigned(trustDomain);
+  return CertificateAuthority.fromFiles(await createIfAbsent(files));
+}
+
 /**
  * The CA of a control plane: the operator's `cacerts` folder when given, else the self-signed root
  * kept in `<stateDir>/ca/` (created on first start).
  */
 export async function loadOrCreateCa(stateDir: string, trustDomain: string, cacertsDir?: string): Promise<CertificateAuthority> {
-  const read = (dir: string): CaFiles => ({
-    caCert: readFileSync(join(dir, 'ca-cert.pem'), 'utf8'),
-    caKey: readFileSync(join(dir, 'ca-key.pem'), 'utf8'),
-    rootCert: readFileSync(join(dir, 'root-cert.pem'), 'utf8'),
-    certChain: readFileSync(join(dir, 'cert-chain.pem'), 'utf8'),
-  });
+  const read = readCaFiles;
   if (cacertsDir !== undefined) return CertificateAuthority.fromFiles(read(cacertsDir));
   const dir = join(stateDir, 'ca');
   try {

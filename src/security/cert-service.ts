@@ -6,13 +6,17 @@
  *   message IstioCertificateResponse { repeated string cert_chain = 1; }
  *
  * The two messages are small enough to code by hand with protobuf-es's wire reader and writer.
- * Who may get what (issue 7): the caller presents its registration token (`authorization: Bearer`)
- * and receives only the identity that token entitles: `spiffe://<td>/ns/<ns>/sa/<serviceAccount>`.
+ * Who may get what (issue 7): the caller presents its registration token (`authorization: Bearer`,
+ * first contact) or, on the secure port, its current client certificate (renewal), and receives only
+ * the identity that credential entitles: `spiffe://<td>/ns/<ns>/sa/<serviceAccount>`, whatever the CSR
+ * asks for (peer-identity.ts).
  */
+import type { X509Certificate } from 'node:crypto';
 import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { verifyToken } from '../lifecycle/registration-token.js';
+import { presentedCertificate } from '../xds/server/peer-certificate.js';
 import { CertificateError, DEFAULT_WORKLOAD_TTL_SECONDS, type CertificateAuthority } from './ca.js';
+import { authenticate, spiffeId } from './peer-identity.js';
 
 export interface CertificateRequest {
   readonly csr: string;
@@ -77,27 +81,33 @@ export interface CertificateServiceOptions {
   readonly trustDomain: () => string;
   readonly maxTtlSeconds?: number;
   readonly now?: () => number;
+  /** What client certificates may be signed by (renewal by certificate); absent: tokens only. */
+  readonly anchors?: () => readonly X509Certificate[];
 }
 
 export function certificateServiceImplementation(o: CertificateServiceOptions): UntypedServiceImplementation {
   return {
     CreateCertificate: (call: ServerUnaryCall<CertificateRequest, string[]>, callback: sendUnaryData<string[]>) => {
       const auth = call.metadata.get('authorization')[0];
-      const token = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice('Bearer '.length) : '';
       const now = (o.now ?? Date.now)();
-      const check = verifyToken(token, o.signingKey, Math.floor(now / 1000));
+      const trustDomain = o.trustDomain();
+      const certificate = o.anchors !== undefined ? presentedCertificate(call) : undefined;
+      const check = authenticate(
+        { certificate, authorization: typeof auth === 'string' ? auth : undefined },
+        { anchors: o.anchors?.() ?? [], trustDomain, signingKey: o.signingKey, now },
+      );
       if (!check.ok) {
-        callback({ code: status.UNAUTHENTICATED, details: token === '' ? 'a registration token is required (authorization: Bearer <token>)' : check.reason });
+        callback({ code: status.UNAUTHENTICATED, details: check.reason });
         return;
       }
-      const { namespace, serviceAccount } = check.claims;
+      const { namespace, serviceAccount } = check.identity;
       if (serviceAccount === '') {
-        callback({ code: status.PERMISSION_DENIED, details: `WorkloadGroup ${namespace}/${check.claims.group} has no serviceAccount: no identity to issue` });
+        callback({ code: status.PERMISSION_DENIED, details: `the registration token's WorkloadGroup in namespace ${namespace} has no serviceAccount: no identity to issue` });
         return;
       }
       const max = o.maxTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
       const ttl = call.request.validityDuration > 0 ? Math.min(call.request.validityDuration, max) : max;
-      const identity = `spiffe://${o.trustDomain()}/ns/${namespace}/sa/${serviceAccount}`;
+      const identity = spiffeId({ trustDomain, namespace, serviceAccount });
       o.ca.issue(call.request.csr, identity, ttl, new Date(now)).then(
         (chain) => callback(null, chain),
         (e: unknown) => callback({ code: e instanceof CertificateError ? status.INVALID_ARGUMENT : status.INTERNAL, details: e instanceof Error ? e.message : String(e) }),

@@ -45,6 +45,8 @@ export interface ProxySync {
   readonly stream: string;
   readonly protocol: string;
   readonly peer: string;
+  /** The SPIFFE identity the stream authenticated with on the secure port (absent on the plaintext port). */
+  readonly identity?: string;
   readonly connectedAt: string;
   readonly instance: string;
   readonly types: readonly TypeSync[];
@@ -67,6 +69,7 @@ export function syncStatus(
     stream: s.stream.streamId,
     protocol: s.stream.protocol,
     peer: s.stream.peer,
+    ...(s.stream.identity !== undefined ? { identity: s.stream.identity } : {}),
     connectedAt: new Date(s.stream.connectedAt).toISOString(),
     instance,
     types: s.types.map((t): TypeSync => {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
 import { verifyToken } from '../../src/lifecycle/registration-token.js';
 import { Writable } from 'node:stream';
@@ -106,13 +107,18 @@ test('configure writes the bootstrap folder; the token verifies with the state d
   mkdirSync(join(work, 'store'));
   writeFileSync(join(work, 'store', 'mesh.yaml'), 'apiVersion: meshbridge.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: mesh}\nspec: {trustDomain: example.org, clusterId: east}\n');
   const before = Math.floor(Date.now() / 1000);
-  const r = run(['workload', 'entry', 'configure', '-f', 'group.yaml', '-o', 'vm', '--control-plane', '10.0.0.1:15010', '--store', 'file://store', '--token-ttl', '90m'], work);
+  const r = run(['workload', 'entry', 'configure', '-f', 'group.yaml', '-o', 'vm', '--control-plane', '10.0.0.1:15012', '--store', 'file://store', '--token-ttl', '90m'], work);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   const token = readFileSync(join(work, 'vm', 'registration-token'), 'utf8').trim();
   assert.ok(!r.stdout.includes(token) && !r.stdout.includes(token.split('.')[0] ?? '~'), 'nothing secret on stdout');
   assert.match(r.stdout, /written to vm .*expires at /);
   assert.equal(statSync(join(work, 'vm', 'registration-token')).mode & 0o777, 0o600);
+  // The mesh root the agent verifies the secure port with: the CA's in the store's state directory.
+  assert.match(r.stdout, /root-cert\.pem/);
+  const root = readFileSync(join(work, 'vm', 'root-cert.pem'), 'utf8');
+  assert.equal(root.trim(), readFileSync(join(work, 'store.state', 'ca', 'root-cert.pem'), 'utf8').trim());
+  assert.match(new X509Certificate(root).subject, /O=example\.org/);
 
   const key = loadOrCreateSigningKey(join(work, 'store.state'));
   const check = verifyToken(token, key, before);
@@ -123,7 +129,7 @@ test('configure writes the bootstrap folder; the token verifies with the state d
   assert.ok(!verifyToken(token, key, check.claims.expiresAt).ok, 'expired at issuedAt + ttl');
 
   assert.deepEqual(JSON.parse(readFileSync(join(work, 'vm', 'meshbridge-agent.json'), 'utf8')), {
-    controlPlane: '10.0.0.1:15010',
+    controlPlane: '10.0.0.1:15012',
     namespace: 'vm-demo',
     group: 'svc1-vm',
     serviceAccount: 'svc1-vm',
@@ -158,7 +164,7 @@ test('configure writes the bootstrap folder; the token verifies with the state d
   const lines = env.trimEnd().split('\n');
   assert.deepEqual(lines, [...lines].sort(), 'I-3: sorted');
   const mesh = readFileSync(join(work, 'vm', 'mesh.yaml'), 'utf8');
-  assert.match(mesh, /^defaultConfig:\n {2}discoveryAddress: 10\.0\.0\.1:15010\n {2}proxyMetadata:\n/);
+  assert.match(mesh, /^defaultConfig:\n {2}discoveryAddress: 10\.0\.0\.1:15012\n {2}proxyMetadata:\n/);
   assert.match(mesh, /\n {2}readinessProbe:\n {4}httpGet:\n {6}path: \/ready\n {6}port: 80\n {4}periodSeconds: 5\n$/);
 });
 
@@ -216,7 +222,12 @@ test('agent: registers, prints the gRPC bootstrap path, and on SIGTERM closes it
     const disconnect = await cp.waitFor('disconnect', undefined, 2000);
     assert.equal(disconnect.reason, 'client closed the stream', 'a half-close, not a dropped connection');
     assert.equal(stdout, `GRPC_XDS_BOOTSTRAP=${join(dir, 'grpc-bootstrap.json')}\n`);
-    assert.deepEqual(stderr.trimEnd().split('\n'), [`connected to ${cp.address}`, 'registered as svc1-vm-127.0.0.1', 'disconnected: agent stopping']);
+    assert.deepEqual(stderr.trimEnd().split('\n'), [
+      `warning: no root-cert.pem in ${resolve(dir)}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`,
+      `connected to ${cp.address}`,
+      'registered as svc1-vm-127.0.0.1',
+      'disconnected: agent stopping',
+    ]);
   } finally {
     child.kill('SIGKILL');
     await cp.stop();

@@ -91,3 +91,9 @@ test('endpoints: invalid objects are left out and reported on stderr, exit 0', (
   assert.match(r.stderr, /a\.yaml:\d+:\d+: error: YAML syntax error/);
   JSON.parse(r.stdout);
 });
+
+test('the plaintext xDS port is for loopback only: which addresses count as loopback', async () => {
+  const { isLoopbackAddress } = await import('../../src/cli/main.js');
+  for (const a of ['127.0.0.1:15010', '127.1.2.3:0', '[::1]:15010', 'localhost:15010']) assert.equal(isLoopbackAddress(a), true, a);
+  for (const a of ['0.0.0.0:15010', '10.0.0.5:15010', '[::]:15010', 'meshbridge.example:15010', '128.0.0.1:15010']) assert.equal(isLoopbackAddress(a), false, a);
+});

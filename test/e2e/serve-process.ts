@@ -13,7 +13,11 @@ import { withTimeout } from '../xds/fixtures/client-process.js';
 export interface ServeProcess {
   readonly dir: string;
   readonly xds: string;
+  /** The secure (TLS) xDS port. */
+  readonly xdsTls: string;
   readonly http: string;
+  /** stdout so far. */
+  stdout(): string;
   /** stderr so far (logs). */
   logs(): string;
   /** Writes a file of the config folder; returns the wall clock (epoch ms) just before the write. */
@@ -29,6 +33,7 @@ export interface ServeProcess {
 export interface ServeOptions {
   readonly dir?: string;
   readonly xdsAddress?: string;
+  readonly secureXdsAddress?: string;
   readonly httpAddress?: string;
   readonly files?: Readonly<Record<string, string>>;
   /** `--debounce`; default 20 ms to keep tests quick; `null` leaves serve's own default (100 ms). */
@@ -44,6 +49,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     process.execPath,
     [
       BIN, 'serve', '--config', dir, '--xds-address', o.xdsAddress ?? '127.0.0.1:0', '--http-address', o.httpAddress ?? '127.0.0.1:0',
+      '--secure-xds-address', o.secureXdsAddress ?? '127.0.0.1:0',
       ...(o.debounceMs === null ? [] : ['--debounce', String(o.debounceMs ?? 20)]),
       ...(o.args ?? []),
     ],
@@ -52,15 +58,16 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const addresses = await new Promise<{ xds: string; http: string }>((resolve, reject) => {
+  const addresses = await new Promise<{ xds: string; xdsTls: string; http: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];
       const http = /http listening on (\S+)/.exec(stdout)?.[1];
-      if (xds && http) {
+      const xdsTls = /xds-tls listening on (\S+)/.exec(stdout)?.[1];
+      if (xds && http && xdsTls) {
         clearTimeout(timer);
-        resolve({ xds, http });
+        resolve({ xds, xdsTls, http });
       }
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
@@ -69,6 +76,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     dir,
     ...addresses,
     logs: () => stderr,
+    stdout: () => stdout,
     write: (file, yaml) => {
       const at = Date.now();
       writeFileSync(join(dir, file), yaml);

@@ -87,7 +87,7 @@ test('VM lifecycle: health moves traffic away and back, a killed agent is cleane
   const agentLogs = (): string => [...logs].map(([ip, l]) => `agent ${ip}:\n${l()}`).join('\n');
   const startVm = async (ip: string): Promise<ChildProcess> => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-vm-'));
-    const conf = await runCli(['workload', 'entry', 'configure', '-f', groupFile, '-o', dir, '--control-plane', serve.xds, '--state-dir', `${serve.dir}.state`], 15_000);
+    const conf = await runCli(['workload', 'entry', 'configure', '-f', groupFile, '-o', dir, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 15_000);
     assert.equal(conf.code, 0, conf.stderr);
     const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create } from '@bufbuild/protobuf';
+import { credentials } from '@grpc/grpc-js';
+import { CONTROL_PLANE_SERVER_NAME } from '../../src/security/server-certificate.js';
 import { ControlPlane } from '../../src/app/control-plane.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
 import { signToken } from '../../src/lifecycle/registration-token.js';
@@ -70,8 +72,11 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
   const dir = mkdtempSync(join(tmpdir(), 'mb-life-'));
   writeFileSync(join(dir, 'mesh.yaml'), CONFIG);
   const stateDir = `${dir}.state`;
-  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir, gracePeriodMs: 200, debounceMs: 5 });
-  const { xds } = await cp.start();
+  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', secureXdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir, gracePeriodMs: 200, debounceMs: 5 });
+  const { xdsTls } = await cp.start();
+  // The agents' port: TLS, the server verified against the mesh root (docs/security.md).
+  const xds = xdsTls ?? '';
+  const tls = { credentials: credentials.createSsl(Buffer.from(cp.certificateAuthority().rootPem)), options: { 'grpc.ssl_target_name_override': CONTROL_PLANE_SERVER_NAME } };
   const key = loadOrCreateSigningKey(stateDir);
   const now = Math.floor(Date.now() / 1000);
   const token = signToken({ namespace: 'vm-demo', group: 'svc1-vm', serviceAccount: 'svc1', issuedAt: now, expiresAt: now + 600 }, key);
@@ -79,14 +84,14 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
   const endpoints = () => cp.registry.services.get('vm-demo/svc1.internal.com')?.endpoints.map((e) => `${e.address}:${e.port}`) ?? [];
   try {
     // A foreign token is refused with a reason; nothing is registered.
-    const intruder = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 5000, { authorization: 'Bearer nonsense.token' });
+    const intruder = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 5000, { authorization: 'Bearer nonsense.token' }, tls);
     intruder.send(agentRequest('127.0.2.99'));
     const refused = await intruder.ended;
     assert.equal(refused?.code, 16);
     assert.match(refused?.details ?? '', /not signed by this control plane|malformed/);
     intruder.close();
 
-    const agent = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 20_000, { authorization: `Bearer ${token}` });
+    const agent = new RawAdsStream(xds, adsServiceDefinition.StreamAggregatedResources, 20_000, { authorization: `Bearer ${token}` }, tls);
     agent.send(agentRequest('127.0.2.50', undefined, AGENT_HELLO_TYPE_URL));
     await until(() => entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50') !== undefined);
     const entry = entryOf('WorkloadEntry/vm-demo/svc1-vm-127.0.2.50');
@@ -111,7 +116,7 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
 });
 
 test("issue 7: Istio's CreateCertificate on the xDS port issues the identity the registration token entitles, and refuses without one", { timeout: 30_000 }, async () => {
-  const { Client, credentials, Metadata } = await import('@grpc/grpc-js');
+  const { Client, Metadata } = await import('@grpc/grpc-js');
   const { webcrypto, X509Certificate } = await import('node:crypto');
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
@@ -120,9 +125,9 @@ test("issue 7: Istio's CreateCertificate on the xDS port issues the identity the
   const dir = mkdtempSync(join(tmpdir(), 'mb-ca-'));
   writeFileSync(join(dir, 'mesh.yaml'), CONFIG);
   const stateDir = `${dir}.state`;
-  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir });
-  const { xds } = await cp.start();
-  const client = new Client(xds, credentials.createInsecure());
+  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', secureXdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir });
+  const { xdsTls } = await cp.start();
+  const client = new Client(xdsTls ?? '', credentials.createSsl(Buffer.from(cp.certificateAuthority().rootPem)), { 'grpc.ssl_target_name_override': CONTROL_PLANE_SERVER_NAME });
   const method = certificateServiceDefinition['CreateCertificate'];
   assert.ok(method);
   const call = (csr: string, token?: string) =>

@@ -18,7 +18,7 @@ export interface Replica {
 export async function startReplica(store: string, instance: string, extra: readonly string[] = []): Promise<Replica> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', ...extra],
+    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--secure-xds-address', '127.0.0.1:0', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

@@ -3,7 +3,7 @@
  * services (C-*, EDS-*, L-*, N-*). The `endpoints` command prints it, and the xDS generators build
  * Envoy and gRPC resources from it.
  */
-import type { ClientTlsSettings, DestinationRule, LocalityLbSetting, PeerAuthentication } from '../../model/config/types.js';
+import type { AuthorizationPolicy, ClientTlsSettings, DestinationRule, LocalityLbSetting, PeerAuthentication } from '../../model/config/types.js';
 import { isIP } from '../../model/mesh/ip.js';
 import { ANNOTATION, LABEL, selectorMatches } from '../../model/mesh/labels.js';
 import type { MeshSettings, NetworkGateway } from '../../model/mesh/mesh-settings.js';
@@ -49,6 +49,8 @@ export interface ViewSources {
   readonly services: readonly MergedService[];
   readonly destinationRules: readonly DestinationRule[];
   readonly peerAuthentications: readonly PeerAuthentication[];
+  /** Issue 7: inbound RBAC (absent: no policy). */
+  readonly authorizationPolicies?: readonly AuthorizationPolicy[];
   readonly gateways: readonly NetworkGateway[];
 }
 

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../../lib/async/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Fence } from '../../model/config/store.js';
+import type { CaFiles } from '../../security/ca.js';
 import { KeyLayout } from './keys.js';
 import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
 
@@ -263,4 +264,25 @@ export async function sharedSigningKey(client: Etcd3, prefix: string | undefined
   });
   const hex = res.succeeded ? fresh : (res.responses[0]?.response_range?.kvs[0]?.value.toString() ?? fresh);
   return Buffer.from(hex, 'hex');
+}
+
+/**
+ * The CA shared by every replica (issue 7): the first replica stores its freshly made root (cert and
+ * key, Istio's cacerts fields as JSON) with a create-if-absent transaction; the others, and later
+ * starts, get the stored one. Resolves to the files every replica signs with.
+ */
+export async function sharedCaFiles(client: Etcd3, prefix: string | undefined, fresh: CaFiles): Promise<CaFiles> {
+  const key = Buffer.from(`${new KeyLayout(prefix).system}ca`);
+  const res = await client.kv.txn({
+    compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+    success: [{ request_put: { key, value: Buffer.from(JSON.stringify(fresh)) } }],
+    failure: [{ request_range: { key } }],
+  });
+  if (res.succeeded) return fresh;
+  const stored = res.responses[0]?.response_range?.kvs[0]?.value.toString();
+  const parsed = stored !== undefined ? (JSON.parse(stored) as Partial<CaFiles>) : undefined;
+  if (!parsed || typeof parsed.caCert !== 'string' || typeof parsed.caKey !== 'string' || typeof parsed.rootCert !== 'string' || typeof parsed.certChain !== 'string') {
+    throw new Error(`the CA stored in etcd at ${key.toString()} is unreadable`);
+  }
+  return { caCert: parsed.caCert, caKey: parsed.caKey, rootCert: parsed.rootCert, certChain: parsed.certChain };
 }

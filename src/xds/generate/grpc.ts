@@ -4,6 +4,11 @@
  * (LOGICAL_DNS for a DNS service with one endpoint) and their ClusterLoadAssignments. What gRPC
  * refuses is not generated (grpc-xds-notes §3, §7): ORIGINAL_DST and STRICT_DNS clusters with
  * several endpoints, non-IP endpoint addresses, LEAST_REQUEST.
+ *
+ * Issue 7 (security, gRFC A29/A36): for nodes whose bootstrap has the certificate provider
+ * `default` (ViewSpec.tls), clusters get an UpstreamTlsContext (`grpcClusterTls`); xDS-enabled
+ * servers get their inbound Listener (`grpcInboundResources`) with a DownstreamTlsContext per
+ * PeerAuthentication and the RBAC of the AuthorizationPolicies that select the workload.
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -18,6 +23,7 @@ import type { MergedService } from '../../model/mesh/types.js';
 import type { ClusterView } from '../../registry/view/clusters.js';
 import type { PortPolicy } from '../../registry/view/destination-rules.js';
 import { ADS, lbPolicy, loadAssignment, outlierDetection } from './common.js';
+import { grpcClusterTls } from './grpc-tls.js';
 import { emptyResourceSet, type ResourceSet } from './resource-set.js';
 import { FAULT_FILTER, routesFor } from './routes.js';
 import type { ServiceClusters, ViewContext } from './view.js';
@@ -50,11 +56,13 @@ export function hashPolicy(policy: PortPolicy): MessageInitShape<typeof RouteAct
   return undefined;
 }
 
-function grpcCluster(c: ClusterView, clusterId: string): Cluster | undefined {
+function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled: boolean; readonly autoMtls: boolean }): Cluster | undefined {
   const lb = lbPolicy(c.policy, true);
   const od = outlierDetection(c.policy.outlierDetection);
+  const transportSocket = tls.enabled ? grpcClusterTls(c, tls.autoMtls) : undefined;
   const common = {
     name: c.name,
+    ...(transportSocket ? { transportSocket } : {}),
     lbPolicy: lb.lbPolicy,
     ...(lb.ringHash !== undefined ? { lbConfig: { case: 'ringHashLbConfig' as const, value: { minimumRingSize: BigInt(lb.ringHash) } } } : {}),
     ...(od ? { outlierDetection: od } : {}),
@@ -97,10 +105,12 @@ export function grpcServiceResources(ctx: ViewContext, sc: ServiceClusters, serv
     );
   }
   for (const c of sc.clusters) {
-    const cluster = grpcCluster(c, mesh.clusterId);
+    const cluster = grpcCluster(c, mesh.clusterId, { enabled: ctx.spec.tls === true, autoMtls: mesh.enableAutoMtls });
     if (!cluster) continue;
     out.clusters.set(c.name, cluster);
     if (c.type === 'EDS') out.endpoints.set(c.name, loadAssignment(c.name, c.localities, { proxyless: true, clusterId: mesh.clusterId }));
   }
   return out;
 }
+
+export { grpcInboundResources } from './grpc-inbound.js';

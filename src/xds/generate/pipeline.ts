@@ -38,9 +38,10 @@ import type { MergedService, Workload } from '../../model/mesh/types.js';
 import type { ResourceInput, ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
 import type { ProxyIdentity } from '../server/node-identity.js';
-import { grpcServiceResources } from './grpc.js';
+import { grpcInboundResources, grpcServiceResources } from './grpc.js';
+import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
-import { viewKeyOf, type GeneratorKind, type ViewContext, type ViewSpec } from './view.js';
+import { viewKeyOf, type GeneratorKind, type InboundRequest, type ViewContext, type ViewSpec } from './view.js';
 
 /** A generator flavour: per-service resources, plus resources shared by all services of a view. */
 export interface Generator {
@@ -59,6 +60,9 @@ export const grpcGenerator: Generator = {
   forService(ctx, service, sources, servicesByHost) {
     const clusters = clustersForService(sources, ctx.spec.client, indexGateways(sources.gateways), service);
     return grpcServiceResources(ctx, { service, clusters }, servicesByHost);
+  },
+  shared(ctx) {
+    return grpcInboundResources(ctx);
   },
   sharedAcrossViews: true,
 };
@@ -84,7 +88,8 @@ export interface PipelineOptions {
 }
 
 interface ViewState {
-  readonly spec: ViewSpec;
+  /** Replaced when the proxy's requested inbound listeners change (noteRequestedListeners). */
+  spec: ViewSpec;
   /** Streams on this view. */
   refs: number;
   classKey: string;
@@ -198,7 +203,7 @@ export class XdsPipeline {
         this.debouncer.trigger('workloads');
       }),
     );
-    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.gateways, r.mesh]) {
+    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.inputs.authorizationPolicies, r.gateways, r.mesh]) {
       this.unsubscribe.push(c.subscribe(() => this.debouncer.trigger('policy')));
     }
   }
@@ -238,6 +243,28 @@ export class XdsPipeline {
     }
   }
 
+  /**
+   * Issue 7: the Listener names a stream of `view` subscribed to (an LDS request). A proxyless view
+   * that asks for server-side inbound listeners (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`) moves
+   * to a class that generates them: for the workload at that IP (its namespace preferred), else a
+   * plaintext router-only listener so the server still starts.
+   */
+  noteRequestedListeners(view: ViewKey, names: readonly string[]): void {
+    const state = this.views.get(view);
+    if (state === undefined || state.spec.kind !== 'grpc') return;
+    const requested = [...new Set(names.filter((n) => parseInboundListenerName(n) !== undefined))].sort();
+    if (requested.join(',') === (state.spec.inboundRequests ?? []).join(',')) return;
+    const { inboundRequests: _previous, ...rest } = state.spec;
+    state.spec = requested.length > 0 ? { ...rest, inboundRequests: requested } : rest;
+    const rel = this.currentRelevance();
+    const key = this.classKeyOf(state.spec, rel);
+    if (key === state.classKey) return;
+    const old = state.classKey;
+    state.classKey = key;
+    this.join(state, rel, this.sources());
+    this.leave(old);
+  }
+
   viewSpecs(): ViewSpec[] {
     return [...this.views.values()].map((v) => v.spec);
   }
@@ -267,8 +294,26 @@ export class XdsPipeline {
       },
       [],
     );
-    const ownKeys = own.map((w) => w.key).sort();
-    return { key: viewKeyOf(proxy.kind, client, ownKeys), kind: proxy.kind, client, ownWorkloads: ownKeys };
+    // Issue 7: a proxyless node's own workloads are those its xDS-enabled servers serve (inbound
+    // listeners): a Pod or WorkloadEntry at one of its IPs, those in its namespace preferred.
+    const ownKeys = (proxy.kind === 'grpc' ? this.serverWorkloads(proxy) : own).map((w) => w.key).sort();
+    const tls = proxy.certificateProviders?.includes(CERTIFICATE_PROVIDER_INSTANCE) === true;
+    return {
+      key: viewKeyOf(proxy.kind, client, ownKeys, tls),
+      kind: proxy.kind,
+      client,
+      ownWorkloads: ownKeys,
+      ...(proxy.kind === 'grpc' ? { ips: proxy.ips } : {}),
+      ...(tls ? { tls } : {}),
+    };
+  }
+
+  /** Workloads at the proxy's IPs, those in its namespace if any is (any kind, any source). */
+  private serverWorkloads(proxy: ProxyIdentity): Workload[] {
+    const index = this.workloadsByAddress();
+    const all = proxy.ips.flatMap((ip) => index.lookup(ip));
+    const inNamespace = all.filter((w) => w.namespace === proxy.namespace);
+    return inNamespace.length > 0 ? inNamespace : all;
   }
 
   private workloadsByAddress(): Index<Workload> {
@@ -286,6 +331,7 @@ export class XdsPipeline {
       },
       destinationRules: r.inputs.destinationRules.list(),
       peerAuthentications: r.inputs.peerAuthentications.list(),
+      authorizationPolicies: r.inputs.authorizationPolicies.list(),
       gateways: r.gateways.value(),
     };
   }
@@ -332,7 +378,11 @@ export class XdsPipeline {
   private classKeyOf(spec: ViewSpec, rel: Relevance): string {
     if (!this.o.generators[spec.kind]?.sharedAcrossViews) return `view|${spec.key}`;
     const c = this.classClient(spec.client, rel);
-    return ['class', spec.kind, rel.namespace ? c.namespace : '*', rel.network ? c.network : '', rel.locality ? `${formatLocality(c.locality)}${c.hasLocality ? '' : '~'}` : '', labelString(c.labels)].join('|');
+    const key = ['class', spec.kind, rel.namespace ? c.namespace : '*', rel.network ? c.network : '', rel.locality ? `${formatLocality(c.locality)}${c.hasLocality ? '' : '~'}` : '', labelString(c.labels)].join('|');
+    // Issue 7: TLS-capable proxies and servers (own inbound listeners) never share with others.
+    const server = spec.ownWorkloads.length > 0 ? `|own=${spec.ownWorkloads.join(',')}` : '';
+    const requested = (spec.inboundRequests?.length ?? 0) > 0 ? `|in=${(spec.inboundRequests ?? []).join(',')}` : '';
+    return `${key}${server}${requested}${spec.tls === true ? '|tls' : ''}`;
   }
 
   private classClient(client: ClientProxy, rel: Relevance): ClientProxy {
@@ -349,7 +399,8 @@ export class XdsPipeline {
     let c = this.classes.get(view.classKey);
     if (!c) {
       const shared = this.o.generators[view.spec.kind]?.sharedAcrossViews === true;
-      const spec: ViewSpec = shared ? { ...view.spec, key: view.classKey, client: this.classClient(view.spec.client, rel), ownWorkloads: [] } : view.spec;
+      // The own workloads are part of the class key (classKeyOf): kept for the inbound side.
+      const spec: ViewSpec = shared ? { ...view.spec, key: view.classKey, client: this.classClient(view.spec.client, rel) } : view.spec;
       c = { key: view.classKey, spec, views: 0, winners: new Map(), owned: new Map(), generated: -1 };
       this.classes.set(c.key, c);
       this.generateFull(c, sources);
@@ -399,7 +450,10 @@ export class XdsPipeline {
     for (const c of this.classes.values()) {
       if (c.generated === this.pushGeneration) continue;
       const generator = this.o.generators[c.spec.kind];
-      const full = policy || generator?.shared !== undefined || c.spec.ownWorkloads.some((k) => workloads.has(k));
+      // Shared resources are rebuilt on every push, for views that share classes only when they
+      // have any (a proxyless server's inbound listeners).
+      const sharedPart = generator?.shared !== undefined && (generator.sharedAcrossViews !== true || c.spec.ownWorkloads.length > 0 || (c.spec.inboundRequests?.length ?? 0) > 0);
+      const full = policy || sharedPart || c.spec.ownWorkloads.some((k) => workloads.has(k));
       if (full) regenerated += this.generateFull(c, sources);
       else if (hosts.size > 0) regenerated += this.generateHosts(c, sources, hosts);
     }
@@ -419,7 +473,23 @@ export class XdsPipeline {
       const w = this.o.registry.workloads.get(k);
       return w ? [w] : [];
     });
-    return { spec: c.spec, sources, virtualServices: this.o.registry.inputs.virtualServices.list(), ownWorkloads };
+    const inboundRequests = (c.spec.inboundRequests ?? []).flatMap((name): InboundRequest[] => {
+      const at = parseInboundListenerName(name);
+      if (at === undefined) return [];
+      const candidates = this.workloadsByAddress()
+        .lookup(at.ip)
+        .slice()
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const workload = candidates.find((w) => w.namespace === c.spec.client.namespace) ?? candidates[0];
+      return [{ name, ...at, ...(workload ? { workload } : {}) }];
+    });
+    return {
+      spec: c.spec,
+      sources,
+      virtualServices: this.o.registry.inputs.virtualServices.list(),
+      ownWorkloads,
+      ...(inboundRequests.length > 0 ? { inboundRequests } : {}),
+    };
   }
 
   /**
@@ -434,7 +504,8 @@ export class XdsPipeline {
     const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
     if (ruled || this.distributionAnnotated.has(service.key)) return c.key;
     const client = c.spec.client;
-    return [c.spec.kind, rel.anyVirtualService ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
+    const key = [c.spec.kind, rel.anyVirtualService ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
+    return c.spec.tls === true ? `${key}|tls` : key;
   }
 
   /** The resources of `service` for class `c` (memoised), and the token for the cache. */

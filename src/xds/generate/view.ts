@@ -16,16 +16,44 @@ export interface ViewSpec {
   readonly key: string;
   readonly kind: GeneratorKind;
   readonly client: ClientProxy;
-  /** The proxy's own workloads (Envoy inbound side), keys only: resolved at generation time. */
+  /**
+   * The proxy's own workloads (Envoy inbound side, xDS-enabled gRPC servers), keys only: resolved at
+   * generation time.
+   */
   readonly ownWorkloads: readonly string[];
+  /**
+   * The proxy's IPs (gRPC: its server-side inbound listeners are generated for these addresses when
+   * one is a workload's). Empty for Envoy views.
+   */
+  readonly ips?: readonly string[];
+  /**
+   * Issue 7: the proxy's bootstrap has the certificate-provider instance `default` (node metadata
+   * CERTIFICATE_PROVIDERS): generated resources may use TLS. Proxies that differ here never share a
+   * view or a class.
+   */
+  readonly tls?: boolean;
+  /**
+   * Inbound listener names (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`) the proxy subscribed to,
+   * sorted: its xDS-enabled servers. Set after connection (XdsPipeline.noteRequestedListeners).
+   */
+  readonly inboundRequests?: readonly string[];
 }
 
-export function viewKeyOf(kind: GeneratorKind, client: ClientProxy, ownWorkloads: readonly string[]): string {
+/** An inbound listener a proxyless server asked for, and the workload at its IP (if any). */
+export interface InboundRequest {
+  readonly name: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly workload?: Workload;
+}
+
+export function viewKeyOf(kind: GeneratorKind, client: ClientProxy, ownWorkloads: readonly string[], tls = false): string {
   const labels = Object.entries(client.labels)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  return [kind, client.namespace, formatLocality(client.locality), client.network, labels, ownWorkloads.join(',')].join('|');
+  const key = [kind, client.namespace, formatLocality(client.locality), client.network, labels, ownWorkloads.join(',')].join('|');
+  return tls ? `${key}|tls` : key;
 }
 
 /** Everything a generator reads for one view. */
@@ -34,6 +62,8 @@ export interface ViewContext {
   readonly sources: ViewSources;
   readonly virtualServices: readonly VirtualService[];
   readonly ownWorkloads: readonly Workload[];
+  /** ViewSpec.inboundRequests, resolved (gRPC). */
+  readonly inboundRequests?: readonly InboundRequest[];
 }
 
 /** One service as this view sees it: the service and its clusters (from registry/view). */

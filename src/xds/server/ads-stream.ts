@@ -42,15 +42,26 @@ export const HEALTH_INFORMATION_TYPE_URL = 'type.googleapis.com/istio.v1.HealthI
  */
 export const AGENT_HELLO_TYPE_URL = 'type.googleapis.com/meshbridge.v1.AgentHello';
 
-/** Admission of a new stream, from its proxy identity and gRPC call metadata. */
-export type Admission = { readonly ok: true } | { readonly ok: false; readonly code: number; readonly message: string };
-export type AdmitFn = (proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>) => Admission;
+/**
+ * Admission of a new stream, from its proxy identity, gRPC call metadata and transport. An admitted
+ * stream may carry the identity its credential proved (a SPIFFE id), recorded in its StreamInfo.
+ */
+export type Admission = { readonly ok: true; readonly identity?: string } | { readonly ok: false; readonly code: number; readonly message: string };
+export type AdmitFn = (proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>, transport: StreamTransport) => Admission;
+
+/** How a stream reached the server: the plaintext port, or TLS with the client certificate presented (DER), if any. */
+export interface StreamTransport {
+  readonly secure: boolean;
+  readonly certificate?: Buffer | undefined;
+}
 
 /** The transport side of one stream (a gRPC call, or a recording fake in tests). */
 export interface StreamPort<Res> {
   readonly peer: string;
   /** The gRPC call's request metadata (single values; `authorization` carries agents' tokens). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Default: plaintext. */
+  readonly transport?: StreamTransport;
   /** Writes one response; false when the transport is congested (then wait for `onDrain`). */
   send(message: Res): boolean;
   /** Calls `listener` once when a congested transport can take more. */
@@ -153,7 +164,7 @@ export class AdsStream<Req extends RequestView, Res> {
       return undefined;
     }
     const proxy = proxyIdentityFromNode(req.node);
-    const admission = this.#opts.admit?.(proxy, this.#port.metadata ?? {}) ?? { ok: true };
+    const admission: Admission = this.#opts.admit?.(proxy, this.#port.metadata ?? {}, this.#port.transport ?? { secure: false }) ?? { ok: true };
     if (!admission.ok) {
       this.#emit({ event: 'refused', streamId: this.#opts.streamId, proxyId: proxy.id, code: admission.code, message: admission.message });
       this.close('refused');
@@ -166,6 +177,7 @@ export class AdsStream<Req extends RequestView, Res> {
       proxy,
       view: this.#opts.viewOf(proxy),
       peer: this.#port.peer,
+      ...(admission.identity !== undefined ? { identity: admission.identity } : {}),
       connectedAt: (this.#opts.now ?? Date.now)(),
     };
     this.#emit({ event: 'connect', stream: this.#info });

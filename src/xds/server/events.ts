@@ -13,6 +13,8 @@ export interface StreamInfo {
   readonly view: ViewKey;
   /** Remote address as gRPC reports it. */
   readonly peer: string;
+  /** The identity the stream's credential proved on the secure port (a SPIFFE id), if any. */
+  readonly identity?: string;
   /** Milliseconds since the epoch. */
   readonly connectedAt: number;
 }

@@ -47,3 +47,12 @@ test('an id of another shape is accepted as it is', () => {
   assert.equal(p.namespace, undefined);
   assert.deepEqual(p.ips, []);
 });
+
+test('issue 7: CERTIFICATE_PROVIDERS metadata is parsed as a sorted, de-duplicated list; absent when not advertised', () => {
+  const withProviders = proxyIdentityFromNode(
+    create(NodeSchema, { id: 'proxyless~127.0.0.5~srv.demo~demo.svc.cluster.local', metadata: { GENERATOR: 'grpc', CERTIFICATE_PROVIDERS: ' other, default ,default' } }),
+  );
+  assert.deepEqual(withProviders.certificateProviders, ['default', 'other']);
+  const without = proxyIdentityFromNode(create(NodeSchema, { id: 'proxyless~127.0.0.5~srv.demo~demo.svc.cluster.local', metadata: { GENERATOR: 'grpc' } }));
+  assert.equal(without.certificateProviders, undefined);
+});

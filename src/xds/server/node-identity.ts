@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { CERTIFICATE_PROVIDERS_METADATA } from '../generate/names.js';
 
 /** `envoy` for Envoy sidecars and gateways; `grpc` for proxyless gRPC clients (metadata GENERATOR=grpc). */
 export type ProxyKind = 'envoy' | 'grpc';
@@ -36,6 +37,12 @@ export interface ProxyIdentity {
   readonly serviceCluster?: string;
   readonly locality: Locality;
   readonly userAgent?: string;
+  /**
+   * Metadata CERTIFICATE_PROVIDERS (comma list), sorted and de-duplicated: the certificate-provider
+   * instances the node's bootstrap has (names.ts). Absent when not advertised: the node then gets no
+   * TLS in generated resources.
+   */
+  readonly certificateProviders?: readonly string[];
   readonly metadata: JsonObject;
 }
 
@@ -45,7 +52,8 @@ export function proxyIdentityFromNode(node: Node): ProxyIdentity {
   const istioStyle = parts.length === 4;
   const [nodeType, idIp, idName, idDomain] = istioStyle ? parts : [];
   const nameParts = (idName ?? '').split('.');
-  const instanceIps = str(metadata['INSTANCE_IPS'])?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
+  const instanceIps = commaList(metadata['INSTANCE_IPS']);
+  const providers = [...new Set(commaList(metadata[CERTIFICATE_PROVIDERS_METADATA]))].sort();
   const ips = instanceIps.length > 0 ? instanceIps : nonEmpty(idIp) !== undefined ? [idIp as string] : [];
   const namespace = str(metadata['NAMESPACE']) ?? nonEmpty(nameParts[1]) ?? nonEmpty(idDomain?.split('.')[0]);
   const userAgentVersion = node.userAgentVersionType.case === 'userAgentVersion' ? node.userAgentVersionType.value : undefined;
@@ -65,12 +73,17 @@ export function proxyIdentityFromNode(node: Node): ProxyIdentity {
     ...opt('serviceCluster', nonEmpty(node.cluster)),
     locality: { region: node.locality?.region ?? '', zone: node.locality?.zone ?? '', subZone: node.locality?.subZone ?? '' },
     ...opt('userAgent', userAgent),
+    ...opt('certificateProviders', providers.length > 0 ? providers : undefined),
     metadata,
   };
 }
 
 function str(v: JsonValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function commaList(v: JsonValue | undefined): string[] {
+  return str(v)?.split(',').map((s) => s.trim()).filter((s) => s !== '') ?? [];
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

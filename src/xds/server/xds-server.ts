@@ -15,6 +15,7 @@ import { adsServiceDefinition } from './ads-service.js';
 import { AdsStream, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamPort } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import type { ProxyIdentity } from './node-identity.js';
+import { presentedCertificate } from './peer-certificate.js';
 
 export interface XdsServerOptions {
   /** Where resources come from (a ResourceCache). */
@@ -53,6 +54,7 @@ export class XdsServer {
   readonly #listeners = new Set<XdsEventListener>();
   readonly #streams = new Map<AdsStream<RequestView, unknown>, () => void>();
   #server: Server | undefined;
+  #secureServer: Server | undefined;
   #nextStream = 0;
 
   constructor(options: XdsServerOptions) {
@@ -70,24 +72,40 @@ export class XdsServer {
     return [...this.#streams.keys()].map((s) => s.status()).filter((s): s is StreamStatus => s !== undefined);
   }
 
-  /** Binds `host:port` (port 0 picks a free one) and starts serving. */
+  /** Binds `host:port` in plaintext (port 0 picks a free one) and starts serving. */
   async start(address: string): Promise<BoundAddress> {
     if (this.#server !== undefined) throw new Error('xDS server already started');
+    const { server, bound } = await this.#bind(address, ServerCredentials.createInsecure(), false);
+    this.#server = server;
+    return bound;
+  }
+
+  /**
+   * Binds the secure port: the same services over TLS with `credentials`. Streams on it carry their
+   * transport (TLS, the presented client certificate) to `admit`.
+   */
+  async startSecure(address: string, credentials: ServerCredentials): Promise<BoundAddress> {
+    if (this.#secureServer !== undefined) throw new Error('secure xDS server already started');
+    const { server, bound } = await this.#bind(address, credentials, true);
+    this.#secureServer = server;
+    return bound;
+  }
+
+  async #bind(address: string, credentials: ServerCredentials, secure: boolean): Promise<{ server: Server; bound: BoundAddress }> {
     const server = new Server(this.#opts.grpcOptions);
     server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.#serveSotw(call),
-      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.#serveDelta(call),
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.#serveSotw(call, secure),
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.#serveDelta(call, secure),
     });
     for (const extra of this.#opts.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
       server.forceShutdown();
       throw err;
     });
-    this.#server = server;
     const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
-    return { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+    return { server, bound: { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` } };
   }
 
   /**
@@ -95,31 +113,33 @@ export class XdsServer {
    * another instance), and waits for the transport to drain; forces the shutdown after `graceMs`.
    */
   async stop(graceMs = 5000): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
+    const servers = [this.#server, this.#secureServer].filter((x): x is Server => x !== undefined);
+    if (servers.length === 0) return;
     this.#server = undefined;
-    const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    this.#secureServer = undefined;
+    const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.tryShutdown(() => resolve()))));
     for (const end of [...this.#streams.values()]) end();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-    if ((await Promise.race([drained, timeout])) === 'timeout') server.forceShutdown();
+    if ((await Promise.race([drained, timeout])) === 'timeout') for (const server of servers) server.forceShutdown();
     clearTimeout(timer);
   }
 
-  #serveSotw(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+  #serveSotw(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, secure: boolean): void {
     const streamId = this.#newStreamId('sotw');
     const session = new SotwSession(this.#sessionOptions(streamId));
-    this.#serve(call, 'sotw', streamId, session, (r) => ({ names: r.resourceNames, unsubscribed: [], versionInfo: r.versionInfo }));
+    this.#serve(call, secure, 'sotw', streamId, session, (r) => ({ names: r.resourceNames, unsubscribed: [], versionInfo: r.versionInfo }));
   }
 
-  #serveDelta(call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void {
+  #serveDelta(call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>, secure: boolean): void {
     const streamId = this.#newStreamId('delta');
     const session = new DeltaSession(this.#sessionOptions(streamId));
-    this.#serve(call, 'delta', streamId, session, (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' }));
+    this.#serve(call, secure, 'delta', streamId, session, (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' }));
   }
 
   #serve<Req extends RequestView, Res>(
     call: ServerDuplexStream<Req, Res>,
+    secure: boolean,
     protocol: AdsProtocol,
     streamId: string,
     session: ConstructorParameters<typeof AdsStream<Req, Res>>[1],
@@ -131,6 +151,7 @@ export class XdsServer {
     const port: StreamPort<Res> = {
       peer: call.getPeer(),
       metadata,
+      transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure },
       send: (message) => (ended ? true : call.write(message)),
       onDrain: (listener) => {
         call.once('drain', listener);

@@ -12,7 +12,7 @@ import type { FilterSchema } from '../../../gen/envoy/config/listener/v3/listene
 import type { RouteActionSchema, RouteSchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
-import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { HttpConnectionManagerSchema, type HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RawBufferSchema } from '../../../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -71,8 +71,13 @@ type HcmInit = InitOf<typeof HttpConnectionManagerSchema>;
  * path normalisation; the caller's address is not trusted (`use_remote_address` false). Istio also
  * installs metadata exchange, stats, CORS, gRPC stats, tracing and access logs (not generated).
  */
-export function hcmFilter(statPrefix: string, routeSpecifier: NonNullable<HcmInit['routeSpecifier']>, o: { fault: boolean }): MessageInitShape<typeof FilterSchema> {
-  const httpFilters = [...(o.fault ? [typed(FAULT_FILTER, HTTPFaultSchema)] : []), typed(ROUTER_FILTER, RouterSchema)];
+export function hcmFilter(
+  statPrefix: string,
+  routeSpecifier: NonNullable<HcmInit['routeSpecifier']>,
+  o: { fault: boolean; before?: readonly MessageInitShape<typeof HttpFilterSchema>[] },
+): MessageInitShape<typeof FilterSchema> {
+  // `before`: filters ahead of the fault filter and the router (inbound RBAC, issue 7).
+  const httpFilters = [...(o.before ?? []), ...(o.fault ? [typed(FAULT_FILTER, HTTPFaultSchema)] : []), typed(ROUTER_FILTER, RouterSchema)];
   return typed(HCM_FILTER, HttpConnectionManagerSchema, {
     statPrefix,
     routeSpecifier,

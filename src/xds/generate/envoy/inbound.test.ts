@@ -57,3 +57,37 @@ test('X-1, E-PORT-1: a service exported nowhere still gives inbound ports; a por
   assert.equal(tcp?.clusterSpecifier.case === 'cluster' && tcp.clusterSpecifier.value, 'inbound|5432||');
   assert.ok(r.clusters.get('inbound|9443||')?.typedExtensionProtocolOptions['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'], 'HTTP/2 to a gRPC application');
 });
+
+/** Issue 7: the chains of one inbound port as [name, transport protocol, TLS?]. */
+function portChains(l: Listener | undefined, port: number): [string, string, boolean][] {
+  return (l?.filterChains ?? [])
+    .filter((c) => c.filterChainMatch?.destinationPort === port)
+    .map((c) => [c.name, c.filterChainMatch?.transportProtocol ?? '', c.transportSocket?.name === 'envoy.transport_sockets.tls']);
+}
+
+const PA = (spec: string) => `---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: vm, namespace: apps}\nspec: ${spec}`;
+
+test('issue 7, PeerAuthentication on the Envoy inbound side: STRICT = TLS chain only; PERMISSIVE = tls + raw_buffer chains with tls_inspector; DISABLE = plaintext; port level', () => {
+  const vm = (yaml: string) => generateFor(registryOfYaml(`${VM}${yaml}`), sidecar({ namespace: 'apps', ip: '10.5.0.7', name: 'vm' })).listeners.get('virtualInbound');
+  const permissive = vm('');
+  assert.deepEqual(portChains(permissive, 8080), [['0.0.0.0_8080-mtls', 'tls', true], ['0.0.0.0_8080', 'raw_buffer', false]], 'mesh default PERMISSIVE');
+  assert.deepEqual(permissive?.listenerFilters.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+
+  const strict = vm(PA('{selector: {matchLabels: {app: vm}}, mtls: {mode: STRICT}, portLevelMtls: {"5432": {mode: DISABLE}}}'));
+  assert.deepEqual(portChains(strict, 8080), [['0.0.0.0_8080', '', true]], 'STRICT: plaintext fails the handshake');
+  assert.deepEqual(portChains(strict, 5432), [['0.0.0.0_5432', '', false]], 'port-level DISABLE');
+  assert.deepEqual(strict?.listenerFilters.map((f) => f.name), ['envoy.filters.listener.original_dst'], 'no PERMISSIVE port: no tls_inspector');
+
+  const disabled = vm(PA('{mtls: {mode: DISABLE}}'));
+  assert.deepEqual(portChains(disabled, 9443), [['0.0.0.0_9443', '', false]]);
+});
+
+test('issue 7: AuthorizationPolicies selecting the VM become RBAC filters (DENY, then ALLOW) before the router of its HTTP inbound ports', () => {
+  const ap = (name: string, spec: string) => `---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, namespace: apps}\nspec: ${spec}\n`;
+  const r = generateFor(
+    registryOfYaml(`${VM}${ap('allow', '{selector: {matchLabels: {app: vm}}, rules: [{to: [{operation: {methods: [GET]}}]}]}')}${ap('deny', '{action: DENY, rules: [{from: [{source: {namespaces: [evil]}}]}]}')}`),
+    sidecar({ namespace: 'apps', ip: '10.5.0.7', name: 'vm' }),
+  );
+  const { hcm } = chain(r.listeners.get('virtualInbound'), 8080);
+  assert.deepEqual(hcm?.httpFilters.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.router']);
+});

@@ -11,18 +11,34 @@
  *
  * Simplifications: the inbound cluster is STATIC to 127.0.0.1:<port> (Istio's form for a Sidecar
  * ingress defaultEndpoint and before 1.10; current Istio uses ORIGINAL_DST from 127.0.0.6), which
- * reaches applications listening on localhost only too. The filter chains match the destination
- * port only, in plaintext.
- * TODO(issue 7): PeerAuthentication -> DownstreamTlsContext on the inbound filter chains (mTLS
- * STRICT/PERMISSIVE with tls_inspector and transport_protocol matches); until then a VM sidecar
- * only accepts plaintext, while peers with auto mTLS (C-6) send it mTLS.
+ * reaches applications listening on localhost only too.
+ *
+ * Issue 7, mTLS per PeerAuthentication (Istio listener_inbound.go / authn): the mode of each port
+ * (effectiveMtlsMode of the proxy's first own workload, port-level settings included) decides its
+ * chains. STRICT: one chain matching the port with a DownstreamTlsContext (SDS `default`/`ROOTCA`
+ * from istio-agent, client certificate required), so plaintext fails the handshake. PERMISSIVE:
+ * two chains told apart by the tls_inspector listener filter: `transport_protocol: tls` (mTLS, as
+ * STRICT) and `raw_buffer` (plaintext). Unlike Istio, the TLS chain does not require the `istio*`
+ * ALPN, so proxyless gRPC clients (ALPN `h2` only) are served mTLS too. DISABLE: plaintext only.
+ * AuthorizationPolicies selecting the workload become RBAC HTTP filters (authz.ts) in the HCM of
+ * HTTP-family ports. Gap: TCP ports get no RBAC (Istio's network RBAC filter is not generated).
  */
 import { create } from '@bufbuild/protobuf';
 import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { TrafficDirection } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { ListenerSchema, type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
-import type { MergedService } from '../../../model/mesh/types.js';
+import { TlsInspectorSchema } from '../../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { DownstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { TlsParameters_TlsProtocol } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
+import type { AuthorizationPolicy, MtlsMode, PeerAuthentication } from '../../../model/config/types.js';
+import type { MeshSettings } from '../../../model/mesh/mesh-settings.js';
+import type { MergedService, Workload } from '../../../model/mesh/types.js';
+import { effectiveMtlsMode } from '../../../registry/view/peer-authentication.js';
+import { inboundRbac, rbacHttpFilters } from '../authz.js';
+import { agentSds, SDS_DEFAULT, SDS_ROOT } from './tls.js';
 import { emptyResourceSet, type ResourceSet } from '../resource-set.js';
 import {
   BLACKHOLE_CLUSTER,
@@ -34,6 +50,7 @@ import {
   isHttpPort,
   ORIGINAL_DST_FILTER,
   routeToCluster,
+  TLS_TRANSPORT_SOCKET,
   socketAddress,
   tcpProxyFilter,
   typed,
@@ -87,8 +104,35 @@ export function inboundCluster(p: InboundPort): Cluster {
   });
 }
 
-/** The filter chain of one inbound port: HCM with an inline route (HTTP) or tcp_proxy. */
-function inboundChain(p: InboundPort) {
+export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
+
+/** What decides the security of an inbound port (issue 7); defaults: PERMISSIVE, no RBAC. */
+export interface InboundSecurity {
+  readonly mtlsMode: Exclude<MtlsMode, 'UNSET'>;
+  readonly rbacFilters: readonly MessageInitShape<typeof HttpFilterSchema>[];
+}
+
+const PLAINTEXT: InboundSecurity = { mtlsMode: 'DISABLE', rbacFilters: [] };
+
+/**
+ * Istio's inbound DownstreamTlsContext: workload certificate and root from istio-agent (SDS),
+ * client certificates required, TLS 1.2+, Istio's ALPN (ALPNDownstreamWithMxc for HTTP ports,
+ * ALPNInMeshWithMxc otherwise).
+ */
+export function inboundTlsSocket(protocol: string) {
+  return typed(TLS_TRANSPORT_SOCKET, DownstreamTlsContextSchema, {
+    commonTlsContext: {
+      tlsParams: { tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_2, tlsMaximumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_3 },
+      tlsCertificateSdsSecretConfigs: [agentSds(SDS_DEFAULT)],
+      validationContextType: { case: 'combinedValidationContext', value: { defaultValidationContext: {}, validationContextSdsSecretConfig: agentSds(SDS_ROOT) } },
+      alpnProtocols: isHttpPort(protocol) ? ['istio-peer-exchange', 'h2', 'http/1.1'] : ['istio-peer-exchange', 'istio'],
+    },
+    requireClientCertificate: true,
+  });
+}
+
+/** The filter chains of one inbound port: HCM with an inline route (HTTP) or tcp_proxy, per mTLS mode. */
+function inboundChains(p: InboundPort, security: InboundSecurity) {
   const cluster = inboundClusterName(p.port);
   const statPrefix = `inbound_0.0.0.0_${p.port}`;
   const filter = isHttpPort(p.protocol)
@@ -102,35 +146,63 @@ function inboundChain(p: InboundPort) {
             validateClusters: false,
           },
         },
-        { fault: false },
+        { fault: false, before: security.rbacFilters },
       )
     : tcpProxyFilter(cluster, cluster);
-  return { name: `0.0.0.0_${p.port}`, filterChainMatch: { destinationPort: p.port }, filters: [filter] };
+  const name = `0.0.0.0_${p.port}`;
+  switch (security.mtlsMode) {
+    case 'DISABLE':
+      return [{ name, filterChainMatch: { destinationPort: p.port }, filters: [filter] }];
+    case 'STRICT':
+      return [{ name, filterChainMatch: { destinationPort: p.port }, filters: [filter], transportSocket: inboundTlsSocket(p.protocol) }];
+    case 'PERMISSIVE':
+      return [
+        { name: `${name}-mtls`, filterChainMatch: { destinationPort: p.port, transportProtocol: 'tls' }, filters: [filter], transportSocket: inboundTlsSocket(p.protocol) },
+        { name, filterChainMatch: { destinationPort: p.port, transportProtocol: 'raw_buffer' }, filters: [filter] },
+      ];
+  }
 }
 
 /**
- * `virtualInbound`: one filter chain per inbound port, Istio's blackhole chain for connections
- * addressed to 15006 itself (no loop), and a passthrough default chain for every other port.
+ * `virtualInbound`: the filter chains of each inbound port, Istio's blackhole chain for
+ * connections addressed to 15006 itself (no loop), and a passthrough default chain for every other
+ * port. The tls_inspector listener filter is added when some port is PERMISSIVE.
  */
-export function virtualInbound(ports: readonly InboundPort[]): Listener {
+export function virtualInbound(ports: readonly InboundPort[], securityOf: (p: InboundPort) => InboundSecurity = () => PLAINTEXT): Listener {
+  const chains = ports.map((p) => inboundChains(p, securityOf(p)));
+  // The transport_protocol matches of PERMISSIVE chains need the tls_inspector.
+  const inspect = ports.some((p) => securityOf(p).mtlsMode === 'PERMISSIVE');
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
     trafficDirection: TrafficDirection.INBOUND,
-    listenerFilters: [typed(ORIGINAL_DST_FILTER, OriginalDstSchema)],
+    listenerFilters: [typed(ORIGINAL_DST_FILTER, OriginalDstSchema), ...(inspect ? [typed(TLS_INSPECTOR_FILTER, TlsInspectorSchema)] : [])],
     filterChains: [
       { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: VIRTUAL_INBOUND_PORT }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
-      ...ports.map(inboundChain),
+      ...chains.flat(),
     ],
     defaultFilterChain: { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)] },
   });
 }
 
-/** Inbound clusters and the virtualInbound listener for the proxy's own workloads (maybe none). */
-export function inboundResources(allServices: readonly MergedService[], ownKeys: ReadonlySet<string>): ResourceSet {
+export interface InboundPolicies {
+  readonly mesh: MeshSettings;
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+}
+
+/**
+ * Inbound clusters and the virtualInbound listener for the proxy's own workloads (maybe none). The
+ * first own workload (by key) decides PeerAuthentication and AuthorizationPolicy selection.
+ */
+export function inboundResources(allServices: readonly MergedService[], own: readonly Workload[], policies: InboundPolicies): ResourceSet {
   const out = emptyResourceSet();
-  const ports = ownKeys.size > 0 ? inboundPorts(allServices, ownKeys) : [];
+  const ports = own.length > 0 ? inboundPorts(allServices, new Set(own.map((w) => w.key))) : [];
   for (const p of ports) out.clusters.set(inboundClusterName(p.port), inboundCluster(p));
-  out.listeners.set(VIRTUAL_INBOUND, virtualInbound(ports));
+  const w = [...own].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
+  const rbacFilters = w ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, { namespace: w.namespace, labels: w.labels }, policies.mesh), false) : [];
+  const securityOf = (p: InboundPort): InboundSecurity =>
+    w ? { mtlsMode: effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, w.namespace, w.labels, p.port), rbacFilters } : PLAINTEXT;
+  out.listeners.set(VIRTUAL_INBOUND, virtualInbound(ports, securityOf));
   return out;
 }

@@ -9,10 +9,12 @@ import { createRegistry, type Registry as TypeRegistry } from '@bufbuild/protobu
 import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
+import { TlsInspectorSchema } from '../../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RawBufferSchema } from '../../../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
-import { UpstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { RBACSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { clustersForService, indexGateways } from '../../../registry/view/clusters.js';
 import type { Generator } from '../pipeline.js';
@@ -30,7 +32,10 @@ export const ENVOY_TYPE_REGISTRY: TypeRegistry = createRegistry(
   HTTPFaultSchema,
   TcpProxySchema,
   OriginalDstSchema,
+  TlsInspectorSchema,
   UpstreamTlsContextSchema,
+  DownstreamTlsContextSchema,
+  RBACSchema,
   RawBufferSchema,
   HttpProtocolOptionsSchema,
 );
@@ -56,7 +61,14 @@ export const envoyGenerator: Generator = {
     out.clusters.set(PASSTHROUGH_CLUSTER, passthroughCluster());
     out.clusters.set(BLACKHOLE_CLUSTER, blackHoleCluster());
     out.clusters.set(INBOUND_PASSTHROUGH_CLUSTER, inboundPassthroughCluster());
-    mergeInto(out, inboundResources(ctx.sources.services, new Set(ctx.ownWorkloads.map((w) => w.key))));
+    mergeInto(
+      out,
+      inboundResources(ctx.sources.services, ctx.ownWorkloads, {
+        mesh: ctx.sources.mesh,
+        peerAuthentications: ctx.sources.peerAuthentications,
+        authorizationPolicies: ctx.sources.authorizationPolicies ?? [],
+      }),
+    );
     return out;
   },
 };

@@ -8,7 +8,10 @@ import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 import { ClusterSchema } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ENVOY_TYPE_REGISTRY } from './index.js';
 import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, registryOfYaml, sidecar, type EnvoyResources } from './test-support.js';
-import { SHOP, VM, WEB } from './test-meshes.js';
+import { SECURE_GRPC, SHOP, VM, WEB } from './test-meshes.js';
+import { NodeSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
+import { proxyIdentityFromNode } from '../../server/node-identity.js';
+import { grpcGenerator } from '../pipeline.js';
 
 /** Paths of messages carrying unknown fields, and of Anys whose type is not in the registry. */
 export function unknownFields(value: unknown, path: string, out: string[] = []): string[] {
@@ -45,6 +48,30 @@ const views: [string, EnvoyResources][] = [
   ['the shop mesh (TLS modes, DNS, passthrough)', generateFor(registryOfYaml(SHOP), sidecar({ namespace: 'shop' }))],
   ['the web mesh (TCP listeners, ring hash)', generateFor(registryOfYaml(WEB), sidecar({ namespace: 'web' }))],
   ['the VM mesh (inbound HTTP, gRPC, TCP)', generateFor(registryOfYaml(VM), sidecar({ namespace: 'apps', ip: '10.5.0.7' }))],
+  [
+    'a TLS-capable proxyless gRPC server (issue 7: UpstreamTlsContext, inbound DownstreamTlsContext, RBAC, listener metadata)',
+    generateFor(
+      registryOfYaml(`${SECURE_GRPC}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny, namespace: apps}
+spec: {action: DENY, rules: [{from: [{source: {namespaces: [evil]}}], to: [{operation: {methods: [POST], ports: ["8080"]}}], when: [{key: source.ip, values: [10.0.0.0/8]}]}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow, namespace: apps}
+spec: {rules: [{from: [{source: {principals: [cluster.local/ns/apps/sa/*]}}]}]}
+`),
+      proxyIdentityFromNode(create(NodeSchema, { id: 'proxyless~10.6.0.1~secure-1.apps~apps.svc.cluster.local', metadata: { GENERATOR: 'grpc', NAMESPACE: 'apps', CERTIFICATE_PROVIDERS: 'default' } })),
+      { grpc: grpcGenerator },
+    ),
+  ],
 ];
 
 for (const [name, resources] of views) {

@@ -160,3 +160,46 @@ spec:
     - { number: 5432, name: tcp-db, protocol: TCP }
   workloadSelector: { labels: { app: vm } }
 `;
+
+/** Issue 7: two proxyless services, one whose endpoints all have identities and one mixed. */
+export const SECURE_GRPC = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: secure, namespace: apps}
+spec:
+  hosts: [secure.apps.test]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: grpc, protocol: GRPC}]
+  workloadSelector: {labels: {app: secure}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: secure-1, namespace: apps}
+spec: {address: 10.6.0.1, labels: {app: secure}, serviceAccount: sa1, ports: {grpc: 8080, admin: 9090}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: secure-2, namespace: apps}
+spec: {address: 10.6.0.2, labels: {app: secure}, serviceAccount: sa2, ports: {grpc: 8080}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: mixed, namespace: apps}
+spec:
+  hosts: [mixed.apps.test]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: grpc, protocol: GRPC}]
+  workloadSelector: {labels: {app: mixed}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: mixed-1, namespace: apps}
+spec: {address: 10.6.0.3, labels: {app: mixed}, serviceAccount: sa3, ports: {grpc: 8080}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: mixed-2, namespace: apps}
+spec: {address: 10.6.0.4, labels: {app: mixed}, ports: {grpc: 8080}}
+`;

@@ -18,7 +18,7 @@ import type { ResourceSink } from '../../cache/resource-cache.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from '../../server/node-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../types/resource-types.js';
 import type { XdsResourceType } from '../../types/resource-type.js';
-import { XdsPipeline } from '../pipeline.js';
+import { XdsPipeline, type PipelineOptions } from '../pipeline.js';
 import { ENVOY_TYPE_REGISTRY, envoyGenerator } from './index.js';
 
 /** The project root, from dist/src/xds/generate/envoy/. */
@@ -78,7 +78,7 @@ export interface EnvoyResources {
 }
 
 /** Generates the view of `proxy` through the push pipeline and returns what reached the cache. */
-export function generateFor(registry: Registry, proxy: ProxyIdentity): EnvoyResources {
+export function generateFor(registry: Registry, proxy: ProxyIdentity, generators: PipelineOptions['generators'] = { envoy: envoyGenerator }): EnvoyResources {
   // A recording sink: per view and type the resources as handed in; aliases resolved on read.
   const views = new Map<string, Map<string, Map<string, unknown>>>();
   const aliases = new Map<string, string>();
@@ -108,7 +108,7 @@ export function generateFor(registry: Registry, proxy: ProxyIdentity): EnvoyReso
       views.delete(view);
     },
   };
-  const pipeline = new XdsPipeline({ registry, cache: sink, generators: { envoy: envoyGenerator } });
+  const pipeline = new XdsPipeline({ registry, cache: sink, generators });
   const viewKey = pipeline.viewOf(proxy);
   let resolved = viewKey;
   for (let i = 0; i < 10 && aliases.has(resolved); i++) resolved = aliases.get(resolved) ?? resolved;

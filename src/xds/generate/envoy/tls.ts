@@ -44,7 +44,7 @@ type CommonInit = { -readonly [K in keyof InitOf<typeof CommonTlsContextSchema>]
 type SocketInit = MessageInitShape<typeof TransportSocketSchema>;
 
 /** Istio ConstructSdsSecretConfig: a secret fetched from istio-agent over the `sds-grpc` cluster. */
-function agentSds(name: string): SdsInit {
+export function agentSds(name: string): SdsInit {
   const sdsConfig: MessageInitShape<typeof ConfigSourceSchema> = {
     configSourceSpecifier: {
       case: 'apiConfigSource',

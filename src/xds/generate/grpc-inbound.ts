@@ -1,0 +1,124 @@
+/**
+ * Server-side inbound Listeners of xDS-enabled gRPC servers (gRFC A36; Istio grpcgen's
+ * `xds.istio.io/grpc/lds/inbound/<ip>:<port>`), issue 7.
+ *
+ * For each workload (Pod or WorkloadEntry) at one of the proxy's IPs (ViewSpec.ownWorkloads) and
+ * each port it is reached on (the endpoint / target ports of the services selecting it, and its own
+ * named ports), one Listener `inboundListenerName(address, port)`:
+ * - `address` = the workload's `address:port` (grpc-js-xds refuses a listener whose socket address
+ *   differs from the bound one);
+ * - one filter chain matching `transport_protocol: raw_buffer` (grpc-js-xds drops chains with any
+ *   other transport protocol, including an unset one when a match is present), with an HTTP
+ *   connection manager: inline route config (virtual host `*`, prefix `/`, non_forwarding_action),
+ *   HTTP filters [RBAC DENY, RBAC ALLOW (authz.ts, when policies select the workload), router];
+ * - the PeerAuthentication mode of that workload port (effectiveMtlsMode): STRICT -> a
+ *   DownstreamTlsContext from the `default` provider instance with client certificates required;
+ *   DISABLE -> plaintext; PERMISSIVE -> plaintext too: a gRPC server cannot detect TLS (A36 only
+ *   matches raw_buffer), and Istio's grpcgen serves PERMISSIVE as plaintext. The agent's
+ *   TLS-sniffing inbound proxy (another component) handles PERMISSIVE for VMs, reading
+ *   `metadata.filter_metadata["meshbridge.io"].mtlsMode`, which every such Listener carries.
+ *
+ * A STRICT port is served with TLS even to a node without the provider instance: grpc-js-xds then
+ * NACKs the listener and the server does not serve, rather than accepting plaintext (fail closed).
+ * The RBAC filters are only understood by servers started with GRPC_XDS_EXPERIMENTAL_RBAC=true;
+ * without it the listener is NACKed (the filters are deliberately not optional: no silent
+ * allow-all).
+ */
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import type { FilterChainSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { RouterSchema } from '../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { MtlsMode } from '../../model/config/types.js';
+import type { Workload } from '../../model/mesh/types.js';
+import { effectiveMtlsMode } from '../../registry/view/peer-authentication.js';
+import { inboundRbac, rbacHttpFilters, type InboundRbac } from './authz.js';
+import { HCM_FILTER, ROUTER_FILTER, socketAddress } from './envoy/filters.js';
+import { inboundPorts } from './envoy/inbound.js';
+import { grpcDownstreamTls } from './grpc-tls.js';
+import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from './names.js';
+import { emptyResourceSet, type ResourceSet } from './resource-set.js';
+import type { ViewContext } from './view.js';
+
+export type EffectiveMtlsMode = Exclude<MtlsMode, 'UNSET'>;
+
+export interface GrpcInboundOptions {
+  readonly ip: string;
+  readonly port: number;
+  readonly mtlsMode: EffectiveMtlsMode;
+  readonly rbac: InboundRbac;
+}
+
+/** The Listener an XdsServer bound to `ip:port` receives (see the module comment). */
+export function grpcInboundListener(o: GrpcInboundOptions): Listener {
+  const name = inboundListenerName(o.ip, o.port);
+  const hcm = create(HttpConnectionManagerSchema, {
+    statPrefix: `inbound_${o.ip}_${o.port}`,
+    routeSpecifier: {
+      case: 'routeConfig',
+      value: {
+        name: `inbound|${o.port}`,
+        virtualHosts: [
+          {
+            name: `inbound|grpc|${o.port}`,
+            domains: ['*'],
+            routes: [{ name: 'default', match: { pathSpecifier: { case: 'prefix', value: '/' } }, action: { case: 'nonForwardingAction', value: {} } }],
+          },
+        ],
+      },
+    },
+    httpFilters: [...rbacHttpFilters(o.rbac, true), { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } }],
+  });
+  const tls = o.mtlsMode === 'STRICT';
+  const chain: MessageInitShape<typeof FilterChainSchema> = {
+    name: tls ? 'inbound-mtls' : 'inbound-plaintext',
+    filterChainMatch: { transportProtocol: 'raw_buffer' },
+    filters: [{ name: HCM_FILTER, configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } }],
+    ...(tls ? { transportSocket: grpcDownstreamTls() } : {}),
+  };
+  return create(ListenerSchema, {
+    name,
+    address: socketAddress(o.ip, o.port),
+    trafficDirection: TrafficDirection.INBOUND,
+    filterChains: [chain],
+    // protobuf-es represents google.protobuf.Struct as a plain JSON object.
+    metadata: { filterMetadata: { [MESHBRIDGE_METADATA_KEY]: { mtlsMode: o.mtlsMode } } },
+  });
+}
+
+/** The ports a workload is served on: endpoint ports of the services selecting it, and its named ports. */
+export function workloadInboundPorts(ctx: ViewContext, w: Workload): number[] {
+  const ports = new Set(inboundPorts(ctx.sources.services, new Set([w.key])).map((p) => p.port));
+  for (const p of Object.values(w.ports)) if (p > 0) ports.add(p);
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * The inbound Listeners of the view's own workloads (generated before anything asks for them), and
+ * of the listener names its servers requested: for the workload at the requested IP, else (an
+ * address no workload has) a plaintext listener with the router only, mtlsMode DISABLE (no
+ * PeerAuthentication selects an unknown workload), so the server still starts.
+ */
+export function grpcInboundResources(ctx: ViewContext): ResourceSet {
+  const out = emptyResourceSet();
+  const mesh = ctx.sources.mesh;
+  const forWorkload = (w: Workload, ip: string, port: number): Listener => {
+    const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], { namespace: w.namespace, labels: w.labels }, mesh);
+    const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, w.namespace, w.labels, port);
+    return grpcInboundListener({ ip, port, mtlsMode, rbac });
+  };
+  for (const w of ctx.ownWorkloads) {
+    if (w.addressKind !== 'ip') continue;
+    for (const port of workloadInboundPorts(ctx, w)) {
+      const listener = forWorkload(w, w.address, port);
+      out.listeners.set(listener.name, listener);
+    }
+  }
+  for (const r of ctx.inboundRequests ?? []) {
+    if (out.listeners.has(r.name)) continue;
+    out.listeners.set(r.name, r.workload ? forWorkload(r.workload, r.ip, r.port) : grpcInboundListener({ ip: r.ip, port: r.port, mtlsMode: 'DISABLE', rbac: {} }));
+  }
+  return out;
+}
