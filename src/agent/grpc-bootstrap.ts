@@ -48,5 +48,7 @@ export function grpcBootstrap(settings: AgentSettings, ip: string, name: string,
       },
     },
   };
-  return o.certificateProviders !== undefined ? { ...doc, certificate_providers: o.certificateProviders, server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE } : doc;
+  // xDS-enabled servers need the listener template with or without an identity (plaintext then).
+  const withTemplate = { ...doc, server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE };
+  return o.certificateProviders !== undefined ? { ...withTemplate, certificate_providers: o.certificateProviders } : withTemplate;
 }

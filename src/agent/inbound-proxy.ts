@@ -96,6 +96,8 @@ const TLS_HANDSHAKE = 0x16;
 export class InboundProxy {
   readonly #o: InboundProxyOptions;
   readonly #sockets = new Set<Socket>();
+  /** Accepted client connections by what they carry, so a stricter mode can end those it no longer allows. */
+  readonly #accepted = new Map<Socket, 'tls' | 'plaintext'>();
   #mode: MtlsMode;
   #server: NetServer | undefined;
   #tls: TlsServer | undefined;
@@ -112,11 +114,22 @@ export class InboundProxy {
     return this.#mode;
   }
 
-  /** Applies to connections accepted from now on. */
+  /**
+   * Applies to connections accepted from now on, and ends the open ones the new mode refuses
+   * (plaintext ones under STRICT, TLS ones under DISABLE), as Envoy drains the filter chains a
+   * listener update removes: a policy takes effect for every caller, not only for new ones.
+   */
   setMode(mode: MtlsMode): void {
     if (mode === this.#mode) return;
     this.#mode = mode;
-    this.#o.log?.(`inbound ${this.#o.host}:${this.#port}: mTLS mode ${mode}`);
+    const refused = mode === 'STRICT' ? 'plaintext' : mode === 'DISABLE' ? 'tls' : undefined;
+    let closed = 0;
+    for (const [socket, kind] of this.#accepted) {
+      if (kind !== refused) continue;
+      socket.destroy();
+      closed++;
+    }
+    this.#o.log?.(`inbound ${this.#o.host}:${this.#port}: mTLS mode ${mode}${closed > 0 ? ` (closed ${closed} ${refused ?? ''} connection${closed === 1 ? '' : 's'})` : ''}`);
   }
 
   get port(): number {
@@ -155,6 +168,7 @@ export class InboundProxy {
     this.#tls = undefined;
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
+    this.#accepted.clear();
     const closing = [server, tls].filter((x) => x !== undefined).map((x) => new Promise<void>((resolve) => x.close(() => resolve())));
     await Promise.all(closing);
     if (this.#tlsDir !== undefined) rmSync(this.#tlsDir, { recursive: true, force: true });
@@ -197,16 +211,23 @@ export class InboundProxy {
       if (first[0] === TLS_HANDSHAKE) {
         if (mode === 'DISABLE') return this.#refuse(socket, `refused TLS from ${peer}: mode DISABLE`);
         if (!this.#currentCertificate()) return this.#refuse(socket, `refused TLS from ${peer}: no workload certificate yet`);
+        this.#remember(socket, 'tls');
         const inner = this.#track(connect(this.#tlsPath));
         inner.write(first);
         this.#join(socket, inner);
       } else {
         if (mode === 'STRICT') return this.#refuse(socket, `refused plaintext from ${peer}: mode STRICT`);
+        this.#remember(socket, 'plaintext');
         const app = this.#connectApp();
         app.write(first);
         this.#join(socket, app);
       }
     });
+  }
+
+  #remember(socket: Socket, kind: 'tls' | 'plaintext'): void {
+    this.#accepted.set(socket, kind);
+    socket.once('close', () => this.#accepted.delete(socket));
   }
 
   #refuse(socket: Socket, line: string): void {

@@ -13,6 +13,7 @@ import { Agent } from '../agent/agent.js';
 import { BootstrapError, firstMachineIPv4, readSettings, readToken } from '../agent/bootstrap.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
+import { parseDurationSeconds } from './durations.js';
 import { DEFAULT_XDS_PROXY_ADDRESS, ListenError, loopbackAddressProblem } from '../agent/xds-proxy.js';
 import { parseInboundSpec } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
@@ -30,6 +31,8 @@ export interface AgentCommandOptions {
   readonly xdsProxyAddress?: string;
   /** Unix socket path, loopback `HOST:PORT`, or `off`; default `DIR/sds.sock`. */
   readonly sdsAddress?: string;
+  /** A Go duration (`--certificate-ttl`); default 24h. */
+  readonly certificateTtl?: string;
   /** `PORT:APP_PORT` each. */
   readonly inbound?: readonly string[];
 }
@@ -63,6 +66,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       throw new UsageError(`--sds-address: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  const certificateTtlSeconds = o.certificateTtl !== undefined ? parseDurationSeconds('--certificate-ttl', o.certificateTtl) : undefined;
   const inboundPorts = inbound.map((p) => p.port);
   if (new Set(inboundPorts).size !== inboundPorts.length) throw new UsageError('--inbound names the same PORT twice');
   let settings, token;
@@ -88,6 +92,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       ip,
       ...(o.locality !== undefined ? { locality: o.locality } : {}),
       ...(o.heartbeat !== undefined ? { heartbeatMs: o.heartbeat * 1000 } : {}),
+      ...(certificateTtlSeconds !== undefined ? { certificateTtlSeconds } : {}),
       register,
       ...(o.name !== undefined ? { name: o.name } : {}),
       xdsProxyAddress,

@@ -131,6 +131,27 @@ test('DISABLE refuses TLS and accepts plaintext; a mode change applies to the ne
   assert.deepEqual(await who(s.proxy.port, mtls(s)), { ok: true, id: 'app' });
 });
 
+test('a stricter mode ends the open connections it refuses: STRICT closes a plaintext connection and keeps an mTLS one', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'PERMISSIVE');
+  const call = (c: Client): Promise<boolean> =>
+    new Promise((resolve) => c.makeUnaryRequest(whoMethod.path, whoMethod.requestSerialize, whoMethod.responseDeserialize, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err === null)));
+  const plainClient = new Client(`${VM_IP}:${s.proxy.port}`, plain);
+  const mtlsClient = new Client(`${VM_IP}:${s.proxy.port}`, mtls(s));
+  t.after(() => {
+    plainClient.close();
+    mtlsClient.close();
+  });
+  assert.ok(await call(plainClient));
+  assert.ok(await call(mtlsClient));
+  const READY = 2; // grpc.connectivityState.READY
+  assert.equal(plainClient.getChannel().getConnectivityState(false), READY);
+  s.proxy.setMode('STRICT');
+  await waitFor(() => (plainClient.getChannel().getConnectivityState(false) !== READY ? true : undefined), 5000, 'the plaintext connection to be closed');
+  assert.equal(mtlsClient.getChannel().getConnectivityState(false), READY, 'the mTLS connection stays');
+  assert.ok(await call(mtlsClient));
+  assert.equal(await call(plainClient), false, 'and a new plaintext connection is refused');
+});
+
 test('a rotated workload certificate is served to the next connection', { timeout: 30_000 }, async (t) => {
   const s = await setup(t, 'STRICT');
   const seen: PeerCertificate[] = [];
