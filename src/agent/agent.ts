@@ -3,8 +3,11 @@
  * (which registers the VM from it, AR-*), probes the workload and reports changes (H-1..H-5), re-sends
  * the last report every heartbeat and after each reconnect, reconnects with exponential backoff and
  * full jitter, renews its registration token at half its lifetime, and writes a gRPC xDS bootstrap
- * for local proxyless apps. One log line per state change. Construct, then `start(signal)`; aborting
- * the signal stops it (half-closes the stream, clears every timer). No global state.
+ * for local proxyless apps pointing at its xDS proxy (agent-protocol.md §9). With `register: false`
+ * (identity-only mode, §10) it neither registers nor reports health: it only keeps the workload
+ * certificate and token fresh and serves the local services. One log line per state change.
+ * Construct, then `start(signal)`; aborting the signal stops it (half-closes the stream, closes the
+ * local servers, clears every timer). No global state.
  */
 import { join } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -12,6 +15,12 @@ import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
+import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
+import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
+import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
+import { CERTIFICATE_PROVIDERS_METADATA } from '../xds/generate/names.js';
+import { SdsServer } from './sds-server.js';
 import { probeCheck } from './probe-methods.js';
 import { ProbeRunner, probeTiming, type ProbeResult } from './probe.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
@@ -42,6 +51,29 @@ export interface AgentOptions {
   /** Requested workload certificate lifetime (the CA caps it; default 24 h). */
   readonly certificateTtlSeconds?: number;
   readonly random?: () => number;
+  /**
+   * Register the workload and report its health (default true). False: identity-only mode
+   * (agent-protocol.md §10): the workload exists already (a Pod, an operator's WorkloadEntry).
+   */
+  readonly register?: boolean;
+  /** Identity-only mode: the workload name in node ids (default the AR-2 entry name `<group>-<ip>`). */
+  readonly name?: string;
+  /**
+   * Loopback `host:port` of the xDS proxy (§9; port 0 picks one). Absent: no proxy, and the gRPC
+   * bootstrap names the control plane itself.
+   */
+  readonly xdsProxyAddress?: string;
+  /**
+   * When `xdsProxyAddress` is taken, listen on a free port of the same host instead (logged; the
+   * bootstrap names the bound address). For the default address only: several agents on one host.
+   */
+  readonly xdsProxyFallback?: boolean;
+  /** How to reach the control plane for proxied and identity-only calls (default: plaintext to `settings.controlPlane`). */
+  readonly upstream?: UpstreamProvider;
+  /** Inbound mTLS proxies (§11): listen on `<ip>:port`, forward to `<ip>:appPort`. */
+  readonly inbound?: readonly InboundPort[];
+  /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
+  readonly sdsAddress?: string;
 }
 
 const DEFAULTS = {
@@ -56,6 +88,11 @@ const DEFAULTS = {
   certificateTtlSeconds: 24 * 3600,
 };
 
+/** A channel to the control plane on which certificates and tokens are renewed. */
+interface Connection {
+  readonly client: Client;
+}
+
 type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean });
 
 /** Full jitter: uniform in [0, min(cap, base * 2^attempt)). */
@@ -69,6 +106,13 @@ export class Agent {
   readonly name: string;
   readonly locality: Locality;
   readonly grpcBootstrapPath: string;
+  /** Resolves once the local services listen and the gRPC bootstrap is written. */
+  readonly ready: Promise<void>;
+  #markReady: () => void = () => undefined;
+  #xdsProxyAddress: string | undefined;
+  #conn: Connection | undefined;
+  #sds: SdsServer | undefined;
+  #sdsAddress: string | undefined;
   #token: string | undefined;
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
@@ -85,7 +129,8 @@ export class Agent {
     this.#o = { ...DEFAULTS, ...options };
     this.#random = options.random ?? Math.random;
     this.#token = options.token;
-    this.name = workloadEntryName(options.settings.group, options.ip, options.settings.network);
+    this.name = options.register === false && options.name !== undefined ? options.name : workloadEntryName(options.settings.group, options.ip, options.settings.network);
+    this.ready = new Promise((resolve) => (this.#markReady = resolve));
     this.locality = parseLocality(options.locality ?? options.settings.locality);
     this.grpcBootstrapPath = join(options.bootstrapDir, GRPC_BOOTSTRAP_FILE);
   }
@@ -111,9 +156,158 @@ export class Agent {
     };
   }
 
-  /** Runs until `signal` aborts. Writes the gRPC bootstrap synchronously before its first await. */
+  /** The SDS server's bound target (`unix:PATH` or `host:port`), once started. */
+  get sdsAddress(): string | undefined {
+    return this.#sdsAddress;
+  }
+
+  /** The bound address of the xDS proxy, once started. */
+  get xdsProxyAddress(): string | undefined {
+    return this.#xdsProxyAddress;
+  }
+
+  /**
+   * Where the agent's local services (xDS proxy, inbound mode watch, identity-only renewals) reach
+   * the control plane: a new channel per call from upstream.ts (TLS, mutual TLS once the workload
+   * holds a certificate). Without a client certificate the registration token rides along as the
+   * credential (`authorization: Bearer`), so a VM without a service account still gets its
+   * configuration on the secure port (docs/security.md).
+   */
+  #upstream(): UpstreamProvider {
+    if (this.#o.upstream !== undefined) return this.#o.upstream;
+    return () => {
+      const channel = this.#upstreamChannel();
+      if (channel === undefined) throw new Error('no usable credentials for the control plane');
+      const token = this.#token;
+      const metadata = channel.security !== 'mtls' && token !== undefined ? AdsSession.metadata(token) : undefined;
+      return { address: channel.address, credentials: channel.credentials, options: channel.options, ...(metadata !== undefined ? { metadata } : {}) };
+    };
+  }
+
+  /**
+   * Runs until `signal` aborts. Starts the local services first (rejects, having started nothing,
+   * when one cannot listen), writes the gRPC bootstrap, resolves `ready`, then connects.
+   */
   async start(signal: AbortSignal): Promise<void> {
-    this.#writeGrpcBootstrap();
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      if (this.#o.xdsProxyAddress !== undefined) {
+        const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log });
+        this.#xdsProxyAddress = await this.#startXdsProxy(proxy, this.#o.xdsProxyAddress);
+        stops.push(() => proxy.stop());
+      }
+      if (this.#o.sdsAddress !== undefined) {
+        const sds = new SdsServer({ log: this.#o.log });
+        this.#sdsAddress = await sds.start(this.#o.sdsAddress);
+        this.#sds = sds;
+        if (this.#cert) sds.update(this.#cert);
+        stops.push(async () => {
+          this.#sds = undefined;
+          await sds.stop();
+        });
+      }
+      if ((this.#o.inbound ?? []).length > 0) stops.push(await this.#startInbound(this.#o.inbound ?? []));
+      this.#writeGrpcBootstrap();
+      this.#markReady();
+      if (this.#o.register === false) await this.#runIdentityOnly(signal);
+      else await this.#runRegistered(signal);
+    } finally {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The workload as a proxyless node (the one its gRPC bootstrap names), for the agent's own
+   * streams on behalf of local apps (the inbound Listener watch).
+   */
+  proxylessNode(): MessageInitShape<typeof NodeSchema> {
+    const s = this.#o.settings;
+    return {
+      id: nodeId('proxyless', this.#o.ip, this.name, s.namespace),
+      metadata: {
+        GENERATOR: 'grpc',
+        NAMESPACE: s.namespace,
+        LABELS: { ...s.labels },
+        ...(s.network !== '' ? { NETWORK: s.network } : {}),
+        INSTANCE_IPS: this.#o.ip,
+        CLUSTER_ID: s.clusterId,
+        ...(s.serviceAccount !== '' ? { [CERTIFICATE_PROVIDERS_METADATA]: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
+      },
+      locality: this.locality,
+      userAgentName: 'meshbridge-agent',
+    };
+  }
+
+  /** Starts the inbound proxies and the watch of their modes; returns how to stop them all. */
+  async #startInbound(ports: readonly InboundPort[]): Promise<() => Promise<void>> {
+    const certificates = new CertificateFiles(this.#o.bootstrapDir);
+    const proxies: InboundProxy[] = [];
+    const stopProxies = async (): Promise<void> => {
+      await Promise.all(proxies.map((p) => p.stop()));
+    };
+    try {
+      for (const p of ports) {
+        const proxy = new InboundProxy({ host: this.#o.ip, port: p.port, appHost: this.#o.ip, appPort: p.appPort, certificates, log: this.#o.log });
+        proxies.push(proxy);
+        await proxy.start();
+      }
+    } catch (e) {
+      await stopProxies();
+      throw e;
+    }
+    const watch = new AbortController();
+    const watcher = new InboundModeWatcher({
+      upstream: this.#upstream(),
+      node: this.proxylessNode(),
+      ports: new Map(proxies.map((p) => [inboundListenerName(this.#o.ip, p.port), (mode) => p.setMode(mode)])),
+      log: this.#o.log,
+      backoffBaseMs: this.#o.backoffBaseMs,
+      backoffCapMs: this.#o.backoffCapMs,
+      random: this.#random,
+    });
+    const watching = watcher.run(watch.signal);
+    return async () => {
+      watch.abort();
+      await watching;
+      await stopProxies();
+    };
+  }
+
+  async #startXdsProxy(proxy: XdsProxy, address: string): Promise<string> {
+    try {
+      return await proxy.start(address);
+    } catch (e) {
+      const host = splitHostPort(address)?.host;
+      if (this.#o.xdsProxyFallback !== true || host === undefined || !/EADDRINUSE/.test(e instanceof Error ? e.message : '')) throw e;
+      const bound = await proxy.start(`${host.includes(':') ? `[${host}]` : host}:0`);
+      this.#o.log(`xDS proxy: ${address} is taken; listening on ${bound}`);
+      return bound;
+    }
+  }
+
+  /** Identity-only mode (§10): no ADS stream, no registration, no health; certificates and token only. */
+  async #runIdentityOnly(signal: AbortSignal): Promise<void> {
+    const target = this.#upstream()();
+    const conn: Connection = { client: new Client(target.address, target.credentials, target.options ?? {}) };
+    this.#conn = conn;
+    this.#currentToken();
+    this.#logChange(`identity only: not registering; workload ${this.name}`);
+    this.#scheduleRenewal(conn, 'due');
+    this.#scheduleCertificate(conn, 0);
+    try {
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    } finally {
+      this.#conn = undefined;
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers.clear();
+      this.#renewTimer = undefined;
+      this.#certTimer = undefined;
+      conn.client.close();
+      this.#logChange('agent stopping');
+    }
+  }
+
+  async #runRegistered(signal: AbortSignal): Promise<void> {
     const probe = this.#startProbe();
     let attempt = 0;
     try {
@@ -137,7 +331,7 @@ export class Agent {
     if (token === undefined) return { kind: 'unreachable', message: 'no registration token', registered: false };
     let registered = false;
     let heartbeat: NodeJS.Timeout | undefined;
-    const upstream = this.#upstream();
+    const upstream = this.#upstreamChannel();
     if (upstream === undefined) return { kind: 'unreachable', message: 'no usable credentials for the control plane', registered: false };
     const session = new AdsSession({
       address: upstream.address,
@@ -165,11 +359,13 @@ export class Agent {
       },
     });
     this.#session = session;
+    this.#conn = session;
     try {
       const end = await session.run(signal);
       return end.kind === 'stopped' ? end : { ...end, registered };
     } finally {
       this.#session = undefined;
+      this.#conn = undefined;
       clearInterval(heartbeat);
       if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
       this.#renewTimer = undefined;
@@ -179,7 +375,7 @@ export class Agent {
   }
 
   /** The credentials for a new channel to the control plane (upstream.ts); undefined when unreadable (logged). */
-  #upstream(): UpstreamChannel | undefined {
+  #upstreamChannel(): UpstreamChannel | undefined {
     try {
       const upstream = controlPlaneChannel(this.#o.bootstrapDir, this.#o.settings.controlPlane);
       if (upstream.security === 'plaintext' && !this.#plaintextWarned) {
@@ -201,8 +397,8 @@ export class Agent {
   }
 
   /** Issue 7: the workload certificate, when the group has a service account (an identity). */
-  #scheduleCertificate(session: AdsSession, delayMs: number): void {
-    if (this.#o.settings.serviceAccount === '' || this.#session !== session) return;
+  #scheduleCertificate(session: Connection, delayMs: number): void {
+    if (this.#o.settings.serviceAccount === '' || this.#conn !== session) return;
     if (this.#certTimer !== undefined) this.#clear(this.#certTimer);
     this.#certTimer = this.#after(delayMs, () => {
       this.#certTimer = undefined;
@@ -210,12 +406,12 @@ export class Agent {
     });
   }
 
-  async #renewCertificate(session: AdsSession): Promise<void> {
+  async #renewCertificate(session: Connection): Promise<void> {
     const token = this.#token;
-    if (token === undefined || this.#session !== session) return;
+    if (token === undefined || this.#conn !== session) return;
     // A channel of its own, made now: once the agent holds a certificate it authenticates with it
     // (mutual TLS, renewal by certificate; the token is not sent); the ADS stream keeps its channel.
-    const upstream = this.#upstream();
+    const upstream = this.#upstreamChannel();
     const holdsCertificate = upstream?.security === 'mtls' && this.#cert !== undefined && this.#cert.notAfter > Date.now();
     const client = upstream !== undefined ? new Client(upstream.address, upstream.credentials, upstream.options) : session.client;
     let outcome: Awaited<ReturnType<typeof requestCertificate>>;
@@ -224,7 +420,7 @@ export class Agent {
     } finally {
       if (client !== session.client) client.close();
     }
-    if (this.#session !== session) return;
+    if (this.#conn !== session) return;
     if (!outcome.ok) {
       this.#o.log(`certificate request failed: ${outcome.message}`);
       this.#scheduleCertificate(session, this.#o.renewRetryMs);
@@ -237,6 +433,7 @@ export class Agent {
     }
     this.#cert = outcome.cert;
     this.#certReceivedAt = Date.now();
+    this.#sds?.update(outcome.cert);
     this.#o.log(`certificate issued for ${outcome.cert.identity}, valid until ${new Date(outcome.cert.notAfter).toISOString()}${holdsCertificate ? ' (renewed by certificate)' : ''}`);
     this.#scheduleCertificate(session, this.#certificateDue());
   }
@@ -252,9 +449,9 @@ export class Agent {
   }
 
   /** At most one renewal is pending, and only while `session` is the current one. */
-  #scheduleRenewal(session: AdsSession, when: 'due' | 'retry'): void {
+  #scheduleRenewal(session: Connection, when: 'due' | 'retry'): void {
     const token = this.#token;
-    if (token === undefined || this.#session !== session) return;
+    if (token === undefined || this.#conn !== session) return;
     const delay = when === 'retry' ? this.#o.renewRetryMs : renewalDelayMs(token, Date.now(), this.#random);
     if (delay === undefined) return; // not a token whose times can be read: nothing to schedule
     if (this.#renewTimer !== undefined) this.#clear(this.#renewTimer);
@@ -264,11 +461,11 @@ export class Agent {
     });
   }
 
-  async #renew(session: AdsSession): Promise<void> {
+  async #renew(session: Connection): Promise<void> {
     const current = this.#token;
-    if (current === undefined || this.#session !== session) return;
+    if (current === undefined || this.#conn !== session) return;
     const outcome = await renewToken(session.client, current, AdsSession.metadata(current), this.#o.renewTimeoutMs);
-    if (this.#session !== session) return;
+    if (this.#conn !== session) return;
     if (outcome.ok) {
       try {
         writeFileAtomic(join(this.#o.bootstrapDir, TOKEN_FILE), `${outcome.token}\n`, 0o600);
@@ -311,12 +508,11 @@ export class Agent {
 
   #writeGrpcBootstrap(): void {
     try {
-      const base = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality);
       // With an identity, local gRPC apps read the agent's certificate files (issue 7, A29).
-      const doc =
-        this.#o.settings.serviceAccount !== ''
-          ? { ...base, certificate_providers: fileWatcherProvider(this.#o.bootstrapDir), server_listener_resource_name_template: 'xds.istio.io/grpc/lds/inbound/%s' }
-          : base;
+      const doc = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality, {
+        xdsServer: this.#xdsProxyAddress ?? this.#o.settings.controlPlane,
+        ...(this.#o.settings.serviceAccount !== '' ? { certificateProviders: fileWatcherProvider(this.#o.bootstrapDir) } : {}),
+      });
       writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
     } catch (e) {
       this.#o.log(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);

@@ -89,6 +89,13 @@ export function certificateRenewalDelayMs(cert: Pick<IssuedCertificate, 'notBefo
   return Math.max(0, Math.round(cert.notBefore + lifetime * (0.5 + jitter * (2 * random() - 1)) - nowMs));
 }
 
+/**
+ * How often gRPC's file_watcher re-reads the certificate files. The agent renews at half the
+ * lifetime (hours ahead of expiry), so this only bounds how long an app keeps serving the previous
+ * certificate after a rotation; 5 s keeps that short at the cost of three small file reads.
+ */
+export const FILE_WATCHER_REFRESH = '5s';
+
 /** The `certificate_providers` entry of a gRPC bootstrap reading these files (A29 file_watcher). */
 export function fileWatcherProvider(bootstrapDir: string): object {
   const dir = join(bootstrapDir, CERT_DIR);
@@ -99,7 +106,7 @@ export function fileWatcherProvider(bootstrapDir: string): object {
         certificate_file: join(dir, CERT_FILES.chain),
         private_key_file: join(dir, CERT_FILES.key),
         ca_certificate_file: join(dir, CERT_FILES.root),
-        refresh_interval: '60s',
+        refresh_interval: FILE_WATCHER_REFRESH,
       },
     },
   };

@@ -207,12 +207,18 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 
   program
     .command('agent')
-    .description('run the VM agent: register with the control plane, probe the workload, report its health')
+    .description('run the VM agent: register with the control plane, probe the workload, report its health, keep its certificate, and serve local apps (xDS proxy)')
     .option('--bootstrap <dir>', 'the folder written by `workload entry configure` (required)')
     .option('--ip <ip>', "the VM's IP (default: its first non-internal IPv4)")
     .option('--locality <region/zone/subzone>', "the VM's locality (default: the group template's)")
     .option('--heartbeat <seconds>', 're-send the last health report this often', parsePositiveSeconds)
-    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number }) => {
+    .option('--no-register', 'identity only: do not register a WorkloadEntry nor report health (the workload exists already: a Pod or an operator-written entry); still keeps the certificate and serves local apps')
+    .option('--name <name>', 'with --no-register: the workload name in node ids (default <group>-<ip>, the name registration would give)')
+    .option('--xds-proxy-address <host:port>', 'loopback address of the xDS proxy that local gRPC apps use (their bootstrap points at it); default 127.0.0.1:15011, or a free port on 127.0.0.1 when that is taken')
+    .option('--sds-address <path|host:port>', 'where the SDS server for a local Envoy listens: a unix socket path, or a loopback HOST:PORT; `off` for none (default DIR/sds.sock)')
+    .option('--inbound <port:app-port>', 'inbound mTLS proxy: listen on <ip>:PORT, forward to <ip>:APP_PORT, mode (STRICT/PERMISSIVE/DISABLE) from the control plane (repeatable)', collect)
+    .option('--certificate-ttl <duration>', "requested lifetime of the workload certificate (Istio's SECRET_TTL; the CA caps it at 24h); renewed at half of it", '24h')
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; certificateTtl?: string }) => {
       // Loaded on demand, as serve: gRPC and the generated protobuf code.
       const { runAgent } = await import('./agent-command.js');
       exitCode = await runAgent(opts, out, err);

@@ -18,7 +18,7 @@ import { signToken } from '../lifecycle/registration-token.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { loadConfig } from '../model/config/load.js';
 import type { MeshConfig, WorkloadGroup } from '../model/config/types.js';
-import { parseGoDuration } from '../model/config/validation/duration.js';
+import { parseDurationSeconds } from './durations.js';
 import { ConfigReadError, readConfigFiles } from '../sources/file/read-files.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { UsageError } from './output.js';
@@ -112,10 +112,7 @@ export function fileStoreDir(url: string): string {
 
 /** A Go duration of at least one second; whole seconds (the token's times are in seconds). */
 export function parseTtl(text: string): number {
-  const nanos = parseGoDuration(text);
-  const seconds = nanos === undefined ? NaN : Number(nanos / 1_000_000_000n);
-  if (!Number.isFinite(seconds) || seconds < 1) throw new UsageError(`--token-ttl must be a duration of at least 1s (e.g. 1h, 30m), not ${JSON.stringify(text)}`);
-  return seconds;
+  return parseDurationSeconds('--token-ttl', text);
 }
 
 async function meshConfigOf(storeDir: string): Promise<MeshConfig['spec'] | undefined> {

@@ -197,7 +197,7 @@ test('configure: --state-dir names the key\'s folder; a bad group file exits 1 w
 test('agent: registers, prints the gRPC bootstrap path, and on SIGTERM closes its stream and exits 0', async () => {
   const cp = await startControlPlane();
   const { dir } = bootstrapDir(settingsFor(cp.address));
-  const child = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', '127.0.0.1', '--heartbeat', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', '127.0.0.1', '--heartbeat', '1', '--xds-proxy-address', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -238,4 +238,22 @@ test('agent: a missing bootstrap folder is an I/O error (exit 2, one sentence)',
   const r = await runHere(['agent', '--bootstrap', '/no/such/dir', '--ip', '127.0.0.1']);
   assert.deepEqual(r, { code: 2, stdout: '', stderr: 'meshbridge: cannot read /no/such/dir/meshbridge-agent.json: no such file or directory\n' });
   assert.equal((await runHere(['agent', '--bootstrap', '/tmp', '--ip', 'not-an-ip'])).code, 2);
+});
+
+test('agent: --name needs --no-register; the xDS proxy and SDS listen on loopback only; --inbound is PORT:APP_PORT (usage errors, exit 2)', async () => {
+  assert.deepEqual(await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--name', 'pod-a']), {
+    code: 2,
+    stdout: '',
+    stderr: 'meshbridge: --name applies only with --no-register (a registered VM is named <group>-<ip>, AR-2)\n',
+  });
+  assert.equal((await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--no-register', '--name', 'Not A Name'])).code, 2);
+  const r = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--xds-proxy-address', '0.0.0.0:15011']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^meshbridge: --xds-proxy-address must be a loopback address/);
+  const inbound = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--inbound', '15006']);
+  assert.deepEqual(inbound, { code: 2, stdout: '', stderr: 'meshbridge: --inbound must be PORT:APP_PORT with ports 1-65535, not "15006"\n' });
+  assert.equal((await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--inbound', '15006:80', '--inbound', '15006:81'])).code, 2);
+  const sds = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--sds-address', '10.0.0.1:15012']);
+  assert.equal(sds.code, 2);
+  assert.match(sds.stderr, /^meshbridge: --sds-address: .*loopback/);
 });

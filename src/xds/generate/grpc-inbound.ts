@@ -13,10 +13,16 @@
  *   HTTP filters [RBAC DENY, RBAC ALLOW (authz.ts, when policies select the workload), router];
  * - the PeerAuthentication mode of that workload port (effectiveMtlsMode): STRICT -> a
  *   DownstreamTlsContext from the `default` provider instance with client certificates required;
- *   DISABLE -> plaintext; PERMISSIVE -> plaintext too: a gRPC server cannot detect TLS (A36 only
- *   matches raw_buffer), and Istio's grpcgen serves PERMISSIVE as plaintext. The agent's
- *   TLS-sniffing inbound proxy (another component) handles PERMISSIVE for VMs, reading
- *   `metadata.filter_metadata["meshbridge.io"].mtlsMode`, which every such Listener carries.
+ *   DISABLE -> plaintext; PERMISSIVE: a gRPC server cannot detect TLS (A36 only matches
+ *   raw_buffer), so one protocol must be chosen. Istio's grpcgen serves plaintext (its proxyless
+ *   clients do not auto-mTLS). meshbridge's TLS-capable proxyless clients DO auto-mTLS to
+ *   endpoints with tlsMode `istio` (grpc-tls.ts), so PERMISSIVE is served to match what they send:
+ *   a TLS-capable server (CERTIFICATE_PROVIDERS) whose workload has tlsMode `istio` gets TLS with
+ *   the client certificate requested but not required (a mesh client with a certificate is
+ *   authenticated, RBAC sees its principal); otherwise plaintext, as Istio. Plaintext callers of
+ *   such a port are refused: accepting both on one port needs the agent's TLS-sniffing inbound
+ *   proxy (src/agent/inbound-proxy.ts), which reads `metadata.filter_metadata["meshbridge.io"]
+ *   .mtlsMode`, carried by every such Listener.
  *
  * A STRICT port is served with TLS even to a node without the provider instance: grpc-js-xds then
  * NACKs the listener and the server does not serve, rather than accepting plaintext (fail closed).
@@ -49,6 +55,8 @@ export interface GrpcInboundOptions {
   readonly port: number;
   readonly mtlsMode: EffectiveMtlsMode;
   readonly rbac: InboundRbac;
+  /** PERMISSIVE only: serve TLS (client certificate optional) rather than plaintext (module comment). */
+  readonly permissiveTls?: boolean;
 }
 
 /** The Listener an XdsServer bound to `ip:port` receives (see the module comment). */
@@ -71,12 +79,13 @@ export function grpcInboundListener(o: GrpcInboundOptions): Listener {
     },
     httpFilters: [...rbacHttpFilters(o.rbac, true), { name: ROUTER_FILTER, configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } }],
   });
-  const tls = o.mtlsMode === 'STRICT';
+  const strict = o.mtlsMode === 'STRICT';
+  const tls = strict || (o.mtlsMode === 'PERMISSIVE' && o.permissiveTls === true);
   const chain: MessageInitShape<typeof FilterChainSchema> = {
-    name: tls ? 'inbound-mtls' : 'inbound-plaintext',
+    name: strict ? 'inbound-mtls' : tls ? 'inbound-tls' : 'inbound-plaintext',
     filterChainMatch: { transportProtocol: 'raw_buffer' },
     filters: [{ name: HCM_FILTER, configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } }],
-    ...(tls ? { transportSocket: grpcDownstreamTls() } : {}),
+    ...(tls ? { transportSocket: grpcDownstreamTls(strict) } : {}),
   };
   return create(ListenerSchema, {
     name,
@@ -107,7 +116,8 @@ export function grpcInboundResources(ctx: ViewContext): ResourceSet {
   const forWorkload = (w: Workload, ip: string, port: number): Listener => {
     const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], { namespace: w.namespace, labels: w.labels }, mesh);
     const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, w.namespace, w.labels, port);
-    return grpcInboundListener({ ip, port, mtlsMode, rbac });
+    const permissiveTls = ctx.spec.tls === true && w.tlsMode === 'istio';
+    return grpcInboundListener({ ip, port, mtlsMode, rbac, permissiveTls });
   };
   for (const w of ctx.ownWorkloads) {
     if (w.addressKind !== 'ip') continue;

@@ -111,7 +111,8 @@ test('cluster TLS decision (C-6 per cluster): all endpoints qualify -> mTLS; mix
 });
 
 /** mtlsMode metadata, whether the chain has TLS, and the HTTP filter names of an inbound Listener. */
-function inboundShape(l: Listener | undefined): { mode: JsonValue | undefined; tls: boolean; filters: string[]; address: string } {
+/** `tls`: false (plaintext), 'required' (mutual TLS) or 'optional' (TLS, the client certificate requested, not required). */
+function inboundShape(l: Listener | undefined): { mode: JsonValue | undefined; tls: false | 'required' | 'optional'; filters: string[]; address: string } {
   assert.ok(l, 'inbound listener generated');
   const chain = l.filterChains[0];
   assert.ok(chain && l.filterChains.length === 1);
@@ -122,12 +123,11 @@ function inboundShape(l: Listener | undefined): { mode: JsonValue | undefined; t
   assert.equal(hcm.routeSpecifier.case, 'routeConfig');
   const route = hcm.routeSpecifier.value?.virtualHosts[0]?.routes[0];
   assert.equal(route?.action.case, 'nonForwardingAction');
-  let tls = false;
+  let tls: false | 'required' | 'optional' = false;
   if (chain.transportSocket) {
     const ctx = chain.transportSocket.configType.case === 'typedConfig' ? anyUnpack(chain.transportSocket.configType.value, DownstreamTlsContextSchema) : undefined;
-    assert.equal(ctx?.requireClientCertificate, true);
     assert.equal(ctx?.commonTlsContext?.tlsCertificateProviderInstance?.instanceName, 'default');
-    tls = true;
+    tls = ctx?.requireClientCertificate === true ? 'required' : 'optional';
   }
   const sa = l.address?.address.case === 'socketAddress' ? l.address.address.value : undefined;
   const meta = l.metadata?.filterMetadata[MESHBRIDGE_METADATA_KEY] as Record<string, JsonValue> | undefined;
@@ -138,18 +138,20 @@ const SERVER_TLS = proxyless('10.6.0.1', 'secure-1', true);
 const L8080 = inboundListenerName('10.6.0.1', 8080);
 const L9090 = inboundListenerName('10.6.0.1', 9090);
 
-test('server inbound listener: named by the template, bound to the workload address, one per port; mesh default PERMISSIVE is plaintext with mtlsMode PERMISSIVE', () => {
+test('server inbound listener: named by the template, bound to the workload address, one per port; mesh default PERMISSIVE is TLS with an optional client certificate for a TLS-capable server with tlsMode istio, else plaintext; mtlsMode PERMISSIVE', () => {
   assert.equal(L8080, 'xds.istio.io/grpc/lds/inbound/10.6.0.1:8080');
   const r = generate(yamlOf(), SERVER_TLS);
   assert.deepEqual([...r.listeners.keys()].filter((n) => n.startsWith('xds.istio.io/')).sort(), [L8080, L9090]);
-  assert.deepEqual(inboundShape(r.listeners.get(L8080)), { mode: 'PERMISSIVE', tls: false, filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
+  assert.deepEqual(inboundShape(r.listeners.get(L8080)), { mode: 'PERMISSIVE', tls: 'optional', filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
+  // Without the provider the server cannot do TLS, and its clients get no TLS either: plaintext (Istio's grpcgen).
+  assert.deepEqual(inboundShape(generate(yamlOf(), proxyless('10.6.0.1', 'secure-1', false)).listeners.get(L8080)), { mode: 'PERMISSIVE', tls: false, filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
   assert.equal(generate(yamlOf(), CLIENT_TLS).listeners.size, r.listeners.size - 2, 'a client-only node gets no inbound listener');
 });
 
 test('PeerAuthentication scope: mesh STRICT; namespace overrides mesh; workload selector overrides namespace; port level overrides the workload policy', () => {
   const mesh = peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}');
   const strict = generate(yamlOf(mesh), SERVER_TLS);
-  assert.deepEqual(inboundShape(strict.listeners.get(L8080)), { mode: 'STRICT', tls: true, filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
+  assert.deepEqual(inboundShape(strict.listeners.get(L8080)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
 
   const ns = peerAuthentication('apps', 'default', '{mtls: {mode: DISABLE}}');
   const byNamespace = generate(yamlOf(mesh, ns), SERVER_TLS);
@@ -158,12 +160,12 @@ test('PeerAuthentication scope: mesh STRICT; namespace overrides mesh; workload 
 
   const workload = peerAuthentication('apps', 'secure', '{selector: {matchLabels: {app: secure}}, mtls: {mode: STRICT}, portLevelMtls: {"9090": {mode: PERMISSIVE}}}');
   const byWorkload = generate(yamlOf(mesh, ns, workload), SERVER_TLS);
-  assert.deepEqual([inboundShape(byWorkload.listeners.get(L8080)).mode, inboundShape(byWorkload.listeners.get(L8080)).tls], ['STRICT', true]);
-  assert.deepEqual([inboundShape(byWorkload.listeners.get(L9090)).mode, inboundShape(byWorkload.listeners.get(L9090)).tls], ['PERMISSIVE', false], 'port level: PERMISSIVE, served as plaintext to a gRPC server');
+  assert.deepEqual([inboundShape(byWorkload.listeners.get(L8080)).mode, inboundShape(byWorkload.listeners.get(L8080)).tls], ['STRICT', 'required']);
+  assert.deepEqual([inboundShape(byWorkload.listeners.get(L9090)).mode, inboundShape(byWorkload.listeners.get(L9090)).tls], ['PERMISSIVE', 'optional'], 'port level: PERMISSIVE, TLS with the client certificate optional');
 
   // A node without the provider still gets TLS on a STRICT port (it NACKs rather than serve plaintext).
   const noProvider = generate(yamlOf(mesh), proxyless('10.6.0.1', 'secure-1', false));
-  assert.equal(inboundShape(noProvider.listeners.get(L8080)).tls, true);
+  assert.equal(inboundShape(noProvider.listeners.get(L8080)).tls, 'required');
 });
 
 test('server inbound listener: AuthorizationPolicies that select the workload become RBAC filters before the router (DENY, then ALLOW)', () => {
@@ -212,7 +214,7 @@ test('requested inbound listeners: the workload at the requested IP decides; an 
   const current = () => listeners.get(aliases.get(view) ?? view) ?? new Map<string, Listener>();
   assert.equal([...current().keys()].filter((n) => n.startsWith('xds.istio.io/')).length, 0);
   pipeline.noteRequestedListeners(view, ['secure.apps.test:80', known, unknown]);
-  assert.deepEqual(inboundShape(current().get(known)), { mode: 'STRICT', tls: true, filters: ['envoy.filters.http.router'], address: '10.6.0.2:8080' });
+  assert.deepEqual(inboundShape(current().get(known)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.router'], address: '10.6.0.2:8080' });
   assert.deepEqual(inboundShape(current().get(unknown)), { mode: 'DISABLE', tls: false, filters: ['envoy.filters.http.router'], address: '10.7.0.9:7000' });
   pipeline.noteRequestedListeners(view, ['secure.apps.test:80']);
   assert.equal(current().get(unknown), undefined, 'unsubscribed: no longer generated');

@@ -36,8 +36,8 @@ export function grpcUpstreamTls(sans: readonly string[]): SocketInit {
 }
 
 /** The server side: the workload certificate, client certificates required (STRICT). */
-export function grpcDownstreamTls(): SocketInit {
-  return typed(TLS_TRANSPORT_SOCKET, DownstreamTlsContextSchema, { commonTlsContext: providerTlsContext(), requireClientCertificate: true });
+export function grpcDownstreamTls(requireClientCertificate = true): SocketInit {
+  return typed(TLS_TRANSPORT_SOCKET, DownstreamTlsContextSchema, { commonTlsContext: providerTlsContext(), requireClientCertificate });
 }
 
 /**

@@ -1,0 +1,237 @@
+/**
+ * The agent's xDS proxy (agent-protocol.md §9), as Istio's pilot-agent: local proxyless gRPC apps
+ * point their bootstrap at it (loopback, plaintext: grpc-js-xds cannot speak TLS to an xDS server,
+ * grpc-xds-notes §4) and it forwards to the control plane over the agent's upstream channel
+ * (mutual TLS with the workload certificate once `upstream.ts` provides it).
+ *
+ * Byte-level passthrough of `envoy.service.discovery.v3.AggregatedDiscoveryService`
+ * (`StreamAggregatedResources` and `DeltaAggregatedResources`): messages are never decoded. Each
+ * downstream stream opens one upstream stream on its own channel (the provider is asked anew, so a
+ * rotated certificate or a new address applies to the next stream) and pipes both directions with
+ * back-pressure; a half-close is forwarded as a half-close, a cancel as a cancel, and the upstream's
+ * final status (code, details) becomes the downstream's. Call metadata is forwarded, except the
+ * transport's own headers.
+ */
+import {
+  Client,
+  credentials as grpcCredentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as grpcStatus,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type MethodDefinition,
+  type ServerDuplexStream,
+  type ServiceDefinition,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { ADS_SERVICE_NAME } from '../xds/server/ads-service.js';
+
+/** Where and how the agent reaches the control plane. */
+export interface UpstreamTarget {
+  /** `host:port`. */
+  readonly address: string;
+  readonly credentials: ChannelCredentials;
+  readonly options?: ChannelOptions;
+  /** Call metadata added to every upstream call (the agent's credential when it has no certificate). */
+  readonly metadata?: Metadata;
+}
+
+/** Asked once per proxied stream (the seam `upstream.ts` fills with mutual TLS). */
+export type UpstreamProvider = () => UpstreamTarget;
+
+/** Plaintext to `address`: the upstream until the agent has TLS to the control plane. */
+export function insecureUpstream(address: string): UpstreamProvider {
+  return () => ({ address, credentials: grpcCredentials.createInsecure() });
+}
+
+export const DEFAULT_XDS_PROXY_ADDRESS = '127.0.0.1:15011';
+
+/** A local service of the agent cannot listen (address taken, not permitted...). */
+export class ListenError extends Error {}
+
+/** Splits `HOST:PORT` (IPv6 in brackets); undefined when malformed. */
+export function splitHostPort(address: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):([0-9]{1,5})$/.exec(address);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** A loopback address: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(host);
+  return false;
+}
+
+/** Checks `HOST:PORT` with a loopback host; returns the reason it is not, or undefined. */
+export function loopbackAddressProblem(address: string): string | undefined {
+  const hp = splitHostPort(address);
+  if (!hp) return `must be HOST:PORT, not ${JSON.stringify(address)}`;
+  if (!isLoopbackHost(hp.host)) return `must be a loopback address (127.0.0.0/8, ::1 or localhost), not ${JSON.stringify(hp.host)}: the proxy serves plaintext to local apps only`;
+  return undefined;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+function passthrough(method: string): MethodDefinition<Buffer, Buffer> {
+  return {
+    path: `/${ADS_SERVICE_NAME}/${method}`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+    originalName: method.charAt(0).toLowerCase() + method.slice(1),
+  };
+}
+
+/** The ADS service with identity codecs on both sides: bytes in, the same bytes out. */
+export const passthroughAdsDefinition: ServiceDefinition = {
+  StreamAggregatedResources: passthrough('StreamAggregatedResources'),
+  DeltaAggregatedResources: passthrough('DeltaAggregatedResources'),
+};
+
+/** Headers owned by the HTTP/2 transport or gRPC itself: never copied to the upstream call. */
+const TRANSPORT_HEADERS = new Set(['user-agent', 'content-type', 'te', 'host', 'accept-encoding', 'grpc-accept-encoding', 'grpc-encoding', 'grpc-timeout']);
+
+export function forwardedMetadata(incoming: Metadata, extra?: Metadata): Metadata {
+  const md = new Metadata();
+  for (const [key, value] of Object.entries(incoming.getMap())) {
+    if (key.startsWith(':') || TRANSPORT_HEADERS.has(key)) continue;
+    md.set(key, value);
+  }
+  if (extra !== undefined) md.merge(extra);
+  return md;
+}
+
+export interface XdsProxyOptions {
+  readonly upstream: UpstreamProvider;
+  /** One line per notable event, without newline. */
+  readonly log?: (line: string) => void;
+}
+
+export class XdsProxy {
+  readonly #o: XdsProxyOptions;
+  readonly #open = new Set<() => void>();
+  #server: Server | undefined;
+
+  constructor(options: XdsProxyOptions) {
+    this.#o = options;
+  }
+
+  /** Number of proxied streams open now. */
+  get openStreams(): number {
+    return this.#open.size;
+  }
+
+  /** Binds `address` (loopback only; port 0 picks one) and returns the bound `host:port`. */
+  async start(address: string): Promise<string> {
+    if (this.#server !== undefined) throw new Error('xDS proxy already started');
+    const problem = loopbackAddressProblem(address);
+    if (problem !== undefined) throw new ListenError(`xDS proxy address ${problem}`);
+    const server = new Server();
+    server.addService(passthroughAdsDefinition, {
+      StreamAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#pipe(call, 'StreamAggregatedResources'),
+      DeltaAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#pipe(call, 'DeltaAggregatedResources'),
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    }).catch((err: unknown) => {
+      server.forceShutdown();
+      throw new ListenError(`cannot listen on ${address} for the xDS proxy: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    this.#server = server;
+    const host = splitHostPort(address)?.host ?? '127.0.0.1';
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+
+  /** Ends every proxied stream with UNAVAILABLE (apps reconnect) and closes the listener. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    for (const end of [...this.#open]) end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #pipe(down: ServerDuplexStream<Buffer, Buffer>, method: 'StreamAggregatedResources' | 'DeltaAggregatedResources'): void {
+    let target: UpstreamTarget;
+    try {
+      target = this.#o.upstream();
+    } catch (e) {
+      down.emit('error', { code: grpcStatus.UNAVAILABLE, details: `xDS proxy: no upstream: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    const client = new Client(target.address, target.credentials, target.options ?? {});
+    const def = passthroughAdsDefinition[method] as MethodDefinition<Buffer, Buffer>;
+    const up: ClientDuplexStream<Buffer, Buffer> = client.makeBidiStreamRequest(def.path, identity, identity, forwardedMetadata(down.metadata, target.metadata));
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.#open.delete(stopOne);
+      client.close();
+    };
+    const stopOne = (): void => {
+      if (done) return;
+      up.cancel();
+      down.emit('error', { code: grpcStatus.UNAVAILABLE, details: 'xDS proxy stopping' });
+      finish();
+    };
+    this.#open.add(stopOne);
+
+    // Downstream -> upstream, with back-pressure.
+    down.on('data', (b: Buffer) => {
+      if (done || up.writableEnded) return;
+      if (!up.write(b)) {
+        down.pause();
+        up.once('drain', () => down.resume());
+      }
+    });
+    down.on('end', () => {
+      if (!done && !up.writableEnded) up.end();
+    });
+    down.on('cancelled', () => {
+      if (done) return;
+      up.cancel();
+      finish();
+    });
+    down.on('error', () => undefined);
+
+    // Upstream -> downstream.
+    up.on('data', (b: Buffer) => {
+      if (done) return;
+      if (!down.write(b)) {
+        up.pause();
+        down.once('drain', () => up.resume());
+      }
+    });
+    up.on('error', () => undefined); // the outcome is read from 'status'
+    up.on('status', (s: StatusObject) => {
+      if (done) return;
+      if (s.code === grpcStatus.OK) down.end();
+      else {
+        if (s.code !== grpcStatus.CANCELLED) this.#o.log?.(`xDS proxy: upstream ${target.address} ended the stream: ${grpcStatus[s.code] ?? s.code} ${s.details}`);
+        down.emit('error', { code: s.code, details: s.details });
+      }
+      finish();
+    });
+  }
+}
