@@ -6,7 +6,9 @@
  * several endpoints, non-IP endpoint addresses, LEAST_REQUEST.
  *
  * Issue 7 (security, gRFC A29/A36): for nodes whose bootstrap has the certificate provider
- * `default` (ViewSpec.tls), clusters get an UpstreamTlsContext (`grpcClusterTls`); xDS-enabled
+ * `default` (ViewSpec.tls), clusters get an UpstreamTlsContext (`grpcClusterTls`), and a mixed
+ * auto-mTLS cluster is split into `<cluster>|mtls` and `<cluster>|plaintext` parts that the
+ * service's routes weigh by endpoint weights (`mixedClusterSplit`, docs/mtls-generation.md); xDS-enabled
  * servers get their inbound Listener (`grpcInboundResources`) with a DownstreamTlsContext per
  * PeerAuthentication and the RBAC of the AuthorizationPolicies that select the workload.
  */
