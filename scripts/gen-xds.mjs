@@ -43,6 +43,7 @@ const FILES = [
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
 ];
@@ -70,6 +71,7 @@ const TYPES = [
   'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
   'envoy.extensions.filters.http.rbac.v3.RBAC',
+  'envoy.extensions.filters.network.rbac.v3.RBAC',
   'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 ];

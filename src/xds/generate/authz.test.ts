@@ -183,3 +183,22 @@ test('when: principal-side and permission-side keys; an unsupported key drops an
   const denyRequestPrincipal = inboundRbac([policy('apps', 'rp', { action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] })], TARGET, MESH);
   assert.deepEqual(policiesJson(denyRequestPrincipal.deny)['ns[apps]-policy[rp]-rule[0]'], { permissions: [{ any: true }], principals: [{ any: true }] });
 });
+
+test('layer tcp (network RBAC, Istio TCP builder): HTTP-only attributes (hosts, methods, paths, request.headers) drop an ALLOW rule and are ignored by a DENY rule; connection attributes stay', () => {
+  const rules = [
+    { from: [{ source: { principals: ['td.local/ns/apps/sa/a'] } }], to: [{ operation: { ports: ['5432'] } }] },
+    { to: [{ operation: { notPaths: ['/x'] } }] },
+    { when: [{ key: 'request.headers[x-user]', values: ['bob'] }] },
+  ];
+  const tcpAllow = inboundRbac([policy('apps', 'a', { rules })], TARGET, MESH, 'tcp');
+  assert.deepEqual(Object.keys(policiesJson(tcpAllow.allow)), ['ns[apps]-policy[a]-rule[0]'], 'only the rule without HTTP attributes is kept');
+  const httpAllow = inboundRbac([policy('apps', 'a', { rules })], TARGET, MESH);
+  assert.equal(Object.keys(policiesJson(httpAllow.allow)).length, 3);
+
+  const tcpDeny = inboundRbac([policy('apps', 'd', { action: 'DENY', rules })], TARGET, MESH, 'tcp');
+  const deny = policiesJson(tcpDeny.deny);
+  assert.equal(Object.keys(deny).length, 3, 'DENY keeps every rule');
+  assert.deepEqual(deny['ns[apps]-policy[d]-rule[1]'], { permissions: [{ any: true }], principals: [{ any: true }] }, 'without its path condition the rule denies every connection');
+  assert.deepEqual(deny['ns[apps]-policy[d]-rule[2]'], { permissions: [{ any: true }], principals: [{ any: true }] }, 'without its header condition too');
+  assert.deepEqual(deny['ns[apps]-policy[d]-rule[0]'], { permissions: [{ destinationPort: 5432 }], principals: [{ authenticated: { principalName: { exact: 'spiffe://td.local/ns/apps/sa/a' } } }] });
+});

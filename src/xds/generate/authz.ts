@@ -27,9 +27,15 @@
  * Unsupported attributes (requestPrincipals, request.auth.*, experimental.*: no JWT here) follow
  * Istio's rule for attributes a filter cannot evaluate: an ALLOW rule using one is dropped (it never
  * matches), a DENY rule is kept without that attribute (it matches more, failing closed).
+ *
+ * TCP ports (layer `tcp`: Envoy's network RBAC filter, Istio's TCP builder): the HTTP-only
+ * attributes (hosts, methods, paths and their `not*`, request.headers[...]) cannot be evaluated
+ * either and follow the same rule: an ALLOW rule using one is dropped, a DENY rule ignores it.
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { HttpFilterSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { FilterSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { RBACSchema as NetworkRbacFilterSchema } from '../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { RBAC_Action, type PermissionSchema, type PolicySchema, type PrincipalSchema } from '../../gen/envoy/config/rbac/v3/rbac_pb.js';
 import { RBACSchema as RbacFilterSchema, type RBAC as RbacFilter } from '../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import type { StringMatcherSchema } from '../../gen/envoy/type/matcher/v3/string_pb.js';
@@ -38,6 +44,11 @@ import { selectorMatches } from '../../model/mesh/labels.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 
 export const RBAC_FILTER = 'envoy.filters.http.rbac';
+export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
+
+/** Where the RBAC is evaluated: per HTTP request, or per TCP connection (no HTTP attributes). */
+export type AuthzLayer = 'http' | 'tcp';
+const HTTP_ONLY_OPERATION_FIELDS: ReadonlySet<string> = new Set(['hosts', 'methods', 'paths']);
 
 type PrincipalInit = MessageInitShape<typeof PrincipalSchema>;
 type PermissionInit = MessageInitShape<typeof PermissionSchema>;
@@ -76,14 +87,25 @@ export function selectedPolicies(policies: readonly AuthorizationPolicy[], targe
 }
 
 /** The RBAC of `target` under `policies` (the module comment gives the rules). */
-export function inboundRbac(policies: readonly AuthorizationPolicy[], target: AuthzTarget, mesh: AuthzMesh): InboundRbac {
+export function inboundRbac(policies: readonly AuthorizationPolicy[], target: AuthzTarget, mesh: AuthzMesh, layer: AuthzLayer = 'http'): InboundRbac {
   const selected = selectedPolicies(policies, target, mesh.rootNamespace);
   const deny = selected.filter((p) => p.spec.action === 'DENY');
   const allow = selected.filter((p) => (p.spec.action ?? 'ALLOW') === 'ALLOW');
   return {
-    ...(deny.length > 0 ? { deny: rbacOf(deny, 'DENY', mesh) } : {}),
-    ...(allow.length > 0 ? { allow: rbacOf(allow, 'ALLOW', mesh) } : {}),
+    ...(deny.length > 0 ? { deny: rbacOf(deny, 'DENY', mesh, layer) } : {}),
+    ...(allow.length > 0 ? { allow: rbacOf(allow, 'ALLOW', mesh, layer) } : {}),
   };
+}
+
+/** The network filters of `rbac` (computed with layer `tcp`), to put before tcp_proxy: DENY, then ALLOW. */
+export function rbacNetworkFilters(rbac: InboundRbac): MessageInitShape<typeof FilterSchema>[] {
+  const out: MessageInitShape<typeof FilterSchema>[] = [];
+  for (const config of [rbac.deny, rbac.allow]) {
+    if (config === undefined) continue;
+    const network = create(NetworkRbacFilterSchema, { ...(config.rules ? { rules: config.rules } : {}), statPrefix: 'tcp.' });
+    out.push({ name: NETWORK_RBAC_FILTER, configType: { case: 'typedConfig', value: anyPack(NetworkRbacFilterSchema, network) } });
+  }
+  return out;
 }
 
 /**
@@ -99,11 +121,11 @@ export function rbacHttpFilters(rbac: InboundRbac, distinctNames: boolean): Mess
   return out;
 }
 
-function rbacOf(policies: readonly AuthorizationPolicy[], action: 'ALLOW' | 'DENY', mesh: AuthzMesh): RbacFilter {
+function rbacOf(policies: readonly AuthorizationPolicy[], action: 'ALLOW' | 'DENY', mesh: AuthzMesh, layer: AuthzLayer): RbacFilter {
   const rbacPolicies: Record<string, PolicyInit> = {};
   for (const p of policies) {
     (p.spec.rules ?? []).forEach((rule, i) => {
-      const policy = rulePolicy(rule, action, mesh);
+      const policy = rulePolicy(rule, action, mesh, layer);
       if (policy !== undefined) rbacPolicies[`ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-rule[${i}]`] = policy;
     });
   }
@@ -117,7 +139,7 @@ const UNSUPPORTED = Symbol('unsupported');
 type Maybe<T> = T | typeof UNSUPPORTED;
 
 /** One rule as an RBAC policy; undefined when an ALLOW rule uses an unsupported attribute. */
-export function rulePolicy(rule: Rule, action: 'ALLOW' | 'DENY', mesh: AuthzMesh): PolicyInit | undefined {
+export function rulePolicy(rule: Rule, action: 'ALLOW' | 'DENY', mesh: AuthzMesh, layer: AuthzLayer = 'http'): PolicyInit | undefined {
   const principals: PrincipalInit[] = [];
   const permissions: PermissionInit[] = [];
   const keep = <T>(v: Maybe<T>, into: T[]): boolean => {
@@ -131,10 +153,12 @@ export function rulePolicy(rule: Rule, action: 'ALLOW' | 'DENY', mesh: AuthzMesh
     principals.push(orIds(sources));
   }
   if (rule.to !== undefined && rule.to.length > 0) {
-    permissions.push(orRules(rule.to.map((t) => operationPermission(t.operation ?? {}))));
+    const operations: PermissionInit[] = [];
+    for (const t of rule.to) if (!keep(operationPermission(t.operation ?? {}, layer, action), operations)) return undefined;
+    permissions.push(orRules(operations));
   }
   for (const w of rule.when ?? []) {
-    const c = whenCondition(w, mesh);
+    const c = layer === 'tcp' && /^request\./.test(w.key) ? UNSUPPORTED : whenCondition(w, mesh);
     if (c === UNSUPPORTED) {
       if (action === 'ALLOW') return undefined;
       continue;
@@ -261,12 +285,17 @@ const OPERATION_FIELDS: Readonly<Record<string, (v: string) => PermissionInit>> 
   paths: pathPermission,
 };
 
-function operationPermission(operation: Readonly<Record<string, readonly string[]>>): PermissionInit {
+/** One `to.operation`, its fields AND'ed; on TCP an HTTP-only field is unsupported (ALLOW) or ignored (DENY). */
+function operationPermission(operation: Readonly<Record<string, readonly string[]>>, layer: AuthzLayer, action: 'ALLOW' | 'DENY'): Maybe<PermissionInit> {
   const rules: PermissionInit[] = [];
   for (const [field, values] of Object.entries(operation)) {
     if (values.length === 0) continue;
     const negated = field.startsWith('not');
     const base = negated ? field.charAt(3).toLowerCase() + field.slice(4) : field;
+    if (layer === 'tcp' && HTTP_ONLY_OPERATION_FIELDS.has(base)) {
+      if (action === 'ALLOW') return UNSUPPORTED;
+      continue;
+    }
     const f = OPERATION_FIELDS[base];
     if (f === undefined) continue; // validation refuses unknown operation fields
     const any = orRules(values.map(f));

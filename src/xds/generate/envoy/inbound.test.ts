@@ -6,6 +6,9 @@ import { Cluster_DiscoveryType } from '../../../gen/envoy/config/cluster/v3/clus
 import type { Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { RBACSchema as NetworkRbacSchema } from '../../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
+import { RBACSchema as HttpRbacSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import { RBAC_Action } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
 import { exampleFiles, generateFor, registryOf, registryOfYaml, sidecar } from './test-support.js';
 import { VM } from './test-meshes.js';
 
@@ -90,4 +93,29 @@ test('issue 7: AuthorizationPolicies selecting the VM become RBAC filters (DENY,
   );
   const { hcm } = chain(r.listeners.get('virtualInbound'), 8080);
   assert.deepEqual(hcm?.httpFilters.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.router']);
+});
+
+test('issue 7: on TCP inbound ports the same policies become network RBAC filters before tcp_proxy; an ALLOW rule on HTTP-only attributes never matches there, a DENY rule ignores them', () => {
+  const ap = (name: string, spec: string) => `---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, namespace: apps}\nspec: ${spec}\n`;
+  const r = generateFor(
+    registryOfYaml(`${VM}${ap('allow', '{selector: {matchLabels: {app: vm}}, rules: [{to: [{operation: {methods: [GET]}}]}, {from: [{source: {namespaces: [apps]}}]}]}')}${ap('deny', '{action: DENY, rules: [{from: [{source: {namespaces: [evil]}}], to: [{operation: {paths: [/admin]}}]}]}')}`),
+    sidecar({ namespace: 'apps', ip: '10.5.0.7', name: 'vm' }),
+  );
+  const vi = r.listeners.get('virtualInbound');
+  const tcpChain = vi?.filterChains.find((c) => c.filterChainMatch?.destinationPort === 5432 && c.filterChainMatch.transportProtocol !== 'tls');
+  assert.deepEqual(tcpChain?.filters.map((f) => f.name), ['envoy.filters.network.rbac', 'envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy']);
+  const configs = (tcpChain?.filters ?? []).slice(0, 2).map((f) => (f.configType.case === 'typedConfig' ? anyUnpack(f.configType.value, NetworkRbacSchema) : undefined));
+  assert.deepEqual(configs.map((c) => c?.statPrefix), ['tcp.', 'tcp.']);
+  const [deny, allow] = configs;
+  assert.equal(deny?.rules?.action, RBAC_Action.DENY);
+  // DENY: the path condition cannot be evaluated on TCP and is dropped, so the rule denies the whole namespace.
+  const denyRule = deny?.rules?.policies['ns[apps]-policy[deny]-rule[0]'];
+  assert.ok(denyRule);
+  assert.equal(denyRule.permissions[0]?.rule.case, 'any');
+  assert.equal(allow?.rules?.action, RBAC_Action.ALLOW);
+  assert.deepEqual(Object.keys(allow?.rules?.policies ?? {}), ['ns[apps]-policy[allow]-rule[1]'], 'the methods rule never matches a TCP connection: dropped');
+  // HTTP ports keep both ALLOW rules in their HTTP RBAC filter.
+  const { hcm } = chain(vi, 8080);
+  const httpAllow = hcm?.httpFilters[1]?.configType.case === 'typedConfig' ? anyUnpack(hcm.httpFilters[1].configType.value, HttpRbacSchema) : undefined;
+  assert.deepEqual(Object.keys(httpAllow?.rules?.policies ?? {}).sort(), ['ns[apps]-policy[allow]-rule[0]', 'ns[apps]-policy[allow]-rule[1]']);
 });

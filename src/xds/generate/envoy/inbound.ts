@@ -21,7 +21,8 @@
  * STRICT) and `raw_buffer` (plaintext). Unlike Istio, the TLS chain does not require the `istio*`
  * ALPN, so proxyless gRPC clients (ALPN `h2` only) are served mTLS too. DISABLE: plaintext only.
  * AuthorizationPolicies selecting the workload become RBAC HTTP filters (authz.ts) in the HCM of
- * HTTP-family ports. Gap: TCP ports get no RBAC (Istio's network RBAC filter is not generated).
+ * HTTP-family ports, and network RBAC filters before tcp_proxy on TCP ports (layer `tcp`: HTTP-only
+ * attributes drop an ALLOW rule and are ignored in a DENY rule, as Istio's TCP builder does).
  */
 import { create } from '@bufbuild/protobuf';
 import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
@@ -31,13 +32,14 @@ import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listene
 import { TlsInspectorSchema } from '../../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { FilterSchema } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { DownstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { TlsParameters_TlsProtocol } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { AuthorizationPolicy, MtlsMode, PeerAuthentication } from '../../../model/config/types.js';
 import type { MeshSettings } from '../../../model/mesh/mesh-settings.js';
 import type { MergedService, Workload } from '../../../model/mesh/types.js';
 import { effectiveMtlsMode } from '../../../registry/view/peer-authentication.js';
-import { inboundRbac, rbacHttpFilters } from '../authz.js';
+import { inboundRbac, rbacHttpFilters, rbacNetworkFilters } from '../authz.js';
 import { agentSds, SDS_DEFAULT, SDS_ROOT } from './tls.js';
 import { emptyResourceSet, type ResourceSet } from '../resource-set.js';
 import {
@@ -110,6 +112,8 @@ export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
 export interface InboundSecurity {
   readonly mtlsMode: Exclude<MtlsMode, 'UNSET'>;
   readonly rbacFilters: readonly MessageInitShape<typeof HttpFilterSchema>[];
+  /** The network RBAC filters of TCP ports (before tcp_proxy); none by default. */
+  readonly rbacNetworkFilters?: readonly MessageInitShape<typeof FilterSchema>[];
 }
 
 const PLAINTEXT: InboundSecurity = { mtlsMode: 'DISABLE', rbacFilters: [] };
@@ -149,16 +153,17 @@ function inboundChains(p: InboundPort, security: InboundSecurity) {
         { fault: false, before: security.rbacFilters },
       )
     : tcpProxyFilter(cluster, cluster);
+  const filters = isHttpPort(p.protocol) ? [filter] : [...(security.rbacNetworkFilters ?? []), filter];
   const name = `0.0.0.0_${p.port}`;
   switch (security.mtlsMode) {
     case 'DISABLE':
-      return [{ name, filterChainMatch: { destinationPort: p.port }, filters: [filter] }];
+      return [{ name, filterChainMatch: { destinationPort: p.port }, filters }];
     case 'STRICT':
-      return [{ name, filterChainMatch: { destinationPort: p.port }, filters: [filter], transportSocket: inboundTlsSocket(p.protocol) }];
+      return [{ name, filterChainMatch: { destinationPort: p.port }, filters, transportSocket: inboundTlsSocket(p.protocol) }];
     case 'PERMISSIVE':
       return [
-        { name: `${name}-mtls`, filterChainMatch: { destinationPort: p.port, transportProtocol: 'tls' }, filters: [filter], transportSocket: inboundTlsSocket(p.protocol) },
-        { name, filterChainMatch: { destinationPort: p.port, transportProtocol: 'raw_buffer' }, filters: [filter] },
+        { name: `${name}-mtls`, filterChainMatch: { destinationPort: p.port, transportProtocol: 'tls' }, filters, transportSocket: inboundTlsSocket(p.protocol) },
+        { name, filterChainMatch: { destinationPort: p.port, transportProtocol: 'raw_buffer' }, filters },
       ];
   }
 }
@@ -200,9 +205,11 @@ export function inboundResources(allServices: readonly MergedService[], own: rea
   const ports = own.length > 0 ? inboundPorts(allServices, new Set(own.map((w) => w.key))) : [];
   for (const p of ports) out.clusters.set(inboundClusterName(p.port), inboundCluster(p));
   const w = [...own].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
-  const rbacFilters = w ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, { namespace: w.namespace, labels: w.labels }, policies.mesh), false) : [];
+  const target = w ? { namespace: w.namespace, labels: w.labels } : undefined;
+  const rbacFilters = target ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh), false) : [];
+  const rbacNetwork = target ? rbacNetworkFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh, 'tcp')) : [];
   const securityOf = (p: InboundPort): InboundSecurity =>
-    w ? { mtlsMode: effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, w.namespace, w.labels, p.port), rbacFilters } : PLAINTEXT;
+    w ? { mtlsMode: effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, w.namespace, w.labels, p.port), rbacFilters, rbacNetworkFilters: rbacNetwork } : PLAINTEXT;
   out.listeners.set(VIRTUAL_INBOUND, virtualInbound(ports, securityOf));
   return out;
 }
