@@ -16,7 +16,7 @@ import type { PeerCertificate } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
-import { Client, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, connectivityState, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { CertificateAuthority } from '../../src/security/ca.js';
 import { writeCertificate, type IssuedCertificate } from '../../src/agent/certificates.js';
 import { CertificateFiles, InboundProxy, parseInboundSpec, type MtlsMode } from '../../src/agent/inbound-proxy.js';
@@ -143,7 +143,7 @@ test('a stricter mode ends the open connections it refuses: STRICT closes a plai
   });
   assert.ok(await call(plainClient));
   assert.ok(await call(mtlsClient));
-  const READY = 2; // grpc.connectivityState.READY
+  const READY = connectivityState.READY;
   assert.equal(plainClient.getChannel().getConnectivityState(false), READY);
   s.proxy.setMode('STRICT');
   await waitFor(() => (plainClient.getChannel().getConnectivityState(false) !== READY ? true : undefined), 5000, 'the plaintext connection to be closed');
