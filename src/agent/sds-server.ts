@@ -20,11 +20,12 @@ import { DEFAULT_MAX_RESPONSE_BYTES, nonceCounter } from '../xds/protocol/common
 import { DeltaSession } from '../xds/protocol/delta.js';
 import { SotwSession } from '../xds/protocol/sotw.js';
 import { adsServiceDefinition } from '../xds/server/ads-service.js';
-import { AdsStream, type AdsStreamOptions, type RequestView, type StreamPort } from '../xds/server/ads-stream.js';
+import { AdsStream, duplexStreamPort, type AdsStreamOptions, type RequestView } from '../xds/server/ads-stream.js';
 import type { AdsProtocol, XdsEvent } from '../xds/server/events.js';
 import { SECRET } from '../xds/types/resource-types.js';
 import type { IssuedCertificate } from './certificates.js';
 import { ListenError, loopbackAddressProblem } from './xds-proxy.js';
+import { shutdownGracefully } from '../lib/grpc/shutdown.js';
 
 export const SDS_SERVICE_NAME = 'envoy.service.secret.v3.SecretDiscoveryService';
 /** Istio's secret names. */
@@ -132,16 +133,7 @@ export class SdsServer {
     if (server === undefined) return;
     this.#server = undefined;
     for (const end of [...this.#streams]) end();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGracefully(server);
     if (this.#socketPath !== undefined) rmSync(this.#socketPath, { force: true });
   }
 
@@ -155,20 +147,7 @@ export class SdsServer {
     session: ConstructorParameters<typeof AdsStream<Req, Res>>[1],
     describe: AdsStreamOptions<Req>['describe'],
   ): void {
-    let ended = false;
-    const port: StreamPort<Res> = {
-      peer: call.getPeer(),
-      send: (message) => (ended ? true : call.write(message)),
-      onDrain: (listener) => {
-        call.once('drain', listener);
-      },
-      end: (code, details) => {
-        if (ended) return;
-        ended = true;
-        if (code === (grpcStatus.OK as number)) call.end();
-        else call.emit('error', { code, details });
-      },
-    };
+    const port = duplexStreamPort<Res>(call);
     const stream = new AdsStream<Req, Res>(
       {
         streamId: `sds-${this.#nextStream}`,

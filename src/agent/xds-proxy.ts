@@ -29,6 +29,7 @@ import {
 } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import { ADS_SERVICE_NAME } from '../xds/server/ads-service.js';
+import { shutdownGracefully } from '../lib/grpc/shutdown.js';
 
 /** Where and how the agent reaches the control plane. */
 export interface UpstreamTarget {
@@ -159,16 +160,7 @@ export class XdsProxy {
     if (server === undefined) return;
     this.#server = undefined;
     for (const end of [...this.#open]) end();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGracefully(server);
   }
 
   #pipe(down: ServerDuplexStream<Buffer, Buffer>, method: 'StreamAggregatedResources' | 'DeltaAggregatedResources'): void {

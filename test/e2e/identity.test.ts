@@ -20,44 +20,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { BIN } from '../support/paths.js';
-import { NS, proxyless } from './mesh.js';
+import { NS, proxyless, serviceEntry } from './mesh.js';
+import { freePort } from '../support/certs-and-ports.js';
 import { cleanups, runCli, startServe, waitFor, type ServeProcess } from './serve-process.js';
 
 const TD = 'cluster.local';
 const spiffe = (sa: string): string => `spiffe://${TD}/ns/${NS}/sa/${sa}`;
 const IP = { vm1: '127.0.74.1', vm2: '127.0.74.2', pod: '127.0.74.3', legacy: '127.0.74.4', clientA: '127.0.74.10', clientB: '127.0.74.11' } as const;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function serviceEntry(name: string, host: string, selector: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  hosts: [${host}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  workloadSelector: {labels: ${selector}}
-`;
-}
 
 function group(name: string, labels: string, serviceAccount: string, port: number): string {
   return `apiVersion: networking.istio.io/v1
@@ -94,10 +70,10 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
     await startServe({
       files: {
         'services.yaml': [
-          serviceEntry('svc', 'svc.identity.test', '{app: svc}'),
-          serviceEntry('vm-only', 'vm.identity.test', '{role: vm}'),
-          serviceEntry('pod-only', 'pod.identity.test', '{role: pod}'),
-          serviceEntry('legacy', 'legacy.identity.test', '{app: legacy}'),
+          serviceEntry('svc', 'svc.identity.test', { app: 'svc' }),
+          serviceEntry('vm-only', 'vm.identity.test', { role: 'vm' }),
+          serviceEntry('pod-only', 'pod.identity.test', { role: 'pod' }),
+          serviceEntry('legacy', 'legacy.identity.test', { app: 'legacy' }),
         ].join('---\n'),
         'groups.yaml': [group('svc-vm', '{app: svc, role: vm}', 'svc-vm', p1), group('plain-vm', '{app: svc, role: plain}', '', p3), group('legacy-vm', '{app: legacy}', 'legacy', p4)].join('---\n'),
         'pod.yaml': pod(p2),

@@ -10,44 +10,19 @@
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as x509 from '@peculiar/x509';
-import { writeCertificate } from '../../src/agent/certificates.js';
 import { CertificateAuthority } from '../../src/security/ca.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
+import { freePort, mint } from '../support/certs-and-ports.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const SERVER_IP = '127.0.3.1';
 
-/** A key, a CSR and the CA's certificate for `identity`, written as DIR/certs/{cert-chain,key,root-cert}.pem. */
-async function mint(ca: CertificateAuthority, identity: string, dir: string): Promise<string> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const csr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: ALG })).toString('pem');
-  const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-  const certChain = await ca.issue(csr, identity, 3600);
-  writeCertificate(dir, { certChain, keyPem, identity, notBefore: Date.now(), notAfter: Date.now() + 3600_000 });
-  return join(dir, 'certs');
-}
 
-/** A port free on the server's loopback address. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function mesh(port: number): string {
   return `

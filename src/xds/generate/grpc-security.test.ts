@@ -70,8 +70,8 @@ test('gating: without CERTIFICATE_PROVIDERS a proxyless node gets no TLS at all,
   for (const [name, c] of plain.clusters) assert.equal(c.transportSocket, undefined, `${name} has no transport socket`);
   const tls = generate(yaml, CLIENT_TLS);
   assert.deepEqual(upstreamSans(tls.clusters.get(SECURE)), ['spiffe://cluster.local/ns/apps/sa/sa1', 'spiffe://cluster.local/ns/apps/sa/sa2']);
-  // Everything else is the same resource set.
-  assert.deepEqual([...plain.clusters.keys()].sort(), [...tls.clusters.keys()].sort());
+  // Everything else is the same resource set, plus the parts of the mixed cluster (issue 7 split).
+  assert.deepEqual([...plain.clusters.keys(), `${MIXED}|mtls`, `${MIXED}|plaintext`].sort(), [...tls.clusters.keys()].sort());
   assert.deepEqual([...plain.listeners.keys()].sort(), [...tls.listeners.keys()].sort());
 });
 
@@ -92,7 +92,7 @@ test('view keys: proxies that differ only in CERTIFICATE_PROVIDERS never share a
   assert.equal(aliases.get(tlsAgain), aliases.get(tlsView), 'TLS-capable proxies still share with each other');
 });
 
-test('cluster TLS decision (C-6 per cluster): all endpoints qualify -> mTLS; mixed -> plaintext; DestinationRule ISTIO_MUTUAL / DISABLE decide; PeerAuthentication DISABLE -> plaintext', () => {
+test('cluster TLS decision (C-6 per cluster): all endpoints qualify -> mTLS; mixed -> original cluster plaintext (split, grpc-split.test); DestinationRule ISTIO_MUTUAL / DISABLE decide; PeerAuthentication DISABLE -> plaintext', () => {
   const auto = generate(yamlOf(), CLIENT_TLS);
   assert.ok(upstreamSans(auto.clusters.get(SECURE)), 'every endpoint has tlsMode istio and an identity');
   assert.equal(upstreamSans(auto.clusters.get(MIXED)), undefined, 'one endpoint without a service account: plaintext');

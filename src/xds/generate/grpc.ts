@@ -6,7 +6,9 @@
  * several endpoints, non-IP endpoint addresses, LEAST_REQUEST.
  *
  * Issue 7 (security, gRFC A29/A36): for nodes whose bootstrap has the certificate provider
- * `default` (ViewSpec.tls), clusters get an UpstreamTlsContext (`grpcClusterTls`); xDS-enabled
+ * `default` (ViewSpec.tls), clusters get an UpstreamTlsContext (`grpcClusterTls`), and a mixed
+ * auto-mTLS cluster is split into `<cluster>|mtls` and `<cluster>|plaintext` parts that the
+ * service's routes weigh by endpoint weights (`mixedClusterSplit`, docs/mtls-generation.md); xDS-enabled
  * servers get their inbound Listener (`grpcInboundResources`) with a DownstreamTlsContext per
  * PeerAuthentication and the RBAC of the AuthorizationPolicies that select the workload.
  */
@@ -23,7 +25,7 @@ import type { MergedService } from '../../model/mesh/types.js';
 import type { ClusterView } from '../../registry/view/clusters.js';
 import type { PortPolicy } from '../../registry/view/destination-rules.js';
 import { ADS, lbPolicy, loadAssignment, outlierDetection } from './common.js';
-import { grpcClusterTls } from './grpc-tls.js';
+import { grpcClusterTls, grpcUpstreamTls, mixedClusterSplit, type TlsPart } from './grpc-tls.js';
 import { emptyResourceSet, type ResourceSet } from './resource-set.js';
 import { FAULT_FILTER, routesFor } from './routes.js';
 import type { ServiceClusters, ViewContext } from './view.js';
@@ -67,12 +69,13 @@ export function hashPolicy(policy: PortPolicy): MessageInitShape<typeof RouteAct
   return undefined;
 }
 
-function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled: boolean; readonly autoMtls: boolean }): Cluster | undefined {
+function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled: boolean; readonly autoMtls: boolean }, part?: TlsPart): Cluster | undefined {
   const lb = lbPolicy(c.policy, true);
   const od = outlierDetection(c.policy.outlierDetection);
-  const transportSocket = tls.enabled ? grpcClusterTls(c, tls.autoMtls) : undefined;
+  const transportSocket = part ? (part.kind === 'mtls' ? grpcUpstreamTls(part.sans) : undefined) : tls.enabled ? grpcClusterTls(c, tls.autoMtls) : undefined;
+  const name = part ? part.name : c.name;
   const common = {
-    name: c.name,
+    name,
     ...(transportSocket ? { transportSocket } : {}),
     lbPolicy: lb.lbPolicy,
     ...(lb.ringHash !== undefined ? { lbConfig: { case: 'ringHashLbConfig' as const, value: { minimumRingSize: BigInt(lb.ringHash) } } } : {}),
@@ -82,7 +85,7 @@ function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled:
     return create(ClusterSchema, {
       ...common,
       clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
-      edsClusterConfig: { serviceName: c.name, edsConfig: ADS },
+      edsClusterConfig: { serviceName: name, edsConfig: ADS },
     });
   }
   const endpoints = c.localities.flatMap((g) => g.endpoints);
@@ -103,12 +106,23 @@ export function grpcServiceResources(ctx: ViewContext, sc: ServiceClusters, serv
   const { service } = sc;
   const mesh = ctx.sources.mesh;
   const vs = httpRoutesFor(ctx.virtualServices, service.host, ctx.spec.client.namespace, mesh);
+  const tls = { enabled: ctx.spec.tls === true, autoMtls: mesh.enableAutoMtls };
+  // Issue 7: mixed clusters of this service, split for TLS-capable clients. Routes of this service
+  // send to the parts; destinations at other hosts keep the original cluster (see docs).
+  const splits = new Map<string, readonly TlsPart[]>();
+  if (tls.enabled) {
+    for (const c of sc.clusters) {
+      const parts = mixedClusterSplit(c, tls.autoMtls);
+      if (parts) splits.set(c.name, parts);
+    }
+  }
+  const splitter = (cluster: string): readonly TlsPart[] | undefined => splits.get(cluster);
   for (const port of service.ports) {
     if (port.protocol === 'UDP') continue;
     const name = grpcListenerName(service.host, port.number);
     const defaultCluster = sc.clusters.find((c) => c.port === port.number && c.subset === '');
     const hp = defaultCluster ? hashPolicy(defaultCluster.policy) : undefined;
-    const routes = routesFor(service, port.number, vs, servicesByHost, mesh, { proxyless: true, ...(hp ? { hashPolicy: hp } : {}) });
+    const routes = routesFor(service, port.number, vs, servicesByHost, mesh, { proxyless: true, ...(hp ? { hashPolicy: hp } : {}), ...(splits.size > 0 ? { splitter } : {}) });
     out.listeners.set(name, apiListener(name));
     out.routes.set(
       name,
@@ -116,10 +130,18 @@ export function grpcServiceResources(ctx: ViewContext, sc: ServiceClusters, serv
     );
   }
   for (const c of sc.clusters) {
-    const cluster = grpcCluster(c, mesh.clusterId, { enabled: ctx.spec.tls === true, autoMtls: mesh.enableAutoMtls });
+    const cluster = grpcCluster(c, mesh.clusterId, tls);
     if (!cluster) continue;
+    // A split cluster keeps its original (plaintext, all endpoints, as before splitting existed):
+    // VirtualServices of other hosts may route to it.
     out.clusters.set(c.name, cluster);
     if (c.type === 'EDS') out.endpoints.set(c.name, loadAssignment(c.name, c.localities, { proxyless: true, clusterId: mesh.clusterId }));
+    for (const part of splits.get(c.name) ?? []) {
+      const partCluster = grpcCluster(c, mesh.clusterId, tls, part);
+      if (!partCluster) continue;
+      out.clusters.set(part.name, partCluster);
+      out.endpoints.set(part.name, loadAssignment(part.name, part.localities, { proxyless: true, clusterId: mesh.clusterId }));
+    }
   }
   return out;
 }

@@ -12,6 +12,7 @@ import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
 import { clusterName } from '../../registry/view/clusters.js';
 import { duration, MILLION } from './common.js';
+import { splitDestinations, type TlsPart } from './grpc-tls.js';
 import { destinationHost, durationMs } from './virtual-services.js';
 
 export type RouteInit = MessageInitShape<typeof RouteSchema>;
@@ -60,16 +61,37 @@ function destinationCluster(host: string, subset: string, port: number | undefin
   return clusterName(p ?? servicePort, subset, host);
 }
 
-function action(route: HttpRoute, vs: VirtualService, servicePort: number, services: ReadonlyMap<string, MergedService>, mesh: MeshSettings, retryOnGrpc: boolean): ActionInit | undefined {
+/** Issue 7: the parts a cluster is split into for this client (proxyless, mixed auto mTLS), if any. */
+export type ClusterSplitter = (cluster: string) => readonly TlsPart[] | undefined;
+
+/**
+ * The cluster specifier of destinations: one cluster, or weighted clusters. With `splitter`, a split
+ * cluster is replaced by its parts (splitDestinations); without one, or when nothing is split, the
+ * output is exactly what it was before splitting existed.
+ */
+function clusterSpecifier(dests: readonly { cluster: string; weight: number }[], splitter: ClusterSplitter | undefined): NonNullable<ActionInit['clusterSpecifier']> {
+  const weighted = dests.length > 1 ? dests.filter((d) => d.weight > 0) : dests;
+  const chosen = weighted.length <= 1 ? [weighted[0] ?? dests[0]].filter((d) => d !== undefined) : weighted;
+  const final = splitter && chosen.some((d) => splitter(d.cluster) !== undefined) ? splitDestinations(chosen, splitter) : chosen;
+  if (final.length <= 1) return { case: 'cluster', value: final[0]?.cluster ?? '' };
+  return { case: 'weightedClusters', value: { clusters: final.map((d) => ({ name: d.cluster, weight: d.weight })) } };
+}
+
+function action(
+  route: HttpRoute,
+  vs: VirtualService,
+  servicePort: number,
+  services: ReadonlyMap<string, MergedService>,
+  mesh: MeshSettings,
+  retryOnGrpc: boolean,
+  splitter: ClusterSplitter | undefined,
+): ActionInit | undefined {
   const dests = (route.route ?? []).map((d) => ({
     cluster: destinationCluster(destinationHost(d.destination, vs, mesh), d.destination.subset ?? '', d.destination.port?.number, servicePort, services),
     weight: d.weight ?? 0,
   }));
   if (dests.length === 0) return undefined;
-  const out: ActionInit = {};
-  const weighted = dests.length > 1 ? dests.filter((d) => d.weight > 0) : dests;
-  if (weighted.length <= 1) out.clusterSpecifier = { case: 'cluster', value: (weighted[0] ?? dests[0])?.cluster ?? '' };
-  else out.clusterSpecifier = { case: 'weightedClusters', value: { clusters: weighted.map((d) => ({ name: d.cluster, weight: d.weight })) } };
+  const out: ActionInit = { clusterSpecifier: clusterSpecifier(dests, splitter) };
   const timeout = durationMs(route.timeout);
   if (timeout !== undefined) {
     out.timeout = duration(timeout);
@@ -127,13 +149,13 @@ export function routesFor(
   vs: { source: VirtualService; routes: readonly HttpRoute[] } | undefined,
   services: ReadonlyMap<string, MergedService>,
   mesh: MeshSettings,
-  options: { proxyless: boolean; hashPolicy?: ActionInit['hashPolicy'] },
+  options: { proxyless: boolean; hashPolicy?: ActionInit['hashPolicy']; splitter?: ClusterSplitter },
 ): RouteInit[] {
   const withHash = (a: ActionInit): ActionInit => (options.hashPolicy ? ({ ...a, hashPolicy: options.hashPolicy } as ActionInit) : a);
   const out: RouteInit[] = [];
   for (const [i, r] of (vs?.routes ?? []).entries()) {
     if (!vs) break;
-    const act = action(r, vs.source, servicePort, services, mesh, options.proxyless);
+    const act = action(r, vs.source, servicePort, services, mesh, options.proxyless, options.splitter);
     if (!act) continue;
     const faultConfig = fault(r);
     for (const match of routeMatches(r, servicePort)) {
@@ -149,7 +171,7 @@ export function routesFor(
     out.push({
       name: 'default',
       match: { pathSpecifier: { case: 'prefix', value: '' } },
-      action: { case: 'route', value: withHash({ clusterSpecifier: { case: 'cluster', value: clusterName(servicePort, '', service.host) } }) },
+      action: { case: 'route', value: withHash({ clusterSpecifier: clusterSpecifier([{ cluster: clusterName(servicePort, '', service.host), weight: 0 }], options.splitter) }) },
     });
   }
   return out;

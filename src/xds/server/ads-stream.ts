@@ -241,3 +241,28 @@ export class AdsStream<Req extends RequestView, Res> {
     }
   }
 }
+
+/**
+ * The StreamPort of a grpc-js bidirectional call: writes with back-pressure, ends once (OK = a
+ * clean end, anything else = that status). `extra` adds what the transport knows of the caller.
+ */
+export function duplexStreamPort<Res>(
+  call: { getPeer(): string; write(message: Res): boolean; once(event: 'drain', listener: () => void): unknown; end(): void; emit(event: 'error', error: { code: number; details: string }): boolean },
+  extra: Pick<StreamPort<Res>, 'metadata' | 'transport'> = {},
+): StreamPort<Res> {
+  let ended = false;
+  return {
+    peer: call.getPeer(),
+    ...extra,
+    send: (message) => (ended ? true : call.write(message)),
+    onDrain: (listener) => {
+      call.once('drain', listener);
+    },
+    end: (code, details) => {
+      if (ended) return;
+      ended = true;
+      if (code === 0) call.end();
+      else call.emit('error', { code, details });
+    },
+  };
+}

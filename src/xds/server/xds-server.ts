@@ -12,7 +12,7 @@ import { SotwSession } from '../protocol/sotw.js';
 import { resourceTypeOf } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
-import { AdsStream, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamPort } from './ads-stream.js';
+import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import type { ProxyIdentity } from './node-identity.js';
 import { presentedCertificate } from './peer-certificate.js';
@@ -145,24 +145,9 @@ export class XdsServer {
     session: ConstructorParameters<typeof AdsStream<Req, Res>>[1],
     describe: AdsStreamOptions<Req>['describe'],
   ): void {
-    let ended = false;
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = typeof v === 'string' ? v : v.toString('utf8');
-    const port: StreamPort<Res> = {
-      peer: call.getPeer(),
-      metadata,
-      transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure },
-      send: (message) => (ended ? true : call.write(message)),
-      onDrain: (listener) => {
-        call.once('drain', listener);
-      },
-      end: (code, details) => {
-        if (ended) return;
-        ended = true;
-        if (code === (grpcStatus.OK as number)) call.end();
-        else call.emit('error', { code, details });
-      },
-    };
+    const port = duplexStreamPort<Res>(call, { metadata, transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure } });
     const stream = new AdsStream<Req, Res>(
       {
         streamId,
