@@ -51,6 +51,36 @@ function removeFrom<K>(m: Map<K, Set<string>>, k: K, v: string): void {
   if (s.size === 0) m.delete(k);
 }
 
+/** Outputs of an input item that produced none (shared, never written). */
+const NO_OUTPUTS: ReadonlyMap<string, unknown> = new Map<string, unknown>();
+
+/*
+ * Producers are kept as a plain string while an output key has one producer (the usual case): a
+ * Set per output key was 100k+ Sets on the first build of bench S1 at 100k entries.
+ */
+function addProducer(m: Map<string, string | Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (s === undefined) m.set(k, v);
+  else if (typeof s === 'string') {
+    if (s !== v) m.set(k, new Set([s, v]));
+  } else s.add(v);
+}
+function removeProducer(m: Map<string, string | Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (s === undefined) return;
+  if (typeof s === 'string') {
+    if (s === v) m.delete(k);
+    return;
+  }
+  s.delete(v);
+  if (s.size === 1) m.set(k, firstOf(s) as string);
+  else if (s.size === 0) m.delete(k);
+}
+function firstOf(s: ReadonlySet<string>): string | undefined {
+  for (const v of s) return v;
+  return undefined;
+}
+
 function matches(dep: Dependency, item: unknown, itemKey: string): boolean {
   if (dep.key !== undefined && dep.key !== itemKey) return false;
   if (dep.index !== undefined && dep.value !== undefined && !dep.index.extract(item).includes(dep.value)) return false;
@@ -64,7 +94,8 @@ function matches(dep: Dependency, item: unknown, itemKey: string): boolean {
  */
 export class DerivedCollection<I, O> extends BaseCollection<O> {
   private readonly states = new Map<string, InputState<O>>();
-  private readonly producers = new Map<string, Set<string>>();
+  /** Output key → the input key producing it, or the set of them when several do. */
+  private readonly producers = new Map<string, string | Set<string>>();
   private readonly upstream = new Map<Collection<unknown>, UpstreamWatch>();
 
   constructor(
@@ -191,16 +222,16 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
       } else {
         this.states.delete(inputKey);
       }
-      const prevOut = prev?.outputs ?? new Map<string, O>();
-      const nextOut = next?.outputs ?? new Map<string, O>();
+      const prevOut = prev?.outputs ?? (NO_OUTPUTS as ReadonlyMap<string, O>);
+      const nextOut = next?.outputs ?? (NO_OUTPUTS as ReadonlyMap<string, O>);
       for (const [k, old] of prevOut) {
         if (nextOut.has(k)) continue;
-        removeFrom(this.producers, k, inputKey);
+        removeProducer(this.producers, k, inputKey);
         const others = this.producers.get(k);
         const current = this.items.get(k);
-        if (!others) events.push({ old: current ?? old });
+        if (others === undefined) events.push({ old: current ?? old });
         else {
-          const [other] = others;
+          const other = typeof others === 'string' ? others : firstOf(others);
           const replacement = other === undefined ? undefined : this.states.get(other)?.outputs.get(k);
           if (replacement !== undefined && current !== undefined && !deepEqual(current, replacement)) {
             events.push({ old: current, new: replacement });
@@ -208,7 +239,7 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
         }
       }
       for (const [k, value] of nextOut) {
-        addTo(this.producers, k, inputKey);
+        addProducer(this.producers, k, inputKey);
         const current = this.items.get(k);
         if (current === undefined) events.push({ new: value });
         else if (!deepEqual(current, value)) events.push({ old: current, new: value });
