@@ -39,8 +39,9 @@ function proxyless(ip: string, name: string, tls: boolean): ProxyIdentity {
 const CLIENT_TLS = proxyless('10.9.0.1', 'client', true);
 const CLIENT_PLAIN = proxyless('10.9.0.1', 'client', false);
 
-function generate(yaml: string, proxy: ProxyIdentity) {
-  return generateFor(registryOfYaml(yaml), proxy, { grpc: grpcGenerator });
+/** `servedListeners`: the inbound listener names the proxy's xDS-enabled server subscribes to. */
+function generate(yaml: string, proxy: ProxyIdentity, servedListeners?: readonly string[]) {
+  return generateFor(registryOfYaml(yaml), proxy, { grpc: grpcGenerator }, servedListeners);
 }
 
 /** The SANs of a cluster's UpstreamTlsContext, or undefined when it has no transport socket. */
@@ -137,34 +138,37 @@ function inboundShape(l: Listener | undefined): { mode: JsonValue | undefined; t
 const SERVER_TLS = proxyless('10.6.0.1', 'secure-1', true);
 const L8080 = inboundListenerName('10.6.0.1', 8080);
 const L9090 = inboundListenerName('10.6.0.1', 9090);
+const SERVED = [L8080, L9090];
 
 test('server inbound listener: named by the template, bound to the workload address, one per port; mesh default PERMISSIVE is TLS with an optional client certificate for a TLS-capable server with tlsMode istio, else plaintext; mtlsMode PERMISSIVE', () => {
   assert.equal(L8080, 'xds.istio.io/grpc/lds/inbound/10.6.0.1:8080');
-  const r = generate(yamlOf(), SERVER_TLS);
+  // Nothing is generated before a server asks for it (a client on a workload's IP shares its class).
+  assert.deepEqual([...generate(yamlOf(), SERVER_TLS).listeners.keys()].filter((n) => n.startsWith('xds.istio.io/')), []);
+  const r = generate(yamlOf(), SERVER_TLS, SERVED);
   assert.deepEqual([...r.listeners.keys()].filter((n) => n.startsWith('xds.istio.io/')).sort(), [L8080, L9090]);
   assert.deepEqual(inboundShape(r.listeners.get(L8080)), { mode: 'PERMISSIVE', tls: 'optional', filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
   // Without the provider the server cannot do TLS, and its clients get no TLS either: plaintext (Istio's grpcgen).
-  assert.deepEqual(inboundShape(generate(yamlOf(), proxyless('10.6.0.1', 'secure-1', false)).listeners.get(L8080)), { mode: 'PERMISSIVE', tls: false, filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
+  assert.deepEqual(inboundShape(generate(yamlOf(), proxyless('10.6.0.1', 'secure-1', false), SERVED).listeners.get(L8080)), { mode: 'PERMISSIVE', tls: false, filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
   assert.equal(generate(yamlOf(), CLIENT_TLS).listeners.size, r.listeners.size - 2, 'a client-only node gets no inbound listener');
 });
 
 test('PeerAuthentication scope: mesh STRICT; namespace overrides mesh; workload selector overrides namespace; port level overrides the workload policy', () => {
   const mesh = peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}');
-  const strict = generate(yamlOf(mesh), SERVER_TLS);
+  const strict = generate(yamlOf(mesh), SERVER_TLS, SERVED);
   assert.deepEqual(inboundShape(strict.listeners.get(L8080)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.router'], address: '10.6.0.1:8080' });
 
   const ns = peerAuthentication('apps', 'default', '{mtls: {mode: DISABLE}}');
-  const byNamespace = generate(yamlOf(mesh, ns), SERVER_TLS);
+  const byNamespace = generate(yamlOf(mesh, ns), SERVER_TLS, SERVED);
   assert.equal(inboundShape(byNamespace.listeners.get(L8080)).mode, 'DISABLE');
   assert.equal(inboundShape(byNamespace.listeners.get(L8080)).tls, false);
 
   const workload = peerAuthentication('apps', 'secure', '{selector: {matchLabels: {app: secure}}, mtls: {mode: STRICT}, portLevelMtls: {"9090": {mode: PERMISSIVE}}}');
-  const byWorkload = generate(yamlOf(mesh, ns, workload), SERVER_TLS);
+  const byWorkload = generate(yamlOf(mesh, ns, workload), SERVER_TLS, SERVED);
   assert.deepEqual([inboundShape(byWorkload.listeners.get(L8080)).mode, inboundShape(byWorkload.listeners.get(L8080)).tls], ['STRICT', 'required']);
   assert.deepEqual([inboundShape(byWorkload.listeners.get(L9090)).mode, inboundShape(byWorkload.listeners.get(L9090)).tls], ['PERMISSIVE', 'optional'], 'port level: PERMISSIVE, TLS with the client certificate optional');
 
   // A node without the provider still gets TLS on a STRICT port (it NACKs rather than serve plaintext).
-  const noProvider = generate(yamlOf(mesh), proxyless('10.6.0.1', 'secure-1', false));
+  const noProvider = generate(yamlOf(mesh), proxyless('10.6.0.1', 'secure-1', false), SERVED);
   assert.equal(inboundShape(noProvider.listeners.get(L8080)).tls, 'required');
 });
 
@@ -177,6 +181,7 @@ test('server inbound listener: AuthorizationPolicies that select the workload be
       ap('other', '{selector: {matchLabels: {app: mixed}}, action: DENY, rules: [{}]}'),
     ),
     SERVER_TLS,
+    SERVED,
   );
   assert.deepEqual(inboundShape(r.listeners.get(L8080)).filters, ['envoy.filters.http.rbac.DENY', 'envoy.filters.http.rbac.ALLOW', 'envoy.filters.http.router']);
   assert.deepEqual(rbacPolicyNames(r.listeners.get(L8080)), [['ns[apps]-policy[deny]-rule[0]'], ['ns[apps]-policy[allow]-rule[0]']], 'a policy selecting other workloads is not applied');

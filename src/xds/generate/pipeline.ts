@@ -107,6 +107,8 @@ interface ClassState {
   owned: Map<string, { readonly token: string; readonly resources: ResourceSet }>;
   /** Push generation in which the class was last generated in full. */
   generated: number;
+  /** The resources of the generator's `shared` part as last handed to the cache (if any). */
+  sharedOwned?: ResourceSet;
 }
 
 /**
@@ -294,9 +296,11 @@ export class XdsPipeline {
       },
       [],
     );
-    // Issue 7: a proxyless node's own workloads are those its xDS-enabled servers serve (inbound
-    // listeners): a Pod or WorkloadEntry at one of its IPs, those in its namespace preferred.
-    const ownKeys = (proxy.kind === 'grpc' ? this.serverWorkloads(proxy) : own).map((w) => w.key).sort();
+    // Issue 7: proxyless clients are not pre-given inbound listeners: an xDS-enabled server subscribes to
+    // its listener by name (SotW), and noteRequestedListeners puts the view in a class of its
+    // own then. Measured (bench S3/S5): pre-generating them put every proxyless client that runs
+    // on a workload's IP in a class of its own, regenerated in full on every push (60x the CPU).
+    const ownKeys = (proxy.kind === 'grpc' ? [] : own).map((w) => w.key).sort();
     const tls = proxy.certificateProviders?.includes(CERTIFICATE_PROVIDER_INSTANCE) === true;
     return {
       key: viewKeyOf(proxy.kind, client, ownKeys, tls),
@@ -306,14 +310,6 @@ export class XdsPipeline {
       ...(proxy.kind === 'grpc' ? { ips: proxy.ips } : {}),
       ...(tls ? { tls } : {}),
     };
-  }
-
-  /** Workloads at the proxy's IPs, those in its namespace if any is (any kind, any source). */
-  private serverWorkloads(proxy: ProxyIdentity): Workload[] {
-    const index = this.workloadsByAddress();
-    const all = proxy.ips.flatMap((ip) => index.lookup(ip));
-    const inNamespace = all.filter((w) => w.namespace === proxy.namespace);
-    return inNamespace.length > 0 ? inNamespace : all;
   }
 
   private workloadsByAddress(): Index<Workload> {
@@ -452,10 +448,17 @@ export class XdsPipeline {
       const generator = this.o.generators[c.spec.kind];
       // Shared resources are rebuilt on every push, for views that share classes only when they
       // have any (a proxyless server's inbound listeners).
-      const sharedPart = generator?.shared !== undefined && (generator.sharedAcrossViews !== true || c.spec.ownWorkloads.length > 0 || (c.spec.inboundRequests?.length ?? 0) > 0);
-      const full = policy || sharedPart || c.spec.ownWorkloads.some((k) => workloads.has(k));
+      // Generators whose shared part reads the services (Envoy) regenerate in full; the proxyless
+      // shared part (a server's inbound listeners) reads only the workloads and policies, so it is
+      // rebuilt alone, next to the usual per-host increments.
+      const sharedReadsServices = generator?.shared !== undefined && generator.sharedAcrossViews !== true;
+      const sharedAlone = generator?.shared !== undefined && !sharedReadsServices && (c.spec.ownWorkloads.length > 0 || (c.spec.inboundRequests?.length ?? 0) > 0);
+      const full = policy || sharedReadsServices || c.spec.ownWorkloads.some((k) => workloads.has(k));
       if (full) regenerated += this.generateFull(c, sources);
-      else if (hosts.size > 0) regenerated += this.generateHosts(c, sources, hosts);
+      else {
+        if (hosts.size > 0) regenerated += this.generateHosts(c, sources, hosts);
+        if (sharedAlone) this.generateShared(c, sources);
+      }
     }
     const done = performance.now();
     this.o.onPush?.({
@@ -549,6 +552,7 @@ export class XdsPipeline {
       const shared = emptyResourceSet();
       mergeInto(shared, generator.shared(ctx, perService, c.winners));
       sets.add(shared, `shared.${++sharedCounter}`);
+      c.sharedOwned = shared;
     }
     const cache = this.o.cache;
     // Order: clusters and endpoints before listeners and routes (make-before-break).
@@ -593,6 +597,25 @@ export class XdsPipeline {
     if (upserts.listeners.size > 0 || removals.listeners.length > 0) cache.updateResources(c.key, LISTENER, upserts.listeners, removals.listeners);
     if (upserts.routes.size > 0 || removals.routes.length > 0) cache.updateResources(c.key, ROUTE, upserts.routes, removals.routes);
     return rebuilt;
+  }
+
+  /** Rebuilds the generator's shared part of one class alone (it must not read the services) and hands the cache the differences. */
+  private generateShared(c: ClassState, sources: ViewSources): void {
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator?.shared) return;
+    const next = emptyResourceSet();
+    mergeInto(next, generator.shared(this.context(c, sources), new Map(), c.winners));
+    const before = c.sharedOwned ?? emptyResourceSet();
+    c.sharedOwned = next;
+    // The cache compares encoded contents: unchanged resources are not pushed again.
+    const upserts = new TypedInputs();
+    upserts.add(next, `shared.${++sharedCounter}`);
+    const removed = (kind: (typeof KINDS)[number]): string[] => [...before[kind].keys()].filter((name) => !next[kind].has(name));
+    const cache = this.o.cache;
+    cache.updateResources(c.key, CLUSTER, upserts.clusters, removed('clusters'));
+    cache.updateResources(c.key, ENDPOINT, upserts.endpoints, removed('endpoints'));
+    cache.updateResources(c.key, LISTENER, upserts.listeners, removed('listeners'));
+    cache.updateResources(c.key, ROUTE, upserts.routes, removed('routes'));
   }
 
   /** The visible service `host` resolves to for this client (as servicesForClient decides it). */

@@ -78,7 +78,8 @@ export interface EnvoyResources {
 }
 
 /** Generates the view of `proxy` through the push pipeline and returns what reached the cache. */
-export function generateFor(registry: Registry, proxy: ProxyIdentity, generators: PipelineOptions['generators'] = { envoy: envoyGenerator }): EnvoyResources {
+/** `requestedListeners`: the LDS names the proxy subscribes to (a proxyless server asks for its inbound listeners by name). */
+export function generateFor(registry: Registry, proxy: ProxyIdentity, generators: PipelineOptions['generators'] = { envoy: envoyGenerator }, requestedListeners?: readonly string[]): EnvoyResources {
   // A recording sink: per view and type the resources as handed in; aliases resolved on read.
   const views = new Map<string, Map<string, Map<string, unknown>>>();
   const aliases = new Map<string, string>();
@@ -110,6 +111,7 @@ export function generateFor(registry: Registry, proxy: ProxyIdentity, generators
   };
   const pipeline = new XdsPipeline({ registry, cache: sink, generators });
   const viewKey = pipeline.viewOf(proxy);
+  if (requestedListeners !== undefined) pipeline.noteRequestedListeners(viewKey, requestedListeners);
   let resolved = viewKey;
   for (let i = 0; i < 10 && aliases.has(resolved); i++) resolved = aliases.get(resolved) ?? resolved;
   const get = <D extends DescMessage>(t: XdsResourceType<D>) => (views.get(resolved)?.get(t.typeUrl) ?? new Map()) as Map<string, MessageShape<D>>;
