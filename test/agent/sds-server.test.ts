@@ -60,6 +60,18 @@ async function started(t: { after(fn: () => Promise<void> | void): void }) {
   return { sds, target, client, logs, dir };
 }
 
+/** Opens `method` on `client` (cancelled when the test ends) and collects its responses. */
+function openSecrets<Req, Res>(t: { after(fn: () => void): void }, client: Client, method: 'StreamSecrets' | 'DeltaSecrets'): { call: ClientDuplexStream<Req, Res>; responses: Res[] } {
+  const m = sdsServiceDefinition[method];
+  assert.ok(m);
+  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as ClientDuplexStream<Req, Res>;
+  t.after(() => call.cancel());
+  call.on('error', () => undefined);
+  const responses: Res[] = [];
+  call.on('data', (r: Res) => responses.push(r));
+  return { call, responses };
+}
+
 test('--sds-address: an absolute path or unix:PATH is a unix socket; else a loopback HOST:PORT', () => {
   assert.deepEqual(sdsBindTarget('/run/mb/sds.sock'), { target: 'unix:/run/mb/sds.sock', socketPath: '/run/mb/sds.sock' });
   assert.deepEqual(sdsBindTarget('unix:/run/mb/sds.sock'), { target: 'unix:/run/mb/sds.sock', socketPath: '/run/mb/sds.sock' });
@@ -70,13 +82,7 @@ test('--sds-address: an absolute path or unix:PATH is a unix socket; else a loop
 
 test('StreamSecrets: default and ROOTCA once a certificate exists, ACKed; a rotation pushes a new default; a NACK is logged', { timeout: 20_000 }, async (t) => {
   const { sds, client, logs } = await started(t);
-  const m = sdsServiceDefinition['StreamSecrets'];
-  assert.ok(m);
-  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  t.after(() => call.cancel());
-  call.on('error', () => undefined);
-  const responses: DiscoveryResponse[] = [];
-  call.on('data', (r: DiscoveryResponse) => responses.push(r));
+  const { call, responses } = openSecrets<DiscoveryRequest, DiscoveryResponse>(t, client, 'StreamSecrets');
   const send = (init: MessageInitShape<typeof DiscoveryRequestSchema>) => call.write(create(DiscoveryRequestSchema, init));
   send({ node: NODE, typeUrl: SECRET_URL, resourceNames: ['default', 'ROOTCA'] });
 
@@ -113,13 +119,7 @@ test('StreamSecrets: default and ROOTCA once a certificate exists, ACKed; a rota
 test('DeltaSecrets: subscribe to default only, get it, then its replacement on rotation', { timeout: 20_000 }, async (t) => {
   const { sds, client } = await started(t);
   sds.update(cert(1));
-  const m = sdsServiceDefinition['DeltaSecrets'];
-  assert.ok(m);
-  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
-  t.after(() => call.cancel());
-  call.on('error', () => undefined);
-  const responses: DeltaDiscoveryResponse[] = [];
-  call.on('data', (r: DeltaDiscoveryResponse) => responses.push(r));
+  const { call, responses } = openSecrets<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(t, client, 'DeltaSecrets');
   call.write(create(DeltaDiscoveryRequestSchema, { node: NODE, typeUrl: SECRET_URL, resourceNamesSubscribe: ['default'] }));
   const first = await waitFor(() => responses[0], 10_000, 'the first delta response');
   assert.deepEqual([...secrets(first).keys()], ['default']);
@@ -140,13 +140,7 @@ test('a socket file already there (left by a crashed agent) is replaced; a regul
   again.update(cert(7));
   const client = new Client(target, credentials.createInsecure());
   t.after(() => client.close());
-  const m = sdsServiceDefinition['StreamSecrets'];
-  assert.ok(m);
-  const call = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize) as ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  t.after(() => call.cancel());
-  call.on('error', () => undefined);
-  const responses: DiscoveryResponse[] = [];
-  call.on('data', (r: DiscoveryResponse) => responses.push(r));
+  const { call, responses } = openSecrets<DiscoveryRequest, DiscoveryResponse>(t, client, 'StreamSecrets');
   call.write(create(DiscoveryRequestSchema, { node: NODE, typeUrl: SECRET_URL, resourceNames: ['default'] }));
   const res = await waitFor(() => responses[0], 10_000, 'an answer from the new server');
   const d = secrets(res).get('default')?.type;

@@ -8,6 +8,9 @@ import type { ClientChildOptions } from '../xds/fixtures/client-process.js';
 
 export const NS = 'demo';
 
+/** Node metadata of a proxyless gRPC app in `demo` whose bootstrap has the certificate provider `default` (issue 7). */
+export const TLS_PROXYLESS_METADATA = { GENERATOR: 'grpc', NAMESPACE: NS, CERTIFICATE_PROVIDERS: 'default' };
+
 export function serviceEntry(name: string, host: string, selector: Readonly<Record<string, string>>): string {
   return `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

@@ -18,24 +18,13 @@ import { CertificateAuthority } from '../../src/security/ca.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { freePort, mint } from '../support/certs-and-ports.js';
+import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
 const SERVER_IP = '127.0.3.1';
 
-
-
 function mesh(port: number): string {
-  return `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo, namespace: demo}
-spec:
-  hosts: [echo.demo.test]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  workloadSelector: {labels: {app: echo}}
----
+  return `${serviceEntry('echo', 'echo.demo.test', { app: 'echo' })}---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: vm-echo, namespace: demo}
@@ -56,8 +45,6 @@ spec:
 `;
 }
 
-const TLS_METADATA = { GENERATOR: 'grpc', NAMESPACE: 'demo', CERTIFICATE_PROVIDERS: 'default' };
-
 test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC server, from generated xDS', { timeout: 180_000 }, async (t) => {
   const own = cleanups(t);
   const tmp = own(mkdtempSync(join(tmpdir(), 'mb-mtls-')), (d) => Promise.resolve(rmSync(d, { recursive: true, force: true })));
@@ -73,7 +60,7 @@ test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC
       bind: `${SERVER_IP}:${port}`,
       xdsServer: serve.xds,
       nodeId: `proxyless~${SERVER_IP}~vm-echo.demo~demo.svc.cluster.local`,
-      metadata: TLS_METADATA,
+      metadata: TLS_PROXYLESS_METADATA,
       certDir: serverCerts,
       rbac: true,
     }),
@@ -85,7 +72,7 @@ test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC
         target: 'xds:///echo.demo.test:80',
         xdsServer: serve.xds,
         nodeId: `proxyless~${ip}~${name}.demo~demo.svc.cluster.local`,
-        metadata: certDir !== undefined ? TLS_METADATA : { GENERATOR: 'grpc', NAMESPACE: 'demo' },
+        metadata: certDir !== undefined ? TLS_PROXYLESS_METADATA : { GENERATOR: 'grpc', NAMESPACE: 'demo' },
         ...(certDir !== undefined ? { certDir } : {}),
         lifetimeMs: 150_000,
       }),

@@ -16,26 +16,15 @@ import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { freePort, mint } from '../support/certs-and-ports.js';
+import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
 const SECURE_VM_IP = '127.0.3.21';
 const PLAIN_VM_IP = '127.0.3.22';
 const CLIENT_ID = 'spiffe://cluster.local/ns/demo/sa/alice';
 
-
-
 function mesh(securePort: number, plainPort: number): string {
-  return `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo, namespace: demo}
-spec:
-  hosts: [echo.demo.test]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  workloadSelector: {labels: {app: echo}}
----
+  return `${serviceEntry('echo', 'echo.demo.test', { app: 'echo' })}---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: vm-secure, namespace: demo}
@@ -53,8 +42,6 @@ spec: {selector: {matchLabels: {vm: secure}}, mtls: {mode: STRICT}}
 `;
 }
 
-const TLS_METADATA = { GENERATOR: 'grpc', NAMESPACE: 'demo', CERTIFICATE_PROVIDERS: 'default' };
-
 test('issue 7: one selector, a VM with a service account (mTLS) and one without (plaintext): a TLS-capable proxyless client reaches both', { timeout: 180_000 }, async (t) => {
   const own = cleanups(t);
   const tmp = own(mkdtempSync(join(tmpdir(), 'mb-mixed-')), (d) => Promise.resolve(rmSync(d, { recursive: true, force: true })));
@@ -70,7 +57,7 @@ test('issue 7: one selector, a VM with a service account (mTLS) and one without 
       bind: `${SECURE_VM_IP}:${securePort}`,
       xdsServer: serve.xds,
       nodeId: `proxyless~${SECURE_VM_IP}~vm-secure.demo~demo.svc.cluster.local`,
-      metadata: TLS_METADATA,
+      metadata: TLS_PROXYLESS_METADATA,
       certDir: serverCerts,
     }),
     (s) => s.stop(),
@@ -80,7 +67,7 @@ test('issue 7: one selector, a VM with a service account (mTLS) and one without 
       target: 'xds:///echo.demo.test:80',
       xdsServer: serve.xds,
       nodeId: 'proxyless~127.0.9.21~alice.demo~demo.svc.cluster.local',
-      metadata: TLS_METADATA,
+      metadata: TLS_PROXYLESS_METADATA,
       certDir: aliceCerts,
       lifetimeMs: 150_000,
     }),

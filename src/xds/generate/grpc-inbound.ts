@@ -2,9 +2,8 @@
  * Server-side inbound Listeners of xDS-enabled gRPC servers (gRFC A36; Istio grpcgen's
  * `xds.istio.io/grpc/lds/inbound/<ip>:<port>`), issue 7.
  *
- * For each workload (Pod or WorkloadEntry) at one of the proxy's IPs (ViewSpec.ownWorkloads) and
- * each port it is reached on (the endpoint / target ports of the services selecting it, and its own
- * named ports), one Listener `inboundListenerName(address, port)`:
+ * For each inbound listener name an xDS-enabled server subscribes to, `inboundListenerName(ip, port)`,
+ * the workload (Pod or WorkloadEntry) at that IP decides:
  * - `address` = the workload's `address:port` (grpc-js-xds refuses a listener whose socket address
  *   differs from the bound one);
  * - one filter chain matching `transport_protocol: raw_buffer` (grpc-js-xds drops chains with any
@@ -42,7 +41,6 @@ import type { Workload } from '../../model/mesh/types.js';
 import { effectiveMtlsMode } from '../../registry/view/peer-authentication.js';
 import { inboundRbac, rbacHttpFilters, type InboundRbac } from './authz.js';
 import { HCM_FILTER, ROUTER_FILTER, socketAddress } from './envoy/filters.js';
-import { inboundPorts } from './envoy/inbound.js';
 import { grpcDownstreamTls } from './grpc-tls.js';
 import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from './names.js';
 import { emptyResourceSet, type ResourceSet } from './resource-set.js';
@@ -97,16 +95,9 @@ export function grpcInboundListener(o: GrpcInboundOptions): Listener {
   });
 }
 
-/** The ports a workload is served on: endpoint ports of the services selecting it, and its named ports. */
-export function workloadInboundPorts(ctx: ViewContext, w: Workload): number[] {
-  const ports = new Set(inboundPorts(ctx.sources.services, new Set([w.key])).map((p) => p.port));
-  for (const p of Object.values(w.ports)) if (p > 0) ports.add(p);
-  return [...ports].sort((a, b) => a - b);
-}
-
 /**
- * The inbound Listeners of the view's own workloads (generated before anything asks for them), and
- * of the listener names its servers requested: for the workload at the requested IP, else (an
+ * The inbound Listeners of the listener names the view's xDS-enabled servers requested (proxyless
+ * views get none before they ask: pipeline.ts): for the workload at the requested IP, else (an
  * address no workload has) a plaintext listener with the router only, mtlsMode DISABLE (no
  * PeerAuthentication selects an unknown workload), so the server still starts.
  */
@@ -119,15 +110,7 @@ export function grpcInboundResources(ctx: ViewContext): ResourceSet {
     const permissiveTls = ctx.spec.tls === true && w.tlsMode === 'istio';
     return grpcInboundListener({ ip, port, mtlsMode, rbac, permissiveTls });
   };
-  for (const w of ctx.ownWorkloads) {
-    if (w.addressKind !== 'ip') continue;
-    for (const port of workloadInboundPorts(ctx, w)) {
-      const listener = forWorkload(w, w.address, port);
-      out.listeners.set(listener.name, listener);
-    }
-  }
   for (const r of ctx.inboundRequests ?? []) {
-    if (out.listeners.has(r.name)) continue;
     out.listeners.set(r.name, r.workload ? forWorkload(r.workload, r.ip, r.port) : grpcInboundListener({ ip: r.ip, port: r.port, mtlsMode: 'DISABLE', rbac: {} }));
   }
   return out;

@@ -307,7 +307,6 @@ export class XdsPipeline {
       kind: proxy.kind,
       client,
       ownWorkloads: ownKeys,
-      ...(proxy.kind === 'grpc' ? { ips: proxy.ips } : {}),
       ...(tls ? { tls } : {}),
     };
   }
@@ -452,7 +451,7 @@ export class XdsPipeline {
       // shared part (a server's inbound listeners) reads only the workloads and policies, so it is
       // rebuilt alone, next to the usual per-host increments.
       const sharedReadsServices = generator?.shared !== undefined && generator.sharedAcrossViews !== true;
-      const sharedAlone = generator?.shared !== undefined && !sharedReadsServices && (c.spec.ownWorkloads.length > 0 || (c.spec.inboundRequests?.length ?? 0) > 0);
+      const sharedAlone = generator?.shared !== undefined && !sharedReadsServices && (c.spec.inboundRequests?.length ?? 0) > 0;
       const full = policy || sharedReadsServices || c.spec.ownWorkloads.some((k) => workloads.has(k));
       if (full) regenerated += this.generateFull(c, sources);
       else {

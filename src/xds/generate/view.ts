@@ -22,11 +22,6 @@ export interface ViewSpec {
    */
   readonly ownWorkloads: readonly string[];
   /**
-   * The proxy's IPs (gRPC: its server-side inbound listeners are generated for these addresses when
-   * one is a workload's). Empty for Envoy views.
-   */
-  readonly ips?: readonly string[];
-  /**
    * Issue 7: the proxy's bootstrap has the certificate-provider instance `default` (node metadata
    * CERTIFICATE_PROVIDERS): generated resources may use TLS. Proxies that differ here never share a
    * view or a class.
