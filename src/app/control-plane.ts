@@ -29,6 +29,7 @@ import { RegistrationController } from '../lifecycle/registration-controller.js'
 import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
+import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from '../security/ca.js';
 import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-identity.js';
 import { ServingCertificate } from '../security/server-certificate.js';
@@ -41,6 +42,8 @@ export interface ControlPlaneOptions {
   readonly configPaths?: readonly string[];
   /** `file://DIR` or `etcd://h:p[,h:p...]` (cli-contract `--store`); default: the file store on `configPaths`. */
   readonly store?: string;
+  /** TLS and user/password for an etcd store (`--etcd-*`; override the URL's options). */
+  readonly etcd?: EtcdSecurityFlags;
   /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */
   readonly sessionTtlSeconds?: number;
   /** The plaintext xDS port (loopback development; the CLI refuses other addresses unless asked). */
@@ -107,6 +110,7 @@ export class ControlPlane {
     this.backend = openStoreBackend({
       configPaths: o.configPaths ?? [],
       ...(o.store !== undefined ? { store: o.store } : {}),
+      ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
       ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
       ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
       instance: this.instance,

@@ -9,7 +9,8 @@ import type { Logger } from '../lib/log/logger.js';
 import { LocalCoordination, type Coordination } from '../lifecycle/coordination.js';
 import { newSigningKey } from '../lifecycle/registration-token.js';
 import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
-import { createEtcdClient, parseEtcdUrl } from '../sources/etcd/etcd-client.js';
+import { createEtcdClient } from '../sources/etcd/etcd-client.js';
+import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { CaFiles } from '../security/ca.js';
 import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
@@ -37,6 +38,8 @@ export interface StoreBackend {
 export interface BackendOptions {
   /** `file://DIR` or `etcd://...`; undefined: the file store on `configPaths`. */
   readonly store?: string;
+  /** `--etcd-*` flags: TLS and user/password for an etcd store (override the URL's options). */
+  readonly etcd?: EtcdSecurityFlags;
   readonly configPaths: readonly string[];
   readonly stateDir?: string;
   readonly instance: string;
@@ -54,9 +57,9 @@ export function fileStoreFolder(url: string): string | undefined {
 
 export function openStoreBackend(o: BackendOptions): StoreBackend {
   const url = o.store;
-  const endpoints = url !== undefined ? parseEtcdUrl(url) : undefined;
-  if (endpoints) {
-    const store = new EtcdStore(createEtcdClient({ endpoints }), { description: url ?? 'etcd' });
+  const target = url !== undefined ? parseEtcdTarget(url, o.etcd) : undefined;
+  if (target) {
+    const store = new EtcdStore(createEtcdClient({ endpoints: target.endpoints, security: etcdClientSecurity(target) }), { description: target.description });
     const coordination = new EtcdCoordination(store.client, { instance: o.instance, ...(o.sessionTtlSeconds !== undefined ? { ttlSeconds: o.sessionTtlSeconds } : {}), log: o.log });
     const retrying = new RetryingStore(store, { onRetry: (what, attempt, reason) => attempt === 1 && o.log.warn(`etcd ${what} failed; retrying`, { reason }) });
     return {

@@ -16,11 +16,14 @@ import { StoreUnavailableError } from '../model/config/store.js';
 import { applyObjects } from '../app/apply-objects.js';
 import { objectKey, type ConfigObject } from '../model/config/types.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
+import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
 
 export interface ApplyOptions {
   readonly files: readonly string[];
   readonly store: string;
+  /** `--etcd-*` flags for an etcd store. */
+  readonly etcd?: EtcdSecurityFlags;
 }
 
 /** Admission with positions: errors, unknown kinds and duplicates refuse the apply. */
@@ -53,7 +56,7 @@ export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err:
     err.write('meshbridge: no objects to apply\n');
     return 1;
   }
-  const s = await openCliStore(o.store);
+  const s = await openCliStore(o.store, undefined, o.etcd);
   try {
     requireSharedStore(s, 'apply');
     let r;

@@ -11,6 +11,7 @@ import { describeRef, StoreUnavailableError, type ObjectRef, type WriteOp } from
 import { CLUSTER_SCOPED_KINDS, type ConfigObject } from '../model/config/types.js';
 import { admitFiles } from './apply-command.js';
 import { UsageError } from './output.js';
+import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
 
 export interface DeleteOptions {
@@ -19,6 +20,8 @@ export interface DeleteOptions {
   readonly namespace: string;
   readonly files: readonly string[];
   readonly store: string;
+  /** `--etcd-*` flags for an etcd store. */
+  readonly etcd?: EtcdSecurityFlags;
 }
 
 async function refsOf(o: DeleteOptions, err: NodeJS.WritableStream): Promise<{ refs: ObjectRef[]; apiVersions: string[] } | undefined> {
@@ -40,7 +43,7 @@ async function refsOf(o: DeleteOptions, err: NodeJS.WritableStream): Promise<{ r
 export async function runDelete(o: DeleteOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const target = await refsOf(o, err);
   if (!target) return 1;
-  const s = await openCliStore(o.store);
+  const s = await openCliStore(o.store, undefined, o.etcd);
   try {
     requireSharedStore(s, 'delete');
     for (let attempt = 0; attempt < 5; attempt++) {

@@ -8,6 +8,7 @@ import { kindFromName } from '../model/config/kind-names.js';
 import { StoreUnavailableError } from '../model/config/store.js';
 import type { ConfigObject, Kind, WorkloadEntry } from '../model/config/types.js';
 import { printData, table, UsageError } from './output.js';
+import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, StoreUnreachable } from './store-client.js';
 
 export interface GetOptions {
@@ -17,6 +18,8 @@ export interface GetOptions {
   readonly allNamespaces: boolean;
   readonly output: string;
   readonly store: string;
+  /** `--etcd-*` flags for an etcd store. */
+  readonly etcd?: EtcdSecurityFlags;
   readonly stateDir?: string;
 }
 
@@ -24,7 +27,7 @@ export async function runGet(o: GetOptions, out: NodeJS.WritableStream, err: Nod
   const kind = kindFromName(o.kind);
   if (!kind) throw new UsageError(`unknown kind ${JSON.stringify(o.kind)}`);
   if (!['text', 'wide', 'json', 'yaml'].includes(o.output)) throw new UsageError(`unknown output format ${JSON.stringify(o.output)}: use one of text, wide, json, yaml`);
-  const s = await openCliStore(o.store, o.stateDir);
+  const s = await openCliStore(o.store, o.stateDir, o.etcd);
   let objects: readonly ConfigObject[];
   try {
     objects = (await s.store.list()).objects;

@@ -11,6 +11,7 @@ import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
+import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -64,7 +65,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       );
     });
 
-  program
+  const serve = program
     .command('serve')
     .description('run the control plane on a folder of configuration or an etcd store, serving xDS')
     .option('--config <path>', 'configuration file or folder (repeatable; the file store)', collect)
@@ -80,7 +81,8 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
-    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5);
+  withEtcdSecurityOptions(serve)
     .action(async (opts: ServeFlags) => {
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
       if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
@@ -109,6 +111,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           gracePeriodMs: opts.gracePeriod,
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
           sessionTtlSeconds: opts.sessionTtl,
+          etcd: etcdSecurityFlags(opts),
         },
         out,
       );
@@ -128,7 +131,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   const storeHelp = 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: $MESHBRIDGE_STORE or file://.)';
   const storeOf = (url: string | undefined): string => url ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.';
 
-  program
+  const get = program
     .command('get')
     .description('list objects of a kind from the store')
     .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...)")
@@ -137,8 +140,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('-A, --all-namespaces', 'every namespace', false)
     .option('-o, --output <format>', 'text, wide, yaml or json', 'text')
     .option(storeOption, storeHelp)
-    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
-    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string }) => {
+    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)");
+  withEtcdSecurityOptions(get)
+    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string } & EtcdFlags) => {
       const { runGet } = await import('./get-command.js');
       exitCode = await runGet(
         {
@@ -148,6 +152,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           allNamespaces: opts.allNamespaces,
           output: opts.output,
           store: storeOf(opts.store),
+          etcd: etcdSecurityFlags(opts),
           ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
         },
         out,
@@ -224,29 +229,31 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       exitCode = await runAgent(opts, out, err);
     });
 
-  program
+  const apply = program
     .command('apply')
     .description('validate and write objects to the store, all or nothing')
     .option('-f, --filename <path>', 'file or folder (repeatable; required)', collect)
-    .option(storeOption, storeHelp)
-    .action(async (opts: { filename?: string[]; store?: string }) => {
+    .option(storeOption, storeHelp);
+  withEtcdSecurityOptions(apply)
+    .action(async (opts: { filename?: string[]; store?: string } & EtcdFlags) => {
       if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
       const { runApply } = await import('./apply-command.js');
-      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store) }, out, err);
+      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store), etcd: etcdSecurityFlags(opts) }, out, err);
     });
 
-  program
+  const del = program
     .command('delete')
     .description('delete objects from the store: KIND NAME, or the objects of -f FILE|DIR')
     .argument('[kind]', 'kind (we, se, wg, ...)')
     .argument('[name]', 'object name')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-f, --filename <path>', 'file or folder (repeatable)', collect)
-    .option(storeOption, storeHelp)
-    .action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string }) => {
+    .option(storeOption, storeHelp);
+  withEtcdSecurityOptions(del)
+    .action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string } & EtcdFlags) => {
       const { runDelete } = await import('./delete-command.js');
       exitCode = await runDelete(
-        { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeOf(opts.store) },
+        { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeOf(opts.store), etcd: etcdSecurityFlags(opts) },
         out,
         err,
       );
@@ -295,7 +302,35 @@ function parsePositiveSeconds(v: string): number {
   return n;
 }
 
-interface ServeFlags {
+/** The `--etcd-*` flags (docs/stores.md "Connecting to etcd securely"); they override the URL's options. */
+interface EtcdFlags {
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  etcdUser?: string;
+  etcdPasswordFile?: string;
+}
+
+function withEtcdSecurityOptions(c: Command): Command {
+  return c
+    .option('--etcd-ca <file>', "etcd store: the CA that signed etcd's server certificate (turns TLS on)")
+    .option('--etcd-cert <file>', "etcd store: this client's certificate for etcd's --client-cert-auth (with --etcd-key; turns TLS on)")
+    .option('--etcd-key <file>', 'etcd store: the key of --etcd-cert')
+    .option('--etcd-user <name>', "etcd store: the user of etcd's auth (with --etcd-password-file)")
+    .option('--etcd-password-file <file>', "etcd store: a file holding the --etcd-user's password");
+}
+
+function etcdSecurityFlags(o: EtcdFlags): EtcdSecurityFlags {
+  return {
+    ...(o.etcdCa !== undefined ? { ca: o.etcdCa } : {}),
+    ...(o.etcdCert !== undefined ? { cert: o.etcdCert } : {}),
+    ...(o.etcdKey !== undefined ? { key: o.etcdKey } : {}),
+    ...(o.etcdUser !== undefined ? { user: o.etcdUser } : {}),
+    ...(o.etcdPasswordFile !== undefined ? { passwordFile: o.etcdPasswordFile } : {}),
+  };
+}
+
+interface ServeFlags extends EtcdFlags {
   config?: string[];
   store?: string;
   xdsAddress: string;

@@ -1,6 +1,7 @@
 /** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
 import { consoleLogger } from '../lib/log/logger.js';
+import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 
 export interface ServeOptions {
   readonly config: readonly string[];
@@ -16,6 +17,8 @@ export interface ServeOptions {
   readonly debounceMaxMs: number;
   readonly stateDir?: string;
   readonly gracePeriodMs?: number;
+  /** `--etcd-*` flags for an etcd store. */
+  readonly etcd?: EtcdSecurityFlags;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -33,13 +36,14 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     debounceMaxMs: o.debounceMaxMs,
     ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+    ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
     logger: consoleLogger(),
   });
   const listening = await cp.start();
   out.write(`xds listening on ${listening.xds !== '' ? listening.xds : 'none (plaintext xDS turned off)'}\n`);
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
   if (listening.xdsTls !== undefined) out.write(`xds-tls listening on ${listening.xdsTls}\n`);
-  out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${o.store ?? ''} as instance ${cp.instance}\n`);
+  out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${redact(o.store ?? '')} as instance ${cp.instance}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

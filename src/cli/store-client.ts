@@ -4,7 +4,8 @@
  * decorator, with a short deadline: a command should fail in seconds, not hang).
  */
 import type { ConfigStore } from '../model/config/store.js';
-import { createEtcdClient, parseEtcdUrl } from '../sources/etcd/etcd-client.js';
+import { createEtcdClient } from '../sources/etcd/etcd-client.js';
+import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
 import { FileStore } from '../sources/file/file-store.js';
@@ -21,13 +22,14 @@ export interface CliStore {
   close(): Promise<void>;
 }
 
-export async function openCliStore(url: string, stateDir?: string): Promise<CliStore> {
-  const endpoints = parseEtcdUrl(url);
-  if (endpoints) {
-    const store = new RetryingStore(new EtcdStore(createEtcdClient({ endpoints, requestTimeoutMs: 3000 }), { description: url }), { deadlineMs: 6000 });
+/** `etcd` is the `--etcd-*` flags (TLS, user and password), applied to an etcd URL. */
+export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSecurityFlags): Promise<CliStore> {
+  const target = parseEtcdTarget(url, etcd);
+  if (target) {
+    const client = createEtcdClient({ endpoints: target.endpoints, requestTimeoutMs: 3000, security: etcdClientSecurity(target) });
+    const store = new RetryingStore(new EtcdStore(client, { description: target.description }), { deadlineMs: 6000 });
     return { store, kind: 'etcd', close: () => store.close() };
   }
-  if (url.startsWith('etcd://')) throw new UsageError(`${url} is not an etcd URL: use etcd://HOST:PORT[,HOST:PORT...]`);
   const folder = fileStoreFolder(url);
   if (folder === undefined) throw new UsageError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
   const files = new FileStore({ paths: [folder], stateDir: stateDir ?? defaultStateDir([folder]), readOnly: true });

@@ -4,11 +4,14 @@
  * installed: CI installs it (.ci/run). Recipes and numbers: shared/docs/components.md §1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { webcrypto } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 
 export interface EtcdMember {
   readonly name: string;
@@ -24,8 +27,10 @@ export interface EtcdMember {
 export interface EtcdCluster {
   readonly members: readonly EtcdMember[];
   readonly endpoints: readonly string[];
-  /** `etcd://h:p,h:p,...` */
+  /** `etcd://h:p,h:p,...` (TLS: `etcds://h:p,...?ca=FILE&cert=FILE&key=FILE`) */
   readonly url: string;
+  /** The TLS files when the members serve clients over TLS. */
+  readonly tls?: EtcdTlsFiles;
   /** The member that is raft leader now. */
   leader(): Promise<EtcdMember>;
   /** Waits until every live member reports healthy. */
@@ -65,6 +70,80 @@ async function get(url: string, init: RequestInit = {}): Promise<unknown> {
 export interface EtcdOptions {
   /** Raft timers: fast failover for tests (heartbeat 20 ms, election 200 ms) unless false. */
   readonly fastElection?: boolean;
+  /**
+   * Clients over TLS with client certificates (`--client-cert-auth`), made by `etcdTlsFiles`; health
+   * is then read from a plaintext metrics port. The cluster's `url` is `etcds://...?ca=&cert=&key=`.
+   */
+  readonly tls?: EtcdTlsFiles;
+  /** etcd's auth turned on (user `root` with this password) once the members are healthy. */
+  readonly rootPassword?: string;
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
+export interface EtcdTlsFiles {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+/**
+ * Writes a test PKI for etcd into `dir` (ECDSA P-256): a CA, a server certificate (IP SAN
+ * 127.0.0.1, serverAuth and clientAuth: members use it as peers too) and a client certificate whose
+ * CN (`meshbridge-client`) is no etcd user, so that with auth on only a password authenticates.
+ */
+export async function etcdTlsFiles(dir: string): Promise<EtcdTlsFiles> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const now = Date.now();
+  const pem = async (k: webcrypto.CryptoKey): Promise<string> => x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', k), 'PRIVATE KEY');
+  const caKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01', name: 'CN=meshbridge test etcd CA', notBefore: new Date(now - 60_000), notAfter: new Date(now + 86400_000), signingAlgorithm: alg, keys: caKeys,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true)],
+  });
+  const leaf = async (serial: string, cn: string, usages: string[], ip?: string): Promise<{ cert: string; key: string }> => {
+    const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial, subject: `CN=${cn}`, issuer: ca.subject, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86400_000), signingAlgorithm: alg,
+      publicKey: keys.publicKey, signingKey: caKeys.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension(usages),
+        ...(ip !== undefined ? [new x509.SubjectAlternativeNameExtension([{ type: 'ip' as const, value: ip }, { type: 'dns' as const, value: 'localhost' }])] : []),
+      ],
+    });
+    return { cert: cert.toString('pem'), key: await pem(keys.privateKey) };
+  };
+  const server = await leaf('02', 'etcd-server', ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'], '127.0.0.1');
+  const client = await leaf('03', 'meshbridge-client', ['1.3.6.1.5.5.7.3.2']);
+  const files: EtcdTlsFiles = {
+    ca: join(dir, 'etcd-ca.pem'),
+    serverCert: join(dir, 'etcd-server.pem'),
+    serverKey: join(dir, 'etcd-server-key.pem'),
+    clientCert: join(dir, 'etcd-client.pem'),
+    clientKey: join(dir, 'etcd-client-key.pem'),
+  };
+  writeFileSync(files.ca, ca.toString('pem'));
+  writeFileSync(files.serverCert, server.cert);
+  writeFileSync(files.serverKey, server.key, { mode: 0o600 });
+  writeFileSync(files.clientCert, client.cert);
+  writeFileSync(files.clientKey, client.key, { mode: 0o600 });
+  return files;
+}
+
+/** `etcdctl` against the first member with the cluster's TLS files (and `--user root:PASSWORD` when given). */
+export function etcdctl(cluster: EtcdCluster, args: readonly string[], rootPassword?: string): string {
+  const tls = cluster.tls;
+  const r = spawnSync('etcdctl', [
+    '--endpoints', `${tls !== undefined ? 'https' : 'http'}://${cluster.endpoints[0] ?? ''}`,
+    ...(tls !== undefined ? ['--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : []),
+    ...(rootPassword !== undefined ? ['--user', `root:${rootPassword}`] : []),
+    ...args,
+  ], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+  if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
 class Member implements EtcdMember {
@@ -73,6 +152,8 @@ class Member implements EtcdMember {
     readonly name: string,
     readonly endpoint: string,
     private readonly args: readonly string[],
+    /** `host:port` answering plaintext `/health` (the client endpoint, or a metrics port under TLS). */
+    readonly healthEndpoint: string = endpoint,
   ) {}
 
   get alive(): boolean {
@@ -97,7 +178,7 @@ class Member implements EtcdMember {
     this.start();
     const until = Date.now() + 10_000;
     while (Date.now() < until) {
-      const ok = await get(`http://${this.endpoint}/health`).then((h) => (h as { health?: string }).health === 'true', () => false);
+      const ok = await get(`http://${this.healthEndpoint}/health`).then((h) => (h as { health?: string }).health === 'true', () => false);
       if (ok) return;
       await sleep(20);
     }
@@ -110,18 +191,24 @@ export async function startEtcd(size = 1, o: EtcdOptions = {}): Promise<EtcdClus
   etcdPath();
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'mb-etcd-'));
-  const ports = await Promise.all(Array.from({ length: size * 2 }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
+  const tls = o.tls;
+  const scheme = tls !== undefined ? 'https' : 'http';
   const names = Array.from({ length: size }, (_, i) => `m${i + 1}`);
   const peer = (i: number) => `http://127.0.0.1:${ports[size + i]}`;
   const client = (i: number) => `127.0.0.1:${ports[i]}`;
+  const metrics = (i: number) => `127.0.0.1:${ports[2 * size + i]}`;
   const initialCluster = names.map((n, i) => `${n}=${peer(i)}`).join(',');
   const members = names.map((name, i) => {
     mkdirSync(join(dir, name), { recursive: true });
     const args = [
       '--name', name,
       '--data-dir', join(dir, name, 'data'),
-      '--listen-client-urls', `http://${client(i)}`,
-      '--advertise-client-urls', `http://${client(i)}`,
+      '--listen-client-urls', `${scheme}://${client(i)}`,
+      '--advertise-client-urls', `${scheme}://${client(i)}`,
+      ...(tls !== undefined
+        ? ['--client-cert-auth', '--trusted-ca-file', tls.ca, '--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--listen-metrics-urls', `http://${metrics(i)}`]
+        : []),
       '--listen-peer-urls', peer(i),
       '--initial-advertise-peer-urls', peer(i),
       '--initial-cluster', initialCluster,
@@ -132,18 +219,22 @@ export async function startEtcd(size = 1, o: EtcdOptions = {}): Promise<EtcdClus
       '--log-level', 'warn',
       ...(o.fastElection === false ? [] : ['--heartbeat-interval', '20', '--election-timeout', '200']),
     ];
-    return new Member(name, client(i), args);
+    return new Member(name, client(i), args, tls !== undefined ? metrics(i) : client(i));
   });
   for (const m of members) m.start();
   const cluster: EtcdCluster = {
     members,
     endpoints: members.map((m) => m.endpoint),
-    url: `etcd://${members.map((m) => m.endpoint).join(',')}`,
+    url:
+      tls !== undefined
+        ? `etcds://${members.map((m) => m.endpoint).join(',')}?${new URLSearchParams({ ca: tls.ca, cert: tls.clientCert, key: tls.clientKey }).toString()}`
+        : `etcd://${members.map((m) => m.endpoint).join(',')}`,
+    ...(tls !== undefined ? { tls } : {}),
     async healthy(timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const health = await Promise.all(
-          members.filter((m) => m.alive).map((m) => get(`http://${m.endpoint}/health`).then((h) => (h as { health?: string }).health === 'true', () => false)),
+          members.filter((m) => m.alive).map((m) => get(`http://${m.healthEndpoint}/health`).then((h) => (h as { health?: string }).health === 'true', () => false)),
         );
         if (health.length > 0 && health.every(Boolean)) return;
         if (Date.now() > until) throw new Error(`etcd did not become healthy within ${timeoutMs} ms (logs in ${dir})`);
@@ -169,6 +260,10 @@ export async function startEtcd(size = 1, o: EtcdOptions = {}): Promise<EtcdClus
   };
   try {
     await cluster.healthy();
+    if (o.rootPassword !== undefined) {
+      etcdctl(cluster, ['user', 'add', `root:${o.rootPassword}`]);
+      etcdctl(cluster, ['auth', 'enable']);
+    }
   } catch (e) {
     await cluster.stop();
     throw e;

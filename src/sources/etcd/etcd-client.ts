@@ -11,6 +11,7 @@
  *   Retries are explicit instead (retrying-store.ts).
  */
 import { Etcd3, type IOptions } from 'etcd3';
+import { parseEtcdTarget, type EtcdClientSecurity } from './etcd-url.js';
 
 type GlobalPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
@@ -27,12 +28,18 @@ export interface EtcdClientOptions {
   readonly endpoints: readonly string[];
   /** Deadline of each unary call (default 5 s). */
   readonly requestTimeoutMs?: number;
+  /** TLS material and user/password (etcd-url.ts `etcdClientSecurity`); absent: plaintext, no auth. */
+  readonly security?: EtcdClientSecurity;
 }
 
 export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
   const timeout = o.requestTimeoutMs ?? 5000;
+  const tls = o.security?.credentials;
+  const auth = o.security?.auth;
   return new Etcd3({
-    hosts: o.endpoints.map((e) => (e.includes('://') ? e : `http://${e}`)),
+    hosts: o.endpoints.map((e) => (e.includes('://') ? e : `${tls !== undefined ? 'https' : 'http'}://${e}`)),
+    ...(tls !== undefined ? { credentials: { ...tls } } : {}),
+    ...(auth !== undefined ? { auth: { ...auth, callOptions: () => ({ deadline: Date.now() + timeout }) } } : {}),
     dialTimeout: Math.min(timeout, 3000),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { global: once },
@@ -46,11 +53,12 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
   });
 }
 
-/** `etcd://h1:2379,h2:2379` → ['h1:2379', 'h2:2379']; undefined when the URL is not an etcd URL. */
+/** `etcd://h1:2379,h2:2379` → ['h1:2379', 'h2:2379']; undefined when the URL is not an etcd URL (or a malformed one). */
 export function parseEtcdUrl(url: string): string[] | undefined {
-  if (!url.startsWith('etcd://')) return undefined;
-  const rest = url.slice('etcd://'.length).replace(/\/+$/, '');
-  const endpoints = rest.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (endpoints.length === 0 || endpoints.some((e) => !/^[^\s/:]+:\d{1,5}$/.test(e) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(e))) return undefined;
-  return endpoints;
+  try {
+    const target = parseEtcdTarget(url);
+    return target !== undefined ? [...target.endpoints] : undefined;
+  } catch {
+    return undefined;
+  }
 }

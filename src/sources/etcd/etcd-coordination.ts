@@ -20,6 +20,7 @@ import { Backoff } from '../../lib/async/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Fence } from '../../model/config/store.js';
 import type { CaFiles } from '../../security/ca.js';
+import { etcdRefusal } from './etcd-url.js';
 import { KeyLayout } from './keys.js';
 import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
 
@@ -114,6 +115,8 @@ export class EtcdCoordination {
         return await fn();
       } catch (e) {
         if (this.stopped) throw e;
+        const refused = etcdRefusal(e);
+        if (refused !== undefined) throw refused; // credentials or certificates: waiting will not help
         if (backoff.attempts === 0) this.o.log.warn(`etcd unreachable while ${what}; retrying`, { error: e instanceof Error ? e.message : String(e) });
         await sleep(backoff.next());
       }

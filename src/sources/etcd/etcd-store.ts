@@ -13,6 +13,7 @@
  * recognises its own creates by their uid). etcd3's own retry of calls that reached a member is
  * off (etcd-client.ts) so that a transaction is never re-sent behind the caller's back.
  */
+import { etcdRefusal } from './etcd-url.js';
 import { randomUUID } from 'node:crypto';
 import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { describeRef, StoreUnavailableError, type ConfigStore, type Listing, type ObjectRef, type StoreEvent, type StoreWatch, type WriteFailure, type WriteOp, type WriteOptions, type WriteResult } from '../../model/config/store.js';
@@ -31,7 +32,9 @@ export interface EtcdStoreOptions {
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function unavailable(e: unknown): WriteResult {
+function unavailable(e: unknown, description: string): WriteResult {
+  const refused = etcdRefusal(e, description);
+  if (refused !== undefined) throw refused;
   return {
     ok: false,
     failure: { code: 'Unavailable', message: `etcd did not answer (${message(e)}); the write may or may not have happened`, retryable: true },
@@ -59,7 +62,7 @@ export class EtcdStore implements ConfigStore {
     try {
       return await this.listNow();
     } catch (e) {
-      throw new StoreUnavailableError(`listing ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`listing ${this.description} failed: ${message(e)}`);
     }
   }
 
@@ -85,7 +88,7 @@ export class EtcdStore implements ConfigStore {
     try {
       kv = (await this.client.kv.range({ key: Buffer.from(this.layout.keyOf(ref)) })).kvs[0];
     } catch (e) {
-      throw new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${message(e)}`);
     }
     if (!kv) return undefined;
     const d = decodeKv(this.layout, kv);
@@ -113,7 +116,7 @@ export class EtcdStore implements ConfigStore {
       try {
         current = await Promise.all(keys.map(async (k) => (await this.client.kv.range({ key: Buffer.from(k) })).kvs[0]));
       } catch (e) {
-        return unavailable(e);
+        return unavailable(e, this.description);
       }
       const planned: Planned[] = [];
       for (const [i, op] of ops.entries()) {
@@ -140,7 +143,7 @@ export class EtcdStore implements ConfigStore {
         if (/too many operations|request is too large/i.test(message(e))) {
           return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${message(e)}`, retryable: false } };
         }
-        return unavailable(e);
+        return unavailable(e, this.description);
       }
       if (res.succeeded) return this.committed(ops, keys, planned, current, res.header.revision);
       const fence = res.responses[0]?.response_range.kvs[0];
