@@ -3,8 +3,7 @@
  * settings below), `registration-token` (secret, 0600), plus Istio-style `cluster.env` and
  * `mesh.yaml` for operators. Also the agent's identity: names (AR-2) and node ids (§3).
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ReadinessProbe } from '../model/config/types.js';
@@ -89,17 +88,8 @@ export function readToken(dir: string): string {
   return token;
 }
 
-/** Writes a file atomically (temporary file in the same folder, then rename) with `mode`. */
-export function writeFileAtomic(file: string, content: string, mode: number): void {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, content, { mode, flag: 'wx' });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+/** Writes a file atomically with exactly `mode`, whatever the umask (lib/fs/modes.ts). */
+export { writeFileAtomic } from '../lib/fs/modes.js';
 
 /** AR-2: `<group>-<ip with ":" replaced by "-">[-<network>]`, keeping the last 253 characters. */
 export function workloadEntryName(group: string, ip: string, network: string): string {

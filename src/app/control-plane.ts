@@ -30,6 +30,7 @@ import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import type { SecretsKeyring } from '../security/secrets-at-rest.js';
 import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from '../security/ca.js';
 import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-identity.js';
 import { ServingCertificate } from '../security/server-certificate.js';
@@ -44,6 +45,8 @@ export interface ControlPlaneOptions {
   readonly store?: string;
   /** TLS and user/password for an etcd store (`--etcd-*`; override the URL's options). */
   readonly etcd?: EtcdSecurityFlags;
+  /** Seals the CA key and the token signing key at rest (`--secrets-key-file`; docs/security.md §7). */
+  readonly secrets?: SecretsKeyring;
   /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */
   readonly sessionTtlSeconds?: number;
   /** The plaintext xDS port (loopback development; the CLI refuses other addresses unless asked). */
@@ -111,6 +114,7 @@ export class ControlPlane {
       configPaths: o.configPaths ?? [],
       ...(o.store !== undefined ? { store: o.store } : {}),
       ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
+      ...(o.secrets !== undefined ? { secrets: o.secrets } : {}),
       ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
       ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
       instance: this.instance,
@@ -211,7 +215,7 @@ export class ControlPlane {
     // every replica (the first creates it); an operator's cacerts folder takes precedence.
     const trustDomain = this.registry.mesh.value().trustDomain;
     if (this.backend.sharedCa !== undefined) this.ca = await loadOrCreateSharedCa(trustDomain, this.backend.sharedCa, this.o.cacertsDir);
-    else if (this.backend.stateDir !== undefined) this.ca = await loadOrCreateCa(this.backend.stateDir, trustDomain, this.o.cacertsDir);
+    else if (this.backend.stateDir !== undefined) this.ca = await loadOrCreateCa(this.backend.stateDir, trustDomain, this.o.cacertsDir, this.o.secrets);
     else throw new Error('the store keeps no certificate authority');
     this.metrics.storeConnected.set(1);
     this.metrics.services.set(this.registry.services.size);

@@ -12,6 +12,7 @@ import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
 import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { CaFiles } from '../security/ca.js';
+import { SECRETS_KEY_ENV, SecretsKeyError, type SecretsKeyring } from '../security/secrets-at-rest.js';
 import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
@@ -47,6 +48,8 @@ export interface BackendOptions {
   readonly watchDebounceMs?: number;
   readonly onReload?: (r: ReloadReport) => void;
   readonly log: Logger;
+  /** Seals the CA key and the signing key at rest (secrets-at-rest.ts); absent: plaintext, with one warning. */
+  readonly secrets?: SecretsKeyring;
 }
 
 /** The folder of a `file://` URL (a bare path is a folder too). */
@@ -68,20 +71,21 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
       async sharedCa(fresh) {
         for (let attempt = 0; ; attempt++) {
           try {
-            return await sharedCaFiles(store.client, undefined, fresh);
+            return await sharedCaFiles(store.client, undefined, fresh, o.secrets);
           } catch (e) {
-            if (attempt >= 20) throw e;
+            if (attempt >= 20 || e instanceof SecretsKeyError) throw e;
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         }
       },
       async start() {
         await coordination.start(); // waits for etcd
+        warnUnsealed(o, 'etcd');
         for (let attempt = 0; ; attempt++) {
           try {
-            return await sharedSigningKey(store.client, undefined, newSigningKey);
+            return await sharedSigningKey(store.client, undefined, newSigningKey, o.secrets);
           } catch (e) {
-            if (attempt >= 20) throw e;
+            if (attempt >= 20 || e instanceof SecretsKeyError) throw e;
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         }
@@ -108,8 +112,18 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
     stateDir,
     async start() {
       await files.start(o.watchDebounceMs ?? 50);
-      return loadOrCreateSigningKey(stateDir);
+      warnUnsealed(o, `the state directory ${stateDir}`);
+      return loadOrCreateSigningKey(stateDir, o.secrets);
     },
     stop: () => files.close(),
   };
+}
+
+/** Without a key ring the control plane's keys are stored as they are: said once, at start. */
+function warnUnsealed(o: BackendOptions, where: string): void {
+  if (o.secrets !== undefined) return;
+  o.log.warn(
+    `the CA key and the registration-token signing key are stored unencrypted in ${where}: ` +
+      `give serve --secrets-key-file FILE (or ${SECRETS_KEY_ENV}) to encrypt them at rest (docs/security.md)`,
+  );
 }

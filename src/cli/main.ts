@@ -12,6 +12,7 @@ import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-g
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -81,7 +82,8 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
-    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5);
+    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withEtcdSecurityOptions(serve)
     .action(async (opts: ServeFlags) => {
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
@@ -112,6 +114,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
           sessionTtlSeconds: opts.sessionTtl,
           etcd: etcdSecurityFlags(opts),
+          ...(opts.secretsKeyFile !== undefined ? { secretsKeyFile: opts.secretsKeyFile } : {}),
         },
         out,
       );
@@ -205,7 +208,8 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--store <url>', 'the store whose state directory holds the signing key: file://DIR (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
-    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string }) => {
+    .option('--secrets-key-file <file>', `the key serve encrypts its keys at rest with (serve --secrets-key-file); default $${SECRETS_KEY_ENV}`)
+    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string }) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
       exitCode = await runWorkloadEntryConfigure(opts, out, err);
     });
@@ -267,7 +271,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError) {
+    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError || e instanceof SecretsKeyError) {
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }
@@ -345,6 +349,7 @@ interface ServeFlags extends EtcdFlags {
   gracePeriod: number;
   instance?: string;
   sessionTtl: number;
+  secretsKeyFile?: string;
 }
 
 interface EndpointsFlags {

@@ -1,6 +1,7 @@
 /** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
 import { consoleLogger } from '../lib/log/logger.js';
+import { loadSecretsKeyring } from '../security/secrets-at-rest.js';
 import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 
 export interface ServeOptions {
@@ -19,10 +20,14 @@ export interface ServeOptions {
   readonly gracePeriodMs?: number;
   /** `--etcd-*` flags for an etcd store. */
   readonly etcd?: EtcdSecurityFlags;
+  /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): seals the CA key and the signing key at rest. */
+  readonly secretsKeyFile?: string;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
+  const secrets = loadSecretsKeyring(o.secretsKeyFile);
   const cp = new ControlPlane({
+    ...(secrets !== undefined ? { secrets } : {}),
     configPaths: o.config,
     ...(o.store !== undefined ? { store: o.store } : {}),
     ...(o.instance !== undefined ? { instance: o.instance } : {}),
@@ -39,7 +44,14 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
     logger: consoleLogger(),
   });
-  const listening = await cp.start();
+  let listening: Awaited<ReturnType<ControlPlane['start']>>;
+  try {
+    listening = await cp.start();
+  } catch (e) {
+    // A refusal at start (wrong secrets key, etcd credentials): release what started, so the process ends.
+    await cp.stop().catch(() => undefined);
+    throw e;
+  }
   out.write(`xds listening on ${listening.xds !== '' ? listening.xds : 'none (plaintext xDS turned off)'}\n`);
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
   if (listening.xdsTls !== undefined) out.write(`xds-tls listening on ${listening.xdsTls}\n`);

@@ -7,10 +7,11 @@
  * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`. Prints
  * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`).
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS_FILE, TOKEN_FILE, writeFileAtomic } from '../agent/bootstrap.js';
+import { makePrivateDir } from '../lib/fs/modes.js';
+import { loadSecretsKeyring, SecretsKeyError } from '../security/secrets-at-rest.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
@@ -33,6 +34,8 @@ export interface EntryConfigureOptions {
   /** The operator's cacerts folder when serve uses one (`serve --cacerts`): its root-cert.pem is the mesh root. */
   readonly cacerts?: string;
   readonly tokenTtl: string;
+  /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): opens the keys serve sealed in the state directory. */
+  readonly secretsKeyFile?: string;
 }
 
 export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = Date.now()): Promise<number> {
@@ -64,17 +67,20 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   const meshSpec = o.store !== undefined ? await meshConfigOf(storeDir) : undefined;
   const mesh: MeshValues = { controlPlane: o.controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' };
   const stateDir = o.stateDir !== undefined ? resolve(o.stateDir) : defaultStateDir([storeDir]);
+  const secrets = loadSecretsKeyring(o.secretsKeyFile);
   let key: Buffer;
   try {
-    key = loadOrCreateSigningKey(stateDir);
+    key = loadOrCreateSigningKey(stateDir, secrets);
   } catch (e) {
+    if (e instanceof SecretsKeyError) throw e;
     throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
   }
   // The mesh root the agent verifies the control plane with (the CA's, as serve loads it).
   let rootCert: string;
   try {
-    rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts)).rootPem;
+    rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts, secrets)).rootPem;
   } catch (e) {
+    if (e instanceof SecretsKeyError) throw e;
     throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const settings = agentSettingsFor(group, mesh);
@@ -84,13 +90,14 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
 
   const dir = o.output;
   try {
-    mkdirSync(dir, { recursive: true });
+    // Modes whatever the umask: the folder (made here) 0700, the token 0600; the rest is public but
+    // must not be writable by others (lib/fs/modes.ts).
+    makePrivateDir(dir);
     writeFileAtomic(join(dir, TOKEN_FILE), `${token}\n`, 0o600);
-    chmodSync(join(dir, TOKEN_FILE), 0o600);
-    writeFileSync(join(dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o644 });
-    writeFileSync(join(dir, ROOT_CERT_FILE), rootCert, { mode: 0o644 });
-    writeFileSync(join(dir, 'cluster.env'), clusterEnv(group, mesh), { mode: 0o644 });
-    writeFileSync(join(dir, 'mesh.yaml'), meshYaml(group, mesh), { mode: 0o644 });
+    writeFileAtomic(join(dir, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`, 0o644);
+    writeFileAtomic(join(dir, ROOT_CERT_FILE), rootCert, 0o644);
+    writeFileAtomic(join(dir, 'cluster.env'), clusterEnv(group, mesh), 0o644);
+    writeFileAtomic(join(dir, 'mesh.yaml'), meshYaml(group, mesh), 0o644);
   } catch (e) {
     throw new ConfigReadError(`cannot write into ${dir}: ${e instanceof Error ? e.message : String(e)}`);
   }

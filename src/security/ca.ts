@@ -7,7 +7,9 @@
  */
 import 'reflect-metadata';
 import { randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { makePrivateDir, PRIVATE_FILE, writeFileAtomic } from '../lib/fs/modes.js';
+import { openSecret, sealSecret, type SecretsKeyring } from './secrets-at-rest.js';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
@@ -199,22 +201,29 @@ export async function loadOrCreateSharedCa(
 
 /**
  * The CA of a control plane: the operator's `cacerts` folder when given, else the self-signed root
- * kept in `<stateDir>/ca/` (created on first start).
+ * kept in `<stateDir>/ca/` (created on first start; folder 0700, `ca-key.pem` 0600 and sealed under
+ * `secrets` when given, secrets-at-rest.ts; a plaintext key is re-sealed when read with `secrets`).
  */
-export async function loadOrCreateCa(stateDir: string, trustDomain: string, cacertsDir?: string): Promise<CertificateAuthority> {
+export async function loadOrCreateCa(stateDir: string, trustDomain: string, cacertsDir?: string, secrets?: SecretsKeyring): Promise<CertificateAuthority> {
   const read = readCaFiles;
   if (cacertsDir !== undefined) return CertificateAuthority.fromFiles(read(cacertsDir));
   const dir = join(stateDir, 'ca');
+  const keyFile = join(dir, 'ca-key.pem');
+  let stored: CaFiles | undefined;
   try {
-    return await CertificateAuthority.fromFiles(read(dir));
-  } catch (e) {
-    if (e instanceof CertificateError) throw e;
+    stored = read(dir);
+  } catch {
+    stored = undefined;
+  }
+  if (stored !== undefined) {
+    const opened = openSecret(stored.caKey, 'ca-key', `the CA key in ${keyFile}`, secrets);
+    const ca = await CertificateAuthority.fromFiles({ ...stored, caKey: opened.plaintext });
+    if (opened.reseal !== undefined) writeFileAtomic(keyFile, opened.reseal, PRIVATE_FILE);
+    return ca;
   }
   const { ca, files } = await CertificateAuthority.createSelfSigned(trustDomain);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'ca-key.pem'), files.caKey, { mode: 0o600 });
-  writeFileSync(join(dir, 'ca-cert.pem'), files.caCert);
-  writeFileSync(join(dir, 'root-cert.pem'), files.rootCert);
-  writeFileSync(join(dir, 'cert-chain.pem'), files.certChain);
+  makePrivateDir(dir);
+  writeFileAtomic(keyFile, sealSecret(files.caKey, 'ca-key', secrets), PRIVATE_FILE);
+  for (const [name, pem] of [['ca-cert.pem', files.caCert], ['root-cert.pem', files.rootCert], ['cert-chain.pem', files.certChain]] as const) writeFileAtomic(join(dir, name), pem, 0o644);
   return ca;
 }

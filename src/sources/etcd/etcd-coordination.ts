@@ -20,6 +20,7 @@ import { Backoff } from '../../lib/async/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { Fence } from '../../model/config/store.js';
 import type { CaFiles } from '../../security/ca.js';
+import { openSecret, sealSecret, type SecretsKeyring } from '../../security/secrets-at-rest.js';
 import { etcdRefusal } from './etcd-url.js';
 import { KeyLayout } from './keys.js';
 import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
@@ -256,36 +257,60 @@ export class EtcdCoordination {
   }
 }
 
-/** The registration-token signing key shared by every replica: created once, atomically. */
-export async function sharedSigningKey(client: Etcd3, prefix: string | undefined, create: () => Buffer): Promise<Buffer> {
-  const key = Buffer.from(`${new KeyLayout(prefix).system}signing-key`);
-  const fresh = create().toString('hex');
+/**
+ * A secret shared by every replica, created once: `fresh` is stored with a create-if-absent
+ * transaction unless some value is stored already; `read` turns the stored value into the secret and
+ * says whether to write it back re-sealed (a plaintext value under a key ring, or one sealed under an
+ * older key: migration on write), which is done with a compare-and-swap so that concurrent replicas
+ * do not overwrite each other. Resolves to the stored value as `read` returns it.
+ */
+async function sharedSecret<T>(client: Etcd3, key: Buffer, fresh: string, read: (stored: string) => { value: T; rewrite?: string }): Promise<T> {
   const res = await client.kv.txn({
     compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
     success: [{ request_put: { key, value: Buffer.from(fresh) } }],
     failure: [{ request_range: { key } }],
   });
-  const hex = res.succeeded ? fresh : (res.responses[0]?.response_range?.kvs[0]?.value.toString() ?? fresh);
-  return Buffer.from(hex, 'hex');
+  const kv = res.succeeded ? undefined : res.responses[0]?.response_range?.kvs[0];
+  if (kv === undefined) return read(fresh).value;
+  const r = read(kv.value.toString());
+  if (r.rewrite !== undefined) {
+    await client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }], success: [{ request_put: { key, value: Buffer.from(r.rewrite) } }], failure: [] });
+  }
+  return r.value;
+}
+
+/**
+ * The registration-token signing key shared by every replica (hex; sealed under `secrets` when given,
+ * secrets-at-rest.ts).
+ */
+export async function sharedSigningKey(client: Etcd3, prefix: string | undefined, create: () => Buffer, secrets?: SecretsKeyring): Promise<Buffer> {
+  const key = Buffer.from(`${new KeyLayout(prefix).system}signing-key`);
+  return sharedSecret(client, key, sealSecret(create().toString('hex'), 'signing-key', secrets), (stored) => {
+    const opened = openSecret(stored, 'signing-key', `the token signing key in etcd at ${key.toString()}`, secrets);
+    return { value: Buffer.from(opened.plaintext, 'hex'), ...(opened.reseal !== undefined ? { rewrite: opened.reseal } : {}) };
+  });
 }
 
 /**
  * The CA shared by every replica (issue 7): the first replica stores its freshly made root (cert and
- * key, Istio's cacerts fields as JSON) with a create-if-absent transaction; the others, and later
- * starts, get the stored one. Resolves to the files every replica signs with.
+ * key, Istio's cacerts fields as JSON, the key sealed under `secrets` when given); the others, and
+ * later starts, get the stored one. Resolves to the files every replica signs with.
  */
-export async function sharedCaFiles(client: Etcd3, prefix: string | undefined, fresh: CaFiles): Promise<CaFiles> {
+export async function sharedCaFiles(client: Etcd3, prefix: string | undefined, fresh: CaFiles, secrets?: SecretsKeyring): Promise<CaFiles> {
   const key = Buffer.from(`${new KeyLayout(prefix).system}ca`);
-  const res = await client.kv.txn({
-    compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-    success: [{ request_put: { key, value: Buffer.from(JSON.stringify(fresh)) } }],
-    failure: [{ request_range: { key } }],
+  const stored = JSON.stringify({ ...fresh, caKey: sealSecret(fresh.caKey, 'ca-key', secrets) });
+  return sharedSecret(client, key, stored, (value) => {
+    let parsed: Partial<CaFiles> | undefined;
+    try {
+      parsed = JSON.parse(value) as Partial<CaFiles>;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || typeof parsed.caCert !== 'string' || typeof parsed.caKey !== 'string' || typeof parsed.rootCert !== 'string' || typeof parsed.certChain !== 'string') {
+      throw new Error(`the CA stored in etcd at ${key.toString()} is unreadable`);
+    }
+    const opened = openSecret(parsed.caKey, 'ca-key', `the CA key in etcd at ${key.toString()}`, secrets);
+    const files: CaFiles = { caCert: parsed.caCert, caKey: opened.plaintext, rootCert: parsed.rootCert, certChain: parsed.certChain };
+    return { value: files, ...(opened.reseal !== undefined ? { rewrite: JSON.stringify({ ...files, caKey: opened.reseal }) } : {}) };
   });
-  if (res.succeeded) return fresh;
-  const stored = res.responses[0]?.response_range?.kvs[0]?.value.toString();
-  const parsed = stored !== undefined ? (JSON.parse(stored) as Partial<CaFiles>) : undefined;
-  if (!parsed || typeof parsed.caCert !== 'string' || typeof parsed.caKey !== 'string' || typeof parsed.rootCert !== 'string' || typeof parsed.certChain !== 'string') {
-    throw new Error(`the CA stored in etcd at ${key.toString()} is unreadable`);
-  }
-  return { caCert: parsed.caCert, caKey: parsed.caKey, rootCert: parsed.rootCert, certChain: parsed.certChain };
 }

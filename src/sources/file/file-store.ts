@@ -12,7 +12,8 @@
  * - One process writes the state directory (the `serve` that owns it): the state file is written
  *   atomically (temp file + rename) shortly after each change and read once at start.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { makePrivateDir, PRIVATE_FILE, writeFileAtomic } from '../../lib/fs/modes.js';
 import { join } from 'node:path';
 import { fromDocument, toDocument } from '../../model/config/document.js';
 import { describeRef, refKey, type WriteOp, type WriteResult } from '../../model/config/store.js';
@@ -211,10 +212,8 @@ export class FileStore extends MemoryStore {
     const statuses: Record<string, unknown> = {};
     for (const [k, v] of this.overlays) if (this.folderObjects.has(k)) statuses[k] = v.status ?? null;
     const data: PersistedV2 = { version: 2, revision: this.revision, objects, statuses };
-    mkdirSync(this.o.stateDir, { recursive: true });
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(data));
-    renameSync(tmp, this.file);
+    makePrivateDir(this.o.stateDir);
+    writeFileAtomic(this.file, JSON.stringify(data), PRIVATE_FILE);
   }
 
   override async close(): Promise<void> {
