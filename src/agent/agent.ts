@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
-import { describe, GRPC_BOOTSTRAP_FILE, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
+import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
 import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
@@ -110,6 +110,8 @@ export class Agent {
   readonly ready: Promise<void>;
   #markReady: () => void = () => undefined;
   #xdsProxyAddress: string | undefined;
+  /** The xDS proxy's local secret (xds-proxy.ts), also in the gRPC bootstrap. */
+  #localSecret: string | undefined;
   #conn: Connection | undefined;
   #sds: SdsServer | undefined;
   #sdsAddress: string | undefined;
@@ -192,7 +194,8 @@ export class Agent {
     const stops: (() => Promise<void>)[] = [];
     try {
       if (this.#o.xdsProxyAddress !== undefined) {
-        const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log });
+        this.#localSecret = loadOrCreateLocalSecret(this.#o.bootstrapDir);
+        const proxy = new XdsProxy({ upstream: this.#upstream(), log: this.#o.log, localSecret: this.#localSecret });
         this.#xdsProxyAddress = await this.#startXdsProxy(proxy, this.#o.xdsProxyAddress);
         stops.push(() => proxy.stop());
       }
@@ -512,8 +515,9 @@ export class Agent {
       const doc = grpcBootstrap(this.#o.settings, this.#o.ip, this.name, this.locality, {
         xdsServer: this.#xdsProxyAddress ?? this.#o.settings.controlPlane,
         ...(this.#o.settings.serviceAccount !== '' ? { certificateProviders: fileWatcherProvider(this.#o.bootstrapDir) } : {}),
+        ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
       });
-      writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o644);
+      writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o600);
     } catch (e) {
       this.#o.log(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);
     }

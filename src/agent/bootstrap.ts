@@ -3,7 +3,9 @@
  * settings below), `registration-token` (secret, 0600), plus Istio-style `cluster.env` and
  * `mesh.yaml` for operators. Also the agent's identity: names (AR-2) and node ids (§3).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../lib/fs/modes.js';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ReadinessProbe } from '../model/config/types.js';
@@ -11,6 +13,8 @@ import type { ReadinessProbe } from '../model/config/types.js';
 export const SETTINGS_FILE = 'meshbridge-agent.json';
 export const TOKEN_FILE = 'registration-token';
 export const GRPC_BOOTSTRAP_FILE = 'grpc-bootstrap.json';
+/** The xDS proxy's local secret (xds-proxy.ts), kept across agent restarts: apps read their bootstrap once. */
+export const LOCAL_SECRET_FILE = 'local-xds-secret';
 
 /** `meshbridge-agent.json` (agent-protocol.md §1). */
 export interface AgentSettings {
@@ -88,8 +92,26 @@ export function readToken(dir: string): string {
   return token;
 }
 
+/**
+ * The xDS proxy's local secret: `DIR/local-xds-secret` (0600), 32 random bytes made on first use and
+ * kept, so that apps that read their gRPC bootstrap before an agent restart stay admitted. Delete the
+ * file and restart the agent and its apps to change it.
+ */
+export function loadOrCreateLocalSecret(dir: string): string {
+  const file = join(dir, LOCAL_SECRET_FILE);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BootstrapError(`cannot read ${file}: ${describe(e)}`);
+  }
+  const secret = randomBytes(32).toString('base64url');
+  writeFileAtomic(file, `${secret}\n`, 0o600);
+  return secret;
+}
+
 /** Writes a file atomically with exactly `mode`, whatever the umask (lib/fs/modes.ts). */
-export { writeFileAtomic } from '../lib/fs/modes.js';
+export { writeFileAtomic };
 
 /** AR-2: `<group>-<ip with ":" replaced by "-">[-<network>]`, keeping the last 253 characters. */
 export function workloadEntryName(group: string, ip: string, network: string): string {

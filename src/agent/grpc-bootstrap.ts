@@ -11,9 +11,12 @@
  * group has an identity) the bootstrap names the agent's certificate files (A29 file_watcher) and the
  * node carries `CERTIFICATE_PROVIDERS: "default"`: the control plane may then send this app TLS
  * configuration (mTLS clusters and inbound listeners), which it must not for an app without them.
+ * With the xDS proxy, the node carries the proxy's local secret (MESHBRIDGE_LOCAL_SECRET): only apps
+ * that can read this file (mode 0600, the agent's user) may use the proxy.
  */
 import type { AgentSettings, Locality } from './bootstrap.js';
 import { nodeId } from './bootstrap.js';
+import { LOCAL_SECRET_METADATA } from './xds-proxy.js';
 import { CERTIFICATE_PROVIDER_INSTANCE, CERTIFICATE_PROVIDERS_METADATA, INBOUND_LISTENER_TEMPLATE } from '../xds/generate/names.js';
 
 export interface GrpcBootstrapOptions {
@@ -21,6 +24,8 @@ export interface GrpcBootstrapOptions {
   readonly xdsServer: string;
   /** The `certificate_providers` section (gRPC A29), when the workload has an identity. */
   readonly certificateProviders?: object;
+  /** The xDS proxy's local secret (node metadata MESHBRIDGE_LOCAL_SECRET; xds-proxy.ts): the file is then secret too. */
+  readonly localSecret?: string;
 }
 
 /** The value of `CERTIFICATE_PROVIDERS` when the bootstrap declares the `default` provider. */
@@ -40,6 +45,7 @@ export function grpcBootstrap(settings: AgentSettings, ip: string, name: string,
         INSTANCE_IPS: ip,
         CLUSTER_ID: settings.clusterId,
         ...(o.certificateProviders !== undefined ? { [CERTIFICATE_PROVIDERS_METADATA]: CERTIFICATE_PROVIDERS_DEFAULT } : {}),
+        ...(o.localSecret !== undefined ? { [LOCAL_SECRET_METADATA]: o.localSecret } : {}),
       },
       locality: {
         ...(locality.region !== '' ? { region: locality.region } : {}),

@@ -10,8 +10,9 @@
  * AdsStream) over a cache with one view for every client: nothing is decoded here.
  */
 import { create } from '@bufbuild/protobuf';
-import { existsSync, lstatSync, rmSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { PRIVATE_DIR, PRIVATE_FILE } from '../lib/fs/modes.js';
 import { Server, ServerCredentials, status as grpcStatus, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { SecretSchema, type Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
@@ -26,6 +27,13 @@ import { SECRET } from '../xds/types/resource-types.js';
 import type { IssuedCertificate } from './certificates.js';
 import { ListenError, loopbackAddressProblem } from './xds-proxy.js';
 import { shutdownGracefully } from '../lib/grpc/shutdown.js';
+
+/** A fresh 0700 folder beside `socketPath` to bind in (lib/fs/modes.ts: the umask does not decide). */
+function privateStaging(socketPath: string): { readonly dir: string; readonly socket: string } {
+  const dir = mkdtempSync(join(dirname(socketPath), '.sds-'));
+  chmodSync(dir, PRIVATE_DIR);
+  return { dir, socket: join(dir, 's') };
+}
 
 export const SDS_SERVICE_NAME = 'envoy.service.secret.v3.SecretDiscoveryService';
 /** Istio's secret names. */
@@ -104,10 +112,17 @@ export class SdsServer {
     ]));
   }
 
-  /** Binds (see `sdsBindTarget`); a stale unix socket file is replaced. Returns the bound target. */
+  /**
+   * Binds (see `sdsBindTarget`); a stale unix socket file is replaced. Returns the bound target.
+   * A unix socket is mode 0600 from the moment it appears at its path, whatever the umask (it hands
+   * out the workload's private key): it is bound in a fresh 0700 folder beside its path, set to 0600
+   * there, then renamed into place.
+   */
   async start(address: string): Promise<string> {
     if (this.#server !== undefined) throw new Error('SDS server already started');
-    const { target, socketPath } = sdsBindTarget(address);
+    const { target: finalTarget, socketPath } = sdsBindTarget(address);
+    const staging = socketPath !== undefined ? privateStaging(socketPath) : undefined;
+    const target = staging !== undefined ? `unix:${staging.socket}` : finalTarget;
     if (socketPath !== undefined && existsSync(socketPath)) {
       if (!lstatSync(socketPath).isSocket()) throw new ListenError(`cannot listen on ${socketPath} for SDS: a file that is not a socket is there`);
       rmSync(socketPath);
@@ -119,13 +134,23 @@ export class SdsServer {
       DeltaSecrets: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) =>
         this.#serve(call, 'delta', new DeltaSession(this.#sessionOptions()), (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' })),
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p)))).catch((e: unknown) => {
+    let port: number;
+    try {
+      port = await new Promise<number>((resolve, reject) => server.bindAsync(target, ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+      if (staging !== undefined && socketPath !== undefined) {
+        chmodSync(staging.socket, PRIVATE_FILE);
+        renameSync(staging.socket, socketPath);
+      }
+    } catch (e) {
       server.forceShutdown();
       throw new ListenError(`cannot listen on ${address} for SDS: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    } finally {
+      if (staging !== undefined) rmSync(staging.dir, { recursive: true, force: true });
+    }
+    if (socketPath === undefined) this.#o.log?.(`warning: SDS on ${address} (TCP) is open to every local user; prefer a unix socket (mode 0600)`);
     this.#server = server;
     this.#socketPath = socketPath;
-    return socketPath !== undefined ? target : `${target.slice(0, target.lastIndexOf(':'))}:${port}`;
+    return socketPath !== undefined ? finalTarget : `${finalTarget.slice(0, finalTarget.lastIndexOf(':'))}:${port}`;
   }
 
   async stop(): Promise<void> {

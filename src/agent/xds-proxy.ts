@@ -11,6 +11,15 @@
  * back-pressure; a half-close is forwarded as a half-close, a cancel as a cancel, and the upstream's
  * final status (code, details) becomes the downstream's. Call metadata is forwarded, except the
  * transport's own headers.
+ *
+ * Local clients are authenticated (issue 11; agent-protocol.md §9): the proxy lends the agent's
+ * credentials (its registration token, its workload certificate), and a loopback port is open to
+ * every local user. With `localSecret` (the agent always sets it), the first message of each stream
+ * is decoded and must carry the secret as node metadata `MESHBRIDGE_LOCAL_SECRET` — the agent writes
+ * it into the gRPC bootstrap of its apps (mode 0600), and grpc-js-xds sends the bootstrap's node
+ * metadata in the first request of every stream. A stream without it, or with another value, ends
+ * UNAUTHENTICATED before any upstream call is made. The secret is removed from every message before
+ * it is forwarded: the control plane never sees it. Later messages stay bytes unless they carry it.
  */
 import {
   Client,
@@ -27,7 +36,16 @@ import {
   type ServiceDefinition,
   type StatusObject,
 } from '@grpc/grpc-js';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
+import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import {
+  DeltaDiscoveryRequestSchema,
+  DiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
+  type DiscoveryRequest,
+} from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { ADS_SERVICE_NAME } from '../xds/server/ads-service.js';
 import { shutdownGracefully } from '../lib/grpc/shutdown.js';
 
@@ -113,8 +131,41 @@ export function forwardedMetadata(incoming: Metadata, extra?: Metadata): Metadat
   return md;
 }
 
+/** Node metadata key of the local secret (see the file comment). */
+export const LOCAL_SECRET_METADATA = 'MESHBRIDGE_LOCAL_SECRET';
+
+type AdsMethod = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
+
+/**
+ * Checks a stream's first message for the local secret; on success the message re-encoded without
+ * it. Pure: the reason is the stream's UNAUTHENTICATED details.
+ */
+export function admitLocalClient(first: Buffer, method: AdsMethod, secret: string): { ok: true; message: Buffer } | { ok: false; reason: string } {
+  const hint = `node metadata ${LOCAL_SECRET_METADATA}, which the agent writes into the gRPC bootstrap of its local apps (grpc-bootstrap.json, mode 0600)`;
+  let stripped: Buffer | undefined;
+  let presented: unknown;
+  try {
+    const strip = <T extends DiscoveryRequest | DeltaDiscoveryRequest>(schema: GenMessage<T>): Buffer => {
+      const m = fromBinary(schema, first);
+      presented = m.node?.metadata?.[LOCAL_SECRET_METADATA];
+      if (m.node?.metadata !== undefined) delete m.node.metadata[LOCAL_SECRET_METADATA];
+      return Buffer.from(toBinary(schema, m));
+    };
+    stripped = method === 'DeltaAggregatedResources' ? strip(DeltaDiscoveryRequestSchema) : strip(DiscoveryRequestSchema);
+  } catch {
+    return { ok: false, reason: 'xDS proxy: refused: the first message is not a discovery request' };
+  }
+  if (typeof presented !== 'string') return { ok: false, reason: `xDS proxy: refused: this client did not present the agent's local secret (${hint})` };
+  const a = Buffer.from(presented);
+  const b = Buffer.from(secret);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: `xDS proxy: refused: this client's local secret is not the agent's (${hint})` };
+  return { ok: true, message: stripped };
+}
+
 export interface XdsProxyOptions {
   readonly upstream: UpstreamProvider;
+  /** Required of every local client as node metadata (see the file comment); absent: anyone may use the proxy. */
+  readonly localSecret?: string;
   /** One line per notable event, without newline. */
   readonly log?: (line: string) => void;
 }
@@ -140,8 +191,8 @@ export class XdsProxy {
     if (problem !== undefined) throw new ListenError(`xDS proxy address ${problem}`);
     const server = new Server();
     server.addService(passthroughAdsDefinition, {
-      StreamAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#pipe(call, 'StreamAggregatedResources'),
-      DeltaAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#pipe(call, 'DeltaAggregatedResources'),
+      StreamAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#admit(call, 'StreamAggregatedResources'),
+      DeltaAggregatedResources: (call: ServerDuplexStream<Buffer, Buffer>) => this.#admit(call, 'DeltaAggregatedResources'),
     });
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
@@ -163,7 +214,28 @@ export class XdsProxy {
     await shutdownGracefully(server);
   }
 
-  #pipe(down: ServerDuplexStream<Buffer, Buffer>, method: 'StreamAggregatedResources' | 'DeltaAggregatedResources'): void {
+  /** With a local secret: waits for the first message and admits the stream, or ends it UNAUTHENTICATED. */
+  #admit(down: ServerDuplexStream<Buffer, Buffer>, method: AdsMethod): void {
+    const secret = this.#o.localSecret;
+    if (secret === undefined) return this.#pipe(down, method, undefined);
+    down.on('error', () => undefined);
+    const onFirst = (b: Buffer): void => {
+      down.pause();
+      down.off('data', onFirst);
+      const admitted = admitLocalClient(b, method, secret);
+      if (!admitted.ok) {
+        this.#o.log?.(admitted.reason);
+        down.emit('error', { code: grpcStatus.UNAUTHENTICATED, details: admitted.reason });
+        return;
+      }
+      this.#pipe(down, method, admitted.message, (m) => (m.includes(secret) ? (admitLocalClient(m, method, secret) as { message?: Buffer }).message ?? m : m));
+      down.resume();
+    };
+    down.on('data', onFirst);
+  }
+
+  /** `first`: a message to send before the rest; `rewrite`: applied to every later message. */
+  #pipe(down: ServerDuplexStream<Buffer, Buffer>, method: AdsMethod, first: Buffer | undefined, rewrite: (b: Buffer) => Buffer = identity): void {
     let target: UpstreamTarget;
     try {
       target = this.#o.upstream();
@@ -188,11 +260,12 @@ export class XdsProxy {
       finish();
     };
     this.#open.add(stopOne);
+    if (first !== undefined) up.write(first);
 
     // Downstream -> upstream, with back-pressure.
     down.on('data', (b: Buffer) => {
       if (done || up.writableEnded) return;
-      if (!up.write(b)) {
+      if (!up.write(rewrite(b))) {
         down.pause();
         up.once('drain', () => down.resume());
       }

@@ -1,0 +1,104 @@
+/**
+ * Issue 11 §7: the agent's local xDS proxy does not lend the registration token to other local users.
+ * The attack: another user, who never read the token, connects to the proxy's loopback port with a
+ * node asking to auto-register into the agent's WorkloadGroup; the proxy used to forward it upstream
+ * with the agent's `authorization: Bearer <token>`, and the control plane registered it. Now every
+ * stream must present the agent's local secret (node metadata MESHBRIDGE_LOCAL_SECRET, found only in
+ * the agent's 0600 gRPC bootstrap): without it, or with another value, the stream ends
+ * UNAUTHENTICATED with the reason and nothing reaches the control plane. An app with the bootstrap's
+ * node is forwarded with the secret removed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
+import { Client, credentials, Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { Agent } from '../../src/agent/agent.js';
+import { LOCAL_SECRET_METADATA } from '../../src/agent/xds-proxy.js';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
+
+type Method = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
+
+/** One raw ADS stream to `address` whose first request carries `node`; resolves with its final status. */
+function oneStream(address: string, method: Method, node: { id: string; metadata: JsonObject }): { status: Promise<StatusObject>; close(): void } {
+  const client = new Client(address, credentials.createInsecure());
+  const id = (b: Buffer): Buffer => b;
+  const call = client.makeBidiStreamRequest(`/envoy.service.discovery.v3.AggregatedDiscoveryService/${method}`, id, id, new Metadata());
+  call.on('data', () => undefined);
+  call.on('error', () => undefined);
+  const typeUrl = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+  const first =
+    method === 'DeltaAggregatedResources'
+      ? toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, { node, typeUrl, resourceNamesSubscribe: ['x'] }))
+      : toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node, typeUrl, resourceNames: ['x'] }));
+  call.write(Buffer.from(first));
+  return {
+    status: new Promise<StatusObject>((resolve) => call.on('status', resolve)),
+    close: () => {
+      call.cancel();
+      client.close();
+    },
+  };
+}
+
+test('a local client without the agent\'s secret cannot use the xDS proxy (and so not the token); one with it is forwarded without the secret', { timeout: 30_000 }, async (t) => {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  const settings = settingsFor(cp.address);
+  const { dir, token } = bootstrapDir(settings);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logs = new LogLines();
+  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: logs.log, settleMs: 100, xdsProxyAddress: '127.0.0.1:0' });
+  const stop = new AbortController();
+  const running = agent.start(stop.signal);
+  t.after(async () => {
+    stop.abort();
+    await running;
+  });
+  await agent.ready;
+  await logs.waitFor(/^registered as /, 10_000);
+  const proxy = agent.xdsProxyAddress ?? '';
+
+  // The bootstrap holding the secret is the agent user's alone.
+  assert.equal(statSync(agent.grpcBootstrapPath).mode & 0o777, 0o600);
+  const bootstrap = JSON.parse(readFileSync(agent.grpcBootstrapPath, 'utf8')) as { node: { id: string; metadata: JsonObject } };
+  const secret = bootstrap.node.metadata[LOCAL_SECRET_METADATA];
+  assert.ok(typeof secret === 'string' && secret.length >= 43);
+
+  // The attack: a node that asks to be registered into the agent's group, without the secret, then with a guessed one.
+  const evil = (metadata: JsonObject) => ({
+    id: 'sidecar~127.0.0.66~evil.vm-demo~vm-demo.svc.cluster.local',
+    metadata: { AUTO_REGISTER_GROUP: settings.group, NAMESPACE: settings.namespace, INSTANCE_IPS: '127.0.0.66', ...metadata },
+  });
+  for (const method of ['StreamAggregatedResources', 'DeltaAggregatedResources'] as const) {
+    const without = oneStream(proxy, method, evil({}));
+    const st = await without.status;
+    without.close();
+    assert.equal(st.code, status.UNAUTHENTICATED);
+    assert.match(st.details, /^xDS proxy: refused: this client did not present the agent's local secret \(node metadata MESHBRIDGE_LOCAL_SECRET, which the agent writes into the gRPC bootstrap of its local apps \(grpc-bootstrap\.json, mode 0600\)\)$/);
+    const guessed = oneStream(proxy, method, evil({ [LOCAL_SECRET_METADATA]: 'x'.repeat(43) }));
+    const st2 = await guessed.status;
+    guessed.close();
+    assert.equal(st2.code, status.UNAUTHENTICATED);
+    assert.match(st2.details, /^xDS proxy: refused: this client's local secret is not the agent's/);
+  }
+  assert.equal(cp.admitted.filter((a) => a.proxy.id.includes('evil')).length, 0, 'nothing of the attacker reached the control plane');
+  assert.ok(logs.lines.some((l) => l.startsWith('xDS proxy: refused: this client did not present')), 'the refusal is logged');
+
+  // The agent's own app: its bootstrap's node, secret included. It reaches the control plane with
+  // the agent's credential, and without the secret.
+  const app = oneStream(proxy, 'StreamAggregatedResources', bootstrap.node);
+  t.after(() => app.close());
+  const admitted = await (async () => {
+    for (let i = 0; i < 250; i++) {
+      const a = cp.admitted.find((x) => x.proxy.id === bootstrap.node.id);
+      if (a !== undefined) return a;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  })();
+  assert.ok(admitted, 'the app was forwarded');
+  assert.equal(admitted.proxy.metadata[LOCAL_SECRET_METADATA], undefined, 'the secret is not forwarded');
+  assert.equal(admitted.metadata['authorization'], `Bearer ${token}`);
+});
