@@ -76,7 +76,7 @@ export async function requestCertificate(client: Client, metadata: Metadata, ttl
 /** Writes key first, then chain, then root (a watcher that sees the new chain also finds its key). */
 export function writeCertificate(bootstrapDir: string, cert: IssuedCertificate): string {
   const dir = join(bootstrapDir, CERT_DIR);
-  makePrivateDir(dir); // 0700 whatever the umask: nobody else may swap the files
+  makePrivateDir(dir, { own: true }); // 0700 whatever the umask: nobody else may swap the files
   writeFileAtomic(join(dir, CERT_FILES.key), cert.keyPem, 0o600);
   writeFileAtomic(join(dir, CERT_FILES.chain), cert.certChain.slice(0, -1).join('') || (cert.certChain[0] ?? ''), 0o644);
   writeFileAtomic(join(dir, CERT_FILES.root), cert.certChain[cert.certChain.length - 1] ?? '', 0o644);

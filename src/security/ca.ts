@@ -209,6 +209,7 @@ export async function loadOrCreateCa(stateDir: string, trustDomain: string, cace
   if (cacertsDir !== undefined) return CertificateAuthority.fromFiles(read(cacertsDir));
   const dir = join(stateDir, 'ca');
   const keyFile = join(dir, 'ca-key.pem');
+  makePrivateDir(dir, { own: true });
   let stored: CaFiles | undefined;
   try {
     stored = read(dir);
@@ -222,7 +223,6 @@ export async function loadOrCreateCa(stateDir: string, trustDomain: string, cace
     return ca;
   }
   const { ca, files } = await CertificateAuthority.createSelfSigned(trustDomain);
-  makePrivateDir(dir);
   writeFileAtomic(keyFile, sealSecret(files.caKey, 'ca-key', secrets), PRIVATE_FILE);
   for (const [name, pem] of [['ca-cert.pem', files.caCert], ['root-cert.pem', files.rootCert], ['cert-chain.pem', files.certChain]] as const) writeFileAtomic(join(dir, name), pem, 0o644);
   return ca;

@@ -29,11 +29,18 @@ export function writeFileAtomic(file: string, content: string, mode: number): vo
   }
 }
 
-/** Creates `dir` and its missing parents, each 0700 (chmod, whatever the umask); existing folders are left alone. */
-export function makePrivateDir(dir: string): void {
+/**
+ * Creates `dir` and its missing parents, each 0700 (chmod, whatever the umask). Existing folders are
+ * left alone, except `dir` itself with `own` (a folder only meshbridge uses, e.g. `<state>/ca`,
+ * `<bootstrap>/certs`, made wider by an earlier version under a loose umask).
+ */
+export function makePrivateDir(dir: string, o: { readonly own?: boolean } = {}): void {
   const target = resolve(dir);
   const first = mkdirSync(target, { recursive: true, mode: PRIVATE_DIR });
-  if (first === undefined) return;
+  if (first === undefined) {
+    if (o.own === true) chmodSync(target, PRIVATE_DIR);
+    return;
+  }
   for (let d = target; ; d = dirname(d)) {
     chmodSync(d, PRIVATE_DIR);
     if (d === first || dirname(d) === d) break;
