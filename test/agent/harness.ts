@@ -3,9 +3,10 @@
  * its stream events and the call metadata it admits; and bootstrap folders as
  * `workload entry configure` writes them. Every wait is bounded.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Agent } from '../../src/agent/agent.js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { AgentSettings } from '../../src/agent/bootstrap.js';
 import { signToken } from '../../src/lifecycle/registration-token.js';
@@ -137,4 +138,25 @@ export class LogLines {
       this.#waiters.add(check);
     });
   }
+}
+
+/** A test control plane and an agent's bootstrap folder (settings, a token) for one test; both go at its end. */
+export async function agentFixture(t: { after(fn: () => Promise<void> | void): void }): Promise<{ cp: TestControlPlane; settings: AgentSettings; dir: string; token: string }> {
+  const cp = await startControlPlane();
+  t.after(() => cp.stop());
+  const settings = settingsFor(cp.address);
+  const { dir, token } = bootstrapDir(settings);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { cp, settings, dir, token };
+}
+
+/** Runs `agent` until the end of the test; resolves when its local services listen. */
+export async function runUntilEnd(t: { after(fn: () => Promise<void> | void): void }, agent: Agent): Promise<void> {
+  const stop = new AbortController();
+  const running = agent.start(stop.signal);
+  t.after(async () => {
+    stop.abort();
+    await running;
+  });
+  await agent.ready;
 }

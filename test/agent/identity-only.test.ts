@@ -17,7 +17,7 @@ import { signToken } from '../../src/lifecycle/registration-token.js';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
 import { Agent } from '../../src/agent/agent.js';
 import { CERT_DIR, CERT_FILES } from '../../src/agent/certificates.js';
-import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
+import { bootstrapDir, LogLines, runUntilEnd, settingsFor, startControlPlane } from './harness.js';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
@@ -86,13 +86,7 @@ test('an xDS proxy address that is taken makes start reject with the reason, and
   const { dir } = bootstrapDir(settings);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: () => undefined, settleMs: 100, xdsProxyAddress: '127.0.0.1:0' });
-  const stopFirst = new AbortController();
-  const runningFirst = first.start(stopFirst.signal);
-  t.after(async () => {
-    stopFirst.abort();
-    await runningFirst;
-  });
-  await first.ready;
+  await runUntilEnd(t, first);
   const second = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.2', log: () => undefined, xdsProxyAddress: first.xdsProxyAddress ?? '' });
   await assert.rejects(second.start(new AbortController().signal), /cannot listen on 127\.0\.0\.1:\d+ for the xDS proxy/);
   assert.equal(cp.count('connect', (e) => e.event === 'connect' && e.stream.proxy.ip === '127.0.0.2'), 0);

@@ -10,13 +10,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { Agent } from '../../src/agent/agent.js';
 import { LOCAL_SECRET_METADATA } from '../../src/agent/xds-proxy.js';
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { bootstrapDir, LogLines, settingsFor, startControlPlane } from './harness.js';
+import { agentFixture, LogLines, runUntilEnd } from './harness.js';
 
 type Method = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
 
@@ -43,20 +43,10 @@ function oneStream(address: string, method: Method, node: { id: string; metadata
 }
 
 test('a local client without the agent\'s secret cannot use the xDS proxy (and so not the token); one with it is forwarded without the secret', { timeout: 30_000 }, async (t) => {
-  const cp = await startControlPlane();
-  t.after(() => cp.stop());
-  const settings = settingsFor(cp.address);
-  const { dir, token } = bootstrapDir(settings);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { cp, settings, dir, token } = await agentFixture(t);
   const logs = new LogLines();
   const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: logs.log, settleMs: 100, xdsProxyAddress: '127.0.0.1:0' });
-  const stop = new AbortController();
-  const running = agent.start(stop.signal);
-  t.after(async () => {
-    stop.abort();
-    await running;
-  });
-  await agent.ready;
+  await runUntilEnd(t, agent);
   await logs.waitFor(/^registered as /, 10_000);
   const proxy = agent.xdsProxyAddress ?? '';
 

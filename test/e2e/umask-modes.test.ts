@@ -14,7 +14,7 @@ import { Agent } from '../../src/agent/agent.js';
 import { runCli } from '../../src/cli/main.js';
 import { CertificateAuthority } from '../../src/security/ca.js';
 import { mint } from '../support/certs-and-ports.js';
-import { bootstrapDir, LogLines, settingsFor, startControlPlane } from '../agent/harness.js';
+import { agentFixture, LogLines, runUntilEnd } from '../agent/harness.js';
 import { startServe } from './serve-process.js';
 
 process.umask(0);
@@ -52,30 +52,18 @@ test('under umask 000, serve\'s state directory and keys, and configure\'s boots
 });
 
 test('under umask 000, the agent\'s certificate folder and key, gRPC bootstrap, local secret and SDS socket are its own', { timeout: 30_000 }, async (t) => {
-  const cp = await startControlPlane();
-  t.after(() => cp.stop());
-  const settings = settingsFor(cp.address);
-  const { dir } = bootstrapDir(settings);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { settings, dir } = await agentFixture(t);
   const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
   await mint(ca, 'spiffe://cluster.local/ns/vm-demo/sa/svc1-vm', dir); // the agent's writeCertificate
-  const logs = new LogLines();
-  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: logs.log, settleMs: 100, xdsProxyAddress: '127.0.0.1:0', sdsAddress: join(dir, 'sds.sock') });
-  const stop = new AbortController();
-  const running = agent.start(stop.signal);
-  try {
-    await agent.ready;
-    assert.equal(agent.sdsAddress, `unix:${join(dir, 'sds.sock')}`);
-    assertModes(dir, {
-      certs: '0700',
-      'certs/key.pem': '0600',
-      'grpc-bootstrap.json': '0600',
-      'local-xds-secret': '0600',
-      'sds.sock': '0600',
-    });
-    assert.ok(lstatSync(join(dir, 'sds.sock')).isSocket());
-  } finally {
-    stop.abort();
-    await running;
-  }
+  const agent = new Agent({ bootstrapDir: dir, settings, ip: '127.0.0.1', log: new LogLines().log, settleMs: 100, xdsProxyAddress: '127.0.0.1:0', sdsAddress: join(dir, 'sds.sock') });
+  await runUntilEnd(t, agent);
+  assert.equal(agent.sdsAddress, `unix:${join(dir, 'sds.sock')}`);
+  assertModes(dir, {
+    certs: '0700',
+    'certs/key.pem': '0600',
+    'grpc-bootstrap.json': '0600',
+    'local-xds-secret': '0600',
+    'sds.sock': '0600',
+  });
+  assert.ok(lstatSync(join(dir, 'sds.sock')).isSocket());
 });
