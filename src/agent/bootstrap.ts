@@ -106,7 +106,11 @@ export function loadOrCreateLocalSecret(dir: string): string {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BootstrapError(`cannot read ${file}: ${describe(e)}`);
   }
   const secret = randomBytes(32).toString('base64url');
-  writeFileAtomic(file, `${secret}\n`, 0o600);
+  try {
+    writeFileAtomic(file, `${secret}\n`, 0o600);
+  } catch (e) {
+    throw new BootstrapError(`cannot write ${file}: ${describe(e)}`);
+  }
   return secret;
 }
 

@@ -136,30 +136,44 @@ export const LOCAL_SECRET_METADATA = 'MESHBRIDGE_LOCAL_SECRET';
 
 type AdsMethod = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
 
+/** Decodes an ADS request, removes the local secret from its node and re-encodes it; throws when it is no request. */
+function stripLocalSecret(bytes: Buffer, method: AdsMethod): { readonly stripped: Buffer; readonly presented: unknown } {
+  const strip = <T extends DiscoveryRequest | DeltaDiscoveryRequest>(schema: GenMessage<T>): { stripped: Buffer; presented: unknown } => {
+    const m = fromBinary(schema, bytes);
+    const presented = m.node?.metadata?.[LOCAL_SECRET_METADATA];
+    if (m.node?.metadata !== undefined) delete m.node.metadata[LOCAL_SECRET_METADATA];
+    return { stripped: Buffer.from(toBinary(schema, m)), presented };
+  };
+  return method === 'DeltaAggregatedResources' ? strip(DeltaDiscoveryRequestSchema) : strip(DiscoveryRequestSchema);
+}
+
 /**
  * Checks a stream's first message for the local secret; on success the message re-encoded without
  * it. Pure: the reason is the stream's UNAUTHENTICATED details.
  */
 export function admitLocalClient(first: Buffer, method: AdsMethod, secret: string): { ok: true; message: Buffer } | { ok: false; reason: string } {
   const hint = `node metadata ${LOCAL_SECRET_METADATA}, which the agent writes into the gRPC bootstrap of its local apps (grpc-bootstrap.json, mode 0600)`;
-  let stripped: Buffer | undefined;
-  let presented: unknown;
+  let decoded: { readonly stripped: Buffer; readonly presented: unknown };
   try {
-    const strip = <T extends DiscoveryRequest | DeltaDiscoveryRequest>(schema: GenMessage<T>): Buffer => {
-      const m = fromBinary(schema, first);
-      presented = m.node?.metadata?.[LOCAL_SECRET_METADATA];
-      if (m.node?.metadata !== undefined) delete m.node.metadata[LOCAL_SECRET_METADATA];
-      return Buffer.from(toBinary(schema, m));
-    };
-    stripped = method === 'DeltaAggregatedResources' ? strip(DeltaDiscoveryRequestSchema) : strip(DiscoveryRequestSchema);
+    decoded = stripLocalSecret(first, method);
   } catch {
     return { ok: false, reason: 'xDS proxy: refused: the first message is not a discovery request' };
   }
-  if (typeof presented !== 'string') return { ok: false, reason: `xDS proxy: refused: this client did not present the agent's local secret (${hint})` };
-  const a = Buffer.from(presented);
+  if (typeof decoded.presented !== 'string') return { ok: false, reason: `xDS proxy: refused: this client did not present the agent's local secret (${hint})` };
+  const a = Buffer.from(decoded.presented);
   const b = Buffer.from(secret);
   if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: `xDS proxy: refused: this client's local secret is not the agent's (${hint})` };
-  return { ok: true, message: stripped };
+  return { ok: true, message: decoded.stripped };
+}
+
+/** A later message of an admitted stream, without the secret if it repeats it (Envoy sends its node every time). */
+function withoutLocalSecret(bytes: Buffer, method: AdsMethod, secret: string): Buffer {
+  if (!bytes.includes(secret)) return bytes;
+  try {
+    return stripLocalSecret(bytes, method).stripped;
+  } catch {
+    return bytes; // not a request: the control plane refuses it
+  }
 }
 
 export interface XdsProxyOptions {
@@ -214,23 +228,43 @@ export class XdsProxy {
     await shutdownGracefully(server);
   }
 
-  /** With a local secret: waits for the first message and admits the stream, or ends it UNAUTHENTICATED. */
+  /**
+   * With a local secret: waits for the first message and admits the stream, or ends it
+   * UNAUTHENTICATED (also when the client half-closes first). A stream waiting here is ended by `stop`.
+   */
   #admit(down: ServerDuplexStream<Buffer, Buffer>, method: AdsMethod): void {
     const secret = this.#o.localSecret;
     if (secret === undefined) return this.#pipe(down, method, undefined);
-    down.on('error', () => undefined);
+    let decided = false;
+    const refuse = (code: grpcStatus, reason: string): void => {
+      if (decided) return;
+      decided = true;
+      this.#open.delete(stopWaiting);
+      down.off('data', onFirst);
+      down.emit('error', { code, details: reason });
+    };
+    const stopWaiting = (): void => refuse(grpcStatus.UNAVAILABLE, 'xDS proxy stopping');
     const onFirst = (b: Buffer): void => {
       down.pause();
-      down.off('data', onFirst);
       const admitted = admitLocalClient(b, method, secret);
       if (!admitted.ok) {
         this.#o.log?.(admitted.reason);
-        down.emit('error', { code: grpcStatus.UNAUTHENTICATED, details: admitted.reason });
+        refuse(grpcStatus.UNAUTHENTICATED, admitted.reason);
         return;
       }
-      this.#pipe(down, method, admitted.message, (m) => (m.includes(secret) ? (admitLocalClient(m, method, secret) as { message?: Buffer }).message ?? m : m));
+      decided = true;
+      this.#open.delete(stopWaiting);
+      down.off('data', onFirst);
+      this.#pipe(down, method, admitted.message, (m) => withoutLocalSecret(m, method, secret));
       down.resume();
     };
+    this.#open.add(stopWaiting);
+    down.on('error', () => undefined);
+    down.once('end', () => refuse(grpcStatus.UNAUTHENTICATED, 'xDS proxy: refused: the stream ended before its first request'));
+    down.once('cancelled', () => {
+      decided = true;
+      this.#open.delete(stopWaiting);
+    });
     down.on('data', onFirst);
   }
 

@@ -12,9 +12,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
-import { Client, credentials, Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { Agent } from '../../src/agent/agent.js';
-import { LOCAL_SECRET_METADATA } from '../../src/agent/xds-proxy.js';
+import { insecureUpstream, LOCAL_SECRET_METADATA, XdsProxy } from '../../src/agent/xds-proxy.js';
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { agentFixture, LogLines, runUntilEnd } from './harness.js';
 
@@ -91,4 +91,31 @@ test('a local client without the agent\'s secret cannot use the xDS proxy (and s
   assert.ok(admitted, 'the app was forwarded');
   assert.equal(admitted.proxy.metadata[LOCAL_SECRET_METADATA], undefined, 'the secret is not forwarded');
   assert.equal(admitted.metadata['authorization'], `Bearer ${token}`);
+});
+
+test('with a local secret, a stream whose first message is no request, or that half-closes first, is refused; stop ends a waiting stream', { timeout: 20_000 }, async (t) => {
+  let upstreamAsked = 0;
+  const proxy = new XdsProxy({ upstream: () => (upstreamAsked++, insecureUpstream('127.0.0.1:1')()), localSecret: 's'.repeat(43) });
+  const address = await proxy.start('127.0.0.1:0');
+  t.after(() => proxy.stop());
+  const open = (): { call: ClientDuplexStream<Buffer, Buffer>; status: Promise<StatusObject>; client: Client } => {
+    const client = new Client(address, credentials.createInsecure());
+    const id = (b: Buffer): Buffer => b;
+    const call = client.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', id, id, new Metadata());
+    call.on('error', () => undefined);
+    t.after(() => client.close());
+    return { call, client, status: new Promise<StatusObject>((resolve) => call.on('status', resolve)) };
+  };
+  const garbage = open();
+  garbage.call.write(Buffer.from([0xff, 0xff, 0xff]));
+  assert.deepEqual(await garbage.status.then((s) => [s.code, s.details]), [status.UNAUTHENTICATED, 'xDS proxy: refused: the first message is not a discovery request']);
+  const halfClosed = open();
+  halfClosed.call.end();
+  assert.deepEqual(await halfClosed.status.then((s) => [s.code, s.details]), [status.UNAUTHENTICATED, 'xDS proxy: refused: the stream ended before its first request']);
+  const waiting = open();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(proxy.openStreams, 1, 'the waiting stream is counted');
+  await proxy.stop();
+  assert.equal((await waiting.status).code, status.UNAVAILABLE);
+  assert.equal(upstreamAsked, 0, 'no upstream call for a stream that was not admitted');
 });

@@ -270,8 +270,9 @@ async function sharedSecret<T>(client: Etcd3, key: Buffer, fresh: string, read: 
     success: [{ request_put: { key, value: Buffer.from(fresh) } }],
     failure: [{ request_range: { key } }],
   });
-  const kv = res.succeeded ? undefined : res.responses[0]?.response_range?.kvs[0];
-  if (kv === undefined) return read(fresh).value;
+  if (res.succeeded) return read(fresh).value;
+  const kv = res.responses[0]?.response_range?.kvs[0];
+  if (kv === undefined) throw new Error(`etcd answered neither the creation nor the value of ${key.toString()}`);
   const r = read(kv.value.toString());
   if (r.rewrite !== undefined) {
     await client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }], success: [{ request_put: { key, value: Buffer.from(r.rewrite) } }], failure: [] });

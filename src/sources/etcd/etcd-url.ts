@@ -70,8 +70,12 @@ export function parseEtcdTarget(url: string, flags: EtcdSecurityFlags = {}): Etc
   let urlPassword: string | undefined;
   if (userInfo !== undefined) {
     const colon = userInfo.indexOf(':');
-    urlUser = decodeURIComponent(colon < 0 ? userInfo : userInfo.slice(0, colon));
-    urlPassword = colon < 0 ? undefined : decodeURIComponent(userInfo.slice(colon + 1));
+    try {
+      urlUser = decodeURIComponent(colon < 0 ? userInfo : userInfo.slice(0, colon));
+      urlPassword = colon < 0 ? undefined : decodeURIComponent(userInfo.slice(colon + 1));
+    } catch {
+      bad('the user or password has a malformed %-escape');
+    }
     if (urlUser === '') bad('an empty user name');
   }
   const ca = flags.ca ?? options.get('ca');
