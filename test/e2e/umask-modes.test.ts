@@ -26,7 +26,7 @@ function assertModes(base: string, expected: Readonly<Record<string, string>>): 
   assert.deepEqual(actual, expected);
 }
 
-test('under umask 000, serve\'s state directory and keys, and configure\'s bootstrap folder, get private modes', { timeout: 60_000 }, async (t) => {
+test('under umask 000, serve\'s state directory and keys, and configure\'s bootstrap folder, get private modes', { timeout: 120_000 }, async (t) => {
   const root = mkdtempSync('/dev/shm/mb-umask-');
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const config = join(root, 'config');

@@ -58,7 +58,7 @@ async function runReplica(etcd: EtcdCluster, instance: string, args: readonly st
   return r.logs();
 }
 
-test('etcd: plaintext keys load and are re-sealed; the stored bytes then hold no key; the wrong key or none is refused; rotation re-seals', { timeout: 90_000 }, async (t) => {
+test('etcd: plaintext keys load and are re-sealed; the stored bytes then hold no key; the wrong key or none is refused; rotation re-seals', { timeout: 150_000 }, async (t) => {
   const etcd = await startEtcd(1);
   t.after(() => etcd.stop());
 
@@ -95,7 +95,7 @@ test('etcd: plaintext keys load and are re-sealed; the stored bytes then hold no
   await runReplica(etcd, 'new-key-only', ['--secrets-key-file', keyB]);
 });
 
-test('file store: the state directory keeps the keys sealed; the wrong key is refused; configure opens them with the key', { timeout: 90_000 }, async () => {
+test('file store: the state directory keeps the keys sealed; the wrong key is refused; configure opens them with the key', { timeout: 150_000 }, async () => {
   const config = mkdtempSync(join(dir, 'config-'));
   const state = `${config}.state`;
   const group = join(dir, 'group.yaml');
