@@ -193,7 +193,7 @@ export class XdsProxy {
     this.#o = options;
   }
 
-  /** Number of proxied streams open now. */
+  /** Number of streams open now: proxied, or waiting for their first request (with a local secret). */
   get openStreams(): number {
     return this.#open.size;
   }
