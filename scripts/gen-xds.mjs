@@ -48,6 +48,7 @@ const FILES = [
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'istio/networking/nds/v1/nds.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
 ];
 
 /** Message types to generate, with everything they reference. */
@@ -77,6 +78,7 @@ const TYPES = [
   'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   'istio.networking.nds.v1.NameTable',
+  'envoy.config.bootstrap.v3.Bootstrap',
 ];
 
 /** The four include dirs of grpc-js-xds (notes §2); their trees do not overlap, so they merge into one root. */
