@@ -11,6 +11,7 @@ import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
+import { registerAgentTools } from './agent-tools-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -223,6 +224,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       const { runAgent } = await import('./agent-command.js');
       exitCode = await runAgent(opts, out, err);
     });
+
+  const agentCommand = program.commands.find((c) => c.name() === 'agent');
+  if (agentCommand) registerAgentTools(agentCommand, out, (code) => (exitCode = code));
 
   program
     .command('apply')
