@@ -2,7 +2,8 @@
 // Generates the typed Envoy/xDS messages in src/gen/ (git-ignored) from the .proto files that the npm
 // package @grpc/grpc-js-xds ships under deps/ (grpc-xds-notes.md §2), with buf (its binary comes inside
 // the npm package @bufbuild/buf-<platform>) and protoc-gen-es (@bufbuild/protobuf v2 code, §8).
-// Offline: it reads node_modules only. Run by `npm install` (prepare), `npm run build` and `npm test`.
+// The project's own protos under proto/ (Istio's NameTable) are added to the same root.
+// Offline: it reads node_modules and proto/ only. Run by `npm install` (prepare), `npm run build` and `npm test`.
 //
 //   node scripts/gen-xds.mjs           regenerate unless src/gen/.stamp says the inputs are unchanged
 //   node scripts/gen-xds.mjs --force   always regenerate
@@ -46,6 +47,8 @@ const FILES = [
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'istio/networking/nds/v1/nds.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
 ];
 
 /** Message types to generate, with everything they reference. */
@@ -74,6 +77,8 @@ const TYPES = [
   'envoy.extensions.filters.network.rbac.v3.RBAC',
   'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  'istio.networking.nds.v1.NameTable',
+  'envoy.config.bootstrap.v3.Bootstrap',
 ];
 
 /** The four include dirs of grpc-js-xds (notes §2); their trees do not overlap, so they merge into one root. */
@@ -103,8 +108,11 @@ const genEsDir = packageDir('@bufbuild/protoc-gen-es');
 const bufDir = packageDir('@bufbuild/buf');
 const runtimeDir = packageDir('@bufbuild/protobuf');
 
+const localProtoDir = join(root, 'proto');
+const localProtos = FILES.filter((f) => existsSync(join(localProtoDir, f)));
 const stamp = createHash('sha256')
   .update(readFileSync(fileURLToPath(import.meta.url)))
+  .update(localProtos.map((f) => readFileSync(join(localProtoDir, f), 'utf8')).join('\n'))
   .update([xdsDir, genEsDir, bufDir, runtimeDir].map(packageVersion).join(','))
   .digest('hex');
 
@@ -125,6 +133,8 @@ try {
       { recursive: true, filter: (p) => !p.includes('/.') });
   }
   patchValidateProto(join(protoRoot, 'validate', 'validate.proto'));
+  // The project's own protos (proto/: Istio's NameTable) join the same root.
+  cpSync(localProtoDir, protoRoot, { recursive: true });
 
   const genOut = join(work, 'out');
   const bufGen = [

@@ -13,6 +13,7 @@ import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
+import { registerAgentTools } from './agent-tools-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -232,6 +233,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       const { runAgent } = await import('./agent-command.js');
       exitCode = await runAgent(opts, out, err);
     });
+
+  const agentCommand = program.commands.find((c) => c.name() === 'agent');
+  if (agentCommand) registerAgentTools(agentCommand, out, (code) => (exitCode = code));
 
   const apply = program
     .command('apply')
