@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeKubeApiServer, ISTIO_CRDS, type JsonObject } from '../support/fake-kube-apiserver.js';
+import { FakeKubeApiServer, ISTIO_CRDS, startTlsFake, type JsonObject } from '../support/fake-kube-apiserver.js';
 
 const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 let kube: FakeKubeApiServer;
@@ -26,16 +26,16 @@ interface Run {
   readonly stderr: string;
 }
 
-function start(args: readonly string[]): ChildProcess {
-  return spawn(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], {
+function start(args: readonly string[], config = kubeconfig): ChildProcess {
+  return spawn(KUBECTL, ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
 
 /** Runs kubectl to completion (asynchronously: the fake answers from this process). */
-async function kubectl(args: readonly string[], stdin?: string): Promise<Run> {
-  const child = start(args);
+async function kubectl(args: readonly string[], stdin?: string, config = kubeconfig): Promise<Run> {
+  const child = start(args, config);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -283,4 +283,22 @@ test('kubectl delete: deleted, then NotFound (exit 1)', async () => {
   const again = await kubectl(['delete', 'pod', 'web']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^Error from server \(NotFound\): pods "web" not found$/m);
+});
+
+test('over HTTPS (the kubeconfig\'s CA and tls-server-name): kubectl sends the bearer token; a wrong token is refused as Unauthorized', async () => {
+  const secure = await startTlsFake({ token: 'right-token' });
+  try {
+    const good = secure.writeKubeconfig(join(dir, 'kubeconfig-tls'));
+    const ok = await kubectl(['get', 'namespace', 'default', '-o', 'name'], undefined, good);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'namespace/default');
+    const bad = file('kubeconfig-bad', readFileSync(good, 'utf8').replace('token: right-token', 'token: wrong-token'));
+    const refused = await kubectl(['get', 'namespace', 'default'], undefined, bad);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: You must be logged in to the server/m);
+    assert.ok(secure.requests().every((r) => r.status === 401 || r.status === 200));
+    assert.ok(secure.requests().some((r) => r.status === 401));
+  } finally {
+    await secure.close();
+  }
 });

@@ -14,6 +14,8 @@
  * await kube.close();
  * ```
  */
+import { CertificateAuthority } from '../../src/security/ca.js';
+import { FakeKubeApiServer, type FakeKubeOptions } from './fake-kube/server.js';
 import type { JsonObject } from './fake-kube/status.js';
 
 export { FakeKubeApiServer, type FakeKubeOptions, type RequestRecord, type Verb } from './fake-kube/server.js';
@@ -68,3 +70,14 @@ export const ISTIO_CRDS: readonly JsonObject[] = [
   crd({ group: 'security.istio.io', kind: 'PeerAuthentication', plural: 'peerauthentications', shortNames: ['pa'], versions: ['v1', 'v1beta1'] }),
   crd({ group: 'security.istio.io', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', shortNames: ['ap'], versions: ['v1', 'v1beta1'] }),
 ];
+
+/**
+ * The fake on HTTPS with a fresh self-signed CA and a serving certificate for `localhost` (the
+ * kubeconfig it writes carries the CA and `tls-server-name: localhost`): the way to test bearer tokens,
+ * which kubectl and client-go send only over TLS.
+ */
+export async function startTlsFake(options: Omit<FakeKubeOptions, 'tls'> = {}): Promise<FakeKubeApiServer> {
+  const { ca, files } = await CertificateAuthority.createSelfSigned('fake-kube.local');
+  const cert = await ca.issueServerCertificate(['localhost'], 3600);
+  return FakeKubeApiServer.start({ ...options, tls: { certChain: cert.certChain, keyPem: cert.keyPem, caPem: files.rootCert } });
+}

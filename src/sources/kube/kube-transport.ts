@@ -13,6 +13,8 @@ export interface KubeConnection {
   /** PEM of the CA that signed the server's certificate. */
   readonly ca?: string;
   readonly insecureSkipTlsVerify?: boolean;
+  /** The name the server's certificate must carry when it differs from the URL's host (kubeconfig `tls-server-name`). */
+  readonly tlsServerName?: string;
   readonly clientCert?: string;
   readonly clientKey?: string;
 }
@@ -57,6 +59,7 @@ export class KubeTransport {
             ...(c.ca !== undefined ? { ca: c.ca } : {}),
             ...(c.clientCert !== undefined ? { cert: c.clientCert } : {}),
             ...(c.clientKey !== undefined ? { key: c.clientKey } : {}),
+            ...(c.tlsServerName !== undefined ? { servername: c.tlsServerName } : {}),
             rejectUnauthorized: c.insecureSkipTlsVerify !== true,
           }
         : {}),

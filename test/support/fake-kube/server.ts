@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { clone, isObject } from './patch.js';
@@ -41,6 +42,11 @@ export interface FakeKubeOptions {
   readonly expiredWatch?: 'event' | 'http';
   /** Send BOOKMARKs to watches that allow them every so often (default: only when the test calls `sendBookmarks`). */
   readonly bookmarkIntervalMs?: number;
+  /**
+   * Serve HTTPS with this certificate (its SANs must include `tlsServerName`, default `localhost`;
+   * clients verify it with `caPem`). kubectl and client-go send bearer tokens only over TLS.
+   */
+  readonly tls?: { readonly certChain: string; readonly keyPem: string; readonly caPem: string; readonly serverName?: string };
 }
 
 interface FaultRule {
@@ -128,12 +134,14 @@ export class FakeKubeApiServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.portNumber}`;
   }
 
   private async listen(port: number): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
-    server.on('connection', (socket) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const tls = this.options.tls;
+    const server: Server = tls ? createTlsServer({ cert: tls.certChain, key: tls.keyPem }, handler) : createServer(handler);
+    server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -242,6 +250,7 @@ export class FakeKubeApiServer {
   /** Writes a kubeconfig (cluster, user with the token, context `fake`, namespace `default`) and returns its path. */
   writeKubeconfig(path: string, namespace = 'default'): string {
     const token = this.options.token;
+    const tls = this.options.tls;
     const text = [
       'apiVersion: v1',
       'kind: Config',
@@ -249,6 +258,9 @@ export class FakeKubeApiServer {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
+      ...(tls
+        ? [`    certificate-authority-data: ${Buffer.from(tls.caPem).toString('base64')}`, `    tls-server-name: ${tls.serverName ?? 'localhost'}`]
+        : []),
       'users:',
       '- name: fake',
       token === undefined ? '  user: {}' : `  user:\n    token: ${token}`,
