@@ -236,7 +236,7 @@ test('sendInitialEvents: ADDED for the current state then the initial-events-end
   clean('init-');
 });
 
-test('faults: N x 500 / 429 with Retry-After on list and watch, stalled (half-open) watches, connections refused then back, the request log counts per second', async () => {
+test('faults: N x 500 / 429 with Retry-After on list and watch, stalled requests and (half-open) watches, connections refused then back, the request log counts per second', async () => {
   kube.clearRequests();
   kube.failNext(2, 500);
   assert.equal((await call('GET', PODS)).status, 500);
@@ -253,6 +253,10 @@ test('faults: N x 500 / 429 with Retry-After on list and watch, stalled (half-op
     kube.requests().map((r) => `${r.method} ${r.verb} ${r.status}`),
     ['GET list 500', 'GET watch 500', 'GET list 200', 'GET list 429'],
   );
+
+  kube.stallNext(1, ['list']);
+  await assert.rejects(fetch(`${kube.url}${PODS}`, { signal: AbortSignal.timeout(300) }), 'a stalled request is never answered');
+  assert.equal((await call('GET', PODS)).status, 200, 'only the next one stalls');
 
   const w = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}`);
   await sleep(50);

@@ -142,7 +142,7 @@ for (const mode of ['event', 'http'] as const) {
 test('a 500 burst: retried with exponential backoff, no request storm, and it recovers', async () => {
   kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'burst' } });
   kube.clearRequests();
-  kube.failNext(4, 500);
+  kube.failNext(4, 500, { path: '/api/v1/namespaces/burst/' });
   const { informer } = recorded('pods', '/api/v1/namespaces/burst/pods');
   const t0 = Date.now();
   informer.start();

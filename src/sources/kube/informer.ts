@@ -98,8 +98,8 @@ export class Informer {
   private needList = true;
   private stopped = false;
   private failures = 0;
-  /** Aborts the watch request while its response head has not arrived. */
-  private abort: AbortController | undefined;
+  /** Aborts every request when the informer stops. */
+  private readonly stopping = new AbortController();
   /** The open watch response. */
   private current: IncomingMessage | undefined;
   private wake: (() => void) | undefined;
@@ -118,7 +118,7 @@ export class Informer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abort?.abort();
+    this.stopping.abort();
     this.current?.destroy();
     this.wake?.();
     await this.loop;
@@ -153,6 +153,7 @@ export class Informer {
     while (!this.stopped) {
       try {
         if (this.needList) await this.relist();
+        if (this.stopped) break;
         const outcome = await this.watch();
         if (outcome === 'expired') this.needList = true;
       } catch (e) {
@@ -177,7 +178,7 @@ export class Informer {
 
   /** LIST and reconcile the cache with it: the add/update/delete diff. */
   private async relist(): Promise<void> {
-    const list = (await this.transport.json('GET', this.options.path, this.selectors())) as {
+    const list = (await this.transport.json('GET', this.options.path, this.selectors(), undefined, 30_000, this.stopping.signal)) as {
       metadata?: { resourceVersion?: string };
       items?: KubeObject[];
     };
@@ -217,12 +218,12 @@ export class Informer {
   /** One watch, until it ends, expires, goes silent or fails (throws). */
   private async watch(): Promise<WatchOutcome> {
     const timeout = (this.options.watchTimeoutSeconds ?? (() => watchTimeoutSeconds(() => this.random())))();
-    const abort = new AbortController();
-    this.abort = abort;
     const query: Query = { ...this.selectors(), watch: 'true', resourceVersion: this.rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) };
-    const res = await this.transport.open('GET', this.options.path, query, undefined, abort.signal).finally(() => {
-      this.abort = undefined;
-    });
+    const res = await this.transport.open('GET', this.options.path, query, undefined, this.stopping.signal);
+    if (this.stopped) {
+      res.destroy();
+      return 'stopped';
+    }
     const status = res.statusCode ?? 0;
     if (status === 410) {
       await readAll(res);

@@ -75,9 +75,10 @@ export class KubeTransport {
     });
   }
 
-  /** A JSON request; non-2xx answers reject with KubeApiError. `timeoutMs` bounds the whole exchange. */
-  async json(method: string, path: string, query: Query = {}, body?: unknown, timeoutMs = 30_000): Promise<unknown> {
-    const res = await this.open(method, path, query, body, AbortSignal.timeout(timeoutMs));
+  /** A JSON request; non-2xx answers reject with KubeApiError. `timeoutMs` bounds the whole exchange; `signal` aborts it. */
+  async json(method: string, path: string, query: Query = {}, body?: unknown, timeoutMs = 30_000, signal?: AbortSignal): Promise<unknown> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const res = await this.open(method, path, query, body, signal ? AbortSignal.any([deadline, signal]) : deadline);
     const text = await readAll(res);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw apiError(status, text);

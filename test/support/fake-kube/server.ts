@@ -11,9 +11,9 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { clone, isObject } from './patch.js';
-import type { ResourceType } from './resources.js';
+import { apiVersionOf, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, type ObjectPredicate } from './selectors.js';
-import { expired, injected, invalid, KubeError, badRequest, type JsonObject, type JsonValue } from './status.js';
+import { badRequest, expired, injected, invalid, KubeError, notFound, type JsonObject, type JsonValue } from './status.js';
 import { KubeStore, metaOf, present, type StoredEvent, type WriteOptions } from './store.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'discovery' | 'other';
@@ -52,6 +52,8 @@ export interface FakeKubeOptions {
 interface FaultRule {
   remaining: number;
   readonly verbs: readonly Verb[];
+  /** Only requests whose path starts with this. */
+  readonly path: string;
   readonly action: { readonly kind: 'status'; readonly code: number; readonly retryAfterSeconds?: number } | { readonly kind: 'stall' };
 }
 
@@ -74,7 +76,7 @@ class WatchStream {
     if (!this.bookmarks) return;
     const metadata: JsonObject = { resourceVersion: String(revision) };
     if (annotations) metadata.annotations = annotations;
-    this.send('BOOKMARK', { kind: this.type.kind, apiVersion: `${this.type.group === '' ? '' : `${this.type.group}/`}${this.type.version}`, metadata });
+    this.send('BOOKMARK', { kind: this.type.kind, apiVersion: apiVersionOf(this.type), metadata });
   }
 
   endAfter(seconds: number): void {
@@ -110,7 +112,6 @@ export class FakeKubeApiServer {
   private readonly watches = new Set<WatchStream>();
   private readonly log: RequestRecord[] = [];
   private readonly faults: FaultRule[] = [];
-  private readonly stalledResponses = new Set<ServerResponse>();
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private portNumber = 0;
   /** How a watch from an expired resourceVersion is refused; tests may switch it. */
@@ -179,15 +180,18 @@ export class FakeKubeApiServer {
 
   // ------------------------------------------------------------ fault injection
 
-  /** The next `count` requests with one of `verbs` (default list and watch) are answered with `code` (500, 503, 429, 410). */
-  failNext(count: number, code: number, o: { verbs?: readonly Verb[]; retryAfterSeconds?: number } = {}): void {
+  /**
+   * The next `count` requests with one of `verbs` (default list and watch), on paths starting with `path`
+   * (default all), are answered with `code` (500, 503, 429, 410).
+   */
+  failNext(count: number, code: number, o: { verbs?: readonly Verb[]; path?: string; retryAfterSeconds?: number } = {}): void {
     const action = o.retryAfterSeconds === undefined ? { kind: 'status' as const, code } : { kind: 'status' as const, code, retryAfterSeconds: o.retryAfterSeconds };
-    this.faults.push({ remaining: count, verbs: o.verbs ?? ['list', 'watch'], action });
+    this.faults.push({ remaining: count, verbs: o.verbs ?? ['list', 'watch'], path: o.path ?? '/', action });
   }
 
   /** The next `count` matching requests are accepted and never answered (until the server closes). */
-  stallNext(count: number, verbs: readonly Verb[] = ['list', 'watch']): void {
-    this.faults.push({ remaining: count, verbs, action: { kind: 'stall' } });
+  stallNext(count: number, verbs: readonly Verb[] = ['list', 'watch'], path = '/'): void {
+    this.faults.push({ remaining: count, verbs, path, action: { kind: 'stall' } });
   }
 
   /** Open watches go half-open: they stay connected but never send anything again (not even their end). */
@@ -359,7 +363,7 @@ export class FakeKubeApiServer {
         return;
       case 'get': {
         const obj = this.store.get(route.type, ns, route.name ?? '');
-        if (!obj) throw new KubeError(404, 'NotFound', `${route.type.group === '' ? route.type.plural : `${route.type.plural}.${route.type.group}`} "${route.name ?? ''}" not found`, { name: route.name ?? '', group: route.type.group, kind: route.type.plural });
+        if (!obj) throw notFound({ group: route.type.group, resource: route.type.plural }, route.name ?? '');
         this.send(res, record, 200, present(route.type, obj));
         return;
       }
@@ -384,7 +388,7 @@ export class FakeKubeApiServer {
       }
       case 'deletecollection': {
         const items = this.matching(route, q).map((o) => this.store.delete(route.type, str(metaOf(o).namespace), str(metaOf(o).name), {}, opts));
-        this.send(res, record, 200, { apiVersion: items[0]?.apiVersion ?? '', kind: route.type.listKind, metadata: { resourceVersion: String(this.store.revision) }, items });
+        this.send(res, record, 200, { apiVersion: apiVersionOf(route.type), kind: route.type.listKind, metadata: { resourceVersion: String(this.store.revision) }, items });
         return;
       }
       case 'discovery':
@@ -410,14 +414,11 @@ export class FakeKubeApiServer {
   }
 
   private injectFault(res: ServerResponse, record: RequestRecord): boolean {
-    const rule = this.faults.find((f) => f.remaining > 0 && f.verbs.includes(record.verb));
+    const rule = this.faults.find((f) => f.remaining > 0 && f.verbs.includes(record.verb) && record.path.startsWith(f.path));
     if (!rule) return false;
     rule.remaining--;
-    if (rule.action.kind === 'stall') {
-      this.stalledResponses.add(res);
-      res.on('close', () => this.stalledResponses.delete(res));
-      return true;
-    }
+    // A stalled request is left unanswered until the client gives up or the server closes.
+    if (rule.action.kind === 'stall') return true;
     this.fail(res, record, injected(rule.action.code, rule.action.retryAfterSeconds));
     return true;
   }
@@ -587,7 +588,7 @@ export class FakeKubeApiServer {
       items = items.slice(0, limit);
     }
     return {
-      apiVersion: route.type.group === '' ? route.type.version : `${route.type.group}/${route.type.version}`,
+      apiVersion: apiVersionOf(route.type),
       kind: route.type.listKind,
       metadata,
       items: items.map((o) => present(route.type, o)),
