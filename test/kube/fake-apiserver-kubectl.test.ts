@@ -246,7 +246,7 @@ test('kubectl get -w: lists, then watches from the list resourceVersion and prin
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   try {
     const until = Date.now() + 10_000;
-    while (kube.openWatches() === 0 && Date.now() < until) await sleep(20);
+    while (kube.requests((r) => r.verb === 'watch' && r.status === 200).length === 0 && Date.now() < until) await sleep(20);
     const list = kube.requests((r) => r.verb === 'list' && r.path === '/api/v1/namespaces/default/pods');
     const watch = kube.requests((r) => r.verb === 'watch');
     assert.equal(list.length, 1);

@@ -189,7 +189,7 @@ test('label selectors (=, ==, !=, in, notin, exists, !key) and field selectors (
 test('watch with a selector: leaving it is a DELETED (old content, new revision), entering it an ADDED', async () => {
   kube.store.seed(pod('tr-a', { app: 'web' }));
   const w = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}&labelSelector=app%3Dweb`);
-  await sleep(50);
+  await w.opened();
   const left = kube.store.seed(pod('tr-a', { app: 'other' }));
   kube.store.seed(pod('tr-a', { app: 'web' }));
   const events = await w.waitFor(2);
@@ -205,7 +205,7 @@ test('watch with a selector: leaving it is a DELETED (old content, new revision)
 test('bookmarks only with allowWatchBookmarks, carrying only the resourceVersion; timeoutSeconds ends the stream cleanly', async () => {
   const withBm = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}&allowWatchBookmarks=true&timeoutSeconds=1`);
   const without = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}&timeoutSeconds=1`);
-  await sleep(100);
+  await Promise.all([withBm.opened(), without.opened()]);
   kube.sendBookmarks();
   const [bm] = await withBm.waitFor(1);
   assert.deepEqual(bm, { type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(kube.store.revision) } } });
@@ -259,7 +259,7 @@ test('faults: N x 500 / 429 with Retry-After on list and watch, stalled requests
   assert.equal((await call('GET', PODS)).status, 200, 'only the next one stalls');
 
   const w = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}`);
-  await sleep(50);
+  await w.opened();
   kube.stallWatches();
   kube.store.seed(pod('fault-a'));
   await sleep(200);
@@ -268,7 +268,7 @@ test('faults: N x 500 / 429 with Retry-After on list and watch, stalled requests
   w.close();
 
   const w2 = new WatchReader(kube.url, `${PODS}?watch=true&resourceVersion=${kube.store.revision}`);
-  await sleep(50);
+  await w2.opened();
   const t0 = Date.now();
   await kube.refuseConnections(300);
   await w2.end();

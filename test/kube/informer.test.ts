@@ -47,6 +47,11 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+/** Watches on `path` that the fake registered (answered 200). */
+function watchesOn(path: string): number {
+  return kube.requests((r) => r.verb === 'watch' && r.path === path && r.status === 200).length;
+}
+
 function cleanNamespace(ns: string): void {
   kube.store.unseed('v1', 'Namespace', '', ns);
 }
@@ -70,7 +75,7 @@ test('cold start: list, then a watch from the list resourceVersion with bookmark
   informer.start();
   try {
     assert.deepEqual(await waitForSync([informer], 3000), { synced: true, pending: [] });
-    await until(() => kube.openWatches() > 0);
+    await until(() => watchesOn('/api/v1/namespaces/cold/pods') > 0);
     const [list, watch] = kube.requests((r) => r.path === '/api/v1/namespaces/cold/pods');
     assert.equal(list?.verb, 'list');
     assert.equal(watch?.verb, 'watch');
@@ -96,7 +101,7 @@ test('a clean end re-watches from the last bookmark without a relist', async () 
   const { informer } = recorded('pods', '/api/v1/namespaces/bm/pods');
   informer.start();
   try {
-    await until(() => kube.openWatches() > 0 && informer.synced);
+    await until(() => watchesOn('/api/v1/namespaces/bm/pods') > 0);
     kube.store.seed(pod('elsewhere', 'default'));
     kube.sendBookmarks();
     const bookmarkRv = String(kube.store.revision);
@@ -122,7 +127,7 @@ for (const mode of ['event', 'http'] as const) {
     informer.start();
     kube.expiredWatch = mode;
     try {
-      await until(() => kube.openWatches() > 0 && log.length === 2);
+      await until(() => watchesOn(`/api/v1/namespaces/${ns}/pods`) > 0 && log.length === 2);
       kube.stallWatches();
       kube.store.unseed('v1', 'Pod', ns, 'a');
       kube.store.seed(pod('c', ns));
@@ -167,7 +172,7 @@ test('a half-open watch: the watchdog aborts it and re-watches; the missed event
   const { informer, log } = recorded('pods', '/api/v1/namespaces/half/pods', { watchdogMs: 300 });
   informer.start();
   try {
-    await until(() => kube.openWatches() > 0 && informer.synced);
+    await until(() => watchesOn('/api/v1/namespaces/half/pods') > 0);
     kube.stallWatches();
     kube.store.seed(pod('during', 'half'));
     await sleep(100);
@@ -188,7 +193,7 @@ test('the API server refuses connections for a while: the informer keeps its cac
   const { informer, log } = recorded('pods', '/api/v1/namespaces/down/pods');
   informer.start();
   try {
-    await until(() => kube.openWatches() > 0 && log.length === 1);
+    await until(() => watchesOn('/api/v1/namespaces/down/pods') > 0 && log.length === 1);
     await kube.refuseConnections();
     kube.store.seed(pod('b', 'down'));
     kube.store.unseed('v1', 'Pod', 'down', 'a');

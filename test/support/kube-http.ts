@@ -52,6 +52,7 @@ export class WatchReader {
     this.done = new Promise<void>((resolve) => {
       const req = request(`${base}${path}`, (res) => {
         this.status = res.statusCode ?? 0;
+        this.wake();
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -87,6 +88,22 @@ export class WatchReader {
     const w = this.waiters;
     this.waiters = [];
     for (const fn of w) fn();
+  }
+
+  /** Resolves once the response head arrived (for the fake: the watch is registered and receives events). */
+  async opened(timeoutMs = 3000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.status === 0 && !this.ended) {
+      const left = until - Date.now();
+      if (left <= 0) throw new Error('the watch response did not start');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
   }
 
   /** Resolves once `count` events arrived (or rejects after `timeoutMs`). */
