@@ -275,6 +275,21 @@ test('kubectl get -w: lists, then watches from the list resourceVersion and prin
   assert.equal(kube.openWatches(), 0, 'the killed client\'s watch is gone from the server');
 });
 
+test('kubectl get -w --request-timeout: the client ends the watch after that long and exits 0; the server sees the hang-up', async () => {
+  kube.clearRequests();
+  const t0 = Date.now();
+  const run = await kubectl(['get', 'pods', '-w', '--request-timeout=2s']);
+  const elapsed = Date.now() - t0;
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(elapsed >= 1900, `ended after ${elapsed} ms`);
+  const watch = kube.requests((r) => r.verb === 'watch');
+  assert.equal(watch.length, 1);
+  assert.equal(watch[0]?.query.timeout, '2s');
+  const until = Date.now() + 2000;
+  while (kube.openWatches() > 0 && Date.now() < until) await sleep(20);
+  assert.equal(kube.openWatches(), 0);
+});
+
 test('kubectl delete: deleted, then NotFound (exit 1)', async () => {
   const del = await kubectl(['delete', 'pod', 'web']);
   assert.equal(del.code, 0, del.stderr);
