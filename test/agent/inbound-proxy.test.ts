@@ -19,7 +19,7 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Client, connectivityState, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { CertificateAuthority } from '../../src/security/ca.js';
 import { writeCertificate, type IssuedCertificate } from '../../src/agent/certificates.js';
-import { CertificateFiles, InboundProxy, parseInboundSpec, type MtlsMode } from '../../src/agent/inbound-proxy.js';
+import { CertificateFiles, InboundProxy, parseInboundSpec, type InboundPolicy, type MtlsMode } from '../../src/agent/inbound-proxy.js';
 import { inboundListenerName, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
 import { insecureUpstream } from '../../src/agent/xds-proxy.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
@@ -97,8 +97,8 @@ test('--inbound PORT:APP_PORT parsing names what is wrong', () => {
   for (const bad of ['8080', '0:1', '1:70000', 'a:b', '1:2:3', '']) assert.throws(() => parseInboundSpec(bad), /--inbound must be PORT:APP_PORT/);
 });
 
-test('PERMISSIVE (the default until the control plane answers) accepts mTLS and plaintext on one port; the peer SPIFFE id is recorded', { timeout: 30_000 }, async (t) => {
-  const s = await setup(t);
+test('PERMISSIVE accepts mTLS and plaintext on one port; the peer SPIFFE id is recorded', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'PERMISSIVE');
   assert.equal(s.proxy.mode, 'PERMISSIVE');
   assert.deepEqual(await who(s.proxy.port, plain), { ok: true, id: 'app' });
   assert.deepEqual(await who(s.proxy.port, mtls(s)), { ok: true, id: 'app' });
@@ -192,7 +192,7 @@ test('modes follow the inbound Listeners served by an ADS server; responses are 
   const watcher = new InboundModeWatcher({
     upstream: insecureUpstream(cp.address),
     node: { id: `proxyless~${VM_IP}~svc1-vm-${VM_IP}.vm-demo~vm-demo.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: 'vm-demo', CERTIFICATE_PROVIDERS: 'default' } },
-    ports: new Map([[name, (m: MtlsMode) => s.proxy.setMode(m)]]),
+    ports: new Map([[name, (p: InboundPolicy | undefined) => s.proxy.setPolicy(p)]]),
     log: () => undefined,
   });
   const stop = new AbortController();
@@ -201,7 +201,7 @@ test('modes follow the inbound Listeners served by an ADS server; responses are 
     stop.abort();
     await running;
   });
-  const modeIs = (m: MtlsMode) => waitFor(() => (s.proxy.mode === m ? true : undefined), 10_000, `mode ${m}`);
+  const modeIs = (m: MtlsMode | 'REFUSE') => waitFor(() => (s.proxy.mode === m ? true : undefined), 10_000, `mode ${m}`);
   await modeIs('STRICT');
   assert.equal((await who(s.proxy.port, plain)).ok, false, 'STRICT from the control plane refuses plaintext');
   publish({ filterChains: [tlsChain, plainChain] });
@@ -211,8 +211,9 @@ test('modes follow the inbound Listeners served by an ADS server; responses are 
   assert.equal((await who(s.proxy.port, mtls(s))).ok, false);
   publish({ filterChains: [tlsChain] });
   await modeIs('STRICT');
-  publish(); // the Listener is gone: back to Istio's default
-  await modeIs('PERMISSIVE');
+  publish(); // the Listener is gone: no policy, so the inbound default (refuse)
+  await modeIs('REFUSE');
+  assert.equal((await who(s.proxy.port, mtls(s))).ok, false);
   // Each response is ACKed (an ACK overtaken by the next push carries a stale nonce and is not
   // counted as one by the server, so only the last is certain to be).
   const last = cp.events.filter((e) => e.event === 'response').at(-1);
