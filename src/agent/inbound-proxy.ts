@@ -249,6 +249,11 @@ export class InboundProxy {
     return this.#port;
   }
 
+  /** The loopback port of the TLS terminator (diagnostics, tests): only hand-offs of the proxy are served there. */
+  get terminatorPort(): number {
+    return this.#tlsPort;
+  }
+
   /** Listens; resolves with the bound port. */
   async start(): Promise<number> {
     if (this.#server) throw new Error('inbound proxy already started');

@@ -20,7 +20,8 @@ import { Client, connectivityState, credentials, type ChannelCredentials, type S
 import { CertificateAuthority, type CaFiles } from '../../src/security/ca.js';
 import { writeCertificate, type IssuedCertificate } from '../../src/agent/certificates.js';
 import { CertificateFiles, InboundProxy, modeOnly, parseInboundDefault, parseInboundSpec, type InboundPolicy, type MtlsMode } from '../../src/agent/inbound-proxy.js';
-import { inboundListenerName, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
+import { inboundListenerName, inboundPolicyOfListener, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
+import { RBACSchema as NetworkRbacSchema } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { insecureUpstream } from '../../src/agent/xds-proxy.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { DownstreamTlsContextSchema } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
@@ -322,4 +323,26 @@ test('a new policy ends the open connections it refuses: an ALLOW policy that no
   s.proxy.setPolicy({ mode: 'STRICT', rbac: { tls: [rbac.allow?.rules].filter((r) => r !== undefined), plaintext: [] } });
   await waitFor(() => (client.getChannel().getConnectivityState(false) !== connectivityState.READY ? true : undefined), 5000, 'the connection to be closed');
   assert.equal(await call(), false, 'and a new connection is refused');
+});
+
+test('a TLS connection straight to the terminator port (not handed off by the proxy) is closed after the handshake, before the app', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'PERMISSIVE');
+  assert.deepEqual(await who(s.proxy.port, mtls(s)), { ok: true, id: 'app' }, 'through the proxy (the terminator has its certificate from now on)');
+  const direct = new Client(`127.0.0.1:${s.proxy.terminatorPort}`, mtls(s));
+  t.after(() => direct.close());
+  const reached = await new Promise<boolean>((resolve) =>
+    direct.makeUnaryRequest(whoMethod.path, whoMethod.requestSerialize, whoMethod.responseDeserialize, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err === null)),
+  );
+  assert.equal(reached, false);
+  assert.ok(s.debug.some((l) => /refused a TLS connection to the terminator that the proxy did not hand off/.test(l)), s.debug.join('\n'));
+});
+
+test('a Listener whose RBAC the agent cannot read is refused (NACK reason), never read as allow-all', () => {
+  const unreadable = create(ListenerSchema, {
+    name: 'l',
+    metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } },
+    filterChains: [{ ...tlsChain, filters: [{ name: 'envoy.filters.network.rbac', configType: { case: 'typedConfig', value: anyPack(NetworkRbacSchema, create(NetworkRbacSchema, { statPrefix: 'x', matcher: {} })) } }] }],
+  });
+  assert.deepEqual(inboundPolicyOfListener(unreadable), { error: 'Listener l: filter envoy.filters.network.rbac: the RBAC matcher API is not supported' });
+  assert.match(String((inboundPolicyOfListener(create(ListenerSchema, { name: 'm', filterChains: [] })) as { error?: string }).error), /states no mTLS mode/);
 });
