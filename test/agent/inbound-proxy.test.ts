@@ -23,7 +23,7 @@ import { CertificateFiles, InboundProxy, modeOnly, parseInboundDefault, parseInb
 import { inboundListenerName, inboundPolicyOfListener, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
 import { RBACSchema as NetworkRbacSchema } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { insecureUpstream } from '../../src/agent/xds-proxy.js';
-import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { ListenerSchema, type Listener } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { DownstreamTlsContextSchema } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { LISTENER } from '../../src/xds/types/resource-types.js';
@@ -187,27 +187,12 @@ test('listener interpretation: explicit metadata wins; else TLS+plain chains = P
 
 test('modes follow the inbound Listeners served by an ADS server; responses are ACKed, never NACKed', { timeout: 30_000 }, async (t) => {
   const s = await setup(t);
-  const cache = new ResourceCache();
+  const served = await serveListener(t, s, []);
   const name = inboundListenerName(VM_IP, s.proxy.port);
   assert.equal(name, `xds.istio.io/grpc/lds/inbound/${VM_IP}:${s.proxy.port}`);
-  let version = 0;
-  const publish = (init?: ListenerInit): void =>
-    cache.setResources('grpc', LISTENER, new Map(init ? [[name, { version: String(++version), message: create(ListenerSchema, { name, ...init }) }]] : []));
+  const { cp } = served;
+  const publish = (init?: ListenerInit): void => served.publish(init ? create(ListenerSchema, { name, ...init }) : undefined);
   publish({ filterChains: [plainChain], metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } } });
-  const cp = await startControlPlane({ cache });
-  t.after(() => cp.stop());
-  const watcher = new InboundModeWatcher({
-    upstream: insecureUpstream(cp.address),
-    node: { id: `proxyless~${VM_IP}~svc1-vm-${VM_IP}.vm-demo~vm-demo.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: 'vm-demo', CERTIFICATE_PROVIDERS: 'default' } },
-    ports: new Map([[name, (p: InboundPolicy | undefined) => s.proxy.setPolicy(p)]]),
-    log: () => undefined,
-  });
-  const stop = new AbortController();
-  const running = watcher.run(stop.signal);
-  t.after(async () => {
-    stop.abort();
-    await running;
-  });
   const modeIs = (m: MtlsMode | 'REFUSE') => waitFor(() => (s.proxy.mode === m ? true : undefined), 10_000, `mode ${m}`);
   await modeIs('STRICT');
   assert.equal((await who(s.proxy.port, plain)).ok, false, 'STRICT from the control plane refuses plaintext');
@@ -259,12 +244,15 @@ const allowOnlyX = {
   spec: { selector: { matchLabels: { app: 'svc1' } }, rules: [{ from: [{ source: { principals: ['cluster.local/ns/vm-demo/sa/only-x'] } }] }] },
 } satisfies AuthorizationPolicy;
 
-/** Serves `listener` (the generator's, for VM_IP:port) from a real ADS server and applies what the proxy's watcher receives. */
-async function serveListener(t: { after(fn: () => Promise<void> | void): void }, s: Setup, log: string[]): Promise<{ cp: TestControlPlane; publish: (l: ReturnType<typeof grpcInboundListener>) => void }> {
+/**
+ * A real ADS server serving what `publish` is given as the inbound Listener of VM_IP:<the proxy's
+ * port> (undefined: it does not exist), and the watcher applying what it receives to the proxy.
+ */
+async function serveListener(t: { after(fn: () => Promise<void> | void): void }, s: Setup, log: string[]): Promise<{ cp: TestControlPlane; publish: (l: Listener | undefined) => void }> {
   const cache = new ResourceCache();
   const name = inboundListenerName(VM_IP, s.proxy.port);
   let version = 0;
-  const publish = (listener: ReturnType<typeof grpcInboundListener>): void => cache.setResources('grpc', LISTENER, new Map([[name, { version: String(++version), message: listener }]]));
+  const publish = (listener: Listener | undefined): void => cache.setResources('grpc', LISTENER, new Map(listener ? [[name, { version: String(++version), message: listener }]] : []));
   const cp = await startControlPlane({ cache });
   t.after(() => cp.stop());
   const watcher = new InboundModeWatcher({
