@@ -16,7 +16,7 @@ import { AdsSession, type SessionEnd } from './ads-session.js';
 import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, nodeId, parseLocality, readToken, TOKEN_FILE, workloadEntryName, writeFileAtomic, type AgentSettings, type Locality } from './bootstrap.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
 import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
-import { CertificateFiles, InboundProxy, type InboundPort } from './inbound-proxy.js';
+import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CERTIFICATE_PROVIDERS_DEFAULT } from './grpc-bootstrap.js';
 import { CERTIFICATE_PROVIDERS_METADATA } from '../xds/generate/names.js';
@@ -72,6 +72,8 @@ export interface AgentOptions {
   readonly upstream?: UpstreamProvider;
   /** Inbound mTLS proxies (§11): listen on `<ip>:port`, forward to `<ip>:appPort`. */
   readonly inbound?: readonly InboundPort[];
+  /** What an inbound port without a policy from the control plane does (§11; default: refuse every connection). */
+  readonly inboundDefault?: InboundDefault;
   /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
   readonly sdsAddress?: string;
 }
@@ -250,7 +252,8 @@ export class Agent {
     };
     try {
       for (const p of ports) {
-        const proxy = new InboundProxy({ host: this.#o.ip, port: p.port, appHost: this.#o.ip, appPort: p.appPort, certificates, log: this.#o.log });
+        const fallback = fallbackPolicy(this.#o.inboundDefault ?? 'refuse');
+        const proxy = new InboundProxy({ host: this.#o.ip, port: p.port, appHost: this.#o.ip, appPort: p.appPort, certificates, log: this.#o.log, ...(fallback ? { fallback } : {}) });
         proxies.push(proxy);
         await proxy.start();
       }
@@ -262,7 +265,7 @@ export class Agent {
     const watcher = new InboundModeWatcher({
       upstream: this.#upstream(),
       node: this.proxylessNode(),
-      ports: new Map(proxies.map((p) => [inboundListenerName(this.#o.ip, p.port), (mode) => p.setMode(mode)])),
+      ports: new Map(proxies.map((p) => [inboundListenerName(this.#o.ip, p.port), (policy) => p.setPolicy(policy)])),
       log: this.#o.log,
       backoffBaseMs: this.#o.backoffBaseMs,
       backoffCapMs: this.#o.backoffCapMs,

@@ -15,7 +15,7 @@ import { ConfigReadError } from '../sources/file/read-files.js';
 import { UsageError } from './output.js';
 import { parseDurationSeconds } from './durations.js';
 import { DEFAULT_XDS_PROXY_ADDRESS, ListenError, loopbackAddressProblem } from '../agent/xds-proxy.js';
-import { parseInboundSpec } from '../agent/inbound-proxy.js';
+import { parseInboundDefault, parseInboundSpec, type InboundDefault } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
 
 export interface AgentCommandOptions {
@@ -35,6 +35,8 @@ export interface AgentCommandOptions {
   readonly certificateTtl?: string;
   /** `PORT:APP_PORT` each. */
   readonly inbound?: readonly string[];
+  /** `--inbound-default`: refuse (default) | STRICT | PERMISSIVE | DISABLE. */
+  readonly inboundDefault?: string;
 }
 
 /** RFC 1123 label-ish: what a Pod or WorkloadEntry name may be. */
@@ -57,6 +59,12 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }
   });
+  let inboundDefault: InboundDefault | undefined;
+  try {
+    inboundDefault = o.inboundDefault !== undefined ? parseInboundDefault(o.inboundDefault) : undefined;
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
   let sdsAddress: string | undefined = o.sdsAddress ?? join(resolve(o.bootstrap), SDS_SOCKET_FILE);
   if (sdsAddress === 'off') sdsAddress = undefined;
   else {
@@ -98,6 +106,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       xdsProxyAddress,
       xdsProxyFallback: o.xdsProxyAddress === undefined,
       inbound,
+      ...(inboundDefault !== undefined ? { inboundDefault } : {}),
       ...(sdsAddress !== undefined ? { sdsAddress } : {}),
       log: (line) => err.write(`${line}\n`),
     });

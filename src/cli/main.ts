@@ -227,8 +227,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--xds-proxy-address <host:port>', 'loopback address of the xDS proxy that local gRPC apps use (their bootstrap points at it); default 127.0.0.1:15011, or a free port on 127.0.0.1 when that is taken')
     .option('--sds-address <path|host:port>', 'where the SDS server for a local Envoy listens: a unix socket path, or a loopback HOST:PORT; `off` for none (default DIR/sds.sock)')
     .option('--inbound <port:app-port>', 'inbound mTLS proxy: listen on <ip>:PORT, forward to <ip>:APP_PORT, mode (STRICT/PERMISSIVE/DISABLE) from the control plane (repeatable)', collect)
+    .option('--inbound-default <refuse|STRICT|PERMISSIVE|DISABLE>', 'what an --inbound port does while it has no policy from the control plane (before the first answer, or when its Listener does not exist); default refuse: every connection is refused. The last policy received is kept while the control plane is unreachable')
     .option('--certificate-ttl <duration>', "requested lifetime of the workload certificate (Istio's SECRET_TTL; the CA caps it at 24h); renewed at half of it", '24h')
-    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; certificateTtl?: string }) => {
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; inboundDefault?: string; certificateTtl?: string }) => {
       // Loaded on demand, as serve: gRPC and the generated protobuf code.
       const { runAgent } = await import('./agent-command.js');
       exitCode = await runAgent(opts, out, err);

@@ -16,6 +16,11 @@ import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import { BIN, PROJECT_ROOT } from '../support/paths.js';
 import { bootstrapDir, settingsFor, startControlPlane } from './harness.js';
+import { Client, credentials } from '@grpc/grpc-js';
+import { startBackend } from '../xds/fixtures/backends.js';
+import { whoMethod } from '../xds/fixtures/echo-service.js';
+import { freePort } from '../support/certs-and-ports.js';
+import { waitFor } from '../e2e/serve-process.js';
 
 function run(args: string[], cwd = PROJECT_ROOT): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 15_000 });
@@ -256,4 +261,38 @@ test('agent: --name needs --no-register; the xDS proxy and SDS listen on loopbac
   const sds = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--sds-address', '10.0.0.1:15012']);
   assert.equal(sds.code, 2);
   assert.match(sds.stderr, /^meshbridge: --sds-address: .*loopback/);
+});
+
+test('agent --inbound-default (issue 11): with no policy from the control plane (unreachable) the inbound proxy refuses every connection; `--inbound-default PERMISSIVE` accepts plaintext; a bad value is a usage error', { timeout: 60_000 }, async () => {
+  const bad = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--inbound', '15006:80', '--inbound-default', 'open']);
+  assert.deepEqual(bad, { code: 2, stdout: '', stderr: 'meshbridge: --inbound-default must be one of refuse, STRICT, PERMISSIVE, DISABLE, not "open"\n' });
+  const ip = '127.0.76.40';
+  const app = await startBackend('app', ip);
+  try {
+    for (const [flags, reaches] of [[[], false], [['--inbound-default', 'permissive'], true]] as const) {
+      const port = await freePort(ip);
+      const { dir } = bootstrapDir(settingsFor('127.0.0.1:1')); // nothing listens there: no policy ever arrives
+      const child = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--xds-proxy-address', '127.0.0.1:0', '--sds-address', 'off', '--inbound', `${port}:${app.port}`, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let log = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      try {
+        await waitFor(() => (out.includes('GRPC_XDS_BOOTSTRAP=') ? true : undefined), 20_000, `the agent to start\n${log}`);
+        const reached = await new Promise<boolean>((resolve) => {
+          const client = new Client(`${ip}:${port}`, credentials.createInsecure());
+          client.makeUnaryRequest(whoMethod.path, whoMethod.requestSerialize, whoMethod.responseDeserialize, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => {
+            client.close();
+            resolve(err === null);
+          });
+        });
+        assert.equal(reached, reaches, log);
+        if (!reaches) assert.match(log, new RegExp(`inbound ${ip}:${port}: refused plaintext from .*: no inbound policy from the control plane \\(inbound default: refuse\\)`));
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+  } finally {
+    await app.stop();
+  }
 });

@@ -159,7 +159,7 @@ test('--inbound through the agent: the proxy listens on <ip>:PORT and takes its 
   const port = 15006;
   const name = `xds.istio.io/grpc/lds/inbound/${ip}:${port}`;
   const cache = new ResourceCache();
-  cache.setResources('grpc', LISTENER, new Map([[name, { version: '1', message: create(ListenerSchema, { name, metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } } }) }]]));
+  cache.setResources('grpc', LISTENER, new Map([[name, { version: '1', message: create(ListenerSchema, { name, filterChains: [{}], metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } } }) }]]));
   const cp = await startControlPlane({ cache });
   t.after(() => cp.stop());
   const settings = settingsFor(cp.address);

@@ -17,19 +17,24 @@ import * as x509 from '@peculiar/x509';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Client, connectivityState, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { CertificateAuthority } from '../../src/security/ca.js';
+import { CertificateAuthority, type CaFiles } from '../../src/security/ca.js';
 import { writeCertificate, type IssuedCertificate } from '../../src/agent/certificates.js';
-import { CertificateFiles, InboundProxy, parseInboundSpec, type MtlsMode } from '../../src/agent/inbound-proxy.js';
-import { inboundListenerName, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
+import { CertificateFiles, InboundProxy, modeOnly, parseInboundDefault, parseInboundSpec, type InboundPolicy, type MtlsMode } from '../../src/agent/inbound-proxy.js';
+import { inboundListenerName, inboundPolicyOfListener, InboundModeWatcher, mtlsModeOfListener } from '../../src/agent/inbound-modes.js';
+import { RBACSchema as NetworkRbacSchema } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { insecureUpstream } from '../../src/agent/xds-proxy.js';
-import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { ListenerSchema, type Listener } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { DownstreamTlsContextSchema } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { LISTENER } from '../../src/xds/types/resource-types.js';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { whoMethod } from '../xds/fixtures/echo-service.js';
 import { waitFor } from '../e2e/serve-process.js';
-import { startControlPlane } from './harness.js';
+import { startControlPlane, type TestControlPlane } from './harness.js';
+import { mintWithoutSpiffeId } from '../support/certs-and-ports.js';
+import { grpcInboundListener } from '../../src/xds/generate/grpc-inbound.js';
+import { inboundRbac } from '../../src/xds/generate/authz.js';
+import type { AuthorizationPolicy } from '../../src/model/config/types.js';
 
 const VM_IP = '127.0.0.7';
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -48,22 +53,23 @@ interface Setup {
   readonly proxy: InboundProxy;
   readonly dir: string;
   readonly ca: CertificateAuthority;
+  readonly caFiles: CaFiles;
   readonly client: IssuedCertificate;
   readonly debug: string[];
 }
 
-async function setup(t: { after(fn: () => Promise<void> | void): void }, mode?: MtlsMode): Promise<Setup> {
-  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
+async function setup(t: { after(fn: () => Promise<void> | void): void }, mode?: MtlsMode, fallback?: InboundPolicy): Promise<Setup> {
+  const { ca, files: caFiles } = await CertificateAuthority.createSelfSigned('cluster.local');
   const dir = mkdtempSync(join(tmpdir(), 'mb-inbound-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeCertificate(dir, await issue(ca, SERVER_ID));
   const app = await startBackend('app', VM_IP);
   t.after(() => app.stop());
   const debug: string[] = [];
-  const proxy = new InboundProxy({ host: VM_IP, port: 0, appHost: VM_IP, appPort: app.port, certificates: new CertificateFiles(dir), debug: (l) => debug.push(l), ...(mode ? { mode } : {}) });
+  const proxy = new InboundProxy({ host: VM_IP, port: 0, appHost: VM_IP, appPort: app.port, certificates: new CertificateFiles(dir), debug: (l) => debug.push(l), ...(mode ? { mode } : {}), ...(fallback ? { fallback } : {}) });
   await proxy.start();
   t.after(() => proxy.stop());
-  return { proxy, dir, ca, client: await issue(ca, CLIENT_ID), debug };
+  return { proxy, dir, ca, caFiles, client: await issue(ca, CLIENT_ID), debug };
 }
 
 /** One call on a fresh channel (a new connection); the server's certificate is recorded for TLS. */
@@ -77,10 +83,11 @@ function who(port: number, creds: ChannelCredentials): Promise<{ ok: true; id: s
   });
 }
 
-function mtls(s: Setup, seen: PeerCertificate[] = [], withClientCert = true): ChannelCredentials {
+/** mTLS credentials presenting `as` (default the setup's client certificate); none when `withClientCert` is false. */
+function mtls(s: Setup, seen: PeerCertificate[] = [], withClientCert = true, as: Pick<IssuedCertificate, 'certChain' | 'keyPem'> = s.client): ChannelCredentials {
   const root = Buffer.from(s.client.certChain.at(-1) ?? '');
-  const key = withClientCert ? Buffer.from(s.client.keyPem) : null;
-  const chain = withClientCert ? Buffer.from(s.client.certChain.slice(0, -1).join('\n')) : null;
+  const key = withClientCert ? Buffer.from(as.keyPem) : null;
+  const chain = withClientCert ? Buffer.from(as.certChain.slice(0, -1).join('\n')) : null;
   // Mesh certificates carry a SPIFFE URI, no DNS name: identity is checked by SAN, as Istio does.
   return credentials.createSsl(root, key, chain, {
     checkServerIdentity: (_host, cert) => {
@@ -97,8 +104,8 @@ test('--inbound PORT:APP_PORT parsing names what is wrong', () => {
   for (const bad of ['8080', '0:1', '1:70000', 'a:b', '1:2:3', '']) assert.throws(() => parseInboundSpec(bad), /--inbound must be PORT:APP_PORT/);
 });
 
-test('PERMISSIVE (the default until the control plane answers) accepts mTLS and plaintext on one port; the peer SPIFFE id is recorded', { timeout: 30_000 }, async (t) => {
-  const s = await setup(t);
+test('PERMISSIVE accepts mTLS and plaintext on one port; the peer SPIFFE id is recorded', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'PERMISSIVE');
   assert.equal(s.proxy.mode, 'PERMISSIVE');
   assert.deepEqual(await who(s.proxy.port, plain), { ok: true, id: 'app' });
   assert.deepEqual(await who(s.proxy.port, mtls(s)), { ok: true, id: 'app' });
@@ -180,28 +187,13 @@ test('listener interpretation: explicit metadata wins; else TLS+plain chains = P
 
 test('modes follow the inbound Listeners served by an ADS server; responses are ACKed, never NACKed', { timeout: 30_000 }, async (t) => {
   const s = await setup(t);
-  const cache = new ResourceCache();
+  const served = await serveListener(t, s, []);
   const name = inboundListenerName(VM_IP, s.proxy.port);
   assert.equal(name, `xds.istio.io/grpc/lds/inbound/${VM_IP}:${s.proxy.port}`);
-  let version = 0;
-  const publish = (init?: ListenerInit): void =>
-    cache.setResources('grpc', LISTENER, new Map(init ? [[name, { version: String(++version), message: create(ListenerSchema, { name, ...init }) }]] : []));
+  const { cp } = served;
+  const publish = (init?: ListenerInit): void => served.publish(init ? create(ListenerSchema, { name, ...init }) : undefined);
   publish({ filterChains: [plainChain], metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } } });
-  const cp = await startControlPlane({ cache });
-  t.after(() => cp.stop());
-  const watcher = new InboundModeWatcher({
-    upstream: insecureUpstream(cp.address),
-    node: { id: `proxyless~${VM_IP}~svc1-vm-${VM_IP}.vm-demo~vm-demo.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: 'vm-demo', CERTIFICATE_PROVIDERS: 'default' } },
-    ports: new Map([[name, (m: MtlsMode) => s.proxy.setMode(m)]]),
-    log: () => undefined,
-  });
-  const stop = new AbortController();
-  const running = watcher.run(stop.signal);
-  t.after(async () => {
-    stop.abort();
-    await running;
-  });
-  const modeIs = (m: MtlsMode) => waitFor(() => (s.proxy.mode === m ? true : undefined), 10_000, `mode ${m}`);
+  const modeIs = (m: MtlsMode | 'REFUSE') => waitFor(() => (s.proxy.mode === m ? true : undefined), 10_000, `mode ${m}`);
   await modeIs('STRICT');
   assert.equal((await who(s.proxy.port, plain)).ok, false, 'STRICT from the control plane refuses plaintext');
   publish({ filterChains: [tlsChain, plainChain] });
@@ -211,12 +203,134 @@ test('modes follow the inbound Listeners served by an ADS server; responses are 
   assert.equal((await who(s.proxy.port, mtls(s))).ok, false);
   publish({ filterChains: [tlsChain] });
   await modeIs('STRICT');
-  publish(); // the Listener is gone: back to Istio's default
-  await modeIs('PERMISSIVE');
+  publish(); // the Listener is gone: no policy, so the inbound default (refuse)
+  await modeIs('REFUSE');
+  assert.equal((await who(s.proxy.port, mtls(s))).ok, false);
   // Each response is ACKed (an ACK overtaken by the next push carries a stale nonce and is not
   // counted as one by the server, so only the last is certain to be).
   const last = cp.events.filter((e) => e.event === 'response').at(-1);
   assert.ok(last?.event === 'response');
   await cp.waitFor('ack', (e) => e.version === last.version && e.nonce === last.nonce, 10_000);
   assert.equal(cp.count('nack'), 0);
+});
+
+// ---- Issue 11 item 4: the inbound policy fails closed ----
+
+test('--inbound-default parsing names the accepted values', () => {
+  assert.equal(parseInboundDefault('refuse'), 'refuse');
+  assert.equal(parseInboundDefault('permissive'), 'PERMISSIVE');
+  assert.throws(() => parseInboundDefault('open'), /--inbound-default must be one of refuse, STRICT, PERMISSIVE, DISABLE, not "open"/);
+});
+
+test('no policy from the control plane yet: plaintext and mTLS are refused with the reason (inbound default refuse); a PERMISSIVE default accepts both', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t);
+  assert.equal(s.proxy.mode, 'REFUSE');
+  assert.equal((await who(s.proxy.port, plain)).ok, false);
+  assert.equal((await who(s.proxy.port, mtls(s))).ok, false);
+  assert.ok(s.debug.some((l) => /refused plaintext from .*: no inbound policy from the control plane \(inbound default: refuse\)/.test(l)), s.debug.join('\n'));
+  assert.ok(s.debug.some((l) => /refused TLS from .*: no inbound policy from the control plane/.test(l)), s.debug.join('\n'));
+  const open = await setup(t, undefined, modeOnly('PERMISSIVE'));
+  assert.equal(open.proxy.mode, 'PERMISSIVE');
+  assert.deepEqual(await who(open.proxy.port, plain), { ok: true, id: 'app' });
+  assert.deepEqual(await who(open.proxy.port, mtls(open)), { ok: true, id: 'app' });
+});
+
+const ONLY_X_ID = 'spiffe://cluster.local/ns/vm-demo/sa/only-x';
+const allowOnlyX = {
+  apiVersion: 'security.istio.io/v1',
+  kind: 'AuthorizationPolicy',
+  metadata: { name: 'only-x', namespace: 'vm-demo', labels: {}, annotations: {} },
+  origin: { file: 'test', line: 1, column: 1, order: 0 },
+  spec: { selector: { matchLabels: { app: 'svc1' } }, rules: [{ from: [{ source: { principals: ['cluster.local/ns/vm-demo/sa/only-x'] } }] }] },
+} satisfies AuthorizationPolicy;
+
+/**
+ * A real ADS server serving what `publish` is given as the inbound Listener of VM_IP:<the proxy's
+ * port> (undefined: it does not exist), and the watcher applying what it receives to the proxy.
+ */
+async function serveListener(t: { after(fn: () => Promise<void> | void): void }, s: Setup, log: string[]): Promise<{ cp: TestControlPlane; publish: (l: Listener | undefined) => void }> {
+  const cache = new ResourceCache();
+  const name = inboundListenerName(VM_IP, s.proxy.port);
+  let version = 0;
+  const publish = (listener: Listener | undefined): void => cache.setResources('grpc', LISTENER, new Map(listener ? [[name, { version: String(++version), message: listener }]] : []));
+  const cp = await startControlPlane({ cache });
+  t.after(() => cp.stop());
+  const watcher = new InboundModeWatcher({
+    upstream: insecureUpstream(cp.address),
+    node: { id: `proxyless~${VM_IP}~svc1-vm-${VM_IP}.vm-demo~vm-demo.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: 'vm-demo', CERTIFICATE_PROVIDERS: 'default' } },
+    ports: new Map([[name, (p: InboundPolicy | undefined) => s.proxy.setPolicy(p)]]),
+    log: (l) => log.push(l),
+    backoffBaseMs: 50,
+    backoffCapMs: 100,
+  });
+  const stop = new AbortController();
+  const running = watcher.run(stop.signal);
+  t.after(async () => {
+    stop.abort();
+    await running;
+  });
+  return { cp, publish };
+}
+
+test('STRICT + ALLOW only sa/only-x from the control plane: a wrong principal and a certificate without a SPIFFE id are refused with their reasons, only-x reaches the app; with the control plane gone the policy stays', { timeout: 60_000 }, async (t) => {
+  const s = await setup(t);
+  const watcherLog: string[] = [];
+  const { cp, publish } = await serveListener(t, s, watcherLog);
+  const rbac = inboundRbac([allowOnlyX], { namespace: 'vm-demo', labels: { app: 'svc1' } }, { rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
+  publish(grpcInboundListener({ ip: VM_IP, port: s.proxy.port, mtlsMode: 'STRICT', rbac }));
+  await waitFor(() => (s.proxy.mode === 'STRICT' ? true : undefined), 10_000, 'mode STRICT');
+  const onlyX = await issue(s.ca, ONLY_X_ID);
+  const noSpiffe = await mintWithoutSpiffeId(s.caFiles, 'evil.example');
+
+  const attacks = async (): Promise<void> => {
+    assert.equal((await who(s.proxy.port, mtls(s))).ok, false, 'mTLS as the wrong principal');
+    assert.ok(s.debug.some((l) => l.includes(`refused mTLS from ${CLIENT_ID} at `) && l.endsWith('RBAC: no ALLOW rule matches (ns[vm-demo]-policy[only-x]-rule[0])')), s.debug.join('\n'));
+    assert.equal((await who(s.proxy.port, mtls(s, [], true, noSpiffe))).ok, false, 'mTLS with a CA-signed certificate without a SPIFFE id');
+    assert.ok(s.debug.some((l) => l.includes('refused mTLS from evil.example (no SPIFFE id) at ') && /RBAC: no ALLOW rule matches/.test(l)), s.debug.join('\n'));
+    assert.equal((await who(s.proxy.port, plain)).ok, false, 'plaintext under STRICT');
+    assert.deepEqual(await who(s.proxy.port, mtls(s, [], true, onlyX)), { ok: true, id: 'app' }, 'only-x is allowed');
+  };
+  await attacks();
+
+  // The control plane goes away: the port keeps the policy it had (not PERMISSIVE, not open).
+  await cp.stop(0);
+  await waitFor(() => (watcherLog.some((l) => /inbound modes: stream .* ended.*retrying/.test(l)) ? true : undefined), 10_000, 'the watcher to lose its stream');
+  assert.equal(s.proxy.mode, 'STRICT');
+  s.debug.length = 0;
+  await attacks();
+});
+
+test('a new policy ends the open connections it refuses: an ALLOW policy that no longer names the caller closes its mTLS connection', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'STRICT');
+  const client = new Client(`${VM_IP}:${s.proxy.port}`, mtls(s));
+  t.after(() => client.close());
+  const call = (): Promise<boolean> =>
+    new Promise((resolve) => client.makeUnaryRequest(whoMethod.path, whoMethod.requestSerialize, whoMethod.responseDeserialize, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err === null)));
+  assert.ok(await call());
+  const rbac = inboundRbac([allowOnlyX], { namespace: 'vm-demo', labels: { app: 'svc1' } }, { rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
+  s.proxy.setPolicy({ mode: 'STRICT', rbac: { tls: [rbac.allow?.rules].filter((r) => r !== undefined), plaintext: [] } });
+  await waitFor(() => (client.getChannel().getConnectivityState(false) !== connectivityState.READY ? true : undefined), 5000, 'the connection to be closed');
+  assert.equal(await call(), false, 'and a new connection is refused');
+});
+
+test('a TLS connection straight to the terminator port (not handed off by the proxy) is closed after the handshake, before the app', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t, 'PERMISSIVE');
+  assert.deepEqual(await who(s.proxy.port, mtls(s)), { ok: true, id: 'app' }, 'through the proxy (the terminator has its certificate from now on)');
+  const direct = new Client(`127.0.0.1:${s.proxy.terminatorPort}`, mtls(s));
+  t.after(() => direct.close());
+  const reached = await new Promise<boolean>((resolve) =>
+    direct.makeUnaryRequest(whoMethod.path, whoMethod.requestSerialize, whoMethod.responseDeserialize, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err === null)),
+  );
+  assert.equal(reached, false);
+  assert.ok(s.debug.some((l) => /refused a TLS connection to the terminator that the proxy did not hand off/.test(l)), s.debug.join('\n'));
+});
+
+test('a Listener whose RBAC the agent cannot read is refused (NACK reason), never read as allow-all', () => {
+  const unreadable = create(ListenerSchema, {
+    name: 'l',
+    metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'STRICT' } } },
+    filterChains: [{ ...tlsChain, filters: [{ name: 'envoy.filters.network.rbac', configType: { case: 'typedConfig', value: anyPack(NetworkRbacSchema, create(NetworkRbacSchema, { statPrefix: 'x', matcher: {} })) } }] }],
+  });
+  assert.deepEqual(inboundPolicyOfListener(unreadable), { error: 'Listener l: filter envoy.filters.network.rbac: the RBAC matcher API is not supported' });
+  assert.match(String((inboundPolicyOfListener(create(ListenerSchema, { name: 'm', filterChains: [] })) as { error?: string }).error), /states no mTLS mode/);
 });

@@ -3,7 +3,7 @@
  * shape: apiVersion, kind, metadata, spec, status), and back, through the same validation and
  * decoding as files (load.ts), so that a store never serves what `validate` would refuse.
  */
-import { loadResource, type Finding } from './load.js';
+import { describeFindings, loadResource, type Finding } from './load.js';
 import type { ParsedResource } from './parse.js';
 import type { ConfigObject, Origin } from './types.js';
 
@@ -29,7 +29,8 @@ export function toDocument(o: ConfigObject, options: DocumentOptions = {}): Reco
   return doc;
 }
 
-export type DecodeResult = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly findings: readonly Finding[] };
+/** Refused: its errors, and for an invalid AuthorizationPolicy the substitute a reader keeps (fail-closed.ts), never admitted by a write. */
+export type DecodeResult = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly findings: readonly Finding[]; readonly failClosed?: ConfigObject };
 
 /**
  * Validates and decodes a stored document. `where` names it in findings (a store key); the
@@ -40,7 +41,7 @@ export function fromDocument(value: unknown, where: string, origin: Origin): Dec
   const r = loadResource(parsed, origin.order);
   if (!r.object) {
     const errors = r.findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0) return { ok: false, findings: errors };
+    if (errors.length > 0) return r.failClosed ? { ok: false, findings: errors, failClosed: { ...r.failClosed, origin } as ConfigObject } : { ok: false, findings: errors };
     // No error, no object: a kind meshbridge does not keep (validate only warns about it).
     const kind = typeof (value as { kind?: unknown } | null)?.kind === 'string' ? String((value as { kind: string }).kind) : '';
     return { ok: false, findings: [{ severity: 'error', file: where, line: 0, column: 0, kind, namespace: '', name: '', field: 'kind', message: `kind ${JSON.stringify(kind)} is not one meshbridge keeps.` }] };
@@ -48,7 +49,4 @@ export function fromDocument(value: unknown, where: string, origin: Origin): Dec
   return { ok: true, object: { ...r.object, origin } as ConfigObject };
 }
 
-/** A one-line reason for a refused document. */
-export function describeFindings(findings: readonly Pick<Finding, 'field' | 'message'>[]): string {
-  return findings.map((f) => (f.field !== '' ? `${f.field}: ${f.message}` : f.message)).join('; ');
-}
+export { describeFindings };

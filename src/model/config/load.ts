@@ -2,6 +2,7 @@ import { formatFieldPath, type Severity } from '../../lib/result/problem.js';
 import { parseConfigText, type ParsedResource } from './parse.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, type ConfigObject, type Kind, type ObjectMeta, type StringMap } from './types.js';
 import { validateResource } from './validation/index.js';
+import { failClosedSubstitute } from './fail-closed.js';
 
 /** A validation or syntax finding, positioned (cli-contract `Finding`). */
 export interface Finding {
@@ -23,7 +24,10 @@ export interface SourceFile {
 }
 
 export interface LoadResult {
-  /** Objects that passed validation (warnings allowed), in load order. */
+  /**
+   * Objects that passed validation (warnings allowed), and the fail-closed substitutes of invalid
+   * AuthorizationPolicies (fail-closed.ts: their error findings are reported all the same), in load order.
+   */
   readonly objects: ConfigObject[];
   readonly findings: Finding[];
   /** Number of resources read (valid or not). */
@@ -50,14 +54,18 @@ export function loadConfig(files: readonly SourceFile[]): LoadResult {
       resources++;
       const result = loadResource(r, order++);
       findings.push(...result.findings);
-      if (result.object) objects.push(result.object);
+      const object = result.object ?? result.failClosed;
+      if (object) objects.push(object);
     }
   }
   return { objects, findings, resources };
 }
 
-/** Validates and decodes one parsed resource. */
-export function loadResource(r: ParsedResource, order: number): { object?: ConfigObject; findings: Finding[] } {
+/**
+ * Validates and decodes one parsed resource. An invalid AuthorizationPolicy has no `object` but a
+ * `failClosed` substitute (fail-closed.ts) for readers that must not let it vanish.
+ */
+export function loadResource(r: ParsedResource, order: number): { object?: ConfigObject; failClosed?: ConfigObject; findings: Finding[] } {
   const id = identify(r.value);
   let problems;
   try {
@@ -71,10 +79,19 @@ export function loadResource(r: ParsedResource, order: number): { object?: Confi
     const base = { severity: p.severity, file: r.file, line: pos.line, column: pos.column, ...id, field: formatFieldPath(p.path), message: p.message };
     return p.rule === undefined ? base : { ...base, rule: p.rule };
   });
-  if (findings.some((f) => f.severity === 'error')) return { findings };
   const pos = r.locate([]);
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    const substitute = failClosedSubstitute(r.value, describeFindings(errors), { file: r.file, line: pos.line, column: pos.column, order });
+    return substitute ? { findings, failClosed: substitute } : { findings };
+  }
   const object = decode(r.value, { file: r.file, line: pos.line, column: pos.column, order });
   return object ? { object, findings } : { findings };
+}
+
+/** A one-line reason for a refused document. */
+export function describeFindings(findings: readonly Pick<Finding, 'field' | 'message'>[]): string {
+  return findings.map((f) => (f.field !== '' ? `${f.field}: ${f.message}` : f.message)).join('; ');
 }
 
 function identify(value: unknown): { kind: string; namespace: string; name: string } {

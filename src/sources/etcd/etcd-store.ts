@@ -79,6 +79,7 @@ export class EtcdStore implements ConfigStore {
       const d = decodeKv(this.layout, kv);
       if (d.ok) objects.push(d.object);
       else problems.push(d.problem);
+      if (!d.ok && d.failClosed !== undefined) objects.push(d.failClosed); // invalid AuthorizationPolicies deny rather than vanish
     }
     return { objects, problems };
   }

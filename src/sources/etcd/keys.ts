@@ -53,7 +53,8 @@ export function encodeObject(o: ConfigObject): string {
   return JSON.stringify(toDocument(o, { resourceVersion: false }));
 }
 
-export type DecodedKv = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly problem: StoredProblem };
+/** Refused: the problem, and for an invalid AuthorizationPolicy the deny-all substitute a listing keeps (model/config/fail-closed.ts). */
+export type DecodedKv = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly problem: StoredProblem; readonly failClosed?: ConfigObject };
 
 /** Decodes and validates a stored object; a value that is not a valid object is a problem, not an object. */
 export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
@@ -68,7 +69,12 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
     return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
   }
   const decoded = fromDocument(value, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
-  if (!decoded.ok) return { ok: false, problem: { key: where, message: decoded.findings.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ') } };
+  if (!decoded.ok) {
+    const problem = { key: where, message: decoded.findings.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ') };
+    const substitute = decoded.failClosed;
+    const named = substitute !== undefined && substitute.kind === ref.kind && substitute.metadata.namespace === ref.namespace && substitute.metadata.name === ref.name;
+    return named ? { ok: false, problem, failClosed: { ...substitute, metadata: { ...substitute.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject } : { ok: false, problem };
+  }
   const o = decoded.object;
   if (o.kind !== ref.kind || o.metadata.namespace !== ref.namespace || o.metadata.name !== ref.name) {
     return { ok: false, problem: { key: where, message: `the stored object is ${objectKey(o)}, not the one its key names` } };

@@ -177,7 +177,8 @@ export class FileStore extends MemoryStore {
     for (const [i, raw] of docs.entries()) {
       const { origin: _origin, ...doc } = raw as Record<string, unknown>; // v1 kept whole objects
       const d = fromDocument(doc, this.file, { file: this.file, line: 0, column: 0, order: this.revision + i });
-      if (d.ok) changes.push({ key: objectKey(d.object), next: d.object });
+      const object = d.ok ? d.object : d.failClosed; // an invalid AuthorizationPolicy denies rather than vanishes
+      if (object !== undefined) changes.push({ key: objectKey(object), next: object });
     }
     for (const [k, s] of Object.entries(data.statuses)) this.overlays.set(k, { status: s === null ? undefined : s });
     if (changes.length > 0) this.applyDirect(changes);

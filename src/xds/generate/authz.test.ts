@@ -60,8 +60,13 @@ test('ALLOW and DENY: DENY filter before ALLOW; no ALLOW policy -> no ALLOW filt
   assert.deepEqual(actions, [RBAC_Action.DENY, RBAC_Action.ALLOW], 'Istio order: DENY, then ALLOW');
   assert.deepEqual(rbacHttpFilters(both, true).map((f) => f.name), [`${RBAC_FILTER}.DENY`, `${RBAC_FILTER}.ALLOW`], 'gRPC refuses duplicate names');
 
-  const ignored = inboundRbac([policy('apps', 'audit', { action: 'AUDIT', rules: [{}] }), policy('apps', 'custom', { action: 'CUSTOM', rules: [{}] })], TARGET, MESH);
-  assert.deepEqual(ignored, {}, 'AUDIT and CUSTOM are not enforced');
+  const ignored = inboundRbac([policy('apps', 'audit', { action: 'AUDIT', rules: [{}] })], TARGET, MESH);
+  assert.deepEqual(ignored, {}, 'AUDIT is not enforced');
+  // Issue 11: there is no external authorizer to ask, so a CUSTOM policy denies every request to what it selects (Istio: a CUSTOM policy whose provider cannot be used becomes deny-all).
+  const custom = inboundRbac([policy('apps', 'custom', { action: 'CUSTOM', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] })], TARGET, MESH);
+  assert.equal(custom.allow, undefined);
+  assert.equal(custom.deny?.rules?.action, RBAC_Action.DENY);
+  assert.deepEqual(policiesJson(custom.deny), { 'ns[apps]-policy[custom]-deny-all': { permissions: [{ any: true }], principals: [{ any: true }] } });
 });
 
 test('from: principals (exact, prefix, suffix, *) with the spiffe:// prefix, namespaces as a regex, serviceAccounts with the trust domain, not* negated', () => {

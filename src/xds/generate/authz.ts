@@ -89,7 +89,7 @@ export function selectedPolicies(policies: readonly AuthorizationPolicy[], targe
 /** The RBAC of `target` under `policies` (the module comment gives the rules). */
 export function inboundRbac(policies: readonly AuthorizationPolicy[], target: AuthzTarget, mesh: AuthzMesh, layer: AuthzLayer = 'http'): InboundRbac {
   const selected = selectedPolicies(policies, target, mesh.rootNamespace);
-  const deny = selected.filter((p) => p.spec.action === 'DENY');
+  const deny = selected.filter((p) => p.spec.action === 'DENY' || p.spec.action === 'CUSTOM');
   const allow = selected.filter((p) => (p.spec.action ?? 'ALLOW') === 'ALLOW');
   return {
     ...(deny.length > 0 ? { deny: rbacOf(deny, 'DENY', mesh, layer) } : {}),
@@ -124,6 +124,10 @@ export function rbacHttpFilters(rbac: InboundRbac, distinctNames: boolean): Mess
 function rbacOf(policies: readonly AuthorizationPolicy[], action: 'ALLOW' | 'DENY', mesh: AuthzMesh, layer: AuthzLayer): RbacFilter {
   const rbacPolicies: Record<string, PolicyInit> = {};
   for (const p of policies) {
+    if (p.spec.action === 'CUSTOM') {
+      rbacPolicies[`ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-deny-all`] = { principals: [ANY_PRINCIPAL], permissions: [ANY_PERMISSION] };
+      continue;
+    }
     (p.spec.rules ?? []).forEach((rule, i) => {
       const policy = rulePolicy(rule, action, mesh, layer);
       if (policy !== undefined) rbacPolicies[`ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-rule[${i}]`] = policy;

@@ -98,20 +98,23 @@ export function grpcInboundListener(o: GrpcInboundOptions): Listener {
 /**
  * The inbound Listeners of the listener names the view's xDS-enabled servers requested (proxyless
  * views get none before they ask: pipeline.ts): for the workload at the requested IP, else (an
- * address no workload has) a plaintext listener with the router only, mtlsMode DISABLE (no
- * PeerAuthentication selects an unknown workload), so the server still starts.
+ * address no workload has) for the requesting proxy's namespace with no labels, so the namespace's
+ * or the mesh's (root namespace) PeerAuthentication and the selector-less AuthorizationPolicies
+ * apply, as Istio's passthrough filter chains get them (issue 11: fail closed, never an
+ * unauthenticated, unauthorized listener in a STRICT namespace or under a mesh-wide DENY).
  */
 export function grpcInboundResources(ctx: ViewContext): ResourceSet {
   const out = emptyResourceSet();
   const mesh = ctx.sources.mesh;
-  const forWorkload = (w: Workload, ip: string, port: number): Listener => {
-    const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], { namespace: w.namespace, labels: w.labels }, mesh);
-    const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, w.namespace, w.labels, port);
-    const permissiveTls = ctx.spec.tls === true && w.tlsMode === 'istio';
+  const forTarget = (target: { readonly namespace: string; readonly labels: Workload['labels'] }, ip: string, port: number, permissiveTls: boolean): Listener => {
+    const rbac = inboundRbac(ctx.sources.authorizationPolicies ?? [], target, mesh);
+    const mtlsMode = effectiveMtlsMode(ctx.sources.peerAuthentications, mesh.rootNamespace, target.namespace, target.labels, port);
     return grpcInboundListener({ ip, port, mtlsMode, rbac, permissiveTls });
   };
+  const unknownIp = { namespace: ctx.spec.client.namespace, labels: {} };
   for (const r of ctx.inboundRequests ?? []) {
-    out.listeners.set(r.name, r.workload ? forWorkload(r.workload, r.ip, r.port) : grpcInboundListener({ ip: r.ip, port: r.port, mtlsMode: 'DISABLE', rbac: {} }));
+    const w = r.workload;
+    out.listeners.set(r.name, w ? forTarget(w, r.ip, r.port, ctx.spec.tls === true && w.tlsMode === 'istio') : forTarget(unknownIp, r.ip, r.port, false));
   }
   return out;
 }

@@ -198,7 +198,7 @@ function rbacPolicyNames(l: Listener | undefined): string[][] {
   });
 }
 
-test('requested inbound listeners: the workload at the requested IP decides; an unknown address gets a plaintext router-only listener (DISABLE)', () => {
+test("requested inbound listeners: the workload at the requested IP decides; an unknown address gets the namespace's or mesh's PeerAuthentication and selector-less AuthorizationPolicies (issue 11: STRICT + mesh DENY, not plaintext and open)", () => {
   const listeners = new Map<string, Map<string, Listener>>();
   const aliases = new Map<string, string>();
   const sink: ResourceSink = {
@@ -210,7 +210,8 @@ test('requested inbound listeners: the workload at the requested IP decides; an 
     alias: (view, target) => (target === undefined ? aliases.delete(view) : aliases.set(view, target)),
     dropView: () => undefined,
   };
-  const yaml = yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'));
+  const meshDeny = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-outsiders, namespace: istio-system}\nspec: {action: DENY, rules: [{from: [{source: {notNamespaces: [apps]}}]}]}';
+  const yaml = yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'), meshDeny);
   const pipeline = new XdsPipeline({ registry: registryOfYaml(yaml), cache: sink, generators: { grpc: grpcGenerator } });
   // A node whose own IP is no workload's: nothing is generated until it asks.
   const view = pipeline.viewOf(proxyless('10.9.0.7', 'server', true));
@@ -219,8 +220,9 @@ test('requested inbound listeners: the workload at the requested IP decides; an 
   const current = () => listeners.get(aliases.get(view) ?? view) ?? new Map<string, Listener>();
   assert.equal([...current().keys()].filter((n) => n.startsWith('xds.istio.io/')).length, 0);
   pipeline.noteRequestedListeners(view, ['secure.apps.test:80', known, unknown]);
-  assert.deepEqual(inboundShape(current().get(known)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.router'], address: '10.6.0.2:8080' });
-  assert.deepEqual(inboundShape(current().get(unknown)), { mode: 'DISABLE', tls: false, filters: ['envoy.filters.http.router'], address: '10.7.0.9:7000' });
+  assert.deepEqual(inboundShape(current().get(known)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.rbac.DENY', 'envoy.filters.http.router'], address: '10.6.0.2:8080' });
+  assert.deepEqual(inboundShape(current().get(unknown)), { mode: 'STRICT', tls: 'required', filters: ['envoy.filters.http.rbac.DENY', 'envoy.filters.http.router'], address: '10.7.0.9:7000' });
+  assert.deepEqual(rbacPolicyNames(current().get(unknown)), [['ns[istio-system]-policy[deny-outsiders]-rule[0]']]);
   pipeline.noteRequestedListeners(view, ['secure.apps.test:80']);
   assert.equal(current().get(unknown), undefined, 'unsubscribed: no longer generated');
 });

@@ -2,7 +2,7 @@
 import type { FieldPath } from '../../../lib/result/problem.js';
 import { error } from '../../../lib/result/problem.js';
 import type { JsonObject, Problems } from './json.js';
-import { childPath, quote, readString, readStringList, warnUnknownFields } from './json.js';
+import { childPath, fieldName, quote, readString, readStringList } from './json.js';
 import { parseCidr, parseIP } from './ip.js';
 
 /** Keys matched exactly, with how their values are checked. */
@@ -31,8 +31,20 @@ const RETIRED_KEYS: ReadonlyMap<string, string> = new Map([
 /** The CUSTOM action cannot use identity-based conditions. */
 const NOT_FOR_CUSTOM = ['source.namespace', 'source.serviceAccount', 'source.principal'] as const;
 
+/**
+ * AuthorizationPolicy fails closed: a field its schema does not define is an error, not a warning
+ * (an ignored `notPrincipals` misspelt, or a `form:` for `from:`, would silently widen an ALLOW or
+ * narrow a DENY), as a strict Kubernetes API server refuses it.
+ */
+export function refuseUnknownFields(obj: JsonObject, known: readonly string[], path: FieldPath, out: Problems): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    out.push(error(childPath(path, key), `unknown field ${quote(key)} in ${fieldName(path)}: AuthorizationPolicy refuses unknown fields (one ignored could widen who is allowed); the fields here are ${known.join(', ')}.`));
+  }
+}
+
 export function checkWhenCondition(condition: JsonObject, path: FieldPath, action: string | undefined, out: Problems): void {
-  warnUnknownFields(condition, ['key', 'values', 'notValues'], path, out);
+  refuseUnknownFields(condition, ['key', 'values', 'notValues'], path, out);
   const key = readString(condition, 'key', path, out) ?? '';
   const keyPath = childPath(path, 'key');
   const values = readStringList(condition, 'values', path, out) ?? [];

@@ -1,15 +1,16 @@
 /**
  * AuthorizationPolicy (Istio `ValidateAuthorizationPolicy`): action, provider, selector/targetRef,
- * and rules with non-empty `from.source`, `to.operation` and known `when` keys.
+ * and rules with non-empty `from.source`, `to.operation` and known `when` keys. It fails closed:
+ * unknown fields anywhere in it are errors (refuseUnknownFields), and CUSTOM needs a provider.
  */
 import type { FieldPath } from '../../../lib/result/problem.js';
 import { error, warning } from '../../../lib/result/problem.js';
 import { checkMatchLabelsSelector } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { asObjectItem, childPath, isPresent, quote, readEnum, readList, readObject, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
+import { asObjectItem, childPath, isPresent, quote, readEnum, readList, readObject, readSpec, readString, readStringList,  } from './json.js';
 import { DRY_RUN_ANNOTATION } from './metadata.js';
 import type { KindValidator } from './resource-context.js';
-import { checkIpBlock, checkWhenCondition } from './authorization-conditions.js';
+import { checkIpBlock, checkWhenCondition, refuseUnknownFields } from './authorization-conditions.js';
 
 const SPEC: FieldPath = ['spec'];
 const ACTIONS = ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM'] as const;
@@ -30,17 +31,17 @@ const GO_BOOLEANS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F
 export const validateAuthorizationPolicy: KindValidator = (resource, context, out) => {
   const spec = readSpec(resource, out);
   if (spec === undefined) return;
-  warnUnknownFields(spec, ['selector', 'targetRef', 'targetRefs', 'rules', 'action', 'provider'], SPEC, out);
+  refuseUnknownFields(spec, ['selector', 'targetRef', 'targetRefs', 'rules', 'action', 'provider'], SPEC, out);
   const action = isPresent(spec, 'action') ? readEnum(spec, 'action', ACTIONS, SPEC, out) : 'ALLOW';
   checkDryRun(context.annotations, action, out);
   checkTargets(spec, out);
   const provider = readObject(spec, 'provider', SPEC, out);
-  if (provider !== undefined) warnUnknownFields(provider, ['name'], childPath(SPEC, 'provider'), out);
+  if (provider !== undefined) refuseUnknownFields(provider, ['name'], childPath(SPEC, 'provider'), out);
   const providerName = provider === undefined ? '' : (readString(provider, 'name', childPath(SPEC, 'provider'), out) ?? '');
   const rulesPresent = isPresent(spec, 'rules');
   if (action === 'CUSTOM') {
     if (!rulesPresent) out.push(error(childPath(SPEC, 'rules'), 'A CUSTOM policy without rules is never triggered; add an empty rule {} to apply it to every request.'));
-    else if (providerName === '') out.push(error(childPath(SPEC, 'provider'), 'provider.name is required for the CUSTOM action.'));
+    if (providerName === '') out.push(error(childPath(SPEC, 'provider'), 'provider.name is required for the CUSTOM action.'));
   } else if (provider !== undefined) {
     out.push(error(childPath(SPEC, 'provider'), `provider may only be set with the CUSTOM action, not ${action ?? 'this action'}.`));
   }
@@ -81,7 +82,7 @@ function checkTargets(spec: JsonObject, out: Problems): void {
 }
 
 function checkTargetRef(ref: JsonObject, path: FieldPath, out: Problems): void {
-  warnUnknownFields(ref, ['group', 'kind', 'name', 'namespace'], path, out);
+  refuseUnknownFields(ref, ['group', 'kind', 'name', 'namespace'], path, out);
   if ((readString(ref, 'name', path, out) ?? '') === '') out.push(error(childPath(path, 'name'), 'targetRef.name is required.'));
   if ((readString(ref, 'namespace', path, out) ?? '') !== '') {
     out.push(error(childPath(path, 'namespace'), 'targetRef.namespace must not be set; cross-namespace references are not supported.'));
@@ -94,7 +95,7 @@ function checkTargetRef(ref: JsonObject, path: FieldPath, out: Problems): void {
 }
 
 function checkRule(rule: JsonObject, path: FieldPath, action: string | undefined, out: Problems): void {
-  warnUnknownFields(rule, ['from', 'to', 'when'], path, out);
+  refuseUnknownFields(rule, ['from', 'to', 'when'], path, out);
   const from = readList(rule, 'from', path, out);
   const to = readList(rule, 'to', path, out);
   if (from !== undefined && from.length === 0) out.push(error(childPath(path, 'from'), '`from` must not be empty when given.'));
@@ -104,7 +105,7 @@ function checkRule(rule: JsonObject, path: FieldPath, action: string | undefined
     const at = childPath(childPath(path, 'from'), i);
     const entry = asObjectItem(item, at, out, '`from`');
     if (entry === undefined) return;
-    warnUnknownFields(entry, ['source'], at, out);
+    refuseUnknownFields(entry, ['source'], at, out);
     const source = readObject(entry, 'source', at, out);
     if (source === undefined) out.push(error(childPath(at, 'source'), '`from.source` is required.'));
     else tcpInFrom = checkSource(source, childPath(at, 'source'), action, out) || tcpInFrom;
@@ -114,7 +115,7 @@ function checkRule(rule: JsonObject, path: FieldPath, action: string | undefined
     const at = childPath(childPath(path, 'to'), i);
     const entry = asObjectItem(item, at, out, '`to`');
     if (entry === undefined) return;
-    warnUnknownFields(entry, ['operation'], at, out);
+    refuseUnknownFields(entry, ['operation'], at, out);
     const operation = readObject(entry, 'operation', at, out);
     if (operation === undefined) out.push(error(childPath(at, 'operation'), '`to.operation` is required.'));
     else tcpInTo = checkOperation(operation, childPath(at, 'operation'), out) || tcpInTo;
@@ -133,7 +134,7 @@ function checkRule(rule: JsonObject, path: FieldPath, action: string | undefined
 
 /** Returns true when the source uses attributes that also apply to plain TCP. */
 function checkSource(source: JsonObject, path: FieldPath, action: string | undefined, out: Problems): boolean {
-  warnUnknownFields(source, SOURCE_FIELDS, path, out);
+  refuseUnknownFields(source, SOURCE_FIELDS, path, out);
   const lists = new Map(SOURCE_FIELDS.map((f) => [f, readStringList(source, f, path, out)] as const));
   const used = SOURCE_FIELDS.filter((f) => (lists.get(f)?.length ?? 0) > 0);
   if (used.length === 0) out.push(error(path, '`from.source` must not be empty.'));
@@ -163,7 +164,7 @@ function checkSource(source: JsonObject, path: FieldPath, action: string | undef
 
 /** Returns true when the operation uses ports (which also apply to plain TCP). */
 function checkOperation(operation: JsonObject, path: FieldPath, out: Problems): boolean {
-  warnUnknownFields(operation, OPERATION_FIELDS, path, out);
+  refuseUnknownFields(operation, OPERATION_FIELDS, path, out);
   const lists = new Map(OPERATION_FIELDS.map((f) => [f, readStringList(operation, f, path, out)] as const));
   if (![...lists.values()].some((l) => (l?.length ?? 0) > 0)) out.push(error(path, '`to.operation` must not be empty.'));
   for (const [field, values] of lists) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { validateResource } from './index.js';
-import { expectClean, expectProblem, expectValid, resource } from './test-support.js';
+import { expectClean, expectProblem, expectValid, matching, resource } from './test-support.js';
 
 const pa = (spec: unknown) => validateResource(resource('PeerAuthentication', spec));
 const ap = (spec: unknown) => validateResource(resource('AuthorizationPolicy', spec));
@@ -72,4 +73,22 @@ test('AuthorizationPolicy: selector, targetRef and the DENY-with-HTTP-only warni
   const httpOnlyDeny = ap({ action: 'DENY', rules: [{ to: [{ operation: { methods: ['POST'] } }] }] });
   expectValid(httpOnlyDeny);
   expectProblem(httpOnlyDeny, { severity: 'warning', at: 'spec.rules[0]' });
+});
+
+test('AuthorizationPolicy fails closed (issue 11): an unknown field anywhere in it is an error, not a warning', () => {
+  // A misspelt `notPrincipals` would otherwise be dropped, turning "deny everyone but x" into "deny no one".
+  const misspelt = matching(ap({ action: 'DENY', rules: [{ from: [{ source: { notPrincipal: ['cluster.local/ns/a/sa/x'] } }] }] }), { severity: 'error', at: 'spec.rules[0].from[0].source.notPrincipal' });
+  assert.match(misspelt[0]?.message ?? '', /^unknown field "notPrincipal" in spec\.rules\[0\]\.from\[0\]\.source: AuthorizationPolicy refuses unknown fields/);
+  expectProblem(ap({ rules: [{ form: [{ source: { namespaces: ['a'] } }] }] }), { severity: 'error', at: 'spec.rules[0].form' });
+  expectProblem(ap({ rules: [{ to: [{ operation: { port: ['80'] } }] }] }), { severity: 'error', at: 'spec.rules[0].to[0].operation.port' });
+  expectProblem(ap({ rules: [{ to: [{ operation: { ports: ['80'] }, extra: 1 }] }] }), { severity: 'error', at: 'spec.rules[0].to[0].extra' });
+  expectProblem(ap({ rules: [{ when: [{ key: 'source.ip', value: ['10.0.0.1'] }] }] }), { severity: 'error', at: 'spec.rules[0].when[0].value' });
+  expectProblem(ap({ selectr: { matchLabels: { app: 'a' } }, rules: [{}] }), { severity: 'error', at: 'spec.selectr' });
+});
+
+test('AuthorizationPolicy: CUSTOM without a provider is refused, with rules or without', () => {
+  for (const spec of [{ action: 'CUSTOM', rules: [{}] }, { action: 'CUSTOM' }]) {
+    assert.match(matching(ap(spec), { severity: 'error', at: 'spec.provider' })[0]?.message ?? '', /provider\.name is required for the CUSTOM action/);
+  }
+  expectProblem(ap({ action: 'CUSTOM', provider: {}, rules: [{}] }), { severity: 'error', at: 'spec.provider' });
 });

@@ -44,7 +44,8 @@ test('a proxy that is no WorkloadEntry has no inbound cluster, only the passthro
   const r = generateFor(registryOf(exampleFiles()), sidecar({ namespace: 'bookinfo', ip: '10.99.0.1' }));
   assert.deepEqual([...r.clusters.keys()].filter((n) => n.startsWith('inbound|')), []);
   const vi = r.listeners.get('virtualInbound');
-  assert.deepEqual(vi?.filterChains.map((c) => c.name), ['virtualInbound-blackhole']);
+  // Mesh default PERMISSIVE: the catch-all terminates mTLS (tls chain) and passes plaintext through (issue 11).
+  assert.deepEqual(vi?.filterChains.map((c) => c.name), ['virtualInbound-blackhole', 'virtualInbound-catchall-tcp-mtls']);
   assert.equal(vi.defaultFilterChain?.name, 'virtualInbound-catchall-tcp');
 });
 
@@ -118,4 +119,46 @@ test('issue 7: on TCP inbound ports the same policies become network RBAC filter
   const { hcm } = chain(vi, 8080);
   const httpAllow = hcm?.httpFilters[1]?.configType.case === 'typedConfig' ? anyUnpack(hcm.httpFilters[1].configType.value, HttpRbacSchema) : undefined;
   assert.deepEqual(Object.keys(httpAllow?.rules?.policies ?? {}).sort(), ['ns[apps]-policy[allow]-rule[0]', 'ns[apps]-policy[allow]-rule[1]']);
+});
+
+/** The catch-all of virtualInbound: [chain name, transport protocol match, TLS?, filter names] for its chains without a port match and its default chain. */
+function catchAll(l: Listener | undefined): [string, string, boolean, string[]][] {
+  const chains = [...(l?.filterChains ?? []).filter((c) => c.filterChainMatch?.destinationPort === undefined), ...(l?.defaultFilterChain ? [l.defaultFilterChain] : [])];
+  return chains.map((c) => [c.name, c.filterChainMatch?.transportProtocol ?? '', c.transportSocket?.name === 'envoy.transport_sockets.tls', c.filters.map((f) => f.name)]);
+}
+
+/** The network RBAC configs of the default (catch-all) chain, in order. */
+function catchAllRbac(l: Listener | undefined) {
+  return (l?.defaultFilterChain?.filters ?? []).flatMap((f) => (f.name === 'envoy.filters.network.rbac' && f.configType.case === 'typedConfig' ? [anyUnpack(f.configType.value, NetworkRbacSchema)] : []));
+}
+
+const NAMESPACE_STRICT = `---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: apps}
+spec: {mtls: {mode: STRICT}}
+`;
+const MESH_DENY = `---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-evil, namespace: istio-system}
+spec: {action: DENY, rules: [{from: [{source: {namespaces: [evil]}}]}]}
+`;
+
+test("issue 11: the catch-all (passthrough) chain gets the namespace's PeerAuthentication and the RBAC in scope, with and without an own workload: STRICT + mesh DENY = mTLS and a network RBAC DENY before tcp_proxy", () => {
+  const tcp = ['envoy.filters.network.rbac', 'envoy.filters.network.tcp_proxy'];
+  for (const proxy of [sidecar({ namespace: 'apps', ip: '10.5.0.7', name: 'vm' }), sidecar({ namespace: 'apps', ip: '10.99.0.1' })]) {
+    const vi = generateFor(registryOfYaml(`${VM}${NAMESPACE_STRICT}${MESH_DENY}`), proxy).listeners.get('virtualInbound');
+    assert.deepEqual(catchAll(vi), [['virtualInbound-catchall-tcp', '', true, tcp]], 'STRICT: the default chain terminates mTLS, plaintext fails the handshake');
+    const [deny] = catchAllRbac(vi);
+    assert.equal(deny?.rules?.action, RBAC_Action.DENY);
+    assert.deepEqual(Object.keys(deny?.rules?.policies ?? {}), ['ns[istio-system]-policy[deny-evil]-rule[0]']);
+  }
+  // PERMISSIVE (no PeerAuthentication): mTLS terminated by a tls chain, plaintext by the default chain, both behind RBAC.
+  const permissive = generateFor(registryOfYaml(`${VM}${MESH_DENY}`), sidecar({ namespace: 'apps', ip: '10.99.0.1' })).listeners.get('virtualInbound');
+  assert.deepEqual(catchAll(permissive), [['virtualInbound-catchall-tcp-mtls', 'tls', true, tcp], ['virtualInbound-catchall-tcp', '', false, tcp]]);
+  assert.ok(permissive?.listenerFilters.some((f) => f.name === 'envoy.filters.listener.tls_inspector'));
+  // A selector policy of the namespace does not reach a proxy without a workload (selector-less scope only).
+  const selected = generateFor(registryOfYaml(`${VM}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: only-vm, namespace: apps}\nspec: {selector: {matchLabels: {app: vm}}, action: DENY, rules: [{}]}\n`), sidecar({ namespace: 'apps', ip: '10.99.0.1' })).listeners.get('virtualInbound');
+  assert.deepEqual(catchAllRbac(selected), []);
 });

@@ -169,14 +169,37 @@ function inboundChains(p: InboundPort, security: InboundSecurity) {
 }
 
 /**
- * `virtualInbound`: the filter chains of each inbound port, Istio's blackhole chain for
- * connections addressed to 15006 itself (no loop), and a passthrough default chain for every other
- * port. The tls_inspector listener filter is added when some port is PERMISSIVE.
+ * The catch-all chains of `virtualInbound` (connections to ports no service names), Istio's
+ * passthrough chains (listener_inbound.go buildInboundPassthroughChains): tcp_proxy to the original
+ * destination behind the network RBAC filters, with the mTLS of `security.mtlsMode`: STRICT = the
+ * default chain terminates mTLS; PERMISSIVE = a chain matching `transport_protocol: tls` terminates
+ * mTLS and the default chain takes plaintext; DISABLE = plaintext only.
  */
-export function virtualInbound(ports: readonly InboundPort[], securityOf: (p: InboundPort) => InboundSecurity = () => PLAINTEXT): Listener {
+function catchAllChains(security: InboundSecurity) {
+  const filters = [...(security.rbacNetworkFilters ?? []), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)];
+  const mtls = { filters, transportSocket: inboundTlsSocket('TCP') };
+  const name = 'virtualInbound-catchall-tcp';
+  switch (security.mtlsMode) {
+    case 'STRICT':
+      return { chains: [], defaultChain: { name, ...mtls } };
+    case 'PERMISSIVE':
+      return { chains: [{ name: `${name}-mtls`, filterChainMatch: { transportProtocol: 'tls' }, ...mtls }], defaultChain: { name, filters } };
+    case 'DISABLE':
+      return { chains: [], defaultChain: { name, filters } };
+  }
+}
+
+/**
+ * `virtualInbound`: the filter chains of each inbound port, Istio's blackhole chain for
+ * connections addressed to 15006 itself (no loop), and the catch-all chains for every other port
+ * with `passthrough`'s mTLS and RBAC (default: plaintext, no RBAC). The tls_inspector listener
+ * filter is added when some port, or the catch-all, is PERMISSIVE.
+ */
+export function virtualInbound(ports: readonly InboundPort[], securityOf: (p: InboundPort) => InboundSecurity = () => PLAINTEXT, passthrough: InboundSecurity = PLAINTEXT): Listener {
   const chains = ports.map((p) => inboundChains(p, securityOf(p)));
+  const catchAll = catchAllChains(passthrough);
   // The transport_protocol matches of PERMISSIVE chains need the tls_inspector.
-  const inspect = ports.some((p) => securityOf(p).mtlsMode === 'PERMISSIVE');
+  const inspect = passthrough.mtlsMode === 'PERMISSIVE' || ports.some((p) => securityOf(p).mtlsMode === 'PERMISSIVE');
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND,
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
@@ -185,31 +208,38 @@ export function virtualInbound(ports: readonly InboundPort[], securityOf: (p: In
     filterChains: [
       { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: VIRTUAL_INBOUND_PORT }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER, BLACKHOLE_CLUSTER)] },
       ...chains.flat(),
+      ...catchAll.chains,
     ],
-    defaultFilterChain: { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER)] },
+    defaultFilterChain: catchAll.defaultChain,
   });
 }
 
 export interface InboundPolicies {
   readonly mesh: MeshSettings;
+  /** The proxy's namespace: the scope of the catch-all chains of a proxy without a workload (default: the mesh's root namespace). */
+  readonly proxyNamespace?: string;
   readonly peerAuthentications: readonly PeerAuthentication[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
 }
 
 /**
  * Inbound clusters and the virtualInbound listener for the proxy's own workloads (maybe none). The
- * first own workload (by key) decides PeerAuthentication and AuthorizationPolicy selection.
+ * first own workload (by key) decides PeerAuthentication and AuthorizationPolicy selection; the
+ * catch-all chains get its workload-level mode (no port-level setting) and its TCP RBAC, or for a
+ * proxy without a workload its namespace's (or the mesh's) mode and selector-less policies: never
+ * an open passthrough in a STRICT namespace or under a mesh-wide DENY (issue 11).
  */
 export function inboundResources(allServices: readonly MergedService[], own: readonly Workload[], policies: InboundPolicies): ResourceSet {
   const out = emptyResourceSet();
   const ports = own.length > 0 ? inboundPorts(allServices, new Set(own.map((w) => w.key))) : [];
   for (const p of ports) out.clusters.set(inboundClusterName(p.port), inboundCluster(p));
   const w = [...own].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
-  const target = w ? { namespace: w.namespace, labels: w.labels } : undefined;
-  const rbacFilters = target ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh), false) : [];
-  const rbacNetwork = target ? rbacNetworkFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh, 'tcp')) : [];
-  const securityOf = (p: InboundPort): InboundSecurity =>
-    w ? { mtlsMode: effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, w.namespace, w.labels, p.port), rbacFilters, rbacNetworkFilters: rbacNetwork } : PLAINTEXT;
-  out.listeners.set(VIRTUAL_INBOUND, virtualInbound(ports, securityOf));
+  const target = w ? { namespace: w.namespace, labels: w.labels } : { namespace: policies.proxyNamespace ?? policies.mesh.rootNamespace, labels: {} };
+  const rbacFilters = w ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh), false) : [];
+  const rbacNetwork = rbacNetworkFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh, 'tcp'));
+  const modeAt = (port: number) => effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, target.namespace, target.labels, port);
+  const securityOf = (p: InboundPort): InboundSecurity => (w ? { mtlsMode: modeAt(p.port), rbacFilters, rbacNetworkFilters: rbacNetwork } : PLAINTEXT);
+  const passthrough: InboundSecurity = { mtlsMode: modeAt(0), rbacFilters: [], rbacNetworkFilters: rbacNetwork };
+  out.listeners.set(VIRTUAL_INBOUND, virtualInbound(ports, securityOf, passthrough));
   return out;
 }

@@ -15,6 +15,7 @@ import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tc
 import { RawBufferSchema } from '../../../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
 import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { RBACSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import { RBACSchema as NetworkRbacSchema } from '../../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { clustersForService, indexGateways } from '../../../registry/view/clusters.js';
 import type { Generator } from '../pipeline.js';
@@ -36,6 +37,7 @@ export const ENVOY_TYPE_REGISTRY: TypeRegistry = createRegistry(
   UpstreamTlsContextSchema,
   DownstreamTlsContextSchema,
   RBACSchema,
+  NetworkRbacSchema,
   RawBufferSchema,
   HttpProtocolOptionsSchema,
 );
@@ -65,6 +67,7 @@ export const envoyGenerator: Generator = {
       out,
       inboundResources(ctx.sources.services, ctx.ownWorkloads, {
         mesh: ctx.sources.mesh,
+        proxyNamespace: ctx.spec.client.namespace,
         peerAuthentications: ctx.sources.peerAuthentications,
         authorizationPolicies: ctx.sources.authorizationPolicies ?? [],
       }),
