@@ -11,6 +11,10 @@ import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
+import type { CommandContext } from './command-context.js';
+import { registerProxyConfig } from './proxy-config-command.js';
+import { registerVersion } from './version-command.js';
+import { registerCompletion } from './completion-command.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -20,6 +24,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  const context: CommandContext = { out, err, setExitCode: (code) => (exitCode = code) };
 
   program
     .command('validate')
@@ -43,11 +48,14 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
     .option('--explain', 'say which candidate workloads were left out and why', false)
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .option('--server <url>', 'read a running serve instead of files (its --http-address, e.g. http://127.0.0.1:15014): registered workloads and their health included')
     .action(async (opts: EndpointsFlags) => {
-      if (!opts.config || opts.config.length === 0) throw new UsageError('endpoints needs at least one --config PATH');
+      if (opts.server !== undefined && opts.config !== undefined) throw new UsageError('endpoints takes --config PATH or --server URL, not both');
+      if (opts.server === undefined && (!opts.config || opts.config.length === 0)) throw new UsageError('endpoints needs at least one --config PATH (or --server URL)');
       exitCode = await runEndpoints(
         {
-          config: opts.config,
+          config: opts.config ?? [],
+          ...(opts.server !== undefined ? { server: opts.server } : {}),
           client: {
             namespace: opts.clientNamespace,
             ...(opts.clientLocality !== undefined ? { locality: opts.clientLocality } : {}),
@@ -116,12 +124,13 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 
   program
     .command('proxy-status')
-    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT')
+    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT; with PROXY, its versions and a diff of what it ACKed against what it would get now')
+    .argument('[proxy]', 'one proxy: its name as listed (<name>.<namespace>) or its node id')
     .option('--http-address <host:port>', 'the http address of a running serve', '127.0.0.1:15014')
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
-    .action(async (opts: { httpAddress: string; output: string }) => {
-      const { runProxyStatus } = await import('./proxy-status-command.js');
-      exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
+    .action(async (proxy: string | undefined, opts: { httpAddress: string; output: string }) => {
+      const { runProxyStatus, runProxyStatusOf } = await import('./proxy-status-command.js');
+      exitCode = proxy === undefined ? await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out) : await runProxyStatusOf(opts.httpAddress, proxy, parseOutputFormat(opts.output), context);
     });
 
   const storeOption = '--store <url>';
@@ -252,6 +261,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       );
     });
 
+  registerProxyConfig(program, context);
+  registerVersion(program, context);
+  registerCompletion(program, context);
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -323,6 +336,7 @@ interface EndpointsFlags {
   clientIp?: string;
   explain: boolean;
   output: string;
+  server?: string;
 }
 
 /** Whether `host:port` names a loopback host (127.0.0.0/8, ::1, localhost). */
