@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointsReport } from '../../src/app/endpoints-report.js';
@@ -156,7 +156,8 @@ test('a VM agent: proxy-status prints its full name; endpoints --server shows it
   const token = readFileSync(join(boot, 'registration-token'), 'utf8').trim();
   const ip = '127.0.93.5';
   const agent = new Agent({ ip, group: 'web-vm', namespace: NS, token, healthy: false });
-  own(agent, async (x) => x.close());
+  own(agent, (x) => Promise.resolve(x.close()));
+  own(boot, (dir) => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
   agent.connect(serve.xds);
   const entry = `WorkloadEntry/${NS}/web-vm-${ip}`;
   const report = async (): Promise<EndpointsReport> => {
@@ -164,13 +165,16 @@ test('a VM agent: proxy-status prints its full name; endpoints --server shows it
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as EndpointsReport;
   };
-  await waitFor(async () => ((await report()).services[0]?.endpoints.some((e) => e.source === entry) === true ? true : undefined), 15_000, 'the registered entry in the live registry');
-  agent.reportHealth('connection refused by 127.0.93.5:9090');
-  const unhealthy = await waitFor(async () => {
+  const leftOutUnhealthy = (r: EndpointsReport): boolean => r.services[0]?.excluded?.some((x) => x.source === entry && x.reason === 'unhealthy') === true;
+  // Registered, with health checks and no report yet: left out as unhealthy (H-2).
+  await waitFor(async () => (leftOutUnhealthy(await report()) ? true : undefined), 15_000, 'the registered entry left out as unhealthy');
+  agent.reportHealth();
+  await waitFor(async () => {
     const r = await report();
-    return r.clusters[0]?.excluded?.some((x) => x.source === entry && x.reason === 'unhealthy') === true ? r : undefined;
-  }, 15_000, 'left out as unhealthy');
-  assert.equal(unhealthy.services[0]?.endpoints.find((e) => e.source === entry)?.health, 'UNHEALTHY');
+    return r.clusters[0]?.localities.some((g) => g.endpoints.some((e) => e.source === entry && e.address === ip)) === true ? r : undefined;
+  }, 15_000, 'the entry sent once healthy');
+  agent.reportHealth('connection refused by 127.0.93.5:9090');
+  await waitFor(async () => (leftOutUnhealthy(await report()) ? true : undefined), 15_000, 'left out as unhealthy again');
   const text = await runCli(['endpoints', '--server', `http://${serve.http}`, '--client-namespace', NS, '--explain']);
   assert.match(text.stdout, new RegExp(`left out: ${entry}: unhealthy`));
   // The files alone know nothing of it.
