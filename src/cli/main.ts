@@ -140,18 +140,22 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   program
     .command('get')
     .description('list objects of a kind from the store')
-    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...)")
-    .argument('[name]', 'only this object')
+    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...); several separated by commas (we,se)")
+    .argument('[name]', 'only this object (with one kind; -o json|yaml then prints the object itself)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace', false)
-    .option('-o, --output <format>', 'text, wide, yaml or json', 'text')
+    .option('-o, --output <format>', 'text, wide, yaml, json or name', 'text')
     .option(storeOption, storeHelp)
     .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
-    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string }) => {
+    .option('-l, --selector <selector>', 'only objects whose labels match (k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated)')
+    .option('-w, --watch', 'after listing, print each change until interrupted', false)
+    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string; selector?: string; watch: boolean }) => {
       const { runGet } = await import('./get-command.js');
       exitCode = await runGet(
         {
           kind,
+          ...(opts.selector !== undefined ? { selector: opts.selector } : {}),
+          ...(opts.watch ? { watch: true, signal: interrupted() } : {}),
           ...(name !== undefined ? { name } : {}),
           namespace: opts.namespace,
           allNamespaces: opts.allNamespaces,
@@ -238,10 +242,12 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .description('validate and write objects to the store, all or nothing')
     .option('-f, --filename <path>', 'file or folder (repeatable; required)', collect)
     .option(storeOption, storeHelp)
-    .action(async (opts: { filename?: string[]; store?: string }) => {
+    .option('-n, --namespace <ns>', 'the namespace of objects that name none (an object naming another is refused)')
+    .addOption(new Option('--dry-run <mode>', 'client: validate only; server: also check against the store, writing nothing').choices(['none', 'client', 'server']).default('none'))
+    .action(async (opts: { filename?: string[]; store?: string; namespace?: string; dryRun: 'none' | 'client' | 'server' }) => {
       if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
       const { runApply } = await import('./apply-command.js');
-      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store) }, out, err);
+      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), dryRun: opts.dryRun }, out, err);
     });
 
   program
@@ -343,6 +349,15 @@ interface EndpointsFlags {
 export function isLoopbackAddress(address: string): boolean {
   const host = address.slice(0, Math.max(0, address.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1').toLowerCase();
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
+}
+
+/** Aborts on the first SIGINT or SIGTERM (`get -w` ends cleanly, exit 0). */
+function interrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -21,7 +21,8 @@ export interface CliStore {
   close(): Promise<void>;
 }
 
-export async function openCliStore(url: string, stateDir?: string): Promise<CliStore> {
+/** `watchFolder`: a file store keeps watching its folder (`get -w`); etcd stores always can watch. */
+export async function openCliStore(url: string, stateDir?: string, watchFolder = false): Promise<CliStore> {
   const endpoints = parseEtcdUrl(url);
   if (endpoints) {
     const store = new RetryingStore(new EtcdStore(createEtcdClient({ endpoints, requestTimeoutMs: 3000 }), { description: url }), { deadlineMs: 6000 });
@@ -31,7 +32,7 @@ export async function openCliStore(url: string, stateDir?: string): Promise<CliS
   const folder = fileStoreFolder(url);
   if (folder === undefined) throw new UsageError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
   const files = new FileStore({ paths: [folder], stateDir: stateDir ?? defaultStateDir([folder]), readOnly: true });
-  await files.start();
+  await files.start(watchFolder ? 50 : undefined);
   return {
     store: files,
     kind: 'file',
