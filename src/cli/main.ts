@@ -16,7 +16,11 @@ import { registerProxyConfig } from './proxy-config-command.js';
 import { registerVersion } from './version-command.js';
 import { registerCompletion } from './completion-command.js';
 
-export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+/**
+ * `inspect`: called with the complete command tree instead of parsing `argv` (docs/cli.md is
+ * generated from it: scripts/docs-cli.mjs, cli-reference.ts).
+ */
+export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, inspect?: (program: Command) => void): Promise<number> {
   const debug = argv.includes('--debug');
   let exitCode = 0;
   const program = new Command('meshbridge')
@@ -38,7 +42,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   program
     .command('endpoints')
     .description("show services, clusters and endpoints from one client's point of view")
-    .option('--config <path>', 'configuration file or folder (repeatable; required)', collect)
+    .option('--config <path>', 'configuration file or folder (repeatable; required unless --server)', collect)
     .option('--host <host>', 'only this host')
     .option('--port <port>', 'only this service port', parsePort)
     .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
@@ -270,6 +274,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   registerProxyConfig(program, context);
   registerVersion(program, context);
   registerCompletion(program, context);
+  if (inspect !== undefined) {
+    inspect(program);
+    return 0;
+  }
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

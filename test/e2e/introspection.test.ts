@@ -184,6 +184,10 @@ test('a VM agent: proxy-status prints its full name; endpoints --server shows it
   const status = await runCli(['proxy-status', '--http-address', serve.http]);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual(rowsOf(status.stdout).map((r) => r['NAME']), [`web-vm-${ip}.${NS}`]);
+
+  const version = await runCli(['version', '--server', `http://${serve.http}`]);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^client version: \d+\.\d+\.\d+ .*\ncontrol plane version: \d+\.\d+\.\d+ \(node v[\d.]+, instance meshbridge-\S+\)\n$/);
 });
 
 test('proxy-status and proxy-config with no serve name the address tried and say nothing answers there', async () => {
