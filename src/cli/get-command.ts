@@ -62,7 +62,8 @@ export async function runGet(o: GetOptions, out: NodeJS.WritableStream, err: Nod
       (o.allNamespaces || x.metadata.namespace === '' || x.metadata.namespace === namespace) &&
       (o.name === undefined || x.metadata.name === o.name) &&
       (selector === undefined || matchesSelector(selector, x.metadata.labels));
-    const items = listing.objects.filter(wanted).sort(byNamespaceAndName);
+    // Kinds in the order asked (kubectl), then namespace and name.
+    const items = listing.objects.filter(wanted).sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || byNamespaceAndName(a, b));
     if (o.name !== undefined && items.length === 0) {
       err.write(`meshbridge: ${kinds[0] ?? ''} ${o.name} not found in namespace ${namespace}\n`);
       return 1;
