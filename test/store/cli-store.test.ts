@@ -119,8 +119,9 @@ spec:
 test('a stale resourceVersion is refused with a conflict, and the rest of that apply is not written', { timeout: 30_000 }, async () => {
   file('base.yaml', 'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: cas, namespace: ns3}\nspec: {address: 127.0.3.7}\n');
   assert.equal((await run(['apply', '-f', join(dir, 'base.yaml')])).code, 0);
-  const got = JSON.parse((await run(['get', 'we', 'cas', '-n', 'ns3', '-o', 'json'])).stdout) as ListJson;
-  const rv = got.items[0]?.metadata.resourceVersion ?? '';
+  // With a NAME, the object itself (kubectl; issue 13).
+  const got = JSON.parse((await run(['get', 'we', 'cas', '-n', 'ns3', '-o', 'json'])).stdout) as ListJson['items'][number];
+  const rv = got.metadata.resourceVersion ?? '';
   const edit = (address: string, version: string) =>
     `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: cas, namespace: ns3, resourceVersion: "${version}"}\nspec: {address: ${address}}\n`;
   assert.equal((await run(['apply', '-f', file('edit1.yaml', edit('127.0.3.8', rv))])).code, 0, 'the current version applies');
