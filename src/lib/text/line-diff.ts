@@ -33,8 +33,8 @@ function middle(a: readonly string[], b: readonly string[]): { op: ' ' | '-' | '
     if (i < a.length && j < b.length && a[i] === b[j]) {
       out.push({ op: ' ', line: a[i++] ?? '' });
       j++;
-    } else if (j < b.length && (i >= a.length || (lcs[i]?.[j + 1] ?? 0) >= (lcs[i + 1]?.[j] ?? 0))) out.push({ op: '+', line: b[j++] ?? '' });
-    else out.push({ op: '-', line: a[i++] ?? '' });
+    } else if (i < a.length && (j >= b.length || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) out.push({ op: '-', line: a[i++] ?? '' });
+    else out.push({ op: '+', line: b[j++] ?? '' }); // removals before additions, as diff -u
   }
   return out;
 }
