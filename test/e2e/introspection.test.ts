@@ -151,7 +151,7 @@ test('a VM agent: proxy-status prints its full name; endpoints --server shows it
   const boot = mkdtempSync(join(tmpdir(), 'mb-introspect-'));
   const groupFile = join(boot, 'group.yaml');
   writeFileSync(groupFile, group(9090));
-  const conf = await runCli(['workload', 'entry', 'configure', '-f', groupFile, '-o', boot, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 15_000);
+  const conf = await runCli(['workload', 'entry', 'configure', '-f', groupFile, '-o', boot, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 30_000);
   assert.equal(conf.code, 0, conf.stderr);
   const token = readFileSync(join(boot, 'registration-token'), 'utf8').trim();
   const ip = '127.0.93.5';
