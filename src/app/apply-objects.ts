@@ -16,8 +16,12 @@ export type ApplyResult =
   | { readonly ok: true; readonly outcomes: readonly ApplyOutcome[]; readonly revision: string }
   | { readonly ok: false; readonly failure: WriteFailure; readonly object?: ConfigObject };
 
-/** Applies `objects` (distinct, admitted) in one transaction. Reads reject with StoreUnavailableError. */
-export async function applyObjects(store: ConfigStore, objects: readonly ConfigObject[], attempts = 5): Promise<ApplyResult> {
+/**
+ * Applies `objects` (distinct, admitted) in one transaction. Reads reject with StoreUnavailableError.
+ * `dryRun` (kubectl's `--dry-run=server`): the same reads, plans and admission, and nothing written;
+ * the outcomes are what the write would have done, the revision the one read.
+ */
+export async function applyObjects(store: ConfigStore, objects: readonly ConfigObject[], attempts = 5, options: { readonly dryRun?: boolean } = {}): Promise<ApplyResult> {
   let last: ApplyResult | undefined;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const current = await Promise.all(objects.map((x) => store.get(refOf(x))));
@@ -27,15 +31,20 @@ export async function applyObjects(store: ConfigStore, objects: readonly ConfigO
       const cur = current[i];
       const { resourceVersion: given, ...meta } = x.metadata;
       if (!cur) {
-        ops.push({ op: 'create', object: { ...x, metadata: meta } as ConfigObject });
+        const op: WriteOp = { op: 'create', object: { ...x, metadata: meta } as ConfigObject };
+        const plan = options.dryRun === true ? planWrite(op, undefined, i, { now: new Date().toISOString(), newUid: randomUUID }) : undefined;
+        if (plan !== undefined && !plan.ok) return { ok: false, failure: plan.failure, object: x };
+        ops.push(op);
         outcomes.push('created');
         continue;
       }
       const object = { ...x, metadata: { ...meta, resourceVersion: given ?? cur.metadata.resourceVersion } } as ConfigObject;
       const plan = planWrite({ op: 'update', object }, cur, i, { now: new Date().toISOString(), newUid: randomUUID });
+      if (options.dryRun === true && !plan.ok) return { ok: false, failure: plan.failure, object: x };
       ops.push({ op: 'update', object });
       outcomes.push(plan.ok && !plan.changed ? 'unchanged' : 'configured');
     }
+    if (options.dryRun === true) return { ok: true, outcomes, revision: '' };
     const r = await store.write(ops);
     if (r.ok) return { ok: true, outcomes, revision: r.revision };
     const object = r.failure.index !== undefined ? objects[r.failure.index] : undefined;

@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
+import { introspectionRoutes } from '../api/introspection-routes.js';
 import type { Logger } from '../lib/log/logger.js';
 import { objectKey } from '../model/config/types.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
@@ -376,6 +377,7 @@ export class ControlPlane {
     r.set('/debug/krtz', () =>
       json([...this.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))),
     );
+    for (const [path, handler] of introspectionRoutes({ registry: this.registry, streams: () => this.xds.streamResources(), instance: this.instance })) r.set(path, handler);
     return r;
   }
 }

@@ -7,6 +7,7 @@
  * disconnection). State changes are logged on stderr, one line each; stdout gets one line,
  * `GRPC_XDS_BOOTSTRAP=<path>`, for local gRPC apps, once the local services listen.
  */
+import { consoleLogger, type Logger } from '../lib/log/logger.js';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Agent } from '../agent/agent.js';
@@ -108,7 +109,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       inbound,
       ...(inboundDefault !== undefined ? { inboundDefault } : {}),
       ...(sdsAddress !== undefined ? { sdsAddress } : {}),
-      log: (line) => err.write(`${line}\n`),
+      log: agentLog(consoleLogger(err)),
     });
     const running = agent.start(controller.signal);
     // A local service that cannot listen rejects `running` before `ready`: the error is the command's.
@@ -125,4 +126,16 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
     process.off('SIGINT', stop);
   }
   return 0;
+}
+
+/**
+ * The agent's state-change lines through the one logger of serve (src/lib/log): a timestamp and a
+ * level per line. `warning: ...` lines and failures are warnings; the rest is information.
+ */
+export function agentLog(logger: Logger): (line: string) => void {
+  return (line) => {
+    if (line.startsWith('warning: ')) logger.warn(line.slice('warning: '.length));
+    else if (/\b(failed|cannot)\b/.test(line) || line.startsWith('unhealthy')) logger.warn(line);
+    else logger.info(line);
+  };
 }

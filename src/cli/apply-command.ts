@@ -18,12 +18,22 @@ import { objectKey, type ConfigObject } from '../model/config/types.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
+import { applyNamespace } from './apply-namespace.js';
 
 export interface ApplyOptions {
   readonly files: readonly string[];
   readonly store: string;
   /** `--etcd-*` flags for an etcd store. */
   readonly etcd?: EtcdSecurityFlags;
+  /** `-n NS`: the namespace of objects that name none (kubectl). */
+  readonly namespace?: string;
+  /** kubectl's `--dry-run`: `client` validates only; `server` also reads the store and plans the writes, writing nothing. */
+  readonly dryRun?: 'none' | 'client' | 'server';
+}
+
+async function placeInNamespace(admitted: { objects: ConfigObject[]; refused: Finding[] }, paths: readonly string[], namespace: string): Promise<{ objects: ConfigObject[]; refused: Finding[] }> {
+  const placed = applyNamespace(admitted.objects, await readConfigFiles(paths), namespace);
+  return { objects: placed.objects, refused: [...admitted.refused, ...placed.refused] };
 }
 
 /** Admission with positions: errors, unknown kinds and duplicates refuse the apply. */
@@ -46,7 +56,10 @@ export async function admitFiles(paths: readonly string[]): Promise<{ objects: C
 }
 
 export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { objects, refused } = await admitFiles(o.files);
+  const admitted = await admitFiles(o.files);
+  const { objects, refused } = o.namespace === undefined ? admitted : await placeInNamespace(admitted, o.files, o.namespace);
+  const dryRun = o.dryRun ?? 'none';
+  const suffix = dryRun === 'client' ? ' (dry run)' : dryRun === 'server' ? ' (server dry run)' : '';
   if (refused.length > 0) {
     for (const f of refused) err.write(`${formatFinding(f, 'error')}\n`);
     err.write(`refused: ${refused.length} error${refused.length === 1 ? '' : 's'}; nothing was applied\n`);
@@ -56,24 +69,31 @@ export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err:
     err.write('meshbridge: no objects to apply\n');
     return 1;
   }
+  if (dryRun === 'client') {
+    // Admission only, the store is not contacted: whether an object would be created or changed is
+    // the server dry run's to say.
+    for (const x of objects) out.write(`${qualifiedKind(x.kind, x.apiVersion)}/${x.metadata.name} validated${suffix}\n`);
+    return 0;
+  }
   const s = await openCliStore(o.store, undefined, o.etcd);
   try {
-    requireSharedStore(s, 'apply');
+    // A server dry run writes nothing: the file store (read-only here) can answer it too.
+    if (dryRun !== 'server') requireSharedStore(s, 'apply');
     let r;
     try {
-      r = await applyObjects(s.store, objects);
+      r = await applyObjects(s.store, objects, undefined, { dryRun: dryRun === 'server' });
     } catch (e) {
       if (e instanceof StoreUnavailableError) throw new StoreUnreachable(e.message);
       throw e;
     }
     if (r.ok) {
-      for (const [i, x] of objects.entries()) out.write(`${qualifiedKind(x.kind, x.apiVersion)}/${x.metadata.name} ${r.outcomes[i] ?? 'configured'}\n`);
+      for (const [i, x] of objects.entries()) out.write(`${qualifiedKind(x.kind, x.apiVersion)}/${x.metadata.name} ${r.outcomes[i] ?? 'configured'}${suffix}\n`);
       return 0;
     }
     const f = r.failure;
     if (f.code === 'Unavailable') throw new StoreUnreachable(`${s.store.description}: ${f.message}`);
     const where = r.object ? `${r.object.origin.file}:${r.object.origin.line}:${r.object.origin.column}: ` : '';
-    err.write(`${where}Error from server (${f.code}): ${f.message}\nnothing was applied\n`);
+    err.write(`${where}Error from server (${f.code}): ${f.message}\nnothing was applied${suffix}\n`);
     return 1;
   } finally {
     await s.close();

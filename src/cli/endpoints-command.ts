@@ -7,6 +7,7 @@ import type { ViewFilter } from '../registry/view/clusters.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, table, type OutputFormat } from './output.js';
 import { formatFinding } from '../model/config/format-finding.js';
+import { getFromServe } from './serve-client.js';
 
 export interface EndpointsOptions {
   readonly config: readonly string[];
@@ -14,15 +15,36 @@ export interface EndpointsOptions {
   readonly filter: ViewFilter;
   readonly explain: boolean;
   readonly format: OutputFormat;
+  /** A running serve's HTTP address: the live registry instead of `config` files. */
+  readonly server?: string;
 }
 
-export async function runEndpoints(o: EndpointsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+async function fileReport(o: EndpointsOptions, err: NodeJS.WritableStream): Promise<EndpointsReport> {
   const files = await readConfigFiles(o.config);
   const loaded = loadConfig(files);
   // Invalid objects are left out, as `serve` would refuse them, and reported on stderr.
   for (const f of loaded.findings) if (f.severity === 'error') err.write(`${formatFinding(f, 'error')} (left out)\n`);
   const registry = registryFromObjects(loaded.objects);
-  const report = endpointsReport(registry, o.client, o.filter, o.explain);
+  return endpointsReport(registry, o.client, o.filter, o.explain);
+}
+
+/** The same report from serve's registry (introspection-routes.ts `/debug/endpoints_report`). */
+function liveReport(server: string, o: EndpointsOptions): Promise<EndpointsReport> {
+  const q = new URLSearchParams();
+  const c = o.client;
+  if (c.namespace !== undefined) q.set('namespace', c.namespace);
+  if (c.locality !== undefined) q.set('locality', c.locality);
+  if (c.network !== undefined) q.set('network', c.network);
+  if (c.labels !== undefined) q.set('labels', JSON.stringify(c.labels));
+  if (c.ip !== undefined) q.set('ip', c.ip);
+  if (o.filter.host !== undefined) q.set('host', o.filter.host);
+  if (o.filter.port !== undefined) q.set('port', String(o.filter.port));
+  if (o.explain) q.set('explain', 'true');
+  return getFromServe<EndpointsReport>(server, `/debug/endpoints_report?${q.toString()}`);
+}
+
+export async function runEndpoints(o: EndpointsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const report = o.server !== undefined ? await liveReport(o.server, o) : await fileReport(o, err);
   if (o.format === 'text') out.write(formatEndpointsText(report));
   else printData(report, o.format, out);
   return 0;

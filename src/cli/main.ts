@@ -14,8 +14,16 @@ import { StoreUrlError } from '../model/config/store.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
 import { registerAgentTools } from './agent-tools-command.js';
+import type { CommandContext } from './command-context.js';
+import { registerProxyConfig } from './proxy-config-command.js';
+import { registerVersion } from './version-command.js';
+import { registerCompletion } from './completion-command.js';
 
-export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+/**
+ * `inspect`: called with the complete command tree instead of parsing `argv` (docs/cli.md is
+ * generated from it: scripts/docs-cli.mjs, cli-reference.ts).
+ */
+export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, inspect?: (program: Command) => void): Promise<number> {
   const debug = argv.includes('--debug');
   let exitCode = 0;
   const program = new Command('meshbridge')
@@ -23,6 +31,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  const context: CommandContext = { out, err, setExitCode: (code) => (exitCode = code) };
 
   program
     .command('validate')
@@ -36,7 +45,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   program
     .command('endpoints')
     .description("show services, clusters and endpoints from one client's point of view")
-    .option('--config <path>', 'configuration file or folder (repeatable; required)', collect)
+    .option('--config <path>', 'configuration file or folder (repeatable; required unless --server)', collect)
     .option('--host <host>', 'only this host')
     .option('--port <port>', 'only this service port', parsePort)
     .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
@@ -46,11 +55,14 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
     .option('--explain', 'say which candidate workloads were left out and why', false)
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .option('--server <url>', 'read a running serve instead of files (its --http-address, e.g. http://127.0.0.1:15014): registered workloads and their health included')
     .action(async (opts: EndpointsFlags) => {
-      if (!opts.config || opts.config.length === 0) throw new UsageError('endpoints needs at least one --config PATH');
+      if (opts.server !== undefined && opts.config !== undefined) throw new UsageError('endpoints takes --config PATH or --server URL, not both');
+      if (opts.server === undefined && (!opts.config || opts.config.length === 0)) throw new UsageError('endpoints needs at least one --config PATH (or --server URL)');
       exitCode = await runEndpoints(
         {
-          config: opts.config,
+          config: opts.config ?? [],
+          ...(opts.server !== undefined ? { server: opts.server } : {}),
           client: {
             namespace: opts.clientNamespace,
             ...(opts.clientLocality !== undefined ? { locality: opts.clientLocality } : {}),
@@ -123,12 +135,13 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
 
   program
     .command('proxy-status')
-    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT')
+    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT; with PROXY, its versions and a diff of what it ACKed against what it would get now')
+    .argument('[proxy]', 'one proxy: its name as listed (<name>.<namespace>) or its node id')
     .option('--http-address <host:port>', 'the http address of a running serve', '127.0.0.1:15014')
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
-    .action(async (opts: { httpAddress: string; output: string }) => {
-      const { runProxyStatus } = await import('./proxy-status-command.js');
-      exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
+    .action(async (proxy: string | undefined, opts: { httpAddress: string; output: string }) => {
+      const { runProxyStatus, runProxyStatusOf } = await import('./proxy-status-command.js');
+      exitCode = proxy === undefined ? await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out) : await runProxyStatusOf(opts.httpAddress, proxy, parseOutputFormat(opts.output), context);
     });
 
   const storeOption = '--store <url>';
@@ -138,19 +151,23 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   const get = program
     .command('get')
     .description('list objects of a kind from the store')
-    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...)")
-    .argument('[name]', 'only this object')
+    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...); several separated by commas (we,se)")
+    .argument('[name]', 'only this object (with one kind)')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-A, --all-namespaces', 'every namespace', false)
-    .option('-o, --output <format>', 'text, wide, yaml or json', 'text')
+    .option('-o, --output <format>', 'text, wide, yaml, json or name', 'text')
     .option(storeOption, storeHelp)
-    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)");
+    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
+    .option('-l, --selector <selector>', 'only objects whose labels match (k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated)')
+    .option('-w, --watch', 'after listing, print each change until interrupted', false);
   withEtcdSecurityOptions(get)
-    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string } & EtcdFlags) => {
+    .action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string; selector?: string; watch: boolean } & EtcdFlags) => {
       const { runGet } = await import('./get-command.js');
       exitCode = await runGet(
         {
           kind,
+          ...(opts.selector !== undefined ? { selector: opts.selector } : {}),
+          ...(opts.watch ? { watch: true, signal: interrupted() } : {}),
           ...(name !== undefined ? { name } : {}),
           namespace: opts.namespace,
           allNamespaces: opts.allNamespaces,
@@ -242,12 +259,14 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .command('apply')
     .description('validate and write objects to the store, all or nothing')
     .option('-f, --filename <path>', 'file or folder (repeatable; required)', collect)
-    .option(storeOption, storeHelp);
+    .option(storeOption, storeHelp)
+    .option('-n, --namespace <ns>', 'the namespace of objects that name none (an object naming another is refused)')
+    .addOption(new Option('--dry-run <mode>', 'client: validate only; server: also check against the store, writing nothing').choices(['none', 'client', 'server']).default('none'));
   withEtcdSecurityOptions(apply)
-    .action(async (opts: { filename?: string[]; store?: string } & EtcdFlags) => {
+    .action(async (opts: { filename?: string[]; store?: string; namespace?: string; dryRun: 'none' | 'client' | 'server' } & EtcdFlags) => {
       if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
       const { runApply } = await import('./apply-command.js');
-      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store), etcd: etcdSecurityFlags(opts) }, out, err);
+      exitCode = await runApply({ files: opts.filename, store: storeOf(opts.store), etcd: etcdSecurityFlags(opts), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), dryRun: opts.dryRun }, out, err);
     });
 
   const del = program
@@ -267,6 +286,14 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         err,
       );
     });
+
+  registerProxyConfig(program, context);
+  registerVersion(program, context);
+  registerCompletion(program, context);
+  if (inspect !== undefined) {
+    inspect(program);
+    return 0;
+  }
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -368,12 +395,22 @@ interface EndpointsFlags {
   clientIp?: string;
   explain: boolean;
   output: string;
+  server?: string;
 }
 
 /** Whether `host:port` names a loopback host (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackAddress(address: string): boolean {
   const host = address.slice(0, Math.max(0, address.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1').toLowerCase();
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
+}
+
+/** Aborts on the first SIGINT or SIGTERM (`get -w` ends cleanly, exit 0). */
+function interrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -1,18 +1,19 @@
-/** `meshbridge proxy-status`: asks a running `serve` for each proxy's sync state (like `istioctl proxy-status`). */
+/**
+ * `meshbridge proxy-status [PROXY]`: asks a running `serve` for each proxy's sync state (like
+ * `istioctl proxy-status`). With PROXY: that proxy's per-type versions (sent, ACKed, current) and,
+ * per type, whether what it ACKed matches what it would get now, with a unified diff of the two
+ * (decoded Envoy JSON) when not, as `istioctl proxy-status <pod>` compares Envoy's config dump.
+ */
+import type { ConfigDump, DumpedResources } from '../status/config-dump.js';
 import type { ProxySync } from '../status/sync-status.js';
+import { unifiedDiff } from '../lib/text/line-diff.js';
 import { printData, table, type OutputFormat } from './output.js';
-import { ControlPlaneUnreachable } from './errors.js';
-
+import { getFromServe } from './serve-client.js';
+import { fetchConfigDump } from './proxy-config-command.js';
+import type { CommandContext } from './command-context.js';
 
 export async function runProxyStatus(httpAddress: string, format: OutputFormat, out: NodeJS.WritableStream): Promise<number> {
-  let proxies: ProxySync[];
-  try {
-    const res = await fetch(`http://${httpAddress}/debug/syncz`, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    proxies = (await res.json()) as ProxySync[];
-  } catch (e) {
-    throw new ControlPlaneUnreachable(`cannot reach the control plane at ${httpAddress}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const proxies = await getFromServe<ProxySync[]>(httpAddress, '/debug/syncz');
   if (format !== 'text') {
     printData({ proxies }, format, out);
     return 0;
@@ -29,5 +30,49 @@ export async function runProxyStatus(httpAddress: string, format: OutputFormat, 
   out.write(`${table(rows)}\n`);
   const nacks = sorted.flatMap((p) => p.types.filter((t) => t.nack).map((t) => `${p.name} ${t.type} (version ${t.nack?.version ?? ''}): ${t.nack?.error ?? ''}`));
   if (nacks.length > 0) out.write(`\nNACKs:\n${nacks.map((n) => `  ${n}`).join('\n')}\n`);
+  return 0;
+}
+
+const TYPE_TITLES: Readonly<Record<string, string>> = { CDS: 'Clusters', LDS: 'Listeners', RDS: 'Routes', EDS: 'Endpoints', SDS: 'Secrets' };
+
+/** Per type of one proxy: does what it ACKed match what it would get now? */
+export interface TypeComparison {
+  readonly type: string;
+  readonly match: boolean;
+  readonly acked?: string;
+  readonly current?: string;
+  /** Unified diff of the ACKed resources (---) against the current ones (+++); '' when they match. */
+  readonly diff: string;
+}
+
+export function compareAckedWithCurrent(dump: ConfigDump): TypeComparison[] {
+  const text = (r: DumpedResources | undefined): string => (r === undefined ? '' : `${JSON.stringify(r.resources, null, 2)}\n`);
+  return dump.types.map((t) => {
+    const diff = unifiedDiff(text(t.acked), text(t.current), {
+      before: `ACKed by ${dump.name} (version ${t.acked?.version ?? 'none'})`,
+      after: `control plane now (version ${t.current?.version ?? 'none'})`,
+    });
+    return { type: t.type, match: diff === '', ...(t.acked ? { acked: t.acked.version } : {}), ...(t.current ? { current: t.current.version } : {}), diff };
+  });
+}
+
+/** `proxy-status PROXY`. */
+export async function runProxyStatusOf(httpAddress: string, proxy: string, format: OutputFormat, ctx: CommandContext): Promise<number> {
+  const dump = await fetchConfigDump(httpAddress, proxy, ctx);
+  if (dump === undefined) return 1;
+  const sync = (await getFromServe<ProxySync[]>(httpAddress, '/debug/syncz')).find((p) => p.stream === dump.stream);
+  const comparisons = compareAckedWithCurrent(dump);
+  if (format !== 'text') {
+    printData({ proxy: sync ?? { proxy: dump.proxy, name: dump.name }, comparisons }, format, ctx.out);
+    return 0;
+  }
+  ctx.out.write(`${dump.name}  (${dump.proxy})\n\n`);
+  const rows = [['TYPE', 'STATE', 'SENT', 'ACKED', 'CURRENT', 'RESOURCES']];
+  for (const t of sync?.types ?? []) rows.push([t.type, t.state, t.sent ?? '-', t.acked ?? '-', t.current ?? '-', String(t.resources)]);
+  ctx.out.write(`${table(rows)}\n\n`);
+  for (const c of comparisons) {
+    const title = TYPE_TITLES[c.type] ?? c.type;
+    ctx.out.write(c.match ? `${title} Match\n` : `${title} Don't Match\n${c.diff}`);
+  }
   return 0;
 }

@@ -22,8 +22,11 @@ export interface CliStore {
   close(): Promise<void>;
 }
 
-/** `etcd` is the `--etcd-*` flags (TLS, user and password), applied to an etcd URL. */
-export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSecurityFlags): Promise<CliStore> {
+/**
+ * `etcd` is the `--etcd-*` flags (TLS, user and password), applied to an etcd URL; `watchFolder`: a
+ * file store keeps watching its folder (`get -w`); etcd stores always can watch.
+ */
+export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSecurityFlags, watchFolder = false): Promise<CliStore> {
   const target = parseEtcdTarget(url, etcd);
   if (target) {
     const client = createEtcdClient({ endpoints: target.endpoints, requestTimeoutMs: 3000, security: etcdClientSecurity(target) });
@@ -33,7 +36,7 @@ export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSe
   const folder = fileStoreFolder(url);
   if (folder === undefined) throw new UsageError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
   const files = new FileStore({ paths: [folder], stateDir: stateDir ?? defaultStateDir([folder]), readOnly: true });
-  await files.start();
+  await files.start(watchFolder ? 50 : undefined);
   return {
     store: files,
     kind: 'file',

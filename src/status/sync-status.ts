@@ -94,7 +94,7 @@ export function syncStatus(
 }
 
 /** istioctl's proxy name: `<workload>.<namespace>` from an Istio-style node id, else the id. */
-function proxyName(p: ProxyIdentity): string {
+export function proxyName(p: ProxyIdentity): string {
   return p.nodeType !== undefined && p.workloadName !== undefined && p.namespace !== undefined ? `${p.workloadName}.${p.namespace}` : p.id;
 }
 

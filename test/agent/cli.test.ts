@@ -227,11 +227,14 @@ test('agent: registers, prints the gRPC bootstrap path, and on SIGTERM closes it
     const disconnect = await cp.waitFor('disconnect', undefined, 2000);
     assert.equal(disconnect.reason, 'client closed the stream', 'a half-close, not a dropped connection');
     assert.equal(stdout, `GRPC_XDS_BOOTSTRAP=${join(dir, 'grpc-bootstrap.json')}\n`);
-    assert.deepEqual(stderr.trimEnd().split('\n'), [
-      `warning: no root-cert.pem in ${resolve(dir)}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`,
-      `connected to ${cp.address}`,
-      'registered as svc1-vm-127.0.0.1',
-      'disconnected: agent stopping',
+    // Issue 13: each line carries a timestamp and a level, as serve's do (one logger).
+    const lines = stderr.trimEnd().split('\n');
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) /);
+    assert.deepEqual(lines.map((l) => l.slice(l.indexOf(' ') + 1)), [
+      `warn no root-cert.pem in ${resolve(dir)}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`,
+      `info connected to ${cp.address}`,
+      'info registered as svc1-vm-127.0.0.1',
+      'info disconnected: agent stopping',
     ]);
   } finally {
     child.kill('SIGKILL');

@@ -106,7 +106,7 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     own(child, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));
-    const agent: AgentProcess = { dir, bootstrap: join(dir, 'grpc-bootstrap.json'), log: () => log, certificates: () => (log.match(/^certificate issued for /gm) ?? []).length };
+    const agent: AgentProcess = { dir, bootstrap: join(dir, 'grpc-bootstrap.json'), log: () => log, certificates: () => (log.match(/^\S+ info certificate issued for /gm) ?? []).length };
     agents.set(name, agent);
     await waitFor(() => (/GRPC_XDS_BOOTSTRAP=/.test(out) ? true : undefined), 30_000, `agent ${name} to serve its local apps\n${log}`);
     return agent;

@@ -101,6 +101,11 @@ export class Agent {
     if (this.o.healthy !== false) s.send(this.request(HEALTH_INFORMATION_TYPE_URL));
   }
 
+  /** Sends a health report (H-5): healthy without `error`, unhealthy with it as the reason. */
+  reportHealth(error?: string): void {
+    this.stream?.send(this.request(HEALTH_INFORMATION_TYPE_URL, error));
+  }
+
   close(): void {
     this.stream?.close();
     this.stream = undefined;

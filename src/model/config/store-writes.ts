@@ -94,7 +94,8 @@ export function planWrite(op: WriteOp, current: ConfigObject | undefined, index:
           ...cur.metadata,
           labels: op.object.metadata.labels,
           annotations: op.object.metadata.annotations,
-          generation: (cur.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+          // An object without a generation (a config folder's) keeps none while its spec is unchanged.
+          ...(cur.metadata.generation !== undefined || specChanged ? { generation: (cur.metadata.generation ?? 1) + (specChanged ? 1 : 0) } : {}),
         },
         spec: op.object.spec,
       } as ConfigObject;

@@ -1,6 +1,8 @@
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ResourceSource, TypeSnapshot, ViewKey } from '../cache/resource-cache.js';
 import type { Problem, Receipt, TypeStatus } from '../protocol/common.js';
+import { selectResources } from '../protocol/subscription.js';
+import type { EncodedResource } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent } from './events.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from './node-identity.js';
@@ -22,6 +24,25 @@ export interface Outgoing<Res> {
   readonly names: readonly string[];
   readonly removed?: readonly string[];
   readonly bytes: number;
+}
+
+/** The resources of one type at one snapshot version, as one stream selects them. */
+export interface VersionedResources {
+  readonly version: string;
+  readonly resources: readonly EncodedResource[];
+}
+
+/** Per type: what was last sent, what was last ACKed, and what the stream would get now. */
+export interface TypeResources {
+  readonly typeUrl: string;
+  readonly sent?: VersionedResources;
+  readonly acked?: VersionedResources;
+  readonly current?: VersionedResources;
+}
+
+export interface StreamResources {
+  readonly stream: StreamInfo;
+  readonly types: readonly TypeResources[];
 }
 
 /** What the driver reads of a request, whatever the protocol. */
@@ -104,6 +125,12 @@ export class AdsStream<Req extends RequestView, Res> {
   /** The transport is congested: answers wait for it to drain (and then carry the latest state). */
   #congested = false;
   readonly #deferred = new Set<XdsResourceType>();
+  /**
+   * Per type URL, the snapshot of the last answer sent and of the last one ACKed: references to
+   * immutable snapshots the cache shares, so remembering them costs two pointers per type.
+   */
+  readonly #sentSnapshots = new Map<string, TypeSnapshot>();
+  readonly #ackedSnapshots = new Map<string, TypeSnapshot>();
 
   constructor(options: AdsStreamOptions<Req>, session: ProtocolSession<Req, Outgoing<Res>>, port: StreamPort<Res>) {
     this.#opts = options;
@@ -139,7 +166,11 @@ export class AdsStream<Req extends RequestView, Res> {
     const d = this.#opts.describe(req);
     const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
     this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
-    if (receipt.ack !== undefined) this.#emit({ ...base, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
+    if (receipt.ack !== undefined) {
+      const sent = this.#sentSnapshots.get(type.typeUrl);
+      if (sent?.version === receipt.ack.version) this.#ackedSnapshots.set(type.typeUrl, sent);
+      this.#emit({ ...base, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
+    }
     if (receipt.nack !== undefined) this.#emit({ ...base, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
     if (receipt.respond || !this.#watches.has(type.typeUrl)) this.#sync(type);
   }
@@ -167,6 +198,32 @@ export class AdsStream<Req extends RequestView, Res> {
         return current !== undefined && s.seenVersion !== undefined ? { ...s, seenVersion: current } : s;
       });
     return { stream: this.#info, types };
+  }
+
+  /**
+   * The resources of each type this stream subscribes to, as of the snapshot last sent, the one last
+   * ACKed and the view's current one (`proxy-config`, `proxy-status PROXY`). A client holds the
+   * sent snapshot's resources once it ACKs them: a response carries the resources that changed and
+   * the client keeps the others, which are the same in that snapshot.
+   */
+  resources(): StreamResources | undefined {
+    const info = this.#info;
+    if (info === undefined) return undefined;
+    const types = this.#session
+      .typeUrls()
+      .map((typeUrl): TypeResources | undefined => {
+        const status = this.#session.status(typeUrl);
+        if (status === undefined) return undefined;
+        const subscription = { wildcard: status.wildcard, names: new Set(status.names), explicit: true };
+        const pick = (snapshot: TypeSnapshot | undefined): VersionedResources | undefined =>
+          snapshot === undefined ? undefined : { version: snapshot.version, resources: [...selectResources(subscription, snapshot.resources).values()] };
+        const sent = pick(this.#sentSnapshots.get(typeUrl));
+        const acked = pick(this.#ackedSnapshots.get(typeUrl));
+        const current = pick(this.#opts.source.current(info.view, typeUrl));
+        return { typeUrl, ...(sent ? { sent } : {}), ...(acked ? { acked } : {}), ...(current ? { current } : {}) };
+      })
+      .filter((t): t is TypeResources => t !== undefined);
+    return { stream: info, types };
   }
 
   #connect(req: Req): StreamInfo | undefined {
@@ -212,6 +269,7 @@ export class AdsStream<Req extends RequestView, Res> {
     const { responses, problems } = this.#session.answer(type, snapshot);
     const base = { streamId: info.streamId, proxyId: info.proxy.id, typeUrl: type.typeUrl };
     for (const p of problems) this.#emit({ ...base, event: 'problem', message: p.message });
+    if (snapshot !== undefined && responses.length > 0) this.#sentSnapshots.set(type.typeUrl, snapshot);
     for (const out of responses) {
       // Every chunk of one answer is written: they share one version and are ACKed together.
       if (!this.#port.send(out.message)) this.#congested = true;

@@ -56,3 +56,9 @@ test('issue 7: CERTIFICATE_PROVIDERS metadata is parsed as a sorted, de-duplicat
   const without = proxyIdentityFromNode(create(NodeSchema, { id: 'proxyless~127.0.0.5~srv.demo~demo.svc.cluster.local', metadata: { GENERATOR: 'grpc' } }));
   assert.equal(without.certificateProviders, undefined);
 });
+
+test('issue 13: a VM agent named after its IP keeps its full name (the namespace is after the last dot)', () => {
+  const p = proxyIdentityFromNode(create(NodeSchema, { id: 'sidecar~127.0.0.5~web-vm-127.0.0.5.vm-demo~vm-demo.svc.cluster.local', metadata: {} }));
+  assert.equal(p.workloadName, 'web-vm-127.0.0.5');
+  assert.equal(p.namespace, 'vm-demo');
+});

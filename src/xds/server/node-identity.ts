@@ -25,7 +25,10 @@ export interface ProxyIdentity {
   /** Metadata INSTANCE_IPS, else the IP part of the id. */
   readonly ips: readonly string[];
   readonly ip?: string;
-  /** Workload (pod or VM) name: the id's third part up to its first dot. */
+  /**
+   * Workload (pod or VM) name: the id's third part `<name>.<namespace>` without its namespace (a
+   * namespace is one DNS label, a name may hold dots: a VM's `<group>-<ip>`).
+   */
   readonly workloadName?: string;
   /** Metadata NAMESPACE, else the id's `<name>.<namespace>` part, else the DNS domain's first label. */
   readonly namespace?: string;
@@ -51,7 +54,7 @@ export function proxyIdentityFromNode(node: Node): ProxyIdentity {
   const parts = node.id.split('~');
   const istioStyle = parts.length === 4;
   const [nodeType, idIp, idName, idDomain] = istioStyle ? parts : [];
-  const nameParts = (idName ?? '').split('.');
+  const nameParts = splitNameAndNamespace(idName ?? '');
   const instanceIps = commaList(metadata['INSTANCE_IPS']);
   const providers = [...new Set(commaList(metadata[CERTIFICATE_PROVIDERS_METADATA]))].sort();
   const ips = instanceIps.length > 0 ? instanceIps : nonEmpty(idIp) !== undefined ? [idIp as string] : [];
@@ -76,6 +79,12 @@ export function proxyIdentityFromNode(node: Node): ProxyIdentity {
     ...opt('certificateProviders', providers.length > 0 ? providers : undefined),
     metadata,
   };
+}
+
+/** `web-vm-127.0.0.5.vm-demo` → [`web-vm-127.0.0.5`, `vm-demo`]: the namespace is after the last dot. */
+function splitNameAndNamespace(nameDotNamespace: string): [string, string | undefined] {
+  const dot = nameDotNamespace.lastIndexOf('.');
+  return dot < 0 ? [nameDotNamespace, undefined] : [nameDotNamespace.slice(0, dot), nameDotNamespace.slice(dot + 1)];
 }
 
 function str(v: JsonValue | undefined): string | undefined {

@@ -12,7 +12,7 @@ import { SotwSession } from '../protocol/sotw.js';
 import { resourceTypeOf } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
-import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView } from './ads-stream.js';
+import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamResources } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import type { ProxyIdentity } from './node-identity.js';
 import { presentedCertificate } from './peer-certificate.js';
@@ -70,6 +70,11 @@ export class XdsServer {
   /** Per stream and type protocol state of every connected proxy. */
   streams(): StreamStatus[] {
     return [...this.#streams.keys()].map((s) => s.status()).filter((s): s is StreamStatus => s !== undefined);
+  }
+
+  /** Per stream and type, the resources sent, ACKed and current (ads-stream.ts `resources`). */
+  streamResources(): StreamResources[] {
+    return [...this.#streams.keys()].map((s) => s.resources()).filter((s): s is StreamResources => s !== undefined);
   }
 
   /** Binds `host:port` in plaintext (port 0 picks a free one) and starts serving. */
