@@ -1,0 +1,138 @@
+/**
+ * Rule C-9 (DestinationRule `loadBalancer.simple: PASSTHROUGH`), from the `endpoints` report to what
+ * Envoy and proxyless gRPC clients receive. Istio's tables: cluster_builder_test.go
+ * TestApplyDestinationRule "destination rule with pass through subsets" and "destination rule
+ * static with pass", cluster_test.go TestApplyLoadBalancer "DNS cluster with PASSTHROUGH in DR".
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { cluster, endpoints, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { proxyIdentityFromNode } from '../server/node-identity.js';
+import { generateFor, registryOfYaml, sidecar, type EnvoyResources } from './envoy/test-support.js';
+import { grpcGenerator } from './pipeline.js';
+
+function serviceEntry(resolution: 'STATIC' | 'DNS'): string {
+  return `
+    apiVersion: networking.istio.io/v1
+    kind: ServiceEntry
+    metadata: {name: foo, namespace: apps}
+    spec:
+      hosts: [foo.apps.test]
+      location: MESH_INTERNAL
+      ports: [{number: 8080, name: http, protocol: HTTP}]
+      resolution: ${resolution}
+      workloadSelector: {labels: {app: foo}}
+  `;
+}
+
+const ENTRIES = [
+  workloadEntry('bar', 'apps', 'address: 10.7.0.1\nlabels: {app: foo, foo: bar}'),
+  workloadEntry('baz', 'apps', 'address: 10.7.0.2\nlabels: {app: foo, foo: baz}'),
+];
+
+function destinationRule(spec: string): string {
+  return `
+    apiVersion: networking.istio.io/v1
+    kind: DestinationRule
+    metadata: {name: foo, namespace: apps}
+    spec:
+      host: foo.apps.test
+${spec
+  .split('\n')
+  .map((l) => `      ${l}`)
+  .join('\n')}
+  `;
+}
+
+const SUBSET_PASSTHROUGH = destinationRule('subsets:\n- name: foobar\n  labels: {foo: bar}\n  trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
+const TOP_PASSTHROUGH = destinationRule('trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
+
+const DEFAULT = 'outbound|8080||foo.apps.test';
+const FOOBAR = 'outbound|8080|foobar|foo.apps.test';
+
+function report(...docs: string[]) {
+  return endpoints(yamlDocs(...docs), { client: { namespace: 'apps' } });
+}
+
+function envoy(...docs: string[]): EnvoyResources {
+  return generateFor(registryOfYaml(yamlDocs(...docs)), sidecar({ namespace: 'apps', ip: '10.9.9.9' }));
+}
+
+function proxyless(...docs: string[]): EnvoyResources {
+  const node = create(NodeSchema, { id: 'proxyless~10.9.0.1~client.apps~apps.svc.cluster.local', metadata: { GENERATOR: 'grpc', NAMESPACE: 'apps' } });
+  return generateFor(registryOfYaml(yamlDocs(...docs)), proxyIdentityFromNode(node), { grpc: grpcGenerator });
+}
+
+function generated(r: EnvoyResources, name: string): Cluster {
+  const c = r.clusters.get(name);
+  assert.ok(c, `cluster ${name} is generated (have: ${[...r.clusters.keys()].join(', ')})`);
+  return c;
+}
+
+function assertOriginalDst(c: Cluster): void {
+  assert.deepEqual(c.clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST });
+  assert.equal(c.lbPolicy, Cluster_LbPolicy.CLUSTER_PROVIDED);
+  assert.equal(c.loadAssignment, undefined, 'no load assignment');
+  assert.equal(c.edsClusterConfig, undefined, 'no EDS');
+}
+
+test('C-9: PASSTHROUGH in a subset makes that subset cluster ORIGINAL_DST with no endpoints; the default cluster stays EDS (TestApplyDestinationRule "destination rule with pass through subsets")', () => {
+  const r = report(serviceEntry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
+  const subset = cluster(r, FOOBAR);
+  assert.equal(subset.type, 'ORIGINAL_DST');
+  assert.deepEqual(subset.localities, []);
+  const main = cluster(r, DEFAULT);
+  assert.equal(main.type, 'EDS');
+  assert.equal(main.localities.flatMap((g) => g.endpoints).length, 2);
+
+  const e = envoy(serviceEntry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
+  assertOriginalDst(generated(e, FOOBAR));
+  assert.ok(!e.endpoints.has(FOOBAR), 'no ClusterLoadAssignment for the passthrough subset');
+  assert.deepEqual(generated(e, DEFAULT).clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.EDS });
+  assert.ok(e.endpoints.has(DEFAULT));
+});
+
+test('C-9: PASSTHROUGH at the top level turns a STATIC service cluster into ORIGINAL_DST with no endpoints (TestApplyDestinationRule "destination rule static with pass")', () => {
+  const r = report(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
+  const c = cluster(r, DEFAULT);
+  assert.equal(c.type, 'ORIGINAL_DST');
+  assert.deepEqual(c.localities, []);
+  const e = envoy(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
+  assertOriginalDst(generated(e, DEFAULT));
+  assert.ok(!e.endpoints.has(DEFAULT));
+});
+
+test('C-9: PASSTHROUGH turns a DNS (STRICT_DNS) cluster into ORIGINAL_DST, CLUSTER_PROVIDED, without load assignment (TestApplyLoadBalancer "DNS cluster with PASSTHROUGH in DR")', () => {
+  const r = report(serviceEntry('DNS'), ...ENTRIES, TOP_PASSTHROUGH);
+  const c = cluster(r, DEFAULT);
+  assert.equal(c.type, 'ORIGINAL_DST');
+  assert.deepEqual(c.localities, []);
+  assertOriginalDst(generated(envoy(serviceEntry('DNS'), ...ENTRIES, TOP_PASSTHROUGH), DEFAULT));
+  assert.equal(cluster(report(serviceEntry('DNS'), ...ENTRIES), DEFAULT).type, 'STRICT_DNS', 'without the rule');
+});
+
+test('C-9: a subset that does not say PASSTHROUGH itself inherits it from the top level unless its own load balancer overrides it', () => {
+  const rule = destinationRule(
+    'trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}\nsubsets:\n- {name: inherits, labels: {foo: bar}}\n- {name: own, labels: {foo: baz}, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}',
+  );
+  const r = report(serviceEntry('STATIC'), ...ENTRIES, rule);
+  assert.equal(cluster(r, 'outbound|8080|inherits|foo.apps.test').type, 'ORIGINAL_DST');
+  const own = cluster(r, 'outbound|8080|own|foo.apps.test');
+  assert.equal(own.type, 'EDS');
+  assert.deepEqual(own.localities.flatMap((g) => g.endpoints.map((x) => x.address)), ['10.7.0.2']);
+});
+
+test('C-9, proxyless gRPC: gRPC has no ORIGINAL_DST, so the client keeps the EDS cluster with its endpoints and round robin, as Istio\'s gRPC generator does', () => {
+  const g = proxyless(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH, SUBSET_PASSTHROUGH.replace(/name: foo,/, 'name: foo2,'));
+  const main = generated(g, DEFAULT);
+  assert.deepEqual(main.clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.EDS });
+  assert.equal(main.lbPolicy, Cluster_LbPolicy.ROUND_ROBIN);
+  const cla = g.endpoints.get(DEFAULT);
+  assert.ok(cla, 'its ClusterLoadAssignment is sent');
+  assert.equal(cla.endpoints.flatMap((l) => l.lbEndpoints).length, 2);
+  assert.deepEqual(generated(g, FOOBAR).clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.EDS }, 'the passthrough subset too');
+  assert.equal(g.endpoints.get(FOOBAR)?.endpoints.flatMap((l) => l.lbEndpoints).length, 1);
+});
