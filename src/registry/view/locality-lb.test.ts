@@ -2,8 +2,8 @@
  * Rules L-* (locality priorities and weights relative to the client), through the `endpoints`
  * report and the pure functions (loadbalancer_test.go TestApplyLocalitySetting, eds_test.go).
  *
- * Not covered: L-8 (`locality_weighted_lb_config` is a cluster field the report does not show);
- * the `zoneAwareLbSetting` branch of L-1 (not a field meshbridge's DestinationRule type reads).
+ * Not covered here: L-8 (`locality_weighted_lb_config` is a cluster field the report does not show);
+ * the `zoneAwareLbSetting` branch of L-1 and L-11 are in zone-aware.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
