@@ -8,8 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend } from '../xds/fixtures/backends.js';
-import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { backend, destinationRule, docs, readyClient, serviceEntry, workloadEntry } from './mesh.js';
 import { cleanups, startServe } from './serve-process.js';
 
 test('zone-aware: calls stay in the client region (all its zones), fail over to the "to" region when the local backends go, and come back', { timeout: 120_000 }, async (t) => {
@@ -23,16 +22,7 @@ test('zone-aware: calls stay in the client region (all its zones), fail over to 
   // The local backends are stopped by the test itself (and restarted on the same ports).
   const local = [zoneA, zoneB];
   own(local, (list) => Promise.all(list.map((b) => b.stop())));
-  const rule = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: za, namespace: ${NS}}
-spec:
-  host: za.demo.test
-  trafficPolicy:
-    loadBalancer:
-      zoneAwareLbSetting:
-        failover: [{from: r1, to: r2}]
-`;
+  const rule = destinationRule('za', 'za.demo.test', '{loadBalancer: {zoneAwareLbSetting: {failover: [{from: r1, to: r2}]}}}');
   const labels = { app: 'za' };
   const serve = await startServe({
     files: {
@@ -47,9 +37,7 @@ spec:
     },
   });
   own(serve, (x) => x.stop());
-  const client = new XdsClientChild(proxyless(serve.xds, 'za.demo.test', { locality: { region: 'r1', zone: 'z1', subZone: 's1' } }));
-  own(client, (x) => x.stop());
-  await client.ready(30_000);
+  const client = await readyClient(own, serve.xds, 'za.demo.test', { region: 'r1', zone: 'z1', subZone: 's1' });
 
   const inRegion = await client.send({ op: 'call', count: 60, deadlineMs: 10_000, waitForReady: true }, 20_000);
   assert.deepEqual(inRegion.errors, []);

@@ -6,34 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cluster, clusterNames, endpoints, sent, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { cluster, clusterNames, destinationRule, endpoints, sent, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
 
 /** A STATIC ServiceEntry for `host` in `namespace`, port 80 (no endpoints needed: EDS clusters are always sent). */
-function serviceEntry(host: string, namespace: string): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: ServiceEntry
-    metadata: {name: se, namespace: ${namespace}}
-    spec:
-      hosts: [${host}]
-      location: MESH_INTERNAL
-      ports: [{number: 80, name: http, protocol: HTTP}]
-      resolution: STATIC
-      workloadSelector: {labels: {app: a}}
-  `;
+function entry(host: string, namespace: string): string {
+  return serviceEntry('se', namespace, host, { app: 'a' });
 }
 
 /** A DestinationRule with subsets named `subsets` (no labels), and `exportTo` when given. */
-function rule(name: string, namespace: string, host: string, subsets: readonly string[], exportTo?: readonly string[], extra = ''): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata: {name: ${name}, namespace: ${namespace}${extra}}
-    spec:
-      host: "${host}"
-      ${exportTo ? `exportTo: [${exportTo.map((e) => `"${e}"`).join(', ')}]` : ''}
-      subsets: [${subsets.map((s) => `{name: ${s}}`).join(', ')}]
-  `;
+function rule(name: string, namespace: string, host: string, subsets: readonly string[], exportTo?: readonly string[]): string {
+  const exported = exportTo ? `exportTo: [${exportTo.map((e) => `"${e}"`).join(', ')}]\n` : '';
+  return destinationRule(name, namespace, host, `${exported}subsets: [${subsets.map((s) => `{name: ${s}}`).join(', ')}]`);
 }
 
 /** The subset names the client gets clusters for, for `host` port 80, in the order the rule lists them. */
@@ -82,7 +65,7 @@ const WITH_EXPORT_TO_CASES: ReadonlyArray<{ rules: string; proxyNs: string; serv
 
 for (const c of WITH_EXPORT_TO_CASES) {
   test(`${c.rules}: a client in ${c.proxyNs} of ${c.host} (service in ${c.serviceNs}) gets subsets [${c.want.join(', ')}] (TestSetDestinationRuleWithExportTo)`, () => {
-    const config = yamlDocs(serviceEntry(c.host, c.serviceNs), ...WITH_EXPORT_TO_RULES);
+    const config = yamlDocs(entry(c.host, c.serviceNs), ...WITH_EXPORT_TO_RULES);
     assert.deepEqual(subsetsSeen(config, c.proxyNs, c.host), c.want);
   });
 }
@@ -96,12 +79,12 @@ const MERGING_RULES = [
 ];
 
 test('DRS-1, DRS-6: rules of one namespace with the same exportTo merge; one exported only to istio-system does not serve its own namespace (TestSetDestinationRuleMerging, private index)', () => {
-  const config = yamlDocs(serviceEntry(TESTHOST, 'test'), ...MERGING_RULES);
+  const config = yamlDocs(entry(TESTHOST, 'test'), ...MERGING_RULES);
   assert.deepEqual(subsetsSeen(config, 'test', TESTHOST), ['subset1', 'subset2', 'subset3', 'subset4']);
 });
 
 test('DRS-2, DRS-6: rules with different exportTo stay separate rules: other namespaces get rule1+rule2 only; istio-system gets rule3, the last rule exported to it (TestSetDestinationRuleMerging, public index)', () => {
-  const config = yamlDocs(serviceEntry(TESTHOST, 'test'), ...MERGING_RULES);
+  const config = yamlDocs(entry(TESTHOST, 'test'), ...MERGING_RULES);
   assert.deepEqual(subsetsSeen(config, 'other', TESTHOST), ['subset1', 'subset2', 'subset3', 'subset4']);
   // Both consolidated rules reach istio-system; Istio's SidecarScope.DestinationRule takes the last
   // one without a workload selector: rule3 alone, never merged with rule1+rule2.
@@ -111,32 +94,32 @@ test('DRS-2, DRS-6: rules with different exportTo stay separate rules: other nam
 // ---- the two defects the issue names, and the remaining parts of the rules ----
 
 test('DRS-5: a client in the root namespace gets the private root rule, not merged with the public one', () => {
-  const config = yamlDocs(serviceEntry(TESTHOST, 'apps'), rule('public', 'istio-system', TESTHOST, ['pub']), rule('private', 'istio-system', TESTHOST, ['priv'], ['.']));
+  const config = yamlDocs(entry(TESTHOST, 'apps'), rule('public', 'istio-system', TESTHOST, ['pub']), rule('private', 'istio-system', TESTHOST, ['priv'], ['.']));
   assert.deepEqual(subsetsSeen(config, 'istio-system', TESTHOST), ['priv']);
   assert.deepEqual(subsetsSeen(config, 'apps', TESTHOST), ['pub'], 'other namespaces get only the public rule');
 });
 
 test('DRS-5: a root-namespace client with no private root rule falls back to the service namespace, then the public root rule', () => {
   const root = rule('public', 'istio-system', TESTHOST, ['pub']);
-  assert.deepEqual(subsetsSeen(yamlDocs(serviceEntry(TESTHOST, 'apps'), root, rule('svc', 'apps', TESTHOST, ['svc'])), 'istio-system', TESTHOST), ['svc']);
-  assert.deepEqual(subsetsSeen(yamlDocs(serviceEntry(TESTHOST, 'apps'), root), 'istio-system', TESTHOST), ['pub']);
+  assert.deepEqual(subsetsSeen(yamlDocs(entry(TESTHOST, 'apps'), root, rule('svc', 'apps', TESTHOST, ['svc'])), 'istio-system', TESTHOST), ['svc']);
+  assert.deepEqual(subsetsSeen(yamlDocs(entry(TESTHOST, 'apps'), root), 'istio-system', TESTHOST), ['pub']);
 });
 
 test('DRS-4: a rule of a third namespace never applies, even exported to "*" or naming the client', () => {
-  const config = yamlDocs(serviceEntry(TESTHOST, 'apps'), rule('star', 'third', TESTHOST, ['star'], ['*']), rule('named', 'fourth', TESTHOST, ['named'], ['client']));
+  const config = yamlDocs(entry(TESTHOST, 'apps'), rule('star', 'third', TESTHOST, ['star'], ['*']), rule('named', 'fourth', TESTHOST, ['named'], ['client']));
   assert.deepEqual(subsetsSeen(config, 'client', TESTHOST), []);
 });
 
 test('DRS-2: a service-namespace rule not exported to the client does not apply; the root namespace is asked next', () => {
-  const config = yamlDocs(serviceEntry(TESTHOST, 'apps'), rule('svc', 'apps', TESTHOST, ['svc'], ['other']), rule('root', 'istio-system', TESTHOST, ['root']));
+  const config = yamlDocs(entry(TESTHOST, 'apps'), rule('svc', 'apps', TESTHOST, ['svc'], ['other']), rule('root', 'istio-system', TESTHOST, ['root']));
   assert.deepEqual(subsetsSeen(config, 'client', TESTHOST), ['root']);
   assert.deepEqual(subsetsSeen(config, 'other', TESTHOST), ['svc']);
 });
 
 test('DRS-6: the most specific host wins inside a namespace: *.app.org over *.org, the exact host over both', () => {
   const wild = [rule('org', 'apps', '*.org', ['org']), rule('app', 'apps', '*.app.org', ['app'])];
-  assert.deepEqual(subsetsSeen(yamlDocs(serviceEntry('foo.app.org', 'apps'), ...wild), 'apps', 'foo.app.org'), ['app']);
-  assert.deepEqual(subsetsSeen(yamlDocs(serviceEntry('foo.app.org', 'apps'), ...wild, rule('exact', 'apps', 'foo.app.org', ['exact'])), 'apps', 'foo.app.org'), ['exact']);
+  assert.deepEqual(subsetsSeen(yamlDocs(entry('foo.app.org', 'apps'), ...wild), 'apps', 'foo.app.org'), ['app']);
+  assert.deepEqual(subsetsSeen(yamlDocs(entry('foo.app.org', 'apps'), ...wild, rule('exact', 'apps', 'foo.app.org', ['exact'])), 'apps', 'foo.app.org'), ['exact']);
 });
 
 test('DRS-6: merged rules take the oldest top-level traffic policy; a subset name already taken is not added again', () => {
@@ -150,7 +133,7 @@ test('DRS-6: merged rules take the oldest top-level traffic policy; a subset nam
       subsets: ${subsets}
   `;
   const config = yamlDocs(
-    serviceEntry(TESTHOST, 'apps'),
+    entry(TESTHOST, 'apps'),
     workloadEntry('vm', 'apps', 'address: 1.1.1.1\nserviceAccount: sa\nlabels: {app: a, v: "1"}'),
     // Listed newest first: the creation timestamps, not the file order, decide.
     tlsRule('newer', '2024-02-01T00:00:00Z', 'ISTIO_MUTUAL', '[{name: v1, labels: {v: "2"}}, {name: v2, labels: {v: "2"}}]'),
@@ -164,17 +147,9 @@ test('DRS-6: merged rules take the oldest top-level traffic policy; a subset nam
 
 test('DRS-1: a workload-selector rule of the client namespace applies to the clients it selects; others get the catch-all rule', () => {
   const config = yamlDocs(
-    serviceEntry(TESTHOST, 'apps'),
+    entry(TESTHOST, 'apps'),
     rule('all', 'apps', TESTHOST, ['all']),
-    `
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata: {name: selected, namespace: apps}
-    spec:
-      host: ${TESTHOST}
-      workloadSelector: {matchLabels: {app: special}}
-      subsets: [{name: special}]
-    `,
+    destinationRule('selected', 'apps', TESTHOST, 'workloadSelector: {matchLabels: {app: special}}\nsubsets: [{name: special}]'),
   );
   const seen = (labels: Record<string, string>) =>
     endpoints(config, { client: { namespace: 'apps', labels }, host: TESTHOST })

@@ -8,24 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterReport } from '../../app/endpoints-report.js';
-import { cluster, endpoints, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { cluster, destinationRule, endpoints, meshLocalityConfig, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
 
 const HOST = 'zoneaware.example.com';
 const CLUSTER = `outbound|80||${HOST}`;
-
-function serviceEntry(): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: ServiceEntry
-    metadata: {name: zoneaware, namespace: default}
-    spec:
-      hosts: [${HOST}]
-      location: MESH_INTERNAL
-      ports: [{number: 80, name: http, protocol: HTTP}]
-      resolution: STATIC
-      workloadSelector: {labels: {app: zoneaware}}
-  `;
-}
 
 /** WorkloadEntries `address@locality` (optionally `address@locality@version`). */
 function entries(...specs: readonly string[]): string[] {
@@ -35,31 +21,14 @@ function entries(...specs: readonly string[]): string[] {
   });
 }
 
-function destinationRule(trafficPolicy: string): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata: {name: zone-aware, namespace: default}
-    spec:
-      host: ${HOST}
-      trafficPolicy: ${trafficPolicy}
-  `;
+function rule(trafficPolicy: string, more = ''): string {
+  return destinationRule('zone-aware', 'default', HOST, `trafficPolicy: ${trafficPolicy}\n${more}`);
 }
 
 const OUTLIER = 'outlierDetection: {interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}';
 
-function meshConfig(localityLbSetting: string): string {
-  return `
-    apiVersion: meshbridge.io/v1alpha1
-    kind: MeshConfig
-    metadata: {name: mesh}
-    spec:
-      localityLbSetting: ${localityLbSetting}
-  `;
-}
-
 function view(docs: readonly string[], clientLocality: string, explain = false): ClusterReport {
-  return cluster(endpoints(yamlDocs(serviceEntry(), ...docs), { client: { namespace: 'default', locality: clientLocality }, explain }), CLUSTER);
+  return cluster(endpoints(yamlDocs(serviceEntry('zoneaware', 'default', HOST), ...docs), { client: { namespace: 'default', locality: clientLocality }, explain }), CLUSTER);
 }
 
 /** address -> priority, as sent. */
@@ -70,7 +39,7 @@ function priorities(c: ClusterReport): Record<string, number> {
 }
 
 test('L-11: zone-aware priorities by region, failover region at 1, a third region at 2 (eds_test TestEdsZoneAwareDestinationRule)', () => {
-  const dr = destinationRule(`{${OUTLIER}, loadBalancer: {zoneAwareLbSetting: {enabled: true, failover: [{from: region1, to: region2}]}}}`);
+  const dr = rule(`{${OUTLIER}, loadBalancer: {zoneAwareLbSetting: {enabled: true, failover: [{from: region1, to: region2}]}}}`);
   const c = view([...entries('10.0.1.1@region1/zone1/subzone1', '10.0.1.2@region1/zone2/subzone1', '10.0.2.1@region2/zone1/subzone1', '10.0.3.1@region3/zone1/subzone1'), dr], 'region1/zone1/subzone1');
   assert.deepEqual(priorities(c), { '10.0.1.1': 0, '10.0.1.2': 0, '10.0.2.1': 1, '10.0.3.1': 2 });
 });
@@ -90,7 +59,7 @@ const FAKE_CLUSTER = entries(
 const PROXY = 'region1/zone1/subzone1';
 
 function fakeClusterPriorities(zoneAwareLbSetting: string): number[] {
-  const p = priorities(view([...FAKE_CLUSTER, destinationRule(`{loadBalancer: {zoneAwareLbSetting: ${zoneAwareLbSetting}}}`)], PROXY));
+  const p = priorities(view([...FAKE_CLUSTER, rule(`{loadBalancer: {zoneAwareLbSetting: ${zoneAwareLbSetting}}}`)], PROXY));
   return ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.0.6', '10.1.0.7'].map((a) => p[a] ?? -1);
 }
 
@@ -111,9 +80,9 @@ test('L-11: only the first failover rule whose from is the client region counts'
 });
 
 test('L-11: "zone-aware FailoverPriority delegates to label-based priority": label tiers first, regions inside each tier (TestApplyZoneAwareLoadBalancer)', () => {
-  const dr = destinationRule('{loadBalancer: {zoneAwareLbSetting: {failoverPriority: [version]}}}');
+  const dr = rule('{loadBalancer: {zoneAwareLbSetting: {failoverPriority: [version]}}}');
   const c = cluster(
-    endpoints(yamlDocs(serviceEntry(), ...entries('10.2.0.1@region1/zone1@v1', '10.2.0.2@region2/zone1@v1', '10.2.0.3@region1/zone2@v2', '10.2.0.4@region2/zone1@v2'), dr), {
+    endpoints(yamlDocs(serviceEntry('zoneaware', 'default', HOST), ...entries('10.2.0.1@region1/zone1@v1', '10.2.0.2@region2/zone1@v1', '10.2.0.3@region1/zone2@v2', '10.2.0.4@region2/zone1@v2'), dr), {
       client: { namespace: 'default', locality: 'region1/zone1', labels: { version: 'v1' } },
     }),
     CLUSTER,
@@ -181,18 +150,18 @@ for (const c of INTEGRATION_CASES) {
       'enabled+outlier': `{connectionPool: {tcp: {connectTimeout: 250ms}}, outlierDetection: {interval: 1s, baseEjectionTime: 10m, maxEjectionPercent: 100}, loadBalancer: {zoneAwareLbSetting: {enabled: true, minClusterSize: 1}}}`,
     };
     const policy = policies[c.dr];
-    const docs = [...entries(...c.workloads), ...(policy ? [destinationRule(policy)] : [])];
+    const docs = [...entries(...c.workloads), ...(policy ? [rule(policy)] : [])];
     assert.deepEqual(priorities(view(docs, LOCAL)), c.want);
   });
 }
 
 test('L-11: zone-aware needs no outlier detection, unlike localityLbSetting failover (L-2)', () => {
   const workloads = entries('10.4.0.1@region1/zone1', '10.4.0.2@region2/zone1');
-  assert.deepEqual(priorities(view([...workloads, destinationRule('{loadBalancer: {localityLbSetting: {failover: [{from: region1, to: region2}]}}}')], 'region1/zone1')), {
+  assert.deepEqual(priorities(view([...workloads, rule('{loadBalancer: {localityLbSetting: {failover: [{from: region1, to: region2}]}}}')], 'region1/zone1')), {
     '10.4.0.1': 0,
     '10.4.0.2': 0,
   });
-  assert.deepEqual(priorities(view([...workloads, destinationRule('{loadBalancer: {zoneAwareLbSetting: {failover: [{from: region1, to: region2}]}}}')], 'region1/zone1')), {
+  assert.deepEqual(priorities(view([...workloads, rule('{loadBalancer: {zoneAwareLbSetting: {failover: [{from: region1, to: region2}]}}}')], 'region1/zone1')), {
     '10.4.0.1': 0,
     '10.4.0.2': 1,
   });
@@ -200,22 +169,23 @@ test('L-11: zone-aware needs no outlier detection, unlike localityLbSetting fail
 
 test('L-11: enabled: false switches locality handling off for the cluster, whatever the mesh localityLbSetting and outlier detection say', () => {
   const workloads = entries('10.5.0.1@region1/zone1/subzone1', '10.5.0.2@region1/zone2', '10.5.0.3@region2/zone1');
-  const mesh = meshConfig('{failover: [{from: region1, to: region2}]}');
-  const withMesh = priorities(view([mesh, ...workloads, destinationRule(`{${OUTLIER}}`)], 'region1/zone1/subzone1'));
+  const mesh = meshLocalityConfig('{failover: [{from: region1, to: region2}]}');
+  const withMesh = priorities(view([mesh, ...workloads, rule(`{${OUTLIER}}`)], 'region1/zone1/subzone1'));
   assert.deepEqual(withMesh, { '10.5.0.1': 0, '10.5.0.2': 1, '10.5.0.3': 2 }, 'the mesh setting applies without a zone-aware rule');
-  const off = priorities(view([mesh, ...workloads, destinationRule(`{${OUTLIER}, loadBalancer: {zoneAwareLbSetting: {enabled: false}}}`)], 'region1/zone1/subzone1'));
+  const off = priorities(view([mesh, ...workloads, rule(`{${OUTLIER}, loadBalancer: {zoneAwareLbSetting: {enabled: false}}}`)], 'region1/zone1/subzone1'));
   assert.deepEqual(off, { '10.5.0.1': 0, '10.5.0.2': 0, '10.5.0.3': 0 });
-  const distribute = meshConfig("{distribute: [{from: 'region1/*', to: {'region1/*': 90, 'region2/*': 10}}]}");
-  const weights = view([distribute, ...workloads, destinationRule('{loadBalancer: {zoneAwareLbSetting: {enabled: false}}}')], 'region1/zone1/subzone1').localities.map((g) => g.weight);
+  const distribute = meshLocalityConfig("{distribute: [{from: 'region1/*', to: {'region1/*': 90, 'region2/*': 10}}]}");
+  const weights = view([distribute, ...workloads, rule('{loadBalancer: {zoneAwareLbSetting: {enabled: false}}}')], 'region1/zone1/subzone1').localities.map((g) => g.weight);
   assert.deepEqual(weights, [1, 1, 1], 'no distribute weights either');
 });
 
 test('L-11: a port-level zoneAwareLbSetting applies to its port only; a subset setting to its subset', () => {
   const workloads = entries('10.6.0.1@region1/zone1', '10.6.0.2@region2/zone1@v2');
-  const dr = destinationRule(
-    "{portLevelSettings: [{port: {number: 80}, loadBalancer: {zoneAwareLbSetting: {enabled: true}}}]}\n      subsets: [{name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {zoneAwareLbSetting: {enabled: false}}}}]",
+  const dr = rule(
+    '{portLevelSettings: [{port: {number: 80}, loadBalancer: {zoneAwareLbSetting: {enabled: true}}}]}',
+    'subsets: [{name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {zoneAwareLbSetting: {enabled: false}}}}]',
   );
-  const r = endpoints(yamlDocs(serviceEntry(), ...workloads, dr), { client: { namespace: 'default', locality: 'region1/zone1' } });
+  const r = endpoints(yamlDocs(serviceEntry('zoneaware', 'default', HOST), ...workloads, dr), { client: { namespace: 'default', locality: 'region1/zone1' } });
   assert.deepEqual(priorities(cluster(r, CLUSTER)), { '10.6.0.1': 0, '10.6.0.2': 1 });
   assert.deepEqual(priorities(cluster(r, `outbound|80|v2|${HOST}`)), { '10.6.0.2': 0 });
 });
@@ -224,11 +194,11 @@ test('L-11: endpoints --explain says which setting decided, and from which objec
   const workloads = entries('10.7.0.1@region1/zone1', '10.7.0.2@region2/zone1');
   const decided = (docs: readonly string[]) => view([...workloads, ...docs], 'region1/zone1', true).localityLb;
   assert.deepEqual(
-    { ...decided([destinationRule('{loadBalancer: {zoneAwareLbSetting: {enabled: true}}}')]), detail: undefined },
+    { ...decided([rule('{loadBalancer: {zoneAwareLbSetting: {enabled: true}}}')]), detail: undefined },
     { setting: 'zoneAwareLbSetting', source: 'DestinationRule/default/zone-aware', detail: undefined },
   );
-  assert.match(decided([destinationRule('{loadBalancer: {zoneAwareLbSetting: {enabled: false}}}')])?.detail ?? '', /enabled: false.*off/);
-  assert.equal(decided([destinationRule(`{${OUTLIER}, loadBalancer: {localityLbSetting: {enabled: true}}}`)])?.setting, 'localityLbSetting');
+  assert.match(decided([rule('{loadBalancer: {zoneAwareLbSetting: {enabled: false}}}')])?.detail ?? '', /enabled: false.*off/);
+  assert.equal(decided([rule(`{${OUTLIER}, loadBalancer: {localityLbSetting: {enabled: true}}}`)])?.setting, 'localityLbSetting');
   assert.deepEqual({ ...decided([]), detail: undefined }, { setting: 'mesh', source: 'MeshConfig', detail: undefined });
   assert.match(decided([])?.detail ?? '', /no outlierDetection/);
   assert.equal(view(workloads, 'region1/zone1').localityLb, undefined, 'only with --explain');

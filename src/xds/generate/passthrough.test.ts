@@ -6,26 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { cluster, endpoints, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
-import { proxyIdentityFromNode } from '../server/node-identity.js';
-import { generateFor, registryOfYaml, sidecar, type EnvoyResources } from './envoy/test-support.js';
+import { cluster, destinationRule, endpoints, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { generateFor, proxylessClient, registryOfYaml, sidecar, type EnvoyResources } from './envoy/test-support.js';
 import { grpcGenerator } from './pipeline.js';
 
-function serviceEntry(resolution: 'STATIC' | 'DNS'): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: ServiceEntry
-    metadata: {name: foo, namespace: apps}
-    spec:
-      hosts: [foo.apps.test]
-      location: MESH_INTERNAL
-      ports: [{number: 8080, name: http, protocol: HTTP}]
-      resolution: ${resolution}
-      workloadSelector: {labels: {app: foo}}
-  `;
+function entry(resolution: 'STATIC' | 'DNS'): string {
+  return serviceEntry('foo', 'apps', 'foo.apps.test', { resolution, port: { number: 8080, name: 'http', protocol: 'HTTP' } });
 }
 
 const ENTRIES = [
@@ -33,22 +20,12 @@ const ENTRIES = [
   workloadEntry('baz', 'apps', 'address: 10.7.0.2\nlabels: {app: foo, foo: baz}'),
 ];
 
-function destinationRule(spec: string): string {
-  return `
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata: {name: foo, namespace: apps}
-    spec:
-      host: foo.apps.test
-${spec
-  .split('\n')
-  .map((l) => `      ${l}`)
-  .join('\n')}
-  `;
+function rule(spec: string, name = 'foo'): string {
+  return destinationRule(name, 'apps', 'foo.apps.test', spec);
 }
 
-const SUBSET_PASSTHROUGH = destinationRule('subsets:\n- name: foobar\n  labels: {foo: bar}\n  trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
-const TOP_PASSTHROUGH = destinationRule('trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
+const SUBSET_PASSTHROUGH = rule('subsets:\n- name: foobar\n  labels: {foo: bar}\n  trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
+const TOP_PASSTHROUGH = rule('trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}');
 
 const DEFAULT = 'outbound|8080||foo.apps.test';
 const FOOBAR = 'outbound|8080|foobar|foo.apps.test';
@@ -62,8 +39,7 @@ function envoy(...docs: string[]): EnvoyResources {
 }
 
 function proxyless(...docs: string[]): EnvoyResources {
-  const node = create(NodeSchema, { id: 'proxyless~10.9.0.1~client.apps~apps.svc.cluster.local', metadata: { GENERATOR: 'grpc', NAMESPACE: 'apps' } });
-  return generateFor(registryOfYaml(yamlDocs(...docs)), proxyIdentityFromNode(node), { grpc: grpcGenerator });
+  return generateFor(registryOfYaml(yamlDocs(...docs)), proxylessClient('apps'), { grpc: grpcGenerator });
 }
 
 function generated(r: EnvoyResources, name: string): Cluster {
@@ -80,7 +56,7 @@ function assertOriginalDst(c: Cluster): void {
 }
 
 test('C-9: PASSTHROUGH in a subset makes that subset cluster ORIGINAL_DST with no endpoints; the default cluster stays EDS (TestApplyDestinationRule "destination rule with pass through subsets")', () => {
-  const r = report(serviceEntry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
+  const r = report(entry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
   const subset = cluster(r, FOOBAR);
   assert.equal(subset.type, 'ORIGINAL_DST');
   assert.deepEqual(subset.localities, []);
@@ -88,7 +64,7 @@ test('C-9: PASSTHROUGH in a subset makes that subset cluster ORIGINAL_DST with n
   assert.equal(main.type, 'EDS');
   assert.equal(main.localities.flatMap((g) => g.endpoints).length, 2);
 
-  const e = envoy(serviceEntry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
+  const e = envoy(entry('STATIC'), ...ENTRIES, SUBSET_PASSTHROUGH);
   assertOriginalDst(generated(e, FOOBAR));
   assert.ok(!e.endpoints.has(FOOBAR), 'no ClusterLoadAssignment for the passthrough subset');
   assert.deepEqual(generated(e, DEFAULT).clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.EDS });
@@ -96,29 +72,29 @@ test('C-9: PASSTHROUGH in a subset makes that subset cluster ORIGINAL_DST with n
 });
 
 test('C-9: PASSTHROUGH at the top level turns a STATIC service cluster into ORIGINAL_DST with no endpoints (TestApplyDestinationRule "destination rule static with pass")', () => {
-  const r = report(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
+  const r = report(entry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
   const c = cluster(r, DEFAULT);
   assert.equal(c.type, 'ORIGINAL_DST');
   assert.deepEqual(c.localities, []);
-  const e = envoy(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
+  const e = envoy(entry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
   assertOriginalDst(generated(e, DEFAULT));
   assert.ok(!e.endpoints.has(DEFAULT));
 });
 
 test('C-9: PASSTHROUGH turns a DNS (STRICT_DNS) cluster into ORIGINAL_DST, CLUSTER_PROVIDED, without load assignment (TestApplyLoadBalancer "DNS cluster with PASSTHROUGH in DR")', () => {
-  const r = report(serviceEntry('DNS'), ...ENTRIES, TOP_PASSTHROUGH);
+  const r = report(entry('DNS'), ...ENTRIES, TOP_PASSTHROUGH);
   const c = cluster(r, DEFAULT);
   assert.equal(c.type, 'ORIGINAL_DST');
   assert.deepEqual(c.localities, []);
-  assertOriginalDst(generated(envoy(serviceEntry('DNS'), ...ENTRIES, TOP_PASSTHROUGH), DEFAULT));
-  assert.equal(cluster(report(serviceEntry('DNS'), ...ENTRIES), DEFAULT).type, 'STRICT_DNS', 'without the rule');
+  assertOriginalDst(generated(envoy(entry('DNS'), ...ENTRIES, TOP_PASSTHROUGH), DEFAULT));
+  assert.equal(cluster(report(entry('DNS'), ...ENTRIES), DEFAULT).type, 'STRICT_DNS', 'without the rule');
 });
 
 test('C-9: a subset that does not say PASSTHROUGH itself inherits it from the top level unless its own load balancer overrides it', () => {
-  const rule = destinationRule(
+  const inherited = rule(
     'trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}\nsubsets:\n- {name: inherits, labels: {foo: bar}}\n- {name: own, labels: {foo: baz}, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}',
   );
-  const r = report(serviceEntry('STATIC'), ...ENTRIES, rule);
+  const r = report(entry('STATIC'), ...ENTRIES, inherited);
   assert.equal(cluster(r, 'outbound|8080|inherits|foo.apps.test').type, 'ORIGINAL_DST');
   const own = cluster(r, 'outbound|8080|own|foo.apps.test');
   assert.equal(own.type, 'EDS');
@@ -126,7 +102,7 @@ test('C-9: a subset that does not say PASSTHROUGH itself inherits it from the to
 });
 
 test('C-9, proxyless gRPC: gRPC has no ORIGINAL_DST, so the client keeps the EDS cluster with its endpoints and round robin, as Istio\'s gRPC generator does', () => {
-  const g = proxyless(serviceEntry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH, SUBSET_PASSTHROUGH.replace(/name: foo,/, 'name: foo2,'));
+  const g = proxyless(entry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH, rule('subsets:\n- name: foobar\n  labels: {foo: bar}\n  trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}', 'foo2'));
   const main = generated(g, DEFAULT);
   assert.deepEqual(main.clusterDiscoveryType, { case: 'type', value: Cluster_DiscoveryType.EDS });
   assert.equal(main.lbPolicy, Cluster_LbPolicy.ROUND_ROBIN);

@@ -5,41 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import { workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
-import { proxyIdentityFromNode } from '../server/node-identity.js';
-import { generateFor, registryOfYaml, sidecar } from './envoy/test-support.js';
+import { destinationRule, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { generateFor, proxylessClient, registryOfYaml, sidecar } from './envoy/test-support.js';
 import { grpcGenerator } from './pipeline.js';
 
 const NAME = 'outbound|80||za.apps.test';
 
 function config(zoneAwareLbSetting: string): string {
   return yamlDocs(
-    `
-    apiVersion: networking.istio.io/v1
-    kind: ServiceEntry
-    metadata: {name: za, namespace: apps}
-    spec:
-      hosts: [za.apps.test]
-      location: MESH_INTERNAL
-      ports: [{number: 80, name: grpc, protocol: GRPC}]
-      resolution: STATIC
-      workloadSelector: {labels: {app: za}}
-    `,
+    serviceEntry('za', 'apps', 'za.apps.test', { port: { number: 80, name: 'grpc', protocol: 'GRPC' } }),
     workloadEntry('near', 'apps', 'address: 10.8.0.1\nlocality: region1/zone2\nlabels: {app: za}'),
     workloadEntry('failover', 'apps', 'address: 10.8.0.2\nlocality: region2/zone1\nlabels: {app: za}'),
     workloadEntry('far', 'apps', 'address: 10.8.0.3\nlocality: region3/zone1\nlabels: {app: za}'),
-    `
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata: {name: za, namespace: apps}
-    spec:
-      host: za.apps.test
-      trafficPolicy: {loadBalancer: {zoneAwareLbSetting: ${zoneAwareLbSetting}}}
-    `,
+    destinationRule('za', 'apps', 'za.apps.test', `trafficPolicy: {loadBalancer: {zoneAwareLbSetting: ${zoneAwareLbSetting}}}`),
   );
 }
 
@@ -50,12 +30,7 @@ function envoy(zoneAwareLbSetting: string) {
 }
 
 function proxyless(zoneAwareLbSetting: string) {
-  const node = create(NodeSchema, {
-    id: 'proxyless~10.9.0.1~client.apps~apps.svc.cluster.local',
-    metadata: { GENERATOR: 'grpc', NAMESPACE: 'apps' },
-    locality: { region: 'region1', zone: 'zone1', subZone: 'subzone1' },
-  });
-  return generateFor(registryOfYaml(config(zoneAwareLbSetting)), proxyIdentityFromNode(node), { grpc: grpcGenerator });
+  return generateFor(registryOfYaml(config(zoneAwareLbSetting)), proxylessClient('apps', 'region1/zone1/subzone1'), { grpc: grpcGenerator });
 }
 
 /** address -> priority in a ClusterLoadAssignment. */
