@@ -68,7 +68,7 @@ export function checkZoneAwareLbSetting(parent: JsonObject, key: string, path: F
     }
   });
   if ((failover.length > 0 || failoverPriority.length > 0) && !options.hasOutlierDetection) {
-    out.push(warning(at, 'Zone-aware failover to another region only happens when endpoints are ejected: add an outlierDetection policy to the same traffic policy.'));
+    out.push(warning(at, 'Zone-aware failover needs an outlierDetection policy in the same traffic policy: Envoy leaves a priority only when its endpoints are ejected or unhealthy.'));
   }
   checkFailover(failover, childPath(at, 'failover'), out);
 }
