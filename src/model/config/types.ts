@@ -329,6 +329,7 @@ export interface MeshConfigSpec {
   readonly enableAutoMtls?: boolean;
   readonly localityLbSetting?: LocalityLbSetting;
   readonly defaultServiceExportTo?: readonly string[];
+  readonly defaultDestinationRuleExportTo?: readonly string[];
   readonly rootNamespace?: string;
   readonly clusterId?: string;
 }

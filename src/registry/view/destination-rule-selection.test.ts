@@ -158,3 +158,11 @@ test('DRS-1: a workload-selector rule of the client namespace applies to the cli
   assert.deepEqual(seen({ app: 'special' }), ['special']);
   assert.deepEqual(seen({ app: 'plain' }), ['all']);
 });
+
+test('DRS-2, DRS-5: with MeshConfig defaultDestinationRuleExportTo ["."], rules without exportTo are private to their namespace', () => {
+  const mesh = 'apiVersion: meshbridge.io/v1alpha1\nkind: MeshConfig\nmetadata: {name: mesh}\nspec: {defaultDestinationRuleExportTo: ["."]}';
+  const config = yamlDocs(mesh, entry(TESTHOST, 'apps'), rule('svc', 'apps', TESTHOST, ['svc']), rule('root', 'istio-system', TESTHOST, ['root']), rule('open', 'istio-system', TESTHOST, ['open'], ['*']));
+  assert.deepEqual(subsetsSeen(config, 'apps', TESTHOST), ['svc'], 'its own namespace still');
+  assert.deepEqual(subsetsSeen(config, 'client', TESTHOST), ['open'], 'not exported: neither the service rule nor the private root rule');
+  assert.deepEqual(subsetsSeen(config, 'istio-system', TESTHOST), ['root'], 'the root namespace takes its now private rule');
+});

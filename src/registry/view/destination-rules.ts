@@ -60,10 +60,12 @@ function servesOwnNamespace(exportTo: ReadonlySet<string>, ns: string): boolean 
 }
 
 /**
- * A rule is private when its exportTo is exactly `.` or its own namespace (Istio isPrivateOnly; an
- * empty exportTo follows the mesh default for DestinationRules, which is `*` here).
+ * A rule is private when its exportTo is exactly `.` or its own namespace, or empty while the mesh
+ * default for DestinationRules (`defaultDestinationRuleExportTo`, default `*`) has `.` (Istio
+ * isPrivateOnly).
  */
-function isPrivateOnly(exportTo: ReadonlySet<string>, ns: string): boolean {
+function isPrivateOnly(exportTo: ReadonlySet<string>, ns: string, mesh: MeshSettings): boolean {
+  if (exportTo.size === 0) return mesh.defaultDestinationRuleExportTo.includes('.');
   return exportTo.size === 1 && (exportTo.has('.') || exportTo.has(ns));
 }
 
@@ -175,14 +177,14 @@ export function destinationRuleFor(
   // namespace's exported rules, then only its consolidated rules that reach the client.
   const exported = (ns: string) =>
     mostSpecific(
-      inNamespace(ns).filter((dr) => !isPrivateOnly(exportSetOf(dr), ns)),
+      inNamespace(ns).filter((dr) => !isPrivateOnly(exportSetOf(dr), ns, mesh)),
       host,
       mesh,
     ).filter((m) => exportedTo(m.exportTo, client.namespace));
   const own = () =>
     mostSpecific(
       client.namespace === root
-        ? inNamespace(root).filter((dr) => isPrivateOnly(exportSetOf(dr), root))
+        ? inNamespace(root).filter((dr) => isPrivateOnly(exportSetOf(dr), root, mesh))
         : inNamespace(client.namespace).filter((dr) => servesOwnNamespace(exportSetOf(dr), client.namespace)),
       host,
       mesh,
