@@ -77,8 +77,13 @@ test('C-9: PASSTHROUGH at the top level turns a STATIC service cluster into ORIG
   assert.equal(c.type, 'ORIGINAL_DST');
   assert.deepEqual(c.localities, []);
   const e = envoy(entry('STATIC'), ...ENTRIES, TOP_PASSTHROUGH);
-  assertOriginalDst(generated(e, DEFAULT));
+  const c2 = generated(e, DEFAULT);
+  assertOriginalDst(c2);
   assert.ok(!e.endpoints.has(DEFAULT));
+  // Istio applies TLS after the load balancer: an ORIGINAL_DST cluster takes the auto-mTLS socket
+  // itself (no endpoint metadata to match on), not transport_socket_matches.
+  assert.equal(c2.transportSocket?.name, 'envoy.transport_sockets.tls');
+  assert.deepEqual(c2.transportSocketMatches, []);
 });
 
 test('C-9: PASSTHROUGH turns a DNS (STRICT_DNS) cluster into ORIGINAL_DST, CLUSTER_PROVIDED, without load assignment (TestApplyLoadBalancer "DNS cluster with PASSTHROUGH in DR")', () => {
