@@ -14,10 +14,10 @@ import { cleanups, startServe } from './serve-process.js';
 test('zone-aware: calls stay in the client region (all its zones), fail over to the "to" region when the local backends go, and come back', { timeout: 120_000 }, async (t) => {
   const own = cleanups(t);
   const [zoneA, zoneB, toRegion, otherRegion] = await Promise.all([
-    startBackend('r1-z1', '127.0.61.1'),
-    startBackend('r1-z2', '127.0.61.2'),
-    backend(own, 'r2', '127.0.62.1'),
-    backend(own, 'r3', '127.0.63.1'),
+    startBackend('r1-z1', '127.0.65.1'),
+    startBackend('r1-z2', '127.0.65.2'),
+    backend(own, 'r2', '127.0.66.1'),
+    backend(own, 'r3', '127.0.67.1'),
   ]);
   // The local backends are stopped by the test itself (and restarted on the same ports).
   const local = [zoneA, zoneB];
