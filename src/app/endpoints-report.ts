@@ -53,6 +53,12 @@ export interface ClusterReport {
     endpoints: { address: string; port: number; weight: number; health: string; tlsMode: string | null; source: string }[];
   }[];
   excluded?: ExcludedReport[];
+  /**
+   * Only with `--explain`: which locality setting decided the priorities and weights (L-1, L-11):
+   * `zoneAwareLbSetting` or `localityLbSetting` (of the DestinationRule named in `source`),
+   * `trafficDistribution` (the service's annotation), `mesh` (MeshConfig), or `none` (ORIGINAL_DST).
+   */
+  localityLb?: { setting: string; source: string; detail: string };
 }
 
 export interface EndpointsReport {
@@ -76,7 +82,7 @@ export function endpointsReport(registry: Registry, clientOptions: ClientProxyOp
       weight: g.weight,
       endpoints: g.endpoints.map((e) => ({ address: e.address, port: e.port, weight: e.weight, health: e.health, tlsMode: e.tlsMode, source: e.source })),
     })),
-    ...(explain ? { excluded: c.excluded.map(excludedReport) } : {}),
+    ...(explain ? { excluded: c.excluded.map(excludedReport), localityLb: { ...c.localityDecision } } : {}),
   }));
   return { services, clusters };
 }

@@ -79,6 +79,7 @@ function formatEndpointsText(r: EndpointsReport): string {
       }
     }
     for (const x of c.excluded ?? []) lines.push(`  left out: ${x.source}: ${x.reason}${x.detail ? ` (${x.detail})` : ''}`);
+    if (c.localityLb) lines.push(`  locality setting: ${c.localityLb.setting}${c.localityLb.source ? ` from ${c.localityLb.source}` : ''}: ${c.localityLb.detail}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -6,30 +6,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { backend, docs, NS, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { backend, destinationRule, docs, readyClient, serviceEntry, workloadEntry } from './mesh.js';
 import { cleanups, startServe } from './serve-process.js';
 
 test('failover: the local zone first, the next priority when it is emptied, and back when it returns', { timeout: 120_000 }, async (t) => {
   const own = cleanups(t);
   const [local, remote] = await Promise.all([backend(own, 'local', '127.0.41.1'), backend(own, 'remote', '127.0.42.1')]);
-  const rule = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: fo, namespace: ${NS}}
-spec:
-  host: fo.demo.test
-  trafficPolicy:
-    outlierDetection: {consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 30s}
-    loadBalancer: {localityLbSetting: {enabled: true}}
-`;
+  const rule = destinationRule('fo', 'fo.demo.test', '{outlierDetection: {consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 30s}, loadBalancer: {localityLbSetting: {enabled: true}}}');
   const se = serviceEntry('fo', 'fo.demo.test', { app: 'fo' });
   const remoteWe = workloadEntry('fo-remote', remote, { app: 'fo' }, { locality: 'r1/z2/s1' });
   const localWe = workloadEntry('fo-local', local, { app: 'fo' }, { locality: 'r1/z1/s1' });
   const serve = await startServe({ files: { 'service.yaml': docs(se, rule, remoteWe), 'local.yaml': localWe } });
   own(serve, (x) => x.stop());
-  const client = new XdsClientChild(proxyless(serve.xds, 'fo.demo.test', { locality: { region: 'r1', zone: 'z1', subZone: 's1' } }));
-  own(client, (x) => x.stop());
-  await client.ready(30_000);
+  const client = await readyClient(own, serve.xds, 'fo.demo.test', { region: 'r1', zone: 'z1', subZone: 's1' });
 
   const before = await client.send({ op: 'call', count: 50, deadlineMs: 10_000, waitForReady: true }, 15_000);
   assert.deepEqual(before.errors, []);

@@ -4,7 +4,7 @@
  * a proxyless client in namespace `demo`. Keeping the YAML here lets each test show only what it is about.
  */
 import { startBackend, type Backend } from '../xds/fixtures/backends.js';
-import type { ClientChildOptions } from '../xds/fixtures/client-process.js';
+import { XdsClientChild, type ClientChildOptions } from '../xds/fixtures/client-process.js';
 
 export const NS = 'demo';
 
@@ -21,6 +21,15 @@ spec:
   resolution: STATIC
   ports: [{number: 80, name: grpc, protocol: GRPC}]
   workloadSelector: {labels: ${flow(selector)}}
+`;
+}
+
+/** A DestinationRule in `demo` for `host`; `trafficPolicy` is a YAML flow value. */
+export function destinationRule(name: string, host: string, trafficPolicy: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: ${NS}}
+spec: {host: ${host}, trafficPolicy: ${trafficPolicy}}
 `;
 }
 
@@ -82,4 +91,14 @@ export type Own = <T>(value: T, stop: (value: T) => Promise<unknown>) => T;
 /** A real gRPC backend answering with `id`, stopped at the end of the test. */
 export function backend(own: Own, id: string, host: string): Promise<Backend> {
   return startBackend(id, host).then((b) => own(b, (x) => x.stop()));
+}
+
+/**
+ * A proxyless client child (proxyless()) in the given locality, stopped at the end of the test, once
+ * it is ready.
+ */
+export async function readyClient(own: Own, xdsServer: string, host: string, locality: { region: string; zone: string; subZone: string }): Promise<XdsClientChild> {
+  const client = own(new XdsClientChild(proxyless(xdsServer, host, { locality })), (x) => x.stop());
+  await client.ready(30_000);
+  return client;
 }

@@ -152,3 +152,37 @@ function indent(text: string, n: number): string[] {
   if (text.trim() === '') return [];
   return text.trimEnd().split('\n').map((l) => ' '.repeat(n) + l);
 }
+
+export interface ServiceEntryOptions {
+  readonly resolution?: 'STATIC' | 'DNS';
+  /** `number/name/protocol` of the single port; default 80/http/HTTP. */
+  readonly port?: { readonly number: number; readonly name: string; readonly protocol: string };
+  /** The label value of `app` its workloadSelector selects; default the entry's name. */
+  readonly app?: string;
+}
+
+/** A MESH_INTERNAL ServiceEntry for one host and port, selecting workloads labelled `app: <app>`. */
+export function serviceEntry(name: string, namespace: string, host: string, o: ServiceEntryOptions = {}): string {
+  const port = o.port ?? { number: 80, name: 'http', protocol: 'HTTP' };
+  return [
+    'apiVersion: networking.istio.io/v1',
+    'kind: ServiceEntry',
+    `metadata: {name: ${name}, namespace: ${namespace}}`,
+    'spec:',
+    `  hosts: [${host}]`,
+    '  location: MESH_INTERNAL',
+    `  ports: [{number: ${port.number}, name: ${port.name}, protocol: ${port.protocol}}]`,
+    `  resolution: ${o.resolution ?? 'STATIC'}`,
+    `  workloadSelector: {labels: {app: ${o.app ?? name}}}`,
+  ].join('\n');
+}
+
+/** A DestinationRule; `spec` is a YAML fragment of its spec after `host` (without indentation). */
+export function destinationRule(name: string, namespace: string, host: string, spec = ''): string {
+  return ['apiVersion: networking.istio.io/v1', 'kind: DestinationRule', `metadata: {name: ${name}, namespace: ${namespace}}`, 'spec:', `  host: "${host}"`, ...indent(dedent(spec), 2)].join('\n');
+}
+
+/** The mesh's MeshConfig with `localityLbSetting` (a YAML flow value). */
+export function meshLocalityConfig(localityLbSetting: string): string {
+  return ['apiVersion: meshbridge.io/v1alpha1', 'kind: MeshConfig', 'metadata: {name: mesh}', 'spec:', `  localityLbSetting: ${localityLbSetting}`].join('\n');
+}

@@ -133,6 +133,18 @@ export interface LocalityLbSetting {
   readonly failoverPriority?: readonly string[];
 }
 
+/**
+ * DestinationRule `loadBalancer.zoneAwareLbSetting` (L-11): EDS priorities by region only, without
+ * outlier detection; `enabled: false` switches locality handling off for the cluster.
+ */
+export interface ZoneAwareLbSetting {
+  readonly enabled?: boolean;
+  readonly failover?: readonly { readonly from?: string; readonly to?: string }[];
+  readonly failoverPriority?: readonly string[];
+  /** Envoy `zone_aware_lb_config.min_cluster_size` (a whole number >= 0). */
+  readonly minClusterSize?: number;
+}
+
 export interface OutlierDetection {
   readonly consecutiveErrors?: number;
   readonly consecutive5xxErrors?: number;
@@ -164,6 +176,7 @@ export interface LoadBalancerSettings {
     readonly minimumRingSize?: number;
   };
   readonly localityLbSetting?: LocalityLbSetting;
+  readonly zoneAwareLbSetting?: ZoneAwareLbSetting;
   readonly warmupDurationSecs?: string;
 }
 
@@ -316,6 +329,7 @@ export interface MeshConfigSpec {
   readonly enableAutoMtls?: boolean;
   readonly localityLbSetting?: LocalityLbSetting;
   readonly defaultServiceExportTo?: readonly string[];
+  readonly defaultDestinationRuleExportTo?: readonly string[];
   readonly rootNamespace?: string;
   readonly clusterId?: string;
 }

@@ -6,6 +6,11 @@ export interface MeshSettings {
   readonly enableAutoMtls: boolean;
   readonly localityLbSetting: LocalityLbSetting;
   readonly defaultServiceExportTo: readonly string[];
+  /**
+   * The exportTo of DestinationRules that give none (DRS-*). As in Istio only "." (such rules are
+   * private to their namespace) and "*" matter; anything else counts as "*".
+   */
+  readonly defaultDestinationRuleExportTo: readonly string[];
   readonly rootNamespace: string;
   readonly clusterId: string;
   /** Kubernetes Service host suffix: `<name>.<ns>.svc.<domainSuffix>`. */
@@ -17,6 +22,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   enableAutoMtls: true,
   localityLbSetting: { enabled: true },
   defaultServiceExportTo: ['*'],
+  defaultDestinationRuleExportTo: ['*'],
   rootNamespace: 'istio-system',
   clusterId: 'Kubernetes',
   domainSuffix: 'cluster.local',
@@ -33,6 +39,8 @@ export function meshSettingsFrom(configs: readonly MeshConfig[]): MeshSettings {
     enableAutoMtls: typeof spec.enableAutoMtls === 'boolean' ? spec.enableAutoMtls : d.enableAutoMtls,
     localityLbSetting: spec.localityLbSetting ?? d.localityLbSetting,
     defaultServiceExportTo: Array.isArray(spec.defaultServiceExportTo) && spec.defaultServiceExportTo.length > 0 ? spec.defaultServiceExportTo : d.defaultServiceExportTo,
+    defaultDestinationRuleExportTo:
+      Array.isArray(spec.defaultDestinationRuleExportTo) && spec.defaultDestinationRuleExportTo.length > 0 ? spec.defaultDestinationRuleExportTo : d.defaultDestinationRuleExportTo,
     rootNamespace: nonEmpty(spec.rootNamespace) ?? d.rootNamespace,
     clusterId: nonEmpty(spec.clusterId) ?? d.clusterId,
     domainSuffix: d.domainSuffix,

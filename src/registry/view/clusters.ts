@@ -13,7 +13,7 @@ import { formatLocality } from '../../model/mesh/locality.js';
 import { augmentLabels } from '../workloads.js';
 import { destinationRuleFor, destinationRuleTlsMode, portPolicy, type EffectiveDestinationRule, type PortPolicy } from './destination-rules.js';
 import { groupByLocality, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
-import { applyLocalityLb } from './locality-lb.js';
+import { applyLocalitySettings, NO_ENDPOINTS_DECISION, type EffectiveLocalitySettings, type LocalityDecision } from './locality-lb.js';
 import { applyNetworkFilter, indexGateways, type GatewayIndex } from './networks.js';
 export { indexGateways, type GatewayIndex };
 import { effectiveMtlsMode } from './peer-authentication.js';
@@ -41,6 +41,14 @@ export interface ClusterView {
   /** Locality groups in the order sent; empty for ORIGINAL_DST. */
   readonly localities: readonly LocalityGroup[];
   readonly excluded: readonly Exclusion[];
+  /**
+   * C-9: set when a `PASSTHROUGH` load balancer turned this cluster into ORIGINAL_DST: the cluster
+   * as it is without PASSTHROUGH (its own type and endpoints). Proxyless gRPC clients get this one
+   * (gRPC has no ORIGINAL_DST; Istio's gRPC generator ignores PASSTHROUGH the same way).
+   */
+  readonly withoutPassthrough?: { readonly type: ClusterType; readonly localities: readonly LocalityGroup[]; readonly excluded: readonly Exclusion[] };
+  /** L-1, L-11: which locality setting decided the priorities and weights (for `--explain`). */
+  readonly localityDecision: LocalityDecision;
 }
 
 /** What the view is computed from: registry outputs and policies. */
@@ -155,7 +163,7 @@ function buildCluster(
     policy,
     subsetLabels,
   };
-  if (type === 'ORIGINAL_DST') return { ...base, localities: [], excluded: [] };
+  if (type === 'ORIGINAL_DST') return { ...base, localities: [], excluded: [], localityDecision: NO_ENDPOINTS_DECISION };
   const excluded: Exclusion[] = [];
   const dns = type !== 'EDS';
   const sent: SentEndpoint[] = [];
@@ -195,11 +203,27 @@ function buildCluster(
     groups = applyNetworkFilter(groups, client.network, sources.mesh.clusterId, gateways, networkExcluded);
     excluded.push(...networkExcluded);
   }
-  const { setting, failover } = localitySettings(service, policy, sources.mesh);
-  groups = applyLocalityLb(groups, client, setting, failover);
+  const locality = localitySettings(service, policy, sources.mesh, dr);
+  groups = applyLocalitySettings(groups, client, locality.settings);
+  // C-9: PASSTHROUGH in the (port- and subset-merged) policy makes the cluster ORIGINAL_DST with no
+  // endpoints, whatever its resolution. Istio decides C-5 first for the default cluster (a DNS
+  // cluster with no endpoints is not generated), but not for a subset whose own policy says
+  // PASSTHROUGH (buildSubsetCluster never computes its endpoints).
+  const passthrough = policy.loadBalancer?.simple === 'PASSTHROUGH';
+  const ownPassthrough = passthrough && subset !== '' && dr?.subsets.find((s) => s.name === subset)?.trafficPolicy?.loadBalancer?.simple === 'PASSTHROUGH';
   // C-5: a DNS cluster with no endpoints is not generated at all.
-  if (dns && groups.every((g) => g.endpoints.length === 0)) return undefined;
-  return { ...base, localities: groups, excluded };
+  if (dns && !ownPassthrough && groups.every((g) => g.endpoints.length === 0)) return undefined;
+  if (passthrough) {
+    return {
+      ...base,
+      type: 'ORIGINAL_DST',
+      localities: [],
+      excluded: [],
+      withoutPassthrough: { type, localities: groups, excluded },
+      localityDecision: { ...NO_ENDPOINTS_DECISION, detail: 'loadBalancer.simple PASSTHROUGH: ORIGINAL_DST, no endpoints are sent (C-9)' },
+    };
+  }
+  return { ...base, localities: groups, excluded, localityDecision: locality.decision };
 }
 
 /**
@@ -247,15 +271,58 @@ function sentEndpoint(e: Endpoint, drTlsMode: ClientTlsSettings['mode'], sources
   };
 }
 
-/** L-1, L-2, L-9: which locality setting applies and whether failover is enabled. */
-function localitySettings(service: MergedService, policy: PortPolicy, mesh: MeshSettings): { setting: LocalityLbSetting | undefined; failover: boolean } {
+/**
+ * L-1, L-2, L-9, L-11: which locality setting applies (DestinationRule zoneAwareLbSetting, else its
+ * localityLbSetting, else a traffic-distribution preference, else the mesh localityLbSetting), and
+ * a sentence saying so for `--explain`.
+ */
+function localitySettings(
+  service: MergedService,
+  policy: PortPolicy,
+  mesh: MeshSettings,
+  dr: EffectiveDestinationRule | undefined,
+): { settings: EffectiveLocalitySettings; decision: LocalityDecision } {
+  const rule = dr?.sources.join(', ') ?? '';
+  const zoneAware = policy.loadBalancer?.zoneAwareLbSetting;
+  if (zoneAware) {
+    const on = zoneAware.enabled !== false;
+    return {
+      settings: { kind: 'zoneAware', setting: zoneAware },
+      decision: {
+        setting: 'zoneAwareLbSetting',
+        source: rule,
+        detail: on
+          ? 'zoneAwareLbSetting: priorities by region (own region 0, failover region next, other regions last), without outlier detection (L-11)'
+          : 'zoneAwareLbSetting enabled: false: locality load balancing is off for this cluster, every priority 0 (L-11)',
+      },
+    };
+  }
+  const hasOutlierDetection = policy.outlierDetection !== undefined;
   const fromRule = policy.loadBalancer?.localityLbSetting;
-  if (fromRule) return { setting: fromRule, failover: policy.outlierDetection !== undefined };
+  if (fromRule) {
+    return {
+      settings: { kind: 'locality', setting: fromRule, failover: hasOutlierDetection },
+      decision: { setting: 'localityLbSetting', source: rule, detail: localityDetail(fromRule, hasOutlierDetection) },
+    };
+  }
   const distribution = (service.annotations['networking.istio.io/traffic-distribution'] ?? '').toLowerCase();
   if (distribution === 'preferclose' || distribution === 'prefersamezone' || distribution === 'prefersamenode') {
     const keys: string[] = [LABEL.network, LABEL.region, LABEL.zone];
     if (distribution === 'prefersamenode') keys.push(LABEL.subzone, 'kubernetes.io/hostname');
-    return { setting: { failoverPriority: keys }, failover: true };
+    return {
+      settings: { kind: 'locality', setting: { failoverPriority: keys }, failover: true },
+      decision: { setting: 'trafficDistribution', source: service.definedBy, detail: `traffic distribution ${distribution}: failoverPriority ${keys.join(', ')} without outlier detection (L-9)` },
+    };
   }
-  return { setting: mesh.localityLbSetting, failover: policy.outlierDetection !== undefined };
+  return {
+    settings: { kind: 'locality', setting: mesh.localityLbSetting, failover: hasOutlierDetection },
+    decision: { setting: 'mesh', source: 'MeshConfig', detail: localityDetail(mesh.localityLbSetting, hasOutlierDetection) },
+  };
+}
+
+function localityDetail(setting: LocalityLbSetting, hasOutlierDetection: boolean): string {
+  if (setting.enabled === false) return 'localityLbSetting enabled: false: no locality priorities or weights (L-1)';
+  if ((setting.distribute ?? []).length > 0) return 'localityLbSetting distribute: weights by locality (L-3)';
+  if (!hasOutlierDetection) return 'localityLbSetting: no outlierDetection, so every priority 0 (L-2)';
+  return (setting.failoverPriority ?? []).length > 0 ? 'localityLbSetting failoverPriority: priorities by labels (L-7)' : 'localityLbSetting failover: priorities by locality (L-4, L-5)';
 }

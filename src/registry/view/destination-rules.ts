@@ -14,11 +14,10 @@ import type {
 import { selectorMatches } from '../../model/mesh/labels.js';
 import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import { compareCreation, creationOf } from '../workloads.js';
-import { isExportedTo } from './visibility.js';
 
 /** The DestinationRules that apply to one host for one client, merged. */
 export interface EffectiveDestinationRule {
-  /** `DestinationRule/<ns>/<name>` of every merged rule, oldest first. */
+  /** `DestinationRule/<ns>/<name>` of every merged rule, in merge order (oldest first). */
   readonly sources: readonly string[];
   readonly trafficPolicy?: TrafficPolicy;
   readonly subsets: readonly Subset[];
@@ -45,11 +44,125 @@ function specificity(ruleHost: string): number {
 }
 
 /**
- * Lookup order (Istio's): rules in the client's namespace, then in the service's namespace (if
- * exported to the client), then in the root namespace, then any other namespace exporting to the
- * client. Within the first namespace that has a match, the most specific host wins, and rules with
- * the same host are merged oldest first (subsets appended unless the name is taken; the first
- * traffic policy wins).
+ * A rule's exportTo as Istio indexes it (push_context setDestinationRules): a rule with a workload
+ * selector is private (`.`) whatever it says.
+ */
+function exportSetOf(dr: DestinationRule): ReadonlySet<string> {
+  return dr.spec.workloadSelector ? new Set(['.']) : new Set(dr.spec.exportTo ?? []);
+}
+
+/**
+ * DRS-1: a rule of namespace C serves C's own clients when its exportTo is empty, or has `*`,
+ * `.` or C itself (Istio's namespaceLocal index).
+ */
+function servesOwnNamespace(exportTo: ReadonlySet<string>, ns: string): boolean {
+  return exportTo.size === 0 || exportTo.has('*') || exportTo.has('.') || exportTo.has(ns);
+}
+
+/**
+ * A rule is private when its exportTo is exactly `.` or its own namespace, or empty while the mesh
+ * default for DestinationRules (`defaultDestinationRuleExportTo`, default `*`) has `.` (Istio
+ * isPrivateOnly).
+ */
+function isPrivateOnly(exportTo: ReadonlySet<string>, ns: string, mesh: MeshSettings): boolean {
+  if (exportTo.size === 0) return mesh.defaultDestinationRuleExportTo.includes('.');
+  return exportTo.size === 1 && (exportTo.has('.') || exportTo.has(ns));
+}
+
+/** DRS-2, DRS-3: an exported (not private) rule reaches client namespace C when exportTo is empty, has `*` or C. */
+function exportedTo(exportTo: ReadonlySet<string>, clientNamespace: string): boolean {
+  return exportTo.size === 0 || exportTo.has('*') || exportTo.has(clientNamespace);
+}
+
+/** Rules with a workload selector first, then oldest first, then by name (Istio sortConfigBySelectorAndCreationTime). */
+function compareRules(a: DestinationRule, b: DestinationRule): number {
+  const sa = a.spec.workloadSelector ? 0 : 1;
+  const sb = b.spec.workloadSelector ? 0 : 1;
+  if (sa !== sb) return sa - sb;
+  const c = compareCreation(creationOf(a), creationOf(b));
+  if (c !== 0) return c;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}
+
+/** One consolidated rule: rules of one namespace and host merged (Istio ConsolidatedDestRule). */
+interface ConsolidatedRule {
+  readonly namespace: string;
+  readonly exportTo: ReadonlySet<string>;
+  readonly selector: StringMap | undefined;
+  readonly from: string[];
+  readonly subsets: Subset[];
+  trafficPolicy: TrafficPolicy | undefined;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+function sameLabels(a: StringMap, b: StringMap): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/**
+ * DRS-6, Istio mergeDestinationRule (with ENABLE_ENHANCED_DESTINATIONRULE_MERGE, its default): a
+ * rule merges into each earlier consolidated rule of its host whose exportTo it equals (or is a
+ * superset of) and whose workload selector is compatible - its new subset names are appended, its
+ * top-level traffic policy only fills an empty one (the oldest wins) - and it stands as a rule of
+ * its own when no merge absorbed it. Rules with different exportTo thus stay separate.
+ */
+function consolidate(list: ConsolidatedRule[], dr: DestinationRule): void {
+  const exportTo = exportSetOf(dr);
+  const selector = dr.spec.workloadSelector?.matchLabels ?? (dr.spec.workloadSelector ? {} : undefined);
+  const key = `DestinationRule/${dr.metadata.namespace}/${dr.metadata.name}`;
+  let appendSeparately = true;
+  for (const m of list) {
+    if (sameSet(exportTo, m.exportTo)) appendSeparately = false;
+    else if (m.exportTo.size > 0 && [...m.exportTo].every((x) => exportTo.has(x))) appendSeparately = true;
+    else {
+      appendSeparately = true;
+      continue;
+    }
+    const bothWith = selector !== undefined && m.selector !== undefined;
+    if (bothWith && !sameLabels(selector, m.selector ?? {})) {
+      appendSeparately = true;
+      continue;
+    }
+    if (bothWith || (selector === undefined && m.selector === undefined)) appendSeparately = false;
+    m.from.push(key);
+    for (const s of dr.spec.subsets ?? []) if (!m.subsets.some((x) => x.name === s.name)) m.subsets.push(s);
+    m.trafficPolicy ??= dr.spec.trafficPolicy;
+  }
+  if (appendSeparately) {
+    list.push({ namespace: dr.metadata.namespace, exportTo, selector, from: [key], subsets: [...(dr.spec.subsets ?? [])], trafficPolicy: dr.spec.trafficPolicy });
+  }
+}
+
+/**
+ * Istio MostSpecificHostMatch over one index: the rules of the most specific host matching `host`
+ * (exact before wildcards, longer wildcards first), consolidated in Istio's order.
+ */
+function mostSpecific(rules: readonly DestinationRule[], host: string, mesh: MeshSettings): ConsolidatedRule[] {
+  const matching = rules.filter((dr) => hostMatches(destinationRuleHost(dr, mesh), host));
+  if (matching.length === 0) return [];
+  const best = Math.max(...matching.map((dr) => specificity(destinationRuleHost(dr, mesh))));
+  // Two different wildcards of one length cannot both match a host; equal specificity = one host.
+  const chosen = matching.filter((dr) => specificity(destinationRuleHost(dr, mesh)) === best).sort(compareRules);
+  const out: ConsolidatedRule[] = [];
+  for (const dr of chosen) consolidate(out, dr);
+  return out;
+}
+
+/**
+ * DRS-1..DRS-6 (Istio push_context destinationRule and SidecarScope.DestinationRule). The first of
+ * these that has a rule for the host decides, later ones are not consulted:
+ * 1. a client outside the root namespace: the rules of its own namespace that serve it (DRS-1);
+ *    a client in the root namespace: the root namespace's private rules (DRS-5);
+ * 2. the service's namespace: its exported rules that reach the client (DRS-2);
+ * 3. the root namespace: its exported rules that reach the client (DRS-3).
+ * No other namespace is ever consulted (DRS-4). Within the deciding step the most specific host
+ * wins and rules merge per DRS-6; of the resulting consolidated rules, the first whose workload
+ * selector (same namespace as the client) matches the client's labels applies, else the last one
+ * without a selector, else none (a step with only non-matching selector rules still decides).
  */
 export function destinationRuleFor(
   rules: readonly DestinationRule[],
@@ -58,37 +171,43 @@ export function destinationRuleFor(
   client: { namespace: string; labels: StringMap },
   mesh: MeshSettings,
 ): EffectiveDestinationRule | undefined {
-  const applicable = rules.filter((dr) => {
-    if (!hostMatches(destinationRuleHost(dr, mesh), host)) return false;
-    const sel = dr.spec.workloadSelector?.matchLabels;
-    if (sel && !(dr.metadata.namespace === client.namespace && selectorMatches(sel, client.labels))) return false;
-    return dr.metadata.namespace === client.namespace || isExportedTo(dr.spec.exportTo ?? [], dr.metadata.namespace, client.namespace, mesh);
-  });
-  const order = [client.namespace, serviceNamespace, mesh.rootNamespace];
-  let chosen: DestinationRule[] = [];
-  for (const ns of order) {
-    chosen = applicable.filter((dr) => dr.metadata.namespace === ns);
-    if (chosen.length > 0) break;
+  const root = mesh.rootNamespace;
+  const inNamespace = (ns: string) => rules.filter((dr) => dr.metadata.namespace === ns);
+  // Istio getExportedDestinationRuleFromNamespace: the most specific host among all the
+  // namespace's exported rules, then only its consolidated rules that reach the client.
+  const exported = (ns: string) =>
+    mostSpecific(
+      inNamespace(ns).filter((dr) => !isPrivateOnly(exportSetOf(dr), ns, mesh)),
+      host,
+      mesh,
+    ).filter((m) => exportedTo(m.exportTo, client.namespace));
+  const own = () =>
+    mostSpecific(
+      client.namespace === root
+        ? inNamespace(root).filter((dr) => isPrivateOnly(exportSetOf(dr), root, mesh))
+        : inNamespace(client.namespace).filter((dr) => servesOwnNamespace(exportSetOf(dr), client.namespace)),
+      host,
+      mesh,
+    );
+  for (const step of [own, () => exported(serviceNamespace), () => exported(root)]) {
+    const consolidated = step();
+    if (consolidated.length > 0) return applicableRule(consolidated, client);
   }
-  // Istio (push_context destinationRule) looks only in these three namespaces: a rule in any other
-  // namespace never applies, even when exported to the client.
-  if (chosen.length === 0) return undefined;
-  const best = Math.max(...chosen.map((dr) => specificity(destinationRuleHost(dr, mesh))));
-  const ns = chosen.map((dr) => dr.metadata.namespace).sort()[0];
-  const same = chosen
-    .filter((dr) => specificity(destinationRuleHost(dr, mesh)) === best && dr.metadata.namespace === ns)
-    .sort((a, b) => compareCreation(creationOf(a), creationOf(b)));
-  const subsets: Subset[] = [];
-  let trafficPolicy: TrafficPolicy | undefined;
-  for (const dr of same) {
-    trafficPolicy ??= dr.spec.trafficPolicy;
-    for (const s of dr.spec.subsets ?? []) if (!subsets.some((x) => x.name === s.name)) subsets.push(s);
+  return undefined;
+}
+
+/** Istio SidecarScope.DestinationRule: a matching selector rule of the client's namespace, else the last catch-all. */
+function applicableRule(list: readonly ConsolidatedRule[], client: { namespace: string; labels: StringMap }): EffectiveDestinationRule | undefined {
+  let catchAll: ConsolidatedRule | undefined;
+  for (const m of list) {
+    if (m.selector === undefined) catchAll = m;
+    else if (m.namespace === client.namespace && selectorMatches(m.selector, client.labels)) return effective(m);
   }
-  return {
-    sources: same.map((dr) => `DestinationRule/${dr.metadata.namespace}/${dr.metadata.name}`),
-    ...(trafficPolicy ? { trafficPolicy } : {}),
-    subsets,
-  };
+  return catchAll ? effective(catchAll) : undefined;
+}
+
+function effective(m: ConsolidatedRule): EffectiveDestinationRule {
+  return { sources: [...m.from], ...(m.trafficPolicy ? { trafficPolicy: m.trafficPolicy } : {}), subsets: [...m.subsets] };
 }
 
 /** The settings that apply to one port (and subset): what the cluster for it is built from. */

@@ -2,12 +2,12 @@
  * Rules L-* (locality priorities and weights relative to the client), through the `endpoints`
  * report and the pure functions (loadbalancer_test.go TestApplyLocalitySetting, eds_test.go).
  *
- * Not covered: L-8 (`locality_weighted_lb_config` is a cluster field the report does not show);
- * the `zoneAwareLbSetting` branch of L-1 (not a field meshbridge's DestinationRule type reads).
+ * Not covered here: L-8 (`locality_weighted_lb_config` is a cluster field the report does not show);
+ * the `zoneAwareLbSetting` branch of L-1 and L-11 are in zone-aware.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cluster, endpoints, workloadEntry, yamlDocs, type ReportOptions } from '../../../test/support/mesh.js';
+import { cluster, endpoints, meshLocalityConfig, workloadEntry, yamlDocs, type ReportOptions } from '../../../test/support/mesh.js';
 import { lbPriority, localityMatches } from './locality-lb.js';
 import { parseLocality } from '../../model/mesh/locality.js';
 import type { ClusterReport } from '../../app/endpoints-report.js';
@@ -54,15 +54,7 @@ function dr(trafficPolicy: string): string {
 }
 const OUTLIER = '{outlierDetection: {interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}}';
 
-function meshConfig(localityLbSetting: string): string {
-  return `
-    apiVersion: meshbridge.io/v1alpha1
-    kind: MeshConfig
-    metadata: {name: mesh}
-    spec:
-      localityLbSetting: ${localityLbSetting}
-  `;
-}
+const meshConfig = meshLocalityConfig;
 
 /** `locality priority weight: addresses` per group, in the order sent. */
 function groups(c: ClusterReport): string[] {

@@ -2,7 +2,7 @@
  * Locality priorities and weights relative to the client (L-*; Istio
  * networking/core/loadbalancer/loadbalancer.go ApplyLocalityLoadBalancer).
  */
-import type { LocalityLbSetting, StringMap } from '../../model/config/types.js';
+import type { LocalityLbSetting, StringMap, ZoneAwareLbSetting } from '../../model/config/types.js';
 import { LABEL } from '../../model/mesh/labels.js';
 import { parseLocality, type Locality } from '../../model/mesh/locality.js';
 import { sumWeights, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
@@ -21,6 +21,60 @@ export function lbPriority(client: Locality, endpoints: Locality): number {
   if (client.region !== endpoints.region) return 3;
   if (client.zone !== endpoints.zone) return 2;
   return client.subzone === endpoints.subzone ? 0 : 1;
+}
+
+/** The locality setting that applies to one cluster (L-1): a localityLbSetting or a zoneAwareLbSetting. */
+export type EffectiveLocalitySettings =
+  | {
+      readonly kind: 'locality';
+      readonly setting: LocalityLbSetting | undefined;
+      /** Whether failover priorities apply: outlier detection (L-2) or a traffic-distribution preference (L-9). */
+      readonly failover: boolean;
+    }
+  | { readonly kind: 'zoneAware'; readonly setting: ZoneAwareLbSetting };
+
+/** Which setting decided a cluster's priorities and weights, as `endpoints --explain` prints it. */
+export interface LocalityDecision {
+  readonly setting: 'zoneAwareLbSetting' | 'localityLbSetting' | 'trafficDistribution' | 'mesh' | 'none';
+  /** The DestinationRule(s) (`DestinationRule/<ns>/<name>`), the service, `MeshConfig`, or '' for none. */
+  readonly source: string;
+  readonly detail: string;
+}
+
+export const NO_ENDPOINTS_DECISION: LocalityDecision = { setting: 'none', source: '', detail: 'ORIGINAL_DST: no endpoints are sent, so no locality setting applies' };
+
+/** L-1: applies whichever setting decided. */
+export function applyLocalitySettings(
+  groups: readonly LocalityGroup[],
+  client: { locality: Locality; labels: StringMap; network: string },
+  settings: EffectiveLocalitySettings,
+): LocalityGroup[] {
+  return settings.kind === 'zoneAware' ? applyZoneAware(groups, client, settings.setting) : applyLocalityLb(groups, client, settings.setting, settings.failover);
+}
+
+/**
+ * L-11 (Istio ApplyZoneAwareLoadBalancer): with `enabled: false` nothing at all (every priority 0).
+ * Otherwise, without needing outlier detection: label priorities from `failoverPriority` if any,
+ * then region buckets on top (priority x 3 + bucket): the client's region 0 (all its zones and
+ * subzones alike), the `to` region of the first `failover` rule whose `from` is the client's region
+ * 1, every other region 2; then compacted (L-6), so with no matching rule other regions are at 1.
+ */
+export function applyZoneAware(
+  groups: readonly LocalityGroup[],
+  client: { locality: Locality; labels: StringMap; network: string },
+  setting: ZoneAwareLbSetting,
+): LocalityGroup[] {
+  if (setting.enabled === false) return [...groups];
+  const labelled = setting.failoverPriority && setting.failoverPriority.length > 0 ? applyPriorityFailover(groups, client, setting.failoverPriority, undefined) : [...groups];
+  const region = client.locality.region;
+  const rule = (setting.failover ?? []).find((f) => f.from === region);
+  return compact(
+    labelled.map((g) => {
+      const r = parseLocality(g.locality).region;
+      const bucket = r === region ? 0 : rule !== undefined && r === rule.to ? 1 : 2;
+      return { ...g, priority: g.priority * 3 + bucket };
+    }),
+  );
 }
 
 /**

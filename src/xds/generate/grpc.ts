@@ -100,9 +100,19 @@ function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled:
   return undefined;
 }
 
+/**
+ * C-9 for proxyless clients: gRPC has no ORIGINAL_DST cluster, so a cluster that PASSTHROUGH turned
+ * into one is sent as it is without PASSTHROUGH (its EDS endpoints, round robin), as Istio's gRPC
+ * generator does (it ignores the PASSTHROUGH policy). A NONE-resolution service stays without cluster.
+ */
+function forProxyless(c: ClusterView): ClusterView {
+  return c.withoutPassthrough ? { ...c, ...c.withoutPassthrough } : c;
+}
+
 /** All resources one service contributes to a proxyless client's view. */
-export function grpcServiceResources(ctx: ViewContext, sc: ServiceClusters, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet {
+export function grpcServiceResources(ctx: ViewContext, serviceClusters: ServiceClusters, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet {
   const out = emptyResourceSet();
+  const sc = { service: serviceClusters.service, clusters: serviceClusters.clusters.map(forProxyless) };
   const { service } = sc;
   const mesh = ctx.sources.mesh;
   const vs = httpRoutesFor(ctx.virtualServices, service.host, ctx.spec.client.namespace, mesh);

@@ -124,3 +124,40 @@ test('DestinationRule: workloadSelector without labels warns; unknown fields war
   expectProblem(typo, { severity: 'warning', at: 'spec.subset' });
   expectNoProblem(validate({ host: 'r', subsets }), { severity: 'warning' });
 });
+
+// L-11: Istio TestValidateZoneAwareLbSetting (pkg/config/validation/agent/validation_test.go), case by case.
+test('L-11: zoneAwareLbSetting is validated, not ignored (Istio TestValidateZoneAwareLbSetting)', () => {
+  const OUTLIER = { interval: '1s' };
+  const za = (zoneAwareLbSetting: unknown, outlierDetection: unknown = OUTLIER) =>
+    policy({ loadBalancer: { zoneAwareLbSetting }, ...(outlierDetection ? { outlierDetection } : {}) });
+  const AT = 'spec.trafficPolicy.loadBalancer.zoneAwareLbSetting';
+  // "enabled only is valid", "valid region-level failover", "failoverPriority with non-topology labels is valid"
+  expectClean(za({ enabled: true }));
+  expectClean(za({ failover: [{ from: 'us-east', to: 'eu-west' }] }));
+  expectClean(za({ failoverPriority: ['version', 'app=ratings'] }));
+  expectClean(za({ enabled: true, minClusterSize: 6 }));
+  // "failover same src and dst region", "... '/' (zone scope) is rejected", "... '*' wildcard is rejected"
+  expectProblem(za({ failover: [{ from: 'region1', to: 'region1' }] }), { severity: 'error', at: `${AT}.failover[0]` });
+  expectProblem(za({ failover: [{ from: 'region1/zone1', to: 'region2' }] }), { severity: 'error', at: `${AT}.failover[0]` });
+  expectProblem(za({ failover: [{ from: 'region1', to: 'region2/zone1' }] }), { severity: 'error', at: `${AT}.failover[0]` });
+  expectProblem(za({ failover: [{ from: '*', to: 'region2' }] }), { severity: 'error', at: `${AT}.failover[0]` });
+  expectProblem(za({ failover: [{ from: 'region1', to: '*' }] }), { severity: 'error', at: `${AT}.failover[0]` });
+  // "failover and failoverPriority both set with topology region", "failoverPriority with region/zone/subzone label is rejected"
+  expectProblem(za({ failover: [{ from: 'region1', to: 'region2' }], failoverPriority: ['topology.kubernetes.io/region'] }), { severity: 'error', at: `${AT}.failoverPriority[0]` });
+  for (const label of ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone']) {
+    expectProblem(za({ failoverPriority: ['version', label] }), { severity: 'error', at: `${AT}.failoverPriority[1]` });
+  }
+  // "failover without outlier detection warns", "failoverPriority without outlier detection warns"
+  for (const setting of [{ failover: [{ from: 'us-east', to: 'eu-west' }] }, { failoverPriority: ['version'] }]) {
+    const problems = za(setting, null);
+    expectValid(problems);
+    expectProblem(problems, { severity: 'warning', at: AT });
+  }
+  expectClean(za({ enabled: false }, null));
+  // Only one of the two locality settings (Istio validateLoadBalancer); bad types and unknown fields.
+  expectProblem(policy({ loadBalancer: { localityLbSetting: { enabled: true }, zoneAwareLbSetting: { enabled: true } } }), { severity: 'error', at: 'spec.trafficPolicy.loadBalancer' });
+  expectProblem(za({ enabled: 'yes' }), { severity: 'error', at: `${AT}.enabled` });
+  expectProblem(za({ minClusterSize: -1 }), { severity: 'error', at: `${AT}.minClusterSize` });
+  expectProblem(za({ distribute: [] }), { severity: 'warning', at: `${AT}.distribute` });
+  expectNoProblem(za({ enabled: true }), { at: 'spec.trafficPolicy.loadBalancer.zoneAwareLbSetting' });
+});

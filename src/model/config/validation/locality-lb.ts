@@ -7,7 +7,7 @@
 import type { FieldPath } from '../../../lib/result/problem.js';
 import { error, warning } from '../../../lib/result/problem.js';
 import type { JsonObject, Problems } from './json.js';
-import { asInteger, asObjectItem, childPath, quote, readBoolean, readList, readObject, readString, readStringList, warnUnknownFields } from './json.js';
+import { asInteger, asObjectItem, childPath, quote, readBoolean, readInteger, readList, readObject, readString, readStringList, warnUnknownFields } from './json.js';
 
 const TOPOLOGY_LABELS = ['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone'] as const;
 
@@ -38,6 +38,37 @@ export function checkLocalityLbSetting(parent: JsonObject, key: string, path: Fi
   checkDistribute(distribute, childPath(at, 'distribute'), out);
   if ((failover.length > 0 || failoverPriority.length > 0) && !options.hasOutlierDetection) {
     out.push(warning(at, 'Locality failover has no effect without an outlierDetection policy in the same traffic policy.'));
+  }
+  checkFailover(failover, childPath(at, 'failover'), out);
+}
+
+/**
+ * `zoneAwareLbSetting` of a DestinationRule load balancer (Istio `ValidateZoneAwareLbSetting`, L-11):
+ * failover names regions only, different ones, without wildcards; failoverPriority must not name the
+ * region, zone or subzone topology labels (region buckets and zones are automatic); failover or
+ * failoverPriority without outlier detection is a warning; minClusterSize is a whole number >= 0.
+ */
+export function checkZoneAwareLbSetting(parent: JsonObject, key: string, path: FieldPath, options: LocalityLbOptions, out: Problems): void {
+  const setting = readObject(parent, key, path, out);
+  if (setting === undefined) return;
+  const at = childPath(path, key);
+  warnUnknownFields(setting, ['enabled', 'failover', 'failoverPriority', 'minClusterSize'], at, out);
+  readBoolean(setting, 'enabled', at, out);
+  readInteger(setting, 'minClusterSize', at, out, { min: 0, max: Number.MAX_SAFE_INTEGER });
+  const failover = readList(setting, 'failover', at, out) ?? [];
+  const failoverPriority = readStringList(setting, 'failoverPriority', at, out) ?? [];
+  failoverPriority.forEach((label, i) => {
+    if (label !== undefined && (TOPOLOGY_LABELS as readonly string[]).includes(label)) {
+      out.push(
+        error(
+          childPath(childPath(at, 'failoverPriority'), i),
+          `zoneAwareLbSetting.failoverPriority must not use the topology label ${quote(label)}; region- and zone-level routing are handled automatically.`,
+        ),
+      );
+    }
+  });
+  if ((failover.length > 0 || failoverPriority.length > 0) && !options.hasOutlierDetection) {
+    out.push(warning(at, 'Zone-aware failover needs an outlierDetection policy in the same traffic policy: Envoy leaves a priority only when its endpoints are ejected or unhealthy.'));
   }
   checkFailover(failover, childPath(at, 'failover'), out);
 }

@@ -18,6 +18,7 @@ export const MESH_CONFIG_FIELDS = [
   'enableAutoMtls',
   'localityLbSetting',
   'defaultServiceExportTo',
+  'defaultDestinationRuleExportTo',
   'rootNamespace',
   'clusterId',
   'serviceEntryVisibility',
@@ -34,7 +35,8 @@ export const validateMeshConfig: KindValidator = (resource, _context, out) => {
   readBoolean(spec, 'enableAutoMtls', SPEC, out);
   // Istio validates the mesh setting as if outlier detection were present: no failover warning.
   checkLocalityLbSetting(spec, 'localityLbSetting', SPEC, { hasOutlierDetection: true }, out);
-  checkDefaultExportTo(spec, out);
+  checkDefaultExportTo(spec, 'defaultServiceExportTo', out);
+  checkDefaultExportTo(spec, 'defaultDestinationRuleExportTo', out);
   const rootNamespace = readString(spec, 'rootNamespace', SPEC, out);
   if (rootNamespace !== undefined && !isDNS1123Label(rootNamespace)) {
     out.push(error(childPath(SPEC, 'rootNamespace'), `rootNamespace ${quote(rootNamespace)} must be a namespace name (an RFC-1123 label).`));
@@ -52,16 +54,16 @@ function checkTrustDomain(domain: string | undefined, path: FieldPath, out: Prob
 }
 
 /** Entries are ".", "*", "~" or namespace names; "*" and "~" stand alone (as in V-EXP-3). */
-function checkDefaultExportTo(spec: JsonObject, out: Problems): void {
-  const entries = readStringList(spec, 'defaultServiceExportTo', SPEC, out);
+function checkDefaultExportTo(spec: JsonObject, key: 'defaultServiceExportTo' | 'defaultDestinationRuleExportTo', out: Problems): void {
+  const entries = readStringList(spec, key, SPEC, out);
   if (entries === undefined) return;
-  const path = childPath(SPEC, 'defaultServiceExportTo');
+  const path = childPath(SPEC, key);
   entries.forEach((entry, i) => {
     if (entry !== undefined && entry !== '.' && entry !== '*' && entry !== '~' && !isDNS1123Label(entry)) {
-      out.push(error(childPath(path, i), `defaultServiceExportTo entry ${quote(entry)} is invalid: use ".", "*", "~" or a namespace name.`, 'V-EXP-1'));
+      out.push(error(childPath(path, i), `${key} entry ${quote(entry)} is invalid: use ".", "*", "~" or a namespace name.`, 'V-EXP-1'));
     }
   });
   if ((entries.includes('*') || entries.includes('~')) && entries.length > 1) {
-    out.push(error(path, 'defaultServiceExportTo cannot combine "*" or "~" with other entries.', 'V-EXP-3'));
+    out.push(error(path, `${key} cannot combine "*" or "~" with other entries.`, 'V-EXP-3'));
   }
 }

@@ -26,7 +26,7 @@ import {
   warnUnknownFields,
 } from './json.js';
 import { isValidIP } from './ip.js';
-import { checkLocalityLbSetting } from './locality-lb.js';
+import { checkLocalityLbSetting, checkZoneAwareLbSetting } from './locality-lb.js';
 import { fqdnProblem } from './names.js';
 
 const POLICY_FIELDS = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls', 'portLevelSettings', 'tunnel', 'proxyProtocol', 'retryBudget'] as const;
@@ -95,13 +95,17 @@ function checkLoadBalancer(policy: JsonObject, path: FieldPath, hasOutlierDetect
   const lb = readObject(policy, 'loadBalancer', path, out);
   if (lb === undefined) return;
   const at = childPath(path, 'loadBalancer');
-  warnUnknownFields(lb, ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup'], at, out);
+  warnUnknownFields(lb, ['simple', 'consistentHash', 'localityLbSetting', 'zoneAwareLbSetting', 'warmupDurationSecs', 'warmup'], at, out);
   readEnum(lb, 'simple', SIMPLE_LB, at, out);
   if (isPresent(lb, 'simple') && isPresent(lb, 'consistentHash')) {
     out.push(error(at, 'loadBalancer takes either simple or consistentHash, not both.'));
   }
   checkConsistentHash(lb, at, out);
+  if (isPresent(lb, 'localityLbSetting') && isPresent(lb, 'zoneAwareLbSetting')) {
+    out.push(error(at, 'Only one of localityLbSetting and zoneAwareLbSetting can be set.'));
+  }
   checkLocalityLbSetting(lb, 'localityLbSetting', at, { hasOutlierDetection }, out);
+  checkZoneAwareLbSetting(lb, 'zoneAwareLbSetting', at, { hasOutlierDetection }, out);
   readDuration(lb, 'warmupDurationSecs', at, out);
   const warmup = readObject(lb, 'warmup', at, out);
   if (warmup !== undefined) {

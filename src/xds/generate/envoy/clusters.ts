@@ -67,6 +67,27 @@ function localityWeighted(c: ClusterView, mesh: MeshSettings): boolean {
   return c.policy.outlierDetection !== undefined && ((setting.failover ?? []).length > 0 || (setting.failoverPriority ?? []).length > 0);
 }
 
+/**
+ * L-11 (Istio ZoneAwareLBSettings.ApplyToCluster): a DestinationRule zoneAwareLbSetting gives the
+ * cluster `zone_aware_lb_config` (with its min_cluster_size); `enabled: false` sets
+ * routing_enabled 0 % so Envoy's own zone-aware routing is off too. Envoy routes by zone only with a
+ * `local_cluster` (Istio's self-discovery), which meshbridge does not send: the region priorities
+ * of the endpoints (registry/view) are what takes effect.
+ */
+function zoneAwareLbConfig(c: ClusterView): Pick<ClusterInit, 'commonLbConfig'> {
+  const za = c.policy.loadBalancer?.zoneAwareLbSetting;
+  if (!za) return {};
+  const min = za.minClusterSize !== undefined ? { minClusterSize: BigInt(za.minClusterSize) } : {};
+  const routing = za.enabled === false ? { routingEnabled: { value: 0 } } : {};
+  return { commonLbConfig: { localityConfigSpecifier: { case: 'zoneAwareLbConfig', value: { ...routing, ...min } } } };
+}
+
+/** The cluster's common LB config: zone-aware (L-11) or locality-weighted (L-8), or none. */
+function commonLbConfig(c: ClusterView, mesh: MeshSettings): Pick<ClusterInit, 'commonLbConfig'> {
+  if (c.policy.loadBalancer?.zoneAwareLbSetting) return zoneAwareLbConfig(c);
+  return localityWeighted(c, mesh) ? { commonLbConfig: { localityConfigSpecifier: { case: 'localityWeightedLbConfig', value: {} } } } : {};
+}
+
 /** C-4, C-7: a DNS cluster's inline endpoints; LOGICAL_DNS takes only the first (Envoy allows one). */
 function dnsEndpoints(c: ClusterView): readonly LocalityGroup[] {
   if (c.type !== 'LOGICAL_DNS') return c.localities;
@@ -93,9 +114,8 @@ export function outboundCluster(c: ClusterView, o: OutboundContext): Cluster {
     ...(protocolOptions ? { typedExtensionProtocolOptions: protocolOptions } : {}),
     ...clusterTls(c, o.peerAuthentications, o.mesh),
   };
-  // Istio applyLoadBalancer: simple PASSTHROUGH turns any cluster into ORIGINAL_DST.
-  const type = c.policy.loadBalancer?.simple === 'PASSTHROUGH' ? 'ORIGINAL_DST' : c.type;
-  switch (type) {
+  // C-9: the view has already turned a PASSTHROUGH cluster of any resolution into ORIGINAL_DST.
+  switch (c.type) {
     case 'ORIGINAL_DST': {
       const override = c.service.resolution === 'NONE' && c.servicePort.targetPort > 0 ? c.servicePort.targetPort : undefined;
       return create(ClusterSchema, {
@@ -110,7 +130,7 @@ export function outboundCluster(c: ClusterView, o: OutboundContext): Cluster {
       return create(ClusterSchema, {
         ...common,
         ...envoyLb(c),
-        ...(localityWeighted(c, o.mesh) ? { commonLbConfig: { localityConfigSpecifier: { case: 'localityWeightedLbConfig', value: {} } } } : {}),
+        ...commonLbConfig(c, o.mesh),
         clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
         edsClusterConfig: { serviceName: c.name, edsConfig: ADS },
       });
@@ -121,6 +141,7 @@ export function outboundCluster(c: ClusterView, o: OutboundContext): Cluster {
       return create(ClusterSchema, {
         ...common,
         ...envoyLb(c),
+        ...zoneAwareLbConfig(c),
         clusterDiscoveryType: { case: 'type', value: c.type === 'LOGICAL_DNS' ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS },
         // Istio: V4_ONLY for IPv4-only proxies (the default here), dns_refresh_rate 60s, respect TTL.
         dnsLookupFamily: raceFirst ? Cluster_DnsLookupFamily.ALL : Cluster_DnsLookupFamily.V4_ONLY,

@@ -50,8 +50,8 @@ export const envoyGenerator: Generator = {
     for (const c of clusters) {
       out.clusters.set(c.name, outboundCluster(c, o));
       // C-4, C-5: EDS clusters get a ClusterLoadAssignment (possibly empty); DNS clusters carry
-      // theirs inline; ORIGINAL_DST has none. A PASSTHROUGH load balancer makes it ORIGINAL_DST.
-      if (c.type === 'EDS' && c.policy.loadBalancer?.simple !== 'PASSTHROUGH') {
+      // theirs inline; ORIGINAL_DST (also by a PASSTHROUGH load balancer, C-9) has none.
+      if (c.type === 'EDS') {
         out.endpoints.set(c.name, envoyLoadAssignment(c.name, c.localities, sources.mesh.clusterId));
       }
     }

@@ -70,6 +70,18 @@ export function sidecar(o: SidecarOptions): ProxyIdentity {
   );
 }
 
+/** The identity of a proxyless gRPC client (node id `proxyless~10.9.0.1~client.<ns>~...`, GENERATOR grpc). */
+export function proxylessClient(namespace: string, locality = ''): ProxyIdentity {
+  const [region = '', zone = '', subZone = ''] = locality.split('/');
+  return proxyIdentityFromNode(
+    create(NodeSchema, {
+      id: `proxyless~10.9.0.1~client.${namespace}~${namespace}.svc.cluster.local`,
+      metadata: { GENERATOR: 'grpc', NAMESPACE: namespace },
+      locality: { region, zone, subZone },
+    }),
+  );
+}
+
 export interface EnvoyResources {
   readonly listeners: ReadonlyMap<string, Listener>;
   readonly routes: ReadonlyMap<string, RouteConfiguration>;
