@@ -1,4 +1,5 @@
 import { formatFieldPath, type Severity } from '../../lib/result/problem.js';
+import { formatLimitPath, objectLimitProblem } from './limits.js';
 import { parseConfigText, type ParsedResource } from './parse.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, type ConfigObject, type Kind, type ObjectMeta, type StringMap } from './types.js';
 import { validateResource } from './validation/index.js';
@@ -56,9 +57,17 @@ export function loadConfig(files: readonly SourceFile[]): LoadResult {
   return { objects, findings, resources };
 }
 
-/** Validates and decodes one parsed resource. */
+/**
+ * Validates and decodes one parsed resource. Every path (files, `apply`, store documents) comes
+ * here: an object over the size or depth limit (limits.ts) is refused before anything else reads it.
+ */
 export function loadResource(r: ParsedResource, order: number): { object?: ConfigObject; findings: Finding[] } {
   const id = identify(r.value);
+  const limit = objectLimitProblem(r.value);
+  if (limit !== undefined) {
+    const pos = r.locate(limit.path);
+    return { findings: [{ severity: 'error', file: r.file, line: pos.line, column: pos.column, ...id, field: formatLimitPath(limit.path), message: limit.message }] };
+  }
   let problems;
   try {
     problems = validateResource(r.value);

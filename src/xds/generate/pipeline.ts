@@ -355,7 +355,7 @@ export class XdsPipeline {
     const meshLb = mesh.localityLbSetting;
     const meshDistribute = (meshLb?.distribute?.length ?? 0) > 0;
     const failoverPriority =
-      (meshLb?.failoverPriority?.length ?? 0) > 0 || this.distributionAnnotated.size > 0 || rules.some((dr) => JSON.stringify(dr.spec).includes('"failoverPriority"'));
+      (meshLb?.failoverPriority?.length ?? 0) > 0 || this.distributionAnnotated.size > 0 || rules.some(usesFailoverPriority);
     const selectorKeys = [...new Set(rules.flatMap((dr) => Object.keys(dr.spec.workloadSelector?.matchLabels ?? {})))].sort();
     const rel = {
       namespace: rules.length > 0 || anyVirtualService || this.restrictedExport.size > 0 || this.sharedHosts.size > 0,
@@ -643,6 +643,16 @@ class TypedInputs {
     for (const [n, m] of set.clusters) this.clusters.set(n, { version, message: m });
     for (const [n, m] of set.endpoints) this.endpoints.set(n, { version, message: m });
   }
+}
+
+/**
+ * Whether a DestinationRule sets `failoverPriority` in any of its traffic policies (top level, per
+ * port, per subset, per subset port). A structural look at the fields Istio defines: issue 11 found
+ * that serialising whole specs on this path let an alias bomb kill the process.
+ */
+function usesFailoverPriority(dr: DestinationRule): boolean {
+  const policies = [dr.spec.trafficPolicy, ...(dr.spec.subsets ?? []).map((s) => s.trafficPolicy)];
+  return policies.some((p) => p !== undefined && [p, ...(p.portLevelSettings ?? [])].some((l) => l.loadBalancer?.localityLbSetting?.failoverPriority !== undefined));
 }
 
 function labelString(labels: Readonly<Record<string, string>>): string {
