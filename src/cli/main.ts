@@ -75,6 +75,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--no-plaintext-xds', 'serve no plaintext xDS port (only --secure-xds-address)')
     .option('--cacerts <dir>', "an operator's CA in Istio's cacerts layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the store")
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
+    .option('--insecure-http', 'allow --http-address on a non-loopback address (its debug endpoints are plaintext and unauthenticated, and show every namespace)', false)
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
@@ -89,6 +90,11 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         throw new UsageError(
           `--xds-address ${opts.xdsAddress} is not a loopback address: the plaintext xDS port is for loopback development only; ` +
             'serve other networks on --secure-xds-address (TLS), turn plaintext off with --no-plaintext-xds, or pass --insecure-xds to serve plaintext there anyway',
+        );
+      }
+      if (!opts.insecureHttp && !isLoopbackAddress(opts.httpAddress)) {
+        throw new UsageError(
+          `--http-address ${opts.httpAddress} is not a loopback address: the metrics and debug endpoints are plaintext, unauthenticated and show every namespace's configuration and endpoints; keep them on loopback, or pass --insecure-http to serve them there anyway`,
         );
       }
       // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
@@ -301,6 +307,7 @@ interface ServeFlags {
   xdsAddress: string;
   secureXdsAddress: string;
   insecureXds: boolean;
+  insecureHttp: boolean;
   plaintextXds: boolean;
   cacerts?: string;
   httpAddress: string;
