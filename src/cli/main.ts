@@ -10,6 +10,7 @@ import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
+import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
 import { StoreUrlError } from '../model/config/store.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -82,6 +83,11 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
     .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--max-node-bytes <bytes>', 'xDS: largest node (id and metadata) of a stream\'s first request', parseCount, DEFAULT_XDS_LIMITS.maxNodeBytes)
+    .option('--max-resource-names <n>', 'xDS: most resource names in one request', parseCount, DEFAULT_XDS_LIMITS.maxResourceNames)
+    .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
+    .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
+    .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
     .action(async (opts: ServeFlags) => {
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
       if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
@@ -115,6 +121,13 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           gracePeriodMs: opts.gracePeriod,
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
           sessionTtlSeconds: opts.sessionTtl,
+          xdsLimits: {
+            maxNodeBytes: opts.maxNodeBytes,
+            maxResourceNames: opts.maxResourceNames,
+            maxInboundListeners: opts.maxInboundListeners,
+            maxStreamsPerIdentity: opts.maxStreamsPerIdentity,
+            maxStreams: opts.maxStreams,
+          },
         },
         out,
       );
@@ -317,6 +330,11 @@ interface ServeFlags {
   gracePeriod: number;
   instance?: string;
   sessionTtl: number;
+  maxNodeBytes: number;
+  maxResourceNames: number;
+  maxInboundListeners: number;
+  maxStreamsPerIdentity: number;
+  maxStreams: number;
 }
 
 interface EndpointsFlags {
@@ -345,6 +363,13 @@ function collect(value: string, previous: string[] | undefined): string[] {
 function parseNonNegative(v: string): number {
   const n = Number(v.replace(/ms$/, ''));
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A whole number of at least 1 (a limit). */
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of at least 1, not ${JSON.stringify(v)}`);
   return n;
 }
 

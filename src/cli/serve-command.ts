@@ -1,6 +1,7 @@
 /** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
 import { consoleLogger } from '../lib/log/logger.js';
+import type { XdsLimits } from '../xds/server/limits.js';
 
 export interface ServeOptions {
   readonly config: readonly string[];
@@ -16,6 +17,7 @@ export interface ServeOptions {
   readonly debounceMaxMs: number;
   readonly stateDir?: string;
   readonly gracePeriodMs?: number;
+  readonly xdsLimits?: Partial<XdsLimits>;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -33,6 +35,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     debounceMaxMs: o.debounceMaxMs,
     ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+    ...(o.xdsLimits !== undefined ? { xdsLimits: o.xdsLimits } : {}),
     logger: consoleLogger(),
   });
   const listening = await cp.start();

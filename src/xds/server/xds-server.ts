@@ -14,6 +14,7 @@ import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
 import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
+import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
 import type { ProxyIdentity } from './node-identity.js';
 import { presentedCertificate } from './peer-certificate.js';
 
@@ -33,6 +34,8 @@ export interface XdsServerOptions {
   readonly grpcOptions?: ServerOptions;
   /** Admission of each new stream (e.g. registration tokens of agents). Default: everyone. */
   readonly admit?: AdmitFn;
+  /** Bounds per request, stream, identity and in total (limits.ts). Default: DEFAULT_XDS_LIMITS. */
+  readonly limits?: Partial<XdsLimits>;
   /** Other gRPC services served on the same port (e.g. the agents' token renewal). */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
 }
@@ -56,9 +59,18 @@ export class XdsServer {
   #server: Server | undefined;
   #secureServer: Server | undefined;
   #nextStream = 0;
+  readonly #limits: XdsLimits;
+  /** Streams admitted and not yet finished: in all, and per proven identity. */
+  #admitted = 0;
+  readonly #admittedByIdentity = new Map<string, number>();
 
   constructor(options: XdsServerOptions) {
     this.#opts = options;
+    this.#limits = { ...DEFAULT_XDS_LIMITS, ...options.limits };
+  }
+
+  get limits(): XdsLimits {
+    return this.#limits;
   }
 
   /** Subscribes to stream events; returns the unsubscribe function. */
@@ -148,6 +160,28 @@ export class XdsServer {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = typeof v === 'string' ? v : v.toString('utf8');
     const port = duplexStreamPort<Res>(call, { metadata, transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure } });
+    /** The identity this stream was counted under (admitted), undefined before admission. */
+    let counted: { readonly identity: string | undefined } | undefined;
+    const admit: AdmitFn = (proxy, md, transport) => {
+      const admission = this.#opts.admit?.(proxy, md, transport) ?? { ok: true };
+      if (!admission.ok) return admission;
+      const refusal = this.#streamLimit(streamId, proxy.id, admission.identity);
+      if (refusal !== undefined) return refusal;
+      counted = { identity: admission.identity };
+      this.#admitted++;
+      if (admission.identity !== undefined) this.#admittedByIdentity.set(admission.identity, (this.#admittedByIdentity.get(admission.identity) ?? 0) + 1);
+      return admission;
+    };
+    const uncount = (): void => {
+      if (counted === undefined) return;
+      this.#admitted--;
+      const identity = counted.identity;
+      counted = undefined;
+      if (identity === undefined) return;
+      const left = (this.#admittedByIdentity.get(identity) ?? 1) - 1;
+      if (left > 0) this.#admittedByIdentity.set(identity, left);
+      else this.#admittedByIdentity.delete(identity);
+    };
     const stream = new AdsStream<Req, Res>(
       {
         streamId,
@@ -157,12 +191,14 @@ export class XdsServer {
         resourceTypeOf: this.#opts.resourceTypeOf ?? resourceTypeOf,
         emit: (e) => this.#emit(e),
         describe,
-        ...(this.#opts.admit ? { admit: this.#opts.admit } : {}),
+        admit,
+        limits: this.#limits,
       },
       session,
       port,
     );
     const finish = (reason: string): void => {
+      uncount();
       stream.close(reason);
       this.#streams.delete(stream as AdsStream<RequestView, unknown>);
     };
@@ -178,6 +214,21 @@ export class XdsServer {
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err: Error) => finish(`stream error: ${err.message}`));
     call.on('close', () => finish('closed'));
+  }
+
+  /** The stream limit a newly admitted stream would cross (reported as a 'limit' event), if any. */
+  #streamLimit(streamId: string, proxyId: string, identity: string | undefined): { ok: false; code: number; message: string } | undefined {
+    const l = this.#limits;
+    const perIdentity = identity !== undefined ? (this.#admittedByIdentity.get(identity) ?? 0) + 1 : 0;
+    const exceeded =
+      this.#admitted + 1 > l.maxStreams
+        ? limitExceeded('streams', l.maxStreams, this.#admitted + 1)
+        : identity !== undefined && perIdentity > l.maxStreamsPerIdentity
+          ? limitExceeded('streams_per_identity', l.maxStreamsPerIdentity, perIdentity, identity)
+          : undefined;
+    if (exceeded === undefined) return undefined;
+    this.#emit({ event: 'limit', streamId, proxyId, exceeded });
+    return { ok: false, code: RESOURCE_EXHAUSTED, message: exceeded.message };
   }
 
   #sessionOptions(streamId: string): { maxResponseBytes: number; mintNonce: () => string } {
