@@ -15,6 +15,8 @@ import { RawAdsStream } from '../xds/fixtures/ads-client.js';
 export interface RunningControlPlane {
   readonly cp: ControlPlane;
   readonly xds: string;
+  /** The secure port, when `secureXdsAddress` was given. */
+  readonly xdsTls?: string;
   readonly http: string;
   readonly dir: string;
   stop(): Promise<void>;
@@ -25,10 +27,11 @@ export async function startControlPlaneOn(files: Readonly<Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'mb-cp-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir: `${dir}.state`, debounceMs: 10, watchDebounceMs: 20, ...options });
-  const { xds, http } = await cp.start();
+  const { xds, xdsTls, http } = await cp.start();
   return {
     cp,
     xds,
+    ...(xdsTls !== undefined ? { xdsTls } : {}),
     http,
     dir,
     stop: async () => {
@@ -41,14 +44,19 @@ export async function startControlPlaneOn(files: Readonly<Record<string, string>
 
 export type AdsStream = RawAdsStream<DiscoveryRequest, DiscoveryResponse>;
 
+export interface NodeInit {
+  readonly id: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
 /** A proxyless (GENERATOR=grpc) node of `namespace` at `ip`. */
-export function proxylessNode(namespace: string, ip: string, name = 'client'): DiscoveryRequest['node'] {
-  return create(DiscoveryRequestSchema, { node: { id: `proxyless~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`, metadata: { NAMESPACE: namespace, GENERATOR: 'grpc' } } }).node;
+export function proxylessNode(namespace: string, ip: string, name = 'client'): NodeInit {
+  return { id: `proxyless~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`, metadata: { NAMESPACE: namespace, GENERATOR: 'grpc' } };
 }
 
 /** Opens a SotW ADS stream and sends its first request (with `node`) for `typeUrl` and `names`. */
-export function openAds(address: string, node: DiscoveryRequest['node'], typeUrl: string, names: readonly string[], deadlineMs = 30_000): AdsStream {
+export function openAds(address: string, node: NodeInit, typeUrl: string, names: readonly string[], deadlineMs = 30_000): AdsStream {
   const stream = new RawAdsStream(address, adsServiceDefinition.StreamAggregatedResources, deadlineMs);
-  stream.send(create(DiscoveryRequestSchema, { node, typeUrl, resourceNames: [...names] }));
+  stream.send(create(DiscoveryRequestSchema, { node: { id: node.id, metadata: { ...node.metadata } }, typeUrl, resourceNames: [...names] }));
   return stream;
 }
