@@ -34,9 +34,10 @@ function folder(files: Readonly<Record<string, string>>): string {
 
 test('the issue\'s 1 KB bomb: validate refuses it with its reason; serve started with it serves clients, also after a restart', { timeout: 90_000 }, async (t) => {
   const own = cleanups(t);
-  const dir = own(folder({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.70.1'), 'dr.yaml': jsonKeyAnchorBomb(8, 'reviews') }), async (d) => {
+  const dir = own(folder({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.70.1'), 'dr.yaml': jsonKeyAnchorBomb(8, 'reviews') }), (d) => {
     rmSync(d, { recursive: true, force: true });
     rmSync(`${d}.state`, { recursive: true, force: true });
+    return Promise.resolve();
   });
   const v = await runCli(['validate', dir], 30_000);
   assert.equal(v.code, 1, `validate must fail: ${v.stdout}${v.stderr}`);
@@ -60,7 +61,7 @@ test('the issue\'s 1 KB bomb: validate refuses it with its reason; serve started
 test('the bomb corpus: validate refuses every file with its position and reason; a running serve survives all of it being written', { timeout: 120_000 }, async (t) => {
   const own = cleanups(t);
   const corpus = bombCorpus();
-  const corpusDir = own(folder(Object.fromEntries(corpus.map((f) => [f.name, f.text]))), async (d) => rmSync(d, { recursive: true, force: true }));
+  const corpusDir = own(folder(Object.fromEntries(corpus.map((f) => [f.name, f.text]))), (d) => Promise.resolve(rmSync(d, { recursive: true, force: true })));
   const v = await runCli(['validate', corpusDir], 60_000);
   assert.equal(v.code, 1, 'validate fails (and does not crash)');
   const output = `${v.stdout}${v.stderr}`;
@@ -70,7 +71,7 @@ test('the bomb corpus: validate refuses every file with its position and reason;
   }
 
   const serve = own(await startServe({ files: { 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.70.2') } }), (s) => s.stop());
-  const watcher = own(new EdsWatcher(serve.xds, CLUSTER, 'default', '127.0.0.94'), async (w) => w.close());
+  const watcher = own(new EdsWatcher(serve.xds, CLUSTER, 'default', '127.0.0.94'), (w) => Promise.resolve(w.close()));
   await waitFor(() => (watcher.latest().includes('127.0.70.2:80') ? true : undefined), 20_000, 'the client is served');
   for (const f of corpus) serve.write(f.name, f.text);
   // A valid change after the bombs: serve read them, refused them and still pushes.

@@ -71,6 +71,31 @@ test('60,000 inbound listener names on one stream: refused with the limit, nothi
   await waitFor(() => (other.latest().includes('127.0.90.3:80') ? true : undefined), 20_000, 'the other client receives the next update');
 });
 
+test('a stream sending costly requests back to back does not hold the others: another client receives its update while they are being handled', { timeout: 180_000 }, async (t) => {
+  const cp = await startControlPlaneOn({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.90.1') });
+  t.after(() => cp.stop());
+  const other = new EdsWatcher(cp.xds, CLUSTER, 'ns1', '127.0.0.97');
+  t.after(() => other.close());
+  await waitFor(() => (other.latest().includes('127.0.90.1:80') ? true : undefined), 20_000, 'the other client is served');
+  const handled: number[] = [];
+  const stop = cp.cp.xds.onEvent((e) => {
+    if (e.event === 'request' && e.proxyId.includes('~flooder.')) handled.push(performance.now());
+  });
+  t.after(() => stop());
+  // Every request is within the limits, and each moves the stream to a class of its own (100 new
+  // inbound listeners generated and encoded).
+  const requests = 120;
+  const flooder = openAds(cp.xds, proxylessNode('ns1', '127.0.90.7', 'flooder'), LISTENER.typeUrl, inboundNames(100));
+  t.after(() => flooder.close());
+  for (let i = 1; i < requests; i++) flooder.send(create(DiscoveryRequestSchema, { typeUrl: LISTENER.typeUrl, resourceNames: inboundNames(100 + i).slice(i) }));
+  writeFileSync(join(cp.dir, 'vm.yaml'), entry('127.0.90.4'));
+  await waitFor(() => (other.latest().includes('127.0.90.4:80') ? true : undefined), 60_000, 'the other client receives its update');
+  const handledWhenUpdated = handled.length;
+  await waitFor(() => (handled.length === requests ? true : undefined), 120_000, 'every request of the flooder is handled in the end');
+  assert.ok(handledWhenUpdated < requests, `the update arrived while the flooder's requests were being handled (${handledWhenUpdated} of ${requests} handled then)`);
+  assert.equal(flooder.error, undefined, 'requests within the limits are served');
+});
+
 test('a node of 3.9 MB (metadata) is refused with its reason, and no stream or view is kept for it', { timeout: 60_000 }, async (t) => {
   const cp = await startControlPlaneOn({ 'service.yaml': SERVICE });
   t.after(() => cp.stop());

@@ -17,6 +17,7 @@ import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './ev
 import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
 import type { ProxyIdentity } from './node-identity.js';
 import { presentedCertificate } from './peer-certificate.js';
+import { TurnQueue } from './turn-queue.js';
 
 export interface XdsServerOptions {
   /** Where resources come from (a ResourceCache). */
@@ -198,6 +199,7 @@ export class XdsServer {
       port,
     );
     const finish = (reason: string): void => {
+      requests.clear();
       uncount();
       stream.close(reason);
       this.#streams.delete(stream as AdsStream<RequestView, unknown>);
@@ -206,7 +208,16 @@ export class XdsServer {
       finish('server stopping');
       port.end(grpcStatus.UNAVAILABLE, 'xDS server stopping');
     });
-    call.on('data', (req: Req) => stream.onRequest(req));
+    // One request per event-loop turn (turn-queue.ts); a handler's failure ends this stream only.
+    const requests = new TurnQueue<Req>((req) => {
+      try {
+        stream.onRequest(req);
+      } catch (e) {
+        finish(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+        port.end(grpcStatus.INTERNAL, 'internal error while handling the request');
+      }
+    }, call);
+    call.on('data', (req: Req) => requests.push(req));
     call.on('end', () => {
       finish('client closed the stream');
       port.end(grpcStatus.OK, 'OK');
