@@ -11,20 +11,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanups, runCli, startServe, waitFor } from '../e2e/serve-process.js';
+import { A_CLUSTER, serviceAYaml, workloadAYaml } from '../support/control-plane.js';
 import { EdsWatcher } from '../support/xds-watchers.js';
 import { bombCorpus, jsonKeyAnchorBomb, REFUSALS } from './bomb-corpus.js';
 
-const CLUSTER = 'outbound|80||a.example.com';
-const SERVICE = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: a, namespace: default}
-spec: {hosts: [a.example.com], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], workloadSelector: {labels: {app: a}}}
-`;
-const entry = (address: string) => `apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: vm-a, namespace: default}
-spec: {address: ${address}, labels: {app: a}}
-`;
+const CLUSTER = A_CLUSTER;
+const SERVICE = serviceAYaml('default');
+const entry = (address: string): string => workloadAYaml('default', address);
 
 function folder(files: Readonly<Record<string, string>>): string {
   const dir = mkdtempSync(join(tmpdir(), 'mb-bombs-'));

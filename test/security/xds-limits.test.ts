@@ -7,7 +7,7 @@
  * - Resource names per request, streams per identity and in total are bounded too.
  * Every refusal is counted in meshbridge_xds_limit_exceeded_total{limit}.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,24 +20,26 @@ import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
 import { ENDPOINT, LISTENER } from '../../src/xds/types/resource-types.js';
 import { metricValue, waitFor } from '../e2e/serve-process.js';
 import { mint } from '../support/certs-and-ports.js';
-import { openAds, proxylessNode, startControlPlaneOn, type RunningControlPlane } from '../support/control-plane.js';
+import { A_CLUSTER, openAds, proxylessNode, serviceAYaml, startControlPlaneOn, workloadAYaml, type RunningControlPlane } from '../support/control-plane.js';
 import { EdsWatcher } from '../support/xds-watchers.js';
 import { RawAdsStream } from '../xds/fixtures/ads-client.js';
 
-const CLUSTER = 'outbound|80||a.example.com';
-const SERVICE = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: a, namespace: ns1}
-spec: {hosts: [a.example.com], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], workloadSelector: {labels: {app: a}}}
-`;
-const entry = (address: string) => `apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: vm-a, namespace: ns1}
-spec: {address: ${address}, labels: {app: a}}
-`;
+const CLUSTER = A_CLUSTER;
+const SERVICE = serviceAYaml('ns1');
+const entry = (address: string): string => workloadAYaml('ns1', address);
 
 async function limitCount(cp: RunningControlPlane, limit: string): Promise<number> {
   return metricValue(await cp.cp.metrics.registry.metrics(), 'meshbridge_xds_limit_exceeded_total', { limit });
+}
+
+/** A control plane serving service a (its workload at 127.0.90.1) and another client watching it, served. */
+async function servedWithOtherClient(t: TestContext, otherIp: string): Promise<{ cp: RunningControlPlane; other: EdsWatcher }> {
+  const cp = await startControlPlaneOn({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.90.1') });
+  t.after(() => cp.stop());
+  const other = new EdsWatcher(cp.xds, CLUSTER, 'ns1', otherIp);
+  t.after(() => other.close());
+  await waitFor(() => (other.latest().includes('127.0.90.1:80') ? true : undefined), 20_000, 'the other client is served');
+  return { cp, other };
 }
 
 function inboundNames(count: number): string[] {
@@ -45,11 +47,7 @@ function inboundNames(count: number): string[] {
 }
 
 test('60,000 inbound listener names on one stream: refused with the limit, nothing built, and another client is pushed its update meanwhile', { timeout: 60_000 }, async (t) => {
-  const cp = await startControlPlaneOn({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.90.1') });
-  t.after(() => cp.stop());
-  const other = new EdsWatcher(cp.xds, CLUSTER, 'ns1', '127.0.0.96');
-  t.after(() => other.close());
-  await waitFor(() => (other.latest().includes('127.0.90.1:80') ? true : undefined), 20_000, 'the other client is served');
+  const { cp, other } = await servedWithOtherClient(t, '127.0.0.96');
 
   const attacker = openAds(cp.xds, proxylessNode('ns1', '127.0.90.9', 'attacker'), LISTENER.typeUrl, inboundNames(60_000));
   t.after(() => attacker.close());
@@ -72,11 +70,7 @@ test('60,000 inbound listener names on one stream: refused with the limit, nothi
 });
 
 test('a stream sending costly requests back to back does not hold the others: another client receives its update while they are being handled', { timeout: 180_000 }, async (t) => {
-  const cp = await startControlPlaneOn({ 'service.yaml': SERVICE, 'vm.yaml': entry('127.0.90.1') });
-  t.after(() => cp.stop());
-  const other = new EdsWatcher(cp.xds, CLUSTER, 'ns1', '127.0.0.97');
-  t.after(() => other.close());
-  await waitFor(() => (other.latest().includes('127.0.90.1:80') ? true : undefined), 20_000, 'the other client is served');
+  const { cp, other } = await servedWithOtherClient(t, '127.0.0.97');
   const handled: number[] = [];
   const stop = cp.cp.xds.onEvent((e) => {
     if (e.event === 'request' && e.proxyId.includes('~flooder.')) handled.push(performance.now());

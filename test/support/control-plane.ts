@@ -60,3 +60,23 @@ export function openAds(address: string, node: NodeInit, typeUrl: string, names:
   stream.send(create(DiscoveryRequestSchema, { node: { id: node.id, metadata: { ...node.metadata } }, typeUrl, resourceNames: [...names] }));
   return stream;
 }
+
+/** A one-service mesh for tests: `a.example.com:80` (cluster A_CLUSTER) selecting `app: a` workloads. */
+export const A_CLUSTER = 'outbound|80||a.example.com';
+
+export function serviceAYaml(namespace: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a, namespace: ${namespace}}
+spec: {hosts: [a.example.com], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], workloadSelector: {labels: {app: a}}}
+`;
+}
+
+/** The one workload of service a (`vm-a`), at `address`. */
+export function workloadAYaml(namespace: string, address: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-a, namespace: ${namespace}}
+spec: {address: ${address}, labels: {app: a}}
+`;
+}
