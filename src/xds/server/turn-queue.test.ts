@@ -31,3 +31,14 @@ test('the transport is paused when highWater requests wait, and resumed once the
   await turn();
   assert.deepEqual(calls, ['pause', 'handle', 'handle', 'handle', 'handle', 'resume']);
 });
+
+test('whenIdle: called once every request received so far is handled (at once when none waits)', async () => {
+  const calls: string[] = [];
+  const q = new TurnQueue<string>((x) => calls.push(x), { pause: () => undefined, resume: () => undefined });
+  q.whenIdle(() => calls.push('idle-now'));
+  q.push('r1');
+  q.push('r2');
+  q.whenIdle(() => calls.push('idle'));
+  while (q.pending > 0) await turn();
+  assert.deepEqual(calls, ['idle-now', 'r1', 'r2', 'idle']);
+});

@@ -18,6 +18,7 @@ export class TurnQueue<T> {
   #head = 0;
   #scheduled = false;
   #paused = false;
+  #idle: (() => void) | undefined;
 
   constructor(handle: (item: T) => void, flow: FlowControl, highWater = 64) {
     this.#handle = handle;
@@ -45,6 +46,12 @@ export class TurnQueue<T> {
     this.#head = 0;
   }
 
+  /** Calls `fn` once every request received so far is handled (now, when none waits). */
+  whenIdle(fn: () => void): void {
+    if (this.pending === 0) fn();
+    else this.#idle = fn;
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.pending === 0) return;
     this.#scheduled = true;
@@ -58,10 +65,16 @@ export class TurnQueue<T> {
     this.#head++;
     if (this.#head === this.#items.length) this.clear();
     this.#handle(item);
-    if (this.pending > 0) this.#schedule();
-    else if (this.#paused) {
+    if (this.pending > 0) {
+      this.#schedule();
+      return;
+    }
+    if (this.#paused) {
       this.#paused = false;
       this.#flow.resume();
     }
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle?.();
   }
 }

@@ -218,10 +218,13 @@ export class XdsServer {
       }
     }, call);
     call.on('data', (req: Req) => requests.push(req));
-    call.on('end', () => {
-      finish('client closed the stream');
-      port.end(grpcStatus.OK, 'OK');
-    });
+    // A client that half-closes still has its last requests handled (e.g. an agent's final health report).
+    call.on('end', () =>
+      requests.whenIdle(() => {
+        finish('client closed the stream');
+        port.end(grpcStatus.OK, 'OK');
+      }),
+    );
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err: Error) => finish(`stream error: ${err.message}`));
     call.on('close', () => finish('closed'));
