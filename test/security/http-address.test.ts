@@ -21,7 +21,7 @@ for (const address of ['0.0.0.0:15014', '[::]:15014', '192.0.2.10:15014']) {
   });
 }
 
-test('--insecure-http lifts the refusal (serve goes on to read its configuration); loopback needs no flag', { timeout: 30_000 }, async () => {
+test('--insecure-http lifts the refusal (serve goes on to read its configuration); loopback needs no flag', { timeout: 90_000 }, async () => {
   for (const args of [['--http-address', '0.0.0.0:15014', '--insecure-http'], ['--http-address', '127.0.0.5:0'], ['--http-address', 'localhost:0']]) {
     const r = await runCli([...BASE, ...args], 20_000);
     assert.doesNotMatch(r.stderr, /--http-address/, args.join(' '));
