@@ -70,10 +70,6 @@ export class XdsServer {
     this.#limits = { ...DEFAULT_XDS_LIMITS, ...options.limits };
   }
 
-  get limits(): XdsLimits {
-    return this.#limits;
-  }
-
   /** Subscribes to stream events; returns the unsubscribe function. */
   onEvent(listener: XdsEventListener): () => void {
     this.#listeners.add(listener);
