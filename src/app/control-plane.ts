@@ -37,6 +37,7 @@ import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-ident
 import { ServingCertificate } from '../security/server-certificate.js';
 import type { Admission, StreamTransport } from '../xds/server/ads-stream.js';
 import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import { RESOURCE_EXHAUSTED, type XdsLimits } from '../xds/server/limits.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
 
 export interface ControlPlaneOptions {
@@ -71,6 +72,8 @@ export interface ControlPlaneOptions {
   readonly gracePeriodMs?: number;
   /** An operator's CA in Istio's cacerts layout; default: a self-signed root in the state directory. */
   readonly cacertsDir?: string;
+  /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */
+  readonly xdsLimits?: Partial<XdsLimits>;
 }
 
 export interface Listening {
@@ -154,6 +157,7 @@ export class ControlPlane {
       source: this.cache,
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
       admit: (proxy, md, transport) => this.admitStream(proxy, md, transport),
+      ...(o.xdsLimits !== undefined ? { limits: o.xdsLimits } : {}),
       extraServices: [
         { definition: renewServiceDefinition, implementation: renewServiceImplementation(this.signingKey) },
         {
@@ -325,7 +329,13 @@ export class ControlPlane {
         this.log.info(e.healthy ? 'workload healthy' : 'workload unhealthy', { proxy: e.proxyId, ...(e.healthy ? {} : { reason: e.message }) });
         break;
       case 'refused':
-        this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
+        // A limit's refusal was logged by its 'limit' event.
+        if (e.code !== RESOURCE_EXHAUSTED) this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
+        break;
+      case 'limit':
+        // The stream is refused and ends: one line and one count per stream.
+        this.metrics.xdsLimitExceeded.inc({ limit: e.exceeded.limit });
+        this.log.warn('xDS limit exceeded, stream refused', { proxy: e.proxyId, limit: e.exceeded.limit, value: e.exceeded.value, requested: e.exceeded.observed });
         break;
       case 'request': {
         // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:

@@ -10,6 +10,7 @@ import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
+import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
 import { StoreUrlError } from '../model/config/store.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
@@ -90,12 +91,18 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--no-plaintext-xds', 'serve no plaintext xDS port (only --secure-xds-address)')
     .option('--cacerts <dir>', "an operator's CA in Istio's cacerts layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the store")
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
+    .option('--insecure-http', 'allow --http-address on a non-loopback address (its debug endpoints are plaintext and unauthenticated, and show every namespace)', false)
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
     .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
     .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--max-node-bytes <bytes>', 'xDS: largest node (id and metadata) of a stream\'s first request', parseCount, DEFAULT_XDS_LIMITS.maxNodeBytes)
+    .option('--max-resource-names <n>', 'xDS: most resource names in one request', parseCount, DEFAULT_XDS_LIMITS.maxResourceNames)
+    .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
+    .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
+    .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withEtcdSecurityOptions(serve)
     .action(async (opts: ServeFlags) => {
@@ -106,6 +113,11 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         throw new UsageError(
           `--xds-address ${opts.xdsAddress} is not a loopback address: the plaintext xDS port is for loopback development only; ` +
             'serve other networks on --secure-xds-address (TLS), turn plaintext off with --no-plaintext-xds, or pass --insecure-xds to serve plaintext there anyway',
+        );
+      }
+      if (!opts.insecureHttp && !isLoopbackAddress(opts.httpAddress)) {
+        throw new UsageError(
+          `--http-address ${opts.httpAddress} is not a loopback address: the metrics and debug endpoints are plaintext, unauthenticated and show every namespace's configuration and endpoints; keep them on loopback, or pass --insecure-http to serve them there anyway`,
         );
       }
       // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
@@ -128,6 +140,13 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           sessionTtlSeconds: opts.sessionTtl,
           etcd: etcdSecurityFlags(opts),
           ...(opts.secretsKeyFile !== undefined ? { secretsKeyFile: opts.secretsKeyFile } : {}),
+          xdsLimits: {
+            maxNodeBytes: opts.maxNodeBytes,
+            maxResourceNames: opts.maxResourceNames,
+            maxInboundListeners: opts.maxInboundListeners,
+            maxStreamsPerIdentity: opts.maxStreamsPerIdentity,
+            maxStreams: opts.maxStreams,
+          },
         },
         out,
       );
@@ -372,6 +391,7 @@ interface ServeFlags extends EtcdFlags {
   xdsAddress: string;
   secureXdsAddress: string;
   insecureXds: boolean;
+  insecureHttp: boolean;
   plaintextXds: boolean;
   cacerts?: string;
   httpAddress: string;
@@ -382,6 +402,11 @@ interface ServeFlags extends EtcdFlags {
   instance?: string;
   sessionTtl: number;
   secretsKeyFile?: string;
+  maxNodeBytes: number;
+  maxResourceNames: number;
+  maxInboundListeners: number;
+  maxStreamsPerIdentity: number;
+  maxStreams: number;
 }
 
 interface EndpointsFlags {
@@ -420,6 +445,13 @@ function collect(value: string, previous: string[] | undefined): string[] {
 function parseNonNegative(v: string): number {
   const n = Number(v.replace(/ms$/, ''));
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A whole number of at least 1 (a limit). */
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of at least 1, not ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -3,6 +3,7 @@ import { ControlPlane } from '../app/control-plane.js';
 import { consoleLogger } from '../lib/log/logger.js';
 import { loadSecretsKeyring } from '../security/secrets-at-rest.js';
 import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import type { XdsLimits } from '../xds/server/limits.js';
 
 export interface ServeOptions {
   readonly config: readonly string[];
@@ -22,6 +23,7 @@ export interface ServeOptions {
   readonly etcd?: EtcdSecurityFlags;
   /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): seals the CA key and the signing key at rest. */
   readonly secretsKeyFile?: string;
+  readonly xdsLimits?: Partial<XdsLimits>;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -42,6 +44,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
     ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
+    ...(o.xdsLimits !== undefined ? { xdsLimits: o.xdsLimits } : {}),
     logger: consoleLogger(),
   });
   let listening: Awaited<ReturnType<ControlPlane['start']>>;

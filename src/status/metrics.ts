@@ -18,6 +18,8 @@ export interface ControlPlaneMetrics {
   readonly inboundUpdates: Counter<'type'>;
   readonly services: Gauge;
   readonly xdsRejects: Counter<'type'>;
+  /** Requests and streams refused by a limit of the xDS server (issue 11), by limit name. */
+  readonly xdsLimitExceeded: Counter<'limit'>;
   /** 1 while the configuration store answers, 0 while this replica serves its last known configuration. */
   readonly storeConnected: Gauge;
 }
@@ -61,6 +63,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Contr
     inboundUpdates: new Counter({ name: 'pilot_inbound_updates', help: 'Total number of updates received by pilot.', labelNames: ['type'], registers }),
     services: new Gauge({ name: 'pilot_services', help: 'Total services known to pilot.', registers }),
     xdsRejects: new Counter({ name: 'pilot_total_xds_rejects', help: 'Total number of XDS responses from pilot rejected by proxy.', labelNames: ['type'], registers }),
+    xdsLimitExceeded: new Counter({
+      name: 'meshbridge_xds_limit_exceeded_total',
+      help: 'xDS requests and streams refused with RESOURCE_EXHAUSTED by a limit of serve (node_metadata_bytes, resource_names, inbound_listeners, streams_per_identity, streams).',
+      labelNames: ['limit'],
+      registers,
+    }),
     storeConnected: new Gauge({
       name: 'meshbridge_config_store_connected',
       help: '1 while the configuration store answers; 0 while this replica serves the last configuration it knew.',

@@ -1,4 +1,5 @@
 import { formatFieldPath, type Severity } from '../../lib/result/problem.js';
+import { formatLimitPath, objectLimitProblem } from './limits.js';
 import { parseConfigText, type ParsedResource } from './parse.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, type ConfigObject, type Kind, type ObjectMeta, type StringMap } from './types.js';
 import { validateResource } from './validation/index.js';
@@ -62,11 +63,18 @@ export function loadConfig(files: readonly SourceFile[]): LoadResult {
 }
 
 /**
- * Validates and decodes one parsed resource. An invalid AuthorizationPolicy has no `object` but a
- * `failClosed` substitute (fail-closed.ts) for readers that must not let it vanish.
+ * Validates and decodes one parsed resource. Every path (files, `apply`, store documents) comes
+ * here: an object over the size or depth limit (limits.ts) is refused before anything else reads it.
+ * An invalid AuthorizationPolicy has no `object` but a `failClosed` substitute (fail-closed.ts) for
+ * readers that must not let it vanish.
  */
 export function loadResource(r: ParsedResource, order: number): { object?: ConfigObject; failClosed?: ConfigObject; findings: Finding[] } {
   const id = identify(r.value);
+  const limit = objectLimitProblem(r.value);
+  if (limit !== undefined) {
+    const pos = r.locate(limit.path);
+    return { findings: [{ severity: 'error', file: r.file, line: pos.line, column: pos.column, ...id, field: formatLimitPath(limit.path), message: limit.message }] };
+  }
   let problems;
   try {
     problems = validateResource(r.value);

@@ -1,6 +1,7 @@
 import jsyaml from 'js-yaml';
 import { LineCounter, parseAllDocuments, isNode, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
 import type { FieldPath } from '../../lib/result/problem.js';
+import { fileSizeProblem, MAX_ALIAS_COUNT, textNestingProblem } from './limits.js';
 
 /** A 1-based position in a file. */
 export interface Position {
@@ -33,8 +34,6 @@ export interface ParsedFile {
   readonly problems: SyntaxProblem[];
 }
 
-const MAX_ALIAS_COUNT = 100;
-
 /**
  * Parses one configuration file: multi-document YAML, or JSON (a YAML subset). A document that is
  * a `kind: List` (or a top-level array) is expanded into its items. A document with a syntax error
@@ -46,8 +45,18 @@ const MAX_ALIAS_COUNT = 100;
  * positions; the position of a field is computed on demand by the full reader (`yaml`, with its
  * source positions), i.e. only for files with findings. Everything else goes to the full reader.
  * Measured cause (bench S1, 110k documents): `yaml` took ~160 µs per document, 56% of the start.
+ *
+ * One alias and size policy for both readers (issue 11, limits.ts): a file over MAX_FILE_BYTES is
+ * refused before either reads it; the plain reader never returns a value built from aliases (its
+ * text test sends every anchor, alias and tag to the full reader, and its result is checked for
+ * shared nodes, which only aliases make); the full reader expands aliases with `maxAliasCount`.
+ * The size and depth of each object are checked after parsing (load.ts), on every path.
  */
 export function parseConfigText(file: string, text: string): ParsedFile {
+  const tooLarge = fileSizeProblem(text);
+  if (tooLarge !== undefined) return { resources: [], problems: [{ file, line: 1, column: 1, message: tooLarge }] };
+  const tooDeep = textNestingProblem(text);
+  if (tooDeep !== undefined) return { resources: [], problems: [{ file, ...tooDeep }] };
   return parsePlain(file, text) ?? parseWithPositions(file, text);
 }
 
@@ -80,7 +89,8 @@ export function parseWithPositions(file: string, text: string): ParsedFile {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       const at = doc.contents?.range?.[0] ?? 0;
-      problems.push({ file, ...toPos(at), message: `cannot read document: ${firstLine(e)}` });
+      const aliases = /alias count/i.test(firstLine(e)) ? ` (aliases are expanded with the yaml library's maxAliasCount of ${MAX_ALIAS_COUNT}, a limit against YAML alias bombs)` : '';
+      problems.push({ file, ...toPos(at), message: `cannot read document: ${firstLine(e)}${aliases}` });
       return;
     }
     if (value === null || value === undefined) return; // an empty document, e.g. after a trailing '---'
@@ -159,8 +169,12 @@ const CORE_SCALARS = jsyaml.FAILSAFE_SCHEMA.extend({
   ],
 });
 
-/** What the plain reader leaves to the full one: aliases, directives, document ends, complex keys, tags. */
-const NOT_PLAIN = /(?:^|[\s[{,])[*&!][^\s\]},]|^%|^\.\.\.|^---\S|^\s*\? /m;
+/**
+ * What the plain reader leaves to the full one: aliases, anchors and tags (wherever a node can start:
+ * after whitespace, `[`, `{`, `,`, and right after the `:` of a JSON-like key as in `"key":&a`),
+ * directives, document ends, complex keys. A false positive only costs the full reader's time.
+ */
+const NOT_PLAIN = /(?:^|[\s[{,:])[*&!][^\s\]},]|^%|^\.\.\.|^---\S|^\s*\? /m;
 
 /**
  * The plain reader (see parseConfigText): undefined when the file is not plain or does not read
@@ -178,6 +192,7 @@ function parsePlain(file: string, text: string): ParsedFile | undefined {
   // js-yaml counts a comment-only stream as one empty document; `yaml` as none.
   if (docs.length === starts.length + 1 && docs[0] === null && (starts[0]?.content ?? true)) docs = docs.slice(1);
   if (docs.length !== starts.length) return undefined;
+  if (docs.some(needsFullReader)) return undefined;
   let full: ParsedFile | undefined;
   const resources: ParsedResource[] = [];
   for (const [docIndex, value] of docs.entries()) {
@@ -200,6 +215,35 @@ function parsePlain(file: string, text: string): ParsedFile | undefined {
     });
   }
   return { resources, problems: [] };
+}
+
+/** `yaml` refuses implicit block keys longer than this; the plain reader leaves such files to it. */
+const MAX_IMPLICIT_KEY = 1024;
+
+/**
+ * Whether the full reader must answer for a value the plain reader read: some map or list is
+ * reachable twice (js-yaml returns an alias as the very object of its anchor, so aliases got past
+ * NOT_PLAIN and the full reader's alias limit must apply), or a key is longer than `yaml` reads in
+ * block style. Iterative: deep input cannot overflow the stack.
+ */
+function needsFullReader(root: unknown): boolean {
+  const seen = new Set<object>();
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (seen.has(v)) return true;
+    seen.add(v);
+    if (Array.isArray(v)) for (const item of v as unknown[]) stack.push(item);
+    else {
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        if (k.length > MAX_IMPLICIT_KEY) return true;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return false;
 }
 
 interface DocumentStart {

@@ -248,8 +248,8 @@ export class XdsPipeline {
   /**
    * Issue 7: the Listener names a stream of `view` subscribed to (an LDS request). A proxyless view
    * that asks for server-side inbound listeners (`xds.istio.io/grpc/lds/inbound/<ip>:<port>`) moves
-   * to a class that generates them: for the workload at that IP (its namespace preferred), else a
-   * plaintext router-only listener so the server still starts.
+   * to a class that generates them: for the workload of the view's namespace at that IP, else a
+   * plaintext router-only listener so the server still starts (never another namespace's workload).
    */
   noteRequestedListeners(view: ViewKey, names: readonly string[]): void {
     const state = this.views.get(view);
@@ -282,7 +282,8 @@ export class XdsPipeline {
     // was 4 s of bench S3's connection phase); sorted by key as the registry's order is not defined.
     const candidates = proxy.ip !== undefined ? this.workloadsByAddress().lookup(proxy.ip) : [];
     const own: Workload[] = candidates
-      .filter((w) => w.kind === 'WorkloadEntry' && (proxy.namespace === undefined || w.namespace === proxy.namespace))
+      // Issue 11: only a workload of the proxy's own namespace (a node without one is in `default`).
+      .filter((w) => w.kind === 'WorkloadEntry' && w.namespace === (proxy.namespace ?? 'default'))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const l = proxy.locality;
     const nodeLocality = l.region !== '' || l.zone !== '' || l.subZone !== '' ? [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '') : undefined;
@@ -355,7 +356,7 @@ export class XdsPipeline {
     const meshLb = mesh.localityLbSetting;
     const meshDistribute = (meshLb?.distribute?.length ?? 0) > 0;
     const failoverPriority =
-      (meshLb?.failoverPriority?.length ?? 0) > 0 || this.distributionAnnotated.size > 0 || rules.some((dr) => JSON.stringify(dr.spec).includes('"failoverPriority"'));
+      (meshLb?.failoverPriority?.length ?? 0) > 0 || this.distributionAnnotated.size > 0 || rules.some(usesFailoverPriority);
     const selectorKeys = [...new Set(rules.flatMap((dr) => Object.keys(dr.spec.workloadSelector?.matchLabels ?? {})))].sort();
     const rel = {
       namespace: rules.length > 0 || anyVirtualService || this.restrictedExport.size > 0 || this.sharedHosts.size > 0,
@@ -376,7 +377,9 @@ export class XdsPipeline {
     const key = ['class', spec.kind, rel.namespace ? c.namespace : '*', rel.network ? c.network : '', rel.locality ? `${formatLocality(c.locality)}${c.hasLocality ? '' : '~'}` : '', labelString(c.labels)].join('|');
     // Issue 7: TLS-capable proxies and servers (own inbound listeners) never share with others.
     const server = spec.ownWorkloads.length > 0 ? `|own=${spec.ownWorkloads.join(',')}` : '';
-    const requested = (spec.inboundRequests?.length ?? 0) > 0 ? `|in=${(spec.inboundRequests ?? []).join(',')}` : '';
+    // Inbound listeners are generated for the workload of the class client's namespace (context()):
+    // views of other namespaces asking for the same names never share the class (issue 11).
+    const requested = (spec.inboundRequests?.length ?? 0) > 0 ? `|in=${spec.client.namespace}:${(spec.inboundRequests ?? []).join(',')}` : '';
     return `${key}${server}${requested}${spec.tls === true ? '|tls' : ''}`;
   }
 
@@ -478,11 +481,13 @@ export class XdsPipeline {
     const inboundRequests = (c.spec.inboundRequests ?? []).flatMap((name): InboundRequest[] => {
       const at = parseInboundListenerName(name);
       if (at === undefined) return [];
-      const candidates = this.workloadsByAddress()
+      // Issue 11: only a workload of the client's own namespace. Another namespace's workload at that
+      // IP is not the asking server (its identity and policy are not the client's to see): the
+      // client gets the plaintext router-only listener, as for an IP without a workload.
+      const workload = this.workloadsByAddress()
         .lookup(at.ip)
-        .slice()
-        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      const workload = candidates.find((w) => w.namespace === c.spec.client.namespace) ?? candidates[0];
+        .filter((w) => w.namespace === c.spec.client.namespace)
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
       return [{ name, ...at, ...(workload ? { workload } : {}) }];
     });
     return {
@@ -643,6 +648,16 @@ class TypedInputs {
     for (const [n, m] of set.clusters) this.clusters.set(n, { version, message: m });
     for (const [n, m] of set.endpoints) this.endpoints.set(n, { version, message: m });
   }
+}
+
+/**
+ * Whether a DestinationRule sets `failoverPriority` in any of its traffic policies (top level, per
+ * port, per subset, per subset port). A structural look at the fields Istio defines: issue 11 found
+ * that serialising whole specs on this path let an alias bomb kill the process.
+ */
+function usesFailoverPriority(dr: DestinationRule): boolean {
+  const policies = [dr.spec.trafficPolicy, ...(dr.spec.subsets ?? []).map((s) => s.trafficPolicy)];
+  return policies.some((p) => p !== undefined && [p, ...(p.portLevelSettings ?? [])].some((l) => l.loadBalancer?.localityLbSetting?.failoverPriority !== undefined));
 }
 
 function labelString(labels: Readonly<Record<string, string>>): string {

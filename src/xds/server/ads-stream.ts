@@ -1,10 +1,13 @@
-import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { toBinary } from '@bufbuild/protobuf';
+import { NodeSchema, type Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ResourceSource, TypeSnapshot, ViewKey } from '../cache/resource-cache.js';
 import type { Problem, Receipt, TypeStatus } from '../protocol/common.js';
 import { selectResources } from '../protocol/subscription.js';
 import type { EncodedResource } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
+import { LISTENER } from '../types/resource-types.js';
 import type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent } from './events.js';
+import { countInboundListenerNames, limitExceeded, RESOURCE_EXHAUSTED, type LimitExceeded, type XdsLimits } from './limits.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from './node-identity.js';
 
 /** What the driver needs of a protocol session (SotwSession and DeltaSession fit). */
@@ -104,6 +107,8 @@ export interface AdsStreamOptions<Req> {
   readonly describe: (req: Req) => { names: readonly string[]; unsubscribed: readonly string[]; versionInfo: string };
   /** Decides whether the proxy may use this stream; refused streams end with the given status. */
   readonly admit?: AdmitFn;
+  /** Per request and per stream bounds (limits.ts); the stream limits are the server's. Default: none. */
+  readonly limits?: Pick<XdsLimits, 'maxNodeBytes' | 'maxResourceNames' | 'maxInboundListeners'>;
   readonly now?: () => number;
 }
 
@@ -162,8 +167,13 @@ export class AdsStream<Req extends RequestView, Res> {
       this.#emit({ ...base, event: 'problem', typeUrl: req.typeUrl, message: `type URL "${req.typeUrl}" is not served; request ignored` });
       return;
     }
-    const receipt = this.#session.receive(type, req);
     const d = this.#opts.describe(req);
+    const exceeded = this.#requestLimit(type, d);
+    if (exceeded !== undefined) {
+      this.#refuse(info.proxy.id, exceeded);
+      return;
+    }
+    const receipt = this.#session.receive(type, req);
     const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
     this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
     if (receipt.ack !== undefined) {
@@ -232,6 +242,14 @@ export class AdsStream<Req extends RequestView, Res> {
       this.#port.end(INVALID_ARGUMENT, 'the first request on an ADS stream must carry node.id');
       return undefined;
     }
+    const maxNodeBytes = this.#opts.limits?.maxNodeBytes;
+    if (maxNodeBytes !== undefined) {
+      const bytes = toBinary(NodeSchema, req.node).byteLength;
+      if (bytes > maxNodeBytes) {
+        this.#refuse(req.node.id.slice(0, 200), limitExceeded('node_metadata_bytes', maxNodeBytes, bytes));
+        return undefined;
+      }
+    }
     const proxy = proxyIdentityFromNode(req.node);
     const admission: Admission = this.#opts.admit?.(proxy, this.#port.metadata ?? {}, this.#port.transport ?? { secure: false }) ?? { ok: true };
     if (!admission.ok) {
@@ -251,6 +269,29 @@ export class AdsStream<Req extends RequestView, Res> {
     };
     this.#emit({ event: 'connect', stream: this.#info });
     return this.#info;
+  }
+
+  /**
+   * The request limit `d` crosses, if any: resource names per request, inbound listener names per
+   * stream (an SotW Listener request carries the whole subscription; delta is not used for them).
+   */
+  #requestLimit(type: XdsResourceType, d: { names: readonly string[]; unsubscribed: readonly string[] }): LimitExceeded | undefined {
+    const limits = this.#opts.limits;
+    if (limits === undefined) return undefined;
+    const names = d.names.length + d.unsubscribed.length;
+    if (names > limits.maxResourceNames) return limitExceeded('resource_names', limits.maxResourceNames, names);
+    if (type.typeUrl === LISTENER.typeUrl && this.#opts.protocol === 'sotw') {
+      const inbound = countInboundListenerNames(d.names);
+      if (inbound > limits.maxInboundListeners) return limitExceeded('inbound_listeners', limits.maxInboundListeners, inbound);
+    }
+    return undefined;
+  }
+
+  /** Ends the stream with RESOURCE_EXHAUSTED for `exceeded` (reported as a 'limit' event first). */
+  #refuse(proxyId: string, exceeded: LimitExceeded): void {
+    this.#emit({ event: 'limit', streamId: this.#opts.streamId, proxyId, exceeded });
+    this.close(`limit ${exceeded.limit}`);
+    this.#port.end(RESOURCE_EXHAUSTED, exceeded.message);
   }
 
   /**

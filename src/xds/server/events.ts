@@ -1,5 +1,6 @@
 import type { ViewKey } from '../cache/resource-cache.js';
 import type { ErrorDetail, RequestKind, TypeStatus } from '../protocol/common.js';
+import type { LimitExceeded } from './limits.js';
 import type { ProxyIdentity } from './node-identity.js';
 
 export type AdsProtocol = 'sotw' | 'delta';
@@ -68,7 +69,9 @@ export type XdsEvent =
   /** A health report (H-5) from an agent on its stream. */
   | (StreamEventBase & { readonly event: 'health'; readonly healthy: boolean; readonly message: string })
   /** A stream refused at admission (before `connect`). */
-  | (StreamEventBase & { readonly event: 'refused'; readonly code: number; readonly message: string });
+  | (StreamEventBase & { readonly event: 'refused'; readonly code: number; readonly message: string })
+  /** A limit of limits.ts was hit; the stream is refused (a 'refused' or 'disconnect' event follows). */
+  | (StreamEventBase & { readonly event: 'limit'; readonly exceeded: LimitExceeded });
 
 export type XdsEventListener = (event: XdsEvent) => void;
 

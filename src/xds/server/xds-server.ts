@@ -14,8 +14,10 @@ import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
 import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamResources } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
+import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
 import type { ProxyIdentity } from './node-identity.js';
 import { presentedCertificate } from './peer-certificate.js';
+import { TurnQueue } from './turn-queue.js';
 
 export interface XdsServerOptions {
   /** Where resources come from (a ResourceCache). */
@@ -33,6 +35,8 @@ export interface XdsServerOptions {
   readonly grpcOptions?: ServerOptions;
   /** Admission of each new stream (e.g. registration tokens of agents). Default: everyone. */
   readonly admit?: AdmitFn;
+  /** Bounds per request, stream, identity and in total (limits.ts). Default: DEFAULT_XDS_LIMITS. */
+  readonly limits?: Partial<XdsLimits>;
   /** Other gRPC services served on the same port (e.g. the agents' token renewal). */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
 }
@@ -56,9 +60,14 @@ export class XdsServer {
   #server: Server | undefined;
   #secureServer: Server | undefined;
   #nextStream = 0;
+  readonly #limits: XdsLimits;
+  /** Streams admitted and not yet finished: in all, and per proven identity. */
+  #admitted = 0;
+  readonly #admittedByIdentity = new Map<string, number>();
 
   constructor(options: XdsServerOptions) {
     this.#opts = options;
+    this.#limits = { ...DEFAULT_XDS_LIMITS, ...options.limits };
   }
 
   /** Subscribes to stream events; returns the unsubscribe function. */
@@ -153,6 +162,28 @@ export class XdsServer {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = typeof v === 'string' ? v : v.toString('utf8');
     const port = duplexStreamPort<Res>(call, { metadata, transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure } });
+    /** The identity this stream was counted under (admitted), undefined before admission. */
+    let counted: { readonly identity: string | undefined } | undefined;
+    const admit: AdmitFn = (proxy, md, transport) => {
+      const admission = this.#opts.admit?.(proxy, md, transport) ?? { ok: true };
+      if (!admission.ok) return admission;
+      const refusal = this.#streamLimit(streamId, proxy.id, admission.identity);
+      if (refusal !== undefined) return refusal;
+      counted = { identity: admission.identity };
+      this.#admitted++;
+      if (admission.identity !== undefined) this.#admittedByIdentity.set(admission.identity, (this.#admittedByIdentity.get(admission.identity) ?? 0) + 1);
+      return admission;
+    };
+    const uncount = (): void => {
+      if (counted === undefined) return;
+      this.#admitted--;
+      const identity = counted.identity;
+      counted = undefined;
+      if (identity === undefined) return;
+      const left = (this.#admittedByIdentity.get(identity) ?? 1) - 1;
+      if (left > 0) this.#admittedByIdentity.set(identity, left);
+      else this.#admittedByIdentity.delete(identity);
+    };
     const stream = new AdsStream<Req, Res>(
       {
         streamId,
@@ -162,12 +193,15 @@ export class XdsServer {
         resourceTypeOf: this.#opts.resourceTypeOf ?? resourceTypeOf,
         emit: (e) => this.#emit(e),
         describe,
-        ...(this.#opts.admit ? { admit: this.#opts.admit } : {}),
+        admit,
+        limits: this.#limits,
       },
       session,
       port,
     );
     const finish = (reason: string): void => {
+      requests.clear();
+      uncount();
       stream.close(reason);
       this.#streams.delete(stream as AdsStream<RequestView, unknown>);
     };
@@ -175,14 +209,41 @@ export class XdsServer {
       finish('server stopping');
       port.end(grpcStatus.UNAVAILABLE, 'xDS server stopping');
     });
-    call.on('data', (req: Req) => stream.onRequest(req));
-    call.on('end', () => {
-      finish('client closed the stream');
-      port.end(grpcStatus.OK, 'OK');
-    });
+    // One request per event-loop turn (turn-queue.ts); a handler's failure ends this stream only.
+    const requests = new TurnQueue<Req>((req) => {
+      try {
+        stream.onRequest(req);
+      } catch (e) {
+        finish(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+        port.end(grpcStatus.INTERNAL, 'internal error while handling the request');
+      }
+    }, call);
+    call.on('data', (req: Req) => requests.push(req));
+    // A client that half-closes still has its last requests handled (e.g. an agent's final health report).
+    call.on('end', () =>
+      requests.whenIdle(() => {
+        finish('client closed the stream');
+        port.end(grpcStatus.OK, 'OK');
+      }),
+    );
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', (err: Error) => finish(`stream error: ${err.message}`));
     call.on('close', () => finish('closed'));
+  }
+
+  /** The stream limit a newly admitted stream would cross (reported as a 'limit' event), if any. */
+  #streamLimit(streamId: string, proxyId: string, identity: string | undefined): { ok: false; code: number; message: string } | undefined {
+    const l = this.#limits;
+    const perIdentity = identity !== undefined ? (this.#admittedByIdentity.get(identity) ?? 0) + 1 : 0;
+    const exceeded =
+      this.#admitted + 1 > l.maxStreams
+        ? limitExceeded('streams', l.maxStreams, this.#admitted + 1)
+        : identity !== undefined && perIdentity > l.maxStreamsPerIdentity
+          ? limitExceeded('streams_per_identity', l.maxStreamsPerIdentity, perIdentity, identity)
+          : undefined;
+    if (exceeded === undefined) return undefined;
+    this.#emit({ event: 'limit', streamId, proxyId, exceeded });
+    return { ok: false, code: RESOURCE_EXHAUSTED, message: exceeded.message };
   }
 
   #sessionOptions(streamId: string): { maxResponseBytes: number; mintNonce: () => string } {
