@@ -26,7 +26,9 @@ import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
-import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
+import type { TokenClaims } from '../lifecycle/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from '../security/ca.js';
@@ -64,6 +66,8 @@ export interface ControlPlaneOptions {
   readonly gracePeriodMs?: number;
   /** An operator's CA in Istio's cacerts layout; default: a self-signed root in the state directory. */
   readonly cacertsDir?: string;
+  /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */
+  readonly tokenMaxLifetimeSeconds?: number;
 }
 
 export interface Listening {
@@ -130,10 +134,11 @@ export class ControlPlane {
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
     });
+    const group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
     this.registration = new RegistrationController({
       store: this.backend.store,
       coordination: this.backend.coordination,
-      group: (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`),
+      group,
       signingKey: this.signingKey,
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       log: this.log,
@@ -146,7 +151,17 @@ export class ControlPlane {
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
       admit: (proxy, md, transport) => this.admitStream(proxy, md, transport),
       extraServices: [
-        { definition: renewServiceDefinition, implementation: renewServiceImplementation(this.signingKey) },
+        {
+          definition: renewServiceDefinition,
+          implementation: renewServiceImplementation({
+            signingKey: this.signingKey,
+            group,
+            trustDomain: () => this.registry.mesh.value().trustDomain,
+            anchors: () => this.certificateAuthority().trustAnchors(),
+            maxLifetimeSeconds: o.tokenMaxLifetimeSeconds ?? DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
+            connectedAndHealthy: (claims: TokenClaims) => this.registration.connectedAndHealthy(claims),
+          }),
+        },
         {
           definition: certificateServiceDefinition,
           implementation: certificateServiceImplementation({
@@ -154,6 +169,8 @@ export class ControlPlane {
             signingKey: this.signingKey,
             trustDomain: () => this.registry.mesh.value().trustDomain,
             anchors: () => this.certificateAuthority().trustAnchors(),
+            group,
+            groups: () => this.registry.inputs.workloadGroups.list(),
           }),
         },
       ],
@@ -176,7 +193,13 @@ export class ControlPlane {
     if (!transport.secure) return this.registration.admit(proxy, md);
     const check = authenticate(
       { certificate: transport.certificate, authorization: md['authorization'] },
-      { anchors: this.certificateAuthority().trustAnchors(), trustDomain: this.registry.mesh.value().trustDomain, signingKey: this.signingKey, now: Date.now() },
+      {
+        anchors: this.certificateAuthority().trustAnchors(),
+        trustDomain: this.registry.mesh.value().trustDomain,
+        signingKey: this.signingKey,
+        now: Date.now(),
+        admitToken: (claims) => tokenRefusal(claims, (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`)),
+      },
     );
     if (!check.ok) return { ok: false, code: check.code, message: check.reason };
     const refusal = namespaceRefusal(check.identity, proxy.namespace ?? '');

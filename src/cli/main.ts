@@ -10,6 +10,7 @@ import { parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
+import { parseDurationSeconds } from './durations.js';
 import { StoreUrlError } from '../model/config/store.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -81,6 +82,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
     .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .action(async (opts: ServeFlags) => {
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
       if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
@@ -109,6 +111,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
           gracePeriodMs: opts.gracePeriod,
           ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
           sessionTtlSeconds: opts.sessionTtl,
+          tokenMaxLifetimeSeconds: parseDurationSeconds('--token-max-lifetime', opts.tokenMaxLifetime),
         },
         out,
       );
@@ -188,9 +191,8 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         out,
       );
     });
-  workload
-    .command('entry')
-    .description('WorkloadEntry helpers')
+  const entry = workload.command('entry').description('WorkloadEntry helpers');
+  entry
     .command('configure')
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
@@ -203,6 +205,22 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string }) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
       exitCode = await runWorkloadEntryConfigure(opts, out, err);
+    });
+  entry
+    .command('revoke')
+    .description('revoke registration tokens: one lineage (a token id with --group and -n, a token, or --token-file) or every token of a group (--group, -n); kept on the WorkloadGroup in the store')
+    .argument('[token]', 'a token id (16 hex digits; with --group and -n) or a whole registration token')
+    .option('--token-file <file>', 'revoke the token in this file (e.g. DIR/registration-token)')
+    .option('--group <name>', 'the WorkloadGroup; alone: revoke every token of it issued up to now')
+    .option('-n, --namespace <ns>', 'the namespace of the WorkloadGroup (default: default, or the token\'s)')
+    .option(storeOption, storeHelp)
+    .action(async (token: string | undefined, opts: { tokenFile?: string; group?: string; namespace?: string; store?: string }) => {
+      const { runWorkloadEntryRevoke } = await import('./workload-entry-revoke.js');
+      exitCode = await runWorkloadEntryRevoke(
+        { ...(token !== undefined ? { token } : {}), ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}), ...(opts.group !== undefined ? { group: opts.group } : {}), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), store: storeOf(opts.store) },
+        out,
+        err,
+      );
     });
 
   program
@@ -310,6 +328,7 @@ interface ServeFlags {
   gracePeriod: number;
   instance?: string;
   sessionTtl: number;
+  tokenMaxLifetime: string;
 }
 
 interface EndpointsFlags {

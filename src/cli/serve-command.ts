@@ -16,6 +16,7 @@ export interface ServeOptions {
   readonly debounceMaxMs: number;
   readonly stateDir?: string;
   readonly gracePeriodMs?: number;
+  readonly tokenMaxLifetimeSeconds?: number;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -33,6 +34,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     debounceMaxMs: o.debounceMaxMs,
     ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+    ...(o.tokenMaxLifetimeSeconds !== undefined ? { tokenMaxLifetimeSeconds: o.tokenMaxLifetimeSeconds } : {}),
     logger: consoleLogger(),
   });
   const listening = await cp.start();

@@ -49,7 +49,7 @@ test("Istio's cacerts layout: an intermediate signs, the chain ends at the opera
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const interCsr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg, name: 'CN=intermediate' })).toString('pem');
-  const issued = await root.issue(interCsr, 'spiffe://corp.example/intermediate', 86400);
+  const issued = await root.issue(interCsr, 'spiffe://corp.example/ns/ca/sa/intermediate', 86400);
   // issue() makes leaf certificates; for the test's purpose the chain shape is what matters.
   const interPem = issued[0] ?? '';
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
