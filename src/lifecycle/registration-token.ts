@@ -64,7 +64,7 @@ export function signToken(claims: Omit<TokenClaims, 'id' | 'originalIssuedAt'> &
 export function unverifiedClaims(token: string): Partial<TokenClaims> | undefined {
   try {
     const c: unknown = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8'));
-    return typeof c === 'object' && c !== null ? (c as Partial<TokenClaims>) : undefined;
+    return typeof c === 'object' && c !== null ? (c) : undefined;
   } catch {
     return undefined;
   }

@@ -13,8 +13,8 @@
  * - `meshbridge.io/revoked-tokens`: comma-separated token ids (a token's id is kept by its
  *   renewals, so the whole lineage is revoked);
  * - `meshbridge.io/tokens-revoked-before`: an RFC 3339 time; every token whose lineage began
- *   (`originalIssuedAt`) at or before it is revoked, and every certificate of the group's
- *   identity issued before it is refused for renewal by certificate.
+ *   (`originalIssuedAt`) at or before it is revoked, and the certificates of the group's identity
+ *   issued before it cannot be renewed by certificate (`certificateRenewalRefusal`).
  *
  * Every replica reads groups from its watch of the store, so a revocation is refused everywhere
  * one watch round-trip after it is written. Pure: the caller passes the group lookup.
@@ -77,23 +77,22 @@ export function tokenRefusal(claims: TokenClaims, group: GroupLookup): Refusal |
 }
 
 /**
- * Renewal of a certificate by certificate (no token): the identity must still belong to a live
- * WorkloadGroup of its namespace (one whose template has that service account), and the
- * certificate must have been issued after that group's `tokens-revoked-before`. `issuedAt` is the
- * certificate's notBefore (seconds). Undefined when allowed.
+ * Renewal of a certificate by certificate (no token): refused when the identity belongs to
+ * WorkloadGroups of its namespace (ones whose template has that service account) and every one of
+ * them revoked its tokens (`tokens-revoked-before`) at or after the certificate was issued — so
+ * `workload entry revoke --group` also ends the certificates its tokens obtained. Identities of no
+ * group (pods, operator-made certificates) renew as before. `issuedAt` is the certificate's
+ * notBefore (seconds). Undefined when allowed.
  */
 export function certificateRenewalRefusal(identity: { readonly namespace: string; readonly serviceAccount: string }, issuedAt: number, groups: readonly WorkloadGroup[]): Refusal | undefined {
   const owners = groups.filter((g) => g.metadata.namespace === identity.namespace && (g.spec.template.serviceAccount ?? '') === identity.serviceAccount);
-  if (owners.length === 0) {
-    return { code: PERMISSION_DENIED, reason: `no WorkloadGroup of namespace ${identity.namespace} has service account ${JSON.stringify(identity.serviceAccount)} any more: the certificate cannot be renewed` };
-  }
+  if (owners.length === 0) return undefined;
   // The CA backdates notBefore by a minute; a revocation applies to certificates issued up to then.
   const live = owners.some((g) => {
     const before = tokensRevokedBefore(g);
     return before === undefined || issuedAt + 60 > before;
   });
-  if (!live) {
-    return { code: UNAUTHENTICATED, reason: `the client certificate was issued before its WorkloadGroup's tokens were revoked (annotation ${TOKENS_REVOKED_BEFORE_ANNOTATION}): it cannot be renewed` };
-  }
-  return undefined;
+  if (live) return undefined;
+  const names = owners.map((g) => `${g.metadata.namespace}/${g.metadata.name}`).join(', ');
+  return { code: UNAUTHENTICATED, reason: `the client certificate was issued before WorkloadGroup ${names} revoked its tokens (annotation ${TOKENS_REVOKED_BEFORE_ANNOTATION}): it cannot be renewed` };
 }

@@ -11,8 +11,8 @@
  * the identity that credential entitles: `spiffe://<td>/ns/<ns>/sa/<serviceAccount>`, whatever the CSR
  * asks for (peer-identity.ts). Issue 11: a token passes the admission of every token use (its group
  * exists with its service account, it is not revoked: lifecycle/token-admission.ts); a renewal by
- * certificate needs a live group with that service account whose tokens were not revoked since the
- * certificate was issued; the CA refuses malformed identities and weak keys (ca.ts).
+ * certificate is refused once the identity's groups revoked their tokens after it was issued
+ * (`certificateRenewalRefusal`); the CA refuses malformed identities and weak keys (ca.ts).
  */
 import { X509Certificate } from 'node:crypto';
 import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
