@@ -43,12 +43,20 @@ export function revokedTokenIds(group: WorkloadGroup): Set<string> {
   return new Set(text.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 }
 
-/** Seconds since the epoch of the group's `tokens-revoked-before` annotation; undefined when absent or unreadable. */
+/**
+ * Seconds since the epoch of the group's `tokens-revoked-before` annotation; undefined when absent.
+ * An unreadable value (validation refuses it, but stores may hold older objects) revokes
+ * everything: +Infinity — a revocation fails closed.
+ */
 export function tokensRevokedBefore(group: WorkloadGroup): number | undefined {
   const text = group.metadata.annotations[TOKENS_REVOKED_BEFORE_ANNOTATION];
   if (text === undefined) return undefined;
   const ms = Date.parse(text);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+  return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : Math.floor(ms / 1000);
+}
+
+function describeTime(seconds: number): string {
+  return Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : 'an unreadable time (every token is refused)';
 }
 
 /** Why the token may not be used now, or undefined when it may (see the file comment). */
@@ -70,7 +78,7 @@ export function tokenRefusal(claims: TokenClaims, group: GroupLookup): Refusal |
   if (before !== undefined && claims.originalIssuedAt <= before) {
     return {
       code: UNAUTHENTICATED,
-      reason: `the registration token ${claims.id} was revoked: WorkloadGroup ${key} revokes every token issued at or before ${new Date(before * 1000).toISOString()} (annotation ${TOKENS_REVOKED_BEFORE_ANNOTATION})`,
+      reason: `the registration token ${claims.id} was revoked: WorkloadGroup ${key} revokes every token issued at or before ${describeTime(before)} (annotation ${TOKENS_REVOKED_BEFORE_ANNOTATION})`,
     };
   }
   return undefined;
