@@ -145,6 +145,11 @@ export class ControlPlane {
     });
     this.registry.inputs.workloadGroups.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
+      // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
+      // streams admitted with such tokens (they are refused when they come back).
+      for (const { streamId, refusal } of this.registration.refusedStreams()) {
+        if (this.xds.endStream(streamId, refusal.code, refusal.reason)) this.log.warn('agent stream ended: its registration token is no longer admitted', { stream: streamId, reason: refusal.reason });
+      }
     });
     this.xds = new XdsServer({
       source: this.cache,

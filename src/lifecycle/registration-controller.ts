@@ -30,7 +30,8 @@ import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
-import { unverifiedClaims, type TokenClaims } from './registration-token.js';
+import { verifyToken, type TokenClaims } from './registration-token.js';
+import { tokenRefusal, type Refusal } from './token-admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
 
 export interface RegistrationOptions {
@@ -55,8 +56,8 @@ interface Stream {
   readonly group?: string;
   /** When this replica saw the connection (the connectedAt annotation it writes). */
   readonly connectedAt: number;
-  /** The lineage id of the registration token the stream was admitted with (issue 11). */
-  readonly tokenId?: string;
+  /** The registration token the stream was admitted with (issue 11). */
+  readonly token?: TokenClaims;
 }
 
 function localityOf(proxy: ProxyIdentity): string {
@@ -69,8 +70,8 @@ const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`
 
 export class RegistrationController {
   private readonly streams = new Map<string, Stream>();
-  /** Token lineage of admitted agent streams, from admission until their connect event. */
-  private readonly admittedToken = new WeakMap<ProxyIdentity, string>();
+  /** Tokens of admitted agent streams, from admission until their connect event. */
+  private readonly admittedToken = new WeakMap<ProxyIdentity, TokenClaims>();
   /** The last health report of each stream (true = healthy). */
   private readonly lastHealth = new Map<string, boolean>();
   private readonly connections = new Map<string, number>();
@@ -145,8 +146,10 @@ export class RegistrationController {
     const admission = admitAgent(proxy, callMetadata, { signingKey: this.o.signingKey, group: this.o.group, now: this.now() });
     const auth = callMetadata['authorization'] ?? '';
     // admitAgent verified the token of every agent stream; only those are recorded.
-    const id = admission.ok && meta(proxy, 'AUTO_REGISTER_GROUP') !== undefined && auth.startsWith('Bearer ') ? unverifiedClaims(auth.slice('Bearer '.length))?.id : undefined;
-    if (typeof id === 'string') this.admittedToken.set(proxy, id);
+    if (admission.ok && meta(proxy, 'AUTO_REGISTER_GROUP') !== undefined && auth.startsWith('Bearer ')) {
+      const check = verifyToken(auth.slice('Bearer '.length), this.o.signingKey, Math.floor(this.now() / 1000));
+      if (check.ok) this.admittedToken.set(proxy, check.claims);
+    }
     return admission;
   }
 
@@ -155,9 +158,22 @@ export class RegistrationController {
    * agent stream admitted with a token of that id, for its group) and healthy: its last health
    * report was healthy, or it reports no health (no probe) and is connected.
    */
+  /**
+   * Issue 11: the open agent streams whose registration token no longer passes admission (its group
+   * is gone, its service account changed, it was revoked), with the refusal; the caller ends them.
+   */
+  refusedStreams(): { readonly streamId: string; readonly refusal: Refusal }[] {
+    const out: { streamId: string; refusal: Refusal }[] = [];
+    for (const s of this.streams.values()) {
+      const refusal = s.token !== undefined ? tokenRefusal(s.token, this.o.group) : undefined;
+      if (refusal) out.push({ streamId: s.id, refusal });
+    }
+    return out;
+  }
+
   connectedAndHealthy(claims: TokenClaims): boolean {
     for (const s of this.streams.values()) {
-      if (!s.auto || s.tokenId !== claims.id || s.group !== claims.group || s.ref.namespace !== claims.namespace) continue;
+      if (!s.auto || s.token?.id !== claims.id || s.group !== claims.group || s.ref.namespace !== claims.namespace) continue;
       const reported = this.lastHealth.get(s.id);
       const checked = meta(s.proxy, 'HEALTH_CHECKS') === 'true' || this.o.group(claims.namespace, claims.group)?.spec.probe !== undefined;
       if (reported === true || (!checked && reported === undefined)) return true;
@@ -173,8 +189,8 @@ export class RegistrationController {
     if (groupName !== undefined && proxy.ip !== undefined && this.o.autoRegistration !== false) {
       const network = proxy.network ?? '';
       const ref = { kind: 'WorkloadEntry' as const, namespace: ns, name: autoRegisteredName(groupName, proxy.ip, network) };
-      const tokenId = this.admittedToken.get(proxy);
-      s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now(), ...(tokenId !== undefined ? { tokenId } : {}) };
+      const token = this.admittedToken.get(proxy);
+      s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now(), ...(token !== undefined ? { token } : {}) };
     } else if (manual !== undefined) {
       s = { id: streamId, proxy, ref: { kind: 'WorkloadEntry', namespace: ns, name: manual }, connectionKey: `manual\u0000${ns}/${manual}`, auto: false, connectedAt: this.now() };
     } else return;

@@ -51,9 +51,15 @@ test('a token outlives neither its WorkloadGroup nor the group\'s service accoun
   const token = mesh.sign({ ...VM, serviceAccount: 'sa-a' });
   assert.equal(refusal(await mesh.createCertificate(bearer(token))), 'accepted', 'the token works while its group is as it was');
   assert.equal(refusal(await mesh.renew(token, bearer(token))), 'accepted');
+  const connected = await mesh.register(bearer(token), { ...VM, ip: '127.0.111.3' });
+  assert.ok(connected.ok);
+  t.after(() => connected.value.close());
 
   // The operator moves the group to another service account: the old token may not get sa-a certificates.
   await mesh.rewrite(groupYaml('sa-b'), () => saOf(mesh) === 'sa-b');
+  const ended = await connected.value.ended;
+  assert.equal(ended?.code, PERMISSION_DENIED, 'the agent stream admitted with the token is ended');
+  assert.match(ended.details, /now uses "sa-b"/);
   const movedReason = /the registration token is for service account "sa-a", but WorkloadGroup team-a\/vm now uses "sa-b"/;
   for (const outcome of [await mesh.createCertificate(bearer(token)), await mesh.renew(token, bearer(token)), await mesh.register(bearer(token), { ...VM, ip: '127.0.111.1' })]) {
     const r = refusal(outcome);
@@ -215,7 +221,11 @@ test('revocation on the file store: by id (the whole lineage) and by group (toke
   assert.ok(keptCertificate.ok, 'another token of the group is not affected');
   assert.equal(refusal(await mesh.createCertificate({ certificate: keptCertificate.value })), 'accepted', 'renewal by certificate');
 
-  // Every token of the group issued up to now; certificates they obtained cannot renew by certificate.
+  // Every token of the group issued up to now; certificates they obtained cannot renew by certificate;
+  // the agent streams admitted with them end.
+  const keptStream = await mesh.register(bearer(kept), { ...VM, ip: '127.0.111.21' });
+  assert.ok(keptStream.ok);
+  t.after(() => keptStream.value.close());
   const cutoff = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000).toISOString();
   await new Promise((resolve) => setTimeout(resolve, 1100));
   await mesh.rewrite(groupYaml('sa-a', `meshbridge.io/tokens-revoked-before: "${cutoff}"`), () => annotationsOf(mesh)['meshbridge.io/tokens-revoked-before'] === cutoff);
@@ -223,6 +233,9 @@ test('revocation on the file store: by id (the whole lineage) and by group (toke
   assert.ok(all !== 'accepted');
   assert.equal(all.code, UNAUTHENTICATED);
   assert.match(all.details, /WorkloadGroup team-a\/vm revokes every token issued at or before/);
+  const streamEnd = await keptStream.value.ended;
+  assert.equal(streamEnd?.code, UNAUTHENTICATED);
+  assert.match(streamEnd.details, /WorkloadGroup team-a\/vm revokes every token issued at or before/);
   const byCertificate = refusal(await mesh.createCertificate({ certificate: keptCertificate.value }));
   assert.ok(byCertificate !== 'accepted');
   assert.match(byCertificate.details, /the client certificate was issued before WorkloadGroup team-a\/vm revoked its tokens/);
