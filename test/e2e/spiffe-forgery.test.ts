@@ -23,7 +23,7 @@ import { freePort } from '../support/certs-and-ports.js';
 import { bearer, keyAndCsr, refusal, TokenMesh } from '../support/token-mesh.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
-import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
+import { strictEchoServer, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, runCli, startServe } from './serve-process.js';
 
 const FORGED_SA = 'x/ns/team-b/sa/sa-b';
@@ -104,27 +104,11 @@ spec: {template: {serviceAccount: sa-a}}
 const SERVER_IP = '127.0.113.10';
 
 function authzMesh(port: number): string {
-  return `${serviceEntry('echo', 'echo.demo.test', { app: 'echo' })}---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: vm-echo, namespace: demo}
-spec: {address: ${SERVER_IP}, labels: {app: echo}, serviceAccount: echo, ports: {grpc: ${port}}}
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: default, namespace: demo}
-spec: {mtls: {mode: STRICT}}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: team-b-only, namespace: demo}
-spec:
-  selector: {matchLabels: {app: echo}}
-  action: ALLOW
+  return strictEchoServer(SERVER_IP, port, 'team-b-only', `  action: ALLOW
   rules:
   - from: [{source: {namespaces: [team-b]}}]
   - from: [{source: {principals: ['*/ns/team-b/sa/sa-b']}}]
-`;
+`);
 }
 
 /** A certificate for any URI (the CA itself refuses malformed ones), written as DIR/certs. */
