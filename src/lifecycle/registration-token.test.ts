@@ -49,4 +49,7 @@ test('issue 11: renewals keep the lineage: id and originalIssuedAt; older tokens
   assert.ok(renewed.ok);
   assert.equal(renewed.claims.id, first.claims.id);
   assert.equal(renewed.claims.originalIssuedAt, 1000);
+  const shortened = verifyToken(signToken({ ...first.claims, issuedAt: 1400, expiresAt: 1500 + 100 }, key), key, 1500);
+  assert.ok(shortened.ok);
+  assert.equal(shortened.claims.lifetime, 1000, 'a token cut short by the lineage bound keeps the lineage\'s lifetime');
 });

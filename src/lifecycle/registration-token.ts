@@ -10,9 +10,10 @@
  * 43 characters that encode the 32-byte MAC (no padding, no other alphabet, no non-zero trailing
  * bits, no surrounding whitespace); the payload text is what is MACed, so it has one form already.
  *
- * Lineage (issue 11): `id` and `originalIssuedAt` are kept by every renewal, so a revocation by id
- * covers every renewed token, and renewal can be bounded by a maximum lifetime from the original
- * issue (renew-service.ts). Tokens signed before `originalIssuedAt` existed count from `issuedAt`.
+ * Lineage (issue 11): `id`, `originalIssuedAt` and `lifetime` are kept by every renewal, so a
+ * revocation by id covers every renewed token, and renewal can be bounded by a maximum lifetime from
+ * the original issue (renew-service.ts) without shortening the tokens renewed after that bound.
+ * Tokens signed before these claims existed count from `issuedAt`, with `expiresAt - issuedAt`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -27,6 +28,8 @@ export interface TokenClaims {
   readonly expiresAt: number;
   /** Seconds since the epoch: when the first token of this lineage was signed (kept by renewals). */
   readonly originalIssuedAt: number;
+  /** Seconds: the lifetime the lineage was issued with (kept by renewals, which may shorten one token). */
+  readonly lifetime: number;
   /** Unique id of the lineage (kept by renewals; what `workload entry revoke ID` names). */
   readonly id: string;
 }
@@ -53,8 +56,13 @@ export function newTokenId(): string {
   return randomBytes(8).toString('hex');
 }
 
-export function signToken(claims: Omit<TokenClaims, 'id' | 'originalIssuedAt'> & { id?: string; originalIssuedAt?: number }, key: Buffer): string {
-  const full: TokenClaims = { ...claims, originalIssuedAt: claims.originalIssuedAt ?? claims.issuedAt, id: claims.id ?? newTokenId() };
+export function signToken(claims: Omit<TokenClaims, 'id' | 'originalIssuedAt' | 'lifetime'> & { id?: string; originalIssuedAt?: number; lifetime?: number }, key: Buffer): string {
+  const full: TokenClaims = {
+    ...claims,
+    originalIssuedAt: claims.originalIssuedAt ?? claims.issuedAt,
+    lifetime: claims.lifetime ?? claims.expiresAt - claims.issuedAt,
+    id: claims.id ?? newTokenId(),
+  };
   const payload = b64(JSON.stringify(full));
   const sig = createHmac('sha256', key).update(payload).digest();
   return `${payload}.${b64(sig)}`;
@@ -90,7 +98,7 @@ export function verifyToken(token: string, key: Buffer, nowSeconds: number): Tok
   if (typeof c.namespace !== 'string' || typeof c.group !== 'string' || typeof c.serviceAccount !== 'string' || typeof c.expiresAt !== 'number' || typeof c.issuedAt !== 'number' || typeof c.id !== 'string') {
     return MALFORMED;
   }
-  if (c.originalIssuedAt !== undefined && typeof c.originalIssuedAt !== 'number') return MALFORMED;
+  if ((c.originalIssuedAt !== undefined && typeof c.originalIssuedAt !== 'number') || (c.lifetime !== undefined && typeof c.lifetime !== 'number')) return MALFORMED;
   if (c.expiresAt <= nowSeconds) {
     return { ok: false, reason: `the registration token expired at ${new Date(c.expiresAt * 1000).toISOString()}` };
   }
@@ -101,6 +109,7 @@ export function verifyToken(token: string, key: Buffer, nowSeconds: number): Tok
     issuedAt: c.issuedAt,
     expiresAt: c.expiresAt,
     originalIssuedAt: c.originalIssuedAt ?? c.issuedAt,
+    lifetime: c.lifetime ?? c.expiresAt - c.issuedAt,
     id: c.id,
   };
   return { ok: true, claims: full };

@@ -95,7 +95,7 @@ export function renewServiceImplementation(o: RenewServiceOptions): UntypedServi
       }
       const { claims, caller } = decision;
       const nowSeconds = Math.floor(now / 1000);
-      const lifetime = Math.max(60, claims.expiresAt - claims.issuedAt);
+      const lifetime = Math.max(60, claims.lifetime);
       const bound = claims.originalIssuedAt + o.maxLifetimeSeconds;
       const unbounded = caller.via === 'certificate' && o.connectedAndHealthy(claims);
       if (!unbounded && nowSeconds >= bound) {

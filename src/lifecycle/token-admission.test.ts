@@ -17,7 +17,7 @@ spec: {template: {serviceAccount: ${serviceAccount}}}
   return g;
 }
 
-const claims: TokenClaims = { namespace: 'team-a', group: 'vm', serviceAccount: 'sa-a', issuedAt: 1000, expiresAt: 2000, originalIssuedAt: 900, id: '0123456789abcdef' };
+const claims: TokenClaims = { namespace: 'team-a', group: 'vm', serviceAccount: 'sa-a', issuedAt: 1000, expiresAt: 2000, originalIssuedAt: 900, lifetime: 1000, id: '0123456789abcdef' };
 const lookup = (g: WorkloadGroup | undefined) => (ns: string, name: string) => (g && g.metadata.namespace === ns && g.metadata.name === name ? g : undefined);
 
 test('a token is admitted only while its group exists with its service account and does not revoke it', () => {
