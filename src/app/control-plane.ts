@@ -99,6 +99,8 @@ export class ControlPlane {
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
+  /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
+  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
 
@@ -134,7 +136,7 @@ export class ControlPlane {
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
     });
-    const group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
+    const group = this.group;
     this.registration = new RegistrationController({
       store: this.backend.store,
       coordination: this.backend.coordination,
@@ -203,7 +205,7 @@ export class ControlPlane {
         trustDomain: this.registry.mesh.value().trustDomain,
         signingKey: this.signingKey,
         now: Date.now(),
-        admitToken: (claims) => tokenRefusal(claims, (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`)),
+        admitToken: (claims) => tokenRefusal(claims, this.group),
       },
     );
     if (!check.ok) return { ok: false, code: check.code, message: check.reason };

@@ -12,7 +12,7 @@
 import { X509Certificate } from 'node:crypto';
 import { verifyToken, type TokenClaims } from '../lifecycle/registration-token.js';
 import type { Refusal } from '../lifecycle/token-admission.js';
-import { parseSpiffeId, spiffeId } from './spiffe.js';
+import { parseSpiffeId, spiffeId, spiffeIdProblem } from './spiffe.js';
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
@@ -78,8 +78,9 @@ export function identityFromCertificate(certificate: Buffer | string, ctx: Omit<
   const uris = [...(leaf.subjectAltName ?? '').matchAll(/URI:([^,\s]+)/g)].map((m) => m[1] ?? '').filter((u) => u.startsWith('spiffe://'));
   if (uris.length !== 1) return refuse(`the client certificate must carry exactly one SPIFFE URI SAN, not ${uris.length}`);
   const uri = uris[0] ?? '';
+  // Issue 11: exactly spiffe://<td>/ns/<ns>/sa/<sa> with Kubernetes names (spiffe.ts).
   const parsed = parseSpiffeId(uri);
-  if (!parsed) return refuse(`the client certificate's SPIFFE id ${uri} is not of the form spiffe://<trust domain>/ns/<namespace>/sa/<service account>`);
+  if (!parsed) return refuse(`the client certificate's SPIFFE id ${spiffeIdProblem(uri) ?? uri}`);
   const { trustDomain, namespace, serviceAccount } = parsed;
   if (trustDomain !== ctx.trustDomain) return refuse(`the client certificate's SPIFFE id ${uri} is not of this mesh's trust domain ${ctx.trustDomain}`);
   return { ok: true, identity: { trustDomain, namespace, serviceAccount, via: 'certificate' } };
