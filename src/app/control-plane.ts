@@ -27,7 +27,9 @@ import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { endpointsReport } from './endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
-import { renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
+import { tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
+import type { TokenClaims } from '../lifecycle/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
@@ -74,6 +76,8 @@ export interface ControlPlaneOptions {
   readonly cacertsDir?: string;
   /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */
   readonly xdsLimits?: Partial<XdsLimits>;
+  /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */
+  readonly tokenMaxLifetimeSeconds?: number;
 }
 
 export interface Listening {
@@ -105,6 +109,8 @@ export class ControlPlane {
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
+  /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
+  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
 
@@ -142,16 +148,22 @@ export class ControlPlane {
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
     });
+    const group = this.group;
     this.registration = new RegistrationController({
       store: this.backend.store,
       coordination: this.backend.coordination,
-      group: (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`),
+      group,
       signingKey: this.signingKey,
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       log: this.log,
     });
     this.registry.inputs.workloadGroups.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
+      // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
+      // streams admitted with such tokens (they are refused when they come back).
+      for (const { streamId, refusal } of this.registration.refusedStreams()) {
+        if (this.xds.endStream(streamId, refusal.code, refusal.reason)) this.log.warn('agent stream ended: its registration token is no longer admitted', { stream: streamId, reason: refusal.reason });
+      }
     });
     this.xds = new XdsServer({
       source: this.cache,
@@ -159,7 +171,17 @@ export class ControlPlane {
       admit: (proxy, md, transport) => this.admitStream(proxy, md, transport),
       ...(o.xdsLimits !== undefined ? { limits: o.xdsLimits } : {}),
       extraServices: [
-        { definition: renewServiceDefinition, implementation: renewServiceImplementation(this.signingKey) },
+        {
+          definition: renewServiceDefinition,
+          implementation: renewServiceImplementation({
+            signingKey: this.signingKey,
+            group,
+            trustDomain: () => this.registry.mesh.value().trustDomain,
+            anchors: () => this.certificateAuthority().trustAnchors(),
+            maxLifetimeSeconds: o.tokenMaxLifetimeSeconds ?? DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
+            connectedAndHealthy: (claims: TokenClaims) => this.registration.connectedAndHealthy(claims),
+          }),
+        },
         {
           definition: certificateServiceDefinition,
           implementation: certificateServiceImplementation({
@@ -167,6 +189,8 @@ export class ControlPlane {
             signingKey: this.signingKey,
             trustDomain: () => this.registry.mesh.value().trustDomain,
             anchors: () => this.certificateAuthority().trustAnchors(),
+            group,
+            groups: () => this.registry.inputs.workloadGroups.list(),
           }),
         },
       ],
@@ -189,7 +213,13 @@ export class ControlPlane {
     if (!transport.secure) return this.registration.admit(proxy, md);
     const check = authenticate(
       { certificate: transport.certificate, authorization: md['authorization'] },
-      { anchors: this.certificateAuthority().trustAnchors(), trustDomain: this.registry.mesh.value().trustDomain, signingKey: this.signingKey, now: Date.now() },
+      {
+        anchors: this.certificateAuthority().trustAnchors(),
+        trustDomain: this.registry.mesh.value().trustDomain,
+        signingKey: this.signingKey,
+        now: Date.now(),
+        admitToken: (claims) => tokenRefusal(claims, this.group),
+      },
     );
     if (!check.ok) return { ok: false, code: check.code, message: check.reason };
     const refusal = namespaceRefusal(check.identity, proxy.namespace ?? '');

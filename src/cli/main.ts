@@ -11,6 +11,7 @@ import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
+import { parseDurationSeconds } from './durations.js';
 import { StoreUrlError } from '../model/config/store.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
@@ -103,6 +104,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
     .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
+    .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withEtcdSecurityOptions(serve)
     .action(async (opts: ServeFlags) => {
@@ -147,6 +149,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
             maxStreamsPerIdentity: opts.maxStreamsPerIdentity,
             maxStreams: opts.maxStreams,
           },
+          tokenMaxLifetimeSeconds: parseDurationSeconds('--token-max-lifetime', opts.tokenMaxLifetime),
         },
         out,
       );
@@ -233,9 +236,8 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         out,
       );
     });
-  workload
-    .command('entry')
-    .description('WorkloadEntry helpers')
+  const entry = workload.command('entry').description('WorkloadEntry helpers');
+  entry
     .command('configure')
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
@@ -249,6 +251,22 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string }) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
       exitCode = await runWorkloadEntryConfigure(opts, out, err);
+    });
+  entry
+    .command('revoke')
+    .description('revoke registration tokens: one lineage (a token id with --group and -n, a token, or --token-file) or every token of a group (--group, -n); kept on the WorkloadGroup in the store')
+    .argument('[token]', 'a token id (16 hex digits; with --group and -n) or a whole registration token')
+    .option('--token-file <file>', 'revoke the token in this file (e.g. DIR/registration-token)')
+    .option('--group <name>', 'the WorkloadGroup; alone: revoke every token of it issued up to now')
+    .option('-n, --namespace <ns>', 'the namespace of the WorkloadGroup (default: default, or the token\'s)')
+    .option(storeOption, storeHelp)
+    .action(async (token: string | undefined, opts: { tokenFile?: string; group?: string; namespace?: string; store?: string }) => {
+      const { runWorkloadEntryRevoke } = await import('./workload-entry-revoke.js');
+      exitCode = await runWorkloadEntryRevoke(
+        { ...(token !== undefined ? { token } : {}), ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}), ...(opts.group !== undefined ? { group: opts.group } : {}), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), store: storeOf(opts.store) },
+        out,
+        err,
+      );
     });
 
   program
@@ -407,6 +425,7 @@ interface ServeFlags extends EtcdFlags {
   maxInboundListeners: number;
   maxStreamsPerIdentity: number;
   maxStreams: number;
+  tokenMaxLifetime: string;
 }
 
 interface EndpointsFlags {

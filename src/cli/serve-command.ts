@@ -24,6 +24,7 @@ export interface ServeOptions {
   /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): seals the CA key and the signing key at rest. */
   readonly secretsKeyFile?: string;
   readonly xdsLimits?: Partial<XdsLimits>;
+  readonly tokenMaxLifetimeSeconds?: number;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -45,6 +46,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
     ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
     ...(o.xdsLimits !== undefined ? { xdsLimits: o.xdsLimits } : {}),
+    ...(o.tokenMaxLifetimeSeconds !== undefined ? { tokenMaxLifetimeSeconds: o.tokenMaxLifetimeSeconds } : {}),
     logger: consoleLogger(),
   });
   let listening: Awaited<ReturnType<ControlPlane['start']>>;

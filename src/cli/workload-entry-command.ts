@@ -15,7 +15,7 @@ import { loadSecretsKeyring, SecretsKeyError } from '../security/secrets-at-rest
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
-import { signToken } from '../lifecycle/registration-token.js';
+import { newTokenId, signToken } from '../lifecycle/registration-token.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { loadConfig } from '../model/config/load.js';
 import type { MeshConfig, WorkloadGroup } from '../model/config/types.js';
@@ -86,7 +86,8 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   const settings = agentSettingsFor(group, mesh);
   const issuedAt = Math.floor(now / 1000);
   const expiresAt = issuedAt + ttlSeconds;
-  const token = signToken({ namespace: settings.namespace, group: settings.group, serviceAccount: settings.serviceAccount, issuedAt, expiresAt }, key);
+  const tokenId = newTokenId();
+  const token = signToken({ namespace: settings.namespace, group: settings.group, serviceAccount: settings.serviceAccount, issuedAt, expiresAt, id: tokenId }, key);
 
   const dir = o.output;
   try {
@@ -103,7 +104,7 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   }
   out.write(
     `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, ${ROOT_CERT_FILE}, cluster.env, mesh.yaml); ` +
-      `the registration token expires at ${new Date(expiresAt * 1000).toISOString()}\n`,
+      `the registration token expires at ${new Date(expiresAt * 1000).toISOString()} (token id ${tokenId}: revoke with \`meshbridge workload entry revoke ${tokenId} --group ${settings.group} -n ${settings.namespace}\`)\n`,
   );
   return 0;
 }

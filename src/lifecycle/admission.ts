@@ -1,17 +1,18 @@
 /**
  * Admission of agents' ADS streams (AR-1, AR-5 in spirit, issue 4 "Safety"): an agent must present
  * a registration token signed by this control plane (every replica shares the key) for the
- * namespace and group it names, and the group must exist. Proxies that are not agents are
+ * namespace and group it names, and the token must pass the admission of every token use
+ * (token-admission.ts: the group exists, its service account is the token's, not revoked). Proxies that are not agents are
  * admitted as they are. Pure: the caller passes the time and the group lookup.
  */
 import type { WorkloadGroup } from '../model/config/types.js';
 import type { Admission } from '../xds/server/ads-stream.js';
 import type { ProxyIdentity } from '../xds/server/node-identity.js';
 import { verifyToken } from './registration-token.js';
+import { tokenRefusal } from './token-admission.js';
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
-const FAILED_PRECONDITION = 9;
 
 export function meta(proxy: ProxyIdentity, key: string): string | undefined {
   const v = proxy.metadata[key];
@@ -35,21 +36,11 @@ export function admitAgent(proxy: ProxyIdentity, callMetadata: Readonly<Record<s
   const check = verifyToken(token, ctx.signingKey, Math.floor(ctx.now / 1000));
   if (!check.ok) return { ok: false, code: UNAUTHENTICATED, message: check.reason };
   const ns = proxy.namespace ?? '';
-  if (group !== undefined && (check.claims.namespace !== ns || check.claims.group !== group)) {
-    return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group}` };
+  if (check.claims.namespace !== ns || (group !== undefined && check.claims.group !== group)) {
+    return { ok: false, code: PERMISSION_DENIED, message: `the registration token allows WorkloadGroup ${check.claims.namespace}/${check.claims.group}, not ${ns}/${group ?? check.claims.group}` };
   }
-  const wg = group !== undefined ? ctx.group(ns, group) : undefined;
-  if (group !== undefined && !wg) {
-    return { ok: false, code: FAILED_PRECONDITION, message: `WorkloadGroup ${ns}/${group} does not exist (AR-1)` };
-  }
-  // AR-5: the identity the token carries must be the one the entry will have.
-  const templateSa = wg?.spec.template.serviceAccount ?? '';
-  if (wg && check.claims.serviceAccount !== templateSa) {
-    return {
-      ok: false,
-      code: PERMISSION_DENIED,
-      message: `the registration token is for service account ${JSON.stringify(check.claims.serviceAccount)}, but WorkloadGroup ${ns}/${group} now uses ${JSON.stringify(templateSa)} (AR-5)`,
-    };
-  }
+  // Issue 11: the same admission as every other use of a token (group, service account, revocation).
+  const refusal = tokenRefusal(check.claims, ctx.group);
+  if (refusal) return { ok: false, code: refusal.code, message: refusal.reason };
   return { ok: true };
 }

@@ -30,6 +30,8 @@ import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
+import { verifyToken, type TokenClaims } from './registration-token.js';
+import { tokenRefusal, type Refusal } from './token-admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
 
 export interface RegistrationOptions {
@@ -54,6 +56,8 @@ interface Stream {
   readonly group?: string;
   /** When this replica saw the connection (the connectedAt annotation it writes). */
   readonly connectedAt: number;
+  /** The registration token the stream was admitted with (issue 11). */
+  readonly token?: TokenClaims;
 }
 
 function localityOf(proxy: ProxyIdentity): string {
@@ -66,6 +70,10 @@ const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`
 
 export class RegistrationController {
   private readonly streams = new Map<string, Stream>();
+  /** Tokens of admitted agent streams, from admission until their connect event. */
+  private readonly admittedToken = new WeakMap<ProxyIdentity, TokenClaims>();
+  /** The last health report of each stream (true = healthy). */
+  private readonly lastHealth = new Map<string, boolean>();
   private readonly connections = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly queue: KeyedQueue;
@@ -135,7 +143,42 @@ export class RegistrationController {
 
   /** The admission check of a new ADS stream (admission.ts). */
   admit(proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>): Admission {
-    return admitAgent(proxy, callMetadata, { signingKey: this.o.signingKey, group: this.o.group, now: this.now() });
+    const admission = admitAgent(proxy, callMetadata, { signingKey: this.o.signingKey, group: this.o.group, now: this.now() });
+    const auth = callMetadata['authorization'] ?? '';
+    // admitAgent verified the token of every agent stream; only those are recorded.
+    if (admission.ok && meta(proxy, 'AUTO_REGISTER_GROUP') !== undefined && auth.startsWith('Bearer ')) {
+      const check = verifyToken(auth.slice('Bearer '.length), this.o.signingKey, Math.floor(this.now() / 1000));
+      if (check.ok) this.admittedToken.set(proxy, check.claims);
+    }
+    return admission;
+  }
+
+  /**
+   * Issue 11: whether a workload of this token lineage is connected to this control plane (an
+   * agent stream admitted with a token of that id, for its group) and healthy: its last health
+   * report was healthy, or it reports no health (no probe) and is connected.
+   */
+  /**
+   * Issue 11: the open agent streams whose registration token no longer passes admission (its group
+   * is gone, its service account changed, it was revoked), with the refusal; the caller ends them.
+   */
+  refusedStreams(): { readonly streamId: string; readonly refusal: Refusal }[] {
+    const out: { streamId: string; refusal: Refusal }[] = [];
+    for (const s of this.streams.values()) {
+      const refusal = s.token !== undefined ? tokenRefusal(s.token, this.o.group) : undefined;
+      if (refusal) out.push({ streamId: s.id, refusal });
+    }
+    return out;
+  }
+
+  connectedAndHealthy(claims: TokenClaims): boolean {
+    for (const s of this.streams.values()) {
+      if (!s.auto || s.token?.id !== claims.id || s.group !== claims.group || s.ref.namespace !== claims.namespace) continue;
+      const reported = this.lastHealth.get(s.id);
+      const checked = meta(s.proxy, 'HEALTH_CHECKS') === 'true' || this.o.group(claims.namespace, claims.group)?.spec.probe !== undefined;
+      if (reported === true || (!checked && reported === undefined)) return true;
+    }
+    return false;
   }
 
   onConnect(streamId: string, proxy: ProxyIdentity): void {
@@ -146,7 +189,8 @@ export class RegistrationController {
     if (groupName !== undefined && proxy.ip !== undefined && this.o.autoRegistration !== false) {
       const network = proxy.network ?? '';
       const ref = { kind: 'WorkloadEntry' as const, namespace: ns, name: autoRegisteredName(groupName, proxy.ip, network) };
-      s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now() };
+      const token = this.admittedToken.get(proxy);
+      s = { id: streamId, proxy, ref, connectionKey: `${network}\u0000${proxy.ip}\u0000${groupName}\u0000${ns}`, auto: true, group: groupName, connectedAt: this.now(), ...(token !== undefined ? { token } : {}) };
     } else if (manual !== undefined) {
       s = { id: streamId, proxy, ref: { kind: 'WorkloadEntry', namespace: ns, name: manual }, connectionKey: `manual\u0000${ns}/${manual}`, auto: false, connectedAt: this.now() };
     } else return;
@@ -216,6 +260,7 @@ export class RegistrationController {
     const s = this.streams.get(streamId);
     if (!s) return;
     this.streams.delete(streamId);
+    this.lastHealth.delete(streamId);
     const left = (this.connections.get(s.connectionKey) ?? 1) - 1;
     if (left > 0) {
       this.connections.set(s.connectionKey, left);
@@ -281,6 +326,7 @@ export class RegistrationController {
   onHealth(streamId: string, healthy: boolean, message: string): void {
     const s = this.streams.get(streamId);
     if (!s) return;
+    this.lastHealth.set(streamId, healthy);
     const at = new Date(this.now()).toISOString();
     const condition: Condition = { type: 'Healthy', status: healthy ? 'True' : 'False', ...(healthy ? {} : { message }), lastProbeTime: at, lastTransitionTime: at };
     this.enqueue(s.ref, async () => {

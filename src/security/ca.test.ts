@@ -49,7 +49,7 @@ test("Istio's cacerts layout: an intermediate signs, the chain ends at the opera
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const interCsr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: alg, name: 'CN=intermediate' })).toString('pem');
-  const issued = await root.issue(interCsr, 'spiffe://corp.example/intermediate', 86400);
+  const issued = await root.issue(interCsr, 'spiffe://corp.example/ns/ca/sa/intermediate', 86400);
   // issue() makes leaf certificates; for the test's purpose the chain shape is what matters.
   const interPem = issued[0] ?? '';
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
@@ -92,4 +92,21 @@ test('the serving certificate names the control plane and chains to the CA', asy
   assert.ok(leaf.checkHost('meshbridge.meshbridge-system.svc'));
   assert.ok(leaf.verify(new X509Certificate(ca.rootPem).publicKey));
   assert.ok(Math.abs(issued.notAfter - (Date.now() + 3600_000)) < 60_000);
+});
+
+test('issue 11: the CA refuses any identity that is not exactly spiffe://<td>/ns/<ns>/sa/<sa> with Kubernetes names', async () => {
+  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
+  const refused: Record<string, RegExp> = {
+    'spiffe://cluster.local/ns/team-a/sa/x/ns/team-b/sa/sa-b': /is not of the form spiffe:\/\/<trust domain>\/ns\/<namespace>\/sa\/<service account>/,
+    'spiffe://cluster.local/ns/team-a/sa/Admin': /the service account "Admin" is not a Kubernetes service account name/,
+    'spiffe://cluster.local/ns/Team_A/sa/web': /the namespace "Team_A" is not a Kubernetes namespace name/,
+    'spiffe://cluster.local/ns/a/sa/b/': /is not of the form/,
+    'spiffe://cluster.local/web': /is not of the form/,
+    'https://cluster.local/ns/a/sa/b': /is not of the form/,
+    'spiffe://clu_ster/ns/a/sa/b': /the trust domain "clu_ster" is not a DNS name/,
+  };
+  for (const [identity, reason] of Object.entries(refused)) {
+    await assert.rejects(ca.issue(await csr(), identity, 3600), (e: unknown) => e instanceof CertificateError && /^refusing to issue a certificate: /.test(e.message) && reason.test(e.message), identity);
+  }
+  assert.equal(spiffeIdOf((await ca.issue(await csr(), 'spiffe://cluster.local/ns/team-a/sa/web.v2-x', 3600))[0] ?? ''), 'spiffe://cluster.local/ns/team-a/sa/web.v2-x', 'a DNS-1123 subdomain is fine');
 });

@@ -6,12 +6,13 @@
  * (24 h by default) and are built with @peculiar/x509 on WebCrypto (ECDSA P-256), never by hand.
  */
 import 'reflect-metadata';
-import { randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { makePrivateDir, PRIVATE_FILE, writeFileAtomic } from '../lib/fs/modes.js';
 import { openSecret, sealSecret, type SecretsKeyring } from './secrets-at-rest.js';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { spiffeIdProblem } from './spiffe.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -132,15 +133,28 @@ export class CertificateAuthority {
   /**
    * Signs a CSR for `identity` (the SPIFFE id the caller is entitled to: whatever SANs the CSR asks
    * for are replaced). Returns Istio's `cert_chain`: the leaf, the intermediates, the root last.
+   * Issue 11: refuses (CertificateError, with the reason) an identity that is not exactly
+   * `spiffe://<td>/ns/<ns>/sa/<sa>` with valid names (spiffe.ts), and a CSR whose key is weak
+   * (`csrKeyProblem`).
    */
   async issue(csrPem: string, identity: string, ttlSeconds = DEFAULT_WORKLOAD_TTL_SECONDS, now = new Date()): Promise<string[]> {
+    const identityProblem = spiffeIdProblem(identity);
+    if (identityProblem !== undefined) throw new CertificateError(`refusing to issue a certificate: ${identityProblem}`);
     let csr: x509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
     } catch {
       throw new CertificateError('the certificate signing request is not a PEM PKCS#10 request');
     }
-    if (!(await csr.verify())) throw new CertificateError('the certificate signing request is not signed by its own key');
+    const keyProblem = csrKeyProblem(csr);
+    if (keyProblem !== undefined) throw new CertificateError(keyProblem);
+    let selfSigned: boolean;
+    try {
+      selfSigned = await csr.verify();
+    } catch {
+      selfSigned = false;
+    }
+    if (!selfSigned) throw new CertificateError('the certificate signing request is not signed by its own key');
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: '',
@@ -162,6 +176,31 @@ export class CertificateAuthority {
     if (last !== this.rootPem.trim()) chain.push(this.rootPem);
     return chain;
   }
+}
+
+/**
+ * Issue 11 (Istio's CA accepts the same): a CSR's key must be RSA of at least 2048 bits or ECDSA
+ * on P-256 or P-384. Returns the refusal, or undefined when the key is acceptable.
+ */
+export function csrKeyProblem(csr: x509.Pkcs10CertificateRequest): string | undefined {
+  let type: string | undefined;
+  let details: { modulusLength?: number; namedCurve?: string } | undefined;
+  try {
+    const key = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
+    type = key.asymmetricKeyType;
+    details = key.asymmetricKeyDetails;
+  } catch {
+    return 'the certificate signing request\'s public key cannot be read';
+  }
+  if (type === 'rsa') {
+    const bits = details?.modulusLength ?? 0;
+    return bits >= 2048 ? undefined : `the certificate signing request's RSA key has ${bits} bits: at least 2048 are required`;
+  }
+  if (type === 'ec') {
+    const curve = details?.namedCurve ?? 'unknown';
+    return curve === 'prime256v1' || curve === 'secp384r1' ? undefined : `the certificate signing request's EC key is on curve ${curve}: only P-256 (prime256v1) and P-384 (secp384r1) are accepted`;
+  }
+  return `the certificate signing request's key is of type ${type ?? 'unknown'}: only RSA (2048 bits or more) and ECDSA P-256/P-384 keys are accepted`;
 }
 
 /** The SPIFFE identity in a certificate (its first `spiffe://` URI SAN), or undefined. */

@@ -11,6 +11,8 @@ import { webcrypto, X509Certificate } from 'node:crypto';
 import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
 import { signToken } from '../lifecycle/registration-token.js';
+import { loadConfig } from '../model/config/load.js';
+import type { WorkloadGroup } from '../model/config/types.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
 import { XdsServer } from '../xds/server/xds-server.js';
 import { CertificateAuthority } from './ca.js';
@@ -40,12 +42,25 @@ function call(address: string, creds: ChannelCredentials, csr: string, token?: s
   });
 }
 
+/** The live groups the tokens name (issue 11: every token use is admitted against them). */
+const GROUPS = loadConfig([{ path: 'groups.yaml', text: `
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: g, namespace: a}
+spec: {template: {serviceAccount: web}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: g-no-sa, namespace: a}
+spec: {template: {}}
+` }]).objects.filter((o): o is WorkloadGroup => o.kind === 'WorkloadGroup');
+
 test('CreateCertificate by token, then by certificate: always the credential\'s identity', { timeout: 30_000 }, async (t) => {
   const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
   const serving = new ServingCertificate(() => ca);
   const server = new XdsServer({
     source: new ResourceCache(),
-    extraServices: [{ definition: certificateServiceDefinition, implementation: certificateServiceImplementation({ ca, signingKey: KEY, trustDomain: () => 'cluster.local', anchors: () => ca.trustAnchors() }) }],
+    extraServices: [{ definition: certificateServiceDefinition, implementation: certificateServiceImplementation({ ca, signingKey: KEY, trustDomain: () => 'cluster.local', anchors: () => ca.trustAnchors(), group: (ns, name) => GROUPS.find((g) => g.metadata.namespace === ns && g.metadata.name === name), groups: () => GROUPS }) }],
   });
   await serving.start();
   const bound = await server.startSecure('127.0.0.1:0', serving.credentials);
@@ -71,7 +86,7 @@ test('CreateCertificate by token, then by certificate: always the credential\'s 
   assert.equal(new X509Certificate(byCert.chain?.[0] ?? '').subjectAltName, 'URI:spiffe://cluster.local/ns/a/sa/web');
 
   // A token of a group without a service account: no identity to issue.
-  const noSa = signToken({ namespace: 'a', group: 'g', serviceAccount: '', issuedAt: now, expiresAt: now + 600 }, KEY);
+  const noSa = signToken({ namespace: 'a', group: 'g-no-sa', serviceAccount: '', issuedAt: now, expiresAt: now + 600 }, KEY);
   const denied = await call(bound.address, credentials.createSsl(root), second.csr, noSa);
   assert.equal(denied.error?.code, 7);
   assert.match(denied.error?.details ?? '', /no serviceAccount: no identity to issue/);

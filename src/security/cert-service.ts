@@ -9,14 +9,19 @@
  * Who may get what (issue 7): the caller presents its registration token (`authorization: Bearer`,
  * first contact) or, on the secure port, its current client certificate (renewal), and receives only
  * the identity that credential entitles: `spiffe://<td>/ns/<ns>/sa/<serviceAccount>`, whatever the CSR
- * asks for (peer-identity.ts).
+ * asks for (peer-identity.ts). Issue 11: a token passes the admission of every token use (its group
+ * exists with its service account, it is not revoked: lifecycle/token-admission.ts); a renewal by
+ * certificate is refused once the identity's groups revoked their tokens after it was issued
+ * (`certificateRenewalRefusal`); the CA refuses malformed identities and weak keys (ca.ts).
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { presentedCertificate } from '../xds/server/peer-certificate.js';
 import { CertificateError, DEFAULT_WORKLOAD_TTL_SECONDS, type CertificateAuthority } from './ca.js';
 import { authenticate, spiffeId } from './peer-identity.js';
+import type { WorkloadGroup } from '../model/config/types.js';
+import { certificateRenewalRefusal, tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
 
 export interface CertificateRequest {
   readonly csr: string;
@@ -83,6 +88,18 @@ export interface CertificateServiceOptions {
   readonly now?: () => number;
   /** What client certificates may be signed by (renewal by certificate); absent: tokens only. */
   readonly anchors?: () => readonly X509Certificate[];
+  /** Issue 11: the live WorkloadGroups, for the admission of tokens and of renewals by certificate. */
+  readonly group: GroupLookup;
+  readonly groups: () => readonly WorkloadGroup[];
+}
+
+/** Seconds since the epoch of a certificate's notBefore (0 when unreadable: it was verified already). */
+function notBeforeOf(certificate: Buffer): number {
+  try {
+    return Math.floor(Date.parse(new X509Certificate(certificate).validFrom) / 1000);
+  } catch {
+    return 0;
+  }
 }
 
 export function certificateServiceImplementation(o: CertificateServiceOptions): UntypedServiceImplementation {
@@ -94,10 +111,15 @@ export function certificateServiceImplementation(o: CertificateServiceOptions): 
       const certificate = o.anchors !== undefined ? presentedCertificate(call) : undefined;
       const check = authenticate(
         { certificate, authorization: typeof auth === 'string' ? auth : undefined },
-        { anchors: o.anchors?.() ?? [], trustDomain, signingKey: o.signingKey, now },
+        { anchors: o.anchors?.() ?? [], trustDomain, signingKey: o.signingKey, now, admitToken: (claims) => tokenRefusal(claims, o.group) },
       );
       if (!check.ok) {
-        callback({ code: status.UNAUTHENTICATED, details: check.reason });
+        callback({ code: check.code, details: check.reason });
+        return;
+      }
+      const renewal = check.identity.via === 'certificate' && certificate !== undefined ? certificateRenewalRefusal(check.identity, notBeforeOf(certificate), o.groups()) : undefined;
+      if (renewal) {
+        callback({ code: renewal.code, details: renewal.reason });
         return;
       }
       const { namespace, serviceAccount } = check.identity;

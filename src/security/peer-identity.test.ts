@@ -9,8 +9,9 @@ import 'reflect-metadata';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { signToken } from '../lifecycle/registration-token.js';
-import { CertificateAuthority } from './ca.js';
+import { CertificateAuthority, type CaFiles } from './ca.js';
 import { authenticate, identityFromCertificate, namespaceRefusal, spiffeId, type CredentialContext } from './peer-identity.js';
+import { signLeafForTests } from './ca-test-support.js';
 
 const KEY = Buffer.alloc(32, 3);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -20,9 +21,9 @@ async function csr(askFor = 'spiffe://cluster.local/ns/b/sa/admin'): Promise<str
   return (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: ALG, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: askFor }])] })).toString('pem');
 }
 
-async function setup(): Promise<{ ca: CertificateAuthority; ctx: CredentialContext }> {
-  const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
-  return { ca, ctx: { anchors: ca.trustAnchors(), trustDomain: 'cluster.local', signingKey: KEY, now: Date.now() } };
+async function setup(): Promise<{ ca: CertificateAuthority; files: CaFiles; ctx: CredentialContext }> {
+  const { ca, files } = await CertificateAuthority.createSelfSigned('cluster.local');
+  return { ca, files, ctx: { anchors: ca.trustAnchors(), trustDomain: 'cluster.local', signingKey: KEY, now: Date.now(), admitToken: () => undefined } };
 }
 
 test('a certificate of our CA yields its namespace and service account', async () => {
@@ -51,16 +52,17 @@ test('an expired certificate is refused with its expiry time; one not yet valid 
 });
 
 test('a certificate of another trust domain, or without a SPIFFE id, is refused', async () => {
-  const { ca, ctx } = await setup();
+  const { ca, files, ctx } = await setup();
   const [foreign = ''] = await ca.issue(await csr(), 'spiffe://other.example/ns/a/sa/web', 3600);
   assert.deepEqual(identityFromCertificate(foreign, ctx), {
     ok: false,
     code: 16,
     reason: "the client certificate's SPIFFE id spiffe://other.example/ns/a/sa/web is not of this mesh's trust domain cluster.local",
   });
-  const [plain = ''] = await ca.issue(await csr(), 'https://example.com/web', 3600);
+  // The CA refuses such identities (issue 11): these certificates are signed with its key directly.
+  const [plain = ''] = await signLeafForTests(files, await csr(), 'https://example.com/web', 3600);
   assert.deepEqual(identityFromCertificate(plain, ctx), { ok: false, code: 16, reason: 'the client certificate must carry exactly one SPIFFE URI SAN, not 0' });
-  const [odd = ''] = await ca.issue(await csr(), 'spiffe://cluster.local/web', 3600);
+  const [odd = ''] = await signLeafForTests(files, await csr(), 'spiffe://cluster.local/web', 3600);
   assert.match((identityFromCertificate(odd, ctx) as { reason: string }).reason, /is not of the form spiffe:\/\/<trust domain>\/ns\/<namespace>\/sa\/<service account>/);
   assert.deepEqual(identityFromCertificate('not a certificate', ctx), { ok: false, code: 16, reason: 'the client certificate cannot be read' });
 });

@@ -10,7 +10,9 @@
  * carry a sentence saying what is wrong; codes are gRPC status codes.
  */
 import { X509Certificate } from 'node:crypto';
-import { verifyToken } from '../lifecycle/registration-token.js';
+import { verifyToken, type TokenClaims } from '../lifecycle/registration-token.js';
+import type { Refusal } from '../lifecycle/token-admission.js';
+import { parseSpiffeId, spiffeId, spiffeIdProblem } from './spiffe.js';
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
@@ -34,6 +36,11 @@ export interface CredentialContext {
   readonly trustDomain: string;
   /** The registration-token key. */
   readonly signingKey: Buffer;
+  /**
+   * Issue 11: the admission every use of a token passes after its signature and expiry
+   * (lifecycle/token-admission.ts: group exists, service account matches, not revoked).
+   */
+  readonly admitToken: (claims: TokenClaims) => Refusal | undefined;
   /** Milliseconds since the epoch. */
   readonly now: number;
 }
@@ -45,13 +52,10 @@ export interface PresentedCredentials {
   readonly authorization?: string | undefined;
 }
 
-/** `spiffe://<td>/ns/<ns>/sa/<sa>` of an identity. */
-export function spiffeId(identity: Pick<PeerIdentity, 'trustDomain' | 'namespace' | 'serviceAccount'>): string {
-  return `spiffe://${identity.trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
-}
+export { spiffeId };
 
 /** Verifies a client certificate against the mesh's CA and trust domain. Never throws. */
-export function identityFromCertificate(certificate: Buffer | string, ctx: Omit<CredentialContext, 'signingKey'>): CredentialCheck {
+export function identityFromCertificate(certificate: Buffer | string, ctx: Omit<CredentialContext, 'signingKey' | 'admitToken'>): CredentialCheck {
   const refuse = (reason: string): CredentialCheck => ({ ok: false, code: UNAUTHENTICATED, reason });
   let leaf: X509Certificate;
   try {
@@ -74,9 +78,10 @@ export function identityFromCertificate(certificate: Buffer | string, ctx: Omit<
   const uris = [...(leaf.subjectAltName ?? '').matchAll(/URI:([^,\s]+)/g)].map((m) => m[1] ?? '').filter((u) => u.startsWith('spiffe://'));
   if (uris.length !== 1) return refuse(`the client certificate must carry exactly one SPIFFE URI SAN, not ${uris.length}`);
   const uri = uris[0] ?? '';
-  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
-  if (!m) return refuse(`the client certificate's SPIFFE id ${uri} is not of the form spiffe://<trust domain>/ns/<namespace>/sa/<service account>`);
-  const [, trustDomain = '', namespace = '', serviceAccount = ''] = m;
+  // Issue 11: exactly spiffe://<td>/ns/<ns>/sa/<sa> with Kubernetes names (spiffe.ts).
+  const parsed = parseSpiffeId(uri);
+  if (!parsed) return refuse(`the client certificate's SPIFFE id ${spiffeIdProblem(uri) ?? uri}`);
+  const { trustDomain, namespace, serviceAccount } = parsed;
   if (trustDomain !== ctx.trustDomain) return refuse(`the client certificate's SPIFFE id ${uri} is not of this mesh's trust domain ${ctx.trustDomain}`);
   return { ok: true, identity: { trustDomain, namespace, serviceAccount, via: 'certificate' } };
 }
@@ -89,6 +94,8 @@ export function authenticate(presented: PresentedCredentials, ctx: CredentialCon
   if (token === '') return { ok: false, code: UNAUTHENTICATED, reason: 'a client certificate of this mesh or a registration token (authorization: Bearer <token>) is required' };
   const check = verifyToken(token, ctx.signingKey, Math.floor(ctx.now / 1000));
   if (!check.ok) return { ok: false, code: UNAUTHENTICATED, reason: check.reason };
+  const refusal = ctx.admitToken(check.claims);
+  if (refusal) return { ok: false, code: refusal.code, reason: refusal.reason };
   return { ok: true, identity: { trustDomain: ctx.trustDomain, namespace: check.claims.namespace, serviceAccount: check.claims.serviceAccount, via: 'token' } };
 }
 

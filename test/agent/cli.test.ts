@@ -179,7 +179,7 @@ test('configure: --state-dir names the key\'s folder; a bad group file exits 1 w
   writeFileSync(at('group.yaml'), GROUP);
   const ok = await runHere(['workload', 'entry', 'configure', '-f', at('group.yaml'), '-o', at('vm'), '--control-plane', '127.0.0.1:15010', '--state-dir', at('keys')]);
   assert.equal(ok.code, 0, ok.stderr);
-  const token = readFileSync(at('vm/registration-token'), 'utf8');
+  const token = readFileSync(at('vm/registration-token'), 'utf8').trim(); // as the agent reads it (bootstrap.ts)
   const check = verifyToken(token, loadOrCreateSigningKey(at('keys')), Math.floor(Date.now() / 1000));
   assert.ok(check.ok);
   assert.equal(check.claims.expiresAt - check.claims.issuedAt, 3600, 'default --token-ttl 1h');

@@ -75,14 +75,23 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
           serviceEntry('pod-only', 'pod.identity.test', { role: 'pod' }),
           serviceEntry('legacy', 'legacy.identity.test', { app: 'legacy' }),
         ].join('---\n'),
-        'groups.yaml': [group('svc-vm', '{app: svc, role: vm}', 'svc-vm', p1), group('plain-vm', '{app: svc, role: plain}', '', p3), group('legacy-vm', '{app: legacy}', 'legacy', p4)].join('---\n'),
+        // Issue 11: a token is honoured only while its group exists, so the groups whose tokens the
+        // identity-only workloads (the pod, the clients) use are in the store too.
+        'groups.yaml': [
+          group('svc-vm', '{app: svc, role: vm}', 'svc-vm', p1),
+          group('plain-vm', '{app: svc, role: plain}', '', p3),
+          group('legacy-vm', '{app: legacy}', 'legacy', p4),
+          group('svc-pod', '{app: svc, role: pod}', 'svc-pod', p2),
+          group('client-a', '{app: client-a}', 'client-a', 8080),
+          group('client-b', '{app: client-b}', 'client-b', 8080),
+        ].join('---\n'),
         'pod.yaml': pod(p2),
       },
     }),
     (s) => s.stop(),
   );
 
-  // Templates only used to mint tokens for identities that do not register (the pod, the clients).
+  // The group files `workload entry configure` reads (the pod's and the clients' groups mint tokens for identities that do not register).
   const groupsDir = mkdtempSync(join(tmpdir(), 'mb-id-groups-'));
   const groupFiles: Record<string, string> = {
     'svc-vm': group('svc-vm', '{app: svc, role: vm}', 'svc-vm', p1),

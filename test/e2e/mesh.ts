@@ -102,3 +102,29 @@ export async function readyClient(own: Own, xdsServer: string, host: string, loc
   await client.ready(30_000);
   return client;
 }
+
+/**
+ * The `echo.demo.test` service on one xDS-enabled VM server (`vm-echo`, service account `echo`) at
+ * `ip:port`, under a STRICT PeerAuthentication, with the AuthorizationPolicy `policyName` selecting
+ * it (`policySpec`: its action and rules, YAML lines indented by two): the mTLS and authorization
+ * scenarios.
+ */
+export function strictEchoServer(ip: string, port: number, policyName: string, policySpec: string): string {
+  return `${serviceEntry('echo', 'echo.demo.test', { app: 'echo' })}---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-echo, namespace: ${NS}}
+spec: {address: ${ip}, labels: {app: echo}, serviceAccount: echo, ports: {grpc: ${port}}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: ${NS}}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ${policyName}, namespace: ${NS}}
+spec:
+  selector: {matchLabels: {app: echo}}
+${policySpec}`;
+}

@@ -18,31 +18,15 @@ import { CertificateAuthority } from '../../src/security/ca.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { freePort, mint } from '../support/certs-and-ports.js';
-import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
+import { strictEchoServer, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
 const SERVER_IP = '127.0.3.1';
 
 function mesh(port: number): string {
-  return `${serviceEntry('echo', 'echo.demo.test', { app: 'echo' })}---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: vm-echo, namespace: demo}
-spec: {address: ${SERVER_IP}, labels: {app: echo}, serviceAccount: echo, ports: {grpc: ${port}}}
----
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: default, namespace: demo}
-spec: {mtls: {mode: STRICT}}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-bob, namespace: demo}
-spec:
-  selector: {matchLabels: {app: echo}}
-  action: DENY
+  return strictEchoServer(SERVER_IP, port, 'deny-bob', `  action: DENY
   rules: [{from: [{source: {principals: [cluster.local/ns/demo/sa/bob]}}]}]
-`;
+`);
 }
 
 test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC server, from generated xDS', { timeout: 180_000 }, async (t) => {

@@ -69,6 +69,9 @@ test('ALLOW and DENY: DENY filter before ALLOW; no ALLOW policy -> no ALLOW filt
   assert.deepEqual(policiesJson(custom.deny), { 'ns[apps]-policy[custom]-deny-all': { permissions: [{ any: true }], principals: [{ any: true }] } });
 });
 
+/** Issue 11: prefix and suffix principals also require a well-formed identity (segment-exact). */
+const WELL_FORMED = { authenticated: { principalName: { safeRegex: { regex: 'spiffe://[^/]+/ns/[^/]+/sa/[^/]+' } } } };
+
 test('from: principals (exact, prefix, suffix, *) with the spiffe:// prefix, namespaces as a regex, serviceAccounts with the trust domain, not* negated', () => {
   const rbac = inboundRbac(
     [
@@ -91,8 +94,8 @@ test('from: principals (exact, prefix, suffix, *) with the spiffe:// prefix, nam
           orIds: {
             ids: [
               { authenticated: { principalName: { exact: 'spiffe://td.local/ns/a/sa/b' } } },
-              { authenticated: { principalName: { prefix: 'spiffe://td.local/ns/x/' } } },
-              { authenticated: { principalName: { suffix: '/sa/c' } } },
+              { andIds: { ids: [{ authenticated: { principalName: { prefix: 'spiffe://td.local/ns/x/' } } }, WELL_FORMED] } },
+              { andIds: { ids: [{ authenticated: { principalName: { suffix: '/sa/c' } } }, WELL_FORMED] } },
               { authenticated: { principalName: { safeRegex: { regex: '.+' } } } },
             ],
           },
@@ -105,7 +108,7 @@ test('from: principals (exact, prefix, suffix, *) with the spiffe:// prefix, nam
         {
           andIds: {
             ids: [
-              { authenticated: { principalName: { safeRegex: { regex: '.*/ns/team-a/.*' } } } },
+              { authenticated: { principalName: { safeRegex: { regex: 'spiffe://[^/]+/ns/team-a/sa/[^/]+' } } } },
               { notId: { authenticated: { principalName: { exact: 'spiffe://td.local/ns/team-a/sa/bad' } } } },
             ],
           },
@@ -170,7 +173,7 @@ test('when: principal-side and permission-side keys; an unsupported key drops an
           ids: [
             { directRemoteIp: { addressPrefix: '10.1.0.0', prefixLen: 16 } },
             { andIds: { ids: [{ header: { name: 'x-team', stringMatch: { exact: 'blue' } } }, { notId: { header: { name: 'x-team', stringMatch: { exact: 'red' } } } }] } },
-            { authenticated: { principalName: { safeRegex: { regex: '.*/ns/apps/.*' } } } },
+            { authenticated: { principalName: { safeRegex: { regex: 'spiffe://[^/]+/ns/apps/sa/[^/]+' } } } },
           ],
         },
       },

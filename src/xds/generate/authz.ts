@@ -16,8 +16,9 @@
  * OR'ed, the fields of one source AND'ed, the values of a field OR'ed (`not*` fields negated); the
  * same for `to.operation`; `when` conditions are AND'ed with them. Mapping:
  * - principals -> authenticated.principal_name `spiffe://<principal>` (exact; `*` any, `x*` prefix,
- *   `*x` suffix), serviceAccounts (`<ns>/<sa>`) -> `spiffe://<trustDomain>/ns/<ns>/sa/<sa>`,
- *   namespaces -> principal_name safe_regex `.*` `/ns/<ns>/` `.*`, ipBlocks -> direct_remote_ip,
+ *   `*x` suffix, the last two also requiring a well-formed identity), serviceAccounts (`<ns>/<sa>`)
+ *   -> `spiffe://<trustDomain>/ns/<ns>/sa/<sa>`, namespaces -> principal_name safe_regex
+ *   `spiffe://[^/]+/ns/<ns>/sa/[^/]+` (segment-exact, issue 11), ipBlocks -> direct_remote_ip,
  *   remoteIpBlocks -> remote_ip;
  * - hosts -> `:authority` header (case-insensitive), ports -> destination_port, methods -> `:method`
  *   header (gRPC requests are always POST), paths -> url_path;
@@ -219,14 +220,33 @@ function quoteRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Istio: a namespace `ns` matches principals by the regex `.*` `/ns/<ns>/` `.*` (`*` at either end as a wildcard). */
+/**
+ * A well-formed mesh identity, `spiffe://<td>/ns/<ns>/sa/<sa>` with no `/` inside a part (issue 11).
+ * Envoy and gRPC match `safe_regex` against the whole value.
+ */
+const WELL_FORMED_IDENTITY = 'spiffe://[^/]+/ns/[^/]+/sa/[^/]+';
+
+/**
+ * A namespace `ns` (`*` at either end as a wildcard) matches the identities whose namespace
+ * segment is `ns`. Istio's regex is `.*` `/ns/<ns>/` `.*`, which relies on service accounts never
+ * holding `/ns/<other>/` (issue 11: `sa/x/ns/team-b/sa/y` would match team-b); ours is anchored
+ * and segment-exact: `spiffe://[^/]+/ns/<ns>/sa/[^/]+`, with `*` standing for `[^/]*`. For every
+ * well-formed identity the two agree.
+ */
 function namespacePrincipal(ns: string): PrincipalInit {
-  const body = ns === '*' ? '[^/]+' : `${ns.startsWith('*') ? '.*' : ''}${quoteRegex(ns.replace(/^\*|\*$/g, ''))}${ns.length > 1 && ns.endsWith('*') ? '.*' : ''}`;
-  return authenticated({ matchPattern: { case: 'safeRegex', value: { regex: `.*/ns/${body}/.*` } } });
+  const body = ns === '*' ? '[^/]+' : `${ns.startsWith('*') ? '[^/]*' : ''}${quoteRegex(ns.replace(/^\*|\*$/g, ''))}${ns.length > 1 && ns.endsWith('*') ? '[^/]*' : ''}`;
+  return authenticated({ matchPattern: { case: 'safeRegex', value: { regex: `spiffe://[^/]+/ns/${body}/sa/[^/]+` } } });
 }
 
+/**
+ * Istio's principal matcher (exact, `x*` prefix, `*x` suffix, `*` any, with `spiffe://`); a prefix
+ * or suffix additionally requires a well-formed identity (issue 11), so the suffix
+ * `/ns/team-b/sa/b` cannot match `spiffe://td/ns/team-a/sa/x/ns/team-b/sa/b`.
+ */
 function principalName(v: string): PrincipalInit {
-  return authenticated(globMatcher(v, 'spiffe://'));
+  const glob = authenticated(globMatcher(v, 'spiffe://'));
+  if (v === '*' || (!v.startsWith('*') && !v.endsWith('*'))) return glob;
+  return andIds([glob, authenticated({ matchPattern: { case: 'safeRegex', value: { regex: WELL_FORMED_IDENTITY } } })]);
 }
 
 function serviceAccountPrincipal(v: string, trustDomain: string): PrincipalInit {

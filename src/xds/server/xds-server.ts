@@ -57,6 +57,8 @@ export class XdsServer {
   readonly #opts: XdsServerOptions;
   readonly #listeners = new Set<XdsEventListener>();
   readonly #streams = new Map<AdsStream<RequestView, unknown>, () => void>();
+  /** Open streams by id: how to end one with a status (`endStream`). */
+  readonly #endById = new Map<string, (code: number, message: string) => void>();
   #server: Server | undefined;
   #secureServer: Server | undefined;
   #nextStream = 0;
@@ -209,6 +211,11 @@ export class XdsServer {
       finish('server stopping');
       port.end(grpcStatus.UNAVAILABLE, 'xDS server stopping');
     });
+    this.#endById.set(streamId, (code, message) => {
+      finish(message);
+      port.end(code, message);
+    });
+    call.on('close', () => this.#endById.delete(streamId));
     // One request per event-loop turn (turn-queue.ts); a handler's failure ends this stream only.
     const requests = new TurnQueue<Req>((req) => {
       try {
@@ -244,6 +251,18 @@ export class XdsServer {
     if (exceeded === undefined) return undefined;
     this.#emit({ event: 'limit', streamId, proxyId, exceeded });
     return { ok: false, code: RESOURCE_EXHAUSTED, message: exceeded.message };
+  }
+
+  /**
+   * Ends an open stream with a gRPC status, e.g. when the credential it was admitted with is revoked
+   * (issue 11). Returns whether the stream was open.
+   */
+  endStream(streamId: string, code: number, message: string): boolean {
+    const end = this.#endById.get(streamId);
+    if (end === undefined) return false;
+    this.#endById.delete(streamId);
+    end(code, message);
+    return true;
   }
 
   #sessionOptions(streamId: string): { maxResponseBytes: number; mintNonce: () => string } {

@@ -67,3 +67,10 @@ test('V-WE-*: unknown fields are warnings', () => {
   expectProblem(problems, { severity: 'warning', at: 'spec.adress' });
   expectNoProblem(validate({ address: '1.1.1.1' }), { severity: 'warning' });
 });
+
+test('issue 11: serviceAccount must be a DNS-1123 subdomain (it becomes the last segment of a SPIFFE id)', () => {
+  const entry = (serviceAccount: string) => validateResource(resource('WorkloadEntry', { address: '10.0.0.1', serviceAccount }));
+  expectProblem(entry('x/ns/team-b/sa/sa-b'), { severity: 'error', at: 'spec.serviceAccount' });
+  expectProblem(entry('web_sa'), { severity: 'error', at: 'spec.serviceAccount' });
+  expectClean(entry('web.v2-x'));
+});

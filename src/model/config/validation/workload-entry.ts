@@ -21,7 +21,7 @@ import {
   warnUnknownFields,
 } from './json.js';
 import { isValidIP } from './ip.js';
-import { fqdnProblem } from './names.js';
+import { fqdnProblem, isKubeDNS1123Subdomain } from './names.js';
 import type { KindValidator } from './resource-context.js';
 import { isUnixAddress, unixAddressProblem } from './sub-validators.js';
 
@@ -72,7 +72,13 @@ export function validateEntrySpec(entry: JsonObject, path: FieldPath, context: E
   checkMaxLength(address, 256, childPath(path, 'address'), out, 'V-CRD-3');
   checkMaxLength(network, 2048, childPath(path, 'network'), out, 'V-CRD-3');
   checkMaxLength(readString(entry, 'locality', path, out), 2048, childPath(path, 'locality'), out, 'V-CRD-3');
-  checkMaxLength(readString(entry, 'serviceAccount', path, out), 253, childPath(path, 'serviceAccount'), out, 'V-CRD-3');
+  const serviceAccount = readString(entry, 'serviceAccount', path, out);
+  checkMaxLength(serviceAccount, 253, childPath(path, 'serviceAccount'), out, 'V-CRD-3');
+  // Issue 11: the service account becomes the last segment of a SPIFFE id; Kubernetes' naming rule
+  // keeps `/` (and so forged `/ns/<other>/` segments) out of it.
+  if (serviceAccount !== undefined && serviceAccount !== '' && serviceAccount.length <= 253 && !isKubeDNS1123Subdomain(serviceAccount)) {
+    out.push(error(childPath(path, 'serviceAccount'), `serviceAccount ${quote(serviceAccount)} is not a valid Kubernetes service account name: it must be a DNS-1123 subdomain (lower-case letters, digits, "-" and "."; no "/").`));
+  }
   readInteger(entry, 'weight', path, out, { min: 0, max: UINT32_MAX });
   checkAddress(address, network, ports, path, context, out);
   if (ports !== undefined) checkPortsMap(ports, childPath(path, 'ports'), context, out);

@@ -54,3 +54,13 @@ test('V-CRD-4: at most one probe method; template follows the WorkloadEntry sche
   expectProblem(validate({ template: {}, probe: { exec: { command: [''] } } }), { severity: 'error', at: 'spec.probe.exec.command[0]', rule: 'V-CRD-4' });
   expectClean(validate({ template: { ports: { http: 8080 }, network: 'n1', serviceAccount: 'default' } }));
 });
+
+test('issue 11: the template service account is a Kubernetes name (no "/ns/<other>/" forgery); revocation annotations must be readable', () => {
+  expectProblem(validate({ template: { serviceAccount: 'x/ns/team-b/sa/sa-b' } }), { severity: 'error', at: 'spec.template.serviceAccount' });
+  expectProblem(validate({ template: { serviceAccount: 'Admin' } }), { severity: 'error', at: 'spec.template.serviceAccount' });
+  expectClean(validate({ template: { serviceAccount: 'web.v2-x' } }));
+  const annotated = (annotations: Record<string, string>) => validateResource(resource('WorkloadGroup', { template: {} }, { annotations }));
+  expectClean(annotated({ 'meshbridge.io/revoked-tokens': '0123456789abcdef,fedcba9876543210', 'meshbridge.io/tokens-revoked-before': '2026-01-02T03:04:05Z' }));
+  expectProblem(annotated({ 'meshbridge.io/revoked-tokens': 'all' }), { severity: 'error', at: 'metadata.annotations.meshbridge.io/revoked-tokens' });
+  expectProblem(annotated({ 'meshbridge.io/tokens-revoked-before': 'yesterday' }), { severity: 'error', at: 'metadata.annotations.meshbridge.io/tokens-revoked-before' });
+});

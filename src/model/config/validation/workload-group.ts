@@ -34,7 +34,12 @@ const PROBE_METHODS = ['httpGet', 'tcpSocket', 'exec', 'grpc'] as const;
 /** The webhook's header-name pattern (stricter than the CRD's, which also allows "_"). */
 const PROBE_HEADER_NAME = /^[-A-Za-z0-9]+$/;
 
-export const validateWorkloadGroup: KindValidator = (resource, _context, out) => {
+/** Issue 11: the token revocations `meshbridge workload entry revoke` keeps on a group (lifecycle/token-admission.ts). */
+const REVOKED_TOKENS = 'meshbridge.io/revoked-tokens';
+const TOKENS_REVOKED_BEFORE = 'meshbridge.io/tokens-revoked-before';
+
+export const validateWorkloadGroup: KindValidator = (resource, context, out) => {
+  checkRevocations(context.annotations, out);
   const spec = readSpec(resource, out);
   if (spec === undefined) return;
   warnUnknownFields(spec, ['metadata', 'template', 'probe'], SPEC, out);
@@ -43,6 +48,18 @@ export const validateWorkloadGroup: KindValidator = (resource, _context, out) =>
   const probe = readObject(spec, 'probe', SPEC, out);
   if (probe !== undefined) checkProbe(probe, out);
 };
+
+/** A revocation that cannot be read is an error (never silently no revocation). */
+function checkRevocations(annotations: ReadonlyMap<string, string>, out: Problems): void {
+  const ids = annotations.get(REVOKED_TOKENS);
+  if (ids !== undefined && !/^\s*[0-9a-f]{16}\s*(,\s*[0-9a-f]{16}\s*)*$/.test(ids)) {
+    out.push(error(['metadata', 'annotations', REVOKED_TOKENS], `${REVOKED_TOKENS} must be comma-separated token ids (16 hex digits each), not ${quote(ids)}.`));
+  }
+  const before = annotations.get(TOKENS_REVOKED_BEFORE);
+  if (before !== undefined && (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(before) || Number.isNaN(Date.parse(before)))) {
+    out.push(error(['metadata', 'annotations', TOKENS_REVOKED_BEFORE], `${TOKENS_REVOKED_BEFORE} must be an RFC 3339 time (e.g. 2026-01-02T03:04:05Z), not ${quote(before)}.`));
+  }
+}
 
 /** V-WG-1: the template is required; V-CRD-4: it follows the WorkloadEntry schema. */
 function checkTemplate(spec: JsonObject, out: Problems): void {
