@@ -11,6 +11,8 @@ import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
 import { StoreUrlError } from '../model/config/store.js';
+import { ListenRefused } from '../app/start-errors.js';
+import { StateDirLocked } from '../sources/file/state-lock.js';
 
 export async function runCli(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const debug = argv.includes('--debug');
@@ -260,7 +262,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError) {
+    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError || e instanceof StateDirLocked || e instanceof ListenRefused) {
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }

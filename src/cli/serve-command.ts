@@ -1,6 +1,19 @@
 /** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
+import { setLogger } from '@grpc/grpc-js';
 import { consoleLogger } from '../lib/log/logger.js';
+
+/**
+ * grpc-js's own log lines, as its default logger writes them, except its report of a failed bind:
+ * serve says that itself, as one sentence naming the flag (ListenRefused).
+ */
+function quietBindFailures(): void {
+  const write = (prefix: string) => (message?: unknown, ...rest: unknown[]): void => {
+    if (typeof message === 'string' && message.startsWith('No address added')) return;
+    console.error(`${prefix} ${String(message)}`, ...rest);
+  };
+  setLogger({ error: write('E'), info: write('I'), debug: write('D') });
+}
 
 export interface ServeOptions {
   readonly config: readonly string[];
@@ -19,6 +32,7 @@ export interface ServeOptions {
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
+  quietBindFailures();
   const cp = new ControlPlane({
     configPaths: o.config,
     ...(o.store !== undefined ? { store: o.store } : {}),

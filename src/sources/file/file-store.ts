@@ -199,11 +199,11 @@ export class FileStore extends MemoryStore {
     this.timer = setTimeout(() => this.flush(), delay);
   }
 
-  /** Writes the state file now (shutdown, tests). */
+  /** Writes the state file now (shutdown, tests); never before `start` read it (a refused start touches nothing). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
+    if (!this.started || this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
     const objects = [...this.ownKeys].flatMap((k) => {
       const o = this.objects.get(k);
       return o !== undefined && !this.folderObjects.has(k) ? [toDocument(o)] : [];
