@@ -378,9 +378,24 @@ export class ControlPlane {
     }
   }
 
+  /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
+  private configWarnings(): string[] {
+    const out: string[] = [];
+    for (const f of this.lastReload?.snapshot.files ?? []) {
+      const errors = f.findings.filter((x) => x.severity === 'error').length;
+      if (errors === 0) continue;
+      const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;
+      if (!f.rejected) out.push(`${what}: its invalid objects are left out (see /debug/configz)`);
+      else if (f.objects.length > 0) out.push(`${what}: refused, serving its last good version (see /debug/configz)`);
+      else out.push(`${what}: refused, nothing of it is served (see /debug/configz)`);
+    }
+    return out;
+  }
+
   private routes(): Map<string, HttpHandler> {
     const r = new Map<string, HttpHandler>();
-    r.set('/ready', () => (this.ready ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'starting\n' }));
+    // 200 once serving, 503 before; `warnings`: what is served differs from the files on disk.
+    r.set('/ready', () => (this.ready ? json({ status: 'ready', warnings: this.configWarnings() }) : json({ status: 'starting', warnings: [] }, 503)));
     r.set('/metrics', async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
     r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {
