@@ -27,9 +27,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .command('validate')
     .description('validate configuration files and folders')
     .argument('<path...>', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option('--strict', 'unknown fields and unknown kinds are errors, not warnings (as `apply`)', false)
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
-    .action(async (paths: string[], opts: { output: string }) => {
-      exitCode = await runValidate(paths, parseOutputFormat(opts.output), out);
+    .action(async (paths: string[], opts: { output: string; strict: boolean }) => {
+      exitCode = await runValidate(paths, parseOutputFormat(opts.output), out, opts.strict);
     });
 
   program
