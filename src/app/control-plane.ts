@@ -301,6 +301,11 @@ export class ControlPlane {
         this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
       }
     }
+    // Issue 13: an accepted file's warnings (unknown fields with their did-you-mean, ...) are said too.
+    const applied = new Set(r.applied);
+    for (const f of r.snapshot.findings) {
+      if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
+    }
     if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 

@@ -7,6 +7,8 @@ import type { ViewFilter } from '../registry/view/clusters.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, table, type OutputFormat } from './output.js';
 import { formatFinding } from '../model/config/format-finding.js';
+import { parseLocality } from '../model/mesh/locality.js';
+import { didYouMean } from '../lib/text/suggest.js';
 
 export interface EndpointsOptions {
   readonly config: readonly string[];
@@ -23,6 +25,8 @@ export async function runEndpoints(o: EndpointsOptions, out: NodeJS.WritableStre
   for (const f of loaded.findings) if (f.severity === 'error') err.write(`${formatFinding(f, 'error')} (left out)\n`);
   const registry = registryFromObjects(loaded.objects);
   const report = endpointsReport(registry, o.client, o.filter, o.explain);
+  const unknown = o.client.locality !== undefined ? unknownRegionWarning(o.client.locality, report) : undefined;
+  if (unknown !== undefined) err.write(`meshbridge: warning: ${unknown}\n`);
   if (o.format === 'text') out.write(formatEndpointsText(report));
   else printData(report, o.format, out);
   return 0;
@@ -59,4 +63,16 @@ function formatEndpointsText(r: EndpointsReport): string {
     for (const x of c.excluded ?? []) lines.push(`  left out: ${x.source}: ${x.reason}${x.detail ? ` (${x.detail})` : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A client region that no workload of the configuration is in is legitimate (a client outside every
+ * region), but usually a typo: said on stderr, with the closest region; undefined when it is known.
+ */
+function unknownRegionWarning(locality: string, report: EndpointsReport): string | undefined {
+  const region = parseLocality(locality).region;
+  const regions = new Set(report.services.flatMap((s) => s.endpoints.map((e) => parseLocality(e.locality).region)).filter((r) => r !== ''));
+  if (regions.size === 0 || regions.has(region)) return undefined;
+  const known = [...regions].sort();
+  return `no workload is in region ${JSON.stringify(region)} of --client-locality ${locality} (regions: ${known.join(', ')}): the view is of a client outside all of them.${didYouMean(region, known)}`;
 }

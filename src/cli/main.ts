@@ -40,7 +40,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--host <host>', 'only this host')
     .option('--port <port>', 'only this service port', parsePort)
     .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
-    .option('--client-locality <region/zone/subzone>', 'locality of the client')
+    .option('--client-locality <region/zone/subzone>', 'locality of the client', parseClientLocality)
     .option('--client-network <network>', 'network of the client')
     .option('--client-labels <k=v,...>', 'labels of the client workload', parseLabels)
     .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
@@ -354,6 +354,15 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
   return n;
+}
+
+/** `region[/zone[/subzone]]`: one to three non-empty parts without spaces (cli-contract: parts optional). */
+function parseClientLocality(v: string): string {
+  const parts = v.split('/');
+  if (parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
+    throw new UsageError(`--client-locality takes region[/zone[/subzone]] (non-empty parts without spaces, e.g. us-east1/us-east1-b/rack-1), not ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function parseLabels(v: string): Record<string, string> {
