@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NS } from './mesh.js';
+import { NS, serviceEntry } from './mesh.js';
 import { cleanups, runCli, startServe, waitFor, type ServeProcess } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
@@ -27,16 +27,7 @@ spec:
   metadata: {labels: {app: ow}}
   template: {serviceAccount: ow, ports: {grpc: 8080}}
 `;
-const SERVICE = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ow, namespace: ${NS}}
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  workloadSelector: {labels: {app: ow}}
-`;
+const SERVICE = serviceEntry('ow', HOST, { app: 'ow' });
 const LOCKED = /^meshbridge: the state directory (\S+) is in use by another serve \(pid (\d+), started [0-9T:.Z-]+\); stop that process first, or give this one another --state-dir\n$/;
 
 /** The addresses of the VM entries serve has for HOST. */
