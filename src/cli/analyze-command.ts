@@ -6,7 +6,9 @@
  * above the failure threshold (default Error), for CI.
  */
 import { analyze, ANALYSIS_LEVELS, atLeast, type AnalysisLevel, type AnalysisMessage } from '../app/analysis.js';
-import { loadConfig } from '../model/config/load.js';
+import { loadConfig, type SourceFile } from '../model/config/load.js';
+import { parseWithPositions, type ParsedFile } from '../model/config/parse.js';
+import type { FieldPath } from '../lib/result/problem.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, UsageError, type OutputFormat } from './output.js';
 import { openCliStore } from './store-client.js';
@@ -37,12 +39,40 @@ export async function runAnalyze(o: AnalyzeOptions, out: NodeJS.WritableStream):
       await s.close();
     }
   } else {
-    const loaded = loadConfig(await readConfigFiles(o.paths));
-    messages = analyze({ objects: loaded.objects, findings: loaded.findings });
+    const files = await readConfigFiles(o.paths);
+    const loaded = loadConfig(files);
+    messages = analyze({ objects: loaded.objects, findings: loaded.findings }).map(positionAtField(files));
   }
   if (o.format === 'text') out.write(formatAnalysisText(messages, o.store ?? o.paths.join(' ')));
   else printData(messages, o.format, out);
   return messages.some((m) => atLeast(m.level, o.failureThreshold)) ? 1 : 0;
+}
+
+/**
+ * Analysis positions an object's message at the object; for files, point at the field named
+ * instead (the resource starting at the message's line, the field's value in it).
+ */
+function positionAtField(files: readonly SourceFile[]): (m: AnalysisMessage) => AnalysisMessage {
+  const parsed = new Map<string, ParsedFile>();
+  return (m) => {
+    if (m.field === '' || m.line <= 0) return m;
+    const text = files.find((f) => f.path === m.file)?.text;
+    if (text === undefined) return m;
+    let file = parsed.get(m.file);
+    if (file === undefined) {
+      file = parseWithPositions(m.file, text);
+      parsed.set(m.file, file);
+    }
+    const resource = file.resources.find((r) => r.locate([]).line === m.line);
+    if (resource === undefined) return m;
+    const at = resource.locate(parseFieldPath(m.field));
+    return { ...m, line: at.line, column: at.column };
+  };
+}
+
+/** `spec.http[0].route` → ['spec', 'http', 0, 'route'] (formatFieldPath's inverse). */
+function parseFieldPath(field: string): FieldPath {
+  return [...field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((x) => (x[2] !== undefined ? Number(x[2]) : (x[1] ?? '')));
 }
 
 /** istioctl's lines: `Error [IST0101] (VirtualService ns/name file:line) field: message`. */

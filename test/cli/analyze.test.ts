@@ -49,11 +49,11 @@ test('analyze: an error message is printed as istioctl does and exits 1; -o json
   const dir = folder(CONFIG);
   const r = run(['analyze', dir]);
   assert.equal(r.code, 1, r.stderr);
-  assert.equal(r.stdout, `Error [IST0101] (VirtualService ns1/vs ${join(dir, 'mesh.yaml')}:16) spec.http[0].route[0].destination.subset: Referenced host+subset in destinationrule not found: "a.example.com+v2"\n`);
+  assert.equal(r.stdout, `Error [IST0101] (VirtualService ns1/vs ${join(dir, 'mesh.yaml')}:22) spec.http[0].route[0].destination.subset: Referenced host+subset in destinationrule not found: "a.example.com+v2"\n`);
   const json = run(['analyze', '-o', 'json', dir]);
   assert.equal(json.code, 1);
   const messages = JSON.parse(json.stdout) as { code: string; name: string; level: string; origin: string; line: number }[];
-  assert.deepEqual(messages.map((m) => [m.code, m.name, m.level, m.origin, m.line]), [['IST0101', 'ReferencedResourceNotFound', 'Error', 'VirtualService ns1/vs', 16]]);
+  assert.deepEqual(messages.map((m) => [m.code, m.name, m.level, m.origin, m.line]), [['IST0101', 'ReferencedResourceNotFound', 'Error', 'VirtualService ns1/vs', 22]]);
 });
 
 test('analyze --failure-threshold: warnings fail the check only when asked; no messages is a check mark', () => {
