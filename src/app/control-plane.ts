@@ -306,6 +306,7 @@ export class ControlPlane {
     for (const f of r.snapshot.findings) {
       if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
     }
+    for (const d of r.duplicates) this.log.warn(`${d.key} is defined in more than one file (${d.places.join(', ')}); the last one is served: define each object once`);
     if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 

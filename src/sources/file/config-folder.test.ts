@@ -242,3 +242,18 @@ test('issue 13: the last good version of a file is kept in the state directory a
   assert.equal(lastGood.get(file), undefined);
   rmSync(root, { recursive: true });
 });
+
+test('issue 13: an object defined in two files is reported as a duplicate with both places (the later path is served)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  touch(join(dir, 'a.yaml'), we('vm1', '1.1.1.1'), 1000);
+  touch(join(dir, 'b.yaml'), `# the same object again\n${we('vm1', '2.2.2.2')}`, 1000);
+  touch(join(dir, 'c.yaml'), we('vm2', '3.3.3.3'), 1000);
+  const src = new ConfigFolderSource([dir]);
+  const first = await src.load();
+  assert.deepEqual(first.duplicates, [{ key: 'WorkloadEntry/ns1/vm1', places: [`${join(dir, 'a.yaml')}:1`, `${join(dir, 'b.yaml')}:2`] }]);
+  const served = first.snapshot.objects.find((o) => o.metadata.name === 'vm1' && o.origin.file.endsWith('b.yaml'));
+  assert.ok(served);
+  touch(join(dir, 'c.yaml'), we('vm2', '3.3.3.4'), 2000);
+  assert.deepEqual((await src.reload()).duplicates, [], 'only the objects a reload touched are reported');
+  rmSync(dir, { recursive: true });
+});

@@ -57,6 +57,11 @@ export interface ReloadReport {
   readonly rejected: readonly string[];
   /** Files whose objects changed in this reload (applied). */
   readonly applied: readonly string[];
+  /**
+   * Objects this reload touched that more than one file defines (the file sorting last wins), each
+   * with its places `path:line` in path order: a mistake to report (issue 13).
+   */
+  readonly duplicates: readonly { readonly key: string; readonly places: readonly string[] }[];
 }
 
 interface Stamp {
@@ -366,7 +371,13 @@ export class ConfigFolderSource {
       const now = this.winner(key);
       if (now !== was) changes.set(key, now);
     }
-    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied };
+    const duplicates: { key: string; places: string[] }[] = [];
+    for (const key of before.keys()) {
+      const holders = this.holders.get(key);
+      if (holders === undefined || holders.length < 2) continue;
+      duplicates.push({ key, places: holders.map((p) => `${p}:${this.files.get(p)?.byKey.get(key)?.origin.line ?? 0}`) });
+    }
+    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied, duplicates };
   }
 
   /** The objects of the kept last good version of `path`, if one is kept and still valid. */
