@@ -33,25 +33,6 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       exitCode = await runValidate(paths, parseOutputFormat(opts.output), out, opts.strict);
     });
 
-  const storeOption = '--store <url>';
-  const storeHelp = 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: $MESHBRIDGE_STORE or file://.)';
-  const storeOf = (url: string | undefined): string => url ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.';
-
-  program
-    .command('analyze')
-    .description('analyze configuration for mistakes across objects, as istioctl analyze (message codes and levels)')
-    .argument('[path...]', 'files or folders (*.yaml, *.yml, *.json; recursive)')
-    .option(storeOption, 'analyze the objects of a store instead: file://DIR or etcd://HOST:PORT[,HOST:PORT...]')
-    .option('--failure-threshold <level>', 'exit 1 when a message is at this level or above: Info, Warning or Error', 'Error')
-    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
-    .action(async (paths: string[], opts: { store?: string; failureThreshold: string; output: string }) => {
-      const { runAnalyze, parseAnalysisLevel } = await import('./analyze-command.js');
-      exitCode = await runAnalyze(
-        { paths, ...(opts.store !== undefined ? { store: opts.store } : {}), failureThreshold: parseAnalysisLevel(opts.failureThreshold), format: parseOutputFormat(opts.output) },
-        out,
-      );
-    });
-
   program
     .command('endpoints')
     .description("show services, clusters and endpoints from one client's point of view")
@@ -145,6 +126,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       const { runProxyStatus } = await import('./proxy-status-command.js');
       exitCode = await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), out);
     });
+
+  const storeOption = '--store <url>';
+  const storeHelp = 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: $MESHBRIDGE_STORE or file://.)';
+  const storeOf = (url: string | undefined): string => url ?? process.env['MESHBRIDGE_STORE'] ?? 'file://.';
 
   program
     .command('get')
@@ -267,6 +252,21 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
         { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeOf(opts.store) },
         out,
         err,
+      );
+    });
+
+  program
+    .command('analyze')
+    .description('analyze configuration for mistakes across objects, as istioctl analyze (message codes and levels)')
+    .argument('[path...]', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option(storeOption, 'analyze the objects of a store instead: file://DIR or etcd://HOST:PORT[,HOST:PORT...]')
+    .option('--failure-threshold <level>', 'exit 1 when a message is at this level or above: Info, Warning or Error', 'Error')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (paths: string[], opts: { store?: string; failureThreshold: string; output: string }) => {
+      const { runAnalyze, parseAnalysisLevel } = await import('./analyze-command.js');
+      exitCode = await runAnalyze(
+        { paths, ...(opts.store !== undefined ? { store: opts.store } : {}), failureThreshold: parseAnalysisLevel(opts.failureThreshold), format: parseOutputFormat(opts.output) },
+        out,
       );
     });
 
