@@ -9,6 +9,8 @@
  * through the store (sessions, leader election: lifecycle/coordination.ts).
  */
 import { hostname } from 'node:os';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { listenRefused } from './start-errors.js';
 import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
 import { introspectionRoutes } from '../api/introspection-routes.js';
 import type { Logger } from '../lib/log/logger.js';
@@ -210,6 +212,8 @@ export class ControlPlane {
    * also pass their registration rules.
    */
   private admitStream(proxy: ProxyIdentity, md: Readonly<Record<string, string>>, transport: StreamTransport): Admission {
+    // Bound but still loading (start): nothing is served or written for a stream yet; it retries.
+    if (!this.ready) return { ok: false, code: grpcStatus.UNAVAILABLE, message: 'the control plane is starting; retry' };
     if (!transport.secure) return this.registration.admit(proxy, md);
     const check = authenticate(
       { certificate: transport.certificate, authorization: md['authorization'] },
@@ -241,7 +245,39 @@ export class ControlPlane {
     return this.backend.stateDir;
   }
 
+  /**
+   * Starts in an order that keeps a refused start harmless (issue 13): (1) the store's exclusive
+   * lock (file store: the state directory's; another live serve there refuses the start), (2) every
+   * listening address is bound (a taken port refuses the start) — before any state is read or
+   * written; streams arriving meanwhile are refused UNAVAILABLE ("starting") and retry; (3) the
+   * store, the configuration and the CA are loaded; (4) the process serves, and only then does the
+   * lifecycle start writing (reclaiming entries of an earlier run). A refused start releases what
+   * it took and throws StateDirLocked or ListenRefused.
+   */
   async start(): Promise<Listening> {
+    this.backend.lock();
+    let listening: Listening;
+    try {
+      listening = await this.bindAll();
+    } catch (e) {
+      await this.xds.stop(0);
+      await this.http.stop();
+      this.backend.unlock();
+      throw e;
+    }
+    try {
+      await this.load();
+    } catch (e) {
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
+    this.ready = true;
+    this.registration.start();
+    return listening;
+  }
+
+  /** Reads the store, the configuration and the CA, and starts the push pipeline (start, step 3). */
+  private async load(): Promise<void> {
     const key = await this.backend.start();
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
@@ -252,21 +288,31 @@ export class ControlPlane {
     if (this.backend.sharedCa !== undefined) this.ca = await loadOrCreateSharedCa(trustDomain, this.backend.sharedCa, this.o.cacertsDir);
     else if (this.backend.stateDir !== undefined) this.ca = await loadOrCreateCa(this.backend.stateDir, trustDomain, this.o.cacertsDir, this.o.secrets);
     else throw new Error('the store keeps no certificate authority');
+    if (this.o.secureXdsAddress !== undefined) await this.servingCertificate.start();
     this.metrics.storeConnected.set(1);
     this.metrics.services.set(this.registry.services.size);
     this.log.info('configuration loaded', { store: this.backend.store.description, revision: this.feed.status().revision, instance: this.instance });
-    this.registration.start();
     this.pipeline.start();
-    const xds = this.o.plaintextXds === false ? undefined : await this.xds.start(this.o.xdsAddress);
-    let xdsTls: string | undefined;
-    if (this.o.secureXdsAddress !== undefined) {
-      await this.servingCertificate.start();
-      const bound = await this.xds.startSecure(this.o.secureXdsAddress, this.servingCertificate.credentials);
-      xdsTls = `${bound.host}:${bound.port}`;
-    }
-    const http = await this.http.start(this.o.httpAddress);
-    this.ready = true;
-    return { xds: xds !== undefined ? `${xds.host}:${xds.port}` : '', ...(xdsTls !== undefined ? { xdsTls } : {}), http: `${http.host}:${http.port}` };
+  }
+
+  /** Binds the plaintext xDS, secure xDS and HTTP addresses (in that order); a failure names the serve flag. */
+  private async bindAll(): Promise<Listening> {
+    const bind = async <T>(option: string, address: string, run: () => Promise<T>): Promise<T> => {
+      try {
+        return await run();
+      } catch (e) {
+        throw listenRefused(option, address, e);
+      }
+    };
+    const xds = this.o.plaintextXds === false ? undefined : await bind('--xds-address', this.o.xdsAddress, () => this.xds.start(this.o.xdsAddress));
+    const secure = this.o.secureXdsAddress;
+    const xdsTls = secure === undefined ? undefined : await bind('--secure-xds-address', secure, () => this.xds.startSecure(secure, this.servingCertificate.credentials));
+    const http = await bind('--http-address', this.o.httpAddress, () => this.http.start(this.o.httpAddress));
+    return {
+      xds: xds !== undefined ? `${xds.host}:${xds.port}` : '',
+      ...(xdsTls !== undefined ? { xdsTls: `${xdsTls.host}:${xdsTls.port}` } : {}),
+      http: `${http.host}:${http.port}`,
+    };
   }
 
   async stop(): Promise<void> {
@@ -278,6 +324,7 @@ export class ControlPlane {
     await this.feed.stop();
     await this.backend.stop();
     await this.http.stop();
+    this.backend.unlock();
   }
 
   /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
@@ -297,6 +344,12 @@ export class ControlPlane {
         this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
       }
     }
+    // Issue 13: an accepted file's warnings (unknown fields with their did-you-mean, ...) are said too.
+    const applied = new Set(r.applied);
+    for (const f of r.snapshot.findings) {
+      if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
+    }
+    for (const d of r.duplicates) this.log.warn(`${d.key} is defined in more than one file (${d.places.join(', ')}); the last one is served: define each object once`);
     if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 
@@ -380,9 +433,24 @@ export class ControlPlane {
     }
   }
 
+  /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
+  private configWarnings(): string[] {
+    const out: string[] = [];
+    for (const f of this.lastReload?.snapshot.files ?? []) {
+      const errors = f.findings.filter((x) => x.severity === 'error').length;
+      if (errors === 0) continue;
+      const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;
+      if (!f.rejected) out.push(`${what}: its invalid objects are left out (see /debug/configz)`);
+      else if (f.objects.length > 0) out.push(`${what}: refused, serving its last good version (see /debug/configz)`);
+      else out.push(`${what}: refused, nothing of it is served (see /debug/configz)`);
+    }
+    return out;
+  }
+
   private routes(): Map<string, HttpHandler> {
     const r = new Map<string, HttpHandler>();
-    r.set('/ready', () => (this.ready ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'starting\n' }));
+    // 200 once serving, 503 before; `warnings`: what is served differs from the files on disk.
+    r.set('/ready', () => (this.ready ? json({ status: 'ready', warnings: this.configWarnings() }) : json({ status: 'starting', warnings: [] }, 503)));
     r.set('/metrics', async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
     r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {

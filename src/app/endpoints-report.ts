@@ -69,7 +69,10 @@ export interface EndpointsReport {
 export function endpointsReport(registry: Registry, clientOptions: ClientProxyOptions, filter: ViewFilter, explain: boolean): EndpointsReport {
   const sources = viewSourcesOf(registry);
   const client = resolveClientProxy(clientOptions, clientCandidates(registry.workloads.list(), registry.services.list()));
-  const services = visibleServices(sources, client, filter).map((s) => serviceReport(s, filter, explain ? serviceExclusions(registry, s) : undefined));
+  // --port: only services that have that port (a service without it has nothing to show).
+  const services = visibleServices(sources, client, filter)
+    .filter((s) => filter.port === undefined || s.ports.some((p) => p.number === filter.port))
+    .map((s) => serviceReport(s, filter, explain ? serviceExclusions(registry, s) : undefined));
   const clusters = buildClusters(sources, client, filter).map((c): ClusterReport => ({
     name: c.name,
     host: c.host,

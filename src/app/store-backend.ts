@@ -19,6 +19,7 @@ import { RetryingStore } from '../sources/etcd/retrying-store.js';
 import { FileStore } from '../sources/file/file-store.js';
 import type { ReloadReport } from '../sources/file/config-folder.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
+import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
 
 export interface StoreBackend {
   readonly store: ConfigStore;
@@ -31,6 +32,13 @@ export interface StoreBackend {
    * (atomically) and resolves to the stored one. Absent: the CA lives in the state directory.
    */
   readonly sharedCa?: (fresh: CaFiles) => Promise<CaFiles>;
+  /**
+   * Takes the store's exclusive lock for this process, when it has one (file store: the state
+   * directory's lock; throws StateDirLocked while another live serve holds it). No other I/O.
+   */
+  lock(): void;
+  /** Releases the lock taken by `lock` (nothing when none). */
+  unlock(): void;
   /** Opens the store; resolves to the registration-token signing key shared by every replica. */
   start(): Promise<Buffer>;
   stop(): Promise<void>;
@@ -68,6 +76,8 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
     return {
       store: retrying,
       coordination,
+      lock: () => undefined, // replicas share etcd by design: coordination.ts
+      unlock: () => undefined,
       async sharedCa(fresh) {
         for (let attempt = 0; ; attempt++) {
           try {
@@ -105,11 +115,19 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
     ...(o.onReload ? { onReload: o.onReload } : {}),
     onError: (e) => o.log.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
   });
+  let held: StateLock | undefined;
   return {
     store: files,
     coordination: new LocalCoordination(o.instance),
     files,
     stateDir,
+    lock() {
+      held ??= acquireStateLock(stateDir, o.instance);
+    },
+    unlock() {
+      held?.release();
+      held = undefined;
+    },
     async start() {
       await files.start(o.watchDebounceMs ?? 50);
       warnUnsealed(o, `the state directory ${stateDir}`);

@@ -14,7 +14,9 @@ import { formatFinding } from '../model/config/format-finding.js';
 import { qualifiedKind } from '../model/config/kind-names.js';
 import { StoreUnavailableError } from '../model/config/store.js';
 import { applyObjects } from '../app/apply-objects.js';
-import { objectKey, type ConfigObject } from '../model/config/types.js';
+import type { ConfigObject } from '../model/config/types.js';
+import { duplicateFindings } from '../model/config/duplicates.js';
+import { UNKNOWN_KIND_RULE } from '../model/config/validation/validate-resource.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
@@ -36,22 +38,17 @@ async function placeInNamespace(admitted: { objects: ConfigObject[]; refused: Fi
   return { objects: placed.objects, refused: [...admitted.refused, ...placed.refused] };
 }
 
-/** Admission with positions: errors, unknown kinds and duplicates refuse the apply. */
+/**
+ * Admission with positions: errors, unknown kinds, unknown fields (kubectl's default strict field
+ * validation) and duplicates refuse the apply.
+ */
 export async function admitFiles(paths: readonly string[]): Promise<{ objects: ConfigObject[]; refused: Finding[] }> {
   const files = await readConfigFiles(paths);
-  const loaded = loadConfig(files);
+  const loaded = loadConfig(files, { strict: true });
   const refused = loaded.findings
-    .filter((f) => f.severity === 'error' || (f.field === 'kind' && f.kind !== ''))
-    .map((f) => (f.severity === 'error' ? f : { ...f, severity: 'error' as const, message: `${f.message} apply stores only kinds meshbridge reads.` }));
-  const seen = new Map<string, ConfigObject>();
-  for (const o of loaded.objects) {
-    const key = objectKey(o);
-    const first = seen.get(key);
-    if (first) {
-      refused.push({ severity: 'error', file: o.origin.file, line: o.origin.line, column: o.origin.column, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, field: '', message: `${key} is also at ${first.origin.file}:${first.origin.line}: apply each object once.` });
-    }
-    seen.set(key, o);
-  }
+    .filter((f) => f.severity === 'error')
+    .map((f) => (f.rule === UNKNOWN_KIND_RULE ? { ...f, message: `${f.message} apply stores only kinds meshbridge reads.` } : f));
+  refused.push(...duplicateFindings(loaded.objects));
   return { objects: loaded.objects, refused };
 }
 

@@ -8,6 +8,8 @@ import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, table, type OutputFormat } from './output.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { getFromServe } from './serve-client.js';
+import { parseLocality } from '../model/mesh/locality.js';
+import { didYouMean } from '../lib/text/suggest.js';
 
 export interface EndpointsOptions {
   readonly config: readonly string[];
@@ -45,6 +47,8 @@ function liveReport(server: string, o: EndpointsOptions): Promise<EndpointsRepor
 
 export async function runEndpoints(o: EndpointsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const report = o.server !== undefined ? await liveReport(o.server, o) : await fileReport(o, err);
+  const unknown = o.client.locality !== undefined ? unknownRegionWarning(o.client.locality, report) : undefined;
+  if (unknown !== undefined) err.write(`meshbridge: warning: ${unknown}\n`);
   if (o.format === 'text') out.write(formatEndpointsText(report));
   else printData(report, o.format, out);
   return 0;
@@ -82,4 +86,16 @@ function formatEndpointsText(r: EndpointsReport): string {
     if (c.localityLb) lines.push(`  locality setting: ${c.localityLb.setting}${c.localityLb.source ? ` from ${c.localityLb.source}` : ''}: ${c.localityLb.detail}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A client region that no workload of the configuration is in is legitimate (a client outside every
+ * region), but usually a typo: said on stderr, with the closest region; undefined when it is known.
+ */
+function unknownRegionWarning(locality: string, report: EndpointsReport): string | undefined {
+  const region = parseLocality(locality).region;
+  const regions = new Set(report.services.flatMap((s) => s.endpoints.map((e) => parseLocality(e.locality).region)).filter((r) => r !== ''));
+  if (regions.size === 0 || regions.has(region)) return undefined;
+  const known = [...regions].sort();
+  return `no workload is in region ${JSON.stringify(region)} of --client-locality ${locality} (regions: ${known.join(', ')}): the view is of a client outside all of them.${didYouMean(region, known)}`;
 }

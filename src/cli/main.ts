@@ -20,6 +20,8 @@ import type { CommandContext } from './command-context.js';
 import { registerProxyConfig } from './proxy-config-command.js';
 import { registerVersion } from './version-command.js';
 import { registerCompletion } from './completion-command.js';
+import { ListenRefused } from '../app/start-errors.js';
+import { StateDirLocked } from '../sources/file/state-lock.js';
 
 /**
  * `inspect`: called with the complete command tree instead of parsing `argv` (docs/cli.md is
@@ -39,9 +41,10 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .command('validate')
     .description('validate configuration files and folders')
     .argument('<path...>', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option('--strict', 'unknown fields and unknown kinds are errors, not warnings (as `apply`)', false)
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
-    .action(async (paths: string[], opts: { output: string }) => {
-      exitCode = await runValidate(paths, parseOutputFormat(opts.output), out);
+    .action(async (paths: string[], opts: { output: string; strict: boolean }) => {
+      exitCode = await runValidate(paths, parseOutputFormat(opts.output), out, opts.strict);
     });
 
   program
@@ -51,7 +54,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--host <host>', 'only this host')
     .option('--port <port>', 'only this service port', parsePort)
     .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
-    .option('--client-locality <region/zone/subzone>', 'locality of the client')
+    .option('--client-locality <region/zone/subzone>', 'locality of the client', parseClientLocality)
     .option('--client-network <network>', 'network of the client')
     .option('--client-labels <k=v,...>', 'labels of the client workload', parseLabels)
     .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
@@ -327,6 +330,20 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   registerProxyConfig(program, context);
   registerVersion(program, context);
   registerCompletion(program, context);
+  program
+    .command('analyze')
+    .description('analyze configuration for mistakes across objects, as istioctl analyze (message codes and levels)')
+    .argument('[path...]', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option(storeOption, 'analyze the objects of a store instead: file://DIR or etcd://HOST:PORT[,HOST:PORT...]')
+    .option('--failure-threshold <level>', 'exit 1 when a message is at this level or above: Info, Warning or Error', 'Error')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (paths: string[], opts: { store?: string; failureThreshold: string; output: string }) => {
+      const { runAnalyze, parseAnalysisLevel } = await import('./analyze-command.js');
+      exitCode = await runAnalyze(
+        { paths, ...(opts.store !== undefined ? { store: opts.store } : {}), failureThreshold: parseAnalysisLevel(opts.failureThreshold), format: parseOutputFormat(opts.output) },
+        out,
+      );
+    });
   if (inspect !== undefined) {
     inspect(program);
     return 0;
@@ -340,7 +357,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError || e instanceof SecretsKeyError) {
+    if (e instanceof UsageError || e instanceof ConfigReadError || e instanceof ControlPlaneUnreachable || e instanceof StoreUnreachable || e instanceof StoreUrlError || e instanceof SecretsKeyError || e instanceof StateDirLocked || e instanceof ListenRefused) {
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }
@@ -484,6 +501,15 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
   return n;
+}
+
+/** `region[/zone[/subzone]]`: one to three non-empty parts without spaces (cli-contract: parts optional). */
+function parseClientLocality(v: string): string {
+  const parts = v.split('/');
+  if (parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
+    throw new UsageError(`--client-locality takes region[/zone[/subzone]] (non-empty parts without spaces, e.g. us-east1/us-east1-b/rack-1), not ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function parseLabels(v: string): Record<string, string> {

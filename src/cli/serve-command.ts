@@ -1,9 +1,22 @@
 /** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
 import { ControlPlane } from '../app/control-plane.js';
+import { setLogger } from '@grpc/grpc-js';
 import { consoleLogger } from '../lib/log/logger.js';
 import { loadSecretsKeyring } from '../security/secrets-at-rest.js';
 import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { XdsLimits } from '../xds/server/limits.js';
+
+/**
+ * grpc-js's own log lines, as its default logger writes them, except its report of a failed bind:
+ * serve says that itself, as one sentence naming the flag (ListenRefused).
+ */
+function quietBindFailures(): void {
+  const write = (prefix: string) => (message?: unknown, ...rest: unknown[]): void => {
+    if (typeof message === 'string' && message.startsWith('No address added')) return;
+    console.error(`${prefix} ${String(message)}`, ...rest);
+  };
+  setLogger({ error: write('E'), info: write('I'), debug: write('D') });
+}
 
 export interface ServeOptions {
   readonly config: readonly string[];
@@ -28,6 +41,7 @@ export interface ServeOptions {
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
+  quietBindFailures();
   const secrets = loadSecretsKeyring(o.secretsKeyFile);
   const cp = new ControlPlane({
     ...(secrets !== undefined ? { secrets } : {}),

@@ -1,5 +1,6 @@
 /** `meshbridge validate PATH...` (cli-contract). */
 import { loadConfig, type Finding } from '../model/config/load.js';
+import { duplicateFindings } from '../model/config/duplicates.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import { printData, type OutputFormat } from './output.js';
 import { formatFinding, type FindingReport } from '../model/config/format-finding.js';
@@ -17,11 +18,16 @@ function report(f: Finding): FindingReport {
   return rest;
 }
 
-export async function runValidate(paths: readonly string[], format: OutputFormat, out: NodeJS.WritableStream): Promise<number> {
+/**
+ * Validates files (cli-contract `validate`). Objects defined twice across the files are errors;
+ * `strict` (`--strict`) makes unknown fields and unknown kinds errors too.
+ */
+export async function runValidate(paths: readonly string[], format: OutputFormat, out: NodeJS.WritableStream, strict = false): Promise<number> {
   const files = await readConfigFiles(paths);
-  const result = loadConfig(files);
-  const errors = result.findings.filter((f) => f.severity === 'error').map(report);
-  const warnings = result.findings.filter((f) => f.severity === 'warning').map(report);
+  const result = loadConfig(files, { strict });
+  const findings = [...result.findings, ...duplicateFindings(result.objects)];
+  const errors = findings.filter((f) => f.severity === 'error').map(report);
+  const warnings = findings.filter((f) => f.severity === 'warning').map(report);
   const value: ValidateReport = { valid: errors.length === 0, resources: result.resources, errors, warnings };
   if (format === 'text') out.write(formatValidateText(value, files.length));
   else printData(value, format, out);

@@ -267,6 +267,31 @@ test('restart: entries connected before a restart are kept if their agent reconn
   await c2.stop();
 });
 
+test('issue 13: after a stop longer than the grace period, a restarted controller gives disconnected entries the grace period from its own start', async () => {
+  const { c, store, mem } = setup();
+  c.onConnect('a', proxy('10.0.0.1', { group: 'vm' }));
+  c.onConnect('b', proxy('10.0.0.2', { group: 'vm' }));
+  await c.idle();
+  c.onDisconnect('a'); // the old control plane stops: its streams end, the entries say disconnected
+  c.onDisconnect('b');
+  await c.stop();
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.metadata.annotations['istio.io/disconnectedAt'] !== undefined);
+  await sleep(GRACE * 2); // down for longer than the grace period
+  const groups = new Map([['ns1/vm', group()]]);
+  const c2 = new RegistrationController({ store: mem, coordination: new LocalCoordination('cp-2'), group: (ns, n) => groups.get(`${ns}/${n}`), signingKey: newSigningKey(), gracePeriodMs: GRACE, log: silentLogger });
+  c2.start();
+  await sleep(GRACE / 4);
+  await c2.idle();
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.1'), 'kept at the start: its agent may be reconnecting');
+  assert.ok(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'));
+  c2.onConnect('a2', proxy('10.0.0.1', { group: 'vm' }));
+  await sleep(GRACE * 3);
+  await c2.idle();
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.1')?.metadata.annotations['istio.io/workloadController'], 'cp-2', 'reconnected: taken over');
+  assert.equal(store.entry('WorkloadEntry/ns1/vm-10.0.0.2'), undefined, 'did not come back within the grace period from the start: removed');
+  await c2.stop();
+});
+
 test('race: 200 agents connecting, disconnecting and reconnecting in random order end in exactly the right entries', async () => {
   const { c, store } = setup();
   let seed = 42;

@@ -81,6 +81,12 @@ export class RegistrationController {
   private unsubscribe: (() => void) | undefined;
   private order = 1_000_000_000;
   private stopped = false;
+  /**
+   * When this controller started: a disconnected entry is deleted only after the grace period
+   * counted from the later of its disconnection and this start, so that after a restart (or a
+   * long stop) the agents get the whole grace period to reconnect to this process.
+   */
+  private startedAt = 0;
   readonly graceMs: number;
   readonly instance: string;
 
@@ -94,7 +100,9 @@ export class RegistrationController {
     return (this.o.now ?? Date.now)();
   }
 
+  /** Starts the lifecycle's writes; call once the process serves (its agents can reconnect). */
   start(): void {
+    this.startedAt = this.now();
     this.unsubscribe = this.o.coordination.subscribe((e) => this.onCoordination(e));
     void this.reclaim(); // at least this replica's own entries of an earlier run (same --instance)
     this.sweepTimer = setInterval(() => void this.reclaim(), this.graceMs * 10);
@@ -301,13 +309,18 @@ export class RegistrationController {
     this.timers.add(t);
   }
 
+  /** Where an entry's grace period starts: its disconnection, or this controller's start if later. */
+  private graceStart(disconnectedAt: number): number {
+    return Math.max(disconnectedAt, this.startedAt);
+  }
+
   /** Deletes the entry if it is still disconnected, for at least the grace period, at the version read. */
   private async cleanup(ref: ObjectRef, fence = this.o.coordination.leadership()?.fence): Promise<void> {
     const r = await mutateEntry(this.o.store, ref, (cur) => {
       const a = cur?.metadata.annotations;
       if (!cur || !a || a[ANNOTATIONS.connectedAt] !== undefined) return undefined;
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
-      if (disc === undefined || this.now() - disc < this.graceMs - 5) return undefined;
+      if (disc === undefined || this.now() - this.graceStart(disc) < this.graceMs - 5) return undefined;
       return { op: 'delete', ref, resourceVersion: cur.metadata.resourceVersion ?? '' };
     }, fence ? { fence } : {});
     if (r.kind === 'written') this.o.log.info('workload entry removed: its agent did not come back within the grace period', { entry: keyOf(ref) });
@@ -376,8 +389,9 @@ export class RegistrationController {
       if (!leader) continue;
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
       if (disc === undefined) continue;
-      if (now - disc >= this.graceMs) this.enqueue(ref, () => this.cleanup(ref));
-      else this.later(() => this.enqueue(ref, () => this.cleanup(ref)), disc + this.graceMs - now);
+      const due = this.graceStart(disc) + this.graceMs;
+      if (now >= due) this.enqueue(ref, () => this.cleanup(ref));
+      else this.later(() => this.enqueue(ref, () => this.cleanup(ref)), due - now);
     }
   }
 }

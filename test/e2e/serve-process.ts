@@ -12,6 +12,7 @@ import { withTimeout } from '../xds/fixtures/client-process.js';
 
 export interface ServeProcess {
   readonly dir: string;
+  readonly pid: number;
   readonly xds: string;
   /** The secure (TLS) xDS port. */
   readonly xdsTls: string;
@@ -28,6 +29,8 @@ export interface ServeProcess {
   syncz(): Promise<ProxySync[]>;
   /** SIGTERM and wait for exit; returns the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing is cleaned up) and wait for the process to end. */
+  kill(): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -72,8 +75,15 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const removeOwnDirs = (): void => {
+    if (o.dir !== undefined) return;
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.state`, { recursive: true, force: true });
+  };
   return {
     dir,
+    pid: child.pid ?? 0,
     ...addresses,
     logs: () => stderr,
     stdout: () => stdout,
@@ -96,18 +106,22 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
     },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          removeOwnDirs();
+          return resolve(child.exitCode);
+        }
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', (code) => {
           clearTimeout(timer);
-          if (o.dir === undefined) {
-            rmSync(dir, { recursive: true, force: true });
-            rmSync(`${dir}.state`, { recursive: true, force: true });
-          }
+          removeOwnDirs();
           resolve(code);
         });
         child.kill('SIGTERM');
       }),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 

@@ -9,16 +9,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { BIN } from '../support/paths.js';
 import { NS, proxyless } from './mesh.js';
-import { cleanups, runCli, startServe, waitFor } from './serve-process.js';
+import { cleanups, startServe, waitFor } from './serve-process.js';
+import { startVmAgent } from './vm-agent.js';
 
 const HOST = 'svc1.vm.test';
 const PERIOD_S = 1;
@@ -86,15 +86,9 @@ test('VM lifecycle: health moves traffic away and back, a killed agent is cleane
   const logs = new Map<string, () => string>();
   const agentLogs = (): string => [...logs].map(([ip, l]) => `agent ${ip}:\n${l()}`).join('\n');
   const startVm = async (ip: string): Promise<ChildProcess> => {
-    const dir = mkdtempSync(join(tmpdir(), 'mb-vm-'));
-    const conf = await runCli(['workload', 'entry', 'configure', '-f', groupFile, '-o', dir, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 15_000);
-    assert.equal(conf.code, 0, conf.stderr);
-    const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    own(agent, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));
-    logs.set(ip, () => log);
-    return agent;
+    const vm = await startVmAgent(own, { groupFile, controlPlane: serve.xdsTls, stateDir: `${serve.dir}.state`, ip });
+    logs.set(ip, () => vm.logs());
+    return vm.process;
   };
   await startVm('127.0.61.1');
   const agent2 = await startVm('127.0.61.2');

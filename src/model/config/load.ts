@@ -4,6 +4,8 @@ import { parseConfigText, type ParsedResource } from './parse.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, type ConfigObject, type Kind, type ObjectMeta, type StringMap } from './types.js';
 import { validateResource } from './validation/index.js';
 import { failClosedSubstitute } from './fail-closed.js';
+import { UNKNOWN_FIELD_RULE } from './validation/json.js';
+import { UNKNOWN_KIND_RULE } from './validation/validate-resource.js';
 
 /** A validation or syntax finding, positioned (cli-contract `Finding`). */
 export interface Finding {
@@ -40,7 +42,18 @@ export interface LoadResult {
  * file order; that order is each object's `origin.order` (creation order where no
  * creationTimestamp is set). An object with an error is left out and reported; nothing throws.
  */
-export function loadConfig(files: readonly SourceFile[]): LoadResult {
+export interface LoadOptions {
+  /**
+   * Strict validation (`validate --strict`, `apply`: kubectl's default strict field validation):
+   * unknown fields and unknown kinds are errors instead of warnings.
+   */
+  readonly strict?: boolean;
+}
+
+/** The rules that strict validation turns from warnings into errors. */
+const STRICT_RULES: ReadonlySet<string> = new Set([UNKNOWN_FIELD_RULE, UNKNOWN_KIND_RULE]);
+
+export function loadConfig(files: readonly SourceFile[], options: LoadOptions = {}): LoadResult {
   const objects: ConfigObject[] = [];
   const findings: Finding[] = [];
   let resources = 0;
@@ -53,7 +66,7 @@ export function loadConfig(files: readonly SourceFile[]): LoadResult {
     }
     for (const r of parsed.resources) {
       resources++;
-      const result = loadResource(r, order++);
+      const result = loadResource(r, order++, options);
       findings.push(...result.findings);
       const object = result.object ?? result.failClosed;
       if (object) objects.push(object);
@@ -68,7 +81,7 @@ export function loadConfig(files: readonly SourceFile[]): LoadResult {
  * An invalid AuthorizationPolicy has no `object` but a `failClosed` substitute (fail-closed.ts) for
  * readers that must not let it vanish.
  */
-export function loadResource(r: ParsedResource, order: number): { object?: ConfigObject; failClosed?: ConfigObject; findings: Finding[] } {
+export function loadResource(r: ParsedResource, order: number, options: LoadOptions = {}): { object?: ConfigObject; failClosed?: ConfigObject; findings: Finding[] } {
   const id = identify(r.value);
   const limit = objectLimitProblem(r.value);
   if (limit !== undefined) {
@@ -84,7 +97,8 @@ export function loadResource(r: ParsedResource, order: number): { object?: Confi
   }
   const findings = problems.map((p): Finding => {
     const pos = r.locate(p.path);
-    const base = { severity: p.severity, file: r.file, line: pos.line, column: pos.column, ...id, field: formatFieldPath(p.path), message: p.message };
+    const severity = options.strict === true && p.rule !== undefined && STRICT_RULES.has(p.rule) ? 'error' : p.severity;
+    const base = { severity, file: r.file, line: pos.line, column: pos.column, ...id, field: formatFieldPath(p.path), message: p.message };
     return p.rule === undefined ? base : { ...base, rule: p.rule };
   });
   const pos = r.locate([]);

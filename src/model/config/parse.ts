@@ -1,5 +1,5 @@
 import jsyaml from 'js-yaml';
-import { LineCounter, parseAllDocuments, isNode, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, isNode, isMap, isSeq, isScalar, isPair, type Document, type Node, type YAMLError } from 'yaml';
 import type { FieldPath } from '../../lib/result/problem.js';
 import { fileSizeProblem, MAX_ALIAS_COUNT, textNestingProblem } from './limits.js';
 
@@ -57,7 +57,33 @@ export function parseConfigText(file: string, text: string): ParsedFile {
   if (tooLarge !== undefined) return { resources: [], problems: [{ file, line: 1, column: 1, message: tooLarge }] };
   const tooDeep = textNestingProblem(text);
   if (tooDeep !== undefined) return { resources: [], problems: [{ file, ...tooDeep }] };
+  const json = file.endsWith('.json') ? strictJsonProblem(file, text) : undefined;
+  if (json !== undefined) return { resources: [], problems: [json] };
   return parsePlain(file, text) ?? parseWithPositions(file, text);
+}
+
+/**
+ * A `.json` file must be JSON, not just YAML (whose flow mappings accept e.g. a trailing comma):
+ * the first JSON syntax error with its line and column, or undefined when the text is JSON.
+ */
+function strictJsonProblem(file: string, text: string): SyntaxProblem | undefined {
+  if (text.trim() === '') return undefined;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const at = /at position (\d+)/.exec(message);
+    let offset = at ? Number(at[1]) : text.length;
+    let reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'the text ends too early');
+    const before = text.slice(0, offset).trimEnd();
+    if (before.endsWith(',') && /^[\s]*[}\]]/.test(text.slice(offset))) {
+      offset = before.length - 1;
+      reason = `a trailing comma before ${JSON.stringify(text.slice(offset + 1).trimStart()[0])} is not allowed`;
+    }
+    const lines = text.slice(0, offset).split('\n');
+    return { file, line: lines.length, column: (lines[lines.length - 1]?.length ?? 0) + 1, message: `JSON syntax error: ${reason}` };
+  }
 }
 
 /** The full reader: `yaml` with source positions. */
@@ -78,10 +104,7 @@ export function parseWithPositions(file: string, text: string): ParsedFile {
   };
   docs.forEach((doc, docIndex) => {
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        const pos = err.linePos?.[0];
-        problems.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, message: `YAML syntax error: ${firstLine(err)}` });
-      }
+      problems.push(...syntaxProblems(file, text, doc.errors));
       return;
     }
     let value: unknown;
@@ -143,6 +166,34 @@ function offsetOf(doc: Document.Parsed, path: FieldPath): number {
     offset = node.range?.[0] ?? offset;
   }
   return offset;
+}
+
+/**
+ * A document's syntax errors as problems: one per position (the parser often reports one mistake
+ * twice, at the same place), without the parser's `at line L, column C:` tail (the position is the
+ * finding's own). A key indented deeper under a key that already has a value (two codes from
+ * `yaml`) is one problem at the deeper line that says so.
+ */
+function syntaxProblems(file: string, text: string, errors: readonly YAMLError[]): SyntaxProblem[] {
+  const codes = new Set(errors.map((e) => e.code));
+  const multiline = errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+  if (codes.has('BLOCK_AS_IMPLICIT_KEY') && multiline?.linePos !== undefined) {
+    const above = multiline.linePos[0].line;
+    const line = multiline.linePos[1]?.line ?? above + 1;
+    const content = text.split('\n')[line - 1] ?? '';
+    const column = content.length - content.trimStart().length + 1;
+    return [{ file, line, column, message: `YAML syntax error: bad indentation: line ${line} is indented deeper than line ${above}, whose key already has a value; indent it like the keys it belongs with` }];
+  }
+  const out: SyntaxProblem[] = [];
+  const seen = new Set<string>();
+  for (const err of errors) {
+    const pos = err.linePos?.[0];
+    const at = `${pos?.line ?? 1}:${pos?.col ?? 1}`;
+    if (seen.has(at)) continue;
+    seen.add(at);
+    out.push({ file, line: pos?.line ?? 1, column: pos?.col ?? 1, message: `YAML syntax error: ${firstLine(err).replace(/ at line \d+, column \d+:?$/, '')}` });
+  }
+  return out;
 }
 
 function firstLine(e: unknown): string {

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
+import { lastGoodVersionsIn } from './last-good.js';
 
 const we = (name: string, address: string) =>
   `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: ${name}, namespace: ns1}\nspec: {address: "${address}"}\n`;
@@ -203,4 +204,56 @@ test('watching: a file named explicitly beside its own folder does not hide the 
     src.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('issue 13: the last good version of a file is kept in the state directory and served after a restart', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  const dir = join(root, 'cfg');
+  mkdirSync(dir);
+  const lastGood = lastGoodVersionsIn(join(root, 'cfg.state'));
+  const file = join(dir, 'a.yaml');
+  const good = `${we('vm1', '1.1.1.1')}---\n${we('vm2', '2.2.2.2')}`;
+  touch(file, good, 1000);
+  await new ConfigFolderSource([dir], lastGood).load();
+  assert.equal(lastGood.get(file), good);
+
+  // Edited while serve is down: vm2 becomes invalid. A restart serves the last good version, refused.
+  touch(file, `${we('vm1', '1.1.1.1')}---\n${we('vm2', 'not an address')}`, 2000);
+  const restarted = await new ConfigFolderSource([dir], lastGood).load();
+  assert.deepEqual(restarted.rejected, [file]);
+  assert.deepEqual(restarted.snapshot.objects.map((o) => (o.kind === 'WorkloadEntry' ? `${o.metadata.name}=${o.spec.address}` : '')), ['vm1=1.1.1.1', 'vm2=2.2.2.2']);
+  assert.equal(restarted.snapshot.files[0]?.rejected, true);
+  assert.ok(restarted.snapshot.findings.some((f) => f.severity === 'error' && f.name === 'vm2'));
+  assert.equal(lastGood.get(file), good, 'a refused version is never kept');
+
+  // Without a kept version (no state directory): the valid objects only, as before.
+  const plain = await new ConfigFolderSource([dir]).load();
+  assert.deepEqual(plain.snapshot.objects.map((o) => o.metadata.name), ['vm1']);
+  assert.deepEqual(plain.rejected, []);
+
+  // A fix is kept; a removed file takes its kept version with it.
+  const src = new ConfigFolderSource([dir], lastGood);
+  await src.load();
+  touch(file, we('vm3', '3.3.3.3'), 3000);
+  await src.reload();
+  assert.equal(lastGood.get(file), we('vm3', '3.3.3.3'));
+  rmSync(file);
+  await src.reload();
+  assert.equal(lastGood.get(file), undefined);
+  rmSync(root, { recursive: true });
+});
+
+test('issue 13: an object defined in two files is reported as a duplicate with both places (the later path is served)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  touch(join(dir, 'a.yaml'), we('vm1', '1.1.1.1'), 1000);
+  touch(join(dir, 'b.yaml'), `# the same object again\n${we('vm1', '2.2.2.2')}`, 1000);
+  touch(join(dir, 'c.yaml'), we('vm2', '3.3.3.3'), 1000);
+  const src = new ConfigFolderSource([dir]);
+  const first = await src.load();
+  assert.deepEqual(first.duplicates, [{ key: 'WorkloadEntry/ns1/vm1', places: [`${join(dir, 'a.yaml')}:1`, `${join(dir, 'b.yaml')}:2`] }]);
+  const served = first.snapshot.objects.find((o) => o.metadata.name === 'vm1' && o.origin.file.endsWith('b.yaml'));
+  assert.ok(served);
+  touch(join(dir, 'c.yaml'), we('vm2', '3.3.3.4'), 2000);
+  assert.deepEqual((await src.reload()).duplicates, [], 'only the objects a reload touched are reported');
+  rmSync(dir, { recursive: true });
 });

@@ -22,6 +22,7 @@ import { loadConfig, type Finding } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
+import type { LastGoodVersions } from './last-good.js';
 
 export interface FileState {
   readonly path: string;
@@ -56,6 +57,11 @@ export interface ReloadReport {
   readonly rejected: readonly string[];
   /** Files whose objects changed in this reload (applied). */
   readonly applied: readonly string[];
+  /**
+   * Objects this reload touched that more than one file defines (the file sorting last wins), each
+   * with its places `path:line` in path order: a mistake to report (issue 13).
+   */
+  readonly duplicates: readonly { readonly key: string; readonly places: readonly string[] }[];
 }
 
 interface Stamp {
@@ -89,7 +95,15 @@ export class ConfigFolderSource {
   private pending = { paths: new Set<string>(), full: false };
   private reloading: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly paths: readonly string[]) {}
+  /**
+   * `lastGood`: where the last accepted version of each file is kept across restarts (the state
+   * directory, last-good.ts). With it, a file that is invalid at the first load serves its kept
+   * last good version (refused, as while running); without one, its valid objects.
+   */
+  constructor(
+    private readonly paths: readonly string[],
+    private readonly lastGood?: LastGoodVersions,
+  ) {}
 
   /** Reads everything now. The first load serves the valid objects of every file. */
   async load(): Promise<ReloadReport> {
@@ -311,6 +325,7 @@ export class ConfigFolderSource {
     const gone = hinted?.gone ?? [...this.files.keys()].filter((p) => !present.has(p));
     for (const path of gone) {
       this.replaceFile(path, undefined, before);
+      this.lastGood?.remove(path);
       applied.push(path);
     }
     for (const path of paths) {
@@ -337,10 +352,18 @@ export class ConfigFolderSource {
         rejected.push(path);
         continue;
       }
+      const kept = hasError ? this.keptVersion(path) : undefined;
+      if (kept !== undefined) {
+        // First load, invalid on disk: the last good version kept from an earlier run, refused as above.
+        this.replaceFile(path, { path, objects: kept, byKey: new Map(kept.map((o) => [objectKey(o), o])), findings: loaded.findings, rejected: true, stamp }, before);
+        rejected.push(path);
+        continue;
+      }
       const previous = prev?.byKey ?? NO_OBJECTS;
       const objects = loaded.objects.map((o) => this.stabilise(o, previous));
       const byKey = new Map(objects.map((o) => [objectKey(o), o]));
       this.replaceFile(path, { path, objects, byKey, findings: loaded.findings, rejected: false, stamp }, before);
+      if (!hasError) this.lastGood?.put(path, text);
       applied.push(path);
     }
     const changes = new Map<string, ConfigObject | undefined>();
@@ -348,7 +371,22 @@ export class ConfigFolderSource {
       const now = this.winner(key);
       if (now !== was) changes.set(key, now);
     }
-    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied };
+    const duplicates: { key: string; places: string[] }[] = [];
+    for (const key of before.keys()) {
+      const holders = this.holders.get(key);
+      if (holders === undefined || holders.length < 2) continue;
+      duplicates.push({ key, places: holders.map((p) => `${p}:${this.files.get(p)?.byKey.get(key)?.origin.line ?? 0}`) });
+    }
+    return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied, duplicates };
+  }
+
+  /** The objects of the kept last good version of `path`, if one is kept and still valid. */
+  private keptVersion(path: string): ConfigObject[] | undefined {
+    const text = this.lastGood?.get(path);
+    if (text === undefined) return undefined;
+    const good = loadConfig([{ path, text }]);
+    if (good.findings.some((f) => f.severity === 'error')) return undefined;
+    return good.objects.map((o) => this.stabilise(o, NO_OBJECTS));
   }
 
   /** Gives the object its stable creation order, and keeps the previous instance when only its position moved. */

@@ -8,7 +8,9 @@
  * - Objects created through the store (auto-registered WorkloadEntries) live in the state
  *   directory, and are fully writable. The folder wins a name clash.
  * - Folder changes arrive as store changes (the folder source keeps the last good version of each
- *   file; see config-folder.ts), so a watcher sees folder edits and writes alike.
+ *   file; see config-folder.ts), so a watcher sees folder edits and writes alike. The last good
+ *   versions are kept in the state directory too (last-good.ts): a restart serves them for files
+ *   that are invalid on disk.
  * - One process writes the state directory (the `serve` that owns it): the state file is written
  *   atomically (temp file + rename) shortly after each change and read once at start.
  */
@@ -21,6 +23,7 @@ import { opRef, sameStored } from '../../model/config/store-writes.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import { MemoryStore, type DirectChange } from '../memory/memory-store.js';
 import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
+import { lastGoodVersionsIn } from './last-good.js';
 
 export interface FileStoreOptions {
   readonly paths: readonly string[];
@@ -66,7 +69,7 @@ export class FileStore extends MemoryStore {
 
   constructor(private readonly o: FileStoreOptions) {
     super({ description: `file://${o.paths.join(',')}`, originFile: o.stateDir !== undefined ? join(o.stateDir, 'state.json') : 'state' });
-    this.source = new ConfigFolderSource(o.paths);
+    this.source = new ConfigFolderSource(o.paths, o.stateDir !== undefined ? lastGoodVersionsIn(o.stateDir, o.readOnly === true) : undefined);
     this.file = o.stateDir !== undefined ? join(o.stateDir, 'state.json') : undefined;
   }
 
@@ -201,11 +204,11 @@ export class FileStore extends MemoryStore {
     this.timer = setTimeout(() => this.flush(), delay);
   }
 
-  /** Writes the state file now (shutdown, tests). */
+  /** Writes the state file now (shutdown, tests); never before `start` read it (a refused start touches nothing). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
+    if (!this.started || this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
     const objects = [...this.ownKeys].flatMap((k) => {
       const o = this.objects.get(k);
       return o !== undefined && !this.folderObjects.has(k) ? [toDocument(o)] : [];

@@ -9,6 +9,7 @@
  */
 import type { FieldPath, Problem } from '../../../lib/result/problem.js';
 import { error, formatFieldPath, warning } from '../../../lib/result/problem.js';
+import { didYouMean } from '../../../lib/text/suggest.js';
 
 export type JsonObject = { readonly [key: string]: unknown };
 
@@ -229,11 +230,18 @@ export function readEnum<T extends string>(
   return undefined;
 }
 
-/** Warns about keys that the schema of this object does not define (the CRD would drop them). */
+/** The rule id of an unknown field: a warning, an error under strict validation (load.ts). */
+export const UNKNOWN_FIELD_RULE = 'V-UNKNOWN-FIELD';
+
+/**
+ * Warns about keys that the schema of this object does not define (the CRD would drop them), with
+ * the closest known field as a suggestion (a typo such as `workloadSelecter` otherwise silently
+ * empties a selector).
+ */
 export function warnUnknownFields(obj: JsonObject, known: readonly string[], path: FieldPath, out: Problems): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) {
-      out.push(warning(childPath(path, key), `unknown field ${quote(key)} in ${fieldName(path)}; it is ignored.`));
+      out.push(warning(childPath(path, key), `unknown field ${quote(key)} in ${fieldName(path)}; it is ignored.${didYouMean(key, known)}`, UNKNOWN_FIELD_RULE));
     }
   }
 }

@@ -5,7 +5,7 @@
 import { error } from '../../../lib/result/problem.js';
 import { checkLabelSyntax, capitalize } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { fieldOf, isJsonObject, quote, readRequiredString, readString, readStringMap, typeError } from './json.js';
+import { fieldOf, isJsonObject, quote, readRequiredString, readString, readStringMap, typeError, warnUnknownFields } from './json.js';
 import { isKubeDNS1123Label, isKubeDNS1123Subdomain, labelKeyProblem } from './names.js';
 
 export interface ResourceMetadata {
@@ -16,6 +16,11 @@ export interface ResourceMetadata {
 }
 
 const METADATA = ['metadata'] as const;
+/** The fields of Kubernetes' ObjectMeta (meta/v1). */
+const OBJECT_META_FIELDS = [
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
+  'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+];
 /** Kubernetes limits all annotations of one object together to 256 KiB. */
 const MAX_ANNOTATIONS_SIZE = 256 * 1024;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
@@ -42,6 +47,7 @@ export function validateMetadata(resource: JsonObject, out: Problems, namespaced
     out.push(typeError(METADATA, 'an object (a mapping)', metadata));
     return empty;
   }
+  warnUnknownFields(metadata, OBJECT_META_FIELDS, METADATA, out);
   const name = readName(metadata, out);
   const namespace = namespaced ? readNamespace(metadata, out) : ignoredNamespace(metadata, out);
   const labels = readStringMap(metadata, 'labels', METADATA, out) ?? new Map<string, string>();

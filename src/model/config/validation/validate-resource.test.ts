@@ -25,7 +25,7 @@ test('dispatch: a kind under the wrong group or version is an error at apiVersio
 
 test('dispatch: an unknown kind is a single warning at kind', () => {
   const problems = validateResource({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw' }, spec: {} });
-  assert.deepEqual(summary(problems), ['warning kind -']);
+  assert.deepEqual(summary(problems), ['warning kind V-UNKNOWN-KIND']);
 });
 
 test('dispatch: missing apiVersion or kind, or a non-object resource, is an error', () => {

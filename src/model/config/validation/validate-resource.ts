@@ -7,9 +7,16 @@ import { error, warning } from '../../../lib/result/problem.js';
 import type { KindDefinition } from './kinds.js';
 import { KINDS, formatApiVersion, parseApiVersion } from './kinds.js';
 import type { JsonObject, Problems } from './json.js';
-import { describeValue, isJsonObject, quote, readList, readRequiredString as readRequiredStringField } from './json.js';
+import { describeValue, isJsonObject, quote, readList, readRequiredString as readRequiredStringField, warnUnknownFields } from './json.js';
 import { checkIstioAnnotations, validateMetadata } from './metadata.js';
+import { didYouMean } from '../../../lib/text/suggest.js';
 import type { ResourceContext, ValidationOptions } from './resource-context.js';
+
+/** The top-level fields of a Kubernetes object. */
+const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+
+/** The rule id of an unknown kind: a warning, an error under strict validation (load.ts). */
+export const UNKNOWN_KIND_RULE = 'V-UNKNOWN-KIND';
 
 /**
  * Validates one resource. Errors mean Istio (or the Kubernetes apiserver) would refuse it;
@@ -44,9 +51,11 @@ function validateInto(raw: unknown, options: ValidationOptions, out: Problems, i
   }
   const definition = KINDS.get(kind);
   if (definition === undefined) {
-    out.push(warning(['kind'], `Unknown kind ${quote(kind)}${apiVersion === undefined ? '' : ` (${apiVersion})`}; meshbridge does not validate or use it.`));
+    const suggestion = didYouMean(kind, KINDS.keys());
+    out.push(warning(['kind'], `Unknown kind ${quote(kind)}${apiVersion === undefined ? '' : ` (${apiVersion})`}; meshbridge does not validate or use it.${suggestion}`, UNKNOWN_KIND_RULE));
     return;
   }
+  warnUnknownFields(raw, TOP_LEVEL_FIELDS, [], out);
   if (apiVersion !== undefined) checkApiVersion(apiVersion, kind, definition, out);
   const metadata = validateMetadata(raw, out, definition.namespaced);
   const context: ResourceContext = { kind, ...metadata, ipAutoAllocation: options.ipAutoAllocation ?? true };
