@@ -257,3 +257,47 @@ test('issue 13: an object defined in two files is reported as a duplicate with b
   assert.deepEqual((await src.reload()).duplicates, [], 'only the objects a reload touched are reported');
   rmSync(dir, { recursive: true });
 });
+
+const policy = (name: string, action: string, rules: string) =>
+  `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, namespace: ns1}\nspec:\n  selector: {matchLabels: {app: svc}}\n  action: ${action}\n  rules: ${rules}\n`;
+const served = (r: ReloadReport) =>
+  r.snapshot.objects.filter((o) => o.kind === 'AuthorizationPolicy').map((o) => `${o.metadata.name}:${o.kind === 'AuthorizationPolicy' ? `${o.spec.action ?? 'ALLOW'}${JSON.stringify(o.spec.rules ?? [])}` : ''}${o.metadata.annotations['meshbridge.io/invalid'] !== undefined ? ':invalid' : ''}`);
+
+test('issue 11: a DENY policy added invalid while serving denies at once (its fail-closed substitute); a refused edit of a served one keeps its last good version; an invalid ALLOW adds nothing', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'mb-src-'));
+  const dir = join(root, 'cfg');
+  mkdirSync(dir);
+  const lastGood = lastGoodVersionsIn(join(root, 'cfg.state'));
+  const file = join(dir, 'a.yaml');
+  touch(file, we('vm1', '1.1.1.1'), 1000);
+  const src = new ConfigFolderSource([dir], lastGood);
+  await src.load();
+
+  // A new DENY with an unknown field in its rule: the file is refused, yet the policy denies all.
+  const badDeny = policy('deny-x', 'DENY', '[{from: [{source: {principalz: [x]}}]}]');
+  touch(file, `${we('vm1', '1.1.1.1')}---\n${badDeny}`, 2000);
+  const added = await src.reload();
+  assert.deepEqual(added.rejected, [file]);
+  assert.deepEqual(served(added), ['deny-x:DENY[{}]:invalid']);
+  assert.ok(added.changes.has('AuthorizationPolicy/ns1/deny-x'), 'pushed as a change');
+
+  // After a restart with the last good version kept (which lacks the policy): it still denies.
+  const restarted = await new ConfigFolderSource([dir], lastGood).load();
+  assert.deepEqual(served(restarted), ['deny-x:DENY[{}]:invalid']);
+
+  // A valid DENY, then a refused edit of it: the last good DENY stays as it was.
+  const goodDeny = policy('deny-x', 'DENY', '[{from: [{source: {principals: [x]}}]}]');
+  touch(file, `${we('vm1', '1.1.1.1')}---\n${goodDeny}`, 3000);
+  await src.reload();
+  touch(file, `${we('vm1', '1.1.1.1')}---\n${badDeny}`, 4000);
+  const edited = await src.reload();
+  assert.deepEqual(edited.rejected, [file]);
+  assert.deepEqual(served(edited), ['deny-x:DENY[{"from":[{"source":{"principals":["x"]}}]}]']);
+  assert.equal(edited.changes.size, 0);
+
+  // A new invalid ALLOW policy: refused, nothing added (a refused edit takes no traffic away).
+  touch(file, `${we('vm1', '1.1.1.1')}---\n${goodDeny}---\n${policy('allow-y', 'ALLOW', '[{from: [{source: {principalz: [y]}}]}]')}`, 5000);
+  const allow = await src.reload();
+  assert.deepEqual(served(allow), ['deny-x:DENY[{"from":[{"source":{"principals":["x"]}}]}]']);
+  rmSync(root, { recursive: true });
+});

@@ -20,6 +20,7 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { loadConfig, type Finding } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
+import { INVALID_ANNOTATION } from '../../model/config/fail-closed.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
@@ -81,6 +82,11 @@ interface FileEntry extends FileState {
 }
 
 const NO_OBJECTS: ReadonlyMap<string, ConfigObject> = new Map();
+
+/** A fail-closed substitute (fail-closed.ts) of a DENY or CUSTOM AuthorizationPolicy: one that denies. */
+function isDenyingSubstitute(o: ConfigObject): boolean {
+  return o.kind === 'AuthorizationPolicy' && o.metadata.annotations[INVALID_ANNOTATION] !== undefined && o.spec.action === 'DENY';
+}
 
 export class ConfigFolderSource {
   private readonly files = new Map<string, FileEntry>();
@@ -348,13 +354,17 @@ export class ConfigFolderSource {
       const hasError = loaded.findings.some((f) => f.severity === 'error');
       if (hasError && (prev || !initial)) {
         // Refused: keep serving the last good version of this file (none if it is new).
-        this.files.set(path, { path, objects: prev?.objects ?? [], byKey: prev?.byKey ?? NO_OBJECTS, findings: loaded.findings, rejected: true, stamp });
+        const objects = this.withNewDenials(prev?.objects ?? [], loaded.objects);
+        const file = { path, objects, byKey: new Map(objects.map((o) => [objectKey(o), o])), findings: loaded.findings, rejected: true, stamp };
+        if (objects === (prev?.objects ?? [])) this.files.set(path, file);
+        else this.replaceFile(path, file, before);
         rejected.push(path);
         continue;
       }
-      const kept = hasError ? this.keptVersion(path) : undefined;
-      if (kept !== undefined) {
+      const keptVersion = hasError ? this.keptVersion(path) : undefined;
+      if (keptVersion !== undefined) {
         // First load, invalid on disk: the last good version kept from an earlier run, refused as above.
+        const kept = this.withNewDenials(keptVersion, loaded.objects);
         this.replaceFile(path, { path, objects: kept, byKey: new Map(kept.map((o) => [objectKey(o), o])), findings: loaded.findings, rejected: true, stamp }, before);
         rejected.push(path);
         continue;
@@ -378,6 +388,19 @@ export class ConfigFolderSource {
       duplicates.push({ key, places: holders.map((p) => `${p}:${this.files.get(p)?.byKey.get(key)?.origin.line ?? 0}`) });
     }
     return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied, duplicates };
+  }
+
+  /**
+   * `served` (a refused file's last good objects) plus the deny-all substitutes of DENY and CUSTOM
+   * AuthorizationPolicies that are invalid in the refused version and not in `served` (issue 11: a
+   * new DENY policy with an invalid rule denies rather than disappears). A policy that `served`
+   * holds keeps its last good version; ALLOW substitutes are not added (a refused edit takes away no
+   * traffic). Returns `served` itself when nothing is added.
+   */
+  private withNewDenials(served: readonly ConfigObject[], refusedVersion: readonly ConfigObject[]): readonly ConfigObject[] {
+    const keys = new Set(served.map(objectKey));
+    const denials = refusedVersion.filter((o) => isDenyingSubstitute(o) && !keys.has(objectKey(o)));
+    return denials.length === 0 ? served : [...served, ...denials.map((o) => this.stabilise(o, NO_OBJECTS))];
   }
 
   /** The objects of the kept last good version of `path`, if one is kept and still valid. */
