@@ -135,8 +135,8 @@ test('apply -n NS places objects that name no namespace, refuses one naming anot
     assert.equal(run(['get', 'we', '-n', 'team'], etcd.url).stderr, 'No resources found in team namespace.\n', 'the dry runs wrote nothing');
     const applied = run(['apply', '-f', file, '-n', 'team'], etcd.url);
     assert.deepEqual([applied.code, applied.stdout], [0, 'workloadentry.networking.istio.io/vm-n created\n'], applied.stderr);
-    const got = JSON.parse(run(['get', 'we', 'vm-n', '-n', 'team', '-o', 'json'], etcd.url).stdout) as { metadata: { namespace: string } };
-    assert.equal(got.metadata.namespace, 'team');
+    const got = JSON.parse(run(['get', 'we', 'vm-n', '-n', 'team', '-o', 'json'], etcd.url).stdout) as { items: { metadata: { namespace: string } }[] };
+    assert.deepEqual(got.items.map((i) => i.metadata.namespace), ['team']);
     assert.equal(run(['apply', '-f', file, '-n', 'team', '--dry-run=server'], etcd.url).stdout, 'workloadentry.networking.istio.io/vm-n unchanged (server dry run)\n');
     const refused = run(['apply', '-f', other, '-n', 'team'], etcd.url);
     assert.equal(refused.code, 1);
