@@ -63,11 +63,23 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.tokenMaxLifetimeSeconds !== undefined ? { tokenMaxLifetimeSeconds: o.tokenMaxLifetimeSeconds } : {}),
     logger: consoleLogger(),
   });
+  // SIGINT/SIGTERM handlers go in before anything is printed: a supervisor that signals as soon as it
+  // reads the listening lines must get a clean stop, not the default action (death by the signal).
+  let signalled: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    signalled();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let listening: Awaited<ReturnType<ControlPlane['start']>>;
   try {
     listening = await cp.start();
   } catch (e) {
     // A refusal at start (wrong secrets key, etcd credentials): release what started, so the process ends.
+    onSignal();
     await cp.stop().catch(() => undefined);
     throw e;
   }
@@ -75,15 +87,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
   out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
   if (listening.xdsTls !== undefined) out.write(`xds-tls listening on ${listening.xdsTls}\n`);
   out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${redact(o.store ?? '')} as instance ${cp.instance}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await stopRequested;
   await cp.stop();
   return 0;
 }

@@ -42,7 +42,9 @@ test('the issue\'s 1 KB bomb: validate refuses it with its reason; serve started
     try {
       await waitFor(() => (watcher.latest().includes('127.0.70.1:80') ? true : undefined), 20_000, `${round}: the client is served`);
       assert.equal(watcher.ended, undefined, `${round}: the stream is up`);
-      assert.equal(await serve.text('/ready'), 'ready\n', `${round}: serve is alive`);
+      const ready = JSON.parse(await serve.text('/ready')) as { status: string; warnings: string[] };
+      assert.equal(ready.status, 'ready', `${round}: serve is alive`);
+      assert.ok(ready.warnings.some((w) => w.includes('dr.yaml')), `${round}: /ready warns about the refused file`);
       assert.match(serve.logs(), /dr\.yaml:1:1: error: cannot read document: Excessive alias count/, 'serve reports the refused file');
     } finally {
       watcher.close();

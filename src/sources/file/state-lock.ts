@@ -15,7 +15,8 @@
  * A state directory the lock created is removed again on release while it is empty (a refused
  * start leaves nothing behind).
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { makePrivateDir } from '../../lib/fs/modes.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -103,7 +104,7 @@ function readText(file: string): string | undefined {
  */
 export function acquireStateLock(stateDir: string, instance?: string): StateLock {
   const created = !existsSync(stateDir);
-  mkdirSync(stateDir, { recursive: true });
+  makePrivateDir(stateDir); // 0700 whatever the umask, as every state directory (lib/fs/modes.ts)
   const file = join(stateDir, LOCK_FILE_NAME);
   const ticks = processStartTicks(process.pid);
   const startedAt = new Date(Date.now() - process.uptime() * 1000).toISOString();
