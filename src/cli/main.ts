@@ -240,20 +240,21 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       );
     });
   const entry = workload.command('entry').description('WorkloadEntry helpers');
-  entry
+  const configure = entry
     .command('configure')
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
     .option('-o, --output <dir>', 'the folder to write (required)')
     .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it (required)")
     .option('--cacerts <dir>', "the operator's cacerts folder when serve uses one (its root-cert.pem is written for the agent)")
-    .option('--store <url>', 'the store whose state directory holds the signing key: file://DIR (default file://.)')
+    .option('--store <url>', 'the store whose replicas sign the token: file://DIR (its state directory) or etcd://HOST:PORT[,...] (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
-    .option('--secrets-key-file <file>', `the key serve encrypts its keys at rest with (serve --secrets-key-file); default $${SECRETS_KEY_ENV}`)
-    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string }) => {
+    .option('--secrets-key-file <file>', `the key serve encrypts its keys at rest with (serve --secrets-key-file); default $${SECRETS_KEY_ENV}`);
+  withEtcdSecurityOptions(configure)
+    .action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string } & EtcdFlags) => {
       const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
-      exitCode = await runWorkloadEntryConfigure(opts, out, err);
+      exitCode = await runWorkloadEntryConfigure({ ...opts, etcd: etcdSecurityFlags(opts) }, out, err);
     });
   entry
     .command('revoke')

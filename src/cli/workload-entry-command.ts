@@ -1,17 +1,24 @@
 /**
  * `meshbridge workload entry configure -f GROUP.yaml -o DIR --control-plane HOST:PORT
- * [--store URL | --state-dir DIR] [--token-ttl DURATION]` (cli-contract.md, VM onboarding; I-2):
+ * [--store URL | --state-dir DIR] [--token-ttl DURATION]` (cli-contract.md, VM onboarding; I-2), the
+ * store a folder (`file://`) or etcd (`etcd://`, `etcds://`, issue 16):
  * validates the group file, then writes the agent's bootstrap folder (agent-protocol.md §1):
  * `meshbridge-agent.json`, `registration-token` (0600, signed with the key in the store's state
  * directory), `root-cert.pem` (the mesh root from the CA in the state directory or `--cacerts`: the
  * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`. Prints
  * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`).
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS_FILE, TOKEN_FILE, writeFileAtomic } from '../agent/bootstrap.js';
 import { makePrivateDir } from '../lib/fs/modes.js';
-import { loadSecretsKeyring, SecretsKeyError } from '../security/secrets-at-rest.js';
+import { loadSecretsKeyring, SecretsKeyError, type SecretsKeyring } from '../security/secrets-at-rest.js';
+import { createEtcdClient } from '../sources/etcd/etcd-client.js';
+import { readSharedOnboarding } from '../sources/etcd/etcd-coordination.js';
+import { EtcdStore } from '../sources/etcd/etcd-store.js';
+import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags, type EtcdTarget } from '../sources/etcd/etcd-url.js';
+import { StoreUnreachable } from './errors.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
@@ -36,6 +43,8 @@ export interface EntryConfigureOptions {
   readonly tokenTtl: string;
   /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): opens the keys serve sealed in the state directory. */
   readonly secretsKeyFile?: string;
+  /** `--etcd-*` flags for an etcd store. */
+  readonly etcd?: EtcdSecurityFlags;
 }
 
 export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = Date.now()): Promise<number> {
@@ -44,7 +53,9 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   if (o.controlPlane === undefined) throw new UsageError('expecting the control plane address (--control-plane HOST:PORT)');
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):[0-9]{1,5}$/.test(o.controlPlane)) throw new UsageError(`--control-plane must be HOST:PORT, not ${JSON.stringify(o.controlPlane)}`);
   const ttlSeconds = parseTtl(o.tokenTtl);
-  const storeDir = o.store !== undefined ? fileStoreDir(o.store) : resolve('.');
+  const etcdTarget = o.store !== undefined ? parseEtcdTarget(o.store, o.etcd) : undefined;
+  if (etcdTarget !== undefined && o.stateDir !== undefined) throw new UsageError('--state-dir is for a file store: an etcd store keeps the signing key itself');
+  const storeDir = etcdTarget !== undefined ? resolve('.') : o.store !== undefined ? fileStoreDir(o.store) : resolve('.');
 
   // The group file first: invalid input is exit 1 with positioned findings (as `validate`).
   const files = await readConfigFiles([o.file]);
@@ -64,24 +75,29 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
 
   // meshbridge's MeshConfig (trust domain, cluster id) from an explicitly named store only: the
   // default store (the current folder) is not scanned.
-  const meshSpec = o.store !== undefined ? await meshConfigOf(storeDir) : undefined;
-  const mesh: MeshValues = { controlPlane: o.controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' };
-  const stateDir = o.stateDir !== undefined ? resolve(o.stateDir) : defaultStateDir([storeDir]);
   const secrets = loadSecretsKeyring(o.secretsKeyFile);
   let key: Buffer;
-  try {
-    key = loadOrCreateSigningKey(stateDir, secrets);
-  } catch (e) {
-    if (e instanceof SecretsKeyError) throw e;
-    throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  // The mesh root the agent verifies the control plane with (the CA's, as serve loads it).
   let rootCert: string;
-  try {
-    rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts, secrets)).rootPem;
-  } catch (e) {
-    if (e instanceof SecretsKeyError) throw e;
-    throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${e instanceof Error ? e.message : String(e)}`);
+  let mesh: MeshValues;
+  if (etcdTarget !== undefined) {
+    ({ key, rootCert, mesh } = await fromEtcd(etcdTarget, o.controlPlane, o.cacerts, secrets));
+  } else {
+    const meshSpec = o.store !== undefined ? await meshConfigOf(storeDir) : undefined;
+    mesh = { controlPlane: o.controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' };
+    const stateDir = o.stateDir !== undefined ? resolve(o.stateDir) : defaultStateDir([storeDir]);
+    try {
+      key = loadOrCreateSigningKey(stateDir, secrets);
+    } catch (e) {
+      if (e instanceof SecretsKeyError) throw e;
+      throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // The mesh root the agent verifies the control plane with (the CA's, as serve loads it).
+    try {
+      rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts, secrets)).rootPem;
+    } catch (e) {
+      if (e instanceof SecretsKeyError) throw e;
+      throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   const settings = agentSettingsFor(group, mesh);
   const issuedAt = Math.floor(now / 1000);
@@ -109,10 +125,34 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   return 0;
 }
 
-/** `file://DIR` (relative or absolute) -> DIR; other stores are not supported by this command. */
+/**
+ * An etcd store (issue 16): the MeshConfig, the signing key and the mesh root that the replicas keep
+ * there, read with the same TLS and password options as serve. The store must have served once (the
+ * first replica creates the key and the CA); `--cacerts` still names the root when serve uses one.
+ */
+async function fromEtcd(target: EtcdTarget, controlPlane: string, cacerts: string | undefined, secrets: SecretsKeyring | undefined): Promise<{ key: Buffer; rootCert: string; mesh: MeshValues }> {
+  const client = createEtcdClient({ endpoints: target.endpoints, requestTimeoutMs: 5000, security: etcdClientSecurity(target) });
+  try {
+    let shared;
+    let meshSpec: MeshConfig['spec'] | undefined;
+    try {
+      shared = await readSharedOnboarding(client, undefined, secrets);
+      meshSpec = (await new EtcdStore(client, { description: target.description }).list()).objects.find((x): x is MeshConfig => x.kind === 'MeshConfig')?.spec;
+    } catch (e) {
+      if (e instanceof SecretsKeyError) throw e;
+      throw new StoreUnreachable(`cannot read the onboarding keys from ${target.description}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (shared === undefined) throw new ConfigReadError(`${target.description} holds no signing key or CA yet: start serve on this store first (the first replica creates them)`);
+    const rootCert = cacerts !== undefined ? readFileSync(join(cacerts, 'root-cert.pem'), 'utf8') : shared.rootCert;
+    return { key: shared.signingKey, rootCert, mesh: { controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' } };
+  } finally {
+    client.close();
+  }
+}
+
+/** `file://DIR` (relative or absolute) -> DIR. */
 export function fileStoreDir(url: string): string {
-  if (url.startsWith('etcd://')) throw new UsageError('workload entry configure supports file:// stores only (or --state-dir DIR)');
-  if (!url.startsWith('file://')) throw new UsageError(`--store must be file://DIR, not ${JSON.stringify(url)}`);
+  if (!url.startsWith('file://')) throw new UsageError(`--store must be file://DIR or etcd://HOST:PORT[,HOST:PORT...], not ${JSON.stringify(url)}`);
   const rest = url.slice('file://'.length);
   if (rest === '') throw new UsageError('--store file:// needs a folder');
   return rest.startsWith('/') ? fileURLToPath(`file://${rest}`) : resolve(rest);

@@ -9,6 +9,8 @@ export interface Replica {
   readonly instance: string;
   readonly xds: string;
   readonly http: string;
+  /** The secure xDS address, once serve printed it. */
+  xdsTls(): string | undefined;
   logs(): string;
   get<T>(path: string): Promise<T>;
   /** Sends `signal` (SIGTERM: graceful; SIGKILL: a crash) and waits for the exit. */
@@ -43,6 +45,7 @@ export async function startReplica(store: string, instance: string, extra: reado
   return {
     instance,
     ...addresses,
+    xdsTls: () => /xds-tls listening on (\S+)/.exec(stdout)?.[1],
     logs: () => stderr,
     async get<T>(path: string): Promise<T> {
       const res = await fetch(`http://${addresses.http}${path}`, { signal: AbortSignal.timeout(5000) });

@@ -315,3 +315,25 @@ export async function sharedCaFiles(client: Etcd3, prefix: string | undefined, f
     return { value: files, ...(opened.reseal !== undefined ? { rewrite: JSON.stringify({ ...files, caKey: opened.reseal }) } : {}) };
   });
 }
+
+/**
+ * Read-only: the signing key and the mesh root that replicas keep in etcd (sharedSigningKey,
+ * sharedCaFiles), for `workload entry configure --store etcd://...`. Nothing is created: a store no
+ * replica has started on yet has neither, and the answer says so (undefined).
+ */
+export async function readSharedOnboarding(client: Etcd3, prefix: string | undefined, secrets?: SecretsKeyring): Promise<{ signingKey: Buffer; rootCert: string } | undefined> {
+  const layout = new KeyLayout(prefix);
+  const keyName = `${layout.system}signing-key`;
+  const caName = `${layout.system}ca`;
+  const [storedKey, storedCa] = await Promise.all([client.get(keyName).string(), client.get(caName).string()]);
+  if (storedKey === null || storedCa === null) return undefined;
+  const signingKey = Buffer.from(openSecret(storedKey, 'signing-key', `the token signing key in etcd at ${keyName}`, secrets).plaintext, 'hex');
+  let rootCert: unknown;
+  try {
+    rootCert = (JSON.parse(storedCa) as { rootCert?: unknown }).rootCert;
+  } catch {
+    rootCert = undefined;
+  }
+  if (typeof rootCert !== 'string') throw new Error(`the CA stored in etcd at ${caName} is unreadable`);
+  return { signingKey, rootCert };
+}
