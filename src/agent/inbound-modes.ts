@@ -131,6 +131,11 @@ export interface InboundModeWatcherOptions {
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
   readonly random?: () => number;
+  /**
+   * A stream that has not answered within this long is re-opened (Envoy's initial_fetch_timeout in
+   * spirit): the ports must not stay on their fallback behind a stream that never answers. Default 5 s.
+   */
+  readonly initialFetchTimeoutMs?: number;
 }
 
 /** Keeps one ADS stream subscribed to the inbound Listeners; reconnects with backoff. */
@@ -185,14 +190,17 @@ export class InboundModeWatcher {
       let answered = false;
       const onAbort = (): void => call.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
+      const unanswered = setTimeout(() => call.cancel(), this.#o.initialFetchTimeoutMs ?? 5000);
       call.on('data', (res: DiscoveryResponse) => {
         answered = true;
+        clearTimeout(unanswered);
         if (res.typeUrl !== LISTENER_TYPE_URL) return;
         const problem = this.#apply(res);
         write({ typeUrl: LISTENER_TYPE_URL, resourceNames: names, versionInfo: problem === undefined ? res.versionInfo : '', responseNonce: res.nonce, ...(problem !== undefined ? { errorDetail: { code: 3, message: problem } } : {}) });
       });
       call.on('error', () => undefined); // the outcome is read from 'status'
       call.on('status', (s: StatusObject) => {
+        clearTimeout(unanswered);
         signal.removeEventListener('abort', onAbort);
         client.close();
         resolve({ answered, message: `stream to ${target.address} ended: ${s.details || s.code}` });

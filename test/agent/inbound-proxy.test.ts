@@ -334,3 +334,31 @@ test('a Listener whose RBAC the agent cannot read is refused (NACK reason), neve
   assert.deepEqual(inboundPolicyOfListener(unreadable), { error: 'Listener l: filter envoy.filters.network.rbac: the RBAC matcher API is not supported' });
   assert.match(String((inboundPolicyOfListener(create(ListenerSchema, { name: 'm', filterChains: [] })) as { error?: string }).error), /states no mTLS mode/);
 });
+
+test('a watcher stream that gets no answer is re-opened after initialFetchTimeoutMs, and the policy arrives once the control plane answers', { timeout: 30_000 }, async (t) => {
+  const s = await setup(t);
+  const cache = new ResourceCache();
+  const name = inboundListenerName(VM_IP, s.proxy.port);
+  const cp = await startControlPlane({ cache });
+  t.after(() => cp.stop());
+  const log: string[] = [];
+  const watcher = new InboundModeWatcher({
+    upstream: insecureUpstream(cp.address),
+    node: { id: `proxyless~${VM_IP}~svc1-vm-${VM_IP}.vm-demo~vm-demo.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: 'vm-demo', CERTIFICATE_PROVIDERS: 'default' } },
+    ports: new Map([[name, (p: InboundPolicy | undefined) => s.proxy.setPolicy(p)]]),
+    log: (l) => log.push(l),
+    backoffBaseMs: 20,
+    backoffCapMs: 50,
+    initialFetchTimeoutMs: 300,
+  });
+  const stop = new AbortController();
+  const running = watcher.run(stop.signal);
+  t.after(async () => {
+    stop.abort();
+    await running;
+  });
+  // Nothing published: the cache has no Listener for this proxy, so the stream stays unanswered.
+  await waitFor(() => (log.some((l) => /inbound modes: stream .* ended: .*retrying/.test(l)) ? true : undefined), 10_000, `the unanswered stream to be re-opened (log: ${log.join(' | ')})`);
+  cache.setResources('grpc', LISTENER, new Map([[name, { version: '1', message: grpcInboundListener({ ip: VM_IP, port: s.proxy.port, mtlsMode: 'STRICT', rbac: inboundRbac([], { namespace: 'vm-demo', labels: { app: 'svc1' } }, { rootNamespace: 'istio-system', trustDomain: 'cluster.local' }) }) }]]));
+  await waitFor(() => (s.proxy.mode === 'STRICT' ? true : undefined), 10_000, 'the policy once the control plane answers');
+});
