@@ -21,6 +21,7 @@
  * UNAUTHENTICATED before any upstream call is made. The secret is removed from every message before
  * it is forwarded: the control plane never sees it. Later messages stay bytes unless they carry it.
  */
+import { isLoopbackHost, splitHostPort } from '../lib/net/host-port.js';
 import {
   Client,
   credentials as grpcCredentials,
@@ -39,7 +40,6 @@ import {
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
@@ -67,27 +67,12 @@ export function insecureUpstream(address: string): UpstreamProvider {
   return () => ({ address, credentials: grpcCredentials.createInsecure() });
 }
 
+export { isLoopbackHost, splitHostPort };
+
 export const DEFAULT_XDS_PROXY_ADDRESS = '127.0.0.1:15011';
 
 /** A local service of the agent cannot listen (address taken, not permitted...). */
 export class ListenError extends Error {}
-
-/** Splits `HOST:PORT` (IPv6 in brackets); undefined when malformed. */
-export function splitHostPort(address: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):([0-9]{1,5})$/.exec(address);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] ?? m[2] ?? '', port };
-}
-
-/** A loopback address: `localhost`, 127.0.0.0/8 or ::1. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(host);
-  return false;
-}
 
 /** Checks `HOST:PORT` with a loopback host; returns the reason it is not, or undefined. */
 export function loopbackAddressProblem(address: string): string | undefined {

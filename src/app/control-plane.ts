@@ -163,7 +163,9 @@ export class ControlPlane {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
       // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
       // streams admitted with such tokens (they are refused when they come back).
-      for (const { streamId, refusal } of this.registration.refusedStreams()) {
+      // Only the streams of the groups that changed are checked again (work grows with the change).
+      const changed = new Set(events.map((e) => e.new ?? e.old).filter((g) => g !== undefined).map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+      for (const { streamId, refusal } of this.registration.refusedStreams(changed)) {
         if (this.xds.endStream(streamId, refusal.code, refusal.reason)) this.log.warn('agent stream ended: its registration token is no longer admitted', { stream: streamId, reason: refusal.reason });
       }
     });

@@ -19,7 +19,7 @@ import { agentInstallPlan } from '../agent/systemd-unit.js';
 import { captureRules } from '../agent/capture-rules.js';
 import { parseResolvConf } from '../agent/dns/resolv-conf.js';
 import { SETTINGS_FILE } from '../agent/bootstrap.js';
-import { UsageError } from './output.js';
+import { collect, UsageError } from './output.js';
 
 type Exit = (code: number) => void;
 
@@ -112,10 +112,6 @@ function runIptables(o: IptablesFlags, out: NodeJS.WritableStream): number {
   });
   out.write(`# meshbridge capture rules (iptables-restore format; apply with: iptables-restore --noflush < FILE)\n${rules}`);
   return 0;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** Adds `install` and `iptables` under the `agent` command. */

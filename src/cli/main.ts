@@ -6,7 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { runEndpoints } from './endpoints-command.js';
-import { parseOutputFormat, UsageError } from './output.js';
+import { collect, parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
@@ -473,10 +473,6 @@ function interrupted(): AbortSignal {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return controller.signal;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 function parseNonNegative(v: string): number {

@@ -162,23 +162,25 @@ export class RegistrationController {
   }
 
   /**
-   * Issue 11: whether a workload of this token lineage is connected to this control plane (an
-   * agent stream admitted with a token of that id, for its group) and healthy: its last health
-   * report was healthy, or it reports no health (no probe) and is connected.
-   */
-  /**
    * Issue 11: the open agent streams whose registration token no longer passes admission (its group
    * is gone, its service account changed, it was revoked), with the refusal; the caller ends them.
+   * Only tokens of `groups` (`<namespace>/<name>`: the groups that changed) are checked.
    */
-  refusedStreams(): { readonly streamId: string; readonly refusal: Refusal }[] {
+  refusedStreams(groups: ReadonlySet<string>): { readonly streamId: string; readonly refusal: Refusal }[] {
     const out: { streamId: string; refusal: Refusal }[] = [];
     for (const s of this.streams.values()) {
-      const refusal = s.token !== undefined ? tokenRefusal(s.token, this.o.group) : undefined;
+      if (s.token === undefined || !groups.has(`${s.token.namespace}/${s.token.group}`)) continue;
+      const refusal = tokenRefusal(s.token, this.o.group);
       if (refusal) out.push({ streamId: s.id, refusal });
     }
     return out;
   }
 
+  /**
+   * Issue 11: whether a workload of this token lineage is connected to this control plane (an
+   * agent stream admitted with a token of that id, for its group) and healthy: its last health
+   * report was healthy, or it reports no health (no probe) and is connected.
+   */
   connectedAndHealthy(claims: TokenClaims): boolean {
     for (const s of this.streams.values()) {
       if (!s.auto || s.token?.id !== claims.id || s.group !== claims.group || s.ref.namespace !== claims.namespace) continue;

@@ -4,6 +4,7 @@
  * (or the older `domain`) gives the search domains. Comments (`#`, `;`) and other options are ignored.
  */
 import { isIP } from 'node:net';
+import { splitHostPort } from '../../lib/net/host-port.js';
 
 export interface ResolvConf {
   /** `host:port` (IPv6 as `[addr]:port`). */
@@ -13,11 +14,8 @@ export interface ResolvConf {
 
 function upstreamAddress(value: string): string | undefined {
   if (isIP(value) !== 0) return isIP(value) === 6 ? `[${value}]:53` : `${value}:53`;
-  const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value);
-  if (bracketed && isIP(bracketed[1] ?? '') === 6) return value;
-  const v4 = /^([\d.]+):(\d{1,5})$/.exec(value);
-  if (v4 && isIP(v4[1] ?? '') === 4) return value;
-  return undefined;
+  const hp = splitHostPort(value);
+  return hp !== undefined && isIP(hp.host) !== 0 ? value : undefined;
 }
 
 export function parseResolvConf(text: string): ResolvConf {
@@ -39,7 +37,7 @@ export function parseResolvConf(text: string): ResolvConf {
 
 /** `host:port` → `{ host, port }` for an upstream address written by `parseResolvConf` or a test. */
 export function splitUpstream(address: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(address) ?? /^([^:]+):(\d+)$/.exec(address);
-  if (!m) throw new Error(`upstream ${address} is not host:port`);
-  return { host: m[1] ?? '', port: Number(m[2]) };
+  const hp = splitHostPort(address);
+  if (hp === undefined) throw new Error(`upstream ${address} is not host:port`);
+  return hp;
 }
