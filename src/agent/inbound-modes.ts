@@ -52,23 +52,38 @@ export const MODE_METADATA_KEY = 'mtlsMode';
 
 export { inboundListenerName };
 
-/** What a filter chain's transport socket accepts: mTLS (client certificate required), plaintext, or neither. */
+/**
+ * What a filter chain's transport socket accepts: TLS (a DownstreamTlsContext, the client certificate
+ * required or only requested: `mtls` says which), plaintext, or neither (an unknown socket).
+ */
 function chainKind(chain: FilterChain): 'tls' | 'plaintext' | undefined {
   const socket = chain.transportSocket;
   const typed = socket?.configType.case === 'typedConfig' ? socket.configType.value : undefined;
   if (socket === undefined || typed?.typeUrl === RAW_BUFFER_TYPE_URL) return 'plaintext';
-  if (typed?.typeUrl !== DOWNSTREAM_TLS_TYPE_URL) return undefined;
-  return anyUnpack(typed, DownstreamTlsContextSchema)?.requireClientCertificate === true ? 'tls' : undefined;
+  return typed?.typeUrl === DOWNSTREAM_TLS_TYPE_URL ? 'tls' : undefined;
 }
 
-/** The mode a Listener states (see the file comment); undefined when it states none. */
+/** Whether a TLS chain requires the client's certificate (mutual TLS). */
+function requiresClientCertificate(chain: FilterChain): boolean {
+  const socket = chain.transportSocket;
+  const typed = socket?.configType.case === 'typedConfig' ? socket.configType.value : undefined;
+  return typed?.typeUrl === DOWNSTREAM_TLS_TYPE_URL && anyUnpack(typed, DownstreamTlsContextSchema)?.requireClientCertificate === true;
+}
+
+/**
+ * The mode a Listener states (see the file comment); undefined when it states none. Without the
+ * explicit signal: TLS and plaintext chains = PERMISSIVE; TLS chains only = STRICT when they all
+ * require the client certificate, else PERMISSIVE (a PERMISSIVE port served as TLS with the client
+ * certificate requested, grpc-inbound.ts); plaintext only = DISABLE.
+ */
 export function mtlsModeOfListener(listener: Listener): MtlsMode | undefined {
   const explicit = listener.metadata?.filterMetadata[MODE_METADATA_NAMESPACE]?.[MODE_METADATA_KEY];
   if (typeof explicit === 'string' && (MTLS_MODES as readonly string[]).includes(explicit)) return explicit as MtlsMode;
-  const kinds = new Set(listener.filterChains.map(chainKind));
-  if (kinds.has('tls') && kinds.has('plaintext')) return 'PERMISSIVE';
-  if (kinds.has('tls')) return 'STRICT';
-  if (kinds.has('plaintext')) return 'DISABLE';
+  const tls = listener.filterChains.filter((c) => chainKind(c) === 'tls');
+  const plaintext = listener.filterChains.some((c) => chainKind(c) === 'plaintext');
+  if (tls.length > 0 && plaintext) return 'PERMISSIVE';
+  if (tls.length > 0) return tls.every(requiresClientCertificate) ? 'STRICT' : 'PERMISSIVE';
+  if (plaintext) return 'DISABLE';
   return undefined;
 }
 
@@ -188,6 +203,7 @@ export class InboundModeWatcher {
     };
     return new Promise((resolve) => {
       let answered = false;
+      let lastRefusal: string | undefined;
       const onAbort = (): void => call.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
       const unanswered = setTimeout(() => call.cancel(), this.#o.initialFetchTimeoutMs ?? 5000);
@@ -196,6 +212,9 @@ export class InboundModeWatcher {
         clearTimeout(unanswered);
         if (res.typeUrl !== LISTENER_TYPE_URL) return;
         const problem = this.#apply(res);
+        // A refused Listener leaves the ports on their last policy (or fallback): the operator must see why.
+        if (problem !== undefined && problem !== lastRefusal) this.#o.log(`inbound modes: refused the control plane's Listeners (version ${res.versionInfo}): ${problem}`);
+        lastRefusal = problem;
         write({ typeUrl: LISTENER_TYPE_URL, resourceNames: names, versionInfo: problem === undefined ? res.versionInfo : '', responseNonce: res.nonce, ...(problem !== undefined ? { errorDetail: { code: 3, message: problem } } : {}) });
       });
       call.on('error', () => undefined); // the outcome is read from 'status'

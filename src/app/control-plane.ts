@@ -391,7 +391,7 @@ export class ControlPlane {
         this.viewOfStream.delete(e.streamId);
         this.deltaStreams.delete(e.streamId);
         if (view !== undefined) {
-          this.pipeline.release(view);
+          this.pipeline.release(view, e.streamId);
           this.metrics.xdsClients.dec({ version: view.split('|')[0] ?? 'unknown' });
         }
         this.log.info('proxy disconnected', { proxy: e.proxyId, reason: e.reason });
@@ -426,7 +426,7 @@ export class ControlPlane {
         // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:
         // `names` is the whole subscription; grpc-js-xds speaks SotW only).
         const view = this.viewOfStream.get(e.streamId);
-        if (e.typeUrl === LISTENER.typeUrl && view !== undefined && !this.deltaStreams.has(e.streamId)) this.pipeline.noteRequestedListeners(view, e.names);
+        if (e.typeUrl === LISTENER.typeUrl && view !== undefined && !this.deltaStreams.has(e.streamId)) this.pipeline.noteRequestedListeners(view, e.names, e.streamId);
         break;
       }
       case 'problem':

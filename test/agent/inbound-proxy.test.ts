@@ -185,6 +185,23 @@ test('listener interpretation: explicit metadata wins; else TLS+plain chains = P
   assert.equal(mode({ filterChains: [tlsChain], metadata: { filterMetadata: { 'meshbridge.io': { mtlsMode: 'nonsense' } } } }), 'STRICT');
 });
 
+test('every inbound Listener the generator produces is read by the agent: each mode, PERMISSIVE served as TLS with the client certificate only requested included (CI flake: it was NACKed)', () => {
+  const rbac = inboundRbac([], { namespace: 'vm-demo', labels: { app: 'svc1' } }, { rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
+  for (const mtlsMode of ['STRICT', 'PERMISSIVE', 'DISABLE'] as const) {
+    for (const permissiveTls of [false, true]) {
+      const listener = grpcInboundListener({ ip: VM_IP, port: 8080, mtlsMode, rbac, permissiveTls });
+      const read = inboundPolicyOfListener(listener);
+      assert.ok('policy' in read, `${mtlsMode} permissiveTls=${permissiveTls}: ${JSON.stringify(read)}`);
+      assert.equal(read.policy.mode, mtlsMode);
+      // Without the explicit signal the chains alone say the same.
+      const { metadata: _signal, ...bare } = listener;
+      assert.equal(mtlsModeOfListener(create(ListenerSchema, bare)), mtlsMode === 'PERMISSIVE' && !permissiveTls ? 'DISABLE' : mtlsMode, `${mtlsMode} permissiveTls=${permissiveTls} without metadata`);
+    }
+  }
+  const optionalCertificate = { transportSocket: { name: 'envoy.transport_sockets.tls', configType: { case: 'typedConfig' as const, value: anyPack(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, { requireClientCertificate: false })) } } };
+  assert.equal(mtlsModeOfListener(create(ListenerSchema, { filterChains: [optionalCertificate] })), 'PERMISSIVE', 'TLS with the client certificate optional is PERMISSIVE, not STRICT');
+});
+
 test('modes follow the inbound Listeners served by an ADS server; responses are ACKed, never NACKed', { timeout: 30_000 }, async (t) => {
   const s = await setup(t);
   const served = await serveListener(t, s, []);

@@ -226,3 +226,31 @@ test("requested inbound listeners: the workload at the requested IP decides; an 
   pipeline.noteRequestedListeners(view, ['secure.apps.test:80']);
   assert.equal(current().get(unknown), undefined, 'unsubscribed: no longer generated');
 });
+
+test('two servers that share a view (two VMs of one WorkloadGroup: same namespace and labels, other IPs) each keep their inbound listener; a stream that ends takes only its own', () => {
+  const listeners = new Map<string, Map<string, Listener>>();
+  const aliases = new Map<string, string>();
+  const sink: ResourceSink = {
+    setResources(view, type, resources) {
+      if (!type.typeUrl.endsWith('Listener')) return;
+      listeners.set(view, new Map([...resources].map(([n, r]) => [n, r.message as Listener])));
+    },
+    updateResources: () => undefined,
+    alias: (view, target) => (target === undefined ? aliases.delete(view) : aliases.set(view, target)),
+    dropView: () => undefined,
+  };
+  const pipeline = new XdsPipeline({ registry: registryOfYaml(yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'))), cache: sink, generators: { grpc: grpcGenerator } });
+  const viewA = pipeline.viewOf(proxyless('10.9.0.7', 'server', true));
+  const viewB = pipeline.viewOf(proxyless('10.9.0.8', 'server', true));
+  assert.equal(viewA, viewB, 'the view key does not hold the IP: the two servers share it');
+  const a = inboundListenerName('10.9.0.7', 8080);
+  const b = inboundListenerName('10.9.0.8', 8080);
+  const current = () => [...(listeners.get(aliases.get(viewA) ?? viewA) ?? new Map<string, Listener>()).keys()].filter((n) => n.startsWith('xds.istio.io/')).sort();
+  pipeline.noteRequestedListeners(viewA, [a], 'stream-a');
+  pipeline.noteRequestedListeners(viewB, [b], 'stream-b');
+  assert.deepEqual(current(), [a, b], "B's request does not replace A's");
+  pipeline.noteRequestedListeners(viewA, ['apps.test:80'], 'stream-a-clients');
+  assert.deepEqual(current(), [a, b], 'a stream asking for client listeners only takes nothing away');
+  pipeline.release(viewB, 'stream-b');
+  assert.deepEqual(current(), [a], "B's stream ended: its listener goes, A's stays");
+});

@@ -93,6 +93,12 @@ interface ViewState {
   /** Streams on this view. */
   refs: number;
   classKey: string;
+  /**
+   * The inbound Listener names each stream of this view asked for (noteRequestedListeners). The view
+   * key does not hold the proxy's IP: two VMs of one WorkloadGroup share a view, and each must keep
+   * its own listeners, so the view generates the union (SotW answers each stream its own names).
+   */
+  readonly requestsByStream: Map<string, readonly string[]>;
 }
 
 /** A group of views with identical configuration: one snapshot per type in the cache. */
@@ -225,7 +231,7 @@ export class XdsPipeline {
     let state = this.views.get(spec.key);
     if (!state) {
       const rel = this.currentRelevance();
-      state = { spec, refs: 0, classKey: this.classKeyOf(spec, rel) };
+      state = { spec, refs: 0, classKey: this.classKeyOf(spec, rel), requestsByStream: new Map() };
       this.views.set(spec.key, state);
       this.join(state, rel, this.sources());
     }
@@ -233,10 +239,11 @@ export class XdsPipeline {
     return spec.key;
   }
 
-  /** A stream of this view closed; the view is dropped when none is left. */
-  release(view: ViewKey): void {
+  /** A stream of this view closed (`stream`: as given to noteRequestedListeners); the view is dropped when none is left. */
+  release(view: ViewKey, stream?: string): void {
     const state = this.views.get(view);
     if (!state) return;
+    if (stream !== undefined && state.requestsByStream.delete(stream) && state.refs > 1) this.applyRequestedListeners(state);
     state.refs--;
     if (state.refs <= 0) {
       this.views.delete(view);
@@ -251,10 +258,18 @@ export class XdsPipeline {
    * to a class that generates them: for the workload of the view's namespace at that IP, else a
    * plaintext router-only listener so the server still starts (never another namespace's workload).
    */
-  noteRequestedListeners(view: ViewKey, names: readonly string[]): void {
+  noteRequestedListeners(view: ViewKey, names: readonly string[], stream = ''): void {
     const state = this.views.get(view);
     if (state === undefined || state.spec.kind !== 'grpc') return;
-    const requested = [...new Set(names.filter((n) => parseInboundListenerName(n) !== undefined))].sort();
+    const inbound = names.filter((n) => parseInboundListenerName(n) !== undefined);
+    if (inbound.length > 0) state.requestsByStream.set(stream, inbound);
+    else if (!state.requestsByStream.delete(stream)) return;
+    this.applyRequestedListeners(state);
+  }
+
+  /** Moves the view to the class of the union of its streams' inbound requests, if that changed. */
+  private applyRequestedListeners(state: ViewState): void {
+    const requested = [...new Set([...state.requestsByStream.values()].flat())].sort();
     if (requested.join(',') === (state.spec.inboundRequests ?? []).join(',')) return;
     const { inboundRequests: _previous, ...rest } = state.spec;
     state.spec = requested.length > 0 ? { ...rest, inboundRequests: requested } : rest;
