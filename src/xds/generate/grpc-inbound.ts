@@ -40,11 +40,11 @@ import type { MtlsMode } from '../../model/config/types.js';
 import type { Workload } from '../../model/mesh/types.js';
 import { effectiveMtlsMode } from '../../registry/view/peer-authentication.js';
 import { inboundRbac, rbacHttpFilters, type InboundRbac } from './authz.js';
-import { HCM_FILTER, ROUTER_FILTER, socketAddress } from './envoy/filters.js';
 import { grpcDownstreamTls } from './grpc-tls.js';
 import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from './names.js';
 import { emptyResourceSet, type ResourceSet } from './resource-set.js';
 import type { ViewContext } from './view.js';
+import { HCM_FILTER, ROUTER_FILTER, socketAddress } from './wire.js';
 
 export type EffectiveMtlsMode = Exclude<MtlsMode, 'UNSET'>;
 

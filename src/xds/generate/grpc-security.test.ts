@@ -13,10 +13,11 @@ import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/
 import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import type { ResourceSink } from '../cache/resource-cache.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from '../server/node-identity.js';
-import { generateFor, registryOfYaml } from './envoy/test-support.js';
-import { SECURE_GRPC as SERVICES } from './envoy/test-meshes.js';
+import { generateFor, registryOfYaml } from '../../../test/support/xds-generation.js';
+import { SECURE_GRPC as SERVICES } from '../../../test/support/xds-test-meshes.js';
 import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from './names.js';
-import { grpcGenerator, XdsPipeline } from './pipeline.js';
+import { grpcGenerator } from './grpc-generator.js';
+import { XdsPipeline } from './pipeline.js';
 
 
 function yamlOf(...docs: string[]): string {

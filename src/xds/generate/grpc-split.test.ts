@@ -12,9 +12,9 @@ import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/e
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { UpstreamTlsContextSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from '../server/node-identity.js';
-import { generateFor, registryOfYaml } from './envoy/test-support.js';
+import { generateFor, registryOfYaml } from '../../../test/support/xds-generation.js';
 import { splitDestinations, tlsPartName, type TlsPart } from './grpc-tls.js';
-import { grpcGenerator } from './pipeline.js';
+import { grpcGenerator } from './grpc-generator.js';
 
 const SE = (name: string, extra = '') => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry

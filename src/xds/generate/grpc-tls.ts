@@ -11,8 +11,8 @@ import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../gen/
 import type { ClusterView } from '../../registry/view/clusters.js';
 import { MAX_WEIGHT, sumWeights, type LocalityGroup, type SentEndpoint } from '../../registry/view/locality-groups.js';
 import { serviceIdentities } from './envoy/tls.js';
-import { TLS_TRANSPORT_SOCKET, typed } from './envoy/filters.js';
 import { CERTIFICATE_NAME_IDENTITY, CERTIFICATE_NAME_ROOT, CERTIFICATE_PROVIDER_INSTANCE } from './names.js';
+import { TLS_TRANSPORT_SOCKET, typed } from './wire.js';
 
 type SocketInit = MessageInitShape<typeof TransportSocketSchema>;
 type CommonInit = MessageInitShape<typeof CommonTlsContextSchema>;

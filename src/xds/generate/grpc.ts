@@ -27,9 +27,10 @@ import type { PortPolicy } from '../../registry/view/destination-rules.js';
 import { ADS, lbPolicy, loadAssignment, outlierDetection } from './common.js';
 import { grpcClusterTls, grpcUpstreamTls, mixedClusterSplit, type TlsPart } from './grpc-tls.js';
 import { emptyResourceSet, type ResourceSet } from './resource-set.js';
-import { FAULT_FILTER, routesFor } from './routes.js';
+import { routesFor } from './routes.js';
 import type { ServiceClusters, ViewContext } from './view.js';
 import { httpRoutesFor } from './virtual-services.js';
+import { FAULT_FILTER } from './wire.js';
 
 const ROUTER_FILTER = 'envoy.filters.http.router';
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { cluster, destinationRule, endpoints, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
-import { generateFor, proxylessClient, registryOfYaml, sidecar, type EnvoyResources } from './envoy/test-support.js';
-import { grpcGenerator } from './pipeline.js';
+import { generateFor, proxylessClient, registryOfYaml, sidecar, type EnvoyResources } from '../../../test/support/xds-generation.js';
+import { grpcGenerator } from './grpc-generator.js';
 
 function entry(resolution: 'STATIC' | 'DNS'): string {
   return serviceEntry('foo', 'apps', 'foo.apps.test', { resolution, port: { number: 8080, name: 'http', protocol: 'HTTP' } });

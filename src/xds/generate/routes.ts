@@ -14,12 +14,11 @@ import { clusterName } from '../../registry/view/clusters.js';
 import { duration, MILLION } from './common.js';
 import { splitDestinations, type TlsPart } from './grpc-tls.js';
 import { destinationHost, durationMs } from './virtual-services.js';
+import { FAULT_FILTER } from './wire.js';
 
 export type RouteInit = MessageInitShape<typeof RouteSchema>;
 type MatchInit = MessageInitShape<typeof RouteMatchSchema>;
 type ActionInit = MessageInitShape<typeof RouteActionSchema>;
-
-export const FAULT_FILTER = 'envoy.filters.http.fault';
 
 function stringMatcher(m: StringMatch): MessageInitShape<typeof StringMatcherSchema> | undefined {
   if (m.exact !== undefined) return { matchPattern: { case: 'exact', value: m.exact } };

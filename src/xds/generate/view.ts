@@ -68,3 +68,8 @@ export interface ServiceClusters {
 }
 
 export type Labels = StringMap;
+
+/** Orders workloads (or anything keyed) by key: the registry's order is not defined. */
+export function byKey(a: { readonly key: string }, b: { readonly key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}

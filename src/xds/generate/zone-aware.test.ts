@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { destinationRule, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
-import { generateFor, proxylessClient, registryOfYaml, sidecar } from './envoy/test-support.js';
-import { grpcGenerator } from './pipeline.js';
+import { generateFor, proxylessClient, registryOfYaml, sidecar } from '../../../test/support/xds-generation.js';
+import { grpcGenerator } from './grpc-generator.js';
 
 const NAME = 'outbound|80||za.apps.test';
 

@@ -13,7 +13,7 @@ import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/
 import { FilterChainSchema, FilterSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { ListenerSchema as LdsListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { ENVOY_TYPE_REGISTRY } from '../generate/envoy/index.js';
-import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, sidecar } from '../generate/envoy/test-support.js';
+import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, sidecar } from '../../../test/support/xds-generation.js';
 import { checkConstraints } from './constraints.js';
 
 const validCluster = () =>

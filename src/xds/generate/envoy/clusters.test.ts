@@ -6,8 +6,8 @@ import { Cluster_DiscoveryType, Cluster_DnsLookupFamily, Cluster_LbPolicy, type 
 import type { TransportSocket } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { UpstreamTlsContextSchema, type UpstreamTlsContext } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
-import { generateFor, registryOfYaml, sidecar, type EnvoyResources } from './test-support.js';
-import { SHOP } from './test-meshes.js';
+import { generateFor, registryOfYaml, sidecar, type EnvoyResources } from '../../../../test/support/xds-generation.js';
+import { SHOP } from '../../../../test/support/xds-test-meshes.js';
 
 
 const shop = generateFor(registryOfYaml(SHOP), sidecar({ namespace: 'shop', ip: '10.9.9.9' }));

@@ -1,24 +1,22 @@
 /**
- * Small Envoy building blocks of the sidecar flavour: well-known names (Istio's), typed-config
- * filters, socket addresses, the tcp_proxy and HTTP connection manager filters, upstream HTTP
- * protocol options and default circuit breakers.
+ * Small Envoy building blocks of the sidecar flavour: Istio's well-known names, the tcp_proxy and
+ * HTTP connection manager filters, upstream HTTP protocol options, default circuit breakers and
+ * route timeouts. Filter names, typed-config packing and socket helpers shared with the gRPC
+ * generators live in the leaf `../wire.ts`.
  */
-import { create, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import type { CircuitBreakersSchema } from '../../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
-import type { AddressSchema } from '../../../gen/envoy/config/core/v3/address_pb.js';
-import type { TransportSocketSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import type { FilterSchema } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import type { RouteActionSchema, RouteSchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { HttpConnectionManagerSchema, type HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
-import { RawBufferSchema } from '../../../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { duration } from '../common.js';
 import { durationMs } from '../virtual-services.js';
-import { FAULT_FILTER } from '../routes.js';
+import { FAULT_FILTER, HCM_FILTER, HTTP_PROTOCOL_OPTIONS, isHttp2Port, ROUTER_FILTER, TCP_PROXY_FILTER, typed, type InitOf } from '../wire.js';
 
 // Istio's names (pilot/pkg/networking/util, pkg/config/constants).
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
@@ -34,30 +32,6 @@ export const INBOUND_PASSTHROUGH_BIND = '127.0.0.6';
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** Istio's default `dns_refresh_rate` (mesh dnsRefreshRate). */
 export const DNS_REFRESH_RATE_MS = 60_000;
-
-export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
-export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
-export const ROUTER_FILTER = 'envoy.filters.http.router';
-export const ORIGINAL_DST_FILTER = 'envoy.filters.listener.original_dst';
-export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
-export const RAW_BUFFER_TRANSPORT_SOCKET = 'envoy.transport_sockets.raw_buffer';
-export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-
-/** The plain-object form of a message init (spreadable, unlike the message form). */
-export type InitOf<D extends DescMessage> = Exclude<MessageInitShape<D>, MessageShape<D>>;
-
-/** `{name, typed_config}` of a filter, listener filter or transport socket. */
-export function typed<D extends DescMessage>(name: string, schema: D, message?: MessageInitShape<D>) {
-  return { name, configType: { case: 'typedConfig' as const, value: anyPack<D>(schema, create(schema, message)) } };
-}
-
-export function socketAddress(address: string, port: number): MessageInitShape<typeof AddressSchema> {
-  return { address: { case: 'socketAddress', value: { address, portSpecifier: { case: 'portValue', value: port } } } };
-}
-
-export function rawBufferSocket(): MessageInitShape<typeof TransportSocketSchema> {
-  return typed(RAW_BUFFER_TRANSPORT_SOCKET, RawBufferSchema);
-}
 
 export function tcpProxyFilter(statPrefix: string, cluster: string): MessageInitShape<typeof FilterSchema> {
   return typed(TCP_PROXY_FILTER, TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
@@ -86,18 +60,6 @@ export function hcmFilter(
     normalizePath: true,
     useRemoteAddress: false,
   });
-}
-
-/** Ports served by an HTTP connection manager: HTTP, HTTP2, GRPC, GRPC-Web, and unset (treated as HTTP). */
-export function isHttpPort(protocol: string): boolean {
-  // Simplification: Istio sniffs the protocol of ports without one (http_inspector + a TCP
-  // fallback chain); meshbridge treats them as HTTP. HTTP_PROXY (egress proxy) is not HTTP here.
-  return protocol === '' || protocol === 'HTTP' || protocol === 'HTTP2' || protocol === 'GRPC' || protocol === 'GRPC-Web';
-}
-
-/** Ports whose upstream connections are HTTP/2 (Istio isHttp2Cluster). */
-export function isHttp2Port(protocol: string): boolean {
-  return protocol === 'HTTP2' || protocol === 'GRPC' || protocol === 'GRPC-Web';
 }
 
 /**

@@ -9,7 +9,8 @@ import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filte
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import type { RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import { ENVOY_TYPE_REGISTRY } from './index.js';
-import { exampleFiles, generateFor, GOLDEN_PROXIES, goldenJson, PROJECT_ROOT, registryOf, sidecar, type EnvoyResources } from './test-support.js';
+import { exampleFiles, generateFor, GOLDEN_PROXIES, goldenJson, registryOf, sidecar, type EnvoyResources } from '../../../../test/support/xds-generation.js';
+import { PROJECT_ROOT } from '../../../../test/support/paths.js';
 
 const GOLDEN_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'golden', 'envoy');
 const refresh = process.env['REFRESH_GOLDEN'] === '1';

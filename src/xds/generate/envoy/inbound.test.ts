@@ -9,8 +9,8 @@ import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tc
 import { RBACSchema as NetworkRbacSchema } from '../../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { RBACSchema as HttpRbacSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { RBAC_Action } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
-import { exampleFiles, generateFor, registryOf, registryOfYaml, sidecar } from './test-support.js';
-import { VM } from './test-meshes.js';
+import { exampleFiles, generateFor, registryOf, registryOfYaml, sidecar } from '../../../../test/support/xds-generation.js';
+import { VM } from '../../../../test/support/xds-test-meshes.js';
 
 function chain(l: Listener | undefined, port: number) {
   const c = l?.filterChains.find((f) => f.filterChainMatch?.destinationPort === port);

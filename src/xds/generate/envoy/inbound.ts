@@ -49,16 +49,12 @@ import {
   hcmFilter,
   httpProtocolOptions,
   INBOUND_PASSTHROUGH_CLUSTER,
-  isHttpPort,
-  ORIGINAL_DST_FILTER,
   routeToCluster,
-  TLS_TRANSPORT_SOCKET,
-  socketAddress,
   tcpProxyFilter,
-  typed,
   VIRTUAL_INBOUND,
   VIRTUAL_INBOUND_PORT,
 } from './filters.js';
+import { isHttpPort, ORIGINAL_DST_FILTER, socketAddress, TLS_TRANSPORT_SOCKET, typed } from '../wire.js';
 
 /** One port the proxy's own workloads are reached on. */
 export interface InboundPort {

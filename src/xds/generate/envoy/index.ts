@@ -18,7 +18,7 @@ import { RBACSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/r
 import { RBACSchema as NetworkRbacSchema } from '../../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { clustersForService, indexGateways } from '../../../registry/view/clusters.js';
-import type { Generator } from '../pipeline.js';
+import type { Generator } from '../generator.js';
 import { emptyResourceSet, mergeInto } from '../resource-set.js';
 import { blackHoleCluster, inboundPassthroughCluster, outboundCluster, passthroughCluster } from './clusters.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER } from './filters.js';

@@ -6,8 +6,8 @@ import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import type { Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
-import { generateFor, registryOfYaml, sidecar } from './test-support.js';
-import { WEB } from './test-meshes.js';
+import { generateFor, registryOfYaml, sidecar } from '../../../../test/support/xds-generation.js';
+import { WEB } from '../../../../test/support/xds-test-meshes.js';
 
 
 const r = generateFor(registryOfYaml(WEB), sidecar({ namespace: 'web' }));

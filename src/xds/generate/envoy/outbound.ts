@@ -29,16 +29,15 @@ import type { ViewContext } from '../view.js';
 import { httpRoutesFor } from '../virtual-services.js';
 import {
   hcmFilter,
-  isHttpPort,
   PASSTHROUGH_CLUSTER,
   routeToCluster,
-  socketAddress,
   tcpProxyFilter,
   VIRTUAL_INBOUND_PORT,
   VIRTUAL_OUTBOUND,
   VIRTUAL_OUTBOUND_PORT,
   withIstioTimeouts,
 } from './filters.js';
+import { isHttpPort, socketAddress } from '../wire.js';
 
 type HashPolicyInit = MessageInitShape<typeof RouteAction_HashPolicySchema>;
 type VirtualHostInit = MessageInitShape<typeof VirtualHostSchema>;

@@ -7,11 +7,11 @@ import { create, fromBinary, toBinary, type DescMessage, type MessageShape } fro
 import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 import { ClusterSchema } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ENVOY_TYPE_REGISTRY } from './index.js';
-import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, registryOfYaml, sidecar, type EnvoyResources } from './test-support.js';
-import { SECURE_GRPC, SHOP, VM, WEB } from './test-meshes.js';
+import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, registryOfYaml, sidecar, type EnvoyResources } from '../../../../test/support/xds-generation.js';
+import { SECURE_GRPC, SHOP, VM, WEB } from '../../../../test/support/xds-test-meshes.js';
 import { NodeSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { proxyIdentityFromNode } from '../../server/node-identity.js';
-import { grpcGenerator } from '../pipeline.js';
+import { grpcGenerator } from '../grpc-generator.js';
 
 /** Paths of messages carrying unknown fields, and of Anys whose type is not in the registry. */
 export function unknownFields(value: unknown, path: string, out: string[] = []): string[] {

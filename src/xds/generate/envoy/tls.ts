@@ -15,7 +15,7 @@ import type { MergedService, ServicePort } from '../../../model/mesh/types.js';
 import type { ClusterView } from '../../../registry/view/clusters.js';
 import { effectiveMtlsMode } from '../../../registry/view/peer-authentication.js';
 import { ADS, duration } from '../common.js';
-import { isHttp2Port, rawBufferSocket, TLS_TRANSPORT_SOCKET, typed, type InitOf } from './filters.js';
+import { isHttp2Port, rawBufferSocket, TLS_TRANSPORT_SOCKET, typed, type InitOf } from '../wire.js';
 
 /** Istio's SDS resource names for the workload certificate and the mesh root (pkg/security). */
 export const SDS_DEFAULT = 'default';

@@ -1,28 +1,26 @@
 /**
- * Test helpers for the Envoy flavour (used by the *.test.ts files beside it): a registry from YAML,
+ * Test helpers for the xDS generators (Envoy and proxyless gRPC): a registry from YAML,
  * an Istio-style sidecar node, and the resources the push pipeline hands the cache for that node's
  * view, recorded by a fake sink (the same path `serve` uses: XdsPipeline.viewOf → generator).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
-import type { Cluster } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { NodeSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
-import type { ClusterLoadAssignment } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import type { Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
-import type { RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
-import { registryFromObjects } from '../../../app/offline-mesh.js';
-import { loadConfig, type SourceFile } from '../../../model/config/load.js';
-import type { Registry } from '../../../registry/registry.js';
-import type { ResourceSink } from '../../cache/resource-cache.js';
-import { proxyIdentityFromNode, type ProxyIdentity } from '../../server/node-identity.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../types/resource-types.js';
-import type { XdsResourceType } from '../../types/resource-type.js';
-import { XdsPipeline, type PipelineOptions } from '../pipeline.js';
-import { ENVOY_TYPE_REGISTRY, envoyGenerator } from './index.js';
-
-/** The project root, from dist/src/xds/generate/envoy/. */
-export const PROJECT_ROOT = new URL('../../../../../', import.meta.url).pathname;
+import type { Cluster } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
+import type { ClusterLoadAssignment } from '../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import type { Listener } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import type { RouteConfiguration } from '../../src/gen/envoy/config/route/v3/route_pb.js';
+import { registryFromObjects } from '../../src/app/offline-mesh.js';
+import { loadConfig, type SourceFile } from '../../src/model/config/load.js';
+import type { Registry } from '../../src/registry/registry.js';
+import type { ResourceSink } from '../../src/xds/cache/resource-cache.js';
+import { proxyIdentityFromNode, type ProxyIdentity } from '../../src/xds/server/node-identity.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
+import type { XdsResourceType } from '../../src/xds/types/resource-type.js';
+import { XdsPipeline, type PipelineOptions } from '../../src/xds/generate/pipeline.js';
+import { ENVOY_TYPE_REGISTRY, envoyGenerator } from '../../src/xds/generate/envoy/index.js';
+import { PROJECT_ROOT } from './paths.js';
 
 export function exampleFiles(): SourceFile[] {
   const dir = join(PROJECT_ROOT, 'examples');

@@ -1,0 +1,187 @@
+/**
+ * Feeding the cache: generates a class's resources (in full, for some hosts, or only the
+ * generator's shared part) and hands the resource cache the whole set or only the differences.
+ * Order within a class: clusters and endpoints before listeners and routes (make-before-break).
+ */
+import type { Index } from '../../lib/krt/index.js';
+import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
+import type { MergedService, Workload } from '../../model/mesh/types.js';
+import type { Registry } from '../../registry/registry.js';
+import type { ClientProxy } from '../../registry/view/client.js';
+import { servicesForClient, type ViewSources } from '../../registry/view/clusters.js';
+import { isServiceVisible, winningService } from '../../registry/view/visibility.js';
+import type { ResourceInput, ResourceSink } from '../cache/resource-cache.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
+import type { Generator } from './generator.js';
+import { parseInboundListenerName } from './names.js';
+import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
+import type { ServiceMemo } from './service-memo.js';
+import type { ClassState } from './view-classes.js';
+import { byKey, type GeneratorKind, type InboundRequest, type ViewContext } from './view.js';
+
+export interface ClassFeedOptions {
+  readonly registry: Registry;
+  readonly cache: ResourceSink;
+  readonly generators: Readonly<Partial<Record<GeneratorKind, Generator>>>;
+  readonly memo: ServiceMemo;
+  readonly workloadsByAddress: Index<Workload>;
+}
+
+const KINDS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;
+type Kind = (typeof KINDS)[number];
+type Removals = Record<Kind, string[]>;
+
+export class ClassFeed {
+  /** Push generation; a class generated in full in the current one is not generated again by its push. */
+  generation = 0;
+  /** Version tokens of the generators' shared parts (unique per feed: a cache is fed by one pipeline). */
+  private sharedVersion = 0;
+
+  constructor(private readonly o: ClassFeedOptions) {}
+
+  /** Regenerates one class from `sources`; returns how many services were rebuilt. */
+  generateFull(c: ClassState, sources: ViewSources): number {
+    c.generated = this.generation;
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator) return 0;
+    const ctx = this.context(c, sources);
+    const services = servicesForClient(sources, c.spec.client);
+    c.winners = new Map(services.map((s) => [s.host, s]));
+    c.owned = new Map();
+    const perService = new Map<string, ResourceSet>();
+    const sets = new TypedInputs();
+    let rebuilt = 0;
+    for (const service of services) {
+      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, c.key, service, sources, c.winners);
+      if (built) rebuilt++;
+      c.owned.set(service.host, { token, resources });
+      perService.set(service.key, resources);
+      sets.add(resources, token);
+    }
+    if (generator.shared) {
+      const shared = emptyResourceSet();
+      mergeInto(shared, generator.shared(ctx, perService, c.winners));
+      sets.add(shared, this.nextSharedVersion());
+      c.sharedOwned = shared;
+    }
+    const cache = this.o.cache;
+    cache.setResources(c.key, CLUSTER, sets.clusters);
+    cache.setResources(c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(c.key, LISTENER, sets.listeners);
+    cache.setResources(c.key, ROUTE, sets.routes);
+    return rebuilt;
+  }
+
+  /** Regenerates the given hosts of one class and hands the cache only the differences. */
+  generateHosts(c: ClassState, sources: ViewSources, hosts: ReadonlySet<string>): number {
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator) return 0;
+    const ctx = this.context(c, sources);
+    const upserts = new TypedInputs();
+    const removals: Removals = { listeners: [], routes: [], clusters: [], endpoints: [] };
+    const remove = (set: ResourceSet, keep: ResourceSet | undefined): void => {
+      for (const kind of KINDS) for (const name of set[kind].keys()) if (!keep?.[kind].has(name)) removals[kind].push(name);
+    };
+    let rebuilt = 0;
+    for (const host of hosts) {
+      const before = c.owned.get(host);
+      const winner = this.winnerFor(host, c.spec.client, sources.mesh);
+      if (winner === undefined) {
+        c.winners.delete(host);
+        if (before) remove(before.resources, undefined);
+        c.owned.delete(host);
+        continue;
+      }
+      c.winners.set(host, winner);
+      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, c.key, winner, sources, c.winners);
+      if (built) rebuilt++;
+      if (before?.token === token) continue;
+      if (before) remove(before.resources, resources);
+      upserts.add(resources, token);
+      c.owned.set(host, { token, resources });
+    }
+    this.update(c.key, upserts, removals, 'changed types');
+    return rebuilt;
+  }
+
+  /** Rebuilds the generator's shared part of one class alone (it must not read the services) and hands the cache the differences. */
+  generateShared(c: ClassState, sources: ViewSources): void {
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator?.shared) return;
+    const next = emptyResourceSet();
+    mergeInto(next, generator.shared(this.context(c, sources), new Map(), c.winners));
+    const before = c.sharedOwned ?? emptyResourceSet();
+    c.sharedOwned = next;
+    // The cache compares encoded contents: unchanged resources are not pushed again.
+    const upserts = new TypedInputs();
+    upserts.add(next, this.nextSharedVersion());
+    const removed = (kind: Kind): string[] => [...before[kind].keys()].filter((name) => !next[kind].has(name));
+    this.update(c.key, upserts, { listeners: removed('listeners'), routes: removed('routes'), clusters: removed('clusters'), endpoints: removed('endpoints') }, 'every type');
+  }
+
+  /** Hands the cache `upserts` and `removals` of one class, for every type or only those with a change. */
+  private update(classKey: string, upserts: TypedInputs, removals: Removals, which: 'every type' | 'changed types'): void {
+    const cache = this.o.cache;
+    const changed = (kind: Kind): boolean => which === 'every type' || upserts[kind].size > 0 || removals[kind].length > 0;
+    if (changed('clusters')) cache.updateResources(classKey, CLUSTER, upserts.clusters, removals.clusters);
+    if (changed('endpoints')) cache.updateResources(classKey, ENDPOINT, upserts.endpoints, removals.endpoints);
+    if (changed('listeners')) cache.updateResources(classKey, LISTENER, upserts.listeners, removals.listeners);
+    if (changed('routes')) cache.updateResources(classKey, ROUTE, upserts.routes, removals.routes);
+  }
+
+  private nextSharedVersion(): string {
+    return `shared.${++this.sharedVersion}`;
+  }
+
+  private context(c: ClassState, sources: ViewSources): ViewContext {
+    const registry = this.o.registry;
+    const ownWorkloads = c.spec.ownWorkloads.flatMap((k) => {
+      const w = registry.workloads.get(k);
+      return w ? [w] : [];
+    });
+    const inboundRequests = (c.spec.inboundRequests ?? []).flatMap((name): InboundRequest[] => {
+      const at = parseInboundListenerName(name);
+      if (at === undefined) return [];
+      // Issue 11: only a workload of the client's own namespace. Another namespace's workload at that
+      // IP is not the asking server (its identity and policy are not the client's to see): the
+      // client gets the plaintext router-only listener, as for an IP without a workload.
+      const workload = this.o.workloadsByAddress
+        .lookup(at.ip)
+        .filter((w) => w.namespace === c.spec.client.namespace)
+        .sort(byKey)[0];
+      return [{ name, ...at, ...(workload ? { workload } : {}) }];
+    });
+    return {
+      spec: c.spec,
+      sources,
+      virtualServices: registry.inputs.virtualServices.list(),
+      ownWorkloads,
+      ...(inboundRequests.length > 0 ? { inboundRequests } : {}),
+    };
+  }
+
+  /** The visible service `host` resolves to for this client (as servicesForClient decides it). */
+  private winnerFor(host: string, client: ClientProxy, mesh: MeshSettings): MergedService | undefined {
+    const candidates = this.o.registry.servicesByHost
+      .lookup(host)
+      .filter((s) => isServiceVisible(s, client.namespace, mesh))
+      .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+    return winningService(candidates, client.namespace);
+  }
+}
+
+type MessageOf<K extends Kind> = ResourceSet[K] extends Map<string, infer M> ? M : never;
+
+/** Resources of several services by type, each with the token of the service it came from. */
+class TypedInputs {
+  readonly listeners = new Map<string, ResourceInput<MessageOf<'listeners'>>>();
+  readonly routes = new Map<string, ResourceInput<MessageOf<'routes'>>>();
+  readonly clusters = new Map<string, ResourceInput<MessageOf<'clusters'>>>();
+  readonly endpoints = new Map<string, ResourceInput<MessageOf<'endpoints'>>>();
+  add(set: ResourceSet, version: string): void {
+    for (const [n, m] of set.listeners) this.listeners.set(n, { version, message: m });
+    for (const [n, m] of set.routes) this.routes.set(n, { version, message: m });
+    for (const [n, m] of set.clusters) this.clusters.set(n, { version, message: m });
+    for (const [n, m] of set.endpoints) this.endpoints.set(n, { version, message: m });
+  }
+}

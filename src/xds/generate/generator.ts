@@ -1,0 +1,19 @@
+/** What the push pipeline asks of a generator flavour (Envoy sidecar, proxyless gRPC). */
+import type { MergedService } from '../../model/mesh/types.js';
+import type { ViewSources } from '../../registry/view/clusters.js';
+import type { ResourceSet } from './resource-set.js';
+import type { ViewContext } from './view.js';
+
+/** A generator flavour: per-service resources, plus resources shared by all services of a view. */
+export interface Generator {
+  forService(ctx: ViewContext, service: MergedService, sources: ViewSources, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  /** Resources that depend on all services (Envoy: port-level routes, virtual listeners, inbound). */
+  shared?(ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  /**
+   * The generator reads the client only through `clustersForService` (DestinationRules, locality
+   * load balancing, network gateways) and the VirtualServices visible from its namespace, and not
+   * the view's own workloads: views may then share classes and per-service results (see
+   * pipeline.ts and relevance.ts).
+   */
+  readonly sharedAcrossViews?: boolean;
+}

@@ -1,0 +1,111 @@
+/**
+ * Per-service memo: the resources generated for a service are shared across classes under a key
+ * made only of the client attributes that can change *that* service's output (no DestinationRule
+ * for its host and no VirtualService in the mesh: none), so an endpoint change is generated and
+ * encoded once, not once per class. Entries live until their service object or the policy
+ * generation changes.
+ */
+import type { Collection } from '../../lib/krt/index.js';
+import { formatLocality } from '../../model/mesh/locality.js';
+import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
+import type { MergedService } from '../../model/mesh/types.js';
+import type { ViewSources } from '../../registry/view/clusters.js';
+import { destinationRuleHost, hostMatches } from '../../registry/view/destination-rules.js';
+import type { Generator } from './generator.js';
+import type { Relevance } from './relevance.js';
+import type { ResourceSet } from './resource-set.js';
+import type { ViewContext } from './view.js';
+
+export interface ServiceMemoOptions {
+  /** The relevance classes were last formed under. */
+  readonly relevance: () => Relevance;
+  /** Keys of services with the traffic-distribution annotation (relevance.ts). */
+  readonly distributionAnnotated: Collection<string>;
+}
+
+/** One service's memoised resources, valid for one service object and policy generation. */
+interface MemoEntry {
+  readonly service: MergedService;
+  readonly policy: number;
+  /** Memo key (memoKey) → resources. */
+  readonly byKey: Map<string, ResourceSet>;
+}
+
+export class ServiceMemo {
+  /** serviceKey → the entry. */
+  private readonly entries = new Map<string, MemoEntry>();
+  private policyGeneration = 0;
+  /** Small numbers for the service and resource objects behind cache tokens (per memo, so tokens never leak across pipelines). */
+  private readonly tokenIds = new WeakMap<object, number>();
+  private nextTokenId = 1;
+
+  constructor(private readonly o: ServiceMemoOptions) {}
+
+  /** Policies changed: every entry is stale. */
+  policyChanged(): void {
+    this.policyGeneration++;
+  }
+
+  /** The service is gone. */
+  forgetService(serviceKey: string): void {
+    this.entries.delete(serviceKey);
+  }
+
+  /**
+   * The class is gone: results memoised under its own key (services with a DestinationRule,
+   * generators that do not share) would otherwise stay until their service changes.
+   */
+  forgetClass(classKey: string): void {
+    for (const m of this.entries.values()) m.byKey.delete(classKey);
+  }
+
+  /**
+   * The resources of `service` for class `classKey` (whose spec is `ctx.spec`), memoised, and the
+   * token for the cache; `built` when they were generated now.
+   */
+  resourcesOf(
+    gen: Generator,
+    ctx: ViewContext,
+    classKey: string,
+    service: MergedService,
+    sources: ViewSources,
+    winners: ReadonlyMap<string, MergedService>,
+  ): { resources: ResourceSet; token: string; built: boolean } {
+    let m = this.entries.get(service.key);
+    if (!m || m.service !== service || m.policy !== this.policyGeneration) {
+      m = { service, policy: this.policyGeneration, byKey: new Map() };
+      this.entries.set(service.key, m);
+    }
+    const key = this.memoKey(gen, ctx, classKey, service, sources.mesh);
+    let resources = m.byKey.get(key);
+    let built = false;
+    if (resources === undefined) {
+      resources = gen.forService(ctx, service, sources, winners);
+      m.byKey.set(key, resources);
+      built = true;
+    }
+    return { resources, token: `${this.tokenOf(service)}.${this.policyGeneration}.${this.tokenOf(resources)}`, built };
+  }
+
+  /**
+   * The client attributes that can change this service's resources (see Relevance): none when no
+   * DestinationRule applies to its host, no VirtualService exists, no gateway exists and no
+   * locality rule reads the client's locality.
+   */
+  private memoKey(gen: Generator, ctx: ViewContext, classKey: string, service: MergedService, mesh: MeshSettings): string {
+    const rel = this.o.relevance();
+    if (!gen.sharedAcrossViews) return classKey;
+    const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
+    if (ruled || this.o.distributionAnnotated.get(service.key) !== undefined) return classKey;
+    const { spec } = ctx;
+    const client = spec.client;
+    const key = [spec.kind, rel.anyVirtualService ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
+    return spec.tls === true ? `${key}|tls` : key;
+  }
+
+  private tokenOf(o: object): number {
+    let id = this.tokenIds.get(o);
+    if (id === undefined) this.tokenIds.set(o, (id = this.nextTokenId++));
+    return id;
+  }
+}
