@@ -30,9 +30,7 @@ const DESTINATION_RULE = `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: s1, namespace: a }
-spec:
-  host: s1.example.com
-  workloadSelector: { matchLabels: { app: client } }
+spec: { host: s1.example.com, workloadSelector: { matchLabels: { app: client } } }
 `;
 
 test('relevance facts follow the services, the mesh default exportTo and the policies', () => {
