@@ -79,7 +79,7 @@ export class XdsPipeline {
     const relevance = (): Relevance => this.currentRelevance();
     const sharesAcrossViews = (kind: GeneratorKind): boolean => o.generators[kind]?.sharedAcrossViews === true;
     const workloadsByAddress = o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
-    this.memo = new ServiceMemo({ relevance, distributionAnnotated: this.derived.distributionAnnotated });
+    this.memo = new ServiceMemo({ relevance, facts: this.derived.facts });
     this.feed = new ClassFeed({ registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
     this.classes = new ViewClasses({
       sharesAcrossViews,

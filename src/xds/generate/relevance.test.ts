@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildRegistry, createInputs, replaceInputs } from '../../registry/registry.js';
 import { objectsFrom } from '../../../test/support/mesh.js';
-import { deriveRelevance } from './relevance.js';
+import { deriveRelevance, type RelevanceFact } from './relevance.js';
 
 function serviceEntry(name: string, namespace: string, host: string, extra = ''): string {
   return `
@@ -37,11 +37,8 @@ test('relevance facts follow the services, the mesh default exportTo and the pol
   const inputs = createInputs();
   const registry = buildRegistry(inputs);
   const derived = deriveRelevance(registry);
-  const facts = () => ({
-    distributionAnnotated: derived.distributionAnnotated.list().sort(),
-    restrictedExport: derived.restrictedExport.list().sort(),
-    sharedHosts: derived.sharedHosts.list().sort(),
-  });
+  const ids = (kind: RelevanceFact['kind']) => derived.factsByKind.lookup(kind).map((f) => f.id).sort();
+  const facts = () => ({ distributionAnnotated: ids('traffic-distribution'), restrictedExport: ids('restricted-export'), sharedHosts: ids('shared-host') });
   const relevance = () => {
     const { namespace, network, locality, labels } = derived.relevance.value();
     return { namespace, network, locality, labels };

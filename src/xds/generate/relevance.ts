@@ -4,12 +4,11 @@
  * The push pipeline groups views in classes keyed by these attributes only (view-classes.ts), and
  * memoises per-service results under the attributes that can change that service (service-memo.ts).
  *
- *   Services ──> distribution-annotated services ─┐
- *            ──> restricted-export services ──────┼──> Relevance (singleton)
- *            ──> hosts in several namespaces ─────┤
- *   mesh, DestinationRules, VirtualServices, gateways ┘
+ *   Services ──> relevance facts (per service: traffic-distribution annotation, restricted
+ *                export, host in several namespaces), indexed by kind ──┐
+ *   mesh, DestinationRules, VirtualServices, gateways ─────────────────┴──> Relevance (singleton)
  */
-import { derive, singleton, type Collection, type Singleton } from '../../lib/krt/index.js';
+import { deriveMany, singleton, type Collection, type Context, type Index, type Singleton } from '../../lib/krt/index.js';
 import type { DestinationRule } from '../../model/config/types.js';
 import { meshSettingsFrom, type MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
@@ -35,15 +34,26 @@ export interface Relevance {
   readonly signature: string;
 }
 
-/** The per-service facts behind Relevance and the Relevance they add up to, kept by the registry's collections. */
+/**
+ * A per-service fact behind Relevance: `traffic-distribution` (the service has the annotation:
+ * locality-aware without any policy; `id` its key), `restricted-export` (not exported to every
+ * namespace, by its own exportTo or the mesh default; `id` its key), `shared-host` (`id`, a host, is
+ * defined in more than one namespace).
+ */
+export interface RelevanceFact {
+  readonly kind: 'traffic-distribution' | 'restricted-export' | 'shared-host';
+  readonly id: string;
+}
+
 export interface RelevanceCollections {
-  /** Keys of services with the traffic-distribution annotation (locality-aware without any policy). */
-  readonly distributionAnnotated: Collection<string>;
-  /** Keys of services not exported to every namespace (their own exportTo, or the mesh default). */
-  readonly restrictedExport: Collection<string>;
-  /** Hosts defined in more than one namespace. */
-  readonly sharedHosts: Collection<string>;
+  /** Every fact, keyed by factKey. One derived collection (one state per service, not one per fact). */
+  readonly facts: Collection<RelevanceFact>;
+  readonly factsByKind: Index<RelevanceFact>;
   readonly relevance: Singleton<Relevance>;
+}
+
+export function factKey(kind: RelevanceFact['kind'], id: string): string {
+  return `${kind}|${id}`;
 }
 
 const TRAFFIC_DISTRIBUTION = 'networking.istio.io/traffic-distribution';
@@ -55,31 +65,30 @@ const TRAFFIC_DISTRIBUTION = 'networking.istio.io/traffic-distribution';
 export function deriveRelevance(registry: Registry): RelevanceCollections {
   const { services, servicesByHost } = registry;
   const meshOf = (fetched: readonly MeshSettings[]): MeshSettings => fetched[0] ?? meshSettingsFrom([]);
-  const distributionAnnotated = derive('xds/DistributionAnnotatedServices', services, (_ctx, s) => (hasTrafficDistribution(s) ? s.key : undefined), (key) => key);
-  const restrictedExport = derive(
-    'xds/RestrictedExportServices',
+  const facts = deriveMany(
+    'xds/RelevanceFacts',
     services,
-    (ctx, s) => (isExportRestricted(s, meshOf(ctx.fetch(registry.mesh))) ? s.key : undefined),
-    (key) => key,
+    (ctx, s): RelevanceFact[] => [
+      ...(hasTrafficDistribution(s) ? [{ kind: 'traffic-distribution' as const, id: s.key }] : []),
+      ...(isExportRestricted(s, meshOf(ctx.fetch(registry.mesh))) ? [{ kind: 'restricted-export' as const, id: s.key }] : []),
+      ...(ctx.fetch(services, { index: servicesByHost, value: s.host }).length > 1 ? [{ kind: 'shared-host' as const, id: s.host }] : []),
+    ],
+    (f) => factKey(f.kind, f.id),
   );
-  const sharedHosts = derive(
-    'xds/SharedHosts',
-    services,
-    (ctx, s) => (ctx.fetch(services, { index: servicesByHost, value: s.host }).length > 1 ? s.host : undefined),
-    (host) => host,
-  );
+  const factsByKind = facts.index('kind', (f) => [f.kind]);
+  const any = (ctx: Context, kind: RelevanceFact['kind']): boolean => ctx.fetch(facts, { index: factsByKind, value: kind }).length > 0;
   const relevance = singleton('xds/Relevance', (ctx) =>
     relevanceFrom({
       mesh: meshOf(ctx.fetch(registry.mesh)),
       rules: ctx.fetch(registry.inputs.destinationRules),
       anyVirtualService: ctx.fetch(registry.inputs.virtualServices).length > 0,
       anyGateway: (ctx.fetch(registry.gateways)[0] ?? []).length > 0,
-      anyDistributionAnnotated: ctx.fetch(distributionAnnotated).length > 0,
-      anyRestrictedExport: ctx.fetch(restrictedExport).length > 0,
-      anySharedHost: ctx.fetch(sharedHosts).length > 0,
+      anyDistributionAnnotated: any(ctx, 'traffic-distribution'),
+      anyRestrictedExport: any(ctx, 'restricted-export'),
+      anySharedHost: any(ctx, 'shared-host'),
     }),
   );
-  return { distributionAnnotated, restrictedExport, sharedHosts, relevance };
+  return { facts, factsByKind, relevance };
 }
 
 export function hasTrafficDistribution(service: MergedService): boolean {

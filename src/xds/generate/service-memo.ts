@@ -12,15 +12,15 @@ import type { MergedService } from '../../model/mesh/types.js';
 import type { ViewSources } from '../../registry/view/clusters.js';
 import { destinationRuleHost, hostMatches } from '../../registry/view/destination-rules.js';
 import type { Generator } from './generator.js';
-import type { Relevance } from './relevance.js';
+import { factKey, type Relevance, type RelevanceFact } from './relevance.js';
 import type { ResourceSet } from './resource-set.js';
 import type { ViewContext } from './view.js';
 
 export interface ServiceMemoOptions {
   /** The relevance classes were last formed under. */
   readonly relevance: () => Relevance;
-  /** Keys of services with the traffic-distribution annotation (relevance.ts). */
-  readonly distributionAnnotated: Collection<string>;
+  /** The relevance facts (relevance.ts): services with the traffic-distribution annotation. */
+  readonly facts: Collection<RelevanceFact>;
 }
 
 /** One service's memoised resources, valid for one service object and policy generation. */
@@ -96,7 +96,7 @@ export class ServiceMemo {
     const rel = this.o.relevance();
     if (!gen.sharedAcrossViews) return classKey;
     const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
-    if (ruled || this.o.distributionAnnotated.get(service.key) !== undefined) return classKey;
+    if (ruled || this.o.facts.get(factKey('traffic-distribution', service.key)) !== undefined) return classKey;
     const { spec } = ctx;
     const client = spec.client;
     const key = [spec.kind, rel.anyVirtualService ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
