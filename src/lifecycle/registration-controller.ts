@@ -23,15 +23,16 @@
  */
 import type { ConfigStore, ObjectRef } from '../model/config/store.js';
 import type { Condition, WorkloadEntry, WorkloadGroup } from '../model/config/types.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
-import type { Admission } from '../xds/server/ads-stream.js';
+import { formatLocality } from '../model/mesh/locality.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
+import type { Admission } from '../model/mesh/stream-admission.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
-import { verifyToken, type TokenClaims } from './registration-token.js';
-import { tokenRefusal, type Refusal } from './token-admission.js';
+import { verifyToken, type TokenClaims } from '../security/registration-token.js';
+import { tokenRefusal, type Refusal } from '../security/token-admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
 
 export interface RegistrationOptions {
@@ -58,12 +59,6 @@ interface Stream {
   readonly connectedAt: number;
   /** The registration token the stream was admitted with (issue 11). */
   readonly token?: TokenClaims;
-}
-
-function localityOf(proxy: ProxyIdentity): string {
-  const l = proxy.locality;
-  if (l.region === '' && l.zone === '' && l.subZone === '') return '';
-  return [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '');
 }
 
 const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`;
@@ -239,7 +234,7 @@ export class RegistrationController {
         namespace: s.ref.namespace,
         group: group.metadata.name,
         network: s.proxy.network ?? '',
-        locality: localityOf(s.proxy),
+        locality: formatLocality(s.proxy.locality),
         labels: s.proxy.labels,
         healthChecked: meta(s.proxy, 'HEALTH_CHECKS') === 'true' || group.spec.probe !== undefined,
       }, this.order++);

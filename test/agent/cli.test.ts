@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
-import { verifyToken } from '../../src/lifecycle/registration-token.js';
+import { verifyToken } from '../../src/security/registration-token.js';
 import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import { BIN, PROJECT_ROOT } from '../support/paths.js';

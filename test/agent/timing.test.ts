@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { backoffDelayMs } from '../../src/agent/agent.js';
 import { BootstrapError, nodeId, parseLocality, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
 import { renewalDelayMs, tokenTimes } from '../../src/agent/token-renewal.js';
-import { signToken } from '../../src/lifecycle/registration-token.js';
+import { signToken } from '../../src/security/registration-token.js';
 
 test('backoff: exponential with full jitter, base 200 ms, capped at 30 s', () => {
   assert.equal(backoffDelayMs(0, 200, 30_000, () => 0), 0);

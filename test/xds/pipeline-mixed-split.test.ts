@@ -13,7 +13,7 @@ import { objectKey, type ConfigObject } from '../../src/model/config/types.js';
 import { buildRegistry, createInputs, replaceInputs, type Registry, type RegistryInputs } from '../../src/registry/registry.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { grpcGenerator, XdsPipeline } from '../../src/xds/generate/pipeline.js';
-import type { ProxyIdentity } from '../../src/xds/server/node-identity.js';
+import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
 

@@ -19,7 +19,7 @@ import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { describeRef, StoreUnavailableError, type ConfigStore, type Listing, type ObjectRef, type StoreEvent, type StoreWatch, type WriteFailure, type WriteOp, type WriteOptions, type WriteResult } from '../../model/config/store.js';
 import { duplicateRef, opRef, planWrite, type PlannedWrite } from '../../model/config/store-writes.js';
 import type { ConfigObject } from '../../model/config/types.js';
-import { decodeKv, encodeObject, KeyLayout } from './keys.js';
+import { decodeAll, decodeKv, encodeObject, KeyLayout } from './keys.js';
 import { EtcdConfigWatch } from './etcd-config-watch.js';
 import { listPrefix } from './prefix-watch.js';
 
@@ -69,19 +69,7 @@ export class EtcdStore implements ConfigStore {
   /** Lists (and decodes) every object; rejects with etcd's error. */
   async listNow(): Promise<Listing> {
     const listed = await listPrefix(this.client, this.layout.config);
-    return { ...this.decodeAll(listed.kvs), revision: String(listed.revision) };
-  }
-
-  decodeAll(kvs: readonly IKeyValue[]): Omit<Listing, 'revision'> {
-    const objects: ConfigObject[] = [];
-    const problems = [];
-    for (const kv of kvs) {
-      const d = decodeKv(this.layout, kv);
-      if (d.ok) objects.push(d.object);
-      else problems.push(d.problem);
-      if (!d.ok && d.failClosed !== undefined) objects.push(d.failClosed); // invalid AuthorizationPolicies deny rather than vanish
-    }
-    return { objects, problems };
+    return { ...decodeAll(this.layout, listed.kvs), revision: String(listed.revision) };
   }
 
   async get(ref: ObjectRef): Promise<ConfigObject | undefined> {
@@ -97,7 +85,7 @@ export class EtcdStore implements ConfigStore {
   }
 
   watch(fromRevision: string, listener: (event: StoreEvent) => void): StoreWatch {
-    const w = new EtcdConfigWatch(this, Number(fromRevision), listener);
+    const w = new EtcdConfigWatch(this.client, this.layout, Number(fromRevision), listener);
     this.watches.add(w);
     w.start();
     return {
@@ -198,10 +186,5 @@ export class EtcdStore implements ConfigStore {
     await Promise.all([...this.watches].map((w) => w.close()));
     this.watches.clear();
     this.client.close();
-  }
-
-  /** `refKey` of an object key in this layout (exported for the watch). */
-  objectKeyOf(key: string): string {
-    return this.layout.objectKeyOf(key);
   }
 }

@@ -82,6 +82,22 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
   return { ok: true, object: { ...o, metadata: { ...o.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject };
 }
 
+/**
+ * Decodes every listed key-value: the valid objects, and a problem for each invalid one (an invalid
+ * AuthorizationPolicy also keeps its deny-all substitute, so it denies rather than vanishes).
+ */
+export function decodeAll(layout: KeyLayout, kvs: readonly IKeyValue[]): { objects: ConfigObject[]; problems: StoredProblem[] } {
+  const objects: ConfigObject[] = [];
+  const problems: StoredProblem[] = [];
+  for (const kv of kvs) {
+    const d = decodeKv(layout, kv);
+    if (d.ok) objects.push(d.object);
+    else problems.push(d.problem);
+    if (!d.ok && d.failClosed !== undefined) objects.push(d.failClosed);
+  }
+  return { objects, problems };
+}
+
 /** The smallest key after every key starting with `prefix` (etcd's range_end for a prefix). */
 export function prefixEnd(prefix: string): Buffer {
   const b = Buffer.from(prefix);

@@ -37,7 +37,7 @@ import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService, Workload } from '../../model/mesh/types.js';
 import type { ResourceInput, ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
-import type { ProxyIdentity } from '../server/node-identity.js';
+import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { grpcInboundResources, grpcServiceResources } from './grpc.js';
 import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
@@ -300,9 +300,7 @@ export class XdsPipeline {
       // Issue 11: only a workload of the proxy's own namespace (a node without one is in `default`).
       .filter((w) => w.kind === 'WorkloadEntry' && w.namespace === (proxy.namespace ?? 'default'))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const l = proxy.locality;
-    const nodeLocality = l.region !== '' || l.zone !== '' || l.subZone !== '' ? [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '') : undefined;
-    const locality = own[0]?.locality || nodeLocality;
+    const locality = own[0]?.locality || formatLocality(proxy.locality);
     const client: ClientProxy = resolveClientProxy(
       {
         namespace: proxy.namespace ?? 'default',
