@@ -128,18 +128,6 @@ export function nodeId(type: 'sidecar' | 'proxyless', ip: string, name: string, 
   return `${type}~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`;
 }
 
-export interface Locality {
-  readonly region: string;
-  readonly zone: string;
-  readonly subZone: string;
-}
-
-/** `region/zone/subzone`, parts optional. */
-export function parseLocality(s: string): Locality {
-  const [region = '', zone = '', subZone = ''] = s.split('/');
-  return { region, zone, subZone };
-}
-
 /** The first non-internal IPv4 address of this machine (agent-protocol.md §3), else undefined. */
 export function firstMachineIPv4(): string | undefined {
   for (const addrs of Object.values(networkInterfaces())) {

@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelayMs } from '../../src/agent/agent.js';
-import { BootstrapError, nodeId, parseLocality, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
+import { BootstrapError, nodeId, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
+import { parseLocality } from '../../src/model/mesh/locality.js';
 import { renewalDelayMs, tokenTimes } from '../../src/agent/token-renewal.js';
 import { signToken } from '../../src/security/registration-token.js';
 
