@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../lib/fs/modes.js';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ReadinessProbe } from '../model/config/types.js';
+import { errorMessage } from '../lib/errors.js';
 
 export const SETTINGS_FILE = 'meshbridge-agent.json';
 export const TOKEN_FILE = 'registration-token';
@@ -140,5 +141,5 @@ export function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return 'no such file or directory';
   if (err.code === 'EACCES') return 'permission denied';
-  return err instanceof Error ? err.message : String(e);
+  return errorMessage(e);
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backoffDelayMs } from '../../src/agent/agent.js';
+import { backoffDelayMs } from '../../src/lib/async/backoff.js';
 import { BootstrapError, nodeId, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
 import { parseLocality } from '../../src/model/mesh/locality.js';
 import { renewalDelayMs, tokenTimes } from '../../src/agent/token-renewal.js';
