@@ -19,7 +19,7 @@ import { bootstrapDir, settingsFor, startControlPlane } from './harness.js';
 import { Client, credentials } from '@grpc/grpc-js';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { whoMethod } from '../xds/fixtures/echo-service.js';
-import { freePort } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../e2e/serve-process.js';
 
 function run(args: string[], cwd = PROJECT_ROOT): { code: number | null; stdout: string; stderr: string } {

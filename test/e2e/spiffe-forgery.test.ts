@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { writeCertificate } from '../../src/agent/certificates.js';
 import { CertificateAuthority, type CaFiles } from '../../src/security/ca.js';
 import { signLeafForTests } from '../support/ca-test-support.js';
-import { freePort } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { bearer, keyAndCsr, refusal, TokenMesh } from '../support/token-mesh.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
