@@ -34,6 +34,7 @@ import { admitAgent, meta } from './admission.js';
 import { verifyToken, type TokenClaims } from '../security/registration-token.js';
 import { tokenRefusal, type Refusal } from '../security/token-admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface RegistrationOptions {
   readonly store: ConfigStore;
@@ -88,7 +89,7 @@ export class RegistrationController {
   constructor(private readonly o: RegistrationOptions) {
     this.graceMs = o.gracePeriodMs ?? 10_000;
     this.instance = o.coordination.instance;
-    this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: e instanceof Error ? e.message : String(e) }));
+    this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: errorMessage(e) }));
   }
 
   private now(): number {
@@ -365,7 +366,7 @@ export class RegistrationController {
     try {
       listing = await this.o.store.list();
     } catch (e) {
-      this.o.log.warn('sweep skipped: the store is unreachable', { error: e instanceof Error ? e.message : String(e) });
+      this.o.log.warn('sweep skipped: the store is unreachable', { error: errorMessage(e) });
       return;
     }
     const now = this.now();

@@ -22,6 +22,7 @@ import type { ConfigObject } from '../../model/config/types.js';
 import { decodeAll, decodeKv, encodeObject, KeyLayout } from './keys.js';
 import { EtcdConfigWatch } from './etcd-config-watch.js';
 import { listPrefix } from './prefix-watch.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export interface EtcdStoreOptions {
   readonly prefix?: string;
@@ -30,14 +31,12 @@ export interface EtcdStoreOptions {
   readonly maxAttempts?: number;
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 function unavailable(e: unknown, description: string): WriteResult {
   const refused = etcdRefusal(e, description);
   if (refused !== undefined) throw refused;
   return {
     ok: false,
-    failure: { code: 'Unavailable', message: `etcd did not answer (${message(e)}); the write may or may not have happened`, retryable: true },
+    failure: { code: 'Unavailable', message: `etcd did not answer (${errorMessage(e)}); the write may or may not have happened`, retryable: true },
   };
 }
 
@@ -62,7 +61,7 @@ export class EtcdStore implements ConfigStore {
     try {
       return await this.listNow();
     } catch (e) {
-      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`listing ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`listing ${this.description} failed: ${errorMessage(e)}`);
     }
   }
 
@@ -77,7 +76,7 @@ export class EtcdStore implements ConfigStore {
     try {
       kv = (await this.client.kv.range({ key: Buffer.from(this.layout.keyOf(ref)) })).kvs[0];
     } catch (e) {
-      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${errorMessage(e)}`);
     }
     if (!kv) return undefined;
     const d = decodeKv(this.layout, kv);
@@ -129,8 +128,8 @@ export class EtcdStore implements ConfigStore {
       try {
         res = await this.client.kv.txn({ compare, success, failure: options.fence ? [{ request_range: { key: Buffer.from(options.fence.key) } }] : [] });
       } catch (e) {
-        if (/too many operations|request is too large/i.test(message(e))) {
-          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${message(e)}`, retryable: false } };
+        if (/too many operations|request is too large/i.test(errorMessage(e))) {
+          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)}`, retryable: false } };
         }
         return unavailable(e, this.description);
       }

@@ -13,6 +13,7 @@ import type { IKeyValue } from 'etcd3';
 import { fromDocument, toDocument } from '../../model/config/document.js';
 import type { ObjectRef, StoredProblem } from '../../model/config/store.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, objectKey, type ConfigObject, type Kind } from '../../model/config/types.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export const DEFAULT_PREFIX = '/meshbridge/';
 
@@ -66,7 +67,7 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
   try {
     value = JSON.parse(kv.value.toString());
   } catch (e) {
-    return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
+    return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${errorMessage(e)}` } };
   }
   const decoded = fromDocument(value, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
   if (!decoded.ok) {
