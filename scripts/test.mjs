@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: everything a reviewer needs, in one command.
-//   0. generate src/gen (scripts/gen-xds.mjs), 1. typecheck + build (tsc -b), 2. type-aware lint, 3. the shared conformance suite when
+//   0. generate src/gen (scripts/gen-xds.mjs), 1. typecheck + build (tsc -b), 2. type-aware lint and the architecture lint
+//   (dependency-cruiser: no import cycles, the README's layer order), 3. the shared conformance suite when
 //   ../shared is beside the project, 4. unit and end-to-end tests with Node's test runner.
 // Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`).
 import { spawnSync } from 'node:child_process';
@@ -37,7 +38,11 @@ const eslint = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
 // src/gen is generated, not committed: make sure it exists (a no-op when it is up to date).
 step('generate xDS types', process.execPath, [join(root, 'scripts', 'gen-xds.mjs')]);
 step('typecheck and build', process.execPath, [tsc, '-b']);
-if (!process.env.SKIP_LINT) step('lint', process.execPath, [eslint, '.']);
+const depcruise = join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+if (!process.env.SKIP_LINT) {
+  step('lint', process.execPath, [eslint, '.']);
+  step('architecture lint (no import cycles, layer order)', process.execPath, [depcruise, '--config', '.dependency-cruiser.cjs', 'src', 'test', 'bench']);
+}
 const conformance = join(root, '..', 'shared', 'conformance', 'run.mjs');
 if (existsSync(conformance) && !process.env.SKIP_CONFORMANCE) {
   step('shared conformance suite', process.execPath, [conformance, '--project', '.', '--jobs', '2', join(root, '..', 'shared', 'conformance', 'cases')]);

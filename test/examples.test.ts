@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { registryFromObjects } from '../src/app/offline-mesh.js';
-import { endpointsReport, type ClusterReport } from '../src/app/endpoints-report.js';
+import { registryFromObjects } from '../src/registry/offline-mesh.js';
+import { endpointsReport, type ClusterReport } from '../src/status/endpoints-report.js';
 import { loadConfig } from '../src/model/config/load.js';
 import type { ClientProxyOptions } from '../src/registry/view/client.js';
 import { readConfigFiles } from '../src/sources/file/read-files.js';

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../lib/fs/modes.js';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ReadinessProbe } from '../model/config/types.js';
+import { errorMessage } from '../lib/errors.js';
 
 export const SETTINGS_FILE = 'meshbridge-agent.json';
 export const TOKEN_FILE = 'registration-token';
@@ -128,18 +129,6 @@ export function nodeId(type: 'sidecar' | 'proxyless', ip: string, name: string, 
   return `${type}~${ip}~${name}.${namespace}~${namespace}.svc.cluster.local`;
 }
 
-export interface Locality {
-  readonly region: string;
-  readonly zone: string;
-  readonly subZone: string;
-}
-
-/** `region/zone/subzone`, parts optional. */
-export function parseLocality(s: string): Locality {
-  const [region = '', zone = '', subZone = ''] = s.split('/');
-  return { region, zone, subZone };
-}
-
 /** The first non-internal IPv4 address of this machine (agent-protocol.md §3), else undefined. */
 export function firstMachineIPv4(): string | undefined {
   for (const addrs of Object.values(networkInterfaces())) {
@@ -152,5 +141,5 @@ export function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return 'no such file or directory';
   if (err.code === 'EACCES') return 'permission denied';
-  return err instanceof Error ? err.message : String(e);
+  return errorMessage(e);
 }

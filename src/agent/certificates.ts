@@ -13,8 +13,8 @@ import * as x509 from '@peculiar/x509';
 import type { Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { certificateServiceDefinition, type CertificateRequest } from '../security/cert-service.js';
 import { writeFileAtomic } from './bootstrap.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { useNodeCryptoForX509 } from '../lib/crypto/x509-crypto.js';
+import { errorMessage } from '../lib/errors.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -34,6 +34,7 @@ export type CertificateOutcome = { readonly ok: true; readonly cert: IssuedCerti
 
 /** Generates a key, asks the control plane for a certificate (bounded by `timeoutMs`). Never rejects. */
 export async function requestCertificate(client: Client, metadata: Metadata, ttlSeconds: number, timeoutMs: number): Promise<CertificateOutcome> {
+  useNodeCryptoForX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
   const csr = (await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: ALG })).toString('pem');
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
@@ -46,7 +47,7 @@ export async function requestCertificate(client: Client, metadata: Metadata, ttl
     try {
       call(resolve);
     } catch (e) {
-      resolve({ ok: false, message: e instanceof Error ? e.message : String(e) });
+      resolve({ ok: false, message: errorMessage(e) });
     }
   });
   function call(resolve: (o: CertificateOutcome) => void): void {
@@ -66,7 +67,7 @@ export async function requestCertificate(client: Client, metadata: Metadata, ttl
           const identity = /URI:(spiffe:\/\/[^,\s]+)/.exec(c.subjectAltName ?? '')?.[1] ?? '';
           resolve({ ok: true, cert: { certChain: chain, keyPem, identity, notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo) } });
         } catch (e) {
-          resolve({ ok: false, message: `unreadable certificate: ${e instanceof Error ? e.message : String(e)}` });
+          resolve({ ok: false, message: `unreadable certificate: ${errorMessage(e)}` });
         }
       },
     );

@@ -26,7 +26,8 @@ import { HttpProtocolOptionsSchema } from '../gen/envoy/extensions/upstreams/htt
 import { HttpConnectionManagerSchema } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouterSchema } from '../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import type { ListenerSchema } from '../gen/envoy/config/listener/v3/listener_pb.js';
-import type { AgentSettings, Locality } from './bootstrap.js';
+import type { Locality } from '../model/mesh/locality.js';
+import type { AgentSettings } from './bootstrap.js';
 import { nodeId } from './bootstrap.js';
 
 export const ENVOY_BOOTSTRAP_FILE = 'envoy-bootstrap.yaml';

@@ -14,7 +14,8 @@
  * With the xDS proxy, the node carries the proxy's local secret (MESHBRIDGE_LOCAL_SECRET): only apps
  * that can read this file (mode 0600, the agent's user) may use the proxy.
  */
-import type { AgentSettings, Locality } from './bootstrap.js';
+import type { Locality } from '../model/mesh/locality.js';
+import type { AgentSettings } from './bootstrap.js';
 import { nodeId } from './bootstrap.js';
 import { LOCAL_SECRET_METADATA } from './xds-proxy.js';
 import { CERTIFICATE_PROVIDER_INSTANCE, CERTIFICATE_PROVIDERS_METADATA, INBOUND_LISTENER_TEMPLATE } from '../xds/generate/names.js';

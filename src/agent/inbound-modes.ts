@@ -38,6 +38,9 @@ import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse }
 import { adsServiceDefinition } from '../xds/server/ads-service.js';
 import { MTLS_MODES, type InboundPolicy, type MtlsMode } from './inbound-proxy.js';
 import type { UpstreamProvider } from './xds-proxy.js';
+import { Backoff } from '../lib/async/backoff.js';
+import { sleep } from '../lib/async/sleep.js';
+import { errorMessage } from '../lib/errors.js';
 import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from '../xds/generate/names.js';
 
 export const LISTENER_TYPE_URL = 'type.googleapis.com/envoy.config.listener.v3.Listener';
@@ -111,7 +114,7 @@ function unpack<D extends DescMessage>(any: Any, schema: D, name: string): Messa
   try {
     message = anyUnpack(any, schema);
   } catch (e) {
-    throw new Error(`filter ${name}: cannot decode ${any.typeUrl}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`filter ${name}: cannot decode ${any.typeUrl}: ${errorMessage(e)}`);
   }
   if (message === undefined) throw new Error(`filter ${name}: cannot decode ${any.typeUrl}`);
   return message;
@@ -128,7 +131,7 @@ export function inboundPolicyOfListener(listener: Listener): { readonly policy: 
       if (kind !== undefined && !byKind.has(kind)) byKind.set(kind, chainRbac(chain));
     }
   } catch (e) {
-    return { error: `Listener ${listener.name}: ${e instanceof Error ? e.message : String(e)}` };
+    return { error: `Listener ${listener.name}: ${errorMessage(e)}` };
   }
   const tls = byKind.get('tls') ?? byKind.get('plaintext');
   const plaintext = byKind.get('plaintext') ?? byKind.get('tls');
@@ -163,27 +166,15 @@ export class InboundModeWatcher {
 
   /** Runs until `signal` aborts. Never rejects. */
   async run(signal: AbortSignal): Promise<void> {
-    const base = this.#o.backoffBaseMs ?? 200;
-    const cap = this.#o.backoffCapMs ?? 30_000;
-    const random = this.#o.random ?? Math.random;
-    let attempt = 0;
+    const backoff = new Backoff({ baseMs: this.#o.backoffBaseMs ?? 200, capMs: this.#o.backoffCapMs ?? 30_000, floorMs: 0, random: this.#o.random ?? Math.random });
     let lastProblem = '';
     while (!signal.aborted) {
       const outcome = await this.#streamOnce(signal);
       if (signal.aborted) return;
-      if (outcome.answered) attempt = 0;
+      if (outcome.answered) backoff.reset();
       if (outcome.message !== lastProblem) this.#o.log(`inbound modes: ${outcome.message}; retrying`);
       lastProblem = outcome.message;
-      const delay = Math.floor(random() * Math.min(cap, base * 2 ** Math.min(attempt++, 30)));
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, delay);
-        signal.addEventListener('abort', done, { once: true });
-        function done(): void {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-      });
+      await sleep(backoff.next(), signal);
     }
   }
 
@@ -192,7 +183,7 @@ export class InboundModeWatcher {
     try {
       target = this.#o.upstream();
     } catch (e) {
-      return Promise.resolve({ answered: false, message: `no upstream: ${e instanceof Error ? e.message : String(e)}` });
+      return Promise.resolve({ answered: false, message: `no upstream: ${errorMessage(e)}` });
     }
     const client = new Client(target.address, target.credentials, target.options ?? {});
     const m = adsServiceDefinition.StreamAggregatedResources;
@@ -236,7 +227,7 @@ export class InboundModeWatcher {
       try {
         listener = fromBinary(ListenerSchema, any.value);
       } catch (e) {
-        return `cannot decode a Listener: ${e instanceof Error ? e.message : String(e)}`;
+        return `cannot decode a Listener: ${errorMessage(e)}`;
       }
       if (!this.#o.ports.has(listener.name)) continue;
       const read = inboundPolicyOfListener(listener);

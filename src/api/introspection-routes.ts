@@ -8,7 +8,7 @@
  *   `port`, `namespace`, `locality`, `network`, `labels` (a JSON object), `ip`, `explain=true`.
  * - `/version`: the control plane's version and instance (`version --server`).
  */
-import { endpointsReport } from '../app/endpoints-report.js';
+import { endpointsReport } from '../status/endpoints-report.js';
 import { meshbridgeVersion } from '../lib/version.js';
 import type { Registry } from '../registry/registry.js';
 import type { ClientProxyOptions } from '../registry/view/client.js';

@@ -12,7 +12,7 @@ import { objectKey } from '../model/config/types.js';
 import { selectorMatches } from '../model/mesh/labels.js';
 import type { Workload } from '../model/mesh/types.js';
 import { canonicalProtocol } from '../registry/protocol.js';
-import { registryFromObjects } from './offline-mesh.js';
+import { registryFromObjects } from '../registry/offline-mesh.js';
 
 export type AnalysisLevel = 'Info' | 'Warning' | 'Error';
 export const ANALYSIS_LEVELS: readonly AnalysisLevel[] = ['Info', 'Warning', 'Error'];

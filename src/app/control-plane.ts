@@ -28,11 +28,11 @@ import type { XdsEvent } from '../xds/server/events.js';
 import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
 import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
-import { endpointsReport } from './endpoints-report.js';
+import { endpointsReport } from '../status/endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
-import { tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
-import type { TokenClaims } from '../lifecycle/registration-token.js';
+import { tokenRefusal, type GroupLookup } from '../security/token-admission.js';
+import type { TokenClaims } from '../security/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
@@ -41,7 +41,7 @@ import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from 
 import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-identity.js';
 import { ServingCertificate } from '../security/server-certificate.js';
 import type { Admission, StreamTransport } from '../xds/server/ads-stream.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
 import { RESOURCE_EXHAUSTED, type XdsLimits } from '../xds/server/limits.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../lib/log/logger.js';
 import { LocalCoordination, type Coordination } from '../lifecycle/coordination.js';
-import { newSigningKey } from '../lifecycle/registration-token.js';
+import { newSigningKey } from '../security/registration-token.js';
 import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
 import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';

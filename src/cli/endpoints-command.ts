@@ -1,6 +1,6 @@
 /** `meshbridge endpoints --config PATH...` (cli-contract). */
-import { registryFromObjects } from '../app/offline-mesh.js';
-import { endpointsReport, type EndpointsReport } from '../app/endpoints-report.js';
+import { registryFromObjects } from '../registry/offline-mesh.js';
+import { endpointsReport, type EndpointsReport } from '../status/endpoints-report.js';
 import { loadConfig } from '../model/config/load.js';
 import type { ClientProxyOptions } from '../registry/view/client.js';
 import type { ViewFilter } from '../registry/view/clusters.js';

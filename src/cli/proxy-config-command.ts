@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { formatLocality } from '../model/mesh/locality.js';
 import type { ConfigDump, TypeDump } from '../status/config-dump.js';
 import type { CommandContext } from './command-context.js';
 import { parseOutputFormat, printData, table } from './output.js';
@@ -151,7 +152,7 @@ export function endpointRows(assignments: readonly Json[], cluster?: string, sta
     const clusterName = str(cla, 'clusterName') ?? '';
     if (cluster !== undefined && clusterName !== cluster) continue;
     for (const group of list(cla, 'endpoints')) {
-      const locality = ['region', 'zone', 'subZone'].map((k) => str(group, `locality.${k}`) ?? '').join('/').replace(/\/+$/, '');
+      const locality = formatLocality({ region: str(group, 'locality.region') ?? '', zone: str(group, 'locality.zone') ?? '', subZone: str(group, 'locality.subZone') ?? '' });
       for (const lb of list(group, 'lbEndpoints')) {
         const socket = at(lb, 'endpoint.address.socketAddress');
         const pipe = str(lb, 'endpoint.address.pipe.path');

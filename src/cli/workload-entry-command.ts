@@ -22,7 +22,7 @@ import { StoreUnreachable } from './errors.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
-import { newTokenId, signToken } from '../lifecycle/registration-token.js';
+import { newTokenId, signToken } from '../security/registration-token.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { loadConfig } from '../model/config/load.js';
 import type { MeshConfig, WorkloadGroup } from '../model/config/types.js';

@@ -1,7 +1,7 @@
 // Issue 11: what `workload entry revoke` revokes, from its arguments (the writes: test/store/token-revocation.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { signToken } from '../lifecycle/registration-token.js';
+import { signToken } from '../security/registration-token.js';
 import { UsageError } from './output.js';
 import { revocationTarget } from './workload-entry-revoke.js';
 

@@ -15,8 +15,8 @@
 import { readFileSync } from 'node:fs';
 import { StoreUnavailableError, type ConfigStore } from '../model/config/store.js';
 import type { WorkloadGroup } from '../model/config/types.js';
-import { TOKEN_ID_PATTERN, unverifiedClaims } from '../lifecycle/registration-token.js';
-import { REVOKED_TOKENS_ANNOTATION, revokedTokenIds, TOKENS_REVOKED_BEFORE_ANNOTATION } from '../lifecycle/token-admission.js';
+import { TOKEN_ID_PATTERN, unverifiedClaims } from '../security/registration-token.js';
+import { REVOKED_TOKENS_ANNOTATION, revokedTokenIds, TOKENS_REVOKED_BEFORE_ANNOTATION } from '../security/token-admission.js';
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { openCliStore, StoreUnreachable } from './store-client.js';
 import { UsageError } from './output.js';

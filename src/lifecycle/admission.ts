@@ -6,10 +6,10 @@
  * admitted as they are. Pure: the caller passes the time and the group lookup.
  */
 import type { WorkloadGroup } from '../model/config/types.js';
-import type { Admission } from '../xds/server/ads-stream.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
-import { verifyToken } from './registration-token.js';
-import { tokenRefusal } from './token-admission.js';
+import type { Admission } from '../model/mesh/stream-admission.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
+import { verifyToken } from '../security/registration-token.js';
+import { tokenRefusal } from '../security/token-admission.js';
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkloadEntry, WorkloadGroup } from '../model/config/types.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
+import { testProxy } from '../../test/support/proxy-identity.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { RegistrationController } from './registration-controller.js';
-import { newSigningKey, signToken } from './registration-token.js';
+import { newSigningKey, signToken } from '../security/registration-token.js';
 import { MemoryStore } from '../sources/memory/memory-store.js';
 import { LocalCoordination } from './coordination.js';
 import { autoRegisteredName } from './workload-entry-from-group.js';
@@ -31,17 +32,8 @@ function proxy(ip: string, o: { group?: string; ns?: string; network?: string; l
   if (o.group !== undefined) metadata['AUTO_REGISTER_GROUP'] = o.group;
   if (o.workloadEntry !== undefined) metadata['WORKLOAD_ENTRY'] = o.workloadEntry;
   const [region, zone, subZone] = o.locality ?? ['', '', ''];
-  return {
-    id: `sidecar~${ip}~vm.${o.ns ?? 'ns1'}~${o.ns ?? 'ns1'}.svc.cluster.local`,
-    kind: 'envoy',
-    ips: [ip],
-    ip,
-    namespace: o.ns ?? 'ns1',
-    labels: o.labels ?? {},
-    ...(o.network !== undefined ? { network: o.network } : {}),
-    locality: { region, zone, subZone },
-    metadata,
-  };
+  const namespace = o.ns ?? 'ns1';
+  return testProxy({ type: 'sidecar', ip, name: 'vm', namespace, labels: o.labels ?? {}, network: o.network, locality: { region, zone, subZone }, metadata });
 }
 
 function setup(groups: WorkloadGroup[] = [group()], configEntries: WorkloadEntry[] = [], autoRegistration = true) {

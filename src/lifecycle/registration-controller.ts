@@ -23,16 +23,18 @@
  */
 import type { ConfigStore, ObjectRef } from '../model/config/store.js';
 import type { Condition, WorkloadEntry, WorkloadGroup } from '../model/config/types.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
-import type { Admission } from '../xds/server/ads-stream.js';
+import { formatLocality } from '../model/mesh/locality.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
+import type { Admission } from '../model/mesh/stream-admission.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
-import { verifyToken, type TokenClaims } from './registration-token.js';
-import { tokenRefusal, type Refusal } from './token-admission.js';
+import { verifyToken, type TokenClaims } from '../security/registration-token.js';
+import { tokenRefusal, type Refusal } from '../security/token-admission.js';
 import { ANNOTATIONS, autoRegisteredName, workloadEntryFromGroup } from './workload-entry-from-group.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface RegistrationOptions {
   readonly store: ConfigStore;
@@ -58,12 +60,6 @@ interface Stream {
   readonly connectedAt: number;
   /** The registration token the stream was admitted with (issue 11). */
   readonly token?: TokenClaims;
-}
-
-function localityOf(proxy: ProxyIdentity): string {
-  const l = proxy.locality;
-  if (l.region === '' && l.zone === '' && l.subZone === '') return '';
-  return [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '');
 }
 
 const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`;
@@ -93,7 +89,7 @@ export class RegistrationController {
   constructor(private readonly o: RegistrationOptions) {
     this.graceMs = o.gracePeriodMs ?? 10_000;
     this.instance = o.coordination.instance;
-    this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: e instanceof Error ? e.message : String(e) }));
+    this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: errorMessage(e) }));
   }
 
   private now(): number {
@@ -239,7 +235,7 @@ export class RegistrationController {
         namespace: s.ref.namespace,
         group: group.metadata.name,
         network: s.proxy.network ?? '',
-        locality: localityOf(s.proxy),
+        locality: formatLocality(s.proxy.locality),
         labels: s.proxy.labels,
         healthChecked: meta(s.proxy, 'HEALTH_CHECKS') === 'true' || group.spec.probe !== undefined,
       }, this.order++);
@@ -370,7 +366,7 @@ export class RegistrationController {
     try {
       listing = await this.o.store.list();
     } catch (e) {
-      this.o.log.warn('sweep skipped: the store is unreachable', { error: e instanceof Error ? e.message : String(e) });
+      this.o.log.warn('sweep skipped: the store is unreachable', { error: errorMessage(e) });
       return;
     }
     const now = this.now();

@@ -13,10 +13,10 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { presentedCertificate } from '../xds/server/peer-certificate.js';
+import { presentedCertificate } from '../security/peer-certificate.js';
 import { authenticate, type PeerIdentity } from '../security/peer-identity.js';
-import { signToken, verifyToken, type TokenClaims } from './registration-token.js';
-import { tokenRefusal, type GroupLookup, type Refusal } from './token-admission.js';
+import { signToken, verifyToken, type TokenClaims } from '../security/registration-token.js';
+import { tokenRefusal, type GroupLookup, type Refusal } from '../security/token-admission.js';
 
 export interface RenewRequest {
   readonly token: string;

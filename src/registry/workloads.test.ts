@@ -235,7 +235,7 @@ test('E-SEL-8: when labels stop matching, the entry leaves; the other matching e
 });
 
 test('E-SEL-8: the registry follows a label change incrementally (same registry, inputs replaced)', async () => {
-  const { registryFromObjects } = await import('../app/offline-mesh.js');
+  const { registryFromObjects } = await import('./offline-mesh.js');
   const { replaceInputs } = await import('./registry.js');
   const { objectsFrom } = await import('../../test/support/mesh.js');
   const first = objectsFrom(yamlDocs(selectingEntry(), workloadEntry('vm1', 'ns1', 'address: 1.1.1.1\nlabels: {app: a}')));

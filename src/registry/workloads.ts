@@ -41,7 +41,7 @@ export function augmentLabels(labels: StringMap, locality: string, network: stri
   const l = parseLocality(locality);
   if (l.region !== '') out[LABEL.region] = l.region;
   if (l.zone !== '') out[LABEL.zone] = l.zone;
-  if (l.subzone !== '') out[LABEL.subzone] = l.subzone;
+  if (l.subZone !== '') out[LABEL.subzone] = l.subZone;
   if (clusterId !== '') out[LABEL.cluster] = clusterId;
   if (nodeName !== '') out[LABEL.hostname] = nodeName;
   if (network !== '' && (out[LABEL.network] ?? '') === '') out[LABEL.network] = network;

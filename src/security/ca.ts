@@ -13,8 +13,9 @@ import { openSecret, sealSecret, type SecretsKeyring } from './secrets-at-rest.j
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { spiffeIdProblem } from './spiffe.js';
+import { useNodeCryptoForX509 } from '../lib/crypto/x509-crypto.js';
+import { errorMessage } from '../lib/errors.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -95,6 +96,7 @@ export class CertificateAuthority {
   }
 
   static async createSelfSigned(trustDomain: string, now = new Date()): Promise<{ ca: CertificateAuthority; files: CaFiles }> {
+    useNodeCryptoForX509();
     const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serial(),
@@ -119,12 +121,13 @@ export class CertificateAuthority {
 
   /** Istio's cacerts layout: an intermediate signing key and certificate below an operator's root. */
   static async fromFiles(files: CaFiles): Promise<CertificateAuthority> {
+    useNodeCryptoForX509();
     const cert = new x509.X509Certificate(files.caCert);
     let key: webcrypto.CryptoKey;
     try {
       key = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(files.caKey), ALG, false, ['sign']);
     } catch (e) {
-      throw new CertificateError(`ca-key.pem is not a PKCS#8 ECDSA P-256 private key: ${e instanceof Error ? e.message : String(e)}`);
+      throw new CertificateError(`ca-key.pem is not a PKCS#8 ECDSA P-256 private key: ${errorMessage(e)}`);
     }
     const chain = pemBlocks(files.certChain);
     return new CertificateAuthority(cert, key, chain.length > 0 ? chain : [files.caCert], files.rootCert.trim() + '\n');

@@ -17,11 +17,11 @@
 import { X509Certificate } from 'node:crypto';
 import { status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { presentedCertificate } from '../xds/server/peer-certificate.js';
+import { presentedCertificate } from './peer-certificate.js';
 import { CertificateError, DEFAULT_WORKLOAD_TTL_SECONDS, type CertificateAuthority } from './ca.js';
 import { authenticate, spiffeId } from './peer-identity.js';
 import type { WorkloadGroup } from '../model/config/types.js';
-import { certificateRenewalRefusal, tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
+import { certificateRenewalRefusal, tokenRefusal, type GroupLookup } from './token-admission.js';
 
 export interface CertificateRequest {
   readonly csr: string;

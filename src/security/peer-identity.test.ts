@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import 'reflect-metadata';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { signToken } from '../lifecycle/registration-token.js';
+import { signToken } from './registration-token.js';
 import { CertificateAuthority, type CaFiles } from './ca.js';
 import { authenticate, identityFromCertificate, namespaceRefusal, spiffeId, type CredentialContext } from './peer-identity.js';
-import { signLeafForTests } from './ca-test-support.js';
+import { signLeafForTests } from '../../test/support/ca-test-support.js';
 
 const KEY = Buffer.alloc(32, 3);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

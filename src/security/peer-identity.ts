@@ -10,8 +10,8 @@
  * carry a sentence saying what is wrong; codes are gRPC status codes.
  */
 import { X509Certificate } from 'node:crypto';
-import { verifyToken, type TokenClaims } from '../lifecycle/registration-token.js';
-import type { Refusal } from '../lifecycle/token-admission.js';
+import { verifyToken, type TokenClaims } from './registration-token.js';
+import type { Refusal } from './token-admission.js';
 import { parseSpiffeId, spiffeId, spiffeIdProblem } from './spiffe.js';
 
 const UNAUTHENTICATED = 16;

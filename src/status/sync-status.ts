@@ -6,7 +6,7 @@
  * - STALE: a newer version exists (sent or not) that the proxy has not ACKed yet.
  */
 import type { StreamStatus } from '../xds/server/events.js';
-import type { ProxyIdentity } from '../xds/server/node-identity.js';
+import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 

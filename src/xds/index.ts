@@ -39,6 +39,7 @@ export { DeltaSession } from './protocol/delta.js';
 export type { Subscription, SubscriptionChange } from './protocol/subscription.js';
 export { XdsServer, type BoundAddress, type XdsServerOptions } from './server/xds-server.js';
 export type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent, XdsEventListener } from './server/events.js';
-export { proxyIdentityFromNode, type Locality, type ProxyIdentity, type ProxyKind } from './server/node-identity.js';
+export { proxyIdentityFromNode, type ProxyIdentity, type ProxyKind } from '../model/mesh/proxy-identity.js';
+export type { Locality } from '../model/mesh/locality.js';
 export { adsServiceDefinition, ADS_SERVICE_NAME } from './server/ads-service.js';
 export { AGENT_HELLO_TYPE_URL, HEALTH_INFORMATION_TYPE_URL, type Admission, type AdmitFn } from './server/ads-stream.js';

@@ -13,7 +13,7 @@ import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js'
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import type { AgentSettings } from '../../src/agent/bootstrap.js';
 import { renewTokenMethod, type RenewTokenRequest, type RenewTokenResponse } from '../../src/agent/token-renewal.js';
-import { signToken, verifyToken } from '../../src/lifecycle/registration-token.js';
+import { signToken, verifyToken } from '../../src/security/registration-token.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { SECRET } from '../../src/xds/types/resource-types.js';
 import { bootstrapDir, KEY, LogLines, settingsFor, startControlPlane, tokenFor } from './harness.js';

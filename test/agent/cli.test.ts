@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
-import { verifyToken } from '../../src/lifecycle/registration-token.js';
+import { verifyToken } from '../../src/security/registration-token.js';
 import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli/main.js';
 import { BIN, PROJECT_ROOT } from '../support/paths.js';
@@ -19,7 +19,7 @@ import { bootstrapDir, settingsFor, startControlPlane } from './harness.js';
 import { Client, credentials } from '@grpc/grpc-js';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { whoMethod } from '../xds/fixtures/echo-service.js';
-import { freePort } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../e2e/serve-process.js';
 
 function run(args: string[], cwd = PROJECT_ROOT): { code: number | null; stdout: string; stderr: string } {

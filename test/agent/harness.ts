@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { AgentSettings } from '../../src/agent/bootstrap.js';
-import { signToken } from '../../src/lifecycle/registration-token.js';
+import { signToken } from '../../src/security/registration-token.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import type { Admission } from '../../src/xds/server/ads-stream.js';
 import type { XdsEvent } from '../../src/xds/server/events.js';
-import type { ProxyIdentity } from '../../src/xds/server/node-identity.js';
+import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
 import { XdsServer } from '../../src/xds/server/xds-server.js';
 
 export const KEY = Buffer.alloc(32, 7);

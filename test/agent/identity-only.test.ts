@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '../../src/app/control-plane.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
-import { signToken } from '../../src/lifecycle/registration-token.js';
+import { signToken } from '../../src/security/registration-token.js';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
 import { Agent } from '../../src/agent/agent.js';
 import { CERT_DIR, CERT_FILES } from '../../src/agent/certificates.js';

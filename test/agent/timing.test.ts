@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backoffDelayMs } from '../../src/agent/agent.js';
-import { BootstrapError, nodeId, parseLocality, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
+import { backoffDelayMs } from '../../src/lib/async/backoff.js';
+import { BootstrapError, nodeId, readSettings, workloadEntryName } from '../../src/agent/bootstrap.js';
+import { parseLocality } from '../../src/model/mesh/locality.js';
 import { renewalDelayMs, tokenTimes } from '../../src/agent/token-renewal.js';
-import { signToken } from '../../src/lifecycle/registration-token.js';
+import { signToken } from '../../src/security/registration-token.js';
 
 test('backoff: exponential with full jitter, base 200 ms, capped at 30 s', () => {
   assert.equal(backoffDelayMs(0, 200, 30_000, () => 0), 0);

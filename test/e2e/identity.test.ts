@@ -27,7 +27,7 @@ import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { BIN } from '../support/paths.js';
 import { NS, proxyless, serviceEntry } from './mesh.js';
-import { freePort } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { cleanups, runCli, startServe, waitFor, type ServeProcess } from './serve-process.js';
 
 const TD = 'cluster.local';

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EndpointsReport } from '../../src/app/endpoints-report.js';
+import type { EndpointsReport } from '../../src/status/endpoints-report.js';
 import type { ConfigDump } from '../../src/status/config-dump.js';
 import { anyJson, generatedTypeRegistry } from '../../src/xds/types/json-registry.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';

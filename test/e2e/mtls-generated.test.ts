@@ -17,7 +17,8 @@ import { test } from 'node:test';
 import { CertificateAuthority } from '../../src/security/ca.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
-import { freePort, mint } from '../support/certs-and-ports.js';
+import { mint } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { strictEchoServer, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 

@@ -15,7 +15,8 @@ import { CertificateAuthority } from '../../src/security/ca.js';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
-import { freePort, mint } from '../support/certs-and-ports.js';
+import { mint } from '../support/certs-and-ports.js';
+import { freePort } from '../support/ports.js';
 import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 

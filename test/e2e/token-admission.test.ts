@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyToken } from '../../src/lifecycle/registration-token.js';
+import { verifyToken } from '../../src/security/registration-token.js';
 import { agentRequest, bearer, refusal, TokenMesh, until } from '../support/token-mesh.js';
 import { runCli } from './serve-process.js';
 

@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { loadConfig, type SourceFile } from '../../src/model/config/load.js';
-import { registryFromObjects } from '../../src/app/offline-mesh.js';
-import { endpointsReport } from '../../src/app/endpoints-report.js';
+import { registryFromObjects } from '../../src/registry/offline-mesh.js';
+import { endpointsReport } from '../../src/status/endpoints-report.js';
 import { EXAMPLES } from '../support/paths.js';
 
 

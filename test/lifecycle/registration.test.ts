@@ -15,7 +15,7 @@ import { credentials } from '@grpc/grpc-js';
 import { CONTROL_PLANE_SERVER_NAME } from '../../src/security/server-certificate.js';
 import { ControlPlane } from '../../src/app/control-plane.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
-import { signToken } from '../../src/lifecycle/registration-token.js';
+import { signToken } from '../../src/security/registration-token.js';
 import { loadOrCreateSigningKey } from '../../src/sources/file/state-dir.js';
 import { DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';

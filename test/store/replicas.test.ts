@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyObjects } from '../../src/app/apply-objects.js';
-import { newSigningKey, signToken } from '../../src/lifecycle/registration-token.js';
+import { newSigningKey, signToken } from '../../src/security/registration-token.js';
 import type { WorkloadEntry } from '../../src/model/config/types.js';
 import { createEtcdClient } from '../../src/sources/etcd/etcd-client.js';
 import { sharedSigningKey } from '../../src/sources/etcd/etcd-coordination.js';

@@ -15,7 +15,7 @@ import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { startReplica } from '../support/serve-replica.js';
 import { runCli, startServe } from '../e2e/serve-process.js';
 import { keyIdOf, openSecret, SecretsKeyring } from '../../src/security/secrets-at-rest.js';
-import { verifyToken } from '../../src/lifecycle/registration-token.js';
+import { verifyToken } from '../../src/security/registration-token.js';
 
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);

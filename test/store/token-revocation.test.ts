@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyObjects } from '../../src/app/apply-objects.js';
-import { newSigningKey, verifyToken } from '../../src/lifecycle/registration-token.js';
+import { newSigningKey, verifyToken } from '../../src/security/registration-token.js';
 import { createEtcdClient } from '../../src/sources/etcd/etcd-client.js';
 import { sharedSigningKey } from '../../src/sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../../src/sources/etcd/etcd-store.js';

@@ -1,10 +1,9 @@
 /**
  * Shared by the issue 7 end-to-end tests: certificates minted straight from a CA (standing for
- * what an agent would obtain) and free loopback ports.
+ * what an agent would obtain); free ports are in ports.ts.
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { writeCertificate } from '../../src/agent/certificates.js';
@@ -20,19 +19,6 @@ export async function mint(ca: CertificateAuthority, identity: string, dir: stri
   const certChain = await ca.issue(csr, identity, 3600);
   writeCertificate(dir, { certChain, keyPem, identity, notBefore: Date.now(), notAfter: Date.now() + 3600_000 });
   return join(dir, 'certs');
-}
-
-/** A port free on `host` (a loopback address) at the time of asking. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -12,8 +12,8 @@
  * valid; `objectsFrom` fails the test on any error finding.
  */
 import assert from 'node:assert/strict';
-import { registryFromObjects, viewSourcesOf } from '../../src/app/offline-mesh.js';
-import { endpointsReport, type ClusterReport, type EndpointsReport, type ServiceReport } from '../../src/app/endpoints-report.js';
+import { registryFromObjects, viewSourcesOf } from '../../src/registry/offline-mesh.js';
+import { endpointsReport, type ClusterReport, type EndpointsReport, type ServiceReport } from '../../src/status/endpoints-report.js';
 import { loadConfig } from '../../src/model/config/load.js';
 import type { ConfigObject } from '../../src/model/config/types.js';
 import type { Registry } from '../../src/registry/registry.js';

@@ -16,7 +16,7 @@ import * as x509 from '@peculiar/x509';
 import { ControlPlane, type ControlPlaneOptions } from '../../src/app/control-plane.js';
 import { renewTokenMethod, type RenewTokenResponse } from '../../src/agent/token-renewal.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
-import { signToken, type TokenClaims } from '../../src/lifecycle/registration-token.js';
+import { signToken, type TokenClaims } from '../../src/security/registration-token.js';
 import { certificateServiceDefinition, type CertificateRequest } from '../../src/security/cert-service.js';
 import { CONTROL_PLANE_SERVER_NAME } from '../../src/security/server-certificate.js';
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';

@@ -3,7 +3,7 @@
 // initial_resource_versions, responses split under the size limit, graceful stop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create, toBinary, type Message, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ClusterSchema } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import {
   DeltaDiscoveryRequestSchema,
@@ -12,21 +12,15 @@ import {
   type DeltaDiscoveryResponse,
 } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
+import { putResources } from '../support/resource-cache.js';
 import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
 import type { XdsEvent } from '../../src/xds/server/events.js';
 import { XdsServer } from '../../src/xds/server/xds-server.js';
-import type { XdsResourceType } from '../../src/xds/types/resource-type.js';
 import { CLUSTER, ENDPOINT } from '../../src/xds/types/resource-types.js';
 import { RawAdsStream } from './fixtures/ads-client.js';
 import { endpoints, edsCluster } from './fixtures/proxyless-resources.js';
 
 const NODE = { id: 'sidecar~127.0.0.5~web-1.shop~shop.svc.cluster.local', metadata: { NAMESPACE: 'shop', LABELS: { app: 'web' } } };
-let token = 0;
-
-function put<M extends Message>(cache: ResourceCache, type: XdsResourceType, ...messages: M[]): void {
-  cache.setResources('envoy', type, new Map(messages.map((m) => [type.nameOf(m), { version: String(++token), message: m }])));
-}
-
 function dreq(init: MessageInitShape<typeof DeltaDiscoveryRequestSchema>): DeltaDiscoveryRequest {
   return create(DeltaDiscoveryRequestSchema, init);
 }
@@ -45,8 +39,8 @@ async function startServer(cache: ResourceCache, maxResponseBytes?: number) {
 
 test('delta ADS: wildcard CDS, named EDS, ACK/NACK, removals, resubscription', async (t) => {
   const cache = new ResourceCache();
-  put(cache, CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2'));
-  put(cache, ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 81 }]), endpoints('e2', [{ host: '127.0.0.2', port: 82 }]));
+  putResources(cache, 'envoy', CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2'));
+  putResources(cache, 'envoy', ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 81 }]), endpoints('e2', [{ host: '127.0.0.2', port: 82 }]));
   const { server, events, address } = await startServer(cache);
   const ads = new RawAdsStream(address, adsServiceDefinition.DeltaAggregatedResources);
   t.after(async () => {
@@ -67,11 +61,11 @@ test('delta ADS: wildcard CDS, named EDS, ACK/NACK, removals, resubscription', a
   ads.send(dreq({ typeUrl: ENDPOINT.typeUrl, responseNonce: eds.nonce }));
 
   // Only what changed, only to who subscribed.
-  put(cache, ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 91 }]), endpoints('e2', [{ host: '127.0.0.2', port: 92 }]));
+  putResources(cache, 'envoy', ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 91 }]), endpoints('e2', [{ host: '127.0.0.2', port: 92 }]));
   const eds2 = await ads.next();
   assert.deepEqual(names(eds2), ['e1']);
   ads.send(dreq({ typeUrl: ENDPOINT.typeUrl, responseNonce: eds2.nonce, errorDetail: { code: 3, message: 'rejected e1' } }));
-  put(cache, ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 91 }]), endpoints('e2', [{ host: '127.0.0.2', port: 93 }]));
+  putResources(cache, 'envoy', ENDPOINT, endpoints('e1', [{ host: '127.0.0.2', port: 91 }]), endpoints('e2', [{ host: '127.0.0.2', port: 93 }]));
   assert.equal(await ads.quiet(200), true, 'the NACKed e1 is not resent; e2 is not subscribed');
 
   ads.send(dreq({ typeUrl: ENDPOINT.typeUrl, resourceNamesSubscribe: ['e2'] }));
@@ -79,7 +73,7 @@ test('delta ADS: wildcard CDS, named EDS, ACK/NACK, removals, resubscription', a
   assert.deepEqual(names(eds3), ['e2']);
 
   // A deleted cluster is removed.
-  put(cache, CLUSTER, edsCluster('c1', 'e1'));
+  putResources(cache, 'envoy', CLUSTER, edsCluster('c1', 'e1'));
   const cds2 = await ads.next();
   assert.deepEqual([names(cds2), cds2.removedResources], [[], ['c2']]);
 
@@ -95,7 +89,7 @@ test('delta ADS: wildcard CDS, named EDS, ACK/NACK, removals, resubscription', a
 
 test('delta ADS: a reconnecting client with initial_resource_versions gets only what differs', async (t) => {
   const cache = new ResourceCache();
-  put(cache, CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2'));
+  putResources(cache, 'envoy', CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2'));
   const { server, address } = await startServer(cache);
   const first = new RawAdsStream(address, adsServiceDefinition.DeltaAggregatedResources);
   t.after(async () => {
@@ -107,7 +101,7 @@ test('delta ADS: a reconnecting client with initial_resource_versions gets only 
   const known = Object.fromEntries(r.resources.map((x) => [x.name, x.version]));
   first.close();
 
-  put(cache, CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2-changed'), edsCluster('c3', 'e3'));
+  putResources(cache, 'envoy', CLUSTER, edsCluster('c1', 'e1'), edsCluster('c2', 'e2-changed'), edsCluster('c3', 'e3'));
   const second = new RawAdsStream(address, adsServiceDefinition.DeltaAggregatedResources);
   t.after(() => second.close());
   second.send(dreq({ node: NODE, typeUrl: CLUSTER.typeUrl, resourceNamesSubscribe: ['*'], initialResourceVersions: { ...known, gone: 'v0' } }));
@@ -118,7 +112,7 @@ test('delta ADS: a reconnecting client with initial_resource_versions gets only 
 test('delta ADS: a push over the size limit is split into responses that each fit', async (t) => {
   const cache = new ResourceCache();
   const limit = 4096;
-  put(cache, CLUSTER, ...Array.from({ length: 60 }, (_, i) => create(ClusterSchema, { name: `cluster-${i}`, altStatName: 'x'.repeat(200) })));
+  putResources(cache, 'envoy', CLUSTER, ...Array.from({ length: 60 }, (_, i) => create(ClusterSchema, { name: `cluster-${i}`, altStatName: 'x'.repeat(200) })));
   const { server, address, events } = await startServer(cache, limit);
   const ads = new RawAdsStream(address, adsServiceDefinition.DeltaAggregatedResources);
   t.after(async () => {
@@ -136,7 +130,7 @@ test('delta ADS: a push over the size limit is split into responses that each fi
 
 test('stop ends open streams with UNAVAILABLE and returns promptly', async () => {
   const cache = new ResourceCache();
-  put(cache, CLUSTER, edsCluster('c1', 'e1'));
+  putResources(cache, 'envoy', CLUSTER, edsCluster('c1', 'e1'));
   const { server, address, events } = await startServer(cache);
   const ads = new RawAdsStream(address, adsServiceDefinition.DeltaAggregatedResources);
   ads.send(dreq({ node: NODE, typeUrl: CLUSTER.typeUrl }));

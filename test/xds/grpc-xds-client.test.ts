@@ -6,34 +6,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Message } from '@bufbuild/protobuf';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
+import { putResources } from '../support/resource-cache.js';
 import { XdsServer } from '../../src/xds/server/xds-server.js';
 import type { XdsEvent } from '../../src/xds/server/events.js';
 import type { XdsResourceType } from '../../src/xds/types/resource-type.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { startBackend, type Backend } from './fixtures/backends.js';
 import { XdsClientChild } from './fixtures/client-process.js';
+import { waitFor } from '../e2e/serve-process.js';
 import { apiListener, edsCluster, endpoints, routeTo } from './fixtures/proxyless-resources.js';
 
 const VIEW = 'grpc';
 const HOST = 'svc.test:80';
-let token = 0;
-
-function put<M extends Message>(cache: ResourceCache, type: XdsResourceType, ...messages: M[]): void {
-  cache.setResources(VIEW, type, new Map(messages.map((m) => [type.nameOf(m), { version: String(++token), message: m }])));
-}
-
 /** The first event at index `from` or later that matches, polling until `timeoutMs`. */
-function waitFor(events: XdsEvent[], from: number, pred: (e: XdsEvent) => boolean, timeoutMs: number, what: string): Promise<XdsEvent> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      const hit = events.slice(from).find(pred);
-      if (hit !== undefined) resolve(hit);
-      else if (Date.now() - start > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(poll, 10);
-    };
-    poll();
-  });
+function waitForEvent(events: XdsEvent[], from: number, pred: (e: XdsEvent) => boolean, timeoutMs: number, what: string): Promise<XdsEvent> {
+  return waitFor(() => events.slice(from).find(pred), timeoutMs, what);
 }
 
 test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NACK is recorded and parked, and it survives a control-plane restart', async (t) => {
@@ -51,10 +38,10 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NAC
   const b2 = await startBackend('b2', '127.0.0.3');
   backends.push(b1, b2);
 
-  put(cache, LISTENER, apiListener(HOST, 'route-svc'));
-  put(cache, ROUTE, routeTo('route-svc', HOST, 'cluster-svc'));
-  put(cache, CLUSTER, edsCluster('cluster-svc', 'eds-svc'));
-  put(cache, ENDPOINT, endpoints('eds-svc', [b1]));
+  putResources(cache, VIEW, LISTENER, apiListener(HOST, 'route-svc'));
+  putResources(cache, VIEW, ROUTE, routeTo('route-svc', HOST, 'cluster-svc'));
+  putResources(cache, VIEW, CLUSTER, edsCluster('cluster-svc', 'eds-svc'));
+  putResources(cache, VIEW, ENDPOINT, endpoints('eds-svc', [b1]));
 
   const child = new XdsClientChild({
     target: `xds:///${HOST}`,
@@ -79,7 +66,7 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NAC
   assert.deepEqual([...acked].sort(), [CLUSTER, ENDPOINT, LISTENER, ROUTE].map((x) => x.typeUrl).sort());
 
   // 2. The ClusterLoadAssignment moves to the second backend: calls follow.
-  put(cache, ENDPOINT, endpoints('eds-svc', [b2]));
+  putResources(cache, VIEW, ENDPOINT, endpoints('eds-svc', [b2]));
   const moved = await child.send({ op: 'until', backend: 'b2', timeoutMs: 3000 }, 5000);
   assert.equal(moved.reached, true, `calls did not move to b2: ${moved.last}`);
   t.diagnostic(`EDS push → first call on b2: ${moved.ms} ms (${moved.calls} calls)`);
@@ -88,8 +75,8 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NAC
 
   // 3. A CLA the client rejects (duplicate address): NACK recorded with the error, not resent.
   const mark = events.length;
-  put(cache, ENDPOINT, endpoints('eds-svc', [b2, b2]));
-  const nackEvent = await waitFor(events, mark, (e) => e.event === 'nack', 3000, 'the NACK');
+  putResources(cache, VIEW, ENDPOINT, endpoints('eds-svc', [b2, b2]));
+  const nackEvent = await waitForEvent(events, mark, (e) => e.event === 'nack', 3000, 'the NACK');
   assert.ok(nackEvent.event === 'nack');
   assert.equal(nackEvent.typeUrl, ENDPOINT.typeUrl);
   assert.match(nackEvent.error.message, /duplicate|address/i);
@@ -105,8 +92,8 @@ test('a grpc-js-xds client resolves through the ADS server, follows EDS, its NAC
 
   // 4. The configuration changes again: sent, ACKed, and calls move back.
   const mark2 = events.length;
-  put(cache, ENDPOINT, endpoints('eds-svc', [b1]));
-  await waitFor(events, mark2, (e) => e.event === 'ack' && e.typeUrl === ENDPOINT.typeUrl, 3000, 'the ACK');
+  putResources(cache, VIEW, ENDPOINT, endpoints('eds-svc', [b1]));
+  await waitForEvent(events, mark2, (e) => e.event === 'ack' && e.typeUrl === ENDPOINT.typeUrl, 3000, 'the ACK');
   const back = await child.send({ op: 'until', backend: 'b1', timeoutMs: 3000 }, 5000);
   assert.equal(back.reached, true, `calls did not move back to b1: ${back.last}`);
 

@@ -14,9 +14,10 @@ import { buildRegistry, createInputs, replaceInputs, type Registry, type Registr
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { grpcGenerator } from '../../src/xds/generate/grpc-generator.js';
 import { XdsPipeline } from '../../src/xds/generate/pipeline.js';
-import type { ProxyIdentity } from '../../src/xds/server/node-identity.js';
+import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
+import { testProxy } from '../support/proxy-identity.js';
 
 const SERVICE = `
 apiVersion: networking.istio.io/v1
@@ -41,17 +42,7 @@ ${serviceAccount ? `  serviceAccount: ${serviceAccount}\n` : ''}  labels: { app:
 `;
 }
 
-const PROXY: ProxyIdentity = {
-  id: 'proxyless~127.0.9.1~p1.a~a.svc.cluster.local',
-  kind: 'grpc',
-  ips: ['127.0.9.1'],
-  ip: '127.0.9.1',
-  namespace: 'a',
-  labels: { app: 'c1' },
-  locality: { region: '', zone: '', subZone: '' },
-  metadata: {},
-  certificateProviders: ['default'],
-};
+const PROXY: ProxyIdentity = testProxy({ type: 'proxyless', ip: '127.0.9.1', name: 'p1', namespace: 'a', labels: { app: 'c1' }, certificateProviders: ['default'] });
 
 const TYPES = [LISTENER, ROUTE, CLUSTER, ENDPOINT];
 const CLUSTER_NAME = 'outbound|80||s1.example.com';

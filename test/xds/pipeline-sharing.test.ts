@@ -15,9 +15,10 @@ import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import type { Generator } from '../../src/xds/generate/generator.js';
 import { grpcGenerator } from '../../src/xds/generate/grpc-generator.js';
 import { XdsPipeline } from '../../src/xds/generate/pipeline.js';
-import type { ProxyIdentity } from '../../src/xds/server/node-identity.js';
+import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
+import { testProxy } from '../support/proxy-identity.js';
 
 const BASE = `
 apiVersion: networking.istio.io/v1
@@ -122,17 +123,7 @@ ${lb}
 }
 
 function proxy(n: number, ns: string, labels: Record<string, string>, zone: string, network?: string): ProxyIdentity {
-  return {
-    id: `proxyless~127.0.9.${n}~p${n}.${ns}~${ns}.svc.cluster.local`,
-    kind: 'grpc',
-    ips: [`127.0.9.${n}`],
-    ip: `127.0.9.${n}`,
-    namespace: ns,
-    labels,
-    ...(network ? { network } : {}),
-    locality: { region: 'r1', zone, subZone: '' },
-    metadata: {},
-  };
+  return testProxy({ type: 'proxyless', ip: `127.0.9.${n}`, name: `p${n}`, namespace: ns, labels, network: network || undefined, locality: { region: 'r1', zone, subZone: '' } });
 }
 
 const PROXIES = [

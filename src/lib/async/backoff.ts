@@ -1,13 +1,18 @@
 /**
  * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"):
- * the n-th delay is uniform in [0, min(cap, base · 2^n)], with a floor so that a tight loop is
- * never possible. Pure but for the random source, which tests may replace.
+ * the n-th delay is uniform in [0, min(cap, base · 2^n)), with a floor so that a tight loop is
+ * never possible (the agent's reconnects use floor 0). Pure but for the random source, which tests may replace.
  */
 export interface BackoffOptions {
   readonly baseMs?: number;
   readonly capMs?: number;
   readonly floorMs?: number;
   readonly random?: () => number;
+}
+
+/** Full jitter: uniform in [0, min(cap, base · 2^attempt)), rounded down to whole milliseconds. */
+export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
 }
 
 export class Backoff {
@@ -26,9 +31,7 @@ export class Backoff {
 
   /** The delay before the next attempt. */
   next(): number {
-    const ceiling = Math.min(this.cap, this.base * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
-    return Math.max(this.floor, Math.round(this.random() * ceiling));
+    return Math.max(this.floor, backoffDelayMs(this.attempt++, this.base, this.cap, this.random));
   }
 
   /** After a success. */

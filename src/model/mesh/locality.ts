@@ -1,20 +1,28 @@
-/** A locality split into its parts (E-ATTR-4): region/zone/subzone; missing parts are ''. */
+/**
+ * A locality split into its parts (E-ATTR-4): region/zone/sub-zone; missing parts are ''. The one
+ * locality type of the mesh: a node's `node.locality`, a workload's and the agent's `--locality`
+ * (`subZone` as Envoy's Locality spells it).
+ */
 export interface Locality {
   readonly region: string;
   readonly zone: string;
-  readonly subzone: string;
+  readonly subZone: string;
 }
 
-export const NO_LOCALITY: Locality = { region: '', zone: '', subzone: '' };
+export const NO_LOCALITY: Locality = { region: '', zone: '', subZone: '' };
 
-/** E-ATTR-4: split on '/', anything after the third segment dropped. */
+/** E-ATTR-4: `region/zone/subzone`, parts optional; split on '/', anything after the third segment dropped. */
 export function parseLocality(s: string): Locality {
-  const [region = '', zone = '', subzone = ''] = s.split('/');
-  return { region, zone, subzone };
+  const [region = '', zone = '', subZone = ''] = s.split('/');
+  return { region, zone, subZone };
 }
 
+/**
+ * The inverse of parseLocality: the parts joined by '/' without trailing empty parts
+ * (`r/z`, `r//s`, `/z`); '' when every part is empty.
+ */
 export function formatLocality(l: Locality): string {
-  if (l.subzone !== '') return `${l.region}/${l.zone}/${l.subzone}`;
+  if (l.subZone !== '') return `${l.region}/${l.zone}/${l.subZone}`;
   if (l.zone !== '') return `${l.region}/${l.zone}`;
   return l.region;
 }

@@ -12,7 +12,7 @@ export function localityMatches(l: Locality, rule: string): boolean {
   const r = parseLocality(rule);
   const region = r.region === '*' || l.region === r.region;
   const zone = r.zone === '*' || r.zone === '' || l.zone === r.zone;
-  const subzone = r.subzone === '*' || r.subzone === '' || l.subzone === r.subzone;
+  const subzone = r.subZone === '*' || r.subZone === '' || l.subZone === r.subZone;
   return region && zone && subzone;
 }
 
@@ -20,7 +20,7 @@ export function localityMatches(l: Locality, rule: string): boolean {
 export function lbPriority(client: Locality, endpoints: Locality): number {
   if (client.region !== endpoints.region) return 3;
   if (client.zone !== endpoints.zone) return 2;
-  return client.subzone === endpoints.subzone ? 0 : 1;
+  return client.subZone === endpoints.subZone ? 0 : 1;
 }
 
 /** The locality setting that applies to one cluster (L-1): a localityLbSetting or a zoneAwareLbSetting. */

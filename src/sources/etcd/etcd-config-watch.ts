@@ -4,22 +4,22 @@
  * reported as a `problem` and changes nothing (the watcher keeps its last good version), as the
  * file source keeps the last good version of a file.
  */
-import type { IEvent } from 'etcd3';
+import type { Etcd3, IEvent } from 'etcd3';
 import type { Change, StoreEvent } from '../../model/config/store.js';
-import { decodeKv } from './keys.js';
+import { decodeAll, decodeKv, type KeyLayout } from './keys.js';
 import { PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
-import type { EtcdStore } from './etcd-store.js';
 
 export class EtcdConfigWatch {
   private readonly watch: PrefixWatch;
   private closed = false;
 
   constructor(
-    private readonly store: EtcdStore,
+    client: Etcd3,
+    private readonly layout: KeyLayout,
     fromRevision: number,
     private readonly listener: (e: StoreEvent) => void,
   ) {
-    this.watch = new PrefixWatch(store.client, store.layout.config, fromRevision, (e) => this.onEvent(e));
+    this.watch = new PrefixWatch(client, layout.config, fromRevision, (e) => this.onEvent(e));
   }
 
   start(): void {
@@ -45,7 +45,7 @@ export class EtcdConfigWatch {
         this.emit({ type: 'connection', connected: e.connected, message: e.message });
         return;
       case 'resync': {
-        const { objects, problems } = this.store.decodeAll(e.kvs);
+        const { objects, problems } = decodeAll(this.layout, e.kvs);
         for (const problem of problems) this.emit({ type: 'problem', problem });
         this.emit({ type: 'resync', revision: String(e.revision), objects });
         return;
@@ -61,10 +61,10 @@ export class EtcdConfigWatch {
     for (const ev of events) {
       const key = ev.kv.key.toString();
       if (ev.type === 'Delete') {
-        if (this.store.layout.refOf(key)) out.push({ type: 'delete', key: this.store.layout.objectKeyOf(key), revision: String(ev.kv.mod_revision) });
+        if (this.layout.refOf(key)) out.push({ type: 'delete', key: this.layout.objectKeyOf(key), revision: String(ev.kv.mod_revision) });
         continue;
       }
-      const d = decodeKv(this.store.layout, ev.kv);
+      const d = decodeKv(this.layout, ev.kv);
       if (d.ok) out.push({ type: 'put', object: d.object });
       else this.emit({ type: 'problem', problem: d.problem });
     }

@@ -19,9 +19,10 @@ import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { describeRef, StoreUnavailableError, type ConfigStore, type Listing, type ObjectRef, type StoreEvent, type StoreWatch, type WriteFailure, type WriteOp, type WriteOptions, type WriteResult } from '../../model/config/store.js';
 import { duplicateRef, opRef, planWrite, type PlannedWrite } from '../../model/config/store-writes.js';
 import type { ConfigObject } from '../../model/config/types.js';
-import { decodeKv, encodeObject, KeyLayout } from './keys.js';
+import { decodeAll, decodeKv, encodeObject, KeyLayout } from './keys.js';
 import { EtcdConfigWatch } from './etcd-config-watch.js';
 import { listPrefix } from './prefix-watch.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export interface EtcdStoreOptions {
   readonly prefix?: string;
@@ -30,14 +31,12 @@ export interface EtcdStoreOptions {
   readonly maxAttempts?: number;
 }
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 function unavailable(e: unknown, description: string): WriteResult {
   const refused = etcdRefusal(e, description);
   if (refused !== undefined) throw refused;
   return {
     ok: false,
-    failure: { code: 'Unavailable', message: `etcd did not answer (${message(e)}); the write may or may not have happened`, retryable: true },
+    failure: { code: 'Unavailable', message: `etcd did not answer (${errorMessage(e)}); the write may or may not have happened`, retryable: true },
   };
 }
 
@@ -62,26 +61,14 @@ export class EtcdStore implements ConfigStore {
     try {
       return await this.listNow();
     } catch (e) {
-      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`listing ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`listing ${this.description} failed: ${errorMessage(e)}`);
     }
   }
 
   /** Lists (and decodes) every object; rejects with etcd's error. */
   async listNow(): Promise<Listing> {
     const listed = await listPrefix(this.client, this.layout.config);
-    return { ...this.decodeAll(listed.kvs), revision: String(listed.revision) };
-  }
-
-  decodeAll(kvs: readonly IKeyValue[]): Omit<Listing, 'revision'> {
-    const objects: ConfigObject[] = [];
-    const problems = [];
-    for (const kv of kvs) {
-      const d = decodeKv(this.layout, kv);
-      if (d.ok) objects.push(d.object);
-      else problems.push(d.problem);
-      if (!d.ok && d.failClosed !== undefined) objects.push(d.failClosed); // invalid AuthorizationPolicies deny rather than vanish
-    }
-    return { objects, problems };
+    return { ...decodeAll(this.layout, listed.kvs), revision: String(listed.revision) };
   }
 
   async get(ref: ObjectRef): Promise<ConfigObject | undefined> {
@@ -89,7 +76,7 @@ export class EtcdStore implements ConfigStore {
     try {
       kv = (await this.client.kv.range({ key: Buffer.from(this.layout.keyOf(ref)) })).kvs[0];
     } catch (e) {
-      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${message(e)}`);
+      throw etcdRefusal(e, this.description) ?? new StoreUnavailableError(`reading ${describeRef(ref)} from ${this.description} failed: ${errorMessage(e)}`);
     }
     if (!kv) return undefined;
     const d = decodeKv(this.layout, kv);
@@ -97,7 +84,7 @@ export class EtcdStore implements ConfigStore {
   }
 
   watch(fromRevision: string, listener: (event: StoreEvent) => void): StoreWatch {
-    const w = new EtcdConfigWatch(this, Number(fromRevision), listener);
+    const w = new EtcdConfigWatch(this.client, this.layout, Number(fromRevision), listener);
     this.watches.add(w);
     w.start();
     return {
@@ -141,8 +128,8 @@ export class EtcdStore implements ConfigStore {
       try {
         res = await this.client.kv.txn({ compare, success, failure: options.fence ? [{ request_range: { key: Buffer.from(options.fence.key) } }] : [] });
       } catch (e) {
-        if (/too many operations|request is too large/i.test(message(e))) {
-          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${message(e)}`, retryable: false } };
+        if (/too many operations|request is too large/i.test(errorMessage(e))) {
+          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)}`, retryable: false } };
         }
         return unavailable(e, this.description);
       }
@@ -198,10 +185,5 @@ export class EtcdStore implements ConfigStore {
     await Promise.all([...this.watches].map((w) => w.close()));
     this.watches.clear();
     this.client.close();
-  }
-
-  /** `refKey` of an object key in this layout (exported for the watch). */
-  objectKeyOf(key: string): string {
-    return this.layout.objectKeyOf(key);
   }
 }

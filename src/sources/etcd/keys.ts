@@ -13,6 +13,7 @@ import type { IKeyValue } from 'etcd3';
 import { fromDocument, toDocument } from '../../model/config/document.js';
 import type { ObjectRef, StoredProblem } from '../../model/config/store.js';
 import { CLUSTER_SCOPED_KINDS, KINDS, objectKey, type ConfigObject, type Kind } from '../../model/config/types.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export const DEFAULT_PREFIX = '/meshbridge/';
 
@@ -66,7 +67,7 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
   try {
     value = JSON.parse(kv.value.toString());
   } catch (e) {
-    return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${e instanceof Error ? e.message : String(e)}` } };
+    return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${errorMessage(e)}` } };
   }
   const decoded = fromDocument(value, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
   if (!decoded.ok) {
@@ -80,6 +81,22 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
     return { ok: false, problem: { key: where, message: `the stored object is ${objectKey(o)}, not the one its key names` } };
   }
   return { ok: true, object: { ...o, metadata: { ...o.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject };
+}
+
+/**
+ * Decodes every listed key-value: the valid objects, and a problem for each invalid one (an invalid
+ * AuthorizationPolicy also keeps its deny-all substitute, so it denies rather than vanishes).
+ */
+export function decodeAll(layout: KeyLayout, kvs: readonly IKeyValue[]): { objects: ConfigObject[]; problems: StoredProblem[] } {
+  const objects: ConfigObject[] = [];
+  const problems: StoredProblem[] = [];
+  for (const kv of kvs) {
+    const d = decodeKv(layout, kv);
+    if (d.ok) objects.push(d.object);
+    else problems.push(d.problem);
+    if (!d.ok && d.failClosed !== undefined) objects.push(d.failClosed);
+  }
+  return { objects, problems };
 }
 
 /** The smallest key after every key starting with `prefix` (etcd's range_end for a prefix). */

@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { makePrivateDir, PRIVATE_FILE, writeFileAtomic } from '../../lib/fs/modes.js';
 import { openSecret, sealSecret, type SecretsKeyring } from '../../security/secrets-at-rest.js';
 import { join, resolve } from 'node:path';
-import { newSigningKey } from '../../lifecycle/registration-token.js';
+import { newSigningKey } from '../../security/registration-token.js';
 
 export function defaultStateDir(configPaths: readonly string[]): string {
   const first = configPaths[0] ?? '.';

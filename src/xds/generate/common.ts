@@ -103,7 +103,7 @@ export function loadAssignment(name: string, groups: readonly LocalityGroup[], o
   const endpoints: MessageInitShape<typeof LocalityLbEndpointsSchema>[] = list.map((g) => {
     const l = parseLocality(g.locality);
     return {
-      locality: { region: l.region, zone: l.zone, subZone: l.subzone },
+      locality: { region: l.region, zone: l.zone, subZone: l.subZone },
       ...(g.weight > 0 ? { loadBalancingWeight: g.weight } : {}),
       priority: g.priority,
       lbEndpoints: g.endpoints.map((e) => {
@@ -134,7 +134,7 @@ function mergeSameLocality(groups: readonly LocalityGroup[]): LocalityGroup[] {
   const byKey = new Map<string, number>();
   for (const g of groups) {
     const l = parseLocality(g.locality);
-    const key = `${g.priority}\u0000${l.region}\u0000${l.zone}\u0000${l.subzone}`;
+    const key = `${g.priority}\u0000${l.region}\u0000${l.zone}\u0000${l.subZone}`;
     const i = byKey.get(key);
     const first = i === undefined ? undefined : out[i];
     if (i === undefined || first === undefined) {

@@ -12,7 +12,7 @@ import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import type { ResourceSink } from '../cache/resource-cache.js';
-import { proxyIdentityFromNode, type ProxyIdentity } from '../server/node-identity.js';
+import { proxyIdentityFromNode, type ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { generateFor, registryOfYaml } from '../../../test/support/xds-generation.js';
 import { SECURE_GRPC as SERVICES } from '../../../test/support/xds-test-meshes.js';
 import { inboundListenerName, MESHBRIDGE_METADATA_KEY } from './names.js';

@@ -11,7 +11,7 @@ import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { UpstreamTlsContextSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
-import { proxyIdentityFromNode, type ProxyIdentity } from '../server/node-identity.js';
+import { proxyIdentityFromNode, type ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { generateFor, registryOfYaml } from '../../../test/support/xds-generation.js';
 import { splitDestinations, tlsPartName, type TlsPart } from './grpc-tls.js';
 import { grpcGenerator } from './grpc-generator.js';

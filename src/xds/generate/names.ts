@@ -25,12 +25,8 @@ export const CERTIFICATE_PROVIDER_INSTANCE = 'default';
 export const CERTIFICATE_NAME_IDENTITY = 'default';
 export const CERTIFICATE_NAME_ROOT = 'ROOTCA';
 
-/**
- * Node metadata key by which a proxyless node advertises the certificate-provider instances of its
- * bootstrap, as a comma-separated list (`CERTIFICATE_PROVIDERS: "default"`). Only nodes listing
- * `default` get TLS in their generated resources.
- */
-export const CERTIFICATE_PROVIDERS_METADATA = 'CERTIFICATE_PROVIDERS';
+/** Node metadata key of the certificate-provider instances a node advertises (model/mesh/proxy-identity.ts). */
+export { CERTIFICATE_PROVIDERS_METADATA } from '../../model/mesh/proxy-identity.js';
 
 /**
  * `metadata.filter_metadata` key of every generated server-side inbound Listener; its Struct is

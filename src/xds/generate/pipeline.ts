@@ -30,7 +30,7 @@ import type { MergedService } from '../../model/mesh/types.js';
 import type { Registry } from '../../registry/registry.js';
 import type { ViewSources } from '../../registry/view/clusters.js';
 import type { ResourceSink, ViewKey } from '../cache/resource-cache.js';
-import type { ProxyIdentity } from '../server/node-identity.js';
+import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { ClassFeed } from './class-feed.js';
 import type { Generator } from './generator.js';
 import { ProxyViews } from './proxy-views.js';

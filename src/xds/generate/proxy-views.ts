@@ -9,7 +9,8 @@ import type { Workload } from '../../model/mesh/types.js';
 import { resolveClientProxy, type ClientProxy } from '../../registry/view/client.js';
 import type { ViewSources } from '../../registry/view/clusters.js';
 import type { ViewKey } from '../cache/resource-cache.js';
-import type { ProxyIdentity } from '../server/node-identity.js';
+import { formatLocality } from '../../model/mesh/locality.js';
+import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names.js';
 import type { Relevance } from './relevance.js';
 import type { ClassedView, ViewClasses } from './view-classes.js';
@@ -115,9 +116,7 @@ export function viewSpecOf(proxy: ProxyIdentity, workloadsByAddress: Index<Workl
     // Issue 11: only a workload of the proxy's own namespace (a node without one is in `default`).
     .filter((w) => w.kind === 'WorkloadEntry' && w.namespace === (proxy.namespace ?? 'default'))
     .sort(byKey);
-  const l = proxy.locality;
-  const nodeLocality = l.region !== '' || l.zone !== '' || l.subZone !== '' ? [l.region, l.zone, l.subZone].join('/').replace(/\/+$/, '') : undefined;
-  const locality = own[0]?.locality || nodeLocality;
+  const locality = own[0]?.locality || formatLocality(proxy.locality);
   const client: ClientProxy = resolveClientProxy(
     {
       namespace: proxy.namespace ?? 'default',

@@ -8,7 +8,10 @@ import type { XdsResourceType } from '../types/resource-type.js';
 import { LISTENER } from '../types/resource-types.js';
 import type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent } from './events.js';
 import { countInboundListenerNames, limitExceeded, RESOURCE_EXHAUSTED, type LimitExceeded, type XdsLimits } from './limits.js';
-import { proxyIdentityFromNode, type ProxyIdentity } from './node-identity.js';
+import { proxyIdentityFromNode, type ProxyIdentity } from '../../model/mesh/proxy-identity.js';
+import type { Admission, AdmitFn, StreamTransport } from '../../model/mesh/stream-admission.js';
+
+export type { Admission, AdmitFn, StreamTransport } from '../../model/mesh/stream-admission.js';
 
 /** What the driver needs of a protocol session (SotwSession and DeltaSession fit). */
 export interface ProtocolSession<Req, Out> {
@@ -67,19 +70,6 @@ export const HEALTH_INFORMATION_TYPE_URL = 'type.googleapis.com/istio.v1.HealthI
  * workload) and nothing else. Never answered (docs/agent-protocol.md §3).
  */
 export const AGENT_HELLO_TYPE_URL = 'type.googleapis.com/meshbridge.v1.AgentHello';
-
-/**
- * Admission of a new stream, from its proxy identity, gRPC call metadata and transport. An admitted
- * stream may carry the identity its credential proved (a SPIFFE id), recorded in its StreamInfo.
- */
-export type Admission = { readonly ok: true; readonly identity?: string } | { readonly ok: false; readonly code: number; readonly message: string };
-export type AdmitFn = (proxy: ProxyIdentity, callMetadata: Readonly<Record<string, string>>, transport: StreamTransport) => Admission;
-
-/** How a stream reached the server: the plaintext port, or TLS with the client certificate presented (DER), if any. */
-export interface StreamTransport {
-  readonly secure: boolean;
-  readonly certificate?: Buffer | undefined;
-}
 
 /** The transport side of one stream (a gRPC call, or a recording fake in tests). */
 export interface StreamPort<Res> {

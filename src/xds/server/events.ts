@@ -1,7 +1,7 @@
 import type { ViewKey } from '../cache/resource-cache.js';
 import type { ErrorDetail, RequestKind, TypeStatus } from '../protocol/common.js';
 import type { LimitExceeded } from './limits.js';
-import type { ProxyIdentity } from './node-identity.js';
+import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 
 export type AdsProtocol = 'sotw' | 'delta';
 

@@ -15,8 +15,8 @@ import { adsServiceDefinition } from './ads-service.js';
 import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamResources } from './ads-stream.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
-import type { ProxyIdentity } from './node-identity.js';
-import { presentedCertificate } from './peer-certificate.js';
+import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
+import { presentedCertificate } from '../../security/peer-certificate.js';
 import { TurnQueue } from './turn-queue.js';
 
 export interface XdsServerOptions {

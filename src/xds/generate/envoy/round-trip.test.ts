@@ -10,7 +10,7 @@ import { ENVOY_TYPE_REGISTRY } from './index.js';
 import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, registryOfYaml, sidecar, type EnvoyResources } from '../../../../test/support/xds-generation.js';
 import { SECURE_GRPC, SHOP, VM, WEB } from '../../../../test/support/xds-test-meshes.js';
 import { NodeSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
-import { proxyIdentityFromNode } from '../../server/node-identity.js';
+import { proxyIdentityFromNode } from '../../../model/mesh/proxy-identity.js';
 import { grpcGenerator } from '../grpc-generator.js';
 
 /** Paths of messages carrying unknown fields, and of Anys whose type is not in the registry. */

@@ -1,15 +1,16 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { CERTIFICATE_PROVIDERS_METADATA } from '../generate/names.js';
+import type { Locality } from './locality.js';
+
+/**
+ * Node metadata key by which a proxyless node advertises the certificate-provider instances of its
+ * bootstrap, as a comma-separated list (`CERTIFICATE_PROVIDERS: "default"`). Only nodes listing
+ * `default` get TLS in their generated resources.
+ */
+export const CERTIFICATE_PROVIDERS_METADATA = 'CERTIFICATE_PROVIDERS';
 
 /** `envoy` for Envoy sidecars and gateways; `grpc` for proxyless gRPC clients (metadata GENERATOR=grpc). */
 export type ProxyKind = 'envoy' | 'grpc';
-
-export interface Locality {
-  readonly region: string;
-  readonly zone: string;
-  readonly subZone: string;
-}
 
 /**
  * Who is at the other end of a stream, from the Node of its first request, the way Istio's proxies

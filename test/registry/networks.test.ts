@@ -7,9 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cluster, endpoints, exclusions, sortedAddresses, workloadEntry, yamlDocs, type ReportOptions } from '../../../test/support/mesh.js';
-import type { ClusterReport } from '../../app/endpoints-report.js';
-import { indexGateways } from './networks.js';
+import { cluster, endpoints, exclusions, sortedAddresses, workloadEntry, yamlDocs, type ReportOptions } from '../support/mesh.js';
+import type { ClusterReport } from '../../src/status/endpoints-report.js';
+import { indexGateways } from '../../src/registry/view/networks.js';
 
 /** `address:port/weight` of every endpoint, sorted. */
 function weighted(c: ClusterReport): string[] {

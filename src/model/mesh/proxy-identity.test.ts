@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { proxyIdentityFromNode } from './node-identity.js';
+import { proxyIdentityFromNode } from './proxy-identity.js';
 
 test('an Istio sidecar node: ip, name, namespace, labels, network, cluster id and locality', () => {
   const p = proxyIdentityFromNode(create(NodeSchema, {

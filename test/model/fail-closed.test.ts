@@ -3,12 +3,12 @@
 // refuse it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inboundRbac } from '../../xds/generate/authz.js';
-import { fromDocument } from './document.js';
-import { failClosedSubstitute, INVALID_ANNOTATION } from './fail-closed.js';
-import { loadConfig } from './load.js';
-import { admit } from './store-writes.js';
-import type { AuthorizationPolicy } from './types.js';
+import { inboundRbac } from '../../src/xds/generate/authz.js';
+import { fromDocument } from '../../src/model/config/document.js';
+import { failClosedSubstitute, INVALID_ANNOTATION } from '../../src/model/config/fail-closed.js';
+import { loadConfig } from '../../src/model/config/load.js';
+import { admit } from '../../src/model/config/store-writes.js';
+import type { AuthorizationPolicy } from '../../src/model/config/types.js';
 
 const MESH = { rootNamespace: 'istio-system', trustDomain: 'cluster.local' };
 const SELECTED = { namespace: 'apps', labels: { app: 'svc' } };

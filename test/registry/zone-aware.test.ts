@@ -7,8 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClusterReport } from '../../app/endpoints-report.js';
-import { cluster, destinationRule, endpoints, meshLocalityConfig, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import type { ClusterReport } from '../../src/status/endpoints-report.js';
+import { cluster, destinationRule, endpoints, meshLocalityConfig, serviceEntry, workloadEntry, yamlDocs } from '../support/mesh.js';
 
 const HOST = 'zoneaware.example.com';
 const CLUSTER = `outbound|80||${HOST}`;

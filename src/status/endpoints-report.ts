@@ -8,7 +8,7 @@ import type { Registry } from '../registry/registry.js';
 import { clientCandidates, resolveClientProxy, type ClientProxyOptions } from '../registry/view/client.js';
 import { buildClusters, visibleServices, type Exclusion, type ViewFilter } from '../registry/view/clusters.js';
 import { explainBundle } from '../registry/view/explain.js';
-import { viewSourcesOf } from './offline-mesh.js';
+import { viewSourcesOf } from '../registry/offline-mesh.js';
 
 export interface ServiceReport {
   host: string;

@@ -3,8 +3,8 @@
  * `serve` uses, fed with one snapshot.
  */
 import type { ConfigObject } from '../model/config/types.js';
-import { buildRegistry, createInputs, replaceInputs, type Registry } from '../registry/registry.js';
-import type { ViewSources } from '../registry/view/clusters.js';
+import { buildRegistry, createInputs, replaceInputs, type Registry } from './registry.js';
+import type { ViewSources } from './view/clusters.js';
 
 export function registryFromObjects(objects: readonly ConfigObject[]): Registry {
   const inputs = createInputs();

@@ -7,10 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cluster, endpoints, meshLocalityConfig, workloadEntry, yamlDocs, type ReportOptions } from '../../../test/support/mesh.js';
-import { lbPriority, localityMatches } from './locality-lb.js';
-import { parseLocality } from '../../model/mesh/locality.js';
-import type { ClusterReport } from '../../app/endpoints-report.js';
+import { cluster, endpoints, meshLocalityConfig, workloadEntry, yamlDocs, type ReportOptions } from '../support/mesh.js';
+import { lbPriority, localityMatches } from '../../src/registry/view/locality-lb.js';
+import { parseLocality } from '../../src/model/mesh/locality.js';
+import type { ClusterReport } from '../../src/status/endpoints-report.js';
 
 const LOC = 'outbound|80||loc.example.com';
 const CLIENT: ReportOptions = { client: { namespace: 'ns1', locality: 'region1/zone1/subzone1' } };

@@ -5,16 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { anyPack, DurationSchema } from '@bufbuild/protobuf/wkt';
-import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { AddressSchema, SocketAddressSchema, PipeSchema, CidrRangeSchema } from '../../gen/envoy/config/core/v3/address_pb.js';
-import { RouteConfigurationSchema } from '../../gen/envoy/config/route/v3/route_pb.js';
-import { VirtualHostSchema, RouteSchema, RouteMatchSchema, WeightedClusterSchema, RouteActionSchema, HeaderMatcherSchema } from '../../gen/envoy/config/route/v3/route_components_pb.js';
-import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { FilterChainSchema, FilterSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
-import { ListenerSchema as LdsListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { ENVOY_TYPE_REGISTRY } from '../generate/envoy/index.js';
-import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, sidecar } from '../../../test/support/xds-generation.js';
-import { checkConstraints } from './constraints.js';
+import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { AddressSchema, SocketAddressSchema, PipeSchema, CidrRangeSchema } from '../../src/gen/envoy/config/core/v3/address_pb.js';
+import { RouteConfigurationSchema } from '../../src/gen/envoy/config/route/v3/route_pb.js';
+import { VirtualHostSchema, RouteSchema, RouteMatchSchema, WeightedClusterSchema, RouteActionSchema, HeaderMatcherSchema } from '../../src/gen/envoy/config/route/v3/route_components_pb.js';
+import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { FilterChainSchema, FilterSchema } from '../../src/gen/envoy/config/listener/v3/listener_components_pb.js';
+import { ListenerSchema as LdsListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { ENVOY_TYPE_REGISTRY } from '../../src/xds/generate/envoy/index.js';
+import { allResources, exampleFiles, generateFor, GOLDEN_PROXIES, registryOf, sidecar } from '../support/xds-generation.js';
+import { checkConstraints } from '../../src/xds/types/constraints.js';
 
 const validCluster = () =>
   create(ClusterSchema, {

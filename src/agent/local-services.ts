@@ -1,0 +1,161 @@
+/**
+ * The agent's services for the workload on its VM, all on local addresses: the xDS proxy (§9), the
+ * SDS server (§12), the inbound mTLS proxies with the watch of their modes (§11), and the gRPC xDS
+ * bootstrap that points local proxyless apps at them. Started before the agent connects; a service
+ * that cannot listen fails the start, having stopped those already started.
+ */
+import { join } from 'node:path';
+import type { AgentLog } from './agent-log.js';
+import { proxylessNode, type AgentIdentity } from './agent-node.js';
+import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
+import { fileWatcherProvider, type IssuedCertificate } from './certificates.js';
+import { grpcBootstrap } from './grpc-bootstrap.js';
+import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
+import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
+import { SdsServer } from './sds-server.js';
+import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+
+export interface LocalServiceOptions {
+  readonly bootstrapDir: string;
+  readonly xdsProxyAddress?: string | undefined;
+  readonly xdsProxyFallback?: boolean | undefined;
+  readonly sdsAddress?: string | undefined;
+  readonly inbound?: readonly InboundPort[] | undefined;
+  readonly inboundDefault?: InboundDefault | undefined;
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+  readonly random: () => number;
+}
+
+export class LocalServices {
+  readonly #o: LocalServiceOptions;
+  readonly #identity: AgentIdentity;
+  readonly #upstream: UpstreamProvider;
+  readonly #log: AgentLog;
+  readonly #stops: (() => Promise<void>)[] = [];
+  readonly grpcBootstrapPath: string;
+  #xdsProxyAddress: string | undefined;
+  /** The xDS proxy's local secret (xds-proxy.ts), also in the gRPC bootstrap. */
+  #localSecret: string | undefined;
+  #sds: SdsServer | undefined;
+  #sdsAddress: string | undefined;
+
+  constructor(o: LocalServiceOptions, identity: AgentIdentity, upstream: UpstreamProvider, log: AgentLog) {
+    this.#o = o;
+    this.#identity = identity;
+    this.#upstream = upstream;
+    this.#log = log;
+    this.grpcBootstrapPath = join(o.bootstrapDir, GRPC_BOOTSTRAP_FILE);
+  }
+
+  /** The bound address of the xDS proxy, once started. */
+  get xdsProxyAddress(): string | undefined {
+    return this.#xdsProxyAddress;
+  }
+
+  /** The SDS server's bound target (`unix:PATH` or `host:port`), once started. */
+  get sdsAddress(): string | undefined {
+    return this.#sdsAddress;
+  }
+
+  /** Serves a newly issued workload certificate over SDS (if it runs). */
+  updateCertificate(cert: IssuedCertificate): void {
+    this.#sds?.update(cert);
+  }
+
+  /** Starts the configured services and writes the gRPC bootstrap; on failure stops what started and rejects. */
+  async start(currentCertificate: IssuedCertificate | undefined): Promise<void> {
+    try {
+      if (this.#o.xdsProxyAddress !== undefined) {
+        this.#localSecret = loadOrCreateLocalSecret(this.#o.bootstrapDir);
+        const proxy = new XdsProxy({ upstream: this.#upstream, log: this.#log.line, localSecret: this.#localSecret });
+        this.#xdsProxyAddress = await this.#startXdsProxy(proxy, this.#o.xdsProxyAddress);
+        this.#stops.push(() => proxy.stop());
+      }
+      if (this.#o.sdsAddress !== undefined) {
+        const sds = new SdsServer({ log: this.#log.line });
+        this.#sdsAddress = await sds.start(this.#o.sdsAddress);
+        this.#sds = sds;
+        if (currentCertificate) sds.update(currentCertificate);
+        this.#stops.push(async () => {
+          this.#sds = undefined;
+          await sds.stop();
+        });
+      }
+      if ((this.#o.inbound ?? []).length > 0) this.#stops.push(await this.#startInbound(this.#o.inbound ?? []));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.#writeGrpcBootstrap();
+  }
+
+  /** Stops every started service, the last started first. Never rejects. */
+  async stop(): Promise<void> {
+    for (const stop of this.#stops.splice(0).reverse()) await stop().catch(() => undefined);
+  }
+
+  async #startXdsProxy(proxy: XdsProxy, address: string): Promise<string> {
+    try {
+      return await proxy.start(address);
+    } catch (e) {
+      const host = splitHostPort(address)?.host;
+      if (this.#o.xdsProxyFallback !== true || host === undefined || !/EADDRINUSE/.test(e instanceof Error ? e.message : '')) throw e;
+      const bound = await proxy.start(`${host.includes(':') ? `[${host}]` : host}:0`);
+      this.#log.line(`xDS proxy: ${address} is taken; listening on ${bound}`);
+      return bound;
+    }
+  }
+
+  /** Starts the inbound proxies and the watch of their modes; returns how to stop them all. */
+  async #startInbound(ports: readonly InboundPort[]): Promise<() => Promise<void>> {
+    const certificates = new CertificateFiles(this.#o.bootstrapDir);
+    const ip = this.#identity.ip;
+    const proxies: InboundProxy[] = [];
+    const stopProxies = async (): Promise<void> => {
+      await Promise.all(proxies.map((p) => p.stop()));
+    };
+    try {
+      for (const p of ports) {
+        const fallback = fallbackPolicy(this.#o.inboundDefault ?? 'refuse');
+        const proxy = new InboundProxy({ host: ip, port: p.port, appHost: ip, appPort: p.appPort, certificates, log: this.#log.line, ...(fallback ? { fallback } : {}) });
+        proxies.push(proxy);
+        await proxy.start();
+      }
+    } catch (e) {
+      await stopProxies();
+      throw e;
+    }
+    const watch = new AbortController();
+    const watcher = new InboundModeWatcher({
+      upstream: this.#upstream,
+      node: proxylessNode(this.#identity),
+      ports: new Map(proxies.map((p) => [inboundListenerName(ip, p.port), (policy) => p.setPolicy(policy)])),
+      log: this.#log.line,
+      backoffBaseMs: this.#o.backoffBaseMs,
+      backoffCapMs: this.#o.backoffCapMs,
+      random: this.#o.random,
+    });
+    const watching = watcher.run(watch.signal);
+    return async () => {
+      watch.abort();
+      await watching;
+      await stopProxies();
+    };
+  }
+
+  #writeGrpcBootstrap(): void {
+    const { settings, ip, name, locality } = this.#identity;
+    try {
+      // With an identity, local gRPC apps read the agent's certificate files (issue 7, A29).
+      const doc = grpcBootstrap(settings, ip, name, locality, {
+        xdsServer: this.#xdsProxyAddress ?? settings.controlPlane,
+        ...(settings.serviceAccount !== '' ? { certificateProviders: fileWatcherProvider(this.#o.bootstrapDir) } : {}),
+        ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
+      });
+      writeFileAtomic(this.grpcBootstrapPath, `${JSON.stringify(doc, null, 2)}\n`, 0o600);
+    } catch (e) {
+      this.#log.line(`cannot write ${this.grpcBootstrapPath}: ${describe(e)}`);
+    }
+  }
+}
