@@ -14,19 +14,10 @@ import type { Change, ConfigStore, StoreEvent, StoreWatch } from '../model/confi
 import { objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
 import { replaceInputs, type RegistryInputs } from '../registry/registry.js';
 import type { StaticCollection } from '../lib/krt/index.js';
+import type { FeedStatus } from '../status/feed-status.js';
 
-export interface FeedStatus {
-  readonly store: string;
-  readonly connected: boolean;
-  /** The revision of the configuration served. */
-  readonly revision: string;
-  /** When `connected` last changed (RFC 3339). */
-  readonly since: string;
-  readonly message: string;
-  readonly changesApplied: number;
-  readonly resyncs: number;
-  readonly problems: readonly string[];
-}
+export type { FeedStatus };
+
 
 /** The input collection of a kind (each holds only objects of its kind: the feed routes by `kind`). */
 function inputOf(inputs: RegistryInputs, kind: Kind): StaticCollection<ConfigObject> {

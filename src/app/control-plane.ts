@@ -9,79 +9,32 @@
  * through the store (sessions, leader election: lifecycle/coordination.ts).
  */
 import { hostname } from 'node:os';
-import { status as grpcStatus } from '@grpc/grpc-js';
 import { listenRefused } from './start-errors.js';
-import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
-import { introspectionRoutes } from '../api/introspection-routes.js';
+import { HttpApi } from '../api/http-api.js';
+import { serveRoutes } from '../api/serve-routes.js';
 import type { Logger } from '../lib/log/logger.js';
-import { objectKey } from '../model/config/types.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
 import type { ReloadReport } from '../sources/file/config-folder.js';
+import { ConvergenceTracker } from '../status/convergence.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
-import { syncStatus } from '../status/sync-status.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
 import { envoyGenerator } from '../xds/generate/envoy/index.js';
 import { grpcGenerator } from '../xds/generate/grpc-generator.js';
 import { XdsPipeline, type PushInfo } from '../xds/generate/pipeline.js';
 import { XdsServer } from '../xds/server/xds-server.js';
-import type { XdsEvent } from '../xds/server/events.js';
-import { TYPE_SHORT_NAMES } from '../status/sync-status.js';
-import { LISTENER } from '../xds/types/resource-types.js';
 import { formatFinding } from '../model/config/format-finding.js';
-import { endpointsReport } from '../status/endpoints-report.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
-import { tokenRefusal, type GroupLookup } from '../security/token-admission.js';
+import type { GroupLookup } from '../security/token-admission.js';
 import type { TokenClaims } from '../security/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
+import type { ServeSettings } from './serve-settings.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
-import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
-import type { SecretsKeyring } from '../security/secrets-at-rest.js';
-import { loadOrCreateCa, loadOrCreateSharedCa, type CertificateAuthority } from '../security/ca.js';
-import { authenticate, namespaceRefusal, spiffeId } from '../security/peer-identity.js';
+import { streamEventHandler } from './stream-events.js';
+import type { CertificateAuthority } from '../security/ca.js';
 import { ServingCertificate } from '../security/server-certificate.js';
-import type { Admission, StreamTransport } from '../xds/server/ads-stream.js';
-import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
-import { RESOURCE_EXHAUSTED, type XdsLimits } from '../xds/server/limits.js';
+import { streamAdmission } from '../security/stream-admission.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
-
-export interface ControlPlaneOptions {
-  /** The config folders of the file store (when `store` is not given). */
-  readonly configPaths?: readonly string[];
-  /** `file://DIR` or `etcd://h:p[,h:p...]` (cli-contract `--store`); default: the file store on `configPaths`. */
-  readonly store?: string;
-  /** TLS and user/password for an etcd store (`--etcd-*`; override the URL's options). */
-  readonly etcd?: EtcdSecurityFlags;
-  /** Seals the CA key and the token signing key at rest (`--secrets-key-file`; docs/security.md §7). */
-  readonly secrets?: SecretsKeyring;
-  /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */
-  readonly sessionTtlSeconds?: number;
-  /** The plaintext xDS port (loopback development; the CLI refuses other addresses unless asked). */
-  readonly xdsAddress: string;
-  /** false: no plaintext xDS port (`--no-plaintext-xds`). Default true. */
-  readonly plaintextXds?: boolean;
-  /** The secure (TLS) xDS port; absent: none (the CLI's default is 127.0.0.1:15012). */
-  readonly secureXdsAddress?: string;
-  /** Lifetime of the secure port's serving certificate (re-issued at half of it; default 24 h). */
-  readonly serverCertificateTtlSeconds?: number;
-  readonly httpAddress: string;
-  readonly debounceMs?: number;
-  readonly debounceMaxMs?: number;
-  readonly watchDebounceMs?: number;
-  readonly logger: Logger;
-  /** Control-plane instance name (Istio: the istiod pod name). */
-  readonly instance?: string;
-  /** File store: where registered entries, status and the signing key live (default `<first config>.state`). */
-  readonly stateDir?: string;
-  /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD (default 10 s). */
-  readonly gracePeriodMs?: number;
-  /** An operator's CA in Istio's cacerts layout; default: a self-signed root in the state directory. */
-  readonly cacertsDir?: string;
-  /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */
-  readonly xdsLimits?: Partial<XdsLimits>;
-  /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */
-  readonly tokenMaxLifetimeSeconds?: number;
-}
 
 export interface Listening {
   /** The plaintext xDS port ('' when turned off). */
@@ -103,11 +56,7 @@ export class ControlPlane {
   private readonly log: Logger;
   readonly instance: string;
   private lastReload: ReloadReport | undefined;
-  /** Snapshot version → performance.now() of the first change it carries. */
-  private readonly pendingConvergence = new Map<string, number>();
-  private readonly viewOfStream = new Map<string, string>();
-  /** Delta streams: their LDS requests carry subscription changes, not the subscription. */
-  private readonly deltaStreams = new Set<string>();
+  private readonly convergence = new ConvergenceTracker();
   private ready = false;
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
@@ -117,24 +66,13 @@ export class ControlPlane {
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
 
-  constructor(private readonly o: ControlPlaneOptions) {
+  constructor(private readonly o: ServeSettings) {
     this.log = o.logger;
     this.instance = o.instance ?? `meshbridge-${hostname()}-${process.pid}`;
     this.metrics = createMetrics();
     const inputs = createInputs();
     this.registry = buildRegistry(inputs);
-    this.backend = openStoreBackend({
-      configPaths: o.configPaths ?? [],
-      ...(o.store !== undefined ? { store: o.store } : {}),
-      ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
-      ...(o.secrets !== undefined ? { secrets: o.secrets } : {}),
-      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-      ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
-      instance: this.instance,
-      watchDebounceMs: o.watchDebounceMs ?? 50,
-      onReload: (r) => this.onReload(r),
-      log: this.log,
-    });
+    this.backend = openStoreBackend(o, { instance: this.instance, onReload: (r) => this.onReload(r) });
     this.feed = new ConfigFeed(this.backend.store, inputs, {
       log: this.log,
       onApplied: (n) => {
@@ -173,7 +111,14 @@ export class ControlPlane {
     this.xds = new XdsServer({
       source: this.cache,
       viewOf: (proxy) => this.pipeline.viewOf(proxy),
-      admit: (proxy, md, transport) => this.admitStream(proxy, md, transport),
+      admit: streamAdmission({
+        ready: () => this.ready,
+        anchors: () => this.certificateAuthority().trustAnchors(),
+        trustDomain: () => this.registry.mesh.value().trustDomain,
+        signingKey: this.signingKey,
+        group,
+        admitAgent: (proxy, md) => this.registration.admit(proxy, md),
+      }),
       ...(o.xdsLimits !== undefined ? { limits: o.xdsLimits } : {}),
       extraServices: [
         {
@@ -200,41 +145,26 @@ export class ControlPlane {
         },
       ],
     });
-    this.xds.onEvent((e) => this.onXdsEvent(e));
-    this.http = new HttpApi(this.routes());
+    this.xds.onEvent(streamEventHandler({ registration: this.registration, pipeline: this.pipeline, metrics: this.metrics, convergence: this.convergence, log: this.log }));
+    this.http = new HttpApi(
+      serveRoutes({
+        instance: this.instance,
+        registry: this.registry,
+        metrics: this.metrics,
+        feed: this.feed,
+        storeDescription: this.backend.store.description,
+        coordination: this.backend.coordination,
+        streams: () => this.xds.streams(),
+        streamResources: () => this.xds.streamResources(),
+        currentVersion: (view, typeUrl) => this.cache.current(view, typeUrl)?.version,
+        ready: () => this.ready,
+        lastReload: () => this.lastReload,
+      }),
+    );
     this.servingCertificate = new ServingCertificate(() => this.certificateAuthority(), {
       ...(o.serverCertificateTtlSeconds !== undefined ? { ttlSeconds: o.serverCertificateTtlSeconds } : {}),
       onError: (e) => this.log.error('re-issuing the secure xDS port\'s certificate failed; retrying', { error: e instanceof Error ? e.message : String(e) }),
     });
-  }
-
-  /**
-   * Stream admission (docs/security.md). Plaintext port: agents' registration tokens (admission.ts),
-   * everyone else as they are (loopback development). Secure port: a credential is required (client
-   * certificate, else registration token); the proxy's namespace must be the credential's; agents
-   * also pass their registration rules.
-   */
-  private admitStream(proxy: ProxyIdentity, md: Readonly<Record<string, string>>, transport: StreamTransport): Admission {
-    // Bound but still loading (start): nothing is served or written for a stream yet; it retries.
-    if (!this.ready) return { ok: false, code: grpcStatus.UNAVAILABLE, message: 'the control plane is starting; retry' };
-    if (!transport.secure) return this.registration.admit(proxy, md);
-    const check = authenticate(
-      { certificate: transport.certificate, authorization: md['authorization'] },
-      {
-        anchors: this.certificateAuthority().trustAnchors(),
-        trustDomain: this.registry.mesh.value().trustDomain,
-        signingKey: this.signingKey,
-        now: Date.now(),
-        admitToken: (claims) => tokenRefusal(claims, this.group),
-      },
-    );
-    if (!check.ok) return { ok: false, code: check.code, message: check.reason };
-    const refusal = namespaceRefusal(check.identity, proxy.namespace ?? '');
-    if (refusal) return { ok: false, code: refusal.code, message: refusal.reason };
-    const agent = this.registration.admit(proxy, md);
-    if (!agent.ok) return agent;
-    const identity = check.identity.serviceAccount !== '' ? spiffeId(check.identity) : `registration token of namespace ${check.identity.namespace}`;
-    return { ok: true, identity };
   }
 
   /** The CA; loaded (or created) by `start`. */
@@ -285,12 +215,7 @@ export class ControlPlane {
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
     await this.feed.start();
-    // Issue 7: the CA of the file store lives in its state directory; with etcd in etcd, shared by
-    // every replica (the first creates it); an operator's cacerts folder takes precedence.
-    const trustDomain = this.registry.mesh.value().trustDomain;
-    if (this.backend.sharedCa !== undefined) this.ca = await loadOrCreateSharedCa(trustDomain, this.backend.sharedCa, this.o.cacertsDir);
-    else if (this.backend.stateDir !== undefined) this.ca = await loadOrCreateCa(this.backend.stateDir, trustDomain, this.o.cacertsDir, this.o.secrets);
-    else throw new Error('the store keeps no certificate authority');
+    this.ca = await this.backend.loadCa(this.registry.mesh.value().trustDomain);
     if (this.o.secureXdsAddress !== undefined) await this.servingCertificate.start();
     this.metrics.storeConnected.set(1);
     this.metrics.services.set(this.registry.services.size);
@@ -356,139 +281,10 @@ export class ControlPlane {
     if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 
-  /**
-   * Records when the changes of each new snapshot version began (for pilot_proxy_convergence_time
-   * on its ACKs). Versions are unique per cache, and views of one class share their class's: the
-   * cost follows the snapshots the push made, not the number of views (measured cause, bench S2:
-   * reading 2,000 views × 4 types after every push was 9% of the control plane's CPU).
-   */
+  /** Push metrics, and when the changes of each new snapshot version began (status/convergence.ts). */
   private onPush(p: PushInfo): void {
     this.metrics.debounceTime.observe(p.debounceSeconds);
     this.metrics.xdsPushTime.observe({ type: 'all' }, p.pushSeconds);
-    for (const version of this.cache.takeMintedVersions()) {
-      if (!this.pendingConvergence.has(version)) this.pendingConvergence.set(version, p.firstChangeAt);
-    }
-    if (this.pendingConvergence.size > 100_000) {
-      let excess = this.pendingConvergence.size - 50_000;
-      for (const version of this.pendingConvergence.keys()) {
-        if (excess-- <= 0) break;
-        this.pendingConvergence.delete(version); // the oldest first (insertion order)
-      }
-    }
-  }
-
-  private onXdsEvent(e: XdsEvent): void {
-    switch (e.event) {
-      case 'connect':
-        this.registration.onConnect(e.stream.streamId, e.stream.proxy);
-        this.viewOfStream.set(e.stream.streamId, e.stream.view);
-        if (e.stream.protocol === 'delta') this.deltaStreams.add(e.stream.streamId);
-        this.metrics.xdsClients.inc({ version: e.stream.proxy.kind });
-        this.log.info('proxy connected', { proxy: e.stream.proxy.id, kind: e.stream.proxy.kind, protocol: e.stream.protocol });
-        break;
-      case 'disconnect': {
-        this.registration.onDisconnect(e.streamId);
-        const view = this.viewOfStream.get(e.streamId);
-        this.viewOfStream.delete(e.streamId);
-        this.deltaStreams.delete(e.streamId);
-        if (view !== undefined) {
-          this.pipeline.release(view, e.streamId);
-          this.metrics.xdsClients.dec({ version: view.split('|')[0] ?? 'unknown' });
-        }
-        this.log.info('proxy disconnected', { proxy: e.proxyId, reason: e.reason });
-        break;
-      }
-      case 'response':
-        this.metrics.xdsPushes.inc({ type: (TYPE_SHORT_NAMES[e.typeUrl] ?? 'other').toLowerCase() });
-        break;
-      case 'ack': {
-        const first = this.pendingConvergence.get(e.version);
-        if (first !== undefined) this.metrics.proxyConvergenceTime.observe((performance.now() - first) / 1000);
-        break;
-      }
-      case 'nack':
-        this.metrics.xdsRejects.inc({ type: (TYPE_SHORT_NAMES[e.typeUrl] ?? 'other').toLowerCase() });
-        this.log.warn('proxy rejected configuration (NACK)', { proxy: e.proxyId, type: TYPE_SHORT_NAMES[e.typeUrl], version: e.version, error: e.error.message });
-        break;
-      case 'health':
-        this.registration.onHealth(e.streamId, e.healthy, e.message);
-        this.log.info(e.healthy ? 'workload healthy' : 'workload unhealthy', { proxy: e.proxyId, ...(e.healthy ? {} : { reason: e.message }) });
-        break;
-      case 'refused':
-        // A limit's refusal was logged by its 'limit' event.
-        if (e.code !== RESOURCE_EXHAUSTED) this.log.warn('proxy refused', { proxy: e.proxyId, reason: e.message });
-        break;
-      case 'limit':
-        // The stream is refused and ends: one line and one count per stream.
-        this.metrics.xdsLimitExceeded.inc({ limit: e.exceeded.limit });
-        this.log.warn('xDS limit exceeded, stream refused', { proxy: e.proxyId, limit: e.exceeded.limit, value: e.exceeded.value, requested: e.exceeded.observed });
-        break;
-      case 'request': {
-        // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:
-        // `names` is the whole subscription; grpc-js-xds speaks SotW only).
-        const view = this.viewOfStream.get(e.streamId);
-        if (e.typeUrl === LISTENER.typeUrl && view !== undefined && !this.deltaStreams.has(e.streamId)) this.pipeline.noteRequestedListeners(view, e.names, e.streamId);
-        break;
-      }
-      case 'problem':
-        if (e.event === 'problem') this.log.warn('xDS problem', { proxy: e.proxyId, type: e.typeUrl, message: e.message });
-        break;
-    }
-  }
-
-  /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
-  private configWarnings(): string[] {
-    const out: string[] = [];
-    for (const f of this.lastReload?.snapshot.files ?? []) {
-      const errors = f.findings.filter((x) => x.severity === 'error').length;
-      if (errors === 0) continue;
-      const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;
-      if (!f.rejected) out.push(`${what}: its invalid objects are left out (see /debug/configz)`);
-      else if (f.objects.length > 0) out.push(`${what}: refused, serving its last good version (see /debug/configz)`);
-      else out.push(`${what}: refused, nothing of it is served (see /debug/configz)`);
-    }
-    return out;
-  }
-
-  private routes(): Map<string, HttpHandler> {
-    const r = new Map<string, HttpHandler>();
-    // 200 once serving, 503 before; `warnings`: what is served differs from the files on disk.
-    r.set('/ready', () => (this.ready ? json({ status: 'ready', warnings: this.configWarnings() }) : json({ status: 'starting', warnings: [] }, 503)));
-    r.set('/metrics', async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
-    r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
-    r.set('/debug/configz', () => {
-      const snap = this.lastReload?.snapshot;
-      const i = this.registry.inputs;
-      const objects = [i.meshConfigs, i.meshNetworks, i.nodes, i.destinationRules, i.virtualServices, i.peerAuthentications, i.authorizationPolicies, i.workloadGroups, i.workloadEntries, i.pods, i.serviceEntries, i.services].flatMap((c) => c.list().map((o) => objectKey(o)));
-      return json({
-        instance: this.instance,
-        store: this.backend.store.description,
-        revision: this.feed.status().revision,
-        objects,
-        files: (snap?.files ?? []).map((f) => ({
-          path: f.path,
-          rejected: f.rejected,
-          objects: f.objects.length,
-          errors: f.findings.filter((x) => x.severity === 'error'),
-          warnings: f.findings.filter((x) => x.severity === 'warning'),
-        })),
-        rejectedFiles: (snap?.files ?? []).filter((f) => f.rejected).map((f) => f.path),
-      });
-    });
-    r.set('/debug/storez', () => {
-      const c = this.backend.coordination;
-      const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [this.instance];
-      return json({ ...this.feed.status(), instance: this.instance, leader: c.leadership() !== undefined, replicas: live });
-    });
-    r.set('/debug/endpointz', (url) => {
-      const host = url.searchParams.get('host') ?? undefined;
-      const report = endpointsReport(this.registry, { namespace: url.searchParams.get('namespace') ?? 'default' }, host !== undefined ? { host } : {}, false);
-      return json(report.services);
-    });
-    r.set('/debug/krtz', () =>
-      json([...this.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))),
-    );
-    for (const [path, handler] of introspectionRoutes({ registry: this.registry, streams: () => this.xds.streamResources(), instance: this.instance })) r.set(path, handler);
-    return r;
+    this.convergence.recordPush(this.cache.takeMintedVersions(), p.firstChangeAt);
   }
 }

@@ -1,18 +1,17 @@
 /**
- * Chooses the store of a process from `--store URL` (cli-contract "Store commands"):
- * `file://DIR` (or no URL: the config folders given to `serve`) → the file store with its state
- * directory, one process, `LocalCoordination`; `etcd://h:p[,h:p...]` → the etcd store behind the
- * retry decorator, with replica coordination (sessions, leader election) on the same etcd.
- * Construct, then `start()` (no I/O before).
+ * Chooses the store of a process from `--store URL` (cli-contract "Store commands",
+ * sources/store-url.ts): `file://DIR` (or no URL: the config folders given to `serve`) → the file
+ * store with its state directory, one process, `LocalCoordination`; `etcd://h:p[,h:p...]` → the etcd
+ * store behind the retry decorator, with replica coordination (sessions, leader election) on the
+ * same etcd. Construct, then `start()` (no I/O before).
  */
-import type { Logger } from '../lib/log/logger.js';
 import { LocalCoordination, type Coordination } from '../lifecycle/coordination.js';
 import { newSigningKey } from '../security/registration-token.js';
-import { StoreUrlError, type ConfigStore } from '../model/config/store.js';
+import type { ConfigStore } from '../model/config/store.js';
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
-import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
-import type { CaFiles } from '../security/ca.js';
-import { SECRETS_KEY_ENV, SecretsKeyError, type SecretsKeyring } from '../security/secrets-at-rest.js';
+import { etcdClientSecurity } from '../sources/etcd/etcd-url.js';
+import { loadOrCreateCa, loadOrCreateSharedCa, type CaFiles, type CertificateAuthority } from '../security/ca.js';
+import { SECRETS_KEY_ENV, SecretsKeyError } from '../security/secrets-at-rest.js';
 import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
@@ -20,6 +19,8 @@ import { FileStore } from '../sources/file/file-store.js';
 import type { ReloadReport } from '../sources/file/config-folder.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
+import { parseStoreUrl } from '../sources/store-url.js';
+import type { ServeSettings } from './serve-settings.js';
 
 export interface StoreBackend {
   readonly store: ConfigStore;
@@ -28,10 +29,11 @@ export interface StoreBackend {
   readonly files?: FileStore;
   readonly stateDir?: string;
   /**
-   * A store shared by replicas (etcd) keeps the CA: stores `fresh` unless a CA is stored already
-   * (atomically) and resolves to the stored one. Absent: the CA lives in the state directory.
+   * Loads (or creates) the CA (issue 7): the file store's lives in its state directory; with etcd
+   * in etcd, shared by every replica (the first creates it); an operator's cacerts folder takes
+   * precedence (`cacertsDir`). After `start`.
    */
-  readonly sharedCa?: (fresh: CaFiles) => Promise<CaFiles>;
+  loadCa(trustDomain: string): Promise<CertificateAuthority>;
   /**
    * Takes the store's exclusive lock for this process, when it has one (file store: the state
    * directory's lock; throws StateDirLocked while another live serve holds it). No other I/O.
@@ -44,61 +46,29 @@ export interface StoreBackend {
   stop(): Promise<void>;
 }
 
-export interface BackendOptions {
-  /** `file://DIR` or `etcd://...`; undefined: the file store on `configPaths`. */
-  readonly store?: string;
-  /** `--etcd-*` flags: TLS and user/password for an etcd store (override the URL's options). */
-  readonly etcd?: EtcdSecurityFlags;
-  readonly configPaths: readonly string[];
-  readonly stateDir?: string;
+/** What the process adds to its settings: its instance name and the file store's reload reports. */
+export interface BackendRun {
   readonly instance: string;
-  readonly sessionTtlSeconds?: number;
-  readonly watchDebounceMs?: number;
   readonly onReload?: (r: ReloadReport) => void;
-  readonly log: Logger;
-  /** Seals the CA key and the signing key at rest (secrets-at-rest.ts); absent: plaintext, with one warning. */
-  readonly secrets?: SecretsKeyring;
 }
 
-/** The folder of a `file://` URL (a bare path is a folder too). */
-export function fileStoreFolder(url: string): string | undefined {
-  if (url.startsWith('file://')) return url.slice('file://'.length) || '.';
-  return url.includes('://') ? undefined : url;
-}
-
-export function openStoreBackend(o: BackendOptions): StoreBackend {
-  const url = o.store;
-  const target = url !== undefined ? parseEtcdTarget(url, o.etcd) : undefined;
+export function openStoreBackend(o: ServeSettings, run: BackendRun): StoreBackend {
+  const location = o.store !== undefined ? parseStoreUrl(o.store, o.etcd) : undefined;
+  const target = location?.kind === 'etcd' ? location.target : undefined;
   if (target) {
     const store = new EtcdStore(createEtcdClient({ endpoints: target.endpoints, security: etcdClientSecurity(target) }), { description: target.description });
-    const coordination = new EtcdCoordination(store.client, { instance: o.instance, ...(o.sessionTtlSeconds !== undefined ? { ttlSeconds: o.sessionTtlSeconds } : {}), log: o.log });
-    const retrying = new RetryingStore(store, { onRetry: (what, attempt, reason) => attempt === 1 && o.log.warn(`etcd ${what} failed; retrying`, { reason }) });
+    const coordination = new EtcdCoordination(store.client, { instance: run.instance, ...(o.sessionTtlSeconds !== undefined ? { ttlSeconds: o.sessionTtlSeconds } : {}), log: o.logger });
+    const retrying = new RetryingStore(store, { onRetry: (what, attempt, reason) => attempt === 1 && o.logger.warn(`etcd ${what} failed; retrying`, { reason }) });
     return {
       store: retrying,
       coordination,
       lock: () => undefined, // replicas share etcd by design: coordination.ts
       unlock: () => undefined,
-      async sharedCa(fresh) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await sharedCaFiles(store.client, undefined, fresh, o.secrets);
-          } catch (e) {
-            if (attempt >= 20 || e instanceof SecretsKeyError) throw e;
-            await new Promise((resolve) => setTimeout(resolve, 250));
-          }
-        }
-      },
+      loadCa: (trustDomain) => loadOrCreateSharedCa(trustDomain, (fresh: CaFiles) => retriedWhileStarting(() => sharedCaFiles(store.client, undefined, fresh, o.secrets)), o.cacertsDir),
       async start() {
         await coordination.start(); // waits for etcd
         warnUnsealed(o, 'etcd');
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await sharedSigningKey(store.client, undefined, newSigningKey, o.secrets);
-          } catch (e) {
-            if (attempt >= 20 || e instanceof SecretsKeyError) throw e;
-            await new Promise((resolve) => setTimeout(resolve, 250));
-          }
-        }
+        return retriedWhileStarting(() => sharedSigningKey(store.client, undefined, newSigningKey, o.secrets));
       },
       async stop() {
         await coordination.stop();
@@ -106,23 +76,22 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
       },
     };
   }
-  if (url !== undefined && fileStoreFolder(url) === undefined) throw new StoreUrlError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
-  const paths = url !== undefined ? [fileStoreFolder(url) ?? '.'] : o.configPaths;
+  const paths = location?.kind === 'file' ? [location.folder] : (o.configPaths ?? []);
   const stateDir = o.stateDir ?? defaultStateDir(paths);
   const files = new FileStore({
     paths,
     stateDir,
-    ...(o.onReload ? { onReload: o.onReload } : {}),
-    onError: (e) => o.log.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
+    ...(run.onReload ? { onReload: run.onReload } : {}),
+    onError: (e) => o.logger.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
   });
   let held: StateLock | undefined;
   return {
     store: files,
-    coordination: new LocalCoordination(o.instance),
+    coordination: new LocalCoordination(run.instance),
     files,
     stateDir,
     lock() {
-      held ??= acquireStateLock(stateDir, o.instance);
+      held ??= acquireStateLock(stateDir, run.instance);
     },
     unlock() {
       held?.release();
@@ -133,14 +102,30 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
       warnUnsealed(o, `the state directory ${stateDir}`);
       return loadOrCreateSigningKey(stateDir, o.secrets);
     },
+    loadCa: (trustDomain) => loadOrCreateCa(stateDir, trustDomain, o.cacertsDir, o.secrets),
     stop: () => files.close(),
   };
 }
 
+/**
+ * A read-or-create of what replicas share (signing key, CA) while etcd may still be starting:
+ * retried 20 times, 250 ms apart; a secrets key that opens nothing is final.
+ */
+async function retriedWhileStarting<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      if (attempt >= 20 || e instanceof SecretsKeyError) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** Without a key ring the control plane's keys are stored as they are: said once, at start. */
-function warnUnsealed(o: BackendOptions, where: string): void {
+function warnUnsealed(o: ServeSettings, where: string): void {
   if (o.secrets !== undefined) return;
-  o.log.warn(
+  o.logger.warn(
     `the CA key and the registration-token signing key are stored unencrypted in ${where}: ` +
       `give serve --secrets-key-file FILE (or ${SECRETS_KEY_ENV}) to encrypt them at rest (docs/security.md)`,
   );

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { CommandContext } from './command-context.js';
 import { agentInstallPlan } from '../agent/systemd-unit.js';
 import { captureRules } from '../agent/capture-rules.js';
 import { parseResolvConf } from '../agent/dns/resolv-conf.js';
@@ -114,8 +115,41 @@ function runIptables(o: IptablesFlags, out: NodeJS.WritableStream): number {
   return 0;
 }
 
+/**
+ * `meshbridge agent` (cli-contract, VM onboarding): its flags; the agent itself runs in
+ * agent-command.ts, loaded on demand (gRPC and the generated protobuf code). Then `install` and
+ * `iptables` under it.
+ */
+export function registerAgent(program: Command, ctx: CommandContext): void {
+  const agent = program
+    .command('agent')
+    .description('run the VM agent: register with the control plane, probe the workload, report its health, keep its certificate, and serve local apps (xDS proxy)')
+    .option('--bootstrap <dir>', 'the folder written by `workload entry configure` (required)')
+    .option('--ip <ip>', "the VM's IP (default: its first non-internal IPv4)")
+    .option('--locality <region/zone/subzone>', "the VM's locality (default: the group template's)")
+    .option('--heartbeat <seconds>', 're-send the last health report this often', parsePositiveSeconds)
+    .option('--no-register', 'identity only: do not register a WorkloadEntry nor report health (the workload exists already: a Pod or an operator-written entry); still keeps the certificate and serves local apps')
+    .option('--name <name>', 'with --no-register: the workload name in node ids (default <group>-<ip>, the name registration would give)')
+    .option('--xds-proxy-address <host:port>', 'loopback address of the xDS proxy that local gRPC apps use (their bootstrap points at it); default 127.0.0.1:15011, or a free port on 127.0.0.1 when that is taken')
+    .option('--sds-address <path|host:port>', 'where the SDS server for a local Envoy listens: a unix socket path, or a loopback HOST:PORT; `off` for none (default DIR/sds.sock)')
+    .option('--inbound <port:app-port>', 'inbound mTLS proxy: listen on <ip>:PORT, forward to <ip>:APP_PORT, mode (STRICT/PERMISSIVE/DISABLE) from the control plane (repeatable)', collect)
+    .option('--inbound-default <refuse|STRICT|PERMISSIVE|DISABLE>', 'what an --inbound port does while it has no policy from the control plane (before the first answer, or when its Listener does not exist); default refuse: every connection is refused. The last policy received is kept while the control plane is unreachable')
+    .option('--certificate-ttl <duration>', "requested lifetime of the workload certificate (Istio's SECRET_TTL; the CA caps it at 24h); renewed at half of it", '24h')
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; inboundDefault?: string; certificateTtl?: string }) => {
+      const { runAgent } = await import('./agent-command.js');
+      ctx.setExitCode(await runAgent(opts, ctx.out, ctx.err));
+    });
+  registerAgentTools(agent, ctx.out, (code) => ctx.setExitCode(code));
+}
+
+function parsePositiveSeconds(v: string): number {
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`expected a positive number of seconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 /** Adds `install` and `iptables` under the `agent` command. */
-export function registerAgentTools(agent: Command, out: NodeJS.WritableStream, setExit: Exit): void {
+function registerAgentTools(agent: Command, out: NodeJS.WritableStream, setExit: Exit): void {
   agent
     .command('install')
     .description('install the agent as a systemd service for a bootstrap folder (arguments after -- go to the agent)')

@@ -5,12 +5,15 @@
  * control plane serves them, registered WorkloadEntries included. Exit 1 when a message is at or
  * above the failure threshold (default Error), for CI.
  */
+import { Option, type Command } from 'commander';
+import type { CommandContext } from './command-context.js';
+import { STORE_OPTION } from './store-options.js';
 import { analyze, ANALYSIS_LEVELS, atLeast, type AnalysisLevel, type AnalysisMessage } from '../app/analysis.js';
 import { loadConfig, type SourceFile } from '../model/config/load.js';
 import { parseWithPositions, type ParsedFile } from '../model/config/parse.js';
 import type { FieldPath } from '../lib/result/problem.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
-import { printData, UsageError, type OutputFormat } from './output.js';
+import { parseOutputFormat, printData, UsageError, type OutputFormat } from './output.js';
 import { openCliStore } from './store-client.js';
 
 export interface AnalyzeOptions {
@@ -84,4 +87,19 @@ function formatAnalysisText(messages: readonly AnalysisMessage[], target: string
       return `${m.level} [${m.code}] (${where}) ${m.field !== '' ? `${m.field}: ` : ''}${m.message}\n`;
     })
     .join('');
+}
+
+export function registerAnalyze(program: Command, ctx: CommandContext): void {
+  program
+    .command('analyze')
+    .description('analyze configuration for mistakes across objects, as istioctl analyze (message codes and levels)')
+    .argument('[path...]', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option(STORE_OPTION, 'analyze the objects of a store instead: file://DIR or etcd://HOST:PORT[,HOST:PORT...]')
+    .option('--failure-threshold <level>', 'exit 1 when a message is at this level or above: Info, Warning or Error', 'Error')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (paths: string[], opts: { store?: string; failureThreshold: string; output: string }) => {
+      ctx.setExitCode(
+        await runAnalyze({ paths, ...(opts.store !== undefined ? { store: opts.store } : {}), failureThreshold: parseAnalysisLevel(opts.failureThreshold), format: parseOutputFormat(opts.output) }, ctx.out),
+      );
+    });
 }

@@ -9,6 +9,10 @@
  *    Objects without one are applied over whatever is there (a race with another writer is retried).
  * Prints one line per object: `workloadentry.networking.istio.io/vm1 created|configured|unchanged`.
  */
+import { Option, type Command } from 'commander';
+import type { CommandContext } from './command-context.js';
+import { storeUrlOrDefault } from '../sources/store-url.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
 import { loadConfig, type Finding } from '../model/config/load.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { qualifiedKind } from '../model/config/kind-names.js';
@@ -21,6 +25,7 @@ import { readConfigFiles } from '../sources/file/read-files.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
 import { applyNamespace } from './apply-namespace.js';
+import { collect, UsageError } from './output.js';
 
 export interface ApplyOptions {
   readonly files: readonly string[];
@@ -95,4 +100,18 @@ export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err:
   } finally {
     await s.close();
   }
+}
+
+export function registerApply(program: Command, ctx: CommandContext): void {
+  const apply = program
+    .command('apply')
+    .description('validate and write objects to the store, all or nothing')
+    .option('-f, --filename <path>', 'file or folder (repeatable; required)', collect)
+    .option(STORE_OPTION, STORE_HELP)
+    .option('-n, --namespace <ns>', 'the namespace of objects that name none (an object naming another is refused)')
+    .addOption(new Option('--dry-run <mode>', 'client: validate only; server: also check against the store, writing nothing').choices(['none', 'client', 'server']).default('none'));
+  withEtcdSecurityOptions(apply).action(async (opts: { filename?: string[]; store?: string; namespace?: string; dryRun: 'none' | 'client' | 'server' } & EtcdFlags) => {
+    if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
+    ctx.setExitCode(await runApply({ files: opts.filename, store: storeUrlOrDefault(opts.store), etcd: etcdSecurityFlags(opts), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), dryRun: opts.dryRun }, ctx.out, ctx.err));
+  });
 }

@@ -5,12 +5,16 @@
  * are reported (`NotFound`, exit 1); the others are deleted.
  * Prints `workloadentry.networking.istio.io "vm1" deleted` per object, as kubectl does.
  */
+import type { Command } from 'commander';
+import type { CommandContext } from './command-context.js';
+import { storeUrlOrDefault } from '../sources/store-url.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
 import { defaultApiVersion, kindFromName, qualifiedKind } from '../model/config/kind-names.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { describeRef, StoreUnavailableError, type ObjectRef, type WriteOp } from '../model/config/store.js';
 import { CLUSTER_SCOPED_KINDS, type ConfigObject } from '../model/config/types.js';
 import { admitFiles } from './apply-command.js';
-import { UsageError } from './output.js';
+import { collect, UsageError } from './output.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
 
@@ -79,4 +83,24 @@ export async function runDelete(o: DeleteOptions, out: NodeJS.WritableStream, er
   } finally {
     await s.close();
   }
+}
+
+export function registerDelete(program: Command, ctx: CommandContext): void {
+  const del = program
+    .command('delete')
+    .description('delete objects from the store: KIND NAME, or the objects of -f FILE|DIR')
+    .argument('[kind]', 'kind (we, se, wg, ...)')
+    .argument('[name]', 'object name')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-f, --filename <path>', 'file or folder (repeatable)', collect)
+    .option(STORE_OPTION, STORE_HELP);
+  withEtcdSecurityOptions(del).action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string } & EtcdFlags) => {
+    ctx.setExitCode(
+      await runDelete(
+        { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeUrlOrDefault(opts.store), etcd: etcdSecurityFlags(opts) },
+        ctx.out,
+        ctx.err,
+      ),
+    );
+  });
 }

@@ -1,11 +1,13 @@
 /** `meshbridge endpoints --config PATH...` (cli-contract). */
+import { Option, type Command } from 'commander';
+import type { CommandContext } from './command-context.js';
 import { registryFromObjects } from '../registry/offline-mesh.js';
 import { endpointsReport, type EndpointsReport } from '../status/endpoints-report.js';
 import { loadConfig } from '../model/config/load.js';
 import type { ClientProxyOptions } from '../registry/view/client.js';
 import type { ViewFilter } from '../registry/view/clusters.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
-import { printData, table, type OutputFormat } from './output.js';
+import { collect, parseOutputFormat, printData, table, UsageError, type OutputFormat } from './output.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { getFromServe } from './serve-client.js';
 import { parseLocality } from '../model/mesh/locality.js';
@@ -98,4 +100,85 @@ function unknownRegionWarning(locality: string, report: EndpointsReport): string
   if (regions.size === 0 || regions.has(region)) return undefined;
   const known = [...regions].sort();
   return `no workload is in region ${JSON.stringify(region)} of --client-locality ${locality} (regions: ${known.join(', ')}): the view is of a client outside all of them.${didYouMean(region, known)}`;
+}
+
+interface EndpointsFlags {
+  config?: string[];
+  host?: string;
+  port?: number;
+  clientNamespace: string;
+  clientLocality?: string;
+  clientNetwork?: string;
+  clientLabels?: Record<string, string>;
+  clientIp?: string;
+  explain: boolean;
+  output: string;
+  server?: string;
+}
+
+export function registerEndpoints(program: Command, ctx: CommandContext): void {
+  program
+    .command('endpoints')
+    .description("show services, clusters and endpoints from one client's point of view")
+    .option('--config <path>', 'configuration file or folder (repeatable; required unless --server)', collect)
+    .option('--host <host>', 'only this host')
+    .option('--port <port>', 'only this service port', parsePort)
+    .option('--client-namespace <ns>', 'namespace of the client proxy', 'default')
+    .option('--client-locality <region/zone/subzone>', 'locality of the client', parseClientLocality)
+    .option('--client-network <network>', 'network of the client')
+    .option('--client-labels <k=v,...>', 'labels of the client workload', parseLabels)
+    .option('--client-ip <ip>', "the client's address (takes its WorkloadEntry's locality, network and labels: L-10)")
+    .option('--explain', 'say which candidate workloads were left out and why', false)
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .option('--server <url>', 'read a running serve instead of files (its --http-address, e.g. http://127.0.0.1:15014): registered workloads and their health included')
+    .action(async (opts: EndpointsFlags) => {
+      if (opts.server !== undefined && opts.config !== undefined) throw new UsageError('endpoints takes --config PATH or --server URL, not both');
+      if (opts.server === undefined && (!opts.config || opts.config.length === 0)) throw new UsageError('endpoints needs at least one --config PATH (or --server URL)');
+      ctx.setExitCode(
+        await runEndpoints(
+          {
+            config: opts.config ?? [],
+            ...(opts.server !== undefined ? { server: opts.server } : {}),
+            client: {
+              namespace: opts.clientNamespace,
+              ...(opts.clientLocality !== undefined ? { locality: opts.clientLocality } : {}),
+              ...(opts.clientNetwork !== undefined ? { network: opts.clientNetwork } : {}),
+              ...(opts.clientLabels !== undefined ? { labels: opts.clientLabels } : {}),
+              ...(opts.clientIp !== undefined ? { ip: opts.clientIp } : {}),
+            },
+            filter: { ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) },
+            explain: opts.explain,
+            format: parseOutputFormat(opts.output),
+          },
+          ctx.out,
+          ctx.err,
+        ),
+      );
+    });
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** `region[/zone[/subzone]]`: one to three non-empty parts without spaces (cli-contract: parts optional). */
+function parseClientLocality(v: string): string {
+  const parts = v.split('/');
+  if (parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
+    throw new UsageError(`--client-locality takes region[/zone[/subzone]] (non-empty parts without spaces, e.g. us-east1/us-east1-b/rack-1), not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function parseLabels(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--client-labels takes k=v pairs separated by commas, not ${JSON.stringify(part)}`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
 }

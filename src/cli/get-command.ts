@@ -12,6 +12,10 @@
  * - `-w` prints the list, then a row per change until interrupted.
  */
 import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CommandContext } from './command-context.js';
+import { storeUrlOrDefault } from '../sources/store-url.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
 import { toDocument } from '../model/config/document.js';
 import { kindFromName, qualifiedKind } from '../model/config/kind-names.js';
 import { StoreUnavailableError, type StoreEvent } from '../model/config/store.js';
@@ -246,4 +250,48 @@ function rowsFor(items: readonly ConfigObject[], o: RowOptions): string[][] {
     rows.push([...(o.allNamespaces ? [x.metadata.namespace] : []), o.qualified ? objectName(x) : x.metadata.name, ...c.cells, ...(o.wide ? c.wideCells : [])]);
   }
   return rows;
+}
+
+export function registerGet(program: Command, ctx: CommandContext): void {
+  const get = program
+    .command('get')
+    .description('list objects of a kind from the store')
+    .argument('<kind>', "kind: Istio's names, plural and short forms (we, se, wg, ...); several separated by commas (we,se)")
+    .argument('[name]', 'only this object (with one kind)')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'every namespace', false)
+    .option('-o, --output <format>', 'text, wide, yaml, json or name', 'text')
+    .option(STORE_OPTION, STORE_HELP)
+    .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
+    .option('-l, --selector <selector>', 'only objects whose labels match (k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated)')
+    .option('-w, --watch', 'after listing, print each change until interrupted', false);
+  withEtcdSecurityOptions(get).action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string; selector?: string; watch: boolean } & EtcdFlags) => {
+    ctx.setExitCode(
+      await runGet(
+        {
+          kind,
+          ...(opts.selector !== undefined ? { selector: opts.selector } : {}),
+          ...(opts.watch ? { watch: true, signal: interrupted() } : {}),
+          ...(name !== undefined ? { name } : {}),
+          namespace: opts.namespace,
+          allNamespaces: opts.allNamespaces,
+          output: opts.output,
+          store: storeUrlOrDefault(opts.store),
+          etcd: etcdSecurityFlags(opts),
+          ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+        },
+        ctx.out,
+        ctx.err,
+      ),
+    );
+  });
+}
+
+/** Aborts on the first SIGINT or SIGTERM (`get -w` ends cleanly, exit 0). */
+function interrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
 }

@@ -4,10 +4,11 @@
  * per type, whether what it ACKed matches what it would get now, with a unified diff of the two
  * (decoded Envoy JSON) when not, as `istioctl proxy-status <pod>` compares Envoy's config dump.
  */
+import { Option, type Command } from 'commander';
 import type { ConfigDump, DumpedResources } from '../status/config-dump.js';
 import type { ProxySync } from '../status/sync-status.js';
 import { unifiedDiff } from '../lib/text/line-diff.js';
-import { printData, table, type OutputFormat } from './output.js';
+import { parseOutputFormat, printData, table, type OutputFormat } from './output.js';
 import { getFromServe } from './serve-client.js';
 import { fetchConfigDump } from './proxy-config-command.js';
 import type { CommandContext } from './command-context.js';
@@ -75,4 +76,16 @@ export async function runProxyStatusOf(httpAddress: string, proxy: string, forma
     ctx.out.write(c.match ? `${title} Match\n` : `${title} Don't Match\n${c.diff}`);
   }
   return 0;
+}
+
+export function registerProxyStatus(program: Command, ctx: CommandContext): void {
+  program
+    .command('proxy-status')
+    .description('show, per connected proxy and xDS type, whether it is SYNCED, STALE, NACKED or NOT SENT; with PROXY, its versions and a diff of what it ACKed against what it would get now')
+    .argument('[proxy]', 'one proxy: its name as listed (<name>.<namespace>) or its node id')
+    .option('--http-address <host:port>', 'the http address of a running serve', '127.0.0.1:15014')
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (proxy: string | undefined, opts: { httpAddress: string; output: string }) => {
+      ctx.setExitCode(proxy === undefined ? await runProxyStatus(opts.httpAddress, parseOutputFormat(opts.output), ctx.out) : await runProxyStatusOf(opts.httpAddress, proxy, parseOutputFormat(opts.output), ctx));
+    });
 }

@@ -1,93 +1,146 @@
-/** `meshbridge serve --config PATH... | --store URL` (cli-contract): runs the control plane until SIGINT/SIGTERM. */
-import { ControlPlane } from '../app/control-plane.js';
-import { setLogger } from '@grpc/grpc-js';
-import { consoleLogger } from '../lib/log/logger.js';
-import { loadSecretsKeyring } from '../security/secrets-at-rest.js';
-import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
-import type { XdsLimits } from '../xds/server/limits.js';
-
 /**
- * grpc-js's own log lines, as its default logger writes them, except its report of a failed bind:
- * serve says that itself, as one sentence naming the flag (ListenRefused).
+ * `meshbridge serve --config PATH... | --store URL` (cli-contract): its flags, their checks, and the
+ * one settings object (app/serve-settings.ts) they become; the process runs in serve-run.ts.
  */
-function quietBindFailures(): void {
-  const write = (prefix: string) => (message?: unknown, ...rest: unknown[]): void => {
-    if (typeof message === 'string' && message.startsWith('No address added')) return;
-    console.error(`${prefix} ${String(message)}`, ...rest);
-  };
-  setLogger({ error: write('E'), info: write('I'), debug: write('D') });
+import type { Command } from 'commander';
+import type { ServeSettings } from '../app/serve-settings.js';
+import { consoleLogger } from '../lib/log/logger.js';
+import { loadSecretsKeyring, SECRETS_KEY_ENV } from '../security/secrets-at-rest.js';
+import { STORE_ENV } from '../sources/store-url.js';
+import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
+import type { CommandContext } from './command-context.js';
+import { parseDurationSeconds } from './durations.js';
+import { collect, UsageError } from './output.js';
+import { etcdSecurityFlags, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+
+/** The flags of `serve` as commander parses them. */
+interface ServeFlags extends EtcdFlags {
+  config?: string[];
+  store?: string;
+  xdsAddress: string;
+  secureXdsAddress: string;
+  insecureXds: boolean;
+  insecureHttp: boolean;
+  plaintextXds: boolean;
+  cacerts?: string;
+  httpAddress: string;
+  debounce: number;
+  debounceMax: number;
+  stateDir?: string;
+  gracePeriod: number;
+  instance?: string;
+  sessionTtl: number;
+  secretsKeyFile?: string;
+  maxNodeBytes: number;
+  maxResourceNames: number;
+  maxInboundListeners: number;
+  maxStreamsPerIdentity: number;
+  maxStreams: number;
+  tokenMaxLifetime: string;
 }
 
-export interface ServeOptions {
-  readonly config: readonly string[];
-  readonly store?: string;
-  readonly instance?: string;
-  readonly sessionTtlSeconds?: number;
-  readonly xdsAddress: string;
-  readonly plaintextXds?: boolean;
-  readonly secureXdsAddress?: string;
-  readonly cacertsDir?: string;
-  readonly httpAddress: string;
-  readonly debounceMs: number;
-  readonly debounceMaxMs: number;
-  readonly stateDir?: string;
-  readonly gracePeriodMs?: number;
-  /** `--etcd-*` flags for an etcd store. */
-  readonly etcd?: EtcdSecurityFlags;
-  /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): seals the CA key and the signing key at rest. */
-  readonly secretsKeyFile?: string;
-  readonly xdsLimits?: Partial<XdsLimits>;
-  readonly tokenMaxLifetimeSeconds?: number;
-}
-
-export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
-  quietBindFailures();
-  const secrets = loadSecretsKeyring(o.secretsKeyFile);
-  const cp = new ControlPlane({
-    ...(secrets !== undefined ? { secrets } : {}),
-    configPaths: o.config,
-    ...(o.store !== undefined ? { store: o.store } : {}),
-    ...(o.instance !== undefined ? { instance: o.instance } : {}),
-    ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
-    xdsAddress: o.xdsAddress,
-    ...(o.plaintextXds !== undefined ? { plaintextXds: o.plaintextXds } : {}),
-    ...(o.secureXdsAddress !== undefined ? { secureXdsAddress: o.secureXdsAddress } : {}),
-    ...(o.cacertsDir !== undefined ? { cacertsDir: o.cacertsDir } : {}),
-    httpAddress: o.httpAddress,
-    debounceMs: o.debounceMs,
-    debounceMaxMs: o.debounceMaxMs,
-    ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-    ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
-    ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
-    ...(o.xdsLimits !== undefined ? { xdsLimits: o.xdsLimits } : {}),
-    ...(o.tokenMaxLifetimeSeconds !== undefined ? { tokenMaxLifetimeSeconds: o.tokenMaxLifetimeSeconds } : {}),
-    logger: consoleLogger(),
+export function registerServe(program: Command, ctx: CommandContext): void {
+  const serve = program
+    .command('serve')
+    .description('run the control plane on a folder of configuration or an etcd store, serving xDS')
+    .option('--config <path>', 'configuration file or folder (repeatable; the file store)', collect)
+    .option('--store <url>', 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: the --config folders)')
+    .option('--xds-address <host:port>', 'ADS (gRPC) listen address', '127.0.0.1:15010')
+    .option('--secure-xds-address <host:port>', 'ADS and certificate service over TLS (mutual TLS when the client has a certificate)', '127.0.0.1:15012')
+    .option('--insecure-xds', 'allow the plaintext --xds-address on a non-loopback address (plaintext is for loopback development only)', false)
+    .option('--no-plaintext-xds', 'serve no plaintext xDS port (only --secure-xds-address)')
+    .option('--cacerts <dir>', "an operator's CA in Istio's cacerts layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the store")
+    .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
+    .option('--insecure-http', 'allow --http-address on a non-loopback address (its debug endpoints are plaintext and unauthenticated, and show every namespace)', false)
+    .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
+    .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
+    .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
+    .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
+    .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
+    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--max-node-bytes <bytes>', 'xDS: largest node (id and metadata) of a stream\'s first request', parseCount, DEFAULT_XDS_LIMITS.maxNodeBytes)
+    .option('--max-resource-names <n>', 'xDS: most resource names in one request', parseCount, DEFAULT_XDS_LIMITS.maxResourceNames)
+    .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
+    .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
+    .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
+    .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
+    .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
+  withEtcdSecurityOptions(serve).action(async (opts: ServeFlags) => {
+    const settings = serveSettings(opts);
+    // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
+    // offline commands do not need.
+    const { runServe } = await import('./serve-run.js');
+    ctx.setExitCode(await runServe(settings, ctx.out));
   });
-  // SIGINT/SIGTERM handlers go in before anything is printed: a supervisor that signals as soon as it
-  // reads the listening lines must get a clean stop, not the default action (death by the signal).
-  let signalled: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
-  const onSignal = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    signalled();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let listening: Awaited<ReturnType<ControlPlane['start']>>;
-  try {
-    listening = await cp.start();
-  } catch (e) {
-    // A refusal at start (wrong secrets key, etcd credentials): release what started, so the process ends.
-    onSignal();
-    await cp.stop().catch(() => undefined);
-    throw e;
+}
+
+/** Checks the flags (UsageError naming the flag) and makes them the settings of the control plane. */
+function serveSettings(opts: ServeFlags): ServeSettings {
+  const store = opts.store ?? (opts.config === undefined ? process.env[STORE_ENV] : undefined);
+  if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
+  if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
+  if (opts.plaintextXds && !opts.insecureXds && !isLoopbackAddress(opts.xdsAddress)) {
+    throw new UsageError(
+      `--xds-address ${opts.xdsAddress} is not a loopback address: the plaintext xDS port is for loopback development only; ` +
+        'serve other networks on --secure-xds-address (TLS), turn plaintext off with --no-plaintext-xds, or pass --insecure-xds to serve plaintext there anyway',
+    );
   }
-  out.write(`xds listening on ${listening.xds !== '' ? listening.xds : 'none (plaintext xDS turned off)'}\n`);
-  out.write(`http listening on ${listening.http} (metrics, debug endpoints)\n`);
-  if (listening.xdsTls !== undefined) out.write(`xds-tls listening on ${listening.xdsTls}\n`);
-  out.write(cp.stateDir !== undefined ? `state in ${cp.stateDir}\n` : `store ${redact(o.store ?? '')} as instance ${cp.instance}\n`);
-  await stopRequested;
-  await cp.stop();
-  return 0;
+  if (!opts.insecureHttp && !isLoopbackAddress(opts.httpAddress)) {
+    throw new UsageError(
+      `--http-address ${opts.httpAddress} is not a loopback address: the metrics and debug endpoints are plaintext, unauthenticated and show every namespace's configuration and endpoints; keep them on loopback, or pass --insecure-http to serve them there anyway`,
+    );
+  }
+  const tokenMaxLifetimeSeconds = parseDurationSeconds('--token-max-lifetime', opts.tokenMaxLifetime);
+  const secrets = loadSecretsKeyring(opts.secretsKeyFile);
+  return {
+    configPaths: opts.config ?? [],
+    ...(store !== undefined ? { store } : {}),
+    xdsAddress: opts.xdsAddress,
+    plaintextXds: opts.plaintextXds,
+    secureXdsAddress: opts.secureXdsAddress,
+    ...(opts.cacerts !== undefined ? { cacertsDir: opts.cacerts } : {}),
+    httpAddress: opts.httpAddress,
+    debounceMs: opts.debounce,
+    debounceMaxMs: opts.debounceMax,
+    ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}),
+    gracePeriodMs: opts.gracePeriod,
+    ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
+    sessionTtlSeconds: opts.sessionTtl,
+    etcd: etcdSecurityFlags(opts),
+    ...(secrets !== undefined ? { secrets } : {}),
+    xdsLimits: {
+      maxNodeBytes: opts.maxNodeBytes,
+      maxResourceNames: opts.maxResourceNames,
+      maxInboundListeners: opts.maxInboundListeners,
+      maxStreamsPerIdentity: opts.maxStreamsPerIdentity,
+      maxStreams: opts.maxStreams,
+    },
+    tokenMaxLifetimeSeconds,
+    logger: consoleLogger(),
+  };
+}
+
+/** Whether `host:port` names a loopback host (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.slice(0, Math.max(0, address.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
+}
+
+function parseNonNegative(v: string): number {
+  const n = Number(v.replace(/ms$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A whole number of at least 1 (a limit). */
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of at least 1, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v.replace(/s$/, ''));
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a whole number of seconds (at least 1), not ${JSON.stringify(v)}`);
+  return n;
 }

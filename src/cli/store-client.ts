@@ -1,16 +1,12 @@
 /**
- * The store a CLI command talks to (`--store URL`, cli-contract "Store commands"): the file store
- * (the folder and its state directory, read as `serve` would) or etcd (through the retry
- * decorator, with a short deadline: a command should fail in seconds, not hang).
+ * The store a CLI command talks to (`--store URL`, cli-contract "Store commands", parsed by
+ * sources/store-url.ts): the file store (the folder and its state directory, read as `serve` would)
+ * or etcd (through the retry decorator, with a short deadline: a command should fail in seconds, not
+ * hang). The store implementations are loaded when a command opens one (the etcd client brings gRPC).
  */
 import type { ConfigStore } from '../model/config/store.js';
-import { createEtcdClient } from '../sources/etcd/etcd-client.js';
-import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
-import { EtcdStore } from '../sources/etcd/etcd-store.js';
-import { RetryingStore } from '../sources/etcd/retrying-store.js';
-import { FileStore } from '../sources/file/file-store.js';
-import { defaultStateDir } from '../sources/file/state-dir.js';
-import { fileStoreFolder } from '../app/store-backend.js';
+import { etcdClientSecurity, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import { parseStoreUrl } from '../sources/store-url.js';
 import { UsageError } from './output.js';
 export { StoreUnreachable } from './errors.js';
 
@@ -27,14 +23,20 @@ export interface CliStore {
  * file store keeps watching its folder (`get -w`); etcd stores always can watch.
  */
 export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSecurityFlags, watchFolder = false): Promise<CliStore> {
-  const target = parseEtcdTarget(url, etcd);
-  if (target) {
+  const location = parseStoreUrl(url, etcd);
+  if (location.kind === 'etcd') {
+    const target = location.target;
+    const [{ createEtcdClient }, { EtcdStore }, { RetryingStore }] = await Promise.all([
+      import('../sources/etcd/etcd-client.js'),
+      import('../sources/etcd/etcd-store.js'),
+      import('../sources/etcd/retrying-store.js'),
+    ]);
     const client = createEtcdClient({ endpoints: target.endpoints, requestTimeoutMs: 3000, security: etcdClientSecurity(target) });
     const store = new RetryingStore(new EtcdStore(client, { description: target.description }), { deadlineMs: 6000 });
     return { store, kind: 'etcd', close: () => store.close() };
   }
-  const folder = fileStoreFolder(url);
-  if (folder === undefined) throw new UsageError(`unsupported store ${url}: use file://DIR or etcd://HOST:PORT[,HOST:PORT...]`);
+  const folder = location.folder;
+  const [{ FileStore }, { defaultStateDir }] = await Promise.all([import('../sources/file/file-store.js'), import('../sources/file/state-dir.js')]);
   const files = new FileStore({ paths: [folder], stateDir: stateDir ?? defaultStateDir([folder]), readOnly: true });
   await files.start(watchFolder ? 50 : undefined);
   return {

@@ -1,8 +1,10 @@
 /** `meshbridge validate PATH...` (cli-contract). */
+import { Option, type Command } from 'commander';
+import type { CommandContext } from './command-context.js';
 import { loadConfig, type Finding } from '../model/config/load.js';
 import { duplicateFindings } from '../model/config/duplicates.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
-import { printData, type OutputFormat } from './output.js';
+import { parseOutputFormat, printData, type OutputFormat } from './output.js';
 import { formatFinding, type FindingReport } from '../model/config/format-finding.js';
 
 export interface ValidateReport {
@@ -41,4 +43,16 @@ function formatValidateText(r: ValidateReport, fileCount: number): string {
     `${r.valid ? 'valid' : 'invalid'}: ${plural(r.resources, 'resource')} in ${plural(fileCount, 'file')}, ${plural(r.errors.length, 'error')}, ${plural(r.warnings.length, 'warning')}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+export function registerValidate(program: Command, ctx: CommandContext): void {
+  program
+    .command('validate')
+    .description('validate configuration files and folders')
+    .argument('<path...>', 'files or folders (*.yaml, *.yml, *.json; recursive)')
+    .option('--strict', 'unknown fields and unknown kinds are errors, not warnings (as `apply`)', false)
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text'))
+    .action(async (paths: string[], opts: { output: string; strict: boolean }) => {
+      ctx.setExitCode(await runValidate(paths, parseOutputFormat(opts.output), ctx.out, opts.strict));
+    });
 }

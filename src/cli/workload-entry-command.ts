@@ -17,7 +17,8 @@ import { loadSecretsKeyring, SecretsKeyError, type SecretsKeyring } from '../sec
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
 import { readSharedOnboarding } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
-import { etcdClientSecurity, parseEtcdTarget, type EtcdSecurityFlags, type EtcdTarget } from '../sources/etcd/etcd-url.js';
+import { etcdClientSecurity, type EtcdSecurityFlags, type EtcdTarget } from '../sources/etcd/etcd-url.js';
+import { readStoreUrl, STORE_URL_FORMS, type StoreLocation } from '../sources/store-url.js';
 import { StoreUnreachable } from './errors.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
@@ -53,9 +54,10 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   if (o.controlPlane === undefined) throw new UsageError('expecting the control plane address (--control-plane HOST:PORT)');
   if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):[0-9]{1,5}$/.test(o.controlPlane)) throw new UsageError(`--control-plane must be HOST:PORT, not ${JSON.stringify(o.controlPlane)}`);
   const ttlSeconds = parseTtl(o.tokenTtl);
-  const etcdTarget = o.store !== undefined ? parseEtcdTarget(o.store, o.etcd) : undefined;
+  const location = o.store !== undefined ? readStoreUrl(o.store, o.etcd) : undefined;
+  const etcdTarget = location?.kind === 'etcd' ? location.target : undefined;
   if (etcdTarget !== undefined && o.stateDir !== undefined) throw new UsageError('--state-dir is for a file store: an etcd store keeps the signing key itself');
-  const storeDir = etcdTarget !== undefined ? resolve('.') : o.store !== undefined ? fileStoreDir(o.store) : resolve('.');
+  const storeDir = etcdTarget !== undefined || o.store === undefined ? resolve('.') : fileStoreDir(o.store, location);
 
   // The group file first: invalid input is exit 1 with positioned findings (as `validate`).
   const files = await readConfigFiles([o.file]);
@@ -150,10 +152,10 @@ async function fromEtcd(target: EtcdTarget, controlPlane: string, cacerts: strin
   }
 }
 
-/** `file://DIR` (relative or absolute) -> DIR. */
-export function fileStoreDir(url: string): string {
-  if (!url.startsWith('file://')) throw new UsageError(`--store must be file://DIR or etcd://HOST:PORT[,HOST:PORT...], not ${JSON.stringify(url)}`);
-  const rest = url.slice('file://'.length);
+/** `file://DIR` (relative or absolute) -> DIR; this command takes no bare path and no `file://` alone. */
+function fileStoreDir(url: string, location: StoreLocation | undefined): string {
+  if (location?.kind !== 'file' || location.form !== 'url') throw new UsageError(`--store must be ${STORE_URL_FORMS}, not ${JSON.stringify(url)}`);
+  const rest = location.written;
   if (rest === '') throw new UsageError('--store file:// needs a folder');
   return rest.startsWith('/') ? fileURLToPath(`file://${rest}`) : resolve(rest);
 }

@@ -6,7 +6,8 @@ import { create } from '@bufbuild/protobuf';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlPlane, type ControlPlaneOptions } from '../../src/app/control-plane.js';
+import { ControlPlane } from '../../src/app/control-plane.js';
+import type { ServeSettings } from '../../src/app/serve-settings.js';
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
 import { adsServiceDefinition } from '../../src/xds/server/ads-service.js';
@@ -23,7 +24,7 @@ export interface RunningControlPlane {
 }
 
 /** Starts a ControlPlane on `files` (name → YAML); `stop` ends it and removes its folders. */
-export async function startControlPlaneOn(files: Readonly<Record<string, string>>, options: Partial<ControlPlaneOptions> = {}): Promise<RunningControlPlane> {
+export async function startControlPlaneOn(files: Readonly<Record<string, string>>, options: Partial<ServeSettings> = {}): Promise<RunningControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-cp-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir: `${dir}.state`, debounceMs: 10, watchDebounceMs: 20, ...options });

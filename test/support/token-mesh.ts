@@ -13,7 +13,8 @@ import { webcrypto } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
-import { ControlPlane, type ControlPlaneOptions } from '../../src/app/control-plane.js';
+import { ControlPlane } from '../../src/app/control-plane.js';
+import type { ServeSettings } from '../../src/app/serve-settings.js';
 import { renewTokenMethod, type RenewTokenResponse } from '../../src/agent/token-renewal.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
 import { signToken, type TokenClaims } from '../../src/security/registration-token.js';
@@ -68,7 +69,7 @@ export class TokenMesh {
   ) {}
 
   /** A control plane on a file store holding `yaml` (mesh.yaml). */
-  static async onFiles(yaml: string, o: Partial<ControlPlaneOptions> = {}): Promise<TokenMesh> {
+  static async onFiles(yaml: string, o: Partial<ServeSettings> = {}): Promise<TokenMesh> {
     const dir = mkdtempSync(join(tmpdir(), 'mb-tokens-'));
     writeFileSync(join(dir, 'mesh.yaml'), yaml);
     const stateDir = `${dir}.state`;
@@ -82,7 +83,7 @@ export class TokenMesh {
   }
 
   /** A replica on a shared store (etcd); `key` is the store's signing key. */
-  static async onStore(store: string, instance: string, key: Buffer, o: Partial<ControlPlaneOptions> = {}): Promise<TokenMesh> {
+  static async onStore(store: string, instance: string, key: Buffer, o: Partial<ServeSettings> = {}): Promise<TokenMesh> {
     const cp = new ControlPlane({ store, instance, xdsAddress: '127.0.0.1:0', secureXdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, debounceMs: 5, watchDebounceMs: 20, ...o });
     const listening = await cp.start();
     return new TokenMesh(cp, listening.xds, listening.xdsTls ?? '', () => undefined, key, undefined);

@@ -11,7 +11,7 @@
  *   Retries are explicit instead (retrying-store.ts).
  */
 import { Etcd3, type IOptions } from 'etcd3';
-import { parseEtcdTarget, type EtcdClientSecurity } from './etcd-url.js';
+import type { EtcdClientSecurity } from './etcd-url.js';
 
 type GlobalPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
@@ -51,14 +51,4 @@ export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
       'grpc.max_reconnect_backoff_ms': 1000,
     },
   });
-}
-
-/** `etcd://h1:2379,h2:2379` → ['h1:2379', 'h2:2379']; undefined when the URL is not an etcd URL (or a malformed one). */
-export function parseEtcdUrl(url: string): string[] | undefined {
-  try {
-    const target = parseEtcdTarget(url);
-    return target !== undefined ? [...target.endpoints] : undefined;
-  } catch {
-    return undefined;
-  }
 }

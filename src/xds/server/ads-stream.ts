@@ -165,7 +165,7 @@ export class AdsStream<Req extends RequestView, Res> {
     }
     const receipt = this.#session.receive(type, req);
     const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
-    this.#emit({ ...base, event: 'request', typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
+    this.#emit({ ...base, event: 'request', stream: info, typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
     if (receipt.ack !== undefined) {
       const sent = this.#sentSnapshots.get(type.typeUrl);
       if (sent?.version === receipt.ack.version) this.#ackedSnapshots.set(type.typeUrl, sent);
@@ -181,7 +181,7 @@ export class AdsStream<Req extends RequestView, Res> {
     this.#closed = true;
     for (const cancel of this.#watches.values()) cancel();
     this.#watches.clear();
-    if (this.#info !== undefined) this.#emit({ event: 'disconnect', streamId: this.#info.streamId, proxyId: this.#info.proxy.id, reason });
+    if (this.#info !== undefined) this.#emit({ event: 'disconnect', streamId: this.#info.streamId, proxyId: this.#info.proxy.id, stream: this.#info, reason });
   }
 
   status(): StreamStatus | undefined {

@@ -34,6 +34,8 @@ export type XdsEvent =
   | { readonly event: 'connect'; readonly stream: StreamInfo }
   | (StreamEventBase & {
       readonly event: 'request';
+      /** The stream's info (its view and protocol: a delta request carries subscription changes). */
+      readonly stream: StreamInfo;
       readonly typeUrl: string;
       readonly kind: RequestKind;
       /** SotW: the request's resource names; delta: the names subscribed by this request. */
@@ -65,7 +67,8 @@ export type XdsEvent =
     })
   /** Something was not sent or not understood (a response over the size limit, an unknown type URL). */
   | (StreamEventBase & { readonly event: 'problem'; readonly typeUrl: string; readonly message: string })
-  | (StreamEventBase & { readonly event: 'disconnect'; readonly reason: string })
+  /** `stream`: the info its 'connect' event carried (its view, protocol and proxy). */
+  | (StreamEventBase & { readonly event: 'disconnect'; readonly stream: StreamInfo; readonly reason: string })
   /** A health report (H-5) from an agent on its stream. */
   | (StreamEventBase & { readonly event: 'health'; readonly healthy: boolean; readonly message: string })
   /** A stream refused at admission (before `connect`). */

@@ -1,0 +1,94 @@
+/**
+ * The HTTP routes of `serve` (its --http-address): readiness, Prometheus metrics and the debug
+ * pages, plus the live introspection of introspection-routes.ts.
+ * - `/ready`: 200 once serving, 503 before; `warnings`: what is served differs from the files on disk.
+ * - `/metrics`: the control plane's metrics (status/metrics.ts).
+ * - `/debug/syncz`: per proxy and xDS type SYNCED / STALE / NACKED / NOT SENT (status/sync-status.ts).
+ * - `/debug/configz`: the objects served, the store's revision and each file's findings.
+ * - `/debug/storez`: the store's connection (FeedStatus), leadership and the live replicas.
+ * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
+ * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
+ */
+import type { FeedStatus } from '../status/feed-status.js';
+import { endpointsReport } from '../status/endpoints-report.js';
+import type { Coordination } from '../lifecycle/coordination.js';
+import { objectKey } from '../model/config/types.js';
+import type { Registry } from '../registry/registry.js';
+import type { ReloadReport } from '../sources/file/config-folder.js';
+import type { ControlPlaneMetrics } from '../status/metrics.js';
+import { syncStatus } from '../status/sync-status.js';
+import type { StreamResources } from '../xds/server/ads-stream.js';
+import type { StreamStatus } from '../xds/server/events.js';
+import { json, type HttpHandler } from './http-api.js';
+import { introspectionRoutes } from './introspection-routes.js';
+
+/** What the routes read of a running control plane (all read at request time). */
+export interface ServeRouteSources {
+  readonly instance: string;
+  readonly registry: Registry;
+  readonly metrics: ControlPlaneMetrics;
+  readonly feed: { status(): FeedStatus };
+  readonly storeDescription: string;
+  readonly coordination: Coordination;
+  readonly streams: () => readonly StreamStatus[];
+  readonly streamResources: () => readonly StreamResources[];
+  /** The version of a view's current snapshot of a type (the resource cache). */
+  readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
+  /** Whether the control plane serves (start finished). */
+  readonly ready: () => boolean;
+  /** The file store's last folder report (undefined with etcd, or before the first). */
+  readonly lastReload: () => ReloadReport | undefined;
+}
+
+export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
+  const r = new Map<string, HttpHandler>();
+  r.set('/ready', () => (s.ready() ? json({ status: 'ready', warnings: configWarnings(s.lastReload()) }) : json({ status: 'starting', warnings: [] }, 503)));
+  r.set('/metrics', async () => ({ status: 200, contentType: s.metrics.registry.contentType, body: await s.metrics.registry.metrics() }));
+  r.set('/debug/syncz', () => json(syncStatus(s.streams(), s.currentVersion, s.instance, { clusterId: s.registry.mesh.value().clusterId })));
+  r.set('/debug/configz', () => {
+    const snap = s.lastReload()?.snapshot;
+    const i = s.registry.inputs;
+    const objects = [i.meshConfigs, i.meshNetworks, i.nodes, i.destinationRules, i.virtualServices, i.peerAuthentications, i.authorizationPolicies, i.workloadGroups, i.workloadEntries, i.pods, i.serviceEntries, i.services].flatMap((c) => c.list().map((o) => objectKey(o)));
+    return json({
+      instance: s.instance,
+      store: s.storeDescription,
+      revision: s.feed.status().revision,
+      objects,
+      files: (snap?.files ?? []).map((f) => ({
+        path: f.path,
+        rejected: f.rejected,
+        objects: f.objects.length,
+        errors: f.findings.filter((x) => x.severity === 'error'),
+        warnings: f.findings.filter((x) => x.severity === 'warning'),
+      })),
+      rejectedFiles: (snap?.files ?? []).filter((f) => f.rejected).map((f) => f.path),
+    });
+  });
+  r.set('/debug/storez', () => {
+    const c = s.coordination;
+    const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [s.instance];
+    return json({ ...s.feed.status(), instance: s.instance, leader: c.leadership() !== undefined, replicas: live });
+  });
+  r.set('/debug/endpointz', (url) => {
+    const host = url.searchParams.get('host') ?? undefined;
+    const report = endpointsReport(s.registry, { namespace: url.searchParams.get('namespace') ?? 'default' }, host !== undefined ? { host } : {}, false);
+    return json(report.services);
+  });
+  r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
+  for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
+  return r;
+}
+
+/** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
+function configWarnings(lastReload: ReloadReport | undefined): string[] {
+  const out: string[] = [];
+  for (const f of lastReload?.snapshot.files ?? []) {
+    const errors = f.findings.filter((x) => x.severity === 'error').length;
+    if (errors === 0) continue;
+    const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;
+    if (!f.rejected) out.push(`${what}: its invalid objects are left out (see /debug/configz)`);
+    else if (f.objects.length > 0) out.push(`${what}: refused, serving its last good version (see /debug/configz)`);
+    else out.push(`${what}: refused, nothing of it is served (see /debug/configz)`);
+  }
+  return out;
+}
