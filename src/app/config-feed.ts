@@ -11,9 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../lib/async/backoff.js';
 import type { Logger } from '../lib/log/logger.js';
 import type { Change, ConfigStore, StoreEvent, StoreWatch } from '../model/config/store.js';
-import { objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
+import { isOfKind, objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
 import { replaceInputs, type RegistryInputs } from '../registry/registry.js';
-import type { StaticCollection } from '../lib/krt/index.js';
 
 export interface FeedStatus {
   readonly store: string;
@@ -26,25 +25,6 @@ export interface FeedStatus {
   readonly changesApplied: number;
   readonly resyncs: number;
   readonly problems: readonly string[];
-}
-
-/** The input collection of a kind (each holds only objects of its kind: the feed routes by `kind`). */
-function inputOf(inputs: RegistryInputs, kind: Kind): StaticCollection<ConfigObject> {
-  const map: { readonly [K in Kind]: StaticCollection<Extract<ConfigObject, { kind: K }>> } = {
-    ServiceEntry: inputs.serviceEntries,
-    WorkloadEntry: inputs.workloadEntries,
-    WorkloadGroup: inputs.workloadGroups,
-    DestinationRule: inputs.destinationRules,
-    VirtualService: inputs.virtualServices,
-    PeerAuthentication: inputs.peerAuthentications,
-    AuthorizationPolicy: inputs.authorizationPolicies,
-    Pod: inputs.pods,
-    Service: inputs.services,
-    Node: inputs.nodes,
-    MeshConfig: inputs.meshConfigs,
-    MeshNetworks: inputs.meshNetworks,
-  };
-  return map[kind] as unknown as StaticCollection<ConfigObject>;
 }
 
 const kindOfKey = (key: string): Kind => key.split('/')[0] as Kind;
@@ -138,10 +118,11 @@ export class ConfigFeed {
       else b.deletes.push(c.key);
       byKind.set(kind, b);
     }
-    for (const [kind, b] of byKind) {
-      const input = inputOf(this.inputs, kind);
+    const applyKind = <K extends Kind>(kind: K, b: { puts: ConfigObject[]; deletes: string[] }): void => {
+      const input = this.inputs[kind];
       if (b.deletes.length > 0) input.delete(...b.deletes);
-      if (b.puts.length > 0) input.upsert(...b.puts);
-    }
+      if (b.puts.length > 0) input.upsert(...b.puts.filter(isOfKind(kind)));
+    };
+    for (const [kind, b] of byKind) applyKind(kind, b);
   }
 }

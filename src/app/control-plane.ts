@@ -15,7 +15,7 @@ import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
 import { introspectionRoutes } from '../api/introspection-routes.js';
 import type { Logger } from '../lib/log/logger.js';
 import { objectKey } from '../model/config/types.js';
-import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
+import { buildRegistry, createInputs, inputObjects, type Registry } from '../registry/registry.js';
 import type { ReloadReport } from '../sources/file/config-folder.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
@@ -112,7 +112,7 @@ export class ControlPlane {
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
   /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
-  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
+  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.WorkloadGroup.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
 
@@ -159,7 +159,7 @@ export class ControlPlane {
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       log: this.log,
     });
-    this.registry.inputs.workloadGroups.subscribe((events) => {
+    this.registry.inputs.WorkloadGroup.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
       // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
       // streams admitted with such tokens (they are refused when they come back).
@@ -194,7 +194,7 @@ export class ControlPlane {
             trustDomain: () => this.registry.mesh.value().trustDomain,
             anchors: () => this.certificateAuthority().trustAnchors(),
             group,
-            groups: () => this.registry.inputs.workloadGroups.list(),
+            groups: () => this.registry.inputs.WorkloadGroup.list(),
           }),
         },
       ],
@@ -457,8 +457,7 @@ export class ControlPlane {
     r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {
       const snap = this.lastReload?.snapshot;
-      const i = this.registry.inputs;
-      const objects = [i.meshConfigs, i.meshNetworks, i.nodes, i.destinationRules, i.virtualServices, i.peerAuthentications, i.authorizationPolicies, i.workloadGroups, i.workloadEntries, i.pods, i.serviceEntries, i.services].flatMap((c) => c.list().map((o) => objectKey(o)));
+      const objects = inputObjects(this.registry.inputs).map(objectKey);
       return json({
         instance: this.instance,
         store: this.backend.store.description,

@@ -52,7 +52,7 @@ test('replaceInputs gives the same collections as a fresh split after any run of
     objects = next;
     const fresh = createInputs();
     replaceInputs(fresh, objects);
-    for (const key of ['workloadEntries', 'serviceEntries', 'destinationRules'] as const) {
+    for (const key of ['WorkloadEntry', 'ServiceEntry', 'DestinationRule'] as const) {
       const got = inputs[key].list() as ConfigObject[];
       const want = fresh[key].list() as ConfigObject[];
       assert.deepEqual(new Set(got), new Set(want), `round ${round}: ${key}`);

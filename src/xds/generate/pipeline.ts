@@ -211,7 +211,7 @@ export class XdsPipeline {
         this.debouncer.trigger('workloads');
       }),
     );
-    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.inputs.authorizationPolicies, r.gateways, r.mesh]) {
+    for (const c of [r.inputs.DestinationRule, r.inputs.VirtualService, r.inputs.PeerAuthentication, r.inputs.AuthorizationPolicy, r.gateways, r.mesh]) {
       this.unsubscribe.push(c.subscribe(() => this.debouncer.trigger('policy')));
     }
   }
@@ -340,9 +340,9 @@ export class XdsPipeline {
       get services(): MergedService[] {
         return (services ??= r.services.list());
       },
-      destinationRules: r.inputs.destinationRules.list(),
-      peerAuthentications: r.inputs.peerAuthentications.list(),
-      authorizationPolicies: r.inputs.authorizationPolicies.list(),
+      destinationRules: r.inputs.DestinationRule.list(),
+      peerAuthentications: r.inputs.PeerAuthentication.list(),
+      authorizationPolicies: r.inputs.AuthorizationPolicy.list(),
       gateways: r.gateways.value(),
     };
   }
@@ -366,8 +366,8 @@ export class XdsPipeline {
   private computeRelevance(): Relevance {
     const r = this.o.registry;
     const mesh = r.mesh.value();
-    const rules = r.inputs.destinationRules.list();
-    const anyVirtualService = r.inputs.virtualServices.size > 0;
+    const rules = r.inputs.DestinationRule.list();
+    const anyVirtualService = r.inputs.VirtualService.size > 0;
     const meshLb = mesh.localityLbSetting;
     const meshDistribute = (meshLb?.distribute?.length ?? 0) > 0;
     const failoverPriority =
@@ -508,7 +508,7 @@ export class XdsPipeline {
     return {
       spec: c.spec,
       sources,
-      virtualServices: this.o.registry.inputs.virtualServices.list(),
+      virtualServices: this.o.registry.inputs.VirtualService.list(),
       ownWorkloads,
       ...(inboundRequests.length > 0 ? { inboundRequests } : {}),
     };
