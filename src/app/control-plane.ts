@@ -15,8 +15,8 @@ import { HttpApi, json, type HttpHandler } from '../api/http-api.js';
 import { introspectionRoutes } from '../api/introspection-routes.js';
 import type { Logger } from '../lib/log/logger.js';
 import { objectKey } from '../model/config/types.js';
+import type { FilesReport } from '../model/config/store.js';
 import { buildRegistry, createInputs, inputObjects, type Registry } from '../registry/registry.js';
-import type { ReloadReport } from '../sources/file/config-folder.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
@@ -101,7 +101,7 @@ export class ControlPlane {
   private readonly http: HttpApi;
   private readonly log: Logger;
   readonly instance: string;
-  private lastReload: ReloadReport | undefined;
+  private lastReload: FilesReport | undefined;
   /** Snapshot version → performance.now() of the first change it carries. */
   private readonly pendingConvergence = new Map<string, number>();
   private readonly viewOfStream = new Map<string, string>();
@@ -131,7 +131,6 @@ export class ControlPlane {
       ...(o.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: o.sessionTtlSeconds } : {}),
       instance: this.instance,
       watchDebounceMs: o.watchDebounceMs ?? 50,
-      onReload: (r) => this.onReload(r),
       log: this.log,
     });
     this.feed = new ConfigFeed(this.backend.store, inputs, {
@@ -141,6 +140,7 @@ export class ControlPlane {
         this.metrics.services.set(this.registry.services.size);
       },
       onConnection: (up) => this.metrics.storeConnected.set(up ? 1 : 0),
+      onFiles: (r) => this.onReload(r),
     });
     this.pipeline = new XdsPipeline({
       registry: this.registry,
@@ -330,11 +330,11 @@ export class ControlPlane {
   }
 
   /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
-  private onReload(r: ReloadReport): void {
+  private onReload(r: FilesReport): void {
     const first = this.lastReload === undefined;
     this.lastReload = r;
     for (const path of r.rejected) {
-      const errors = r.snapshot.findings.filter((f) => f.file === path && f.severity === 'error');
+      const errors = r.findings.filter((f) => f.file === path && f.severity === 'error');
       this.metrics.rejectedConfigs.inc({ type: 'file' }, 1);
       for (const f of errors) this.metrics.rejectedConfigs.inc({ type: f.kind || 'unknown' });
       this.log.warn(`configuration change refused, serving the last good version of ${path}`, {
@@ -342,13 +342,13 @@ export class ControlPlane {
       });
     }
     if (first) {
-      for (const f of r.snapshot.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
+      for (const f of r.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
         this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
       }
     }
     // Issue 13: an accepted file's warnings (unknown fields with their did-you-mean, ...) are said too.
     const applied = new Set(r.applied);
-    for (const f of r.snapshot.findings) {
+    for (const f of r.findings) {
       if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
     }
     for (const d of r.duplicates) this.log.warn(`${d.key} is defined in more than one file (${d.places.join(', ')}); the last one is served: define each object once`);
@@ -438,7 +438,7 @@ export class ControlPlane {
   /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
   private configWarnings(): string[] {
     const out: string[] = [];
-    for (const f of this.lastReload?.snapshot.files ?? []) {
+    for (const f of this.lastReload?.files ?? []) {
       const errors = f.findings.filter((x) => x.severity === 'error').length;
       if (errors === 0) continue;
       const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;
@@ -456,7 +456,7 @@ export class ControlPlane {
     r.set('/metrics', async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
     r.set('/debug/syncz', () => json(syncStatus(this.xds.streams(), (view, t) => this.cache.current(view, t)?.version, this.instance, { clusterId: this.registry.mesh.value().clusterId })));
     r.set('/debug/configz', () => {
-      const snap = this.lastReload?.snapshot;
+      const snap = this.lastReload;
       const objects = inputObjects(this.registry.inputs).map(objectKey);
       return json({
         instance: this.instance,

@@ -17,7 +17,6 @@ import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/et
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
 import { FileStore } from '../sources/file/file-store.js';
-import type { ReloadReport } from '../sources/file/config-folder.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
 
@@ -54,7 +53,6 @@ export interface BackendOptions {
   readonly instance: string;
   readonly sessionTtlSeconds?: number;
   readonly watchDebounceMs?: number;
-  readonly onReload?: (r: ReloadReport) => void;
   readonly log: Logger;
   /** Seals the CA key and the signing key at rest (secrets-at-rest.ts); absent: plaintext, with one warning. */
   readonly secrets?: SecretsKeyring;
@@ -112,7 +110,6 @@ export function openStoreBackend(o: BackendOptions): StoreBackend {
   const files = new FileStore({
     paths,
     stateDir,
-    ...(o.onReload ? { onReload: o.onReload } : {}),
     onError: (e) => o.log.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
   });
   let held: StateLock | undefined;
