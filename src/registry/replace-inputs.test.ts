@@ -1,6 +1,6 @@
 /**
- * replaceInputs splits a snapshot by kind by patching the previous split when one run of objects
- * changed: the collections must end up exactly as with a fresh split, whatever changed where.
+ * replaceInputs replaces the inputs with a complete snapshot (a listing or a resync): after any run
+ * of changes, the collections must end up exactly as with a fresh split, whatever changed where.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
