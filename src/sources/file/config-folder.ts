@@ -26,8 +26,6 @@ import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
 
-export type { FileState } from '../../model/config/store.js';
-
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
   readonly files: readonly FileState[];
