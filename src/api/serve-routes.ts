@@ -13,8 +13,8 @@ import type { FeedStatus } from '../status/feed-status.js';
 import { endpointsReport } from '../status/endpoints-report.js';
 import type { Coordination } from '../lifecycle/coordination.js';
 import { objectKey } from '../model/config/types.js';
-import type { Registry } from '../registry/registry.js';
-import type { ReloadReport } from '../sources/file/config-folder.js';
+import { inputObjects, type Registry } from '../registry/registry.js';
+import type { FilesReport } from '../model/config/store.js';
 import type { ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import type { StreamResources } from '../xds/server/ads-stream.js';
@@ -37,7 +37,7 @@ export interface ServeRouteSources {
   /** Whether the control plane serves (start finished). */
   readonly ready: () => boolean;
   /** The file store's last folder report (undefined with etcd, or before the first). */
-  readonly lastReload: () => ReloadReport | undefined;
+  readonly lastReload: () => FilesReport | undefined;
 }
 
 export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
@@ -46,9 +46,8 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   r.set('/metrics', async () => ({ status: 200, contentType: s.metrics.registry.contentType, body: await s.metrics.registry.metrics() }));
   r.set('/debug/syncz', () => json(syncStatus(s.streams(), s.currentVersion, s.instance, { clusterId: s.registry.mesh.value().clusterId })));
   r.set('/debug/configz', () => {
-    const snap = s.lastReload()?.snapshot;
-    const i = s.registry.inputs;
-    const objects = [i.meshConfigs, i.meshNetworks, i.nodes, i.destinationRules, i.virtualServices, i.peerAuthentications, i.authorizationPolicies, i.workloadGroups, i.workloadEntries, i.pods, i.serviceEntries, i.services].flatMap((c) => c.list().map((o) => objectKey(o)));
+    const snap = s.lastReload();
+    const objects = inputObjects(s.registry.inputs).map(objectKey);
     return json({
       instance: s.instance,
       store: s.storeDescription,
@@ -80,9 +79,9 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
 }
 
 /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */
-function configWarnings(lastReload: ReloadReport | undefined): string[] {
+function configWarnings(lastReload: FilesReport | undefined): string[] {
   const out: string[] = [];
-  for (const f of lastReload?.snapshot.files ?? []) {
+  for (const f of lastReload?.files ?? []) {
     const errors = f.findings.filter((x) => x.severity === 'error').length;
     if (errors === 0) continue;
     const what = `${f.path} has ${errors} error${errors === 1 ? '' : 's'}`;

@@ -1,8 +1,9 @@
 /**
  * The store → registry feed of `serve`: list once, then watch, and turn every change into the
- * matching input collection's upsert or delete (incremental: only changed objects are written, and
- * an object equal to what the registry has emits nothing). A resync (after a compaction) replaces
- * all inputs, which again emits only the difference.
+ * matching input collection's put or delete (incremental: only changed objects are written; they
+ * are not compared again, since every put of a store is a new revision its writer compared: the
+ * file store's folder source, or the write rules of store-writes.ts). A listing and a resync (after
+ * a compaction) replace all inputs, which compares and emits only the difference.
  *
  * While the store is unreachable the registry keeps the last configuration it had, and the feed
  * says so: `status()` (served as /debug/storez), a log line per transition, and the callback.
@@ -10,33 +11,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../lib/async/backoff.js';
 import type { Logger } from '../lib/log/logger.js';
-import type { Change, ConfigStore, StoreEvent, StoreWatch } from '../model/config/store.js';
-import { objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
+import type { Change, ConfigStore, FilesReport, StoreEvent, StoreWatch } from '../model/config/store.js';
+import { isOfKind, objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
 import { replaceInputs, type RegistryInputs } from '../registry/registry.js';
-import type { StaticCollection } from '../lib/krt/index.js';
 import type { FeedStatus } from '../status/feed-status.js';
 
 export type { FeedStatus };
 
-
-/** The input collection of a kind (each holds only objects of its kind: the feed routes by `kind`). */
-function inputOf(inputs: RegistryInputs, kind: Kind): StaticCollection<ConfigObject> {
-  const map: { readonly [K in Kind]: StaticCollection<Extract<ConfigObject, { kind: K }>> } = {
-    ServiceEntry: inputs.serviceEntries,
-    WorkloadEntry: inputs.workloadEntries,
-    WorkloadGroup: inputs.workloadGroups,
-    DestinationRule: inputs.destinationRules,
-    VirtualService: inputs.virtualServices,
-    PeerAuthentication: inputs.peerAuthentications,
-    AuthorizationPolicy: inputs.authorizationPolicies,
-    Pod: inputs.pods,
-    Service: inputs.services,
-    Node: inputs.nodes,
-    MeshConfig: inputs.meshConfigs,
-    MeshNetworks: inputs.meshNetworks,
-  };
-  return map[kind] as unknown as StaticCollection<ConfigObject>;
-}
 
 const kindOfKey = (key: string): Kind => key.split('/')[0] as Kind;
 
@@ -45,6 +26,8 @@ export interface ConfigFeedOptions {
   /** After every applied batch (metrics). */
   readonly onApplied?: (changes: number) => void;
   readonly onConnection?: (connected: boolean) => void;
+  /** Every reading of the store's configuration files (file stores), the listing's first. */
+  readonly onFiles?: (report: FilesReport) => void;
 }
 
 export class ConfigFeed {
@@ -73,6 +56,7 @@ export class ConfigFeed {
         replaceInputs(this.inputs, listing.objects);
         this.state = { ...this.state, connected: true, revision: listing.revision, since: new Date().toISOString(), message: 'listed', problems: listing.problems.map((p) => `${p.key}: ${p.message}`) };
         for (const p of listing.problems) this.o.log.warn('a stored object is invalid and left out', { object: p.key, reason: p.message });
+        if (listing.files !== undefined) this.o.onFiles?.(listing.files);
         if (this.stopped) return;
         this.watch = this.store.watch(listing.revision, (e) => this.onEvent(e));
         return;
@@ -114,6 +98,9 @@ export class ConfigFeed {
         this.state = { ...this.state, problems: [...this.state.problems.slice(-99), `${e.problem.key}: ${e.problem.message}`] };
         this.o.log.warn('a stored object is invalid: keeping its last good version', { object: e.problem.key, reason: e.problem.message });
         return;
+      case 'files':
+        this.o.onFiles?.(e.report);
+        return;
     }
   }
 
@@ -129,10 +116,11 @@ export class ConfigFeed {
       else b.deletes.push(c.key);
       byKind.set(kind, b);
     }
-    for (const [kind, b] of byKind) {
-      const input = inputOf(this.inputs, kind);
+    const applyKind = <K extends Kind>(kind: K, b: { puts: ConfigObject[]; deletes: string[] }): void => {
+      const input = this.inputs[kind];
       if (b.deletes.length > 0) input.delete(...b.deletes);
-      if (b.puts.length > 0) input.upsert(...b.puts);
-    }
+      if (b.puts.length > 0) input.putChanged(...b.puts.filter(isOfKind(kind)));
+    };
+    for (const [kind, b] of byKind) applyKind(kind, b);
   }
 }

@@ -14,7 +14,7 @@ import { HttpApi } from '../api/http-api.js';
 import { serveRoutes } from '../api/serve-routes.js';
 import type { Logger } from '../lib/log/logger.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
-import type { ReloadReport } from '../sources/file/config-folder.js';
+import type { FilesReport } from '../model/config/store.js';
 import { ConvergenceTracker } from '../status/convergence.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
@@ -55,14 +55,14 @@ export class ControlPlane {
   private readonly http: HttpApi;
   private readonly log: Logger;
   readonly instance: string;
-  private lastReload: ReloadReport | undefined;
+  private lastReload: FilesReport | undefined;
   private readonly convergence = new ConvergenceTracker();
   private ready = false;
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
   /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
-  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.workloadGroups.get(`WorkloadGroup/${ns}/${name}`);
+  private readonly group: GroupLookup = (ns, name) => this.registry.inputs.WorkloadGroup.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
   private readonly signingKey = Buffer.alloc(32);
 
@@ -72,7 +72,7 @@ export class ControlPlane {
     this.metrics = createMetrics();
     const inputs = createInputs();
     this.registry = buildRegistry(inputs);
-    this.backend = openStoreBackend(o, { instance: this.instance, onReload: (r) => this.onReload(r) });
+    this.backend = openStoreBackend(o, { instance: this.instance });
     this.feed = new ConfigFeed(this.backend.store, inputs, {
       log: this.log,
       onApplied: (n) => {
@@ -80,6 +80,7 @@ export class ControlPlane {
         this.metrics.services.set(this.registry.services.size);
       },
       onConnection: (up) => this.metrics.storeConnected.set(up ? 1 : 0),
+      onFiles: (r) => this.onReload(r),
     });
     this.pipeline = new XdsPipeline({
       registry: this.registry,
@@ -98,7 +99,7 @@ export class ControlPlane {
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       log: this.log,
     });
-    this.registry.inputs.workloadGroups.subscribe((events) => {
+    this.registry.inputs.WorkloadGroup.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
       // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
       // streams admitted with such tokens (they are refused when they come back).
@@ -140,7 +141,7 @@ export class ControlPlane {
             trustDomain: () => this.registry.mesh.value().trustDomain,
             anchors: () => this.certificateAuthority().trustAnchors(),
             group,
-            groups: () => this.registry.inputs.workloadGroups.list(),
+            groups: () => this.registry.inputs.WorkloadGroup.list(),
           }),
         },
       ],
@@ -256,11 +257,11 @@ export class ControlPlane {
   }
 
   /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
-  private onReload(r: ReloadReport): void {
+  private onReload(r: FilesReport): void {
     const first = this.lastReload === undefined;
     this.lastReload = r;
     for (const path of r.rejected) {
-      const errors = r.snapshot.findings.filter((f) => f.file === path && f.severity === 'error');
+      const errors = r.findings.filter((f) => f.file === path && f.severity === 'error');
       this.metrics.rejectedConfigs.inc({ type: 'file' }, 1);
       for (const f of errors) this.metrics.rejectedConfigs.inc({ type: f.kind || 'unknown' });
       this.log.warn(`configuration change refused, serving the last good version of ${path}`, {
@@ -268,13 +269,13 @@ export class ControlPlane {
       });
     }
     if (first) {
-      for (const f of r.snapshot.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
+      for (const f of r.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
         this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
       }
     }
     // Issue 13: an accepted file's warnings (unknown fields with their did-you-mean, ...) are said too.
     const applied = new Set(r.applied);
-    for (const f of r.snapshot.findings) {
+    for (const f of r.findings) {
       if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
     }
     for (const d of r.duplicates) this.log.warn(`${d.key} is defined in more than one file (${d.places.join(', ')}); the last one is served: define each object once`);

@@ -16,7 +16,6 @@ import { EtcdCoordination, sharedCaFiles, sharedSigningKey } from '../sources/et
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
 import { RetryingStore } from '../sources/etcd/retrying-store.js';
 import { FileStore } from '../sources/file/file-store.js';
-import type { ReloadReport } from '../sources/file/config-folder.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
 import { parseStoreUrl } from '../sources/store-url.js';
@@ -46,10 +45,9 @@ export interface StoreBackend {
   stop(): Promise<void>;
 }
 
-/** What the process adds to its settings: its instance name and the file store's reload reports. */
+/** What the process adds to its settings: its instance name. */
 export interface BackendRun {
   readonly instance: string;
-  readonly onReload?: (r: ReloadReport) => void;
 }
 
 export function openStoreBackend(o: ServeSettings, run: BackendRun): StoreBackend {
@@ -81,7 +79,6 @@ export function openStoreBackend(o: ServeSettings, run: BackendRun): StoreBacken
   const files = new FileStore({
     paths,
     stateDir,
-    ...(run.onReload ? { onReload: run.onReload } : {}),
     onError: (e) => o.logger.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
   });
   let held: StateLock | undefined;

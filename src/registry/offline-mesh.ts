@@ -17,8 +17,8 @@ export function viewSourcesOf(registry: Registry): ViewSources {
   return {
     mesh: registry.mesh.value(),
     services: registry.services.list(),
-    destinationRules: registry.inputs.destinationRules.list(),
-    peerAuthentications: registry.inputs.peerAuthentications.list(),
+    destinationRules: registry.inputs.DestinationRule.list(),
+    peerAuthentications: registry.inputs.PeerAuthentication.list(),
     gateways: registry.gateways.value(),
   };
 }

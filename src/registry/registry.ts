@@ -24,21 +24,13 @@ import {
 } from '../lib/krt/index.js';
 import {
   KINDS,
+  isOfKind,
   objectKey,
-  type AuthorizationPolicy,
   type ConfigObject,
-  type DestinationRule,
-  type KubeNode,
+  type Kind,
   type KubeService,
-  type MeshConfig,
-  type MeshNetworks,
+  type ObjectOf,
   type StringMap,
-  type PeerAuthentication,
-  type Pod,
-  type ServiceEntry,
-  type VirtualService,
-  type WorkloadEntry,
-  type WorkloadGroup,
 } from '../model/config/types.js';
 import { LABEL } from '../model/mesh/labels.js';
 import {
@@ -56,152 +48,33 @@ import { bundleFromServiceEntry, selectorFilter } from './service-entries.js';
 import { workloadFromPod, workloadFromWorkloadEntry } from './workloads.js';
 import { isIP } from '../model/mesh/ip.js';
 
-/** The input collections sources write into, one per kind. */
-export interface RegistryInputs {
-  readonly serviceEntries: StaticCollection<ServiceEntry>;
-  readonly workloadEntries: StaticCollection<WorkloadEntry>;
-  readonly workloadGroups: StaticCollection<WorkloadGroup>;
-  readonly destinationRules: StaticCollection<DestinationRule>;
-  readonly virtualServices: StaticCollection<VirtualService>;
-  readonly peerAuthentications: StaticCollection<PeerAuthentication>;
-  readonly authorizationPolicies: StaticCollection<AuthorizationPolicy>;
-  readonly pods: StaticCollection<Pod>;
-  readonly services: StaticCollection<KubeService>;
-  readonly nodes: StaticCollection<KubeNode>;
-  readonly meshConfigs: StaticCollection<MeshConfig>;
-  readonly meshNetworks: StaticCollection<MeshNetworks>;
-}
+/** The input collections sources write into, one per kind (each holds only objects of its kind). */
+export type RegistryInputs = { readonly [K in Kind]: StaticCollection<ObjectOf<K>> };
 
 export function createInputs(): RegistryInputs {
-  const c = <T extends ConfigObject>(name: string) => new StaticCollection<T>(`inputs/${name}`, objectKey);
-  return {
-    serviceEntries: c('ServiceEntries'),
-    workloadEntries: c('WorkloadEntries'),
-    workloadGroups: c('WorkloadGroups'),
-    destinationRules: c('DestinationRules'),
-    virtualServices: c('VirtualServices'),
-    peerAuthentications: c('PeerAuthentications'),
-    authorizationPolicies: c('AuthorizationPolicies'),
-    pods: c('Pods'),
-    services: c('Services'),
-    nodes: c('Nodes'),
-    meshConfigs: c('MeshConfigs'),
-    meshNetworks: c('MeshNetworks'),
-  };
+  const input = <K extends Kind>(kind: K): StaticCollection<ObjectOf<K>> => new StaticCollection<ObjectOf<K>>(`inputs/${kind}`, objectKey);
+  // One entry per kind of KINDS: the record is complete (a mapped type cannot be built from a list without this one assertion).
+  return Object.fromEntries(KINDS.map((kind) => [kind, input(kind)])) as RegistryInputs;
 }
-
-/** Replaces the whole input set with `objects` (a complete snapshot); emits only what changed. */
-export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigObject[]): void {
-  const by = byKind(inputs, objects);
-  const list = <K extends ConfigObject['kind']>(kind: K) => (by[KINDS.indexOf(kind)] ?? []) as Extract<ConfigObject, { kind: K }>[];
-  inputs.meshConfigs.replaceAll(list('MeshConfig'));
-  inputs.meshNetworks.replaceAll(list('MeshNetworks'));
-  inputs.nodes.replaceAll(list('Node'));
-  inputs.destinationRules.replaceAll(list('DestinationRule'));
-  inputs.virtualServices.replaceAll(list('VirtualService'));
-  inputs.peerAuthentications.replaceAll(list('PeerAuthentication'));
-  inputs.authorizationPolicies.replaceAll(list('AuthorizationPolicy'));
-  inputs.workloadGroups.replaceAll(list('WorkloadGroup'));
-  inputs.workloadEntries.replaceAll(list('WorkloadEntry'));
-  inputs.pods.replaceAll(list('Pod'));
-  inputs.serviceEntries.replaceAll(list('ServiceEntry'));
-  inputs.services.replaceAll(list('Service'));
-}
-
-/** The last snapshot split by kind: per position its kind (index in KINDS) and rank in that kind's list. */
-interface Buckets {
-  readonly objects: readonly ConfigObject[];
-  readonly kinds: Uint8Array;
-  readonly ranks: Int32Array;
-  readonly lists: readonly ConfigObject[][];
-}
-
-const lastBuckets = new WeakMap<RegistryInputs, Buckets>();
 
 /**
- * `objects` split by kind, in order. A snapshot that shares all but one contiguous run of objects
- * (by identity) with the previous one, as a folder whose one file changed, is split by patching the
- * previous lists. Measured cause (bench S4, 110k objects): splitting every snapshot afresh cost
- * ~27 ms per one-entry change; patching costs the run plus a pass over two typed arrays.
+ * Replaces the whole input set with `objects` (a complete snapshot: a listing or a resync); emits
+ * only what changed. Kinds are replaced in KINDS order (settings before what reads them).
  */
-function byKind(inputs: RegistryInputs, objects: readonly ConfigObject[]): readonly ConfigObject[][] {
-  const last = lastBuckets.get(inputs);
-  const next = (last !== undefined ? patchBuckets(last, objects) : undefined) ?? splitBuckets(objects);
-  lastBuckets.set(inputs, next);
-  return next.lists;
+export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigObject[]): void {
+  const byKind = new Map<Kind, ConfigObject[]>();
+  for (const o of objects) {
+    const list = byKind.get(o.kind);
+    if (list === undefined) byKind.set(o.kind, [o]);
+    else list.push(o);
+  }
+  const replaceKind = <K extends Kind>(kind: K): void => inputs[kind].replaceAll((byKind.get(kind) ?? []).filter(isOfKind(kind)));
+  for (const kind of KINDS) replaceKind(kind);
 }
 
-function splitBuckets(objects: readonly ConfigObject[]): Buckets {
-  const kinds = new Uint8Array(objects.length);
-  const ranks = new Int32Array(objects.length);
-  const lists: ConfigObject[][] = KINDS.map(() => []);
-  objects.forEach((o, i) => {
-    const k = KINDS.indexOf(o.kind);
-    const list = lists[k] as ConfigObject[];
-    kinds[i] = k;
-    ranks[i] = list.length;
-    list.push(o);
-  });
-  return { objects: [...objects], kinds, ranks, lists };
-}
-
-function patchBuckets(last: Buckets, objects: readonly ConfigObject[]): Buckets | undefined {
-  const prev = last.objects;
-  const min = Math.min(prev.length, objects.length);
-  let p = 0;
-  while (p < min && objects[p] === prev[p]) p++;
-  let s = 0;
-  while (s < min - p && objects[objects.length - 1 - s] === prev[prev.length - 1 - s]) s++;
-  const removedEnd = prev.length - s;
-  const addedEnd = objects.length - s;
-  if (removedEnd - p + (addedEnd - p) > Math.max(64, objects.length / 8)) return undefined;
-  const removedCount = KINDS.map(() => 0);
-  for (let i = p; i < removedEnd; i++) removedCount[last.kinds[i] as number]!++;
-  const addedOf: ConfigObject[][] = KINDS.map(() => []);
-  for (let i = p; i < addedEnd; i++) {
-    const o = objects[i] as ConfigObject;
-    addedOf[KINDS.indexOf(o.kind)]!.push(o);
-  }
-  const lists = [...last.lists];
-  const shift = KINDS.map(() => 0);
-  const startOf = KINDS.map(() => 0);
-  KINDS.forEach((_, k) => {
-    const removed = removedCount[k] as number;
-    const added = addedOf[k] as ConfigObject[];
-    if (removed === 0 && added.length === 0) return;
-    // Where the run starts in this kind's list: after the last object of the kind before it.
-    let start = 0;
-    for (let i = p - 1; i >= 0; i--) {
-      if (last.kinds[i] === k) {
-        start = (last.ranks[i] as number) + 1;
-        break;
-      }
-    }
-    startOf[k] = start;
-    const old = last.lists[k] as ConfigObject[];
-    lists[k] = [...old.slice(0, start), ...added, ...old.slice(start + removed)];
-    shift[k] = added.length - removed;
-  });
-  const kinds = new Uint8Array(objects.length);
-  const ranks = new Int32Array(objects.length);
-  kinds.set(last.kinds.subarray(0, p));
-  ranks.set(last.ranks.subarray(0, p));
-  const seen = KINDS.map(() => 0);
-  for (let i = p; i < addedEnd; i++) {
-    const k = KINDS.indexOf((objects[i] as ConfigObject).kind);
-    kinds[i] = k;
-    // Rank: objects of the kind before the run, plus those of the run so far.
-    ranks[i] = (startOf[k] as number) + (seen[k] as number);
-    seen[k]!++;
-  }
-  for (let i = 0; i < s; i++) {
-    const from = removedEnd + i;
-    const to = addedEnd + i;
-    const k = last.kinds[from] as number;
-    kinds[to] = k;
-    ranks[to] = (last.ranks[from] as number) + (shift[k] as number);
-  }
-  return { objects: [...objects], kinds, ranks, lists };
+/** Every input object, kind by kind in KINDS order. */
+export function inputObjects(inputs: RegistryInputs): ConfigObject[] {
+  return KINDS.flatMap((kind): ConfigObject[] => inputs[kind].list());
 }
 
 export interface Registry {
@@ -224,20 +97,20 @@ export interface Registry {
 }
 
 export function buildRegistry(inputs: RegistryInputs): Registry {
-  const mesh = singleton('registry/MeshSettings', (ctx) => meshSettingsFrom(ctx.fetch(inputs.meshConfigs)));
-  const networks = singleton('registry/NetworkDeclarations', (ctx) => networkDeclarationsFrom(ctx.fetch(inputs.meshNetworks)));
+  const mesh = singleton('registry/MeshSettings', (ctx) => meshSettingsFrom(ctx.fetch(inputs.MeshConfig)));
+  const networks = singleton('registry/NetworkDeclarations', (ctx) => networkDeclarationsFrom(ctx.fetch(inputs.MeshNetworks)));
 
   const entryWorkloads = derive(
     'registry/EntryWorkloads',
-    inputs.workloadEntries,
+    inputs.WorkloadEntry,
     (ctx, we) => workloadFromWorkloadEntry(we, ctx.fetch(mesh)[0] ?? meshSettingsFrom([])),
     (w) => w.key,
   );
   const podWorkloads = derive(
     'registry/PodWorkloads',
-    inputs.pods,
+    inputs.Pod,
     (ctx, pod) => {
-      const node = pod.spec.nodeName ? ctx.fetchOne(inputs.nodes, `Node/${pod.spec.nodeName}`) : undefined;
+      const node = pod.spec.nodeName ? ctx.fetchOne(inputs.Node, `Node/${pod.spec.nodeName}`) : undefined;
       return workloadFromPod(pod, node, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]), ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]));
     },
     (w) => w.key,
@@ -253,12 +126,12 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     return ctx.fetch(workloads, { index: workloadsByLabel, value: `${namespace}\u0000${firstKey}=${selector[firstKey] ?? ''}`, filter });
   };
 
-  const allocationList = singleton('registry/AllocationTable', (ctx) => allocateAddresses(ctx.fetch(inputs.serviceEntries)));
+  const allocationList = singleton('registry/AllocationTable', (ctx) => allocateAddresses(ctx.fetch(inputs.ServiceEntry)));
   const allocations = deriveMany('registry/Allocations', allocationList, (_ctx, list) => list, (a) => a.key);
 
   const entryBundles = derive(
     'registry/ServiceEntryBundles',
-    inputs.serviceEntries,
+    inputs.ServiceEntry,
     (ctx, se) => {
       const key = `ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`;
       const filter = selectorFilter(se);
@@ -270,7 +143,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const kubeBundles = derive(
     'registry/KubeServiceBundles',
-    inputs.services,
+    inputs.Service,
     (ctx, svc) => {
       const filter = kubeSelectorFilter(svc);
       const selected = filter ? selectWorkloads(ctx, svc.metadata.namespace, svc.spec.selector, filter) : [];
@@ -299,7 +172,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     const decl = ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]);
     const meshSettings = ctx.fetch(mesh)[0] ?? meshSettingsFrom([]);
     const out: NetworkGateway[] = [...decl.gateways];
-    const svcs = ctx.fetch(inputs.services);
+    const svcs = ctx.fetch(inputs.Service);
     for (const svc of svcs) {
       const network = svc.metadata.labels[LABEL.network];
       if (network === undefined || network === '') continue;

@@ -1,6 +1,6 @@
 /**
- * replaceInputs splits a snapshot by kind by patching the previous split when one run of objects
- * changed: the collections must end up exactly as with a fresh split, whatever changed where.
+ * replaceInputs replaces the inputs with a complete snapshot (a listing or a resync): after any run
+ * of changes, the collections must end up exactly as with a fresh split, whatever changed where.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ test('replaceInputs gives the same collections as a fresh split after any run of
     objects = next;
     const fresh = createInputs();
     replaceInputs(fresh, objects);
-    for (const key of ['workloadEntries', 'serviceEntries', 'destinationRules'] as const) {
+    for (const key of ['WorkloadEntry', 'ServiceEntry', 'DestinationRule'] as const) {
       const got = inputs[key].list() as ConfigObject[];
       const want = fresh[key].list() as ConfigObject[];
       assert.deepEqual(new Set(got), new Set(want), `round ${round}: ${key}`);

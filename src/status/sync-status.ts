@@ -7,17 +7,12 @@
  */
 import type { StreamStatus } from '../xds/server/events.js';
 import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
+import { RESOURCE_TYPES } from '../xds/types/resource-types.js';
 
 export type SyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
 
-export const TYPE_SHORT_NAMES: Readonly<Record<string, string>> = {
-  'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
-  'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
-  'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
-  'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
-  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret': 'SDS',
-  'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig': 'ECDS',
-};
+/** Type URL → short name (CDS, EDS, LDS, RDS, SDS), from the resource types served. */
+export const TYPE_SHORT_NAMES: Readonly<Record<string, string>> = Object.fromEntries(RESOURCE_TYPES.map((t) => [t.typeUrl, t.shortName]));
 
 export interface TypeSync {
   readonly type: string;

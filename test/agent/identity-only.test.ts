@@ -145,7 +145,7 @@ test('identity only (§10): certificate for the token identity, node named by `n
     // Give a registration, were one attempted, time to land: none may.
     await sleep(1500);
     assert.deepEqual(await (await fetch(`http://${http}/debug/syncz`)).json(), [], 'no ADS stream from the agent');
-    assert.equal(cp.registry.inputs.workloadEntries.size, 0, 'no WorkloadEntry');
+    assert.equal(cp.registry.inputs.WorkloadEntry.size, 0, 'no WorkloadEntry');
     assert.ok(!logs.lines.some((l) => /^(connected|registered)/.test(l)), logs.lines.join('\n'));
   } finally {
     stop.abort();

@@ -56,6 +56,7 @@ export class StoreMirror {
         if (!e.connected) this.disconnects++;
         break;
       case 'problem':
+      case 'files':
         break;
     }
   }

@@ -73,7 +73,7 @@ test('validate refuses forged service accounts in WorkloadGroup, WorkloadEntry, 
 
   const mesh = await TokenMesh.onFiles(FORGED_CONFIG);
   t.after(() => mesh.stop());
-  assert.equal(mesh.cp.registry.inputs.workloadGroups.get('WorkloadGroup/team-a/forged'), undefined, 'the forged group is not served');
+  assert.equal(mesh.cp.registry.inputs.WorkloadGroup.get('WorkloadGroup/team-a/forged'), undefined, 'the forged group is not served');
   const forged = refusal(await mesh.createCertificate(bearer(mesh.sign({ namespace: 'team-a', group: 'forged', serviceAccount: FORGED_SA }))));
   assert.ok(forged !== 'accepted', 'no spiffe://cluster.local/ns/team-a/sa/x/ns/team-b/sa/sa-b certificate');
   assert.match(forged.details, /WorkloadGroup team-a\/forged does not exist/);

@@ -42,8 +42,8 @@ spec:
 
 const VM = { namespace: 'team-a', group: 'vm' } as const;
 
-const saOf = (mesh: TokenMesh): string | undefined => mesh.cp.registry.inputs.workloadGroups.get('WorkloadGroup/team-a/vm')?.spec.template.serviceAccount;
-const annotationsOf = (mesh: TokenMesh): Record<string, string> => ({ ...mesh.cp.registry.inputs.workloadGroups.get('WorkloadGroup/team-a/vm')?.metadata.annotations });
+const saOf = (mesh: TokenMesh): string | undefined => mesh.cp.registry.inputs.WorkloadGroup.get('WorkloadGroup/team-a/vm')?.spec.template.serviceAccount;
+const annotationsOf = (mesh: TokenMesh): Record<string, string> => ({ ...mesh.cp.registry.inputs.WorkloadGroup.get('WorkloadGroup/team-a/vm')?.metadata.annotations });
 
 test('a token outlives neither its WorkloadGroup nor the group\'s service account: certificate, renewal and registration are refused with the reason', { timeout: 60_000 }, async (t) => {
   const mesh = await TokenMesh.onFiles(groupYaml('sa-a'));
@@ -154,7 +154,7 @@ test('renewal never extends a lineage past its maximum lifetime from the origina
   const notYetHealthy = refusal(await mesh.renew(old, { ...bearer(old), certificate: certificate.value }));
   assert.ok(notYetHealthy !== 'accepted', 'connected but not (yet) healthy');
   stream.value.send(agentRequest(vm));
-  const entry = (): ReturnType<typeof mesh.cp.registry.inputs.workloadEntries.get> => mesh.cp.registry.inputs.workloadEntries.get(`WorkloadEntry/team-a/vm-${vm.ip}`);
+  const entry = (): ReturnType<typeof mesh.cp.registry.inputs.WorkloadEntry.get> => mesh.cp.registry.inputs.WorkloadEntry.get(`WorkloadEntry/team-a/vm-${vm.ip}`);
   await until(() => entry()?.status?.conditions?.find((c) => c.type === 'Healthy')?.status === 'True', 5000, 'the health report was recorded');
   const live = await mesh.renew(old, { ...bearer(old), certificate: certificate.value });
   assert.ok(live.ok, live.ok ? '' : live.details);

@@ -80,7 +80,7 @@ test('an agent registers, reports health, is gated by it, and its entry goes a g
   const key = loadOrCreateSigningKey(stateDir);
   const now = Math.floor(Date.now() / 1000);
   const token = signToken({ namespace: 'vm-demo', group: 'svc1-vm', serviceAccount: 'svc1', issuedAt: now, expiresAt: now + 600 }, key);
-  const entryOf = (key: string) => cp.registry.inputs.workloadEntries.get(key);
+  const entryOf = (key: string) => cp.registry.inputs.WorkloadEntry.get(key);
   const endpoints = () => cp.registry.services.get('vm-demo/svc1.internal.com')?.endpoints.map((e) => `${e.address}:${e.port}`) ?? [];
   try {
     // A foreign token is refused with a reason; nothing is registered.

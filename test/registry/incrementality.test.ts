@@ -54,14 +54,14 @@ function delta(before: Record<string, number>, after: Record<string, number>): R
 test('incrementality: one weight change recomputes only the services selecting the entry; an unrelated entry recomputes none', () => {
   const inputs = createInputs();
   const registry = buildRegistry(inputs);
-  inputs.serviceEntries.upsert(...Array.from({ length: SERVICES }, (_, i) => serviceEntry(i)));
-  inputs.workloadEntries.upsert(...Array.from({ length: ENTRIES }, (_, j) => workloadEntry(j, `svc-${j % SERVICES}`)));
+  inputs.ServiceEntry.upsert(...Array.from({ length: SERVICES }, (_, i) => serviceEntry(i)));
+  inputs.WorkloadEntry.upsert(...Array.from({ length: ENTRIES }, (_, j) => workloadEntry(j, `svc-${j % SERVICES}`)));
   assert.equal(registry.services.size, SERVICES);
   assert.equal(registry.services.get('mesh/svc-7.example.com')?.endpoints.length, ENTRIES / SERVICES);
 
   // Change the weight of one entry selected by exactly one ServiceEntry (svc-7).
   let before = computations(registry);
-  inputs.workloadEntries.upsert(workloadEntry(7, 'svc-7', 5));
+  inputs.WorkloadEntry.upsert(workloadEntry(7, 'svc-7', 5));
   assert.deepEqual(delta(before, computations(registry)), {
     'registry/EntryWorkloads': 1,
     'registry/ServiceEntryBundles': 1,
@@ -73,12 +73,12 @@ test('incrementality: one weight change recomputes only the services selecting t
 
   // Add an entry no ServiceEntry selects: only its own workload is computed.
   before = computations(registry);
-  inputs.workloadEntries.upsert(workloadEntry(ENTRIES + 1, 'unrelated'));
+  inputs.WorkloadEntry.upsert(workloadEntry(ENTRIES + 1, 'unrelated'));
   assert.deepEqual(delta(before, computations(registry)), { 'registry/EntryWorkloads': 1 });
 
   // Moving an entry between services recomputes exactly the two services involved.
   before = computations(registry);
-  inputs.workloadEntries.upsert(workloadEntry(8, 'svc-9'));
+  inputs.WorkloadEntry.upsert(workloadEntry(8, 'svc-9'));
   const d = delta(before, computations(registry));
   assert.equal(d['registry/ServiceEntryBundles'], 2);
   assert.equal(d['registry/Services'], 2);

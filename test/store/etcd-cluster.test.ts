@@ -93,7 +93,7 @@ test('3-member etcd: the leader killed during 1,000 applies; no acknowledged wri
   const versions = (objects: readonly ConfigObject[]): string => objects.map((o) => `${objectKey(o)}@${o.metadata.resourceVersion}`).sort().join('\n');
   const want = versions(final.objects);
   const settle = performance.now();
-  await until(() => replicas.every((r) => versions([...r.registry.inputs.workloadEntries.list(), ...r.registry.inputs.serviceEntries.list()]) === want), 20_000, 'replica registries equal to the store');
+  await until(() => replicas.every((r) => versions([...r.registry.inputs.WorkloadEntry.list(), ...r.registry.inputs.ServiceEntry.list()]) === want), 20_000, 'replica registries equal to the store');
   // ... and the same endpoints on every proxy.
   const endpoints = [...acked.values()].map((a) => `${a}:8080`).sort();
   await until(() => watchers.every((w) => w.latest().length === endpoints.length), 20_000, 'EDS with every endpoint on every replica');

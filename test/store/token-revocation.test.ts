@@ -52,7 +52,7 @@ test('workload entry revoke on etcd: every replica refuses the token, then every
   const key = await sharedSigningKey(store.client, undefined, newSigningKey);
   replicas.push(await TokenMesh.onStore(etcd.url, 'r1', key), await TokenMesh.onStore(etcd.url, 'r2', key));
   const [r1, r2] = replicas as [TokenMesh, TokenMesh];
-  for (const r of replicas) await until(() => r.cp.registry.inputs.workloadGroups.get('WorkloadGroup/team-a/vm') !== undefined, 10_000, 'the group reached the replica');
+  for (const r of replicas) await until(() => r.cp.registry.inputs.WorkloadGroup.get('WorkloadGroup/team-a/vm') !== undefined, 10_000, 'the group reached the replica');
 
   const stolen = r1.sign(VM);
   const other = r1.sign(VM);

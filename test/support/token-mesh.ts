@@ -149,7 +149,7 @@ export class TokenMesh {
     const stream = new RawAdsStream<DiscoveryRequest, DiscoveryResponse>(ch.address, adsServiceDefinition.StreamAggregatedResources, 60_000, c.authorization !== undefined ? { authorization: c.authorization } : {}, ch);
     stream.send(agentRequest(r, AGENT_HELLO_TYPE_URL));
     const name = `WorkloadEntry/${r.namespace}/${r.group}-${r.ip}`;
-    const registered = until(() => this.cp.registry.inputs.workloadEntries.get(name) !== undefined, 10_000, `${name} registered`).then(() => 'registered' as const);
+    const registered = until(() => this.cp.registry.inputs.WorkloadEntry.get(name) !== undefined, 10_000, `${name} registered`).then(() => 'registered' as const);
     const outcome = await Promise.race([registered, stream.ended]);
     if (outcome === 'registered') return { ok: true, value: stream };
     stream.close();

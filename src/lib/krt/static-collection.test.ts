@@ -69,3 +69,17 @@ test('replaceAll after upsert and delete compares with the current items, not th
   c.replaceAll([a, b]);
   assert.deepEqual(events, [{ new: a }]);
 });
+
+test('putChanged emits every item as given, without comparing (the writer compared)', () => {
+  const a = { key: 'a', v: 1 };
+  const c = new StaticCollection<Item>('items', (i) => i.key, [a]);
+  let events: Event<Item>[] = [];
+  c.subscribe((e) => (events = [...e]));
+  const sameA = { key: 'a', v: 1 };
+  const b = { key: 'b', v: 2 };
+  c.putChanged(sameA, b);
+  assert.deepEqual(events, [{ old: a, new: sameA }, { new: b }]);
+  assert.equal(c.get('a'), sameA);
+  c.upsert({ key: 'a', v: 1 });
+  assert.deepEqual(events, [{ old: a, new: sameA }, { new: b }], 'upsert still compares: an equal item emits nothing');
+});

@@ -17,6 +17,7 @@
  *
  * One shared conformance suite (test/conformance/config-store.ts) checks every implementation.
  */
+import type { Finding } from './load.js';
 import type { ConfigObject, Kind } from './types.js';
 
 /** Names one object. `namespace` is '' for cluster-scoped kinds. */
@@ -32,6 +33,41 @@ export interface Listing {
   readonly revision: string;
   /** Stored values that are not valid objects (written around admission); they are left out. */
   readonly problems: readonly StoredProblem[];
+  /** A store that reads configuration files (the file store): its last reading of them. */
+  readonly files?: FilesReport;
+}
+
+/** One configuration file as a store read it: what is served from it, what is wrong with it on disk. */
+export interface FileState {
+  readonly path: string;
+  /** The objects served from this file (its last good version). */
+  readonly objects: readonly ConfigObject[];
+  /** Findings of the file's current version on disk. */
+  readonly findings: readonly Finding[];
+  /** True when the version on disk was refused and an older version is served. */
+  readonly rejected: boolean;
+}
+
+/**
+ * One reading of a store's configuration files (the file store's folder reloads), for reports
+ * (/ready, /debug/configz, logs, metrics): what it changed comes as the store's changes.
+ */
+export interface FilesReport {
+  /** Every file read, in path order. */
+  readonly files: readonly FileState[];
+  /** Errors and warnings of the versions on disk. */
+  readonly findings: readonly Finding[];
+  /** Files whose new version was refused in this reading (they keep their last good version). */
+  readonly rejected: readonly string[];
+  /** Files whose objects changed in this reading (applied). */
+  readonly applied: readonly string[];
+  /** How many objects the files serve (distinct keys). */
+  readonly objectCount: number;
+  /**
+   * Objects this reading touched that more than one file defines (the file sorting last wins), each
+   * with its places `path:line` in path order.
+   */
+  readonly duplicates: readonly { readonly key: string; readonly places: readonly string[] }[];
 }
 
 export interface StoredProblem {
@@ -56,12 +92,15 @@ export type Change =
  * - `connection`: the store became unreachable (the watcher keeps what it has) or reachable again;
  *   for reporting only — no change is lost either way.
  * - `problem`: a stored value could not be read as an object; its last good version is kept.
+ * - `files`: a store that reads configuration files read them again (after the `changes` of that
+ *   reading, if any); for reporting only.
  */
 export type StoreEvent =
   | { readonly type: 'changes'; readonly revision: string; readonly changes: readonly Change[] }
   | { readonly type: 'resync'; readonly revision: string; readonly objects: readonly ConfigObject[] }
   | { readonly type: 'connection'; readonly connected: boolean; readonly message: string }
-  | { readonly type: 'problem'; readonly problem: StoredProblem };
+  | { readonly type: 'problem'; readonly problem: StoredProblem }
+  | { readonly type: 'files'; readonly report: FilesReport };
 
 export interface StoreWatch {
   /** Stops delivering; resolves when no more events will be delivered. */

@@ -5,19 +5,23 @@
  * (e.g. resolution NONE, location MESH_EXTERNAL: API-2).
  */
 
+/**
+ * Every input kind, the one list of them. In dependency order: settings, then policies, then
+ * workloads, then services (the order a complete snapshot is applied in, and /debug/configz lists).
+ */
 export const KINDS = [
-  'ServiceEntry',
-  'WorkloadEntry',
-  'WorkloadGroup',
+  'MeshConfig',
+  'MeshNetworks',
+  'Node',
   'DestinationRule',
   'VirtualService',
   'PeerAuthentication',
   'AuthorizationPolicy',
+  'WorkloadGroup',
+  'WorkloadEntry',
   'Pod',
+  'ServiceEntry',
   'Service',
-  'Node',
-  'MeshConfig',
-  'MeshNetworks',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -382,6 +386,15 @@ export type ConfigObject =
   | KubeNode
   | MeshConfig
   | MeshNetworks;
+
+/** The object type of a kind. */
+export type ObjectOf<K extends Kind> = Extract<ConfigObject, { readonly kind: K }>;
+
+/** A guard for objects of `kind` (narrows a ConfigObject to the kind's type). */
+export const isOfKind =
+  <K extends Kind>(kind: K) =>
+  (o: ConfigObject): o is ObjectOf<K> =>
+    o.kind === kind;
 
 /** `Kind/namespace/name` (cluster-scoped kinds: `Kind/name`): unique across the configuration. */
 export function objectKey(o: { readonly kind: string; readonly metadata: { readonly name: string; readonly namespace: string } }): string {

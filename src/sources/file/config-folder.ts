@@ -20,20 +20,11 @@ import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { loadConfig, type Finding } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
+import type { FileState, FilesReport } from '../../model/config/store.js';
 import { INVALID_ANNOTATION } from '../../model/config/fail-closed.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
-
-export interface FileState {
-  readonly path: string;
-  /** The objects served from this file (its last good version). */
-  readonly objects: readonly ConfigObject[];
-  /** Findings of the file's current version on disk. */
-  readonly findings: readonly Finding[];
-  /** True when the version on disk was refused and an older version is served. */
-  readonly rejected: boolean;
-}
 
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
@@ -42,27 +33,19 @@ export interface ConfigSnapshot {
   readonly findings: readonly Finding[];
 }
 
-export interface ReloadReport {
+/** A reload: what it changed, and the store port's report of the files (without its `files` and `findings`, which `snapshot` holds). */
+export interface ReloadReport extends Omit<FilesReport, 'files' | 'findings'> {
   /** Everything served after this reload (`objects` is built on first read). */
   readonly snapshot: ConfigSnapshot;
   /**
    * What this reload changed in the served configuration, by objectKey: the new object, or
-   * undefined when no file holds the key any more. An object kept as the same instance is absent.
+   * undefined when no file holds the key any more. An object served as before (the same instance,
+   * or, moved to another file, equal by `sameConfig`) is absent: this is the one comparison of a
+   * folder change on its way to the registry.
    */
   readonly changes: ReadonlyMap<string, ConfigObject | undefined>;
-  /** How many objects are served (distinct keys). */
-  readonly objectCount: number;
   /** How many files this reload looked at (every file when it listed the folders). */
   readonly examined: number;
-  /** Files whose new version was refused in this reload. */
-  readonly rejected: readonly string[];
-  /** Files whose objects changed in this reload (applied). */
-  readonly applied: readonly string[];
-  /**
-   * Objects this reload touched that more than one file defines (the file sorting last wins), each
-   * with its places `path:line` in path order: a mistake to report (issue 13).
-   */
-  readonly duplicates: readonly { readonly key: string; readonly places: readonly string[] }[];
 }
 
 interface Stamp {
@@ -248,7 +231,7 @@ export class ConfigFolderSource {
   }
 
   /** The object served under `key` (the file sorting last by path wins), if any. */
-  private winner(key: string): ConfigObject | undefined {
+  served(key: string): ConfigObject | undefined {
     const paths = this.holders.get(key);
     const path = paths?.[paths.length - 1];
     return path === undefined ? undefined : this.files.get(path)?.byKey.get(key);
@@ -261,8 +244,8 @@ export class ConfigFolderSource {
   private replaceFile(path: string, next: FileEntry | undefined, before: Map<string, ConfigObject | undefined>): void {
     const prevByKey = this.files.get(path)?.byKey ?? NO_OBJECTS;
     const nextByKey = next?.byKey ?? NO_OBJECTS;
-    for (const key of prevByKey.keys()) if (!before.has(key)) before.set(key, this.winner(key));
-    for (const key of nextByKey.keys()) if (!before.has(key)) before.set(key, this.winner(key));
+    for (const key of prevByKey.keys()) if (!before.has(key)) before.set(key, this.served(key));
+    for (const key of nextByKey.keys()) if (!before.has(key)) before.set(key, this.served(key));
     if (next === undefined) this.files.delete(path);
     else this.files.set(path, next);
     for (const key of prevByKey.keys()) {
@@ -378,8 +361,11 @@ export class ConfigFolderSource {
     }
     const changes = new Map<string, ConfigObject | undefined>();
     for (const [key, was] of before) {
-      const now = this.winner(key);
-      if (now !== was) changes.set(key, now);
+      const now = this.served(key);
+      if (now === was) continue;
+      // Within a file, stabilise kept the instance of an equal object; moved between files, compare.
+      if (now !== undefined && was !== undefined && now.origin.file !== was.origin.file && sameConfig(was, now)) continue;
+      changes.set(key, now);
     }
     const duplicates: { key: string; places: string[] }[] = [];
     for (const key of before.keys()) {

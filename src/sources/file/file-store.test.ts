@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { configStoreConformance, we } from '../../../test/conformance/config-store.js';
 import { toDocument } from '../../model/config/document.js';
-import type { StoreEvent } from '../../model/config/store.js';
+import type { Listing, StoreEvent } from '../../model/config/store.js';
 import type { WorkloadEntry } from '../../model/config/types.js';
 import { FileStore } from './file-store.js';
 
@@ -93,4 +93,73 @@ test('file store: a one-file edit reaches watchers as a change of that file\'s o
     await store.close();
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+const workloadEntryYaml = (name: string, address: string): string =>
+  `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: ${name}, namespace: ns1}\nspec: {address: ${address}}\n`;
+
+interface WatchedFolder {
+  readonly store: FileStore;
+  readonly folder: string;
+  readonly listed: Listing;
+  /** Every event since the listing. */
+  readonly events: StoreEvent[];
+  /** Re-reads the folder and lets the watch deliver. */
+  readonly reload: () => Promise<void>;
+}
+
+/** A started file store (no state directory) on a new folder holding `files`, watched from its listing; removed after `run`. */
+async function withWatchedFolder(files: Readonly<Record<string, string>>, run: (f: WatchedFolder) => Promise<void>): Promise<void> {
+  const { root, folder } = dirs();
+  mkdirSync(folder);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(folder, name), text);
+  const store = new FileStore({ paths: [folder] });
+  try {
+    await store.start();
+    const listed = await store.list();
+    const events: StoreEvent[] = [];
+    const watch = store.watch(listed.revision, (e) => events.push(e));
+    const reload = async (): Promise<void> => {
+      await store.reload();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await run({ store, folder, listed, events, reload });
+    await watch.close();
+  } finally {
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+test('file store: each reload reaches watchers as its changes, then its files report; a listing carries the last report', async () => {
+  await withWatchedFolder({ 'one.yaml': workloadEntryYaml('vm1', '127.0.9.1') }, async ({ store, folder, listed, events, reload }) => {
+    const file = join(folder, 'one.yaml');
+    assert.deepEqual(listed.files?.files.map((f) => [f.path, f.rejected, f.objects.length]), [[file, false, 1]]);
+    assert.deepEqual(listed.files?.applied, [file]);
+    writeFileSync(file, workloadEntryYaml('vm1', '127.0.9.2'));
+    await reload();
+    writeFileSync(file, `${workloadEntryYaml('vm1', '127.0.9.3')}  ports: {http: oops}\n`);
+    await reload();
+    assert.deepEqual(events.map((e) => e.type), ['changes', 'files', 'files'], 'the refused edit changes nothing: a report only');
+    const refused = events[2]?.type === 'files' ? events[2].report : undefined;
+    assert.deepEqual(refused?.rejected, [file]);
+    assert.equal(refused?.files[0]?.rejected, true);
+    assert.ok(refused?.findings.some((f) => f.severity === 'error' && f.file === file));
+    assert.equal((store.current('WorkloadEntry/ns1/vm1') as WorkloadEntry).spec.address, '127.0.9.2', 'the last good version is served');
+    assert.deepEqual((await store.list()).files?.rejected, [file]);
+  });
+});
+
+test('file store: an object moved unchanged to another file is no change; writes to it name the file that serves it now', async () => {
+  const doc = workloadEntryYaml('vm1', '127.0.9.1');
+  await withWatchedFolder({ 'a.yaml': doc }, async ({ store, folder, events, reload }) => {
+    writeFileSync(join(folder, 'b.yaml'), `# moved here\n${doc}`);
+    rmSync(join(folder, 'a.yaml'));
+    await reload();
+    assert.deepEqual(events.map((e) => e.type), ['files'], 'no store change');
+    const stored = store.current('WorkloadEntry/ns1/vm1');
+    assert.ok(stored !== undefined);
+    const update = await store.write([{ op: 'update', object: stored }]);
+    assert.ok(!update.ok && update.failure.code === 'ReadOnly' && update.failure.message.includes(join(folder, 'b.yaml')), JSON.stringify(update));
+  });
 });

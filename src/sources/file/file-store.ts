@@ -8,7 +8,9 @@
  * - Objects created through the store (auto-registered WorkloadEntries) live in the state
  *   directory, and are fully writable. The folder wins a name clash.
  * - Folder changes arrive as store changes (the folder source keeps the last good version of each
- *   file; see config-folder.ts), so a watcher sees folder edits and writes alike. The last good
+ *   file, and compares; see config-folder.ts), so a watcher sees folder edits and writes alike;
+ *   each reload's report of the files (findings, refused files) follows its changes as a `files`
+ *   event, and a listing carries the last one. The last good
  *   versions are kept in the state directory too (last-good.ts): a restart serves them for files
  *   that are invalid on disk.
  * - One process writes the state directory (the `serve` that owns it): the state file is written
@@ -18,8 +20,8 @@ import { readFileSync } from 'node:fs';
 import { makePrivateDir, PRIVATE_FILE, writeFileAtomic } from '../../lib/fs/modes.js';
 import { join } from 'node:path';
 import { fromDocument, toDocument } from '../../model/config/document.js';
-import { describeRef, refKey, type WriteOp, type WriteResult } from '../../model/config/store.js';
-import { opRef, sameStored } from '../../model/config/store-writes.js';
+import { describeRef, refKey, type FilesReport, type Listing, type WriteOp, type WriteResult } from '../../model/config/store.js';
+import { opRef } from '../../model/config/store-writes.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import { MemoryStore, type DirectChange } from '../memory/memory-store.js';
 import { ConfigFolderSource, type ReloadReport } from './config-folder.js';
@@ -29,8 +31,6 @@ export interface FileStoreOptions {
   readonly paths: readonly string[];
   /** undefined: state in memory only (tests). */
   readonly stateDir?: string;
-  /** Every folder reload, for logs and metrics (refused files keep their last good version). */
-  readonly onReload?: (r: ReloadReport) => void;
   readonly onError?: (e: unknown) => void;
   readonly writeDelayMs?: number;
   /** Never write the state directory (a reader beside the `serve` that owns it: `get`). */
@@ -53,7 +53,6 @@ interface PersistedV1 {
 
 export class FileStore extends MemoryStore {
   readonly source: ConfigFolderSource;
-  private readonly folderObjects = new Map<string, ConfigObject>();
   private readonly overlays = new Map<string, { status: unknown }>();
   /**
    * Keys of the objects created through the store (not from the folder): what the state file
@@ -65,6 +64,7 @@ export class FileStore extends MemoryStore {
   private timerDue = 0;
   private readonly file: string | undefined;
   private lastReport: ReloadReport | undefined;
+  private lastFiles: FilesReport | undefined;
   private started = false;
 
   constructor(private readonly o: FileStoreOptions) {
@@ -102,28 +102,39 @@ export class FileStore extends MemoryStore {
     return this.lastReport;
   }
 
-  /** Applies the reload's changes only: the cost follows the changed files, not the folder's size. */
+  override async list(): Promise<Listing> {
+    const listing = await super.list();
+    return this.lastFiles !== undefined ? { ...listing, files: this.lastFiles } : listing;
+  }
+
+  /**
+   * Applies the reload's changes as they are (the folder source compared them): the cost follows
+   * the changed files, not the folder's size. Then tells watchers what the reload read.
+   */
   private applyReload(r: ReloadReport): void {
     this.lastReport = r;
     const changes: DirectChange[] = [];
     for (const [key, o] of r.changes) {
       if (o === undefined) {
-        if (!this.folderObjects.delete(key)) continue;
         changes.push({ key, next: undefined });
         this.overlays.delete(key);
         continue;
       }
-      this.folderObjects.set(key, o);
       this.ownKeys.delete(key); // the folder wins a name clash
-      const merged = this.withOverlay(key, o);
-      const cur = this.objects.get(key);
-      if (!cur || !sameStored(cur, merged) || cur.origin.order !== merged.origin.order) changes.push({ key, next: merged });
+      changes.push({ key, next: this.withOverlay(key, o) });
     }
     if (changes.length > 0) {
       this.applyDirect(changes);
       this.persistSoon(true);
     }
-    this.o.onReload?.(r);
+    const { snapshot, changes: _changes, examined: _examined, ...rest } = r;
+    this.lastFiles = { ...rest, files: snapshot.files, findings: snapshot.findings };
+    this.tell({ type: 'files', report: this.lastFiles });
+  }
+
+  /** The folder object served under `key`, if the folder holds one. */
+  private fromFolder(key: string): ConfigObject | undefined {
+    return this.source.served(key);
   }
 
   private withOverlay(key: string, o: ConfigObject): ConfigObject {
@@ -135,7 +146,7 @@ export class FileStore extends MemoryStore {
 
   protected override refuse(op: WriteOp, index: number): WriteResult | undefined {
     const key = refKey(opRef(op));
-    const from = this.folderObjects.get(key);
+    const from = this.fromFolder(key);
     if (!from || op.op === 'updateStatus' || op.op === 'create') return undefined;
     return {
       ok: false,
@@ -153,7 +164,7 @@ export class FileStore extends MemoryStore {
     if (!r.ok) return r;
     for (const op of ops) {
       const key = refKey(opRef(op));
-      if (this.folderObjects.has(key)) {
+      if (this.fromFolder(key) !== undefined) {
         if (op.op === 'updateStatus') this.overlays.set(key, { status: op.status });
       } else if (this.objects.has(key)) this.ownKeys.add(key);
       else this.ownKeys.delete(key);
@@ -211,10 +222,10 @@ export class FileStore extends MemoryStore {
     if (!this.started || this.file === undefined || this.o.stateDir === undefined || this.o.readOnly === true) return;
     const objects = [...this.ownKeys].flatMap((k) => {
       const o = this.objects.get(k);
-      return o !== undefined && !this.folderObjects.has(k) ? [toDocument(o)] : [];
+      return o !== undefined && this.fromFolder(k) === undefined ? [toDocument(o)] : [];
     });
     const statuses: Record<string, unknown> = {};
-    for (const [k, v] of this.overlays) if (this.folderObjects.has(k)) statuses[k] = v.status ?? null;
+    for (const [k, v] of this.overlays) if (this.fromFolder(k) !== undefined) statuses[k] = v.status ?? null;
     const data: PersistedV2 = { version: 2, revision: this.revision, objects, statuses };
     makePrivateDir(this.o.stateDir);
     writeFileAtomic(this.file, JSON.stringify(data), PRIVATE_FILE);

@@ -162,8 +162,13 @@ export class MemoryStore implements ConfigStore {
     }
     this.history.push({ revision, changes: out });
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
-    for (const w of this.watches) w.push({ type: 'changes', revision: String(revision), changes: out });
+    this.tell({ type: 'changes', revision: String(revision), changes: out });
     return revision;
+  }
+
+  /** Delivers an event to every watcher, after what was delivered before (a subclass's reports). */
+  protected tell(event: StoreEvent): void {
+    for (const w of this.watches) w.push(event);
   }
 
   /** Forgets the history up to now (as etcd's compaction): older watches resync. */

@@ -154,7 +154,7 @@ export class ClassFeed {
     return {
       spec: c.spec,
       sources,
-      virtualServices: registry.inputs.virtualServices.list(),
+      virtualServices: registry.inputs.VirtualService.list(),
       ownWorkloads,
       ...(inboundRequests.length > 0 ? { inboundRequests } : {}),
     };

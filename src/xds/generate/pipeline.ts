@@ -116,7 +116,7 @@ export class XdsPipeline {
         this.debouncer.trigger('workloads');
       }),
     );
-    for (const c of [r.inputs.destinationRules, r.inputs.virtualServices, r.inputs.peerAuthentications, r.inputs.authorizationPolicies, r.gateways, r.mesh]) {
+    for (const c of [r.inputs.DestinationRule, r.inputs.VirtualService, r.inputs.PeerAuthentication, r.inputs.AuthorizationPolicy, r.gateways, r.mesh]) {
       this.unsubscribe.push(c.subscribe(() => this.debouncer.trigger('policy')));
     }
   }
@@ -215,9 +215,9 @@ export class XdsPipeline {
       get services(): MergedService[] {
         return (services ??= r.services.list());
       },
-      destinationRules: r.inputs.destinationRules.list(),
-      peerAuthentications: r.inputs.peerAuthentications.list(),
-      authorizationPolicies: r.inputs.authorizationPolicies.list(),
+      destinationRules: r.inputs.DestinationRule.list(),
+      peerAuthentications: r.inputs.PeerAuthentication.list(),
+      authorizationPolicies: r.inputs.AuthorizationPolicy.list(),
       gateways: r.gateways.value(),
     };
   }

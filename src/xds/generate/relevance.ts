@@ -80,8 +80,8 @@ export function deriveRelevance(registry: Registry): RelevanceCollections {
   const relevance = singleton('xds/Relevance', (ctx) =>
     relevanceFrom({
       mesh: meshOf(ctx.fetch(registry.mesh)),
-      rules: ctx.fetch(registry.inputs.destinationRules),
-      anyVirtualService: ctx.fetch(registry.inputs.virtualServices).length > 0,
+      rules: ctx.fetch(registry.inputs.DestinationRule),
+      anyVirtualService: ctx.fetch(registry.inputs.VirtualService).length > 0,
       anyGateway: (ctx.fetch(registry.gateways)[0] ?? []).length > 0,
       anyDistributionAnnotated: any(ctx, 'traffic-distribution'),
       anyRestrictedExport: any(ctx, 'restricted-export'),
