@@ -12,6 +12,7 @@
  */
 import {
   JoinCollection,
+  LayeredCollection,
   StaticCollection,
   derive,
   deriveMany,
@@ -70,6 +71,13 @@ export interface RegistryInputs {
   readonly nodes: StaticCollection<KubeNode>;
   readonly meshConfigs: StaticCollection<MeshConfig>;
   readonly meshNetworks: StaticCollection<MeshNetworks>;
+  /**
+   * Pods, Services and Nodes read from a Kubernetes cluster (src/sources/kube), beside the store's:
+   * an object of the store with the same kind, namespace and name shadows the cluster's.
+   */
+  readonly clusterPods: StaticCollection<Pod>;
+  readonly clusterServices: StaticCollection<KubeService>;
+  readonly clusterNodes: StaticCollection<KubeNode>;
 }
 
 export function createInputs(): RegistryInputs {
@@ -87,6 +95,9 @@ export function createInputs(): RegistryInputs {
     nodes: c('Nodes'),
     meshConfigs: c('MeshConfigs'),
     meshNetworks: c('MeshNetworks'),
+    clusterPods: c('ClusterPods'),
+    clusterServices: c('ClusterServices'),
+    clusterNodes: c('ClusterNodes'),
   };
 }
 
@@ -227,6 +238,11 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   const mesh = singleton('registry/MeshSettings', (ctx) => meshSettingsFrom(ctx.fetch(inputs.meshConfigs)));
   const networks = singleton('registry/NetworkDeclarations', (ctx) => networkDeclarationsFrom(ctx.fetch(inputs.meshNetworks)));
 
+  // The store's Pods, Services and Nodes, over those read from a cluster.
+  const pods = new LayeredCollection<Pod>('registry/Pods', [inputs.pods, inputs.clusterPods], objectKey);
+  const kubeServices = new LayeredCollection<KubeService>('registry/KubeServices', [inputs.services, inputs.clusterServices], objectKey);
+  const nodes = new LayeredCollection<KubeNode>('registry/Nodes', [inputs.nodes, inputs.clusterNodes], objectKey);
+
   const entryWorkloads = derive(
     'registry/EntryWorkloads',
     inputs.workloadEntries,
@@ -235,9 +251,9 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const podWorkloads = derive(
     'registry/PodWorkloads',
-    inputs.pods,
+    pods,
     (ctx, pod) => {
-      const node = pod.spec.nodeName ? ctx.fetchOne(inputs.nodes, `Node/${pod.spec.nodeName}`) : undefined;
+      const node = pod.spec.nodeName ? ctx.fetchOne(nodes, `Node/${pod.spec.nodeName}`) : undefined;
       return workloadFromPod(pod, node, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]), ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]));
     },
     (w) => w.key,
@@ -270,7 +286,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const kubeBundles = derive(
     'registry/KubeServiceBundles',
-    inputs.services,
+    kubeServices,
     (ctx, svc) => {
       const filter = kubeSelectorFilter(svc);
       const selected = filter ? selectWorkloads(ctx, svc.metadata.namespace, svc.spec.selector, filter) : [];
@@ -299,7 +315,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     const decl = ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]);
     const meshSettings = ctx.fetch(mesh)[0] ?? meshSettingsFrom([]);
     const out: NetworkGateway[] = [...decl.gateways];
-    const svcs = ctx.fetch(inputs.services);
+    const svcs = ctx.fetch(kubeServices);
     for (const svc of svcs) {
       const network = svc.metadata.labels[LABEL.network];
       if (network === undefined || network === '') continue;

@@ -1,0 +1,134 @@
+/**
+ * Informer events → the registry's cluster inputs (`clusterPods`, `clusterServices`,
+ * `clusterNodes`), incrementally: a pod event re-translates that pod, a node event that node (the
+ * registry then re-derives the locality of the pods on it), a Service or EndpointSlice event that
+ * one Service. Only a change of the system namespace's network label re-translates every pod, since
+ * it is every unlabelled pod's network. No I/O: the informers call it, tests call it directly.
+ *
+ * Joins kept here:
+ * - EndpointSlices → their Service (label `kubernetes.io/service-name`): the Service's `endpointPods`
+ *   is the union of its slices' `targetRef` pods. An endpoint whose pod has not arrived yet is kept
+ *   by name and becomes an endpoint when the pod arrives (the registry joins pods by name).
+ * - The system namespace's `topology.istio.io/network` label → every pod without its own.
+ */
+import type { StaticCollection } from '../../lib/krt/index.js';
+import type { KubeNode, KubeService, Pod } from '../../model/config/types.js';
+import { LABEL } from '../../model/mesh/labels.js';
+import type { KubeObject } from './informer.js';
+import { nodeFromKube, podFromKube, serviceFromKube, sliceTargets, type SliceTargets } from './translate.js';
+
+/** The registry inputs a cluster writes (RegistryInputs' cluster collections). */
+export interface ClusterInputs {
+  readonly clusterPods: StaticCollection<Pod>;
+  readonly clusterServices: StaticCollection<KubeService>;
+  readonly clusterNodes: StaticCollection<KubeNode>;
+}
+
+export type ClusterKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+
+function keyOf(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+function labelOf(o: KubeObject, label: string): string {
+  const labels = (o.metadata as { labels?: unknown }).labels;
+  const v = labels !== null && typeof labels === 'object' ? (labels as Record<string, unknown>)[label] : undefined;
+  return typeof v === 'string' ? v : '';
+}
+
+export class ClusterTranslator {
+  /** Pods, Services as last received (`namespace/name`): re-translated when a join changes. */
+  private readonly pods = new Map<string, KubeObject>();
+  private readonly services = new Map<string, KubeObject>();
+  private readonly slices = new Map<string, SliceTargets>();
+  /** Service `namespace/name` → its slices' keys. */
+  private readonly slicesOfService = new Map<string, Set<string>>();
+  /** Namespace name → its `topology.istio.io/network` label. */
+  private readonly namespaceNetworks = new Map<string, string>();
+  private systemNetwork = '';
+
+  constructor(
+    private readonly inputs: ClusterInputs,
+    private systemNamespace: string,
+  ) {}
+
+  /** An object added or changed (`deleted` false) or deleted. */
+  apply(kind: ClusterKind, o: KubeObject, deleted = false): void {
+    switch (kind) {
+      case 'Pod':
+        return this.pod(o, deleted);
+      case 'Node':
+        if (deleted) this.inputs.clusterNodes.delete(`Node/${o.metadata.name}`);
+        else this.inputs.clusterNodes.upsert(nodeFromKube(o));
+        return;
+      case 'Service':
+        return this.service(o, deleted);
+      case 'EndpointSlice':
+        return this.slice(o, deleted);
+      case 'Namespace':
+        if (deleted) this.namespaceNetworks.delete(o.metadata.name);
+        else this.namespaceNetworks.set(o.metadata.name, labelOf(o, LABEL.network));
+        return this.refreshSystemNetwork();
+    }
+  }
+
+  /** MeshConfig's rootNamespace changed: the default network is read from the new one. */
+  setSystemNamespace(name: string): void {
+    this.systemNamespace = name;
+    this.refreshSystemNetwork();
+  }
+
+  private refreshSystemNetwork(): void {
+    const network = this.namespaceNetworks.get(this.systemNamespace) ?? '';
+    if (network === this.systemNetwork) return;
+    this.systemNetwork = network;
+    this.inputs.clusterPods.upsert(...[...this.pods.values()].map((p) => podFromKube(p, network)));
+  }
+
+  private pod(o: KubeObject, deleted: boolean): void {
+    if (deleted) {
+      this.pods.delete(keyOf(o));
+      this.inputs.clusterPods.delete(`Pod/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
+      return;
+    }
+    this.pods.set(keyOf(o), o);
+    this.inputs.clusterPods.upsert(podFromKube(o, this.systemNetwork));
+  }
+
+  private service(o: KubeObject, deleted: boolean): void {
+    const key = keyOf(o);
+    if (deleted) {
+      this.services.delete(key);
+      this.inputs.clusterServices.delete(`Service/${key}`);
+      return;
+    }
+    this.services.set(key, o);
+    this.emitService(key);
+  }
+
+  private slice(o: KubeObject, deleted: boolean): void {
+    const key = keyOf(o);
+    const before = this.slices.get(key);
+    const after = deleted ? undefined : sliceTargets(o);
+    if (before !== undefined) {
+      this.slices.delete(key);
+      this.slicesOfService.get(before.service)?.delete(key);
+    }
+    if (after !== undefined) {
+      this.slices.set(key, after);
+      const set = this.slicesOfService.get(after.service) ?? new Set<string>();
+      this.slicesOfService.set(after.service, set.add(key));
+    }
+    if (before !== undefined) this.emitService(before.service);
+    if (after !== undefined && after.service !== before?.service) this.emitService(after.service);
+  }
+
+  /** Translates one Service with the pods of its slices (nothing while the Service has not arrived). */
+  private emitService(service: string): void {
+    const raw = this.services.get(service);
+    if (raw === undefined) return;
+    const pods = new Set<string>();
+    for (const sliceKey of this.slicesOfService.get(service) ?? []) for (const p of this.slices.get(sliceKey)?.pods ?? []) pods.add(p);
+    this.inputs.clusterServices.upsert(serviceFromKube(raw, [...pods].sort()));
+  }
+}
