@@ -33,6 +33,7 @@ import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServic
 import { tokenRefusal, type GroupLookup } from '../lifecycle/token-admission.js';
 import type { TokenClaims } from '../lifecycle/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
+import { startClusterSource, type ClusterSource, type ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { SecretsKeyring } from '../security/secrets-at-rest.js';
@@ -80,6 +81,8 @@ export interface ControlPlaneOptions {
   readonly xdsLimits?: Partial<XdsLimits>;
   /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */
   readonly tokenMaxLifetimeSeconds?: number;
+  /** Pods, Services, EndpointSlices, Nodes and Namespaces read from a Kubernetes cluster beside the store (`--kubeconfig`). */
+  readonly kube?: ClusterSourceOptions;
 }
 
 export interface Listening {
@@ -108,6 +111,7 @@ export class ControlPlane {
   /** Delta streams: their LDS requests carry subscription changes, not the subscription. */
   private readonly deltaStreams = new Set<string>();
   private ready = false;
+  private cluster: ClusterSource | undefined;
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
@@ -284,6 +288,7 @@ export class ControlPlane {
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
     await this.feed.start();
+    if (this.o.kube !== undefined) this.cluster = await startClusterSource(this.o.kube, this.registry, this.log);
     // Issue 7: the CA of the file store lives in its state directory; with etcd in etcd, shared by
     // every replica (the first creates it); an operator's cacerts folder takes precedence.
     const trustDomain = this.registry.mesh.value().trustDomain;
@@ -324,6 +329,7 @@ export class ControlPlane {
     await this.registration.stop();
     await this.pipeline.stop();
     await this.feed.stop();
+    await this.cluster?.stop();
     await this.backend.stop();
     await this.http.stop();
     this.backend.unlock();

@@ -10,6 +10,7 @@ import { collect, parseOutputFormat, UsageError } from './output.js';
 import { runValidate } from './validate-command.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 import { ControlPlaneUnreachable, StoreUnreachable } from './errors.js';
+import { clusterSourceOptions, withKubeOptions, type KubeFlags } from './kube-flags.js';
 import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
 import { parseDurationSeconds } from './durations.js';
 import { StoreUrlError } from '../model/config/store.js';
@@ -109,8 +110,9 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
     .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
-  withEtcdSecurityOptions(serve)
+  withKubeOptions(withEtcdSecurityOptions(serve))
     .action(async (opts: ServeFlags) => {
+      const kube = clusterSourceOptions(opts);
       const store = opts.store ?? (opts.config === undefined ? process.env['MESHBRIDGE_STORE'] : undefined);
       if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
       if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
@@ -153,6 +155,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
             maxStreams: opts.maxStreams,
           },
           tokenMaxLifetimeSeconds: parseDurationSeconds('--token-max-lifetime', opts.tokenMaxLifetime),
+          ...(kube !== undefined ? { kube } : {}),
         },
         out,
       );
@@ -421,7 +424,7 @@ function etcdSecurityFlags(o: EtcdFlags): EtcdSecurityFlags {
   };
 }
 
-interface ServeFlags extends EtcdFlags {
+interface ServeFlags extends EtcdFlags, KubeFlags {
   config?: string[];
   store?: string;
   xdsAddress: string;

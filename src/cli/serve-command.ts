@@ -5,6 +5,7 @@ import { consoleLogger } from '../lib/log/logger.js';
 import { loadSecretsKeyring } from '../security/secrets-at-rest.js';
 import { redact, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { XdsLimits } from '../xds/server/limits.js';
+import type { ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 
 /**
  * grpc-js's own log lines, as its default logger writes them, except its report of a failed bind:
@@ -38,6 +39,7 @@ export interface ServeOptions {
   readonly secretsKeyFile?: string;
   readonly xdsLimits?: Partial<XdsLimits>;
   readonly tokenMaxLifetimeSeconds?: number;
+  readonly kube?: ClusterSourceOptions;
 }
 
 export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Promise<number> {
@@ -61,6 +63,7 @@ export async function runServe(o: ServeOptions, out: NodeJS.WritableStream): Pro
     ...(o.etcd !== undefined ? { etcd: o.etcd } : {}),
     ...(o.xdsLimits !== undefined ? { xdsLimits: o.xdsLimits } : {}),
     ...(o.tokenMaxLifetimeSeconds !== undefined ? { tokenMaxLifetimeSeconds: o.tokenMaxLifetimeSeconds } : {}),
+    ...(o.kube !== undefined ? { kube: o.kube } : {}),
     logger: consoleLogger(),
   });
   // SIGINT/SIGTERM handlers go in before anything is printed: a supervisor that signals as soon as it

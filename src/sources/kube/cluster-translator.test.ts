@@ -10,75 +10,8 @@ import { ClusterTranslator } from './cluster-translator.js';
 import type { KubeObject } from './informer.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Workload } from '../../model/mesh/types.js';
+import { kubeNamespace, kubeNode, kubePod, kubeService, kubeSlice as slice } from '../../../test/support/kube-objects.js';
 import { addresses, endpoints, exclusions, pod as yamlPod, registryFrom, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
-
-interface PodShape {
-  readonly ns?: string;
-  readonly ip?: string;
-  readonly labels?: Record<string, string>;
-  readonly ready?: boolean;
-  readonly phase?: string;
-  readonly node?: string;
-  readonly serviceAccount?: string;
-  readonly terminating?: boolean;
-  readonly rv?: string;
-}
-
-function kubePod(name: string, p: PodShape = {}): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      namespace: p.ns ?? 'ns1',
-      resourceVersion: p.rv ?? '1',
-      labels: p.labels ?? { app: 'a' },
-      ...(p.terminating === true ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
-    },
-    spec: {
-      containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }],
-      ...(p.node !== undefined ? { nodeName: p.node } : {}),
-      serviceAccountName: p.serviceAccount ?? 'default',
-    },
-    status: {
-      phase: p.phase ?? 'Running',
-      ...(p.ip !== '' ? { podIP: p.ip ?? '10.0.0.1', podIPs: [{ ip: p.ip ?? '10.0.0.1' }] } : {}),
-      conditions: [
-        { type: 'PodScheduled', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' },
-        { type: 'Ready', status: p.ready === false ? 'False' : 'True', lastTransitionTime: '2026-01-01T00:00:00Z' },
-      ],
-      containerStatuses: [{ name: 'app', restartCount: Number(p.rv ?? '1') }],
-    },
-  };
-}
-
-function kubeNode(name: string, labels: Record<string, string>, rv = '1'): KubeObject {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, resourceVersion: rv, labels: { 'kubernetes.io/os': 'linux', ...labels } }, status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: rv }] } };
-}
-
-function kubeNamespace(name: string, labels: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
-}
-
-function kubeService(name: string, selector: Record<string, string> | undefined, ns = 'ns1'): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: ns },
-    spec: { clusterIP: '10.96.0.10', ...(selector ? { selector } : {}), ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
-  };
-}
-
-function slice(name: string, service: string, pods: readonly string[], o: { ns?: string; extraLabels?: Record<string, string>; addressType?: string } = {}): KubeObject {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name, namespace: o.ns ?? 'ns1', labels: { 'kubernetes.io/service-name': service, ...o.extraLabels } },
-    addressType: o.addressType ?? 'IPv4',
-    endpoints: pods.map((p, i) => ({ addresses: [`10.0.1.${i + 1}`], conditions: { ready: true }, targetRef: { kind: 'Pod', name: p, namespace: o.ns ?? 'ns1' } })),
-    ports: [{ name: 'http', port: 8080 }],
-  };
-}
 
 const HOST = 'a.ns1.svc.cluster.local';
 const SVC_HOST = 'svc.ns1.svc.cluster.local';
@@ -258,8 +191,8 @@ test('malformed objects never throw: wrong field types read as absent', () => {
   const { registry, cluster } = setup();
   const bad = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad', namespace: 'ns1', labels: { app: 'a', n: 5 } }, spec: { containers: 'nope', nodeName: 7 }, status: { podIP: ['x'], conditions: {} } } as unknown as KubeObject;
   cluster.apply('Pod', bad);
-  cluster.apply('Service', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'ns1' }, spec: { ports: [{ port: 'x' }, null], selector: 'a' } } as unknown as KubeObject);
-  cluster.apply('EndpointSlice', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's', namespace: 'ns1', labels: { 'kubernetes.io/service-name': 'svc' } }, endpoints: [null, { targetRef: 'p' }] } as unknown as KubeObject);
+  cluster.apply('Service', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'ns1' }, spec: { ports: [{ port: 'x' }, null], selector: 'a' } });
+  cluster.apply('EndpointSlice', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 's', namespace: 'ns1', labels: { 'kubernetes.io/service-name': 'svc' } }, endpoints: [null, { targetRef: 'p' }] });
   assert.equal(workload(registry, 'Pod/ns1/bad').exclusion?.detail, 'the pod has no IP yet');
   assert.deepEqual(selected(registry, SVC_HOST), []);
 });
