@@ -21,8 +21,9 @@ export interface PodShape {
   readonly serviceAccount?: string;
   readonly terminating?: boolean;
   readonly rv?: string;
-  /** The container port named `http` (default 8080). */
+  /** The container port (default 8080) and its name (default `http`). */
   readonly port?: number;
+  readonly portName?: string;
 }
 
 export function kubePod(name: string, p: PodShape = {}): KubeObject {
@@ -37,7 +38,7 @@ export function kubePod(name: string, p: PodShape = {}): KubeObject {
       ...(p.terminating === true ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
     },
     spec: {
-      containers: [{ name: 'app', ports: [{ name: 'http', containerPort: p.port ?? 8080 }] }],
+      containers: [{ name: 'app', ports: [{ name: p.portName ?? 'http', containerPort: p.port ?? 8080 }] }],
       ...(p.node !== undefined ? { nodeName: p.node } : {}),
       serviceAccountName: p.serviceAccount ?? 'default',
     },

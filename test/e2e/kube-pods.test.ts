@@ -1,0 +1,90 @@
+/**
+ * Issue 14, end to end with real processes: `meshbridge serve --config DIR --kubeconfig PATH` reads
+ * pods from a Kubernetes API server while the Istio resources stay in the YAML folder. The API server
+ * is the fake one (test/support/fake-kube-apiserver.ts), THE ONE TEST DOUBLE of the project: no real
+ * kube-apiserver can be installed here; its fidelity is checked with kubectl in test/kube. Everything
+ * else is real: serve and `meshbridge agent` processes, gRPC backends on 127.x addresses standing for
+ * two pods and a VM, and a proxyless @grpc/grpc-js-xds client calling the ServiceEntry's host.
+ * - one workloadSelector selects the two cluster pods (no YAML for them) and a VM registered through
+ *   its WorkloadGroup; the client reaches all three;
+ * - a pod turned NotReady in the API server leaves the traffic within a second, and comes back when
+ *   Ready again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackend } from '../xds/fixtures/backends.js';
+import { XdsClientChild } from '../xds/fixtures/client-process.js';
+import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
+import { kubePod, kubeService, kubeSlice, seedable } from '../support/kube-objects.js';
+import { NS, proxyless, serviceEntry } from './mesh.js';
+import { cleanups, startServe, waitFor } from './serve-process.js';
+import { startVmAgent } from './vm-agent.js';
+
+const HOST = 'svc1.kube.test';
+
+function group(appPort: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: svc1-vm, namespace: ${NS}}
+spec:
+  metadata: {labels: {app: svc1}}
+  template: {serviceAccount: svc1, ports: {grpc: ${appPort}}}
+`;
+}
+
+test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered VM together; a pod turned NotReady leaves the traffic and comes back', { timeout: 150_000 }, async (t) => {
+  const own = cleanups(t);
+  const pod1 = own(await startBackend('pod1', '127.0.71.1'), (b) => b.stop());
+  const pod2 = own(await startBackend('pod2', '127.0.71.2'), (b) => b.stop());
+  const vm = own(await startBackend('vm', '127.0.71.3'), (b) => b.stop());
+
+  const kube = own(await FakeKubeApiServer.start(), (k) => k.close());
+  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const podObject = (name: string, ip: string, port: number, ready: boolean) =>
+    seedable(kubePod(name, { ns: NS, ip, port, portName: 'grpc', ready, labels: { app: 'svc1' }, serviceAccount: 'svc1' }));
+  kube.store.seed(podObject('svc1-a', pod1.host, pod1.port, true));
+  kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, true));
+  kube.store.seed(seedable(kubeService('svc1', { app: 'svc1' }, NS)));
+  kube.store.seed(seedable(kubeSlice('svc1-x1', 'svc1', ['svc1-a', 'svc1-b'], { ns: NS })));
+  const kubeconfig = kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kube-')), 'kubeconfig'));
+
+  const serve = own(
+    await startServe({ files: { 'mesh.yaml': serviceEntry('svc1', HOST, { app: 'svc1' }), 'group.yaml': group(vm.port) }, args: ['--kubeconfig', kubeconfig] }),
+    (s) => s.stop(),
+  );
+  assert.match(serve.logs(), /Kubernetes cluster read/);
+  const groupFile = join(mkdtempSync(join(tmpdir(), 'mb-vm-')), 'group.yaml');
+  writeFileSync(groupFile, group(vm.port));
+  const agent = await startVmAgent(own, { groupFile, controlPlane: serve.xdsTls, stateDir: `${serve.dir}.state`, ip: vm.host });
+
+  const client = own(new XdsClientChild(proxyless(serve.xds, HOST)), (c) => c.stop());
+  await client.ready(30_000);
+  const calls = async (count = 30): Promise<Record<string, number>> => {
+    const r = await client.send({ op: 'call', count, deadlineMs: 2000 }, 30_000);
+    assert.deepEqual(r.errors, []);
+    return r.counts;
+  };
+  await waitFor(
+    async () => {
+      const counts = await calls();
+      return ['pod1', 'pod2', 'vm'].every((id) => (counts[id] ?? 0) > 0) ? counts : undefined;
+    },
+    30_000,
+    `calls reaching both pods and the VM (agent log:\n${agent.logs()})`,
+  );
+
+  kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, false));
+  const turned = Date.now();
+  await waitFor(async () => ((await calls(10))['pod2'] === undefined ? true : undefined), 10_000, 'pod2 leaving the traffic');
+  const left = Date.now() - turned;
+  assert.ok(left <= 1000 + 500, `pod2 left the traffic ${left} ms after turning NotReady (one call round included)`);
+  const without = await calls();
+  assert.equal(without['pod2'], undefined, 'a NotReady pod gets no call');
+  assert.ok((without['pod1'] ?? 0) > 0 && (without['vm'] ?? 0) > 0);
+
+  kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, true));
+  await waitFor(async () => (((await calls())['pod2'] ?? 0) > 0 ? true : undefined), 10_000, 'pod2 back in the traffic');
+});
