@@ -7,8 +7,8 @@
  * two pods and a VM, and a proxyless @grpc/grpc-js-xds client calling the ServiceEntry's host.
  * - one workloadSelector selects the two cluster pods (no YAML for them) and a VM registered through
  *   its WorkloadGroup; the client reaches all three;
- * - a pod turned NotReady in the API server leaves the traffic within a second, and comes back when
- *   Ready again.
+ * - a pod turned NotReady in the API server leaves the traffic within a second (and `endpoints
+ *   --server --explain` says why), and comes back when Ready again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
 import { kubePod, kubeService, kubeSlice, seedable } from '../support/kube-objects.js';
 import { NS, proxyless, serviceEntry } from './mesh.js';
-import { cleanups, startServe, waitFor } from './serve-process.js';
+import { cleanups, runCli, startServe, waitFor } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
 const HOST = 'svc1.kube.test';
@@ -84,6 +84,9 @@ test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered V
   const without = await calls();
   assert.equal(without['pod2'], undefined, 'a NotReady pod gets no call');
   assert.ok((without['pod1'] ?? 0) > 0 && (without['vm'] ?? 0) > 0);
+  const explained = await runCli(['endpoints', '--server', `http://${serve.http}`, '--client-namespace', NS, '--host', HOST, '--explain']);
+  assert.equal(explained.code, 0, explained.stderr);
+  assert.match(explained.stdout, /left out: Pod\/demo\/svc1-b: unhealthy \(the pod is not Ready\)/, 'endpoints --explain says why the cluster pod is out');
 
   kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, true));
   await waitFor(async () => (((await calls())['pod2'] ?? 0) > 0 ? true : undefined), 10_000, 'pod2 back in the traffic');
