@@ -19,21 +19,11 @@ import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
 import { kubePod, kubeService, kubeSlice, seedable } from '../support/kube-objects.js';
-import { NS, proxyless, serviceEntry } from './mesh.js';
+import { NS, proxyless, serviceEntry, workloadGroup } from './mesh.js';
 import { cleanups, runCli, startServe, waitFor } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
 const HOST = 'svc1.kube.test';
-
-function group(appPort: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: WorkloadGroup
-metadata: {name: svc1-vm, namespace: ${NS}}
-spec:
-  metadata: {labels: {app: svc1}}
-  template: {serviceAccount: svc1, ports: {grpc: ${appPort}}}
-`;
-}
 
 test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered VM together; a pod turned NotReady leaves the traffic and comes back', { timeout: 150_000 }, async (t) => {
   const own = cleanups(t);
@@ -52,12 +42,12 @@ test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered V
   const kubeconfig = kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kube-')), 'kubeconfig'));
 
   const serve = own(
-    await startServe({ files: { 'mesh.yaml': serviceEntry('svc1', HOST, { app: 'svc1' }), 'group.yaml': group(vm.port) }, args: ['--kubeconfig', kubeconfig] }),
+    await startServe({ files: { 'mesh.yaml': serviceEntry('svc1', HOST, { app: 'svc1' }), 'group.yaml': workloadGroup('svc1-vm', 'svc1', vm.port) }, args: ['--kubeconfig', kubeconfig] }),
     (s) => s.stop(),
   );
   assert.match(serve.logs(), /Kubernetes cluster read/);
   const groupFile = join(mkdtempSync(join(tmpdir(), 'mb-vm-')), 'group.yaml');
-  writeFileSync(groupFile, group(vm.port));
+  writeFileSync(groupFile, workloadGroup('svc1-vm', 'svc1', vm.port));
   const agent = await startVmAgent(own, { groupFile, controlPlane: serve.xdsTls, stateDir: `${serve.dir}.state`, ip: vm.host });
 
   const client = own(new XdsClientChild(proxyless(serve.xds, HOST)), (c) => c.stop());

@@ -58,6 +58,20 @@ status: {podIP: ${b.host}, phase: Running, conditions: [{type: Ready, status: "T
 `;
 }
 
+/**
+ * A WorkloadGroup in `demo` for VMs labelled `app: <app>` with service account `<app>`, serving
+ * `grpc` on `appPort`; `probe` is a YAML flow value (none by default).
+ */
+export function workloadGroup(name: string, app: string, appPort: number, probe?: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  metadata: {labels: {app: ${app}}}
+  template: {serviceAccount: ${app}, ports: {grpc: ${appPort}}}
+${probe !== undefined ? `  probe: ${probe}\n` : ''}`;
+}
+
 export function docs(...parts: readonly string[]): string {
   return parts.join('---\n');
 }

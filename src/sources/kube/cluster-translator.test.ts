@@ -11,7 +11,7 @@ import type { KubeObject } from './informer.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Workload } from '../../model/mesh/types.js';
 import { kubeNamespace, kubeNode, kubePod, kubeService, kubeSlice as slice } from '../../../test/support/kube-objects.js';
-import { addresses, endpoints, exclusions, pod as yamlPod, registryFrom, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
+import { addresses, endpoints, exclusions, meshNetworkFromCidr, pod as yamlPod, registryFrom, serviceEntry, workloadEntry, yamlDocs } from '../../../test/support/mesh.js';
 
 const HOST = 'a.ns1.svc.cluster.local';
 const SVC_HOST = 'svc.ns1.svc.cluster.local';
@@ -104,15 +104,7 @@ test('a node\'s topology label change re-derives the locality of its pods (Istio
 });
 
 test('E-ATTR-5: network from the pod label, else the system namespace\'s label (re-read when it changes), else MeshNetworks', () => {
-  const { registry, cluster } = setup(`
-    apiVersion: meshbridge.io/v1alpha1
-    kind: MeshNetworks
-    metadata: {name: networks}
-    spec:
-      networks:
-        net-cidr:
-          endpoints: [{fromCidr: 10.0.0.0/16}]
-  `);
+  const { registry, cluster } = setup(meshNetworkFromCidr('net-cidr', '10.0.0.0/16'));
   cluster.apply('Pod', kubePod('labelled', { ip: '10.0.0.1', labels: { app: 'a', 'topology.istio.io/network': 'net-pod' } }));
   cluster.apply('Pod', kubePod('plain', { ip: '10.0.0.2' }));
   assert.equal(workload(registry, 'Pod/ns1/plain').network, 'net-cidr', 'MeshNetworks while the system namespace has no label');
