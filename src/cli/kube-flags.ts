@@ -1,6 +1,6 @@
 /** `serve`'s flags for reading a Kubernetes cluster beside the store (docs/kubernetes.md). */
 import type { Command } from 'commander';
-import type { ClusterSourceOptions } from '../sources/kube/cluster-source.js';
+import { connectCluster, type ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 import { parseDurationSeconds } from './durations.js';
 import { UsageError } from './output.js';
 
@@ -25,9 +25,16 @@ export function clusterSourceOptions(o: KubeFlags): ClusterSourceOptions | undef
   if (o.kubeInCluster === true && o.kubeconfig !== undefined) throw new UsageError('serve takes --kubeconfig PATH or --kube-in-cluster, not both');
   if (o.kubeconfig === undefined && o.kubeInCluster !== true) return undefined;
   const syncTimeoutMs = parseDurationSeconds('--kube-sync-timeout', o.kubeSyncTimeout) * 1000;
-  return {
+  const options: ClusterSourceOptions = {
     ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
     ...(o.context !== undefined ? { context: o.context } : {}),
     syncTimeoutMs,
   };
+  // Refused before anything starts, with the file and what is wrong (serve reads it again at start).
+  try {
+    connectCluster(options);
+  } catch (e) {
+    throw new UsageError(`${o.kubeconfig !== undefined ? '--kubeconfig' : '--kube-in-cluster'}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return options;
 }

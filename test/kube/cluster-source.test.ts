@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../src/lib/log/logger.js';
 import { startClusterSource } from '../../src/sources/kube/cluster-source.js';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
+import { runCli } from '../e2e/serve-process.js';
 import { kubeNode, kubePod, kubeService, kubeSlice, seedable } from '../support/kube-objects.js';
 import { addresses, endpoints, registryFrom, serviceEntry } from '../support/mesh.js';
 
@@ -64,8 +65,10 @@ test('reads nodes, Services, EndpointSlices and pods (without Failed ones: field
     assert.deepEqual(selected(registry, 'svc.ns1.svc.cluster.local'), ['10.0.0.1:8080', '10.0.0.2:8080'], 'the Service\'s slice pods, on the targetPort named http');
     assert.equal(registry.workloads.get('Pod/ns1/failed'), undefined, 'a Failed pod is never read');
     assert.equal(registry.workloads.get('Pod/ns1/p1')?.locality, 'eu/eu-1/');
+    await until(() => kube.requests((r) => r.path === '/api/v1/pods' && r.verb === 'watch').length > 0);
     const podRequests = kube.requests((r) => r.path === '/api/v1/pods');
-    assert.ok(podRequests.length >= 2 && podRequests.every((r) => r.query.fieldSelector === 'status.phase!=Failed'), 'list and watch of pods carry the field selector');
+    assert.deepEqual([...new Set(podRequests.map((r) => r.verb))].sort(), ['list', 'watch']);
+    assert.ok(podRequests.every((r) => r.query.fieldSelector === 'status.phase!=Failed'), 'list and watch of pods carry the field selector');
     assert.ok(lines.some((l) => l.startsWith('info Kubernetes cluster read')), lines.join('\n'));
     assert.deepEqual(source.status().map((s) => s.synced), [true, true, true, true, true]);
 
@@ -106,4 +109,21 @@ test('an unusable kubeconfig refuses the start with the file and what is wrong',
   const registry = registryFrom(serviceEntry('a', 'ns1', HOST));
   await assert.rejects(startClusterSource({ kubeconfig: path }, registry, recordingLogger().log), new RegExp(`${path}: no current-context, and no --context given`));
   await assert.rejects(startClusterSource({ kubeconfig: path, context: 'prod' }, registry, recordingLogger().log), new RegExp(`${path}: context "prod" is not in contexts`));
+});
+
+test('serve refuses unusable cluster flags before starting, exit 2, naming the flag, the file and what is wrong', async () => {
+  const path = join(dir, 'no-context-kubeconfig');
+  writeFileSync(path, 'apiVersion: v1\nkind: Config\n');
+  const config = mkdtempSync(join(tmpdir(), 'mb-cluster-config-'));
+  const cases: [string[], string][] = [
+    [['--kubeconfig', path], `meshbridge: --kubeconfig: ${path}: no current-context, and no --context given`],
+    [['--context', 'prod'], 'meshbridge: --context needs --kubeconfig PATH'],
+    [['--kubeconfig', path, '--kube-in-cluster'], 'meshbridge: serve takes --kubeconfig PATH or --kube-in-cluster, not both'],
+    [['--kubeconfig', kube.writeKubeconfig(join(dir, 'good-kubeconfig')), '--kube-sync-timeout', '0s'], 'meshbridge: --kube-sync-timeout must be a duration of at least 1s (e.g. 1h, 30m), not "0s"'],
+  ];
+  for (const [flags, message] of cases) {
+    const r = await runCli(['serve', '--config', config, ...flags]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim(), message);
+  }
 });

@@ -44,7 +44,8 @@ const COLLECTIONS: readonly { readonly kind: ClusterKind; readonly name: string;
 
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 
-function connect(o: ClusterSourceOptions): KubeTransport {
+/** The transport to the cluster of `o`; throws (KubeconfigError, or a file's read error) when it cannot be used. */
+export function connectCluster(o: ClusterSourceOptions): KubeTransport {
   if (o.kubeconfig !== undefined) return new KubeTransport(loadKubeconfig(o.kubeconfig, o.context));
   const inCluster = inClusterConfig();
   if (inCluster === undefined) throw new KubeconfigError('in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not in a pod); pass --kubeconfig PATH');
@@ -53,7 +54,7 @@ function connect(o: ClusterSourceOptions): KubeTransport {
 
 /** Starts reading the cluster into `registry` and resolves behind the sync gate. Throws for an unusable kubeconfig. */
 export async function startClusterSource(o: ClusterSourceOptions, registry: Registry, log: Logger): Promise<ClusterSource> {
-  const transport = connect(o);
+  const transport = connectCluster(o);
   const server = transport.connection.server;
   const translator = new ClusterTranslator(registry.inputs, registry.mesh.value().rootNamespace);
   const unsubscribe = registry.mesh.subscribe(() => translator.setSystemNamespace(registry.mesh.value().rootNamespace));
