@@ -117,7 +117,7 @@ test('E-ATTR-5: network from the pod label, else the system namespace\'s label (
   assert.equal(workload(registry, 'Pod/ns1/plain').network, 'net-cidr', 'another system namespace (MeshConfig rootNamespace) without the label');
 });
 
-test('EndpointSlices: a Service\'s pod endpoints are the pods its slices name by targetRef; an endpoint whose pod has not arrived waits for it', () => {
+test('EndpointSlices: a Service\'s pod endpoints are the pods its slices name by targetRef (not all its selector matches); an endpoint whose pod has not arrived waits for it', () => {
   const { registry, cluster } = setup();
   cluster.apply('Service', kubeService('svc', { app: 'a' }));
   cluster.apply('Pod', kubePod('p1', { ip: '10.0.0.1' }));
@@ -132,6 +132,30 @@ test('EndpointSlices: a Service\'s pod endpoints are the pods its slices name by
   assert.deepEqual(selected(registry, SVC_HOST), ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080'], 'slices of one Service add up');
   cluster.apply('EndpointSlice', slice('svc-abc', 'svc', ['p1']), true);
   assert.deepEqual(selected(registry, SVC_HOST), ['10.0.0.3:8080'], 'a deleted slice takes its endpoints');
+});
+
+test('EndpointSlices: an endpoint without a Pod targetRef is joined by IP to a pod of the namespace, also when the pod comes later', () => {
+  const { registry, cluster } = setup();
+  cluster.apply('Service', kubeService('svc', { app: 'a' }));
+  const bare = (ips: string[]): KubeObject => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'svc-manual', namespace: 'ns1', labels: { 'kubernetes.io/service-name': 'svc' } },
+    addressType: 'IPv4',
+    endpoints: ips.map((ip) => ({ addresses: [ip] })),
+  });
+  cluster.apply('Pod', kubePod('other-ns', { ns: 'ns2', ip: '10.0.0.5' }));
+  cluster.apply('EndpointSlice', bare(['10.0.0.5', '10.0.0.6']));
+  assert.deepEqual(selected(registry, SVC_HOST), [], 'a pod of another namespace with the address is not joined');
+  cluster.apply('Pod', kubePod('late', { ip: '10.0.0.6' }));
+  assert.deepEqual(selected(registry, SVC_HOST), ['10.0.0.6:8080'], 'the pod taking the address joins');
+  cluster.apply('Pod', kubePod('late', { ip: '10.0.0.6', ready: false, rv: '2' }));
+  const listed = endpoints(registry, { host: SVC_HOST }).services.find((s) => s.host === SVC_HOST)?.endpoints ?? [];
+  assert.deepEqual(listed.map((e) => `${e.address} ${e.health}`), ['10.0.0.6 UNHEALTHY'], 'its readiness counts: listed as a not-ready address (EDS-4)');
+  cluster.apply('Pod', kubePod('late', { ip: '10.0.0.6' }), true);
+  cluster.apply('Pod', kubePod('replacement', { ip: '10.0.0.6' }));
+  assert.deepEqual(selected(registry, SVC_HOST), ['10.0.0.6:8080']);
+  assert.deepEqual(registry.inputs.clusterServices.get('Service/ns1/svc')?.endpointPods, ['replacement']);
 });
 
 test('EndpointSlices Istio ignores: multi-cluster (MCS) slices and FQDN slices', () => {

@@ -8,14 +8,16 @@
  * Joins kept here:
  * - EndpointSlices → their Service (label `kubernetes.io/service-name`): the Service's `endpointPods`
  *   is the union of its slices' `targetRef` pods. An endpoint whose pod has not arrived yet is kept
- *   by name and becomes an endpoint when the pod arrives (the registry joins pods by name).
+ *   by name and becomes an endpoint when the pod arrives (the registry joins pods by name). An
+ *   endpoint without a Pod `targetRef` is joined by IP to a pod of the namespace: the Services of
+ *   such endpoints are re-translated when a pod takes or leaves that IP.
  * - The system namespace's `topology.istio.io/network` label → every pod without its own.
  */
 import type { StaticCollection } from '../../lib/krt/index.js';
 import type { KubeNode, KubeService, Pod } from '../../model/config/types.js';
 import { LABEL } from '../../model/mesh/labels.js';
 import type { KubeObject } from './informer.js';
-import { nodeFromKube, podFromKube, serviceFromKube, sliceTargets, type SliceTargets } from './translate.js';
+import { nodeFromKube, podFromKube, podIPOf, serviceFromKube, sliceTargets, type SliceTargets } from './translate.js';
 
 /** The registry inputs a cluster writes (RegistryInputs' cluster collections). */
 export interface ClusterInputs {
@@ -43,6 +45,11 @@ export class ClusterTranslator {
   private readonly slices = new Map<string, SliceTargets>();
   /** Service `namespace/name` → its slices' keys. */
   private readonly slicesOfService = new Map<string, Set<string>>();
+  /** `namespace/ip` → the pod holding it, and each pod's `namespace/ip`. */
+  private readonly podByIP = new Map<string, string>();
+  private readonly ipOfPod = new Map<string, string>();
+  /** `namespace/ip` of endpoints without a Pod targetRef → the slices listing it. */
+  private readonly slicesByIP = new Map<string, Set<string>>();
   /** Namespace name → its `topology.istio.io/network` label. */
   private readonly namespaceNetworks = new Map<string, string>();
   private systemNetwork = '';
@@ -86,13 +93,44 @@ export class ClusterTranslator {
   }
 
   private pod(o: KubeObject, deleted: boolean): void {
+    const key = keyOf(o);
     if (deleted) {
-      this.pods.delete(keyOf(o));
+      this.pods.delete(key);
       this.inputs.clusterPods.delete(`Pod/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
-      return;
+    } else {
+      this.pods.set(key, o);
+      this.inputs.clusterPods.upsert(podFromKube(o, this.systemNetwork));
     }
-    this.pods.set(keyOf(o), o);
-    this.inputs.clusterPods.upsert(podFromKube(o, this.systemNetwork));
+    this.movePodIP(key, o.metadata.name, deleted ? '' : podIPOf(o), o.metadata.namespace ?? 'default');
+  }
+
+  /** Keeps the IP index; a pod taking or leaving an IP some slice lists without targetRef re-translates its Services. */
+  private movePodIP(podKey: string, podName: string, ip: string, namespace: string): void {
+    const before = this.ipOfPod.get(podKey);
+    const after = ip === '' ? undefined : `${namespace}/${ip}`;
+    if (before === after) return;
+    if (before !== undefined && this.podByIP.get(before) === podName) this.podByIP.delete(before);
+    if (after !== undefined) this.podByIP.set(after, podName);
+    if (after !== undefined) this.ipOfPod.set(podKey, after);
+    else this.ipOfPod.delete(podKey);
+    const services = new Set<string>();
+    for (const nsIP of [before, after]) {
+      for (const sliceKey of nsIP !== undefined ? (this.slicesByIP.get(nsIP) ?? []) : []) {
+        const service = this.slices.get(sliceKey)?.service;
+        if (service !== undefined) services.add(service);
+      }
+    }
+    for (const service of services) this.emitService(service);
+  }
+
+  private indexSliceIPs(sliceKey: string, targets: SliceTargets, add: boolean): void {
+    const namespace = targets.service.slice(0, targets.service.indexOf('/'));
+    for (const ip of targets.ips) {
+      const nsIP = `${namespace}/${ip}`;
+      const set = this.slicesByIP.get(nsIP) ?? new Set<string>();
+      if (add) this.slicesByIP.set(nsIP, set.add(sliceKey));
+      else if (set.delete(sliceKey) && set.size === 0) this.slicesByIP.delete(nsIP);
+    }
   }
 
   private service(o: KubeObject, deleted: boolean): void {
@@ -113,9 +151,11 @@ export class ClusterTranslator {
     if (before !== undefined) {
       this.slices.delete(key);
       this.slicesOfService.get(before.service)?.delete(key);
+      this.indexSliceIPs(key, before, false);
     }
     if (after !== undefined) {
       this.slices.set(key, after);
+      this.indexSliceIPs(key, after, true);
       const set = this.slicesOfService.get(after.service) ?? new Set<string>();
       this.slicesOfService.set(after.service, set.add(key));
     }
@@ -127,8 +167,16 @@ export class ClusterTranslator {
   private emitService(service: string): void {
     const raw = this.services.get(service);
     if (raw === undefined) return;
+    const namespace = service.slice(0, service.indexOf('/'));
     const pods = new Set<string>();
-    for (const sliceKey of this.slicesOfService.get(service) ?? []) for (const p of this.slices.get(sliceKey)?.pods ?? []) pods.add(p);
+    for (const sliceKey of this.slicesOfService.get(service) ?? []) {
+      const targets = this.slices.get(sliceKey);
+      for (const p of targets?.pods ?? []) pods.add(p);
+      for (const ip of targets?.ips ?? []) {
+        const pod = this.podByIP.get(`${namespace}/${ip}`);
+        if (pod !== undefined) pods.add(pod);
+      }
+    }
     this.inputs.clusterServices.upsert(serviceFromKube(raw, [...pods].sort()));
   }
 }

@@ -162,13 +162,16 @@ export const MCS_SERVICE_NAME_LABEL = 'multicluster.kubernetes.io/service-name';
 /** What one EndpointSlice contributes: the Service it belongs to (`namespace/name`) and the pods its endpoints name. */
 export interface SliceTargets {
   readonly service: string;
+  /** Pod names from `targetRef`s. */
   readonly pods: readonly string[];
+  /** Addresses of endpoints without a Pod `targetRef`: the pod is looked up by IP in the namespace. */
+  readonly ips: readonly string[];
 }
 
 /**
- * The pods an EndpointSlice lists, by `targetRef` (kind Pod, same namespace). Undefined for slices
- * Istio ignores: without `kubernetes.io/service-name`, with the multi-cluster label, or of
- * `addressType: FQDN` (istio#34995). Endpoints without a Pod targetRef name no pod and are left out.
+ * The pods an EndpointSlice lists: by `targetRef` (kind Pod, same namespace), else by the endpoint's
+ * first address. Undefined for slices Istio ignores: without `kubernetes.io/service-name`, with the
+ * multi-cluster label, or of `addressType: FQDN` (istio#34995).
  */
 export function sliceTargets(o: KubeObject): SliceTargets | undefined {
   const labels = stringMap(doc(o.metadata).labels);
@@ -177,10 +180,22 @@ export function sliceTargets(o: KubeObject): SliceTargets | undefined {
   if (o.addressType === 'FQDN') return undefined;
   const namespace = text(o.metadata.namespace) ?? 'default';
   const pods = new Set<string>();
+  const ips = new Set<string>();
   for (const e of list(o.endpoints)) {
     const ref = doc(e.targetRef);
     const name = text(ref.name);
-    if (ref.kind === 'Pod' && name !== undefined && (text(ref.namespace) ?? namespace) === namespace) pods.add(name);
+    if (ref.kind === 'Pod' && name !== undefined) {
+      if ((text(ref.namespace) ?? namespace) === namespace) pods.add(name);
+      continue;
+    }
+    const address = strings(e.addresses)?.[0];
+    if (address !== undefined && address !== '') ips.add(address);
   }
-  return { service: `${namespace}/${service}`, pods: [...pods].sort() };
+  return { service: `${namespace}/${service}`, pods: [...pods].sort(), ips: [...ips].sort() };
+}
+
+/** A pod's IP (`status.podIP`, else the first of `podIPs`), '' when it has none. */
+export function podIPOf(o: KubeObject): string {
+  const status = doc(o.status);
+  return text(status.podIP) ?? list(status.podIPs).map((p) => text(p.ip)).find((ip) => ip !== undefined) ?? '';
 }
