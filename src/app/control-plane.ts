@@ -485,6 +485,7 @@ export class ControlPlane {
       const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [this.instance];
       return json({ ...this.feed.status(), instance: this.instance, leader: c.leadership() !== undefined, replicas: live });
     });
+    r.set('/debug/sourcez', () => json({ kubernetes: this.cluster !== undefined ? { server: this.cluster.server, informers: this.cluster.status() } : null }));
     r.set('/debug/endpointz', (url) => {
       const host = url.searchParams.get('host') ?? undefined;
       const report = endpointsReport(this.registry, { namespace: url.searchParams.get('namespace') ?? 'default' }, host !== undefined ? { host } : {}, false);

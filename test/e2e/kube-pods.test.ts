@@ -46,6 +46,13 @@ test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered V
     (s) => s.stop(),
   );
   assert.match(serve.logs(), /Kubernetes cluster read/);
+  // The fake's four namespaces of every cluster (default, kube-system, kube-public, kube-node-lease) and demo.
+  const sourcez = await serve.get<{ kubernetes: { server: string; informers: { name: string; synced: boolean; objects: number }[] } }>('/debug/sourcez');
+  assert.equal(sourcez.kubernetes.server, kube.url);
+  assert.deepEqual(
+    sourcez.kubernetes.informers.map((i) => `${i.name} synced=${i.synced} objects=${i.objects}`),
+    ['namespaces synced=true objects=5', 'nodes synced=true objects=0', 'services synced=true objects=1', 'endpointslices synced=true objects=1', 'pods synced=true objects=2'],
+  );
   const groupFile = join(mkdtempSync(join(tmpdir(), 'mb-vm-')), 'group.yaml');
   writeFileSync(groupFile, workloadGroup('svc1-vm', 'svc1', vm.port));
   const agent = await startVmAgent(own, { groupFile, controlPlane: serve.xdsTls, stateDir: `${serve.dir}.state`, ip: vm.host });
