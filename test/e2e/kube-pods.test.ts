@@ -8,7 +8,9 @@
  * - one workloadSelector selects the two cluster pods (no YAML for them) and a VM registered through
  *   its WorkloadGroup; the client reaches all three;
  * - a pod turned NotReady in the API server leaves the traffic within a second (and `endpoints
- *   --server --explain` says why), and comes back when Ready again.
+ *   --server --explain` says why), and comes back when Ready again;
+ * - the VirtualService migration 100/0 → 0/100 between subsets `vm` and `k8s` works with the pods
+ *   read from the cluster.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,11 +21,23 @@ import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { FakeKubeApiServer } from '../support/fake-kube-apiserver.js';
 import { kubePod, kubeService, kubeSlice, seedable } from '../support/kube-objects.js';
-import { NS, proxyless, serviceEntry, workloadGroup } from './mesh.js';
+import { backend, docs, NS, proxyless, serviceEntry, subsetSplit, versionSubsets, workloadEntry, workloadGroup, type Own } from './mesh.js';
 import { cleanups, runCli, startServe, waitFor } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
 const HOST = 'svc1.kube.test';
+const MIGRATION_HOST = 'mig.kube.test';
+
+/** The fake API server (stopped at the end of the test) holding the namespace `demo`. */
+async function fakeCluster(own: Own): Promise<FakeKubeApiServer> {
+  const kube = own(await FakeKubeApiServer.start(), (k) => k.close());
+  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  return kube;
+}
+
+function kubeconfigOf(kube: FakeKubeApiServer): string {
+  return kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kube-')), 'kubeconfig'));
+}
 
 test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered VM together; a pod turned NotReady leaves the traffic and comes back', { timeout: 150_000 }, async (t) => {
   const own = cleanups(t);
@@ -31,18 +45,16 @@ test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered V
   const pod2 = own(await startBackend('pod2', '127.0.71.2'), (b) => b.stop());
   const vm = own(await startBackend('vm', '127.0.71.3'), (b) => b.stop());
 
-  const kube = own(await FakeKubeApiServer.start(), (k) => k.close());
-  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const kube = await fakeCluster(own);
   const podObject = (name: string, ip: string, port: number, ready: boolean) =>
     seedable(kubePod(name, { ns: NS, ip, port, portName: 'grpc', ready, labels: { app: 'svc1' }, serviceAccount: 'svc1' }));
   kube.store.seed(podObject('svc1-a', pod1.host, pod1.port, true));
   kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, true));
   kube.store.seed(seedable(kubeService('svc1', { app: 'svc1' }, NS)));
   kube.store.seed(seedable(kubeSlice('svc1-x1', 'svc1', ['svc1-a', 'svc1-b'], { ns: NS })));
-  const kubeconfig = kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kube-')), 'kubeconfig'));
 
   const serve = own(
-    await startServe({ files: { 'mesh.yaml': serviceEntry('svc1', HOST, { app: 'svc1' }), 'group.yaml': workloadGroup('svc1-vm', 'svc1', vm.port) }, args: ['--kubeconfig', kubeconfig] }),
+    await startServe({ files: { 'mesh.yaml': serviceEntry('svc1', HOST, { app: 'svc1' }), 'group.yaml': workloadGroup('svc1-vm', 'svc1', vm.port) }, args: ['--kubeconfig', kubeconfigOf(kube)] }),
     (s) => s.stop(),
   );
   assert.match(serve.logs(), /Kubernetes cluster read/);
@@ -87,4 +99,30 @@ test('serve --kubeconfig: a ServiceEntry selects cluster pods and a registered V
 
   kube.store.seed(podObject('svc1-b', pod2.host, pod2.port, true));
   await waitFor(async () => (((await calls())['pod2'] ?? 0) > 0 ? true : undefined), 10_000, 'pod2 back in the traffic');
+});
+
+test('serve --kubeconfig: the VirtualService migration 100/0 → 0/100 between subsets vm and k8s moves the traffic from a VM to the cluster\'s pods', { timeout: 120_000 }, async (t) => {
+  const own = cleanups(t);
+  const [vm, podA, podB] = await Promise.all([backend(own, 'vm', '127.0.72.1'), backend(own, 'k8s', '127.0.72.2'), backend(own, 'k8s', '127.0.72.3')]);
+  const kube = await fakeCluster(own);
+  for (const [name, b] of [['mig-a', podA], ['mig-b', podB]] as const) {
+    kube.store.seed(seedable(kubePod(name, { ns: NS, ip: b.host, port: b.port, portName: 'grpc', labels: { app: 'mig', version: 'k8s' } })));
+  }
+  const mesh = docs(serviceEntry('mig', MIGRATION_HOST, { app: 'mig' }), workloadEntry('mig-vm', vm, { app: 'mig', version: 'vm' }), versionSubsets('mig', MIGRATION_HOST));
+  const serve = own(
+    await startServe({ files: { 'mesh.yaml': mesh, 'route.yaml': subsetSplit('mig', MIGRATION_HOST, 100, 0) }, args: ['--kubeconfig', kubeconfigOf(kube)] }),
+    (s) => s.stop(),
+  );
+  const client = own(new XdsClientChild(proxyless(serve.xds, MIGRATION_HOST)), (c) => c.stop());
+  await client.ready(30_000);
+  const start = await client.send({ op: 'call', count: 40, deadlineMs: 10_000, waitForReady: true }, 15_000);
+  assert.deepEqual(start.errors, []);
+  assert.deepEqual(start.counts, { vm: 40 }, '100/0: everything on the VM');
+
+  serve.write('route.yaml', subsetSplit('mig', MIGRATION_HOST, 0, 100));
+  const moved = await client.send({ op: 'until', backend: 'k8s', streak: 20, timeoutMs: 5000 }, 8000);
+  assert.ok(moved.reached, `0/100: the pods never took 20 calls in a row (last: ${moved.last})`);
+  const all = await client.send({ op: 'call', count: 40, deadlineMs: 2000 }, 15_000);
+  assert.deepEqual(all.errors, []);
+  assert.deepEqual(all.counts, { k8s: 40 }, '0/100: everything on the cluster pods');
 });
