@@ -10,6 +10,7 @@
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
  */
 import type { FeedStatus } from '../status/feed-status.js';
+import type { ClusterSource } from '../sources/kube/cluster-source.js';
 import { endpointsReport } from '../status/endpoints-report.js';
 import type { Coordination } from '../lifecycle/coordination.js';
 import { objectKey } from '../model/config/types.js';
@@ -38,6 +39,8 @@ export interface ServeRouteSources {
   readonly ready: () => boolean;
   /** The file store's last folder report (undefined with etcd, or before the first). */
   readonly lastReload: () => FilesReport | undefined;
+  /** The Kubernetes cluster source (`--kubeconfig`), if any. */
+  readonly cluster: () => ClusterSource | undefined;
 }
 
 export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
@@ -72,6 +75,10 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
     const host = url.searchParams.get('host') ?? undefined;
     const report = endpointsReport(s.registry, { namespace: url.searchParams.get('namespace') ?? 'default' }, host !== undefined ? { host } : {}, false);
     return json(report.services);
+  });
+  r.set('/debug/sourcez', () => {
+    const cluster = s.cluster();
+    return json({ kubernetes: cluster !== undefined ? { server: cluster.server, informers: cluster.status() } : null });
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);

@@ -13,7 +13,7 @@ import { Backoff } from '../lib/async/backoff.js';
 import type { Logger } from '../lib/log/logger.js';
 import type { Change, ConfigStore, FilesReport, StoreEvent, StoreWatch } from '../model/config/store.js';
 import { isOfKind, objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
-import { replaceInputs, type RegistryInputs } from '../registry/registry.js';
+import { replaceInputs, type KindInputs, type RegistryInputs } from '../registry/registry.js';
 import type { FeedStatus } from '../status/feed-status.js';
 
 export type { FeedStatus };
@@ -117,7 +117,8 @@ export class ConfigFeed {
       byKind.set(kind, b);
     }
     const applyKind = <K extends Kind>(kind: K, b: { puts: ConfigObject[]; deletes: string[] }): void => {
-      const input = this.inputs[kind];
+      const kinds: KindInputs = this.inputs;
+      const input = kinds[kind];
       if (b.deletes.length > 0) input.delete(...b.deletes);
       if (b.puts.length > 0) input.putChanged(...b.puts.filter(isOfKind(kind)));
     };

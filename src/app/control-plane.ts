@@ -29,6 +29,7 @@ import type { GroupLookup } from '../security/token-admission.js';
 import type { TokenClaims } from '../security/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
 import type { ServeSettings } from './serve-settings.js';
+import { startClusterSource, type ClusterSource } from '../sources/kube/cluster-source.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
 import { streamEventHandler } from './stream-events.js';
 import type { CertificateAuthority } from '../security/ca.js';
@@ -58,6 +59,7 @@ export class ControlPlane {
   private lastReload: FilesReport | undefined;
   private readonly convergence = new ConvergenceTracker();
   private ready = false;
+  private cluster: ClusterSource | undefined;
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
@@ -160,6 +162,7 @@ export class ControlPlane {
         currentVersion: (view, typeUrl) => this.cache.current(view, typeUrl)?.version,
         ready: () => this.ready,
         lastReload: () => this.lastReload,
+        cluster: () => this.cluster,
       }),
     );
     this.servingCertificate = new ServingCertificate(() => this.certificateAuthority(), {
@@ -216,6 +219,7 @@ export class ControlPlane {
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
     await this.feed.start();
+    if (this.o.kube !== undefined) this.cluster = await startClusterSource(this.o.kube, this.registry, this.log);
     this.ca = await this.backend.loadCa(this.registry.mesh.value().trustDomain);
     if (this.o.secureXdsAddress !== undefined) await this.servingCertificate.start();
     this.metrics.storeConnected.set(1);
@@ -251,6 +255,7 @@ export class ControlPlane {
     await this.registration.stop();
     await this.pipeline.stop();
     await this.feed.stop();
+    await this.cluster?.stop();
     await this.backend.stop();
     await this.http.stop();
     this.backend.unlock();

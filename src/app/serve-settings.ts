@@ -7,6 +7,7 @@ import type { Logger } from '../lib/log/logger.js';
 import type { SecretsKeyring } from '../security/secrets-at-rest.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import type { XdsLimits } from '../xds/server/limits.js';
+import type { ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 
 export interface ServeSettings {
   /** The config folders of the file store (when `store` is not given). */
@@ -47,4 +48,6 @@ export interface ServeSettings {
   readonly xdsLimits?: Partial<XdsLimits>;
   /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */
   readonly tokenMaxLifetimeSeconds?: number;
+  /** Pods, Services, EndpointSlices, Nodes and Namespaces read from a Kubernetes cluster beside the store (`--kubeconfig`). */
+  readonly kube?: ClusterSourceOptions;
 }

@@ -12,9 +12,10 @@ import type { CommandContext } from './command-context.js';
 import { parseDurationSeconds } from './durations.js';
 import { collect, UsageError } from './output.js';
 import { etcdSecurityFlags, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+import { clusterSourceOptions, withKubeOptions, type KubeFlags } from './kube-flags.js';
 
 /** The flags of `serve` as commander parses them. */
-interface ServeFlags extends EtcdFlags {
+interface ServeFlags extends EtcdFlags, KubeFlags {
   config?: string[];
   store?: string;
   xdsAddress: string;
@@ -65,7 +66,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
     .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
-  withEtcdSecurityOptions(serve).action(async (opts: ServeFlags) => {
+  withKubeOptions(withEtcdSecurityOptions(serve)).action(async (opts: ServeFlags) => {
     const settings = serveSettings(opts);
     // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
     // offline commands do not need.
@@ -76,6 +77,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
 
 /** Checks the flags (UsageError naming the flag) and makes them the settings of the control plane. */
 function serveSettings(opts: ServeFlags): ServeSettings {
+  const kube = clusterSourceOptions(opts);
   const store = opts.store ?? (opts.config === undefined ? process.env[STORE_ENV] : undefined);
   if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
   if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
@@ -94,6 +96,7 @@ function serveSettings(opts: ServeFlags): ServeSettings {
   const secrets = loadSecretsKeyring(opts.secretsKeyFile);
   return {
     configPaths: opts.config ?? [],
+    ...(kube !== undefined ? { kube } : {}),
     ...(store !== undefined ? { store } : {}),
     xdsAddress: opts.xdsAddress,
     plaintextXds: opts.plaintextXds,

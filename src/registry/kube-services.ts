@@ -27,14 +27,22 @@ export function kubeServicePorts(svc: KubeService): ServicePort[] {
   });
 }
 
-/** Candidate filter for pods and WorkloadEntries of the Service's namespace. */
+/**
+ * Candidate filter for pods and WorkloadEntries of the Service's namespace. Pods: those its
+ * EndpointSlices list when it was read from a cluster (`endpointPods`), else those its selector
+ * matches; WorkloadEntries: those its selector matches (E-SEL-10; a cluster's slices never hold VMs).
+ */
 export function kubeSelectorFilter(svc: KubeService): ((w: Workload) => boolean) | undefined {
+  if (svc.spec.type === 'ExternalName') return undefined;
   const sel = svc.spec.selector;
-  if (!sel || Object.keys(sel).length === 0 || svc.spec.type === 'ExternalName') return undefined;
+  const selector = sel && Object.keys(sel).length > 0 ? sel : undefined;
+  const slicePods = svc.endpointPods !== undefined ? new Set(svc.endpointPods) : undefined;
+  if (selector === undefined && slicePods === undefined) return undefined;
   const headless = isHeadless(svc);
   return (w) => {
-    if (!w.listedByServices || !selectorMatches(sel, w.labels)) return false;
-    if (w.kind === 'Pod') return true;
+    if (!w.listedByServices) return false;
+    if (w.kind === 'Pod') return slicePods !== undefined ? slicePods.has(w.name) : selector !== undefined && selectorMatches(selector, w.labels);
+    if (selector === undefined || !selectorMatches(selector, w.labels)) return false;
     // E-SEL-10: WorkloadEntries need labels and a non-headless Service; DNS-name and unix entries
     // are "DNS ServiceEntry only" (E-SEL-6). An entry without address (network only, E-SEL-7) is
     // selected: Istio's convertWorkloadEntryToWorkloadInstance marks only non-IP, non-empty

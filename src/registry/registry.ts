@@ -12,6 +12,7 @@
  */
 import {
   JoinCollection,
+  LayeredCollection,
   StaticCollection,
   derive,
   deriveMany,
@@ -28,8 +29,10 @@ import {
   objectKey,
   type ConfigObject,
   type Kind,
+  type KubeNode,
   type KubeService,
   type ObjectOf,
+  type Pod,
   type StringMap,
 } from '../model/config/types.js';
 import { LABEL } from '../model/mesh/labels.js';
@@ -48,13 +51,29 @@ import { bundleFromServiceEntry, selectorFilter } from './service-entries.js';
 import { workloadFromPod, workloadFromWorkloadEntry } from './workloads.js';
 import { isIP } from '../model/mesh/ip.js';
 
-/** The input collections sources write into, one per kind (each holds only objects of its kind). */
-export type RegistryInputs = { readonly [K in Kind]: StaticCollection<ObjectOf<K>> };
+/**
+ * Pods, Services and Nodes read from a Kubernetes cluster (src/sources/kube), beside the store's:
+ * an object of the store with the same kind, namespace and name shadows the cluster's.
+ */
+export interface ClusterInputs {
+  readonly Pod: StaticCollection<Pod>;
+  readonly Service: StaticCollection<KubeService>;
+  readonly Node: StaticCollection<KubeNode>;
+}
+
+/** One input collection per kind (each holds only objects of its kind). */
+export type KindInputs = { readonly [K in Kind]: StaticCollection<ObjectOf<K>> };
+
+/** The input collections sources write into: one per kind, and the cluster's. */
+export interface RegistryInputs extends KindInputs {
+  readonly cluster: ClusterInputs;
+}
 
 export function createInputs(): RegistryInputs {
-  const input = <K extends Kind>(kind: K): StaticCollection<ObjectOf<K>> => new StaticCollection<ObjectOf<K>>(`inputs/${kind}`, objectKey);
+  const input = <K extends Kind>(kind: K, prefix = 'inputs'): StaticCollection<ObjectOf<K>> => new StaticCollection<ObjectOf<K>>(`${prefix}/${kind}`, objectKey);
+  const cluster: ClusterInputs = { Pod: input('Pod', 'inputs/cluster'), Service: input('Service', 'inputs/cluster'), Node: input('Node', 'inputs/cluster') };
   // One entry per kind of KINDS: the record is complete (a mapped type cannot be built from a list without this one assertion).
-  return Object.fromEntries(KINDS.map((kind) => [kind, input(kind)])) as RegistryInputs;
+  return { ...(Object.fromEntries(KINDS.map((kind) => [kind, input(kind)])) as KindInputs), cluster };
 }
 
 /**
@@ -68,7 +87,8 @@ export function replaceInputs(inputs: RegistryInputs, objects: readonly ConfigOb
     if (list === undefined) byKind.set(o.kind, [o]);
     else list.push(o);
   }
-  const replaceKind = <K extends Kind>(kind: K): void => inputs[kind].replaceAll((byKind.get(kind) ?? []).filter(isOfKind(kind)));
+  const kinds: KindInputs = inputs;
+  const replaceKind = <K extends Kind>(kind: K): void => kinds[kind].replaceAll((byKind.get(kind) ?? []).filter(isOfKind(kind)));
   for (const kind of KINDS) replaceKind(kind);
 }
 
@@ -100,6 +120,11 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   const mesh = singleton('registry/MeshSettings', (ctx) => meshSettingsFrom(ctx.fetch(inputs.MeshConfig)));
   const networks = singleton('registry/NetworkDeclarations', (ctx) => networkDeclarationsFrom(ctx.fetch(inputs.MeshNetworks)));
 
+  // The store's Pods, Services and Nodes, over those read from a cluster.
+  const pods = new LayeredCollection<Pod>('registry/Pods', [inputs.Pod, inputs.cluster.Pod], objectKey);
+  const kubeServices = new LayeredCollection<KubeService>('registry/KubeServices', [inputs.Service, inputs.cluster.Service], objectKey);
+  const nodes = new LayeredCollection<KubeNode>('registry/Nodes', [inputs.Node, inputs.cluster.Node], objectKey);
+
   const entryWorkloads = derive(
     'registry/EntryWorkloads',
     inputs.WorkloadEntry,
@@ -108,9 +133,9 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const podWorkloads = derive(
     'registry/PodWorkloads',
-    inputs.Pod,
+    pods,
     (ctx, pod) => {
-      const node = pod.spec.nodeName ? ctx.fetchOne(inputs.Node, `Node/${pod.spec.nodeName}`) : undefined;
+      const node = pod.spec.nodeName ? ctx.fetchOne(nodes, `Node/${pod.spec.nodeName}`) : undefined;
       return workloadFromPod(pod, node, ctx.fetch(mesh)[0] ?? meshSettingsFrom([]), ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]));
     },
     (w) => w.key,
@@ -143,7 +168,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
   );
   const kubeBundles = derive(
     'registry/KubeServiceBundles',
-    inputs.Service,
+    kubeServices,
     (ctx, svc) => {
       const filter = kubeSelectorFilter(svc);
       const selected = filter ? selectWorkloads(ctx, svc.metadata.namespace, svc.spec.selector, filter) : [];
@@ -172,7 +197,7 @@ export function buildRegistry(inputs: RegistryInputs): Registry {
     const decl = ctx.fetch(networks)[0] ?? networkDeclarationsFrom([]);
     const meshSettings = ctx.fetch(mesh)[0] ?? meshSettingsFrom([]);
     const out: NetworkGateway[] = [...decl.gateways];
-    const svcs = ctx.fetch(inputs.Service);
+    const svcs = ctx.fetch(kubeServices);
     for (const svc of svcs) {
       const network = svc.metadata.labels[LABEL.network];
       if (network === undefined || network === '') continue;

@@ -20,6 +20,7 @@ import {
   sortedAddresses,
   workloadEntry,
   yamlDocs,
+  meshNetworkFromCidr,
 } from '../../test/support/mesh.js';
 
 /** A ServiceEntry `se` for host `a.example.com` in `ns` selecting `selector` (a YAML flow map). */
@@ -472,15 +473,7 @@ test('E-ATTR-5: a WorkloadEntry network is exactly spec.network (the network lab
 test('E-ATTR-5: a pod network comes from its label, else from the MeshNetworks ranges', () => {
   const r = endpoints(
     yamlDocs(
-      `
-      apiVersion: meshbridge.io/v1alpha1
-      kind: MeshNetworks
-      metadata: {name: networks}
-      spec:
-        networks:
-          net-cidr:
-            endpoints: [{fromCidr: 10.10.0.0/16}]
-      `,
+      meshNetworkFromCidr('net-cidr', '10.10.0.0/16'),
       selectingEntry(),
       pod('labelled', 'ns1', '10.0.0.1', 'app: a\ntopology.istio.io/network: net-label'),
       pod('in-range', 'ns1', '10.10.0.1', 'app: a'),

@@ -58,6 +58,47 @@ status: {podIP: ${b.host}, phase: Running, conditions: [{type: Ready, status: "T
 `;
 }
 
+/**
+ * A WorkloadGroup in `demo` for VMs labelled `app: <app>` with service account `<app>`, serving
+ * `grpc` on `appPort`; `probe` is a YAML flow value (none by default).
+ */
+export function workloadGroup(name: string, app: string, appPort: number, probe?: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  metadata: {labels: {app: ${app}}}
+  template: {serviceAccount: ${app}, ports: {grpc: ${appPort}}}
+${probe !== undefined ? `  probe: ${probe}\n` : ''}`;
+}
+
+/** A VirtualService `name` in `demo` splitting `host`'s HTTP traffic between subsets `vm` and `k8s` (the migration). */
+export function subsetSplit(name: string, host: string, vm: number, k8s: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  hosts: [${host}]
+  http:
+  - route:
+    - {destination: {host: ${host}, subset: vm}, weight: ${vm}}
+    - {destination: {host: ${host}, subset: k8s}, weight: ${k8s}}
+`;
+}
+
+/** A DestinationRule `name` in `demo` naming the subsets `vm` and `k8s` of `host` by the label `version`. */
+export function versionSubsets(name: string, host: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  host: ${host}
+  subsets:
+  - {name: vm, labels: {version: vm}}
+  - {name: k8s, labels: {version: k8s}}
+`;
+}
+
 export function docs(...parts: readonly string[]): string {
   return parts.join('---\n');
 }

@@ -7,23 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { backend, docs, NS, pct, pod, proxyless, serviceEntry, workloadEntry } from './mesh.js';
+import { backend, docs, pct, pod, proxyless, serviceEntry, subsetSplit, versionSubsets, workloadEntry } from './mesh.js';
 import { cleanups, startServe } from './serve-process.js';
 
 const HOST = 'mig.demo.test';
 const STEP_LIMIT_MS = 1000;
 
 function split(vm: number, k8s: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: mig, namespace: ${NS}}
-spec:
-  hosts: [${HOST}]
-  http:
-  - route:
-    - {destination: {host: ${HOST}, subset: vm}, weight: ${vm}}
-    - {destination: {host: ${HOST}, subset: k8s}, weight: ${k8s}}
-`;
+  return subsetSplit('mig', HOST, vm, k8s);
 }
 
 test('migration: a VirtualService moves traffic from VM to pod subsets, each edit visible within 1 s', { timeout: 120_000 }, async (t) => {
@@ -34,15 +25,7 @@ test('migration: a VirtualService moves traffic from VM to pod subsets, each edi
     workloadEntry('mig-vm-1', vm1, { app: 'mig', version: 'vm' }),
     workloadEntry('mig-vm-2', vm2, { app: 'mig', version: 'vm' }),
     pod('mig-pod-1', pod1, { app: 'mig', version: 'k8s' }),
-    `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: mig, namespace: ${NS}}
-spec:
-  host: ${HOST}
-  subsets:
-  - {name: vm, labels: {version: vm}}
-  - {name: k8s, labels: {version: k8s}}
-`,
+    versionSubsets('mig', HOST),
   );
   // debounceMs null: serve's own default (100 ms), so the measured times are what users get.
   const serve = await startServe({ files: { 'mesh.yaml': mesh, 'route.yaml': split(100, 0) }, debounceMs: null });

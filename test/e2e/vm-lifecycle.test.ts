@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { NS, proxyless } from './mesh.js';
+import { NS, proxyless, workloadGroup } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
@@ -45,14 +45,7 @@ async function healthServer(host: string, port: number): Promise<Health & { port
 }
 
 function group(appPort: number, healthPort: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: WorkloadGroup
-metadata: {name: svc1-vm, namespace: ${NS}}
-spec:
-  metadata: {labels: {app: svc1}}
-  template: {serviceAccount: svc1, ports: {grpc: ${appPort}}}
-  probe: {httpGet: {port: ${healthPort}, path: /healthz}, periodSeconds: ${PERIOD_S}, failureThreshold: ${FAILURE_THRESHOLD}}
-`;
+  return workloadGroup('svc1-vm', 'svc1', appPort, `{httpGet: {port: ${healthPort}, path: /healthz}, periodSeconds: ${PERIOD_S}, failureThreshold: ${FAILURE_THRESHOLD}}`);
 }
 
 const SERVICE = `apiVersion: networking.istio.io/v1

@@ -186,3 +186,8 @@ export function destinationRule(name: string, namespace: string, host: string, s
 export function meshLocalityConfig(localityLbSetting: string): string {
   return ['apiVersion: meshbridge.io/v1alpha1', 'kind: MeshConfig', 'metadata: {name: mesh}', 'spec:', `  localityLbSetting: ${localityLbSetting}`].join('\n');
 }
+
+/** MeshNetworks with one network whose endpoints are the addresses in `cidr`. */
+export function meshNetworkFromCidr(network: string, cidr: string): string {
+  return ['apiVersion: meshbridge.io/v1alpha1', 'kind: MeshNetworks', 'metadata: {name: networks}', 'spec:', '  networks:', `    ${network}:`, `      endpoints: [{fromCidr: ${cidr}}]`].join('\n');
+}

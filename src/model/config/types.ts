@@ -368,7 +368,16 @@ export interface VirtualService extends Base<'VirtualService'> { readonly spec: 
 export interface PeerAuthentication extends Base<'PeerAuthentication'> { readonly spec: PeerAuthenticationSpec }
 export interface AuthorizationPolicy extends Base<'AuthorizationPolicy'> { readonly spec: AuthorizationPolicySpec }
 export interface Pod extends Base<'Pod'> { readonly spec: PodSpec; readonly status?: PodStatus }
-export interface KubeService extends Base<'Service'> { readonly spec: KubeServiceSpec; readonly status?: KubeServiceStatus }
+export interface KubeService extends Base<'Service'> {
+  readonly spec: KubeServiceSpec;
+  readonly status?: KubeServiceStatus;
+  /**
+   * The names of the pods the Service's EndpointSlices list (by `targetRef`), sorted: set only for
+   * Services read from a cluster, whose pod endpoints are these rather than the selector's pods.
+   * Absent for Services written as YAML, which select pods by `spec.selector`.
+   */
+  readonly endpointPods?: readonly string[];
+}
 export interface KubeNode extends Base<'Node'> { readonly spec: Readonly<Record<string, unknown>> }
 export interface MeshConfig extends Base<'MeshConfig'> { readonly spec: MeshConfigSpec }
 export interface MeshNetworks extends Base<'MeshNetworks'> { readonly spec: MeshNetworksSpec }

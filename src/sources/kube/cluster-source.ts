@@ -1,0 +1,94 @@
+/**
+ * The Kubernetes cluster as a source of `serve`, beside the file or etcd store (the one entry point
+ * the control plane calls): Namespaces, Services, EndpointSlices, Pods (`status.phase!=Failed`) and
+ * Nodes are listed and watched by supervised informers, translated (cluster-translator.ts) into the
+ * registry's cluster inputs, and the promise resolves behind the sync gate: once every informer has
+ * listed once, or after `syncTimeoutMs` with a warning naming the ones that did not (the caller then
+ * serves what it has, as istiod's SyncTimeout does). The Istio resources keep coming from the store.
+ */
+import type { Logger } from '../../lib/log/logger.js';
+import type { Registry } from '../../registry/registry.js';
+import { ClusterTranslator, type ClusterKind } from './cluster-translator.js';
+import { Informer, waitForSync, type BackoffPolicy, type InformerState, type KubeObject } from './informer.js';
+import { inClusterConfig, KubeconfigError, loadKubeconfig } from './kubeconfig.js';
+import { KubeTransport } from './kube-transport.js';
+
+export interface ClusterSourceOptions {
+  /** A kubeconfig file (`serve --kubeconfig`); absent: in-cluster (`KUBERNETES_SERVICE_HOST` and the service account). */
+  readonly kubeconfig?: string;
+  /** The kubeconfig context (default its `current-context`). */
+  readonly context?: string;
+  /** How long the first push waits for every informer's first list (default 30 s). */
+  readonly syncTimeoutMs?: number;
+  /** Retry backoff of the informers (default client-go's 0.8 s → 30 s). */
+  readonly backoff?: BackoffPolicy;
+}
+
+export interface ClusterSource {
+  /** Where the cluster is read from (the API server URL). */
+  readonly server: string;
+  /** Per informer: synced, last resourceVersion, relists, restarts, last error. */
+  status(): InformerState[];
+  stop(): Promise<void>;
+}
+
+/** What is read, and the kind each collection translates as. */
+const COLLECTIONS: readonly { readonly kind: ClusterKind; readonly name: string; readonly path: string; readonly fieldSelector?: string }[] = [
+  { kind: 'Namespace', name: 'namespaces', path: '/api/v1/namespaces' },
+  { kind: 'Node', name: 'nodes', path: '/api/v1/nodes' },
+  { kind: 'Service', name: 'services', path: '/api/v1/services' },
+  { kind: 'EndpointSlice', name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  // As istiod: Failed pods are never endpoints, and a cluster can hold many of them.
+  { kind: 'Pod', name: 'pods', path: '/api/v1/pods', fieldSelector: 'status.phase!=Failed' },
+];
+
+export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
+
+/** The transport to the cluster of `o`; throws (KubeconfigError, or a file's read error) when it cannot be used. */
+export function connectCluster(o: ClusterSourceOptions): KubeTransport {
+  if (o.kubeconfig !== undefined) return new KubeTransport(loadKubeconfig(o.kubeconfig, o.context));
+  const inCluster = inClusterConfig();
+  if (inCluster === undefined) throw new KubeconfigError('in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not in a pod); pass --kubeconfig PATH');
+  return new KubeTransport(inCluster);
+}
+
+/** Starts reading the cluster into `registry` and resolves behind the sync gate. Throws for an unusable kubeconfig. */
+export async function startClusterSource(o: ClusterSourceOptions, registry: Registry, log: Logger): Promise<ClusterSource> {
+  const transport = connectCluster(o);
+  const server = transport.connection.server;
+  const translator = new ClusterTranslator(registry.inputs.cluster, registry.mesh.value().rootNamespace);
+  const unsubscribe = registry.mesh.subscribe(() => translator.setSystemNamespace(registry.mesh.value().rootNamespace));
+  const handle = (kind: ClusterKind, obj: KubeObject, deleted: boolean): void => {
+    try {
+      translator.apply(kind, obj, deleted);
+    } catch (e) {
+      // A bug, not bad input (translation reads every field defensively): keep serving the rest.
+      log.error('a Kubernetes object could not be translated', { kind, object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  const informers = COLLECTIONS.map(
+    (c) =>
+      new Informer(
+        transport,
+        { name: c.name, path: c.path, ...(c.fieldSelector !== undefined ? { fieldSelector: c.fieldSelector } : {}), ...(o.backoff !== undefined ? { backoff: o.backoff } : {}) },
+        { add: (obj) => handle(c.kind, obj, false), update: (obj) => handle(c.kind, obj, false), delete: (obj) => handle(c.kind, obj, true) },
+      ),
+  );
+  for (const i of informers) i.start();
+  const timeoutMs = o.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
+  const gate = await waitForSync(informers, timeoutMs);
+  const counts = Object.fromEntries(informers.map((i) => [i.options.name, i.status().objects]));
+  if (gate.synced) log.info('Kubernetes cluster read', { server, ...counts });
+  else {
+    const errors = Object.fromEntries(informers.filter((i) => !i.synced).map((i) => [i.options.name, i.status().lastError]));
+    log.warn(`serving before the Kubernetes cluster is fully read: ${gate.pending.join(', ')} not listed within ${timeoutMs} ms; they are added as they arrive`, { server, errors });
+  }
+  return {
+    server,
+    status: () => informers.map((i) => i.status()),
+    stop: async () => {
+      unsubscribe();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}
