@@ -20,6 +20,8 @@ import type { CommandContext } from './command-context.js';
 import { registerProxyConfig } from './proxy-config-command.js';
 import { registerVersion } from './version-command.js';
 import { registerCompletion } from './completion-command.js';
+import { parseClientLocality, parseLabels } from './client-flags.js';
+import { registerDiff } from './diff-command.js';
 import { ListenRefused } from '../app/start-errors.js';
 import { StateDirLocked } from '../sources/file/state-lock.js';
 
@@ -331,6 +333,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
   registerProxyConfig(program, context);
   registerVersion(program, context);
   registerCompletion(program, context);
+  registerDiff(program, context);
   program
     .command('analyze')
     .description('analyze configuration for mistakes across objects, as istioctl analyze (message codes and levels)')
@@ -498,24 +501,4 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
   return n;
-}
-
-/** `region[/zone[/subzone]]`: one to three non-empty parts without spaces (cli-contract: parts optional). */
-function parseClientLocality(v: string): string {
-  const parts = v.split('/');
-  if (parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
-    throw new UsageError(`--client-locality takes region[/zone[/subzone]] (non-empty parts without spaces, e.g. us-east1/us-east1-b/rack-1), not ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function parseLabels(v: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of v.split(',')) {
-    if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--client-labels takes k=v pairs separated by commas, not ${JSON.stringify(part)}`);
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
 }
