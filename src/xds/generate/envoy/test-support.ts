@@ -13,7 +13,7 @@ import type { ProxyIdentity } from '../../server/node-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../types/resource-types.js';
 import type { XdsResourceType } from '../../types/resource-type.js';
 import type { PipelineOptions } from '../pipeline.js';
-import { OfflineGenerator, offlineProxyIdentity, type GeneratedResources } from '../offline-view.js';
+import { OfflineGenerator, offlineProxyIdentity, type GeneratedResources, type OfflineProxy } from '../offline-view.js';
 import { ENVOY_TYPE_REGISTRY, envoyGenerator } from './index.js';
 
 /** The project root, from dist/src/xds/generate/envoy/. */
@@ -40,14 +40,7 @@ export function registryOf(files: readonly SourceFile[]): Registry {
   return registryFromObjects(loaded.objects);
 }
 
-export interface SidecarOptions {
-  readonly namespace: string;
-  readonly ip?: string;
-  readonly name?: string;
-  readonly locality?: string;
-  readonly network?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+export type SidecarOptions = Omit<OfflineProxy, 'kind'>;
 
 /** The identity of an Envoy sidecar as istio-agent announces it (node id `sidecar~ip~name.ns~ns.svc.cluster.local`). */
 export function sidecar(o: SidecarOptions): ProxyIdentity {
