@@ -16,12 +16,13 @@ import type { LbEndpoint, LocalityLbEndpoints } from '../gen/envoy/config/endpoi
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema, type VirtualHost } from '../gen/envoy/config/route/v3/route_components_pb.js';
 import { unifiedDiff } from '../lib/text/line-diff.js';
-import { registryFromObjects } from '../app/offline-mesh.js';
+import { buildRegistry, createInputs, replaceInputs, type Registry } from '../registry/registry.js';
 import { admitConfig } from '../model/config/admission.js';
 import { loadConfig, type Finding, type SourceFile } from '../model/config/load.js';
 import { objectKey, type ConfigObject, type StringMap } from '../model/config/types.js';
 import { ENVOY_TYPE_REGISTRY } from '../xds/generate/envoy/index.js';
-import { OfflineGenerator, offlineProxyIdentity, type GeneratedResources } from '../xds/generate/offline-view.js';
+import { OfflineGenerator, type GeneratedResources } from '../xds/generate/offline-view.js';
+import { offlineProxyIdentity } from '../xds/server/offline-proxy.js';
 import { CLUSTER, LISTENER } from '../xds/types/resource-types.js';
 import type { XdsResourceType } from '../xds/types/resource-type.js';
 
@@ -165,17 +166,24 @@ export interface WhatIfResult {
 }
 
 export function whatIf(input: WhatIfInput): WhatIfResult {
-  const admission = admitConfig(input.changed);
+  return whatIfOnObjects(loadConfig(input.current).objects, input.changed, input.clients ?? {});
+}
+
+/**
+ * The same comparison against the objects a running control plane holds (`current`: every object
+ * of its registry inputs, registered WorkloadEntries included), for `/api/v1/what-if`.
+ */
+export function whatIfOnObjects(before: readonly ConfigObject[], changedFiles: readonly SourceFile[], selection: ClientSelection): WhatIfResult {
+  const admission = admitConfig(changedFiles);
   const findings = [...admission.refused, ...admission.warnings];
   if (admission.refused.length > 0) return { applicable: false, findings, objects: [], clients: [], changed: false, compared: [] };
-  const before = loadConfig(input.current).objects;
   const changedKeys = new Map(admission.objects.map((o) => [objectKey(o), o]));
   const after = [...before.filter((o) => !changedKeys.has(objectKey(o))), ...admission.objects];
   const currentByKey = new Map(before.map((o) => [objectKey(o), o]));
   const objects = admission.objects.map((o) => objectChange(currentByKey.get(objectKey(o)), o));
-  const clients = clientClasses([...before, ...after], input.clients ?? {});
-  const beforeGen = new OfflineGenerator(registryFromObjects(before));
-  const afterGen = new OfflineGenerator(registryFromObjects(after));
+  const clients = clientClasses([...before, ...after], selection);
+  const beforeGen = new OfflineGenerator(registryOf(before));
+  const afterGen = new OfflineGenerator(registryOf(after));
   const changes: ClientChanges[] = [];
   for (const client of clients) {
     const proxy = offlineProxyIdentity({ ...client, name: 'what-if' });
@@ -184,6 +192,14 @@ export function whatIf(input: WhatIfInput): WhatIfResult {
   }
   const changed = changes.length > 0 || objects.some((o) => o.change !== 'unchanged');
   return { applicable: true, findings, objects, clients: changes, changed, compared: clients.map(clientLabel) };
+}
+
+/** A registry of one snapshot, wired as `serve` wires it. */
+function registryOf(objects: readonly ConfigObject[]): Registry {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  replaceInputs(inputs, objects);
+  return registry;
 }
 
 /** The client classes of a selection (see ClientSelection), in namespace order, sidecar first. */

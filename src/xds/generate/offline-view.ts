@@ -4,19 +4,24 @@
  * cache. Nothing is served and nothing subscribes to the registry. Used by the what-if comparison
  * (`meshbridge diff`) and by the generator tests.
  */
-import { create, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import type { Registry } from '../../registry/registry.js';
 import type { ResourceSink } from '../cache/resource-cache.js';
-import { proxyIdentityFromNode, type ProxyIdentity, type ProxyKind } from '../server/node-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { envoyGenerator } from './envoy/index.js';
 import { grpcGenerator, XdsPipeline, type PipelineOptions } from './pipeline.js';
+
+/**
+ * The proxy a view is generated for: the xDS server's identity of a node (xds/server/node-identity;
+ * xds/server/offline-proxy.ts builds one from client attributes). Named through the pipeline so this
+ * module does not import the server layer.
+ */
+export type ViewProxy = Parameters<XdsPipeline['viewOf']>[0];
 
 /** One view's resources by xDS type, keyed by resource name. */
 export interface GeneratedResources {
@@ -63,7 +68,7 @@ export class OfflineGenerator {
   }
 
   /** `requestedListeners`: the LDS names the proxy subscribes to (a proxyless server asks for its inbound listeners by name). */
-  generate(proxy: ProxyIdentity, requestedListeners?: readonly string[]): GeneratedResources {
+  generate(proxy: ViewProxy, requestedListeners?: readonly string[]): GeneratedResources {
     const viewKey = this.pipeline.viewOf(proxy);
     if (requestedListeners !== undefined) this.pipeline.noteRequestedListeners(viewKey, requestedListeners);
     let resolved = viewKey;
@@ -79,38 +84,4 @@ export class OfflineGenerator {
     if (!m) byType.set(typeUrl, (m = new Map<string, unknown>()));
     return m;
   }
-}
-
-/** A client proxy described by the attributes a view is keyed by (the node it would announce). */
-export interface OfflineProxy {
-  /** `envoy`: an Istio-style sidecar; `grpc`: a proxyless gRPC client (node metadata GENERATOR grpc). */
-  readonly kind: ProxyKind;
-  readonly namespace: string;
-  readonly ip?: string;
-  /** The workload name in the node id (default `client`). */
-  readonly name?: string;
-  /** `region/zone/subzone`, parts optional. */
-  readonly locality?: string;
-  readonly network?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-/**
- * The identity of such a proxy as its node announces it: `sidecar~IP~NAME.NS~NS.svc.cluster.local`
- * (istio-agent) or `proxyless~...` with GENERATOR grpc.
- */
-export function offlineProxyIdentity(o: OfflineProxy): ProxyIdentity {
-  const [region = '', zone = '', subZone = ''] = (o.locality ?? '').split('/');
-  return proxyIdentityFromNode(
-    create(NodeSchema, {
-      id: `${o.kind === 'grpc' ? 'proxyless' : 'sidecar'}~${o.ip ?? ''}~${o.name ?? 'client'}.${o.namespace}~${o.namespace}.svc.cluster.local`,
-      metadata: {
-        ...(o.kind === 'grpc' ? { GENERATOR: 'grpc' } : {}),
-        NAMESPACE: o.namespace,
-        ...(o.network !== undefined ? { NETWORK: o.network } : {}),
-        ...(o.labels ? { LABELS: { ...o.labels } } : {}),
-      },
-      locality: { region, zone, subZone },
-    }),
-  );
 }

@@ -13,7 +13,8 @@ import type { ProxyIdentity } from '../../server/node-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../types/resource-types.js';
 import type { XdsResourceType } from '../../types/resource-type.js';
 import type { PipelineOptions } from '../pipeline.js';
-import { OfflineGenerator, offlineProxyIdentity, type GeneratedResources, type OfflineProxy } from '../offline-view.js';
+import { OfflineGenerator, type GeneratedResources } from '../offline-view.js';
+import { offlineProxyIdentity, type OfflineProxy } from '../../server/offline-proxy.js';
 import { ENVOY_TYPE_REGISTRY, envoyGenerator } from './index.js';
 
 /** The project root, from dist/src/xds/generate/envoy/. */
