@@ -21,13 +21,9 @@ function indent(text: string, prefix: string): string[] {
 }
 
 export function formatWhatIfText(r: WhatIfResult): string {
-  const lines: string[] = r.findings.map((f) => {
-    const { severity, ...rest } = f;
-    return formatFinding(rest, severity === 'error' ? 'error' : 'warning');
-  });
+  const lines: string[] = [...r.errors.map((f) => formatFinding(f, 'error')), ...r.warnings.map((f) => formatFinding(f, 'warning'))];
   if (!r.applicable) {
-    const errors = r.findings.filter((f) => f.severity === 'error').length;
-    lines.push(`invalid: ${plural(errors, 'error')} in the changed files; nothing would be applied and nothing was compared`);
+    lines.push(`invalid: ${plural(r.errors.length, 'error')} in the changed files; nothing would be applied and nothing was compared`);
     return `${lines.join('\n')}\n`;
   }
   for (const o of r.objects) {

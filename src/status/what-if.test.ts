@@ -109,8 +109,8 @@ test('what-if: an invalid file lists its findings with positions and changes not
   assert.deepEqual(r.objects, []);
   assert.deepEqual(r.clients, []);
   assert.deepEqual(
-    r.findings.map((f) => [f.severity, f.file, f.line, f.kind, f.name, f.field]),
-    [['error', 'change.yaml', 10, 'VirtualService', 'a', 'spec.http[0].route[0].weight']],
+    r.errors.map((f) => [f.file, f.line, f.kind, f.name, f.field]),
+    [['change.yaml', 10, 'VirtualService', 'a', 'spec.http[0].route[0].weight']],
   );
 });
 

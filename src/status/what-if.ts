@@ -19,6 +19,7 @@ import { unifiedDiff } from '../lib/text/line-diff.js';
 import { buildRegistry, createInputs, replaceInputs, type Registry } from '../registry/registry.js';
 import { admitConfig } from '../model/config/admission.js';
 import { loadConfig, type Finding, type SourceFile } from '../model/config/load.js';
+import type { FindingReport } from '../model/config/format-finding.js';
 import { objectKey, type ConfigObject, type StringMap } from '../model/config/types.js';
 import { ENVOY_TYPE_REGISTRY } from '../xds/generate/envoy/index.js';
 import { OfflineGenerator, type GeneratedResources } from '../xds/generate/offline-view.js';
@@ -59,8 +60,8 @@ export interface ClientSelection {
   readonly labels?: StringMap;
 }
 
-/** A finding with its position (file, line, column) and severity. */
-export type WhatIfFinding = Finding;
+/** A finding with its position (file, line, column), as `validate -o json` reports it (cli-contract `Finding`). */
+export type WhatIfFinding = FindingReport;
 
 export type ObjectChangeKind = 'created' | 'configured' | 'unchanged';
 
@@ -152,10 +153,11 @@ export interface ClientChanges {
 }
 
 export interface WhatIfResult {
-  /** false: a changed file has errors (`findings`); nothing would be applied and nothing is compared. */
+  /** false: a changed file has errors (`errors`); nothing would be applied and nothing is compared. */
   readonly applicable: boolean;
   /** Errors and warnings of the changed files, positioned. */
-  readonly findings: readonly WhatIfFinding[];
+  readonly errors: readonly WhatIfFinding[];
+  readonly warnings: readonly WhatIfFinding[];
   readonly objects: readonly ObjectChange[];
   /** Per client class, only classes whose configuration would change. */
   readonly clients: readonly ClientChanges[];
@@ -175,8 +177,8 @@ export function whatIf(input: WhatIfInput): WhatIfResult {
  */
 export function whatIfOnObjects(before: readonly ConfigObject[], changedFiles: readonly SourceFile[], selection: ClientSelection): WhatIfResult {
   const admission = admitConfig(changedFiles);
-  const findings = [...admission.refused, ...admission.warnings];
-  if (admission.refused.length > 0) return { applicable: false, findings, objects: [], clients: [], changed: false, compared: [] };
+  const findings = { errors: admission.refused.map(findingReport), warnings: admission.warnings.map(findingReport) };
+  if (admission.refused.length > 0) return { applicable: false, ...findings, objects: [], clients: [], changed: false, compared: [] };
   const changedKeys = new Map(admission.objects.map((o) => [objectKey(o), o]));
   const after = [...before.filter((o) => !changedKeys.has(objectKey(o))), ...admission.objects];
   const currentByKey = new Map(before.map((o) => [objectKey(o), o]));
@@ -191,7 +193,12 @@ export function whatIfOnObjects(before: readonly ConfigObject[], changedFiles: r
     if (c.clusters.length + c.endpoints.length + c.routes.length + c.listeners.length > 0) changes.push(c);
   }
   const changed = changes.length > 0 || objects.some((o) => o.change !== 'unchanged');
-  return { applicable: true, findings, objects, clients: changes, changed, compared: clients.map(clientLabel) };
+  return { applicable: true, ...findings, objects, clients: changes, changed, compared: clients.map(clientLabel) };
+}
+
+function findingReport(f: Finding): FindingReport {
+  const { severity: _severity, ...rest } = f;
+  return rest;
 }
 
 /** A registry of one snapshot, wired as `serve` wires it. */

@@ -30,7 +30,7 @@ test('what-if API: an invalid file answers 200 with its positioned findings and 
   assert.ok(r.status === 200);
   assert.equal(r.body.applicable, false);
   assert.deepEqual(r.body.clients, []);
-  assert.deepEqual(r.body.findings.map((f) => [f.file, f.line, f.field]), [['pasted.yaml', 5, 'spec.hosts']]);
+  assert.deepEqual(r.body.errors.map((f) => [f.file, f.line, f.field]), [['pasted.yaml', 5, 'spec.hosts']]);
 });
 
 test('what-if API: a malformed request answers 400 naming what is wrong', () => {
