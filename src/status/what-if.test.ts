@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT } from '../xds/generate/envoy/test-support.js';
+import { exampleFiles, PROJECT_ROOT } from '../xds/generate/envoy/test-support.js';
 import { whatIf, type ClientSelection, type WhatIfResult } from './what-if.js';
 
 const MESH = join(PROJECT_ROOT, 'test', 'fixtures', 'what-if', 'mesh.yaml');
@@ -121,4 +121,16 @@ test('what-if: a file equal to the current objects changes nothing', () => {
   assert.deepEqual(r.objects.map((o) => o.change), ['unchanged']);
   assert.deepEqual(r.clients, []);
   assert.deepEqual(r.compared, ['envoy ns=apps', 'grpc ns=apps']);
+});
+
+test('what-if: re-applying files of a configuration changes nothing: a replaced object keeps its creation order (VIP allocation, oldest-wins)', () => {
+  const examples = exampleFiles();
+  for (const name of ['20-details-vm-and-pods.yaml', '50-multi-network.yaml']) {
+    const file = examples.find((f) => f.path.endsWith(name));
+    assert.ok(file, name);
+    const r = whatIf({ current: examples, changed: [{ path: `copy-of-${name}`, text: file.text }] });
+    assert.equal(r.applicable, true, name);
+    assert.deepEqual(r.clients, [], `${name}: ${JSON.stringify(r.clients.map((c) => c.label))}`);
+    assert.equal(r.changed, false, name);
+  }
 });

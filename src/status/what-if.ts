@@ -179,10 +179,9 @@ export function whatIfOnObjects(before: readonly ConfigObject[], changedFiles: r
   const admission = admitConfig(changedFiles);
   const findings = { errors: admission.refused.map(findingReport), warnings: admission.warnings.map(findingReport) };
   if (admission.refused.length > 0) return { applicable: false, ...findings, objects: [], clients: [], changed: false, compared: [] };
-  const changedKeys = new Map(admission.objects.map((o) => [objectKey(o), o]));
-  const after = [...before.filter((o) => !changedKeys.has(objectKey(o))), ...admission.objects];
   const currentByKey = new Map(before.map((o) => [objectKey(o), o]));
   const objects = admission.objects.map((o) => objectChange(currentByKey.get(objectKey(o)), o));
+  const after = applied(before, admission.objects);
   const clients = clientClasses([...before, ...after], selection);
   const beforeGen = new OfflineGenerator(registryOf(before));
   const afterGen = new OfflineGenerator(registryOf(after));
@@ -194,6 +193,29 @@ export function whatIfOnObjects(before: readonly ConfigObject[], changedFiles: r
   }
   const changed = changes.length > 0 || objects.some((o) => o.change !== 'unchanged');
   return { applicable: true, ...findings, objects, clients: changes, changed, compared: clients.map(clientLabel) };
+}
+
+/**
+ * The configuration after the change, as the store would hold it after `apply`: an object that
+ * replaces another takes its place and its creation (order and creationTimestamp: a Kubernetes
+ * update keeps them), so creation-ordered outcomes (the oldest ServiceEntry wins a host, VIP
+ * allocation, DestinationRule precedence) do not move; new objects are created after all others.
+ * The changed object keeps its own file and line.
+ */
+function applied(before: readonly ConfigObject[], changed: readonly ConfigObject[]): ConfigObject[] {
+  const changedByKey = new Map(changed.map((o) => [objectKey(o), o]));
+  const replaced = new Set<string>();
+  const after = before.map((current): ConfigObject => {
+    const key = objectKey(current);
+    const next = changedByKey.get(key);
+    if (next === undefined) return current;
+    replaced.add(key);
+    const creationTimestamp = next.metadata.creationTimestamp ?? current.metadata.creationTimestamp;
+    return { ...next, metadata: { ...next.metadata, ...(creationTimestamp !== undefined ? { creationTimestamp } : {}) }, origin: { ...next.origin, order: current.origin.order } };
+  });
+  let order = Math.max(-1, ...before.map((o) => o.origin.order));
+  for (const o of changed) if (!replaced.has(objectKey(o))) after.push({ ...o, origin: { ...o.origin, order: ++order } });
+  return after;
 }
 
 function findingReport(f: Finding): FindingReport {
