@@ -252,10 +252,14 @@ export function clientLabel(c: WhatIfClient): string {
   return parts.join(' ');
 }
 
-/** What kubectl diff compares: the object without its position in a file. */
+/**
+ * What kubectl diff compares: the object without its position in a file and without the metadata
+ * the store manages (an apply keeps or sets them: creation time, resource version, generation, uid).
+ */
 function comparable(o: ConfigObject): unknown {
-  const { origin: _origin, ...rest } = o;
-  return rest;
+  const { origin: _origin, apiVersion, kind, metadata, ...rest } = o;
+  const { creationTimestamp: _created, resourceVersion: _version, generation: _generation, uid: _uid, ...meta } = metadata;
+  return { apiVersion, kind, metadata: meta, ...rest };
 }
 
 function objectChange(current: ConfigObject | undefined, changed: ConfigObject): ObjectChange {
