@@ -60,7 +60,10 @@ test('service detail: pods and VMs side by side with ports, network, locality an
   assert.deepEqual(pod?.selector, { app: 'reviews' });
   assert.equal(pod?.labels['version'], 'v1');
   assert.equal(pod?.location, `${FILE}:20`);
-  assert.deepEqual(detail.leftOut, []);
+  assert.deepEqual(
+    detail.leftOut.map((x) => [x.source, x.reason]),
+    [['WorkloadEntry/other/reviews-elsewhere', 'namespace']],
+  );
 });
 
 test('service detail: inline endpoints name their ServiceEntry; an unknown service is undefined (404)', () => {

@@ -34,13 +34,17 @@ function kindOf(source: string): EndpointKind {
   return 'inline';
 }
 
-/** The service's members: its endpoints grouped by source, plus the candidates left out as unhealthy. */
-function membersOf(registry: Registry, s: MergedService): { members: ServiceMember[]; leftOut: LeftOut[] } {
+/**
+ * The service's members: its endpoints grouped by source, plus the candidates left out as unhealthy.
+ * `everyNamespace`: also say which workloads of other namespaces match a selector (the detail view;
+ * the table looks only at each selector's namespace, which is all its counts need).
+ */
+function membersOf(registry: Registry, s: MergedService, everyNamespace: boolean): { members: ServiceMember[]; leftOut: LeftOut[] } {
   const bySource = new Map<string, Endpoint[]>();
   for (const e of s.endpoints) bySource.set(e.source, [...(bySource.get(e.source) ?? []), e]);
   const members: ServiceMember[] = [];
   const leftOut: LeftOut[] = [];
-  const workloads = registry.workloads.list();
+  const everyWorkload = everyNamespace ? registry.workloads.list() : undefined;
   for (const bundleKey of s.bundles) {
     const bundle = registry.bundles.get(bundleKey);
     if (!bundle) continue;
@@ -49,7 +53,7 @@ function membersOf(registry: Registry, s: MergedService): { members: ServiceMemb
       members.push(memberOf(registry, source, endpoints, bundleKey, bundle.selector));
       bySource.delete(source);
     }
-    for (const x of explainBundle(bundle, workloads)) {
+    for (const x of explainBundle(bundle, everyWorkload ?? registry.workloadsByNamespace.lookup(bundle.namespace))) {
       const w = registry.workloads.get(x.source);
       if (x.reason === 'unhealthy' && w !== undefined) members.push(leftOutMember(registry, w, s, bundleKey, bundle.selector, x.detail ?? ''));
       else leftOut.push({ source: x.source, reason: x.reason, detail: x.detail ?? '' });
@@ -190,13 +194,13 @@ function byNamespaceAndHost(a: MergedService, b: MergedService): number {
 /** `GET /api/v1/services`: every service of every source, by namespace then host. */
 export function servicesView(registry: Registry): ServicesResponse {
   const services = registry.services.list().sort(byNamespaceAndHost);
-  return { services: services.map((s) => summaryOf(registry, s, membersOf(registry, s).members)) };
+  return { services: services.map((s) => summaryOf(registry, s, membersOf(registry, s, false).members)) };
 }
 
 /** `GET /api/v1/services/{namespace}/{host}`; undefined when there is no such service (404). */
 export function serviceDetailView(registry: Registry, namespace: string, host: string): ServiceDetail | undefined {
   const s = registry.services.get(`${namespace}/${host}`);
   if (s === undefined) return undefined;
-  const { members, leftOut } = membersOf(registry, s);
+  const { members, leftOut } = membersOf(registry, s, true);
   return { ...summaryOf(registry, s, members), members, leftOut };
 }
