@@ -13,14 +13,13 @@ import { Option, type Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { storeUrlOrDefault } from '../sources/store-url.js';
 import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
-import { loadConfig, type Finding } from '../model/config/load.js';
+import type { Finding } from '../model/config/load.js';
+import { admitConfig } from '../model/config/admission.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { qualifiedKind } from '../model/config/kind-names.js';
 import { StoreUnavailableError } from '../model/config/store.js';
 import { applyObjects } from '../app/apply-objects.js';
 import type { ConfigObject } from '../model/config/types.js';
-import { duplicateFindings } from '../model/config/duplicates.js';
-import { UNKNOWN_KIND_RULE } from '../model/config/validation/validate-resource.js';
 import { readConfigFiles } from '../sources/file/read-files.js';
 import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
 import { openCliStore, requireSharedStore, StoreUnreachable } from './store-client.js';
@@ -44,17 +43,12 @@ async function placeInNamespace(admitted: { objects: ConfigObject[]; refused: Fi
 }
 
 /**
- * Admission with positions: errors, unknown kinds, unknown fields (kubectl's default strict field
- * validation) and duplicates refuse the apply.
+ * Admission with positions (model/config/admission.ts): errors, unknown kinds, unknown fields
+ * (kubectl's default strict field validation) and duplicates refuse the apply.
  */
 export async function admitFiles(paths: readonly string[]): Promise<{ objects: ConfigObject[]; refused: Finding[] }> {
-  const files = await readConfigFiles(paths);
-  const loaded = loadConfig(files, { strict: true });
-  const refused = loaded.findings
-    .filter((f) => f.severity === 'error')
-    .map((f) => (f.rule === UNKNOWN_KIND_RULE ? { ...f, message: `${f.message} apply stores only kinds meshbridge reads.` } : f));
-  refused.push(...duplicateFindings(loaded.objects));
-  return { objects: loaded.objects, refused };
+  const { objects, refused } = admitConfig(await readConfigFiles(paths));
+  return { objects, refused };
 }
 
 export async function runApply(o: ApplyOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -1,6 +1,7 @@
 /** `meshbridge endpoints --config PATH...` (cli-contract). */
 import { Option, type Command } from 'commander';
 import type { CommandContext } from './command-context.js';
+import { parseClientLocality, parseLabels } from './client-flags.js';
 import { registryFromObjects } from '../registry/offline-mesh.js';
 import { endpointsReport, type EndpointsReport } from '../status/endpoints-report.js';
 import { loadConfig } from '../model/config/load.js';
@@ -161,24 +162,4 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`--port must be a number from 1 to 65535, not ${JSON.stringify(v)}`);
   return n;
-}
-
-/** `region[/zone[/subzone]]`: one to three non-empty parts without spaces (cli-contract: parts optional). */
-function parseClientLocality(v: string): string {
-  const parts = v.split('/');
-  if (parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
-    throw new UsageError(`--client-locality takes region[/zone[/subzone]] (non-empty parts without spaces, e.g. us-east1/us-east1-b/rack-1), not ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function parseLabels(v: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of v.split(',')) {
-    if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--client-labels takes k=v pairs separated by commas, not ${JSON.stringify(part)}`);
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
 }

@@ -26,6 +26,7 @@ import { registerProxyConfig } from './proxy-config-command.js';
 import { registerVersion } from './version-command.js';
 import { registerCompletion } from './completion-command.js';
 import { registerAnalyze } from './analyze-command.js';
+import { registerDiff } from './diff-command.js';
 export { isLoopbackAddress } from './serve-command.js';
 
 /**
@@ -42,7 +43,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
   const context: CommandContext = { out, err, setExitCode: (code) => (exitCode = code) };
   // The order of the commands in help and in docs/cli.md.
-  for (const register of [registerValidate, registerEndpoints, registerServe, registerProxyStatus, registerGet, registerWorkload, registerAgent, registerApply, registerDelete, registerProxyConfig, registerVersion, registerCompletion, registerAnalyze]) {
+  for (const register of [registerValidate, registerEndpoints, registerServe, registerProxyStatus, registerGet, registerWorkload, registerAgent, registerApply, registerDelete, registerProxyConfig, registerVersion, registerCompletion, registerAnalyze, registerDiff]) {
     register(program, context);
   }
   if (inspect !== undefined) {

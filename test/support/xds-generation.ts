@@ -1,24 +1,20 @@
 /**
  * Test helpers for the xDS generators (Envoy and proxyless gRPC): a registry from YAML,
  * an Istio-style sidecar node, and the resources the push pipeline hands the cache for that node's
- * view, recorded by a fake sink (the same path `serve` uses: XdsPipeline.viewOf → generator).
+ * view (offline-view.ts: the same path `serve` uses, XdsPipeline.viewOf → generator).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
-import type { Cluster } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
-import type { ClusterLoadAssignment } from '../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import type { Listener } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
-import type { RouteConfiguration } from '../../src/gen/envoy/config/route/v3/route_pb.js';
+import { toJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import { registryFromObjects } from '../../src/registry/offline-mesh.js';
 import { loadConfig, type SourceFile } from '../../src/model/config/load.js';
 import type { Registry } from '../../src/registry/registry.js';
-import type { ResourceSink } from '../../src/xds/cache/resource-cache.js';
-import { proxyIdentityFromNode, type ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
+import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import type { XdsResourceType } from '../../src/xds/types/resource-type.js';
-import { XdsPipeline, type PipelineOptions } from '../../src/xds/generate/pipeline.js';
+import type { PipelineOptions } from '../../src/xds/generate/pipeline.js';
+import { OfflineGenerator, type GeneratedResources } from '../../src/xds/generate/offline-view.js';
+import { offlineProxyIdentity, type OfflineProxy } from '../../src/model/mesh/offline-proxy.js';
 import { ENVOY_TYPE_REGISTRY, envoyGenerator } from '../../src/xds/generate/envoy/index.js';
 import { PROJECT_ROOT } from './paths.js';
 
@@ -43,89 +39,24 @@ export function registryOf(files: readonly SourceFile[]): Registry {
   return registryFromObjects(loaded.objects);
 }
 
-export interface SidecarOptions {
-  readonly namespace: string;
-  readonly ip?: string;
-  readonly name?: string;
-  readonly locality?: string;
-  readonly network?: string;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+export type SidecarOptions = Omit<OfflineProxy, 'kind'>;
 
 /** The identity of an Envoy sidecar as istio-agent announces it (node id `sidecar~ip~name.ns~ns.svc.cluster.local`). */
 export function sidecar(o: SidecarOptions): ProxyIdentity {
-  const [region = '', zone = '', subZone = ''] = (o.locality ?? '').split('/');
-  return proxyIdentityFromNode(
-    create(NodeSchema, {
-      id: `sidecar~${o.ip ?? ''}~${o.name ?? 'client'}.${o.namespace}~${o.namespace}.svc.cluster.local`,
-      metadata: {
-        NAMESPACE: o.namespace,
-        ...(o.network !== undefined ? { NETWORK: o.network } : {}),
-        ...(o.labels ? { LABELS: { ...o.labels } } : {}),
-      },
-      locality: { region, zone, subZone },
-    }),
-  );
+  return offlineProxyIdentity({ kind: 'envoy', ...o });
 }
 
 /** The identity of a proxyless gRPC client (node id `proxyless~10.9.0.1~client.<ns>~...`, GENERATOR grpc). */
 export function proxylessClient(namespace: string, locality = ''): ProxyIdentity {
-  const [region = '', zone = '', subZone = ''] = locality.split('/');
-  return proxyIdentityFromNode(
-    create(NodeSchema, {
-      id: `proxyless~10.9.0.1~client.${namespace}~${namespace}.svc.cluster.local`,
-      metadata: { GENERATOR: 'grpc', NAMESPACE: namespace },
-      locality: { region, zone, subZone },
-    }),
-  );
+  return offlineProxyIdentity({ kind: 'grpc', namespace, ip: '10.9.0.1', locality });
 }
 
-export interface EnvoyResources {
-  readonly listeners: ReadonlyMap<string, Listener>;
-  readonly routes: ReadonlyMap<string, RouteConfiguration>;
-  readonly clusters: ReadonlyMap<string, Cluster>;
-  readonly endpoints: ReadonlyMap<string, ClusterLoadAssignment>;
-}
+export type EnvoyResources = GeneratedResources;
 
 /** Generates the view of `proxy` through the push pipeline and returns what reached the cache. */
 /** `requestedListeners`: the LDS names the proxy subscribes to (a proxyless server asks for its inbound listeners by name). */
 export function generateFor(registry: Registry, proxy: ProxyIdentity, generators: PipelineOptions['generators'] = { envoy: envoyGenerator }, requestedListeners?: readonly string[]): EnvoyResources {
-  // A recording sink: per view and type the resources as handed in; aliases resolved on read.
-  const views = new Map<string, Map<string, Map<string, unknown>>>();
-  const aliases = new Map<string, string>();
-  const slot = (view: string, typeUrl: string): Map<string, unknown> => {
-    let byType = views.get(view);
-    if (!byType) views.set(view, (byType = new Map<string, Map<string, unknown>>()));
-    let m = byType.get(typeUrl);
-    if (!m) byType.set(typeUrl, (m = new Map<string, unknown>()));
-    return m;
-  };
-  const sink: ResourceSink = {
-    setResources(view, type, resources) {
-      const m = slot(view, type.typeUrl);
-      m.clear();
-      for (const [name, r] of resources) m.set(name, r.message);
-    },
-    updateResources(view, type, upserts, removals) {
-      const m = slot(view, type.typeUrl);
-      for (const name of removals) m.delete(name);
-      for (const [name, r] of upserts) m.set(name, r.message);
-    },
-    alias(view, target) {
-      if (target === undefined) aliases.delete(view);
-      else aliases.set(view, target);
-    },
-    dropView(view) {
-      views.delete(view);
-    },
-  };
-  const pipeline = new XdsPipeline({ registry, cache: sink, generators });
-  const viewKey = pipeline.viewOf(proxy);
-  if (requestedListeners !== undefined) pipeline.noteRequestedListeners(viewKey, requestedListeners);
-  let resolved = viewKey;
-  for (let i = 0; i < 10 && aliases.has(resolved); i++) resolved = aliases.get(resolved) ?? resolved;
-  const get = <D extends DescMessage>(t: XdsResourceType<D>) => (views.get(resolved)?.get(t.typeUrl) ?? new Map()) as Map<string, MessageShape<D>>;
-  return { listeners: get(LISTENER), routes: get(ROUTE), clusters: get(CLUSTER), endpoints: get(ENDPOINT) };
+  return new OfflineGenerator(registry, generators).generate(proxy, requestedListeners);
 }
 
 /** Every resource with its type descriptor, in a stable order (type, then name). */
