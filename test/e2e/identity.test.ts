@@ -107,7 +107,7 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
   const allLogs = (): string => [...agents].map(([n, a]) => `--- agent ${n}:\n${a.log().slice(-2000)}`).join('\n');
   const startAgent = async (name: string, groupName: string, ip: string, extra: readonly string[]): Promise<AgentProcess> => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-id-agent-'));
-    const conf = await runCli(['workload', 'entry', 'configure', '-f', join(groupsDir, `${groupName}.yaml`), '-o', dir, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 15_000);
+    const conf = await runCli(['workload', 'entry', 'configure', '-f', join(groupsDir, `${groupName}.yaml`), '-o', dir, '--control-plane', serve.xdsTls, '--state-dir', `${serve.dir}.state`], 60_000);
     assert.equal(conf.code, 0, conf.stderr);
     const child = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--xds-proxy-address', '127.0.0.1:0', '--sds-address', 'off', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
