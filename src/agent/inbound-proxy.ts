@@ -32,6 +32,7 @@ import type { RBAC } from '../gen/envoy/config/rbac/v3/rbac_pb.js';
 import { CERT_DIR, CERT_FILES } from './certificates.js';
 import { authorizeConnection, type ConnectionAttributes } from './rbac-evaluator.js';
 import { ListenError } from './xds-proxy.js';
+import { errorMessage } from '../lib/errors.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 export const MTLS_MODES: readonly MtlsMode[] = ['STRICT', 'PERMISSIVE', 'DISABLE'];
@@ -266,7 +267,7 @@ export class InboundProxy {
         resolve(typeof a === 'object' && a !== null ? a.port : this.#o.port);
       });
     }).catch((e: unknown) => {
-      throw new ListenError(`cannot listen on ${this.#o.host}:${this.#o.port} for inbound traffic: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ListenError(`cannot listen on ${this.#o.host}:${this.#o.port} for inbound traffic: ${errorMessage(e)}`);
     });
     server.on('error', (e) => this.#o.log?.(`inbound ${this.#o.host}:${this.#port}: ${e.message}`));
     this.#server = server;

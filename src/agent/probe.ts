@@ -10,6 +10,7 @@
  * Time comes from an injected `Timers` so the state machine runs under a fake clock in tests.
  */
 import type { ReadinessProbe } from '../model/config/types.js';
+import { errorMessage } from '../lib/errors.js';
 
 /** The outcome of one probe, or of a run of them. `message` is the error text ('' when healthy). */
 export interface ProbeResult {
@@ -180,7 +181,7 @@ export class ProbeRunner {
       } catch (e) {
         attempt = Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
-      attempt.then(finish, (e: unknown) => finish({ healthy: false, message: e instanceof Error ? e.message : String(e) }));
+      attempt.then(finish, (e: unknown) => finish({ healthy: false, message: errorMessage(e) }));
     });
   }
 }

@@ -27,6 +27,7 @@ import { SECRET } from '../xds/types/resource-types.js';
 import type { IssuedCertificate } from './certificates.js';
 import { ListenError, loopbackAddressProblem } from './xds-proxy.js';
 import { shutdownGracefully } from '../lib/grpc/shutdown.js';
+import { errorMessage } from '../lib/errors.js';
 
 /** A fresh 0700 folder beside `socketPath` to bind in (lib/fs/modes.ts: the umask does not decide). */
 function privateStaging(socketPath: string): { readonly dir: string; readonly socket: string } {
@@ -143,7 +144,7 @@ export class SdsServer {
       }
     } catch (e) {
       server.forceShutdown();
-      throw new ListenError(`cannot listen on ${address} for SDS: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ListenError(`cannot listen on ${address} for SDS: ${errorMessage(e)}`);
     } finally {
       if (staging !== undefined) rmSync(staging.dir, { recursive: true, force: true });
     }

@@ -48,6 +48,7 @@ import {
 } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { ADS_SERVICE_NAME } from '../xds/server/ads-service.js';
 import { shutdownGracefully } from '../lib/grpc/shutdown.js';
+import { errorMessage } from '../lib/errors.js';
 
 /** Where and how the agent reaches the control plane. */
 export interface UpstreamTarget {
@@ -197,7 +198,7 @@ export class XdsProxy {
       server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
       server.forceShutdown();
-      throw new ListenError(`cannot listen on ${address} for the xDS proxy: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ListenError(`cannot listen on ${address} for the xDS proxy: ${errorMessage(err)}`);
     });
     this.#server = server;
     const host = splitHostPort(address)?.host ?? '127.0.0.1';
@@ -259,7 +260,7 @@ export class XdsProxy {
     try {
       target = this.#o.upstream();
     } catch (e) {
-      down.emit('error', { code: grpcStatus.UNAVAILABLE, details: `xDS proxy: no upstream: ${e instanceof Error ? e.message : String(e)}` });
+      down.emit('error', { code: grpcStatus.UNAVAILABLE, details: `xDS proxy: no upstream: ${errorMessage(e)}` });
       return;
     }
     const client = new Client(target.address, target.credentials, target.options ?? {});

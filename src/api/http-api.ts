@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../lib/errors.js';
 
 export interface HttpResponse {
   readonly status: number;
@@ -37,7 +38,7 @@ export class HttpApi {
       }
       Promise.resolve()
         .then(() => handler(url))
-        .then(respond, (e: unknown) => respond(json({ error: e instanceof Error ? e.message : String(e) }, 500)));
+        .then(respond, (e: unknown) => respond(json({ error: errorMessage(e) }, 500)));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {

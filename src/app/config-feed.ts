@@ -15,6 +15,7 @@ import type { Change, ConfigStore, FilesReport, StoreEvent, StoreWatch } from '.
 import { isOfKind, objectKey, type ConfigObject, type Kind } from '../model/config/types.js';
 import { replaceInputs, type KindInputs, type RegistryInputs } from '../registry/registry.js';
 import type { FeedStatus } from '../status/feed-status.js';
+import { errorMessage } from '../lib/errors.js';
 
 export type { FeedStatus };
 
@@ -62,7 +63,7 @@ export class ConfigFeed {
         return;
       } catch (e) {
         if (this.stopped) return;
-        const message = e instanceof Error ? e.message : String(e);
+        const message = errorMessage(e);
         if (backoff.attempts === 0) this.o.log.warn('the configuration store is unreachable; retrying', { store: this.store.description, error: message });
         this.state = { ...this.state, message };
         await sleep(backoff.next());

@@ -36,6 +36,7 @@ import type { CertificateAuthority } from '../security/ca.js';
 import { ServingCertificate } from '../security/server-certificate.js';
 import { streamAdmission } from '../security/stream-admission.js';
 import { certificateServiceDefinition, certificateServiceImplementation } from '../security/cert-service.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface Listening {
   /** The plaintext xDS port ('' when turned off). */
@@ -167,7 +168,7 @@ export class ControlPlane {
     );
     this.servingCertificate = new ServingCertificate(() => this.certificateAuthority(), {
       ...(o.serverCertificateTtlSeconds !== undefined ? { ttlSeconds: o.serverCertificateTtlSeconds } : {}),
-      onError: (e) => this.log.error('re-issuing the secure xDS port\'s certificate failed; retrying', { error: e instanceof Error ? e.message : String(e) }),
+      onError: (e) => this.log.error('re-issuing the secure xDS port\'s certificate failed; retrying', { error: errorMessage(e) }),
     });
   }
 

@@ -20,6 +20,7 @@ import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-d
 import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
 import { parseStoreUrl } from '../sources/store-url.js';
 import type { ServeSettings } from './serve-settings.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface StoreBackend {
   readonly store: ConfigStore;
@@ -79,7 +80,7 @@ export function openStoreBackend(o: ServeSettings, run: BackendRun): StoreBacken
   const files = new FileStore({
     paths,
     stateDir,
-    onError: (e) => o.logger.error('watching the configuration failed', { error: e instanceof Error ? e.message : String(e) }),
+    onError: (e) => o.logger.error('watching the configuration failed', { error: errorMessage(e) }),
   });
   let held: StateLock | undefined;
   return {

@@ -18,6 +18,7 @@ import { parseDurationSeconds } from './durations.js';
 import { DEFAULT_XDS_PROXY_ADDRESS, ListenError, loopbackAddressProblem } from '../agent/xds-proxy.js';
 import { parseInboundDefault, parseInboundSpec, type InboundDefault } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface AgentCommandOptions {
   readonly bootstrap?: string;
@@ -57,14 +58,14 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
     try {
       return parseInboundSpec(spec);
     } catch (e) {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
+      throw new UsageError(errorMessage(e));
     }
   });
   let inboundDefault: InboundDefault | undefined;
   try {
     inboundDefault = o.inboundDefault !== undefined ? parseInboundDefault(o.inboundDefault) : undefined;
   } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
+    throw new UsageError(errorMessage(e));
   }
   let sdsAddress: string | undefined = o.sdsAddress ?? join(resolve(o.bootstrap), SDS_SOCKET_FILE);
   if (sdsAddress === 'off') sdsAddress = undefined;
@@ -72,7 +73,7 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
     try {
       sdsBindTarget(sdsAddress);
     } catch (e) {
-      throw new UsageError(`--sds-address: ${e instanceof Error ? e.message : String(e)}`);
+      throw new UsageError(`--sds-address: ${errorMessage(e)}`);
     }
   }
   const certificateTtlSeconds = o.certificateTtl !== undefined ? parseDurationSeconds('--certificate-ttl', o.certificateTtl) : undefined;

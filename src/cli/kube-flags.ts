@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connectCluster, type ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 import { parseDurationSeconds } from './durations.js';
 import { UsageError } from './output.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface KubeFlags {
   kubeconfig?: string;
@@ -34,7 +35,7 @@ export function clusterSourceOptions(o: KubeFlags): ClusterSourceOptions | undef
   try {
     connectCluster(options);
   } catch (e) {
-    throw new UsageError(`${o.kubeconfig !== undefined ? '--kubeconfig' : '--kube-in-cluster'}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new UsageError(`${o.kubeconfig !== undefined ? '--kubeconfig' : '--kube-in-cluster'}: ${errorMessage(e)}`);
   }
   return options;
 }

@@ -27,6 +27,7 @@ import { registerVersion } from './version-command.js';
 import { registerCompletion } from './completion-command.js';
 import { registerAnalyze } from './analyze-command.js';
 import { registerDiff } from './diff-command.js';
+import { errorMessage } from '../lib/errors.js';
 export { isLoopbackAddress } from './serve-command.js';
 
 /**
@@ -63,7 +64,7 @@ export async function runCli(argv: readonly string[], out: NodeJS.WritableStream
       err.write(`meshbridge: ${e.message}\n`);
       return 2;
     }
-    err.write(`meshbridge: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    err.write(`meshbridge: internal error: ${errorMessage(e)}\n`);
     if (debug && e instanceof Error && e.stack) err.write(`${e.stack}\n`);
     return 2;
   }

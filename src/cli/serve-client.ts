@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ControlPlaneUnreachable } from './errors.js';
+import { errorMessage } from '../lib/errors.js';
 
 /** `http://host:port` from `host:port` or a URL (`--server http://127.0.0.1:15014`). */
 export function serveBaseUrl(address: string): string {
@@ -64,5 +65,5 @@ function unreachableReason(e: unknown): string {
   if (code === 'ETIMEDOUT') return 'nothing answered within 10 s';
   if (code === 'ECONNREFUSED') return 'nothing answers there (connection refused)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';
-  return `nothing answers there (${code ?? (e instanceof Error ? e.message : String(e))})`;
+  return `nothing answers there (${code ?? (errorMessage(e))})`;
 }

@@ -31,6 +31,7 @@ import { parseDurationSeconds } from './durations.js';
 import { ConfigReadError, readConfigFiles } from '../sources/file/read-files.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { UsageError } from './output.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface EntryConfigureOptions {
   readonly file?: string;
@@ -91,14 +92,14 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
       key = loadOrCreateSigningKey(stateDir, secrets);
     } catch (e) {
       if (e instanceof SecretsKeyError) throw e;
-      throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ConfigReadError(`cannot use the state directory ${stateDir}: ${errorMessage(e)}`);
     }
     // The mesh root the agent verifies the control plane with (the CA's, as serve loads it).
     try {
       rootCert = (await loadOrCreateCa(stateDir, mesh.trustDomain, o.cacerts, secrets)).rootPem;
     } catch (e) {
       if (e instanceof SecretsKeyError) throw e;
-      throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ConfigReadError(`cannot load the mesh's certificate authority from ${o.cacerts ?? join(stateDir, 'ca')}: ${errorMessage(e)}`);
     }
   }
   const settings = agentSettingsFor(group, mesh);
@@ -118,7 +119,7 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
     writeFileAtomic(join(dir, 'cluster.env'), clusterEnv(group, mesh), 0o644);
     writeFileAtomic(join(dir, 'mesh.yaml'), meshYaml(group, mesh), 0o644);
   } catch (e) {
-    throw new ConfigReadError(`cannot write into ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ConfigReadError(`cannot write into ${dir}: ${errorMessage(e)}`);
   }
   out.write(
     `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, ${ROOT_CERT_FILE}, cluster.env, mesh.yaml); ` +
@@ -142,7 +143,7 @@ async function fromEtcd(target: EtcdTarget, controlPlane: string, cacerts: strin
       meshSpec = (await new EtcdStore(client, { description: target.description }).list()).objects.find((x): x is MeshConfig => x.kind === 'MeshConfig')?.spec;
     } catch (e) {
       if (e instanceof SecretsKeyError) throw e;
-      throw new StoreUnreachable(`cannot read the onboarding keys from ${target.description}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new StoreUnreachable(`cannot read the onboarding keys from ${target.description}: ${errorMessage(e)}`);
     }
     if (shared === undefined) throw new ConfigReadError(`${target.description} holds no signing key or CA yet: start serve on this store first (the first replica creates them)`);
     const rootCert = cacerts !== undefined ? readFileSync(join(cacerts, 'root-cert.pem'), 'utf8') : shared.rootCert;

@@ -20,6 +20,7 @@ import { REVOKED_TOKENS_ANNOTATION, revokedTokenIds, TOKENS_REVOKED_BEFORE_ANNOT
 import { ConfigReadError } from '../sources/file/read-files.js';
 import { openCliStore, StoreUnreachable } from './store-client.js';
 import { UsageError } from './output.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface EntryRevokeOptions {
   /** A token id or a whole token. */
@@ -45,7 +46,7 @@ export function revocationTarget(o: EntryRevokeOptions): Target {
     try {
       text = readFileSync(o.tokenFile, 'utf8').trim();
     } catch (e) {
-      throw new ConfigReadError(`cannot read ${o.tokenFile}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ConfigReadError(`cannot read ${o.tokenFile}: ${errorMessage(e)}`);
     }
   }
   if (text === undefined) {

@@ -22,6 +22,7 @@ import { CertificateError, DEFAULT_WORKLOAD_TTL_SECONDS, type CertificateAuthori
 import { authenticate, spiffeId } from './peer-identity.js';
 import type { WorkloadGroup } from '../model/config/types.js';
 import { certificateRenewalRefusal, tokenRefusal, type GroupLookup } from './token-admission.js';
+import { errorMessage } from '../lib/errors.js';
 
 export interface CertificateRequest {
   readonly csr: string;
@@ -132,7 +133,7 @@ export function certificateServiceImplementation(o: CertificateServiceOptions): 
       const identity = spiffeId({ trustDomain, namespace, serviceAccount });
       o.ca.issue(call.request.csr, identity, ttl, new Date(now)).then(
         (chain) => callback(null, chain),
-        (e: unknown) => callback({ code: e instanceof CertificateError ? status.INVALID_ARGUMENT : status.INTERNAL, details: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => callback({ code: e instanceof CertificateError ? status.INVALID_ARGUMENT : status.INTERNAL, details: errorMessage(e) }),
       );
     },
   };

@@ -31,6 +31,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { buildLookupTable, lookupHost, roundRobin, type LookupSettings, type LookupTable, type NameTable } from './lookup-table.js';
 import { splitUpstream } from './resolv-conf.js';
 import { frame, unframe, UpstreamClient, type Transport } from './upstream-client.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export type { Transport } from './upstream-client.js';
 
@@ -254,7 +255,7 @@ export class DnsProxy {
         stopTimer();
         return raw.length <= limit ? raw : encodeWithin(reply, limit);
       } catch (e) {
-        this.#options.log.info('dns: upstream failed', { upstream, error: e instanceof Error ? e.message : String(e) });
+        this.#options.log.info('dns: upstream failed', { upstream, error: errorMessage(e) });
       }
     }
     this.#metrics.upstreamFailures.inc();

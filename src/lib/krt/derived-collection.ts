@@ -1,6 +1,7 @@
 import { BaseCollection, type Collection, type Event, type Index } from './collection.js';
 import { deepEqual } from './equal.js';
 import { StaticCollection } from './static-collection.js';
+import { errorMessage } from '../errors.js';
 
 /** What a transformation reads from another collection; recorded as a dependency. */
 export interface FetchOptions<T> {
@@ -212,7 +213,7 @@ export class DerivedCollection<I, O> extends BaseCollection<O> {
         // A transformation bug must not take the graph down: keep the last good outputs
         // (krt's DiscardResult) and count the error, so tests and the debug dump show it.
         this.stats.errors++;
-        this.stats.lastError = `${inputKey}: ${e instanceof Error ? e.message : String(e)}`;
+        this.stats.lastError = `${inputKey}: ${errorMessage(e)}`;
         continue;
       }
       if (prev) for (const d of prev.deps) this.register(inputKey, d, false);

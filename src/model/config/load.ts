@@ -6,6 +6,7 @@ import { validateResource } from './validation/index.js';
 import { failClosedSubstitute } from './fail-closed.js';
 import { UNKNOWN_FIELD_RULE } from './validation/json.js';
 import { UNKNOWN_KIND_RULE } from './validation/validate-resource.js';
+import { errorMessage } from '../../lib/errors.js';
 
 /** A validation or syntax finding, positioned (cli-contract `Finding`). */
 export interface Finding {
@@ -93,7 +94,7 @@ export function loadResource(r: ParsedResource, order: number, options: LoadOpti
     problems = validateResource(r.value);
   } catch (e) {
     // A validator bug must not take the process down with it: report it as a finding.
-    problems = [{ severity: 'error' as const, path: [], message: `internal validation error: ${e instanceof Error ? e.message : String(e)}` }];
+    problems = [{ severity: 'error' as const, path: [], message: `internal validation error: ${errorMessage(e)}` }];
   }
   const findings = problems.map((p): Finding => {
     const pos = r.locate(p.path);

@@ -2,6 +2,7 @@ import jsyaml from 'js-yaml';
 import { LineCounter, parseAllDocuments, isNode, isMap, isSeq, isScalar, isPair, type Document, type Node, type YAMLError } from 'yaml';
 import type { FieldPath } from '../../lib/result/problem.js';
 import { fileSizeProblem, MAX_ALIAS_COUNT, textNestingProblem } from './limits.js';
+import { errorMessage } from '../../lib/errors.js';
 
 /** A 1-based position in a file. */
 export interface Position {
@@ -72,7 +73,7 @@ function strictJsonProblem(file: string, text: string): SyntaxProblem | undefine
     JSON.parse(text);
     return undefined;
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorMessage(e);
     const at = /at position (\d+)/.exec(message);
     let offset = at ? Number(at[1]) : text.length;
     let reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'the text ends too early');
@@ -197,7 +198,7 @@ function syntaxProblems(file: string, text: string, errors: readonly YAMLError[]
 }
 
 function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   return (msg.split('\n')[0] ?? msg).trim();
 }
 

@@ -24,6 +24,7 @@ import { openSecret, sealSecret, type SecretsKeyring } from '../../security/secr
 import { etcdRefusal } from './etcd-url.js';
 import { KeyLayout } from './keys.js';
 import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export type CoordinationEvent =
   | { readonly type: 'elected' }
@@ -118,7 +119,7 @@ export class EtcdCoordination {
         if (this.stopped) throw e;
         const refused = etcdRefusal(e);
         if (refused !== undefined) throw refused; // credentials or certificates: waiting will not help
-        if (backoff.attempts === 0) this.o.log.warn(`etcd unreachable while ${what}; retrying`, { error: e instanceof Error ? e.message : String(e) });
+        if (backoff.attempts === 0) this.o.log.warn(`etcd unreachable while ${what}; retrying`, { error: errorMessage(e) });
         await sleep(backoff.next());
       }
     }

@@ -24,6 +24,7 @@
 import type { Etcd3, IEvent, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { Backoff } from '../../lib/async/backoff.js';
 import { prefixEnd } from './keys.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export type PrefixWatchEvent =
   /** The events of one or more complete revisions after the last delivered one, in order. */
@@ -183,7 +184,7 @@ export class PrefixWatch {
     try {
       listed = await listPrefix(this.client, this.prefix);
     } catch (e) {
-      this.down(`etcd unreachable: ${e instanceof Error ? e.message : String(e)}`);
+      this.down(`etcd unreachable: ${errorMessage(e)}`);
       this.retryLater(true);
       return;
     }

@@ -12,6 +12,7 @@ import { ClusterTranslator, type ClusterKind } from './cluster-translator.js';
 import { Informer, waitForSync, type BackoffPolicy, type InformerState, type KubeObject } from './informer.js';
 import { inClusterConfig, KubeconfigError, loadKubeconfig } from './kubeconfig.js';
 import { KubeTransport } from './kube-transport.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export interface ClusterSourceOptions {
   /** A kubeconfig file (`serve --kubeconfig`); absent: in-cluster (`KUBERNETES_SERVICE_HOST` and the service account). */
@@ -63,7 +64,7 @@ export async function startClusterSource(o: ClusterSourceOptions, registry: Regi
       translator.apply(kind, obj, deleted);
     } catch (e) {
       // A bug, not bad input (translation reads every field defensively): keep serving the rest.
-      log.error('a Kubernetes object could not be translated', { kind, object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: e instanceof Error ? e.message : String(e) });
+      log.error('a Kubernetes object could not be translated', { kind, object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: errorMessage(e) });
     }
   };
   const informers = COLLECTIONS.map(

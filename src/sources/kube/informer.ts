@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { apiError, KubeApiError, readAll, type KubeTransport, type Query } from './kube-transport.js';
+import { errorMessage } from '../../lib/errors.js';
 
 /** A Kubernetes object as the informer needs it. */
 export interface KubeObject {
@@ -160,7 +161,7 @@ export class Informer {
         if (this.stopped) break;
         this.failures++;
         this.state.restarts++;
-        this.state.lastError = e instanceof Error ? e.message : String(e);
+        this.state.lastError = errorMessage(e);
         await this.sleep(backoffDelay(this.failures, this.options.backoff, () => this.random()));
       }
     }

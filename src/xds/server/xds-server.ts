@@ -18,6 +18,7 @@ import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits }
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { presentedCertificate } from '../../security/peer-certificate.js';
 import { TurnQueue } from './turn-queue.js';
+import { errorMessage } from '../../lib/errors.js';
 
 export interface XdsServerOptions {
   /** Where resources come from (a ResourceCache). */
@@ -221,7 +222,7 @@ export class XdsServer {
       try {
         stream.onRequest(req);
       } catch (e) {
-        finish(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+        finish(`internal error: ${errorMessage(e)}`);
         port.end(grpcStatus.INTERNAL, 'internal error while handling the request');
       }
     }, call);

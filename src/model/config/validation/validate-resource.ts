@@ -11,6 +11,7 @@ import { describeValue, isJsonObject, quote, readList, readRequiredString as rea
 import { checkIstioAnnotations, validateMetadata } from './metadata.js';
 import { didYouMean } from '../../../lib/text/suggest.js';
 import type { ResourceContext, ValidationOptions } from './resource-context.js';
+import { errorMessage } from '../../../lib/errors.js';
 
 /** The top-level fields of a Kubernetes object. */
 const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
@@ -28,7 +29,7 @@ export function validateResource(raw: unknown, options: ValidationOptions = {}):
     validateInto(raw, options, out);
   } catch (e: unknown) {
     // A bug, not an expected failure: keep the contract (never throw) but say so loudly.
-    out.push(error([], `Internal validator error: ${e instanceof Error ? e.message : String(e)}. Please report this.`));
+    out.push(error([], `Internal validator error: ${errorMessage(e)}. Please report this.`));
   }
   return out;
 }
