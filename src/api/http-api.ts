@@ -12,7 +12,20 @@ export interface HttpResponse {
   readonly body: string;
 }
 
-export type HttpHandler = (url: URL) => Promise<HttpResponse> | HttpResponse;
+/** What a handler sees of a request besides its URL: the method, and the body of a POST or PUT. */
+export interface HttpRequest {
+  readonly method: string;
+  readonly body: string;
+}
+
+/**
+ * A route's handler. Routes are exact paths, or prefixes ending in `/*` (the longest matching
+ * prefix wins; the handler reads the rest of the path from the URL).
+ */
+export type HttpHandler = (url: URL, request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
+
+/** The largest request body read (the what-if takes up to 4 Mi characters of files). */
+export const MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024;
 
 export function json(value: unknown, status = 200): HttpResponse {
   return { status, contentType: 'application/json', body: `${JSON.stringify(value, null, 2)}\n` };
@@ -27,7 +40,7 @@ export class HttpApi {
     const { host, port } = splitHostPort(address);
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const handler = this.routes.get(url.pathname);
+      const handler = this.route(url.pathname);
       const respond = (r: HttpResponse): void => {
         res.writeHead(r.status, { 'content-type': r.contentType });
         res.end(r.body);
@@ -36,9 +49,24 @@ export class HttpApi {
         respond(json({ error: `no such endpoint: ${url.pathname}`, endpoints: [...this.routes.keys()].sort() }, 404));
         return;
       }
-      Promise.resolve()
-        .then(() => handler(url))
-        .then(respond, (e: unknown) => respond(json({ error: errorMessage(e) }, 500)));
+      const method = req.method ?? 'GET';
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_REQUEST_BODY_BYTES) {
+          respond(json({ error: `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes` }, 413));
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (size > MAX_REQUEST_BODY_BYTES) return;
+        Promise.resolve()
+          .then(() => handler(url, { method, body: Buffer.concat(chunks).toString('utf8') }))
+          .then(respond, (e: unknown) => respond(json({ error: errorMessage(e) }, 500)));
+      });
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -47,6 +75,19 @@ export class HttpApi {
     });
     const a = server.address() as AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  /** The handler of an exact path, else of the longest `/*` prefix route that matches. */
+  private route(path: string): HttpHandler | undefined {
+    const exact = this.routes.get(path);
+    if (exact !== undefined) return exact;
+    let best: { readonly length: number; readonly handler: HttpHandler } | undefined;
+    for (const [route, handler] of this.routes) {
+      if (!route.endsWith('/*')) continue;
+      const prefix = route.slice(0, -1);
+      if (path.startsWith(prefix) && path.length > prefix.length && (best === undefined || prefix.length > best.length)) best = { length: prefix.length, handler };
+    }
+    return best?.handler;
   }
 
   async stop(): Promise<void> {

@@ -21,6 +21,7 @@ import { syncStatus } from '../status/sync-status.js';
 import type { StreamResources } from '../xds/server/ads-stream.js';
 import type { StreamStatus } from '../xds/server/events.js';
 import { json, type HttpHandler } from './http-api.js';
+import { apiRoutes } from './v1/routes.js';
 import { introspectionRoutes } from './introspection-routes.js';
 
 /** What the routes read of a running control plane (all read at request time). */
@@ -39,6 +40,8 @@ export interface ServeRouteSources {
   readonly ready: () => boolean;
   /** The file store's last folder report (undefined with etcd, or before the first). */
   readonly lastReload: () => FilesReport | undefined;
+  /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD, for the WorkloadGroup views' cleanup deadlines. */
+  readonly gracePeriodMs?: number;
   /** The Kubernetes cluster source (`--kubeconfig`), if any. */
   readonly cluster: () => ClusterSource | undefined;
 }
@@ -81,6 +84,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
     return json({ kubernetes: cluster !== undefined ? { server: cluster.server, informers: cluster.status() } : null });
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
+  for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
   return r;
 }

@@ -164,6 +164,7 @@ export class ControlPlane {
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
+        ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       }),
     );
     this.servingCertificate = new ServingCertificate(() => this.certificateAuthority(), {

@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointsReport } from '../../src/status/endpoints-report.js';
+import type { ServiceDetail, ServicesResponse, WhatIfResponse, WorkloadGroupsResponse } from '../../src/api/v1/types.js';
 import type { ConfigDump } from '../../src/status/config-dump.js';
 import { anyJson, generatedTypeRegistry } from '../../src/xds/types/json-registry.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
@@ -175,6 +176,32 @@ test('a VM agent: proxy-status prints its full name; endpoints --server shows it
   }, 15_000, 'the entry sent once healthy');
   agent.reportHealth('connection refused by 127.0.93.5:9090');
   await waitFor(async () => (leftOutUnhealthy(await report()) ? true : undefined), 15_000, 'left out as unhealthy again');
+  // The dashboard's JSON API (docs/api.md) over the same live registry: the VM beside its service,
+  // left out as unhealthy with the agent's reason; its group lists it; what-if and errors.
+  const api = async (path: string, init?: RequestInit): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`http://${serve.http}${path}`, init);
+    return { status: res.status, body: await res.json() };
+  };
+  const services = (await api('/api/v1/services')).body as ServicesResponse;
+  const web = services.services.find((x) => x.host === 'web.demo.test');
+  assert.equal(web?.endpoints.byKind.WorkloadEntry, 1, JSON.stringify(web));
+  assert.equal(web.endpoints.leftOutUnhealthy, 1);
+  const detail = await api(`/api/v1/services/${NS}/web.demo.test`);
+  assert.equal(detail.status, 200);
+  const vm = (detail.body as ServiceDetail).members.find((m) => m.source === entry);
+  assert.deepEqual({ address: vm?.address, health: vm?.health, inEndpoints: vm?.inEndpoints }, { address: ip, health: 'UNHEALTHY', inEndpoints: false });
+  assert.match(vm?.healthReason ?? '', /connection refused by 127\.0\.93\.5:9090/);
+  assert.equal((await api(`/api/v1/services/${NS}/nothing.demo.test`)).status, 404);
+  assert.equal((await api('/api/v1/services/only-one-part')).status, 400);
+  const groups = (await api('/api/v1/workloadgroups')).body as WorkloadGroupsResponse;
+  assert.deepEqual(groups.workloadGroups.map((g) => [g.name, g.entries.length, g.counts.connected]), [['web-vm', 1, 1]]);
+  assert.equal((await api(`/api/v1/workloadgroups/${NS}/web-vm`)).status, 200);
+  assert.equal((await api('/api/v1/what-if')).status, 405, 'what-if takes POST');
+  assert.equal((await api('/api/v1/what-if', { method: 'POST', body: '{not json' })).status, 400);
+  const moved = serviceEntry('web', 'web.demo.test', { app: 'web' }).replace(/number: \d+/, 'number: 81');
+  const whatIf = await api('/api/v1/what-if', { method: 'POST', body: JSON.stringify({ files: [{ path: 'web.yaml', text: moved }], clients: { namespace: NS, kind: 'grpc' } }) });
+  assert.equal(whatIf.status, 200, JSON.stringify(whatIf.body));
+  assert.equal((whatIf.body as WhatIfResponse).changed, true, 'a new service port changes what clients get');
   const text = await runCli(['endpoints', '--server', `http://${serve.http}`, '--client-namespace', NS, '--explain']);
   assert.match(text.stdout, new RegExp(`left out: ${entry}: unhealthy`));
   // The files alone know nothing of it.
