@@ -134,6 +134,17 @@ export function etcdctl(cluster: EtcdCluster, args: readonly string[], rootPassw
   return r.stdout;
 }
 
+/**
+ * Members still running. A test that fails before registering its cleanup must not leave etcd
+ * holding the test file's process open (node --test would wait for it forever): members do not
+ * keep the event loop alive, and whatever is left is killed when the process exits.
+ */
+const runningMembers = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killLeftoverMembers(): void {
+  for (const c of runningMembers) c.kill('SIGKILL');
+}
+
 class Member implements EtcdMember {
   private child: ChildProcess | undefined;
   constructor(
@@ -149,8 +160,16 @@ class Member implements EtcdMember {
   }
 
   start(): void {
-    this.child = spawn(etcdPath(), [...this.args], { stdio: 'ignore' });
-    this.child.on('error', () => undefined);
+    const child = spawn(etcdPath(), [...this.args], { stdio: 'ignore' });
+    this.child = child;
+    child.on('error', () => undefined);
+    runningMembers.add(child);
+    child.once('exit', () => runningMembers.delete(child));
+    child.unref();
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', killLeftoverMembers);
+    }
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
