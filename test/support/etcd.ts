@@ -4,6 +4,7 @@
  * installed: CI installs it (.ci/run). Recipes and numbers: shared/docs/components.md §1.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import { webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from './ports.js';
@@ -136,14 +137,13 @@ export function etcdctl(cluster: EtcdCluster, args: readonly string[], rootPassw
 
 /**
  * Members still running. A test that fails before registering its cleanup must not leave etcd
- * holding the test file's process open (node --test would wait for it forever): members do not
- * keep the event loop alive, and whatever is left is killed when the process exits.
+ * holding the test file's process open (node --test would wait for it forever): whatever is left
+ * when the file's tests are done is killed (a file-level `after` hook).
  */
 const runningMembers = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killLeftoverMembers(): void {
+after(() => {
   for (const c of runningMembers) c.kill('SIGKILL');
-}
+});
 
 class Member implements EtcdMember {
   private child: ChildProcess | undefined;
@@ -165,11 +165,6 @@ class Member implements EtcdMember {
     child.on('error', () => undefined);
     runningMembers.add(child);
     child.once('exit', () => runningMembers.delete(child));
-    child.unref();
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.once('exit', killLeftoverMembers);
-    }
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
