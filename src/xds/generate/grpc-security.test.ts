@@ -199,7 +199,8 @@ function rbacPolicyNames(l: Listener | undefined): string[][] {
   });
 }
 
-test("requested inbound listeners: the workload at the requested IP decides; an unknown address gets the namespace's or mesh's PeerAuthentication and selector-less AuthorizationPolicies (issue 11: STRICT + mesh DENY, not plaintext and open)", () => {
+/** A sink that keeps only the Listeners set per view, and the view aliases (the pipeline's classes). */
+function listenerSink(): { listeners: Map<string, Map<string, Listener>>; aliases: Map<string, string>; sink: ResourceSink } {
   const listeners = new Map<string, Map<string, Listener>>();
   const aliases = new Map<string, string>();
   const sink: ResourceSink = {
@@ -211,6 +212,11 @@ test("requested inbound listeners: the workload at the requested IP decides; an 
     alias: (view, target) => (target === undefined ? aliases.delete(view) : aliases.set(view, target)),
     dropView: () => undefined,
   };
+  return { listeners, aliases, sink };
+}
+
+test("requested inbound listeners: the workload at the requested IP decides; an unknown address gets the namespace's or mesh's PeerAuthentication and selector-less AuthorizationPolicies (issue 11: STRICT + mesh DENY, not plaintext and open)", () => {
+  const { listeners, aliases, sink } = listenerSink();
   const meshDeny = 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-outsiders, namespace: istio-system}\nspec: {action: DENY, rules: [{from: [{source: {notNamespaces: [apps]}}]}]}';
   const yaml = yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'), meshDeny);
   const pipeline = new XdsPipeline({ registry: registryOfYaml(yaml), cache: sink, generators: { grpc: grpcGenerator } });
@@ -229,17 +235,7 @@ test("requested inbound listeners: the workload at the requested IP decides; an 
 });
 
 test('two servers that share a view (two VMs of one WorkloadGroup: same namespace and labels, other IPs) each keep their inbound listener; a stream that ends takes only its own', () => {
-  const listeners = new Map<string, Map<string, Listener>>();
-  const aliases = new Map<string, string>();
-  const sink: ResourceSink = {
-    setResources(view, type, resources) {
-      if (!type.typeUrl.endsWith('Listener')) return;
-      listeners.set(view, new Map([...resources].map(([n, r]) => [n, r.message as Listener])));
-    },
-    updateResources: () => undefined,
-    alias: (view, target) => (target === undefined ? aliases.delete(view) : aliases.set(view, target)),
-    dropView: () => undefined,
-  };
+  const { listeners, aliases, sink } = listenerSink();
   const pipeline = new XdsPipeline({ registry: registryOfYaml(yamlOf(peerAuthentication('istio-system', 'default', '{mtls: {mode: STRICT}}'))), cache: sink, generators: { grpc: grpcGenerator } });
   const viewA = pipeline.viewOf(proxyless('10.9.0.7', 'server', true));
   const viewB = pipeline.viewOf(proxyless('10.9.0.8', 'server', true));
