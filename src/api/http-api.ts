@@ -52,17 +52,22 @@ export class HttpApi {
       const method = req.method ?? 'GET';
       const chunks: Buffer[] = [];
       let size = 0;
+      let refused = false;
       req.on('data', (chunk: Buffer) => {
+        if (refused) return;
         size += chunk.length;
         if (size > MAX_REQUEST_BODY_BYTES) {
+          // Answered once; the connection is closed after the answer is written (the rest unread).
+          refused = true;
+          chunks.length = 0;
+          res.once('finish', () => req.destroy());
           respond(json({ error: `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes` }, 413));
-          req.destroy();
           return;
         }
         chunks.push(chunk);
       });
       req.on('end', () => {
-        if (size > MAX_REQUEST_BODY_BYTES) return;
+        if (refused) return;
         Promise.resolve()
           .then(() => handler(url, { method, body: Buffer.concat(chunks).toString('utf8') }))
           .then(respond, (e: unknown) => respond(json({ error: errorMessage(e) }, 500)));
