@@ -167,6 +167,46 @@ test('a 500 burst: retried with exponential backoff, no request storm, and it re
   }
 });
 
+test('every watch failing with 500: retried from the last resourceVersion at growing intervals, without relisting', async () => {
+  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'flap' } });
+  const path = '/api/v1/namespaces/flap/pods';
+  kube.failNext(4, 500, { verbs: ['watch'], path });
+  const { informer } = recorded('pods', path, { random: () => 0 });
+  informer.start();
+  try {
+    await until(() => watchesOn(path) > 0, 5000);
+    const watches = kube.requests((r) => r.verb === 'watch' && r.path === path).map((r) => r.time);
+    const gaps = watches.slice(1).map((t, i) => t - (watches[i] ?? t));
+    // Without jitter the delays are 100, 200, 400, 400 ms: each gap at least its step (a relist comes first only after 410).
+    assert.equal(gaps.length, 4);
+    [100, 200, 400, 400].forEach((min, i) => assert.ok((gaps[i] ?? 0) >= min - 5, `gap ${i + 1}: ${gaps[i]} ms, expected at least ${min}`));
+    assert.equal(informer.status().restarts, 4);
+    assert.equal(informer.status().lastErrorReason, 'InternalError');
+  } finally {
+    await informer.stop();
+    cleanNamespace('flap');
+  }
+});
+
+test('a watch request whose answer never starts (stalled before the head) is abandoned by the watchdog and reopened', async () => {
+  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nohead' } });
+  const path = '/api/v1/namespaces/nohead/pods';
+  kube.stallNext(1, ['watch'], path);
+  const { informer, log } = recorded('pods', path, { watchdogMs: 300 });
+  informer.start();
+  try {
+    await waitForSync([informer], 3000);
+    kube.store.seed(pod('late', 'nohead'));
+    await until(() => log.length === 1, 3000);
+    assert.deepEqual(log, ['add:nohead/late']);
+    assert.equal(informer.status().watchdogFires, 1);
+    assert.equal(watchesOn(path), 1, 'the second watch (the first never answered) delivered the event');
+  } finally {
+    await informer.stop();
+    cleanNamespace('nohead');
+  }
+});
+
 test('a half-open watch: the watchdog aborts it and re-watches; the missed events arrive', async () => {
   kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'half' } });
   const { informer, log } = recorded('pods', '/api/v1/namespaces/half/pods', { watchdogMs: 300 });

@@ -8,11 +8,13 @@
  * - 410 Gone, as the HTTP status or as an ERROR event, relists and reconciles the cache against the new
  *   list: `delete` for objects gone, `add` for new ones, `update` for changed resourceVersions, nothing for
  *   the unchanged;
- * - every other failure (refused connection, 5xx, 429, a broken stream) is retried after a jittered
- *   exponential backoff from 0.8 s to 30 s (reset by a successful list or a watch that delivered), so an
- *   API server in trouble sees no request storm;
- * - a watchdog aborts a watch on which nothing (no event, no bookmark, no end) arrived for longer than
- *   the watch's own timeout plus a grace, i.e. a half-open connection, and re-watches;
+ * - every other failure (refused connection, 5xx, 429, a broken stream, a watch that ends within a
+ *   second having delivered nothing) is retried after a jittered exponential backoff from 0.8 s to 30 s
+ *   that resets only after 2 minutes without a failure (client-go's ExponentialBackoffManager), so an
+ *   API server that answers a list and fails every watch still sees no request storm;
+ * - a watchdog aborts a watch on which nothing (no response head, no event, no bookmark, no end)
+ *   arrived for longer than the watch's own timeout plus a grace, i.e. a half-open connection, and
+ *   re-watches;
  * - state for diagnostics: synced, last resourceVersion, lists, relists, restarts, last error.
  */
 import type { IncomingMessage } from 'node:http';
@@ -25,6 +27,18 @@ export interface KubeObject {
   readonly kind?: string;
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly resourceVersion?: string; readonly [k: string]: unknown };
   readonly [k: string]: unknown;
+}
+
+/**
+ * What an informer reports as it goes (metrics adapters listen here; every method is optional).
+ * `reason` is a short, bounded word for a label: the Status reason (`InternalError`, `Expired`, …),
+ * the socket error code (`ECONNREFUSED`, …), `Watchdog`, `ShortWatch` or `Unknown`.
+ */
+export interface InformerObserver {
+  synced?(informer: string): void;
+  relisted?(informer: string): void;
+  restarted?(informer: string, reason: string): void;
+  watchdogFired?(informer: string): void;
 }
 
 export interface InformerHandlers {
@@ -42,6 +56,12 @@ export interface BackoffPolicy {
 
 /** client-go's reflector backoff: 800 ms doubling to 30 s. */
 export const REFLECTOR_BACKOFF: BackoffPolicy = { initialMs: 800, maxMs: 30_000 };
+
+/** The backoff starts again from its first step after this long without a failure (client-go: 2 min). */
+export const BACKOFF_RESET_MS = 120_000;
+
+/** A watch that ends cleanly sooner than this having delivered nothing counts as a failure (client-go). */
+export const SHORT_WATCH_MS = 1000;
 
 /**
  * The delay before retry number `failures` (1-based): `initialMs · 2^(failures-1)`, jittered up to
@@ -70,6 +90,8 @@ export interface InformerOptions {
   /** Silence on a watch after which it is considered half-open (default: its timeout + 30 s). */
   readonly watchdogMs?: number;
   readonly random?: () => number;
+  /** Told of syncs, relists, restarts and watchdog fires (e.g. Prometheus metrics). */
+  readonly observer?: InformerObserver;
 }
 
 export interface InformerState {
@@ -84,6 +106,8 @@ export interface InformerState {
   /** Watches aborted by the watchdog. */
   readonly watchdogFires: number;
   readonly lastError: string;
+  /** The short reason of the last error ('' before any), as in the restarts metric's label. */
+  readonly lastErrorReason: string;
   readonly objects: number;
 }
 
@@ -99,13 +123,17 @@ export class Informer {
   private needList = true;
   private stopped = false;
   private failures = 0;
+  /** When the last failure happened (ms, monotonic): the backoff resets after BACKOFF_RESET_MS without one. */
+  private lastFailureAt = Number.NEGATIVE_INFINITY;
   /** Aborts every request when the informer stops. */
   private readonly stopping = new AbortController();
   /** The open watch response. */
   private current: IncomingMessage | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  private state = { synced: false, lists: 0, relists: 0, restarts: 0, watchdogFires: 0, lastError: '' };
+  /** Events (bookmarks included) delivered by the current watch. */
+  private delivered = 0;
+  private state = { synced: false, lists: 0, relists: 0, restarts: 0, watchdogFires: 0, lastError: '', lastErrorReason: '' };
 
   constructor(
     private readonly transport: KubeTransport,
@@ -159,12 +187,22 @@ export class Informer {
         if (outcome === 'expired') this.needList = true;
       } catch (e) {
         if (this.stopped) break;
-        this.failures++;
-        this.state.restarts++;
-        this.state.lastError = errorMessage(e);
-        await this.sleep(backoffDelay(this.failures, this.options.backoff, () => this.random()));
+        await this.sleep(this.failed(e));
       }
     }
+  }
+
+  /** Records a failure and returns the delay before the next attempt. */
+  private failed(e: unknown): number {
+    const now = performance.now();
+    if (now - this.lastFailureAt > BACKOFF_RESET_MS) this.failures = 0;
+    this.lastFailureAt = now;
+    this.failures++;
+    this.state.restarts++;
+    this.state.lastError = errorMessage(e);
+    this.state.lastErrorReason = reasonOf(e);
+    this.options.observer?.restarted?.(this.options.name, this.state.lastErrorReason);
+    return backoffDelay(this.failures, this.options.backoff, () => this.random());
   }
 
   private sleep(ms: number): Promise<void> {
@@ -198,11 +236,14 @@ export class Informer {
     }
     this.rv = list.metadata?.resourceVersion ?? '';
     this.needList = false;
-    this.failures = 0;
-    if (this.state.lists > 0) this.state.relists++;
+    if (this.state.lists > 0) {
+      this.state.relists++;
+      this.options.observer?.relisted?.(this.options.name);
+    }
     this.state.lists++;
     if (!this.state.synced) {
       this.state.synced = true;
+      this.options.observer?.synced?.(this.options.name);
       this.handlers.synced?.();
     }
   }
@@ -219,8 +260,25 @@ export class Informer {
   /** One watch, until it ends, expires, goes silent or fails (throws). */
   private async watch(): Promise<WatchOutcome> {
     const timeout = (this.options.watchTimeoutSeconds ?? (() => watchTimeoutSeconds(() => this.random())))();
+    const watchdogMs = this.options.watchdogMs ?? (timeout + 30) * 1000;
     const query: Query = { ...this.selectors(), watch: 'true', resourceVersion: this.rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) };
-    const res = await this.transport.open('GET', this.options.path, query, undefined, this.stopping.signal);
+    const opened = performance.now();
+    let res: IncomingMessage;
+    // A request whose answer never starts is as half-open as a silent stream: the watchdog bounds it too
+    // (until the head arrives only: aborting later would cut the stream).
+    const headWait = new AbortController();
+    const headTimer = setTimeout(() => headWait.abort(), watchdogMs);
+    try {
+      res = await this.transport.open('GET', this.options.path, query, undefined, AbortSignal.any([this.stopping.signal, headWait.signal]));
+    } catch (e) {
+      if (!this.stopped && headWait.signal.aborted) {
+        this.watchdogFired();
+        return 'watchdog';
+      }
+      throw e;
+    } finally {
+      clearTimeout(headTimer);
+    }
     if (this.stopped) {
       res.destroy();
       return 'stopped';
@@ -232,11 +290,23 @@ export class Informer {
     }
     if (status !== 200) throw apiError(status, await readAll(res));
     this.current = res;
+    this.delivered = 0;
+    let outcome: WatchOutcome;
     try {
-      return await this.consume(res, this.options.watchdogMs ?? (timeout + 30) * 1000);
+      outcome = await this.consume(res, watchdogMs);
     } finally {
       this.current = undefined;
     }
+    if (outcome === 'ended' && this.delivered === 0 && performance.now() - opened < SHORT_WATCH_MS) {
+      // As client-go: a server that ends every watch at once would otherwise be asked again in a tight loop.
+      throw new KubeApiError(0, 'ShortWatch', `the watch ended within ${SHORT_WATCH_MS} ms having delivered nothing`);
+    }
+    return outcome;
+  }
+
+  private watchdogFired(): void {
+    this.state.watchdogFires++;
+    this.options.observer?.watchdogFired?.(this.options.name);
   }
 
   private consume(res: IncomingMessage, watchdogMs: number): Promise<WatchOutcome> {
@@ -256,7 +326,7 @@ export class Informer {
       const arm = (): void => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          this.state.watchdogFires++;
+          this.watchdogFired();
           finish('watchdog', true);
         }, watchdogMs);
       };
@@ -308,9 +378,18 @@ export class Informer {
         return undefined;
     }
     if (obj.metadata.resourceVersion !== undefined) this.rv = obj.metadata.resourceVersion;
-    this.failures = 0;
+    this.delivered++;
     return undefined;
   }
+}
+
+/** A short, bounded reason for a failure (a metric label): the Status reason, the socket error code, or `Unknown`. */
+export function reasonOf(e: unknown): string {
+  if (e instanceof KubeApiError) return e.reason !== '' ? e.reason : e.status > 0 ? `HTTP${e.status}` : 'Unknown';
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code)) return code;
+  if (e instanceof Error && e.name === 'TimeoutError') return 'Timeout';
+  return 'Unknown';
 }
 
 /**
