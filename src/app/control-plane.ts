@@ -221,7 +221,7 @@ export class ControlPlane {
     if (key.length !== this.signingKey.length) throw new Error(`the signing key has ${key.length} bytes, not ${this.signingKey.length}`);
     key.copy(this.signingKey);
     await this.feed.start();
-    if (this.o.kube !== undefined) this.cluster = await startClusterSource(this.o.kube, this.registry, this.log);
+    if (this.o.kube !== undefined) this.cluster = await startClusterSource(this.o.kube, this.registry, this.log, this.metrics.registry);
     this.ca = await this.backend.loadCa(this.registry.mesh.value().trustDomain);
     if (this.o.secureXdsAddress !== undefined) await this.servingCertificate.start();
     this.metrics.storeConnected.set(1);

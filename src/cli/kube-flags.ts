@@ -1,5 +1,6 @@
 /** `serve`'s flags for reading a Kubernetes cluster beside the store (docs/kubernetes.md). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { parseGoDuration } from '../model/config/validation/duration.js';
 import { connectCluster, type ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 import { parseDurationSeconds } from './durations.js';
 import { UsageError } from './output.js';
@@ -10,6 +11,8 @@ export interface KubeFlags {
   context?: string;
   kubeInCluster?: boolean;
   kubeSyncTimeout: string;
+  /** Hidden (tests): the watchdog's silence limit, e.g. `2s` (default: each watch's timeout + 30 s). */
+  kubeWatchdog?: string;
 }
 
 export function withKubeOptions(c: Command): Command {
@@ -17,7 +20,16 @@ export function withKubeOptions(c: Command): Command {
     .option('--kubeconfig <path>', 'also read Pods, Services, EndpointSlices, Nodes and Namespaces from this Kubernetes cluster (the Istio resources stay in the store)')
     .option('--context <name>', "the --kubeconfig context (default: its current-context)")
     .option('--kube-in-cluster', 'as --kubeconfig, from inside a pod: KUBERNETES_SERVICE_HOST and the mounted service account token', false)
-    .option('--kube-sync-timeout <duration>', 'how long the first push waits for the cluster to be listed; after it, serve what was read and log what is missing', '30s');
+    .option('--kube-sync-timeout <duration>', 'how long the first push waits for the cluster to be listed; after it, serve what was read and log what is missing', '30s')
+    .addOption(new Option('--kube-watchdog <duration>', 'a watch silent this long is taken as half-open and reopened (default: its timeoutSeconds + 30s)').hideHelp());
+}
+
+/** A Go duration of at least 100 ms, in ms; a UsageError naming the flag otherwise. */
+function durationMs(flag: string, text: string): number {
+  const nanos = parseGoDuration(text);
+  const ms = nanos === undefined ? NaN : Number(nanos / 1_000_000n);
+  if (!Number.isFinite(ms) || ms < 100) throw new UsageError(`${flag} must be a duration of at least 100ms (e.g. 2s), not ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /** The cluster source's options, or undefined when no cluster is read. */
@@ -30,6 +42,7 @@ export function clusterSourceOptions(o: KubeFlags): ClusterSourceOptions | undef
     ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
     ...(o.context !== undefined ? { context: o.context } : {}),
     syncTimeoutMs,
+    ...(o.kubeWatchdog !== undefined ? { watchdogMs: durationMs('--kube-watchdog', o.kubeWatchdog) } : {}),
   };
   // Refused before anything starts, with the file and what is wrong (serve reads it again at start).
   try {

@@ -328,6 +328,17 @@ export interface KubeServiceStatus {
 
 // ---- meshbridge.io ----
 
+/** A Kubernetes label selector (metav1.LabelSelector): matchLabels and matchExpressions, ANDed. */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values?: readonly string[];
+}
+export interface LabelSelector {
+  readonly matchLabels?: StringMap;
+  readonly matchExpressions?: readonly LabelSelectorRequirement[];
+}
+
 export interface MeshConfigSpec {
   readonly trustDomain?: string;
   readonly enableAutoMtls?: boolean;
@@ -336,6 +347,8 @@ export interface MeshConfigSpec {
   readonly defaultDestinationRuleExportTo?: readonly string[];
   readonly rootNamespace?: string;
   readonly clusterId?: string;
+  /** Namespaces whose Kubernetes objects are read (ORed; absent or empty: all). */
+  readonly discoverySelectors?: readonly LabelSelector[];
 }
 
 export interface NetworkGateway {

@@ -1,4 +1,4 @@
-import type { LocalityLbSetting, MeshConfig, MeshNetworks } from '../config/types.js';
+import type { LabelSelector, LocalityLbSetting, MeshConfig, MeshNetworks } from '../config/types.js';
 
 /** Mesh-wide settings (cli-contract MeshConfig) with Istio's defaults (semantics §0). */
 export interface MeshSettings {
@@ -15,6 +15,8 @@ export interface MeshSettings {
   readonly clusterId: string;
   /** Kubernetes Service host suffix: `<name>.<ns>.svc.<domainSuffix>`. */
   readonly domainSuffix: string;
+  /** MeshConfig `discoverySelectors`: namespaces of a cluster that are read (none: all). */
+  readonly discoverySelectors: readonly LabelSelector[];
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
@@ -26,6 +28,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   rootNamespace: 'istio-system',
   clusterId: 'Kubernetes',
   domainSuffix: 'cluster.local',
+  discoverySelectors: [],
 };
 
 /** The oldest MeshConfig wins; fields it leaves out keep their defaults. */
@@ -44,6 +47,7 @@ export function meshSettingsFrom(configs: readonly MeshConfig[]): MeshSettings {
     rootNamespace: nonEmpty(spec.rootNamespace) ?? d.rootNamespace,
     clusterId: nonEmpty(spec.clusterId) ?? d.clusterId,
     domainSuffix: d.domainSuffix,
+    discoverySelectors: Array.isArray(spec.discoverySelectors) ? spec.discoverySelectors : d.discoverySelectors,
   };
 }
 

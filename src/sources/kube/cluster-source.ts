@@ -12,6 +12,9 @@ import { ClusterTranslator, type ClusterKind } from './cluster-translator.js';
 import { Informer, waitForSync, type BackoffPolicy, type InformerState, type KubeObject } from './informer.js';
 import { inClusterConfig, KubeconfigError, loadKubeconfig } from './kubeconfig.js';
 import { KubeTransport } from './kube-transport.js';
+import { informerMetrics, type InformerEvent } from './informer-metrics.js';
+import { DiscoveryFilter, type DiscoveryChange } from './discovery-filter.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import { errorMessage } from '../../lib/errors.js';
 
 export interface ClusterSourceOptions {
@@ -23,6 +26,8 @@ export interface ClusterSourceOptions {
   readonly syncTimeoutMs?: number;
   /** Retry backoff of the informers (default client-go's 0.8 s → 30 s). */
   readonly backoff?: BackoffPolicy;
+  /** Silence after which a watch is taken as half-open (default: its timeout + 30 s); short in tests. */
+  readonly watchdogMs?: number;
 }
 
 export interface ClusterSource {
@@ -33,8 +38,15 @@ export interface ClusterSource {
   stop(): Promise<void>;
 }
 
+interface Collection {
+  readonly kind: ClusterKind;
+  readonly name: string;
+  readonly path: string;
+  readonly fieldSelector?: string;
+}
+
 /** What is read, and the kind each collection translates as. */
-const COLLECTIONS: readonly { readonly kind: ClusterKind; readonly name: string; readonly path: string; readonly fieldSelector?: string }[] = [
+const COLLECTIONS: readonly Collection[] = [
   { kind: 'Namespace', name: 'namespaces', path: '/api/v1/namespaces' },
   { kind: 'Node', name: 'nodes', path: '/api/v1/nodes' },
   { kind: 'Service', name: 'services', path: '/api/v1/services' },
@@ -42,6 +54,15 @@ const COLLECTIONS: readonly { readonly kind: ClusterKind; readonly name: string;
   // As istiod: Failed pods are never endpoints, and a cluster can hold many of them.
   { kind: 'Pod', name: 'pods', path: '/api/v1/pods', fieldSelector: 'status.phase!=Failed' },
 ];
+
+/** The collections MeshConfig `discoverySelectors` limit (Namespaces and Nodes are always read). */
+const NAMESPACED: ReadonlySet<ClusterKind> = new Set<ClusterKind>(['Service', 'EndpointSlice', 'Pod']);
+
+function labelsOf(o: KubeObject): Record<string, string> {
+  const labels = (o.metadata as { labels?: unknown }).labels;
+  if (labels === null || typeof labels !== 'object') return {};
+  return Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
 
 export const DEFAULT_SYNC_TIMEOUT_MS = 30_000;
 
@@ -53,12 +74,15 @@ export function connectCluster(o: ClusterSourceOptions): KubeTransport {
   return new KubeTransport(inCluster);
 }
 
-/** Starts reading the cluster into `registry` and resolves behind the sync gate. Throws for an unusable kubeconfig. */
-export async function startClusterSource(o: ClusterSourceOptions, registry: Registry, log: Logger): Promise<ClusterSource> {
+/**
+ * Starts reading the cluster into `registry` and resolves behind the sync gate. Throws for an unusable
+ * kubeconfig. With `metrics`, the informers' metrics are registered there (informer-metrics.ts).
+ */
+export async function startClusterSource(o: ClusterSourceOptions, registry: Registry, log: Logger, metrics?: MetricsRegistry): Promise<ClusterSource> {
   const transport = connectCluster(o);
   const server = transport.connection.server;
   const translator = new ClusterTranslator(registry.inputs.cluster, registry.mesh.value().rootNamespace);
-  const unsubscribe = registry.mesh.subscribe(() => translator.setSystemNamespace(registry.mesh.value().rootNamespace));
+  const discovery = new DiscoveryFilter(registry.mesh.value().discoverySelectors);
   const handle = (kind: ClusterKind, obj: KubeObject, deleted: boolean): void => {
     try {
       translator.apply(kind, obj, deleted);
@@ -67,14 +91,50 @@ export async function startClusterSource(o: ClusterSourceOptions, registry: Regi
       log.error('a Kubernetes object could not be translated', { kind, object: `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`, error: errorMessage(e) });
     }
   };
-  const informers = COLLECTIONS.map(
-    (c) =>
-      new Informer(
-        transport,
-        { name: c.name, path: c.path, ...(c.fieldSelector !== undefined ? { fieldSelector: c.fieldSelector } : {}), ...(o.backoff !== undefined ? { backoff: o.backoff } : {}) },
-        { add: (obj) => handle(c.kind, obj, false), update: (obj) => handle(c.kind, obj, false), delete: (obj) => handle(c.kind, obj, true) },
-      ),
-  );
+  const observer = metrics === undefined ? undefined : informerMetrics(metrics, COLLECTIONS.map((c) => c.name));
+  const read: { readonly kind: ClusterKind; readonly informer: Informer }[] = [];
+  /** The objects already read in namespaces that entered or left discovery are added or removed at once. */
+  const move = (change: DiscoveryChange): void => {
+    for (const { kind, informer } of read) {
+      if (!NAMESPACED.has(kind)) continue;
+      for (const ns of change.left) for (const obj of informer.listIn(ns)) handle(kind, obj, true);
+      for (const ns of change.entered) for (const obj of informer.listIn(ns)) handle(kind, obj, false);
+    }
+  };
+  const deliver =
+    (c: Collection, event: InformerEvent) =>
+    (obj: KubeObject): void => {
+      observer?.event(c.name, event);
+      const deleted = event === 'delete';
+      if (c.kind === 'Namespace') {
+        handle(c.kind, obj, deleted);
+        move(discovery.namespace(obj.metadata.name, deleted ? undefined : labelsOf(obj)));
+      } else if (!NAMESPACED.has(c.kind) || discovery.discovers(obj.metadata.namespace ?? '')) {
+        handle(c.kind, obj, deleted);
+      }
+    };
+  const unsubscribe = registry.mesh.subscribe(() => {
+    const mesh = registry.mesh.value();
+    translator.setSystemNamespace(mesh.rootNamespace);
+    const held = read.filter((r) => NAMESPACED.has(r.kind)).flatMap((r) => r.informer.namespaces());
+    move(discovery.setSelectors(mesh.discoverySelectors, held));
+  });
+  for (const c of COLLECTIONS) {
+    const informer = new Informer(
+      transport,
+      {
+        name: c.name,
+        path: c.path,
+        ...(c.fieldSelector !== undefined ? { fieldSelector: c.fieldSelector } : {}),
+        ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
+        ...(o.watchdogMs !== undefined ? { watchdogMs: o.watchdogMs } : {}),
+        ...(observer !== undefined ? { observer } : {}),
+      },
+      { add: deliver(c, 'add'), update: deliver(c, 'update'), delete: deliver(c, 'delete') },
+    );
+    read.push({ kind: c.kind, informer });
+  }
+  const informers = read.map((r) => r.informer);
   for (const i of informers) i.start();
   const timeoutMs = o.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
   const gate = await waitForSync(informers, timeoutMs);

@@ -119,6 +119,8 @@ function keyOf(o: KubeObject): string {
 
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
+  /** Namespace ('' for cluster-scoped objects) → the cache keys of its objects. */
+  private readonly byNamespace = new Map<string, Set<string>>();
   private rv = '';
   private needList = true;
   private stopped = false;
@@ -160,6 +162,16 @@ export class Informer {
   /** The cached objects (a copy of the list). */
   list(): KubeObject[] {
     return [...this.cache.values()];
+  }
+
+  /** The cached objects of one namespace. */
+  listIn(namespace: string): KubeObject[] {
+    return [...(this.byNamespace.get(namespace) ?? [])].flatMap((key) => this.cache.get(key) ?? []);
+  }
+
+  /** The namespaces that hold cached objects ('' for cluster-scoped ones). */
+  namespaces(): string[] {
+    return [...this.byNamespace.keys()];
   }
 
   get(namespace: string, name: string): KubeObject | undefined {
@@ -230,7 +242,7 @@ export class Informer {
     }
     for (const [key, old] of [...this.cache]) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.forget(key, old);
         this.handlers.delete?.(old);
       }
     }
@@ -253,8 +265,18 @@ export class Informer {
     const key = keyOf(obj);
     const old = this.cache.get(key);
     this.cache.set(key, obj);
+    const ns = obj.metadata.namespace ?? '';
+    const keys = this.byNamespace.get(ns) ?? new Set<string>();
+    this.byNamespace.set(ns, keys.add(key));
     if (!old) this.handlers.add?.(obj);
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion || type === 'MODIFIED') this.handlers.update?.(obj, old);
+  }
+
+  private forget(key: string, obj: KubeObject): void {
+    this.cache.delete(key);
+    const ns = obj.metadata.namespace ?? '';
+    const keys = this.byNamespace.get(ns);
+    if (keys?.delete(key) === true && keys.size === 0) this.byNamespace.delete(ns);
   }
 
   /** One watch, until it ends, expires, goes silent or fails (throws). */
@@ -370,7 +392,7 @@ export class Informer {
       case 'DELETED': {
         const key = keyOf(obj);
         const old = this.cache.get(key);
-        this.cache.delete(key);
+        this.forget(key, old ?? obj);
         this.handlers.delete?.(old ?? obj);
         break;
       }

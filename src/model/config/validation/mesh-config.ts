@@ -6,7 +6,7 @@ import type { FieldPath } from '../../../lib/result/problem.js';
 import { error } from '../../../lib/result/problem.js';
 import { capitalize } from './checks.js';
 import type { JsonObject, Problems } from './json.js';
-import { childPath, quote, readBoolean, readObject, readSpec, readString, readStringList, warnUnknownFields } from './json.js';
+import { childPath, isJsonObject, quote, readBoolean, readList, readObject, readSpec, readString, readStringList, readStringMap, typeError, warnUnknownFields } from './json.js';
 import { checkLocalityLbSetting } from './locality-lb.js';
 import { isDNS1123Label, trustDomainProblem } from './names.js';
 import type { KindValidator } from './resource-context.js';
@@ -22,6 +22,7 @@ export const MESH_CONFIG_FIELDS = [
   'rootNamespace',
   'clusterId',
   'serviceEntryVisibility',
+  'discoverySelectors',
 ] as const;
 
 export const validateMeshConfig: KindValidator = (resource, _context, out) => {
@@ -43,9 +44,48 @@ export const validateMeshConfig: KindValidator = (resource, _context, out) => {
   }
   // X-2: an optional narrowing of ServiceEntry visibility; only its shape is checked here.
   readObject(spec, 'serviceEntryVisibility', SPEC, out);
+  checkDiscoverySelectors(spec, out);
   const clusterId = readString(spec, 'clusterId', SPEC, out);
   if (clusterId === '') out.push(error(childPath(SPEC, 'clusterId'), 'clusterId must not be empty (the default is "Kubernetes").'));
 };
+
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+/** `discoverySelectors`: a list of label selectors, each checked as Kubernetes' LabelSelectorAsSelector does. */
+function checkDiscoverySelectors(spec: JsonObject, out: Problems): void {
+  const selectors = readList(spec, 'discoverySelectors', SPEC, out);
+  const listPath = childPath(SPEC, 'discoverySelectors');
+  selectors?.forEach((item, i) => {
+    const path = childPath(listPath, i);
+    if (!isJsonObject(item)) {
+      out.push(typeError(path, 'a label selector (matchLabels, matchExpressions)', item));
+      return;
+    }
+    warnUnknownFields(item, ['matchLabels', 'matchExpressions'], path, out);
+    readStringMap(item, 'matchLabels', path, out);
+    const expressionsPath = childPath(path, 'matchExpressions');
+    readList(item, 'matchExpressions', path, out)?.forEach((e, j) => checkSelectorRequirement(e, childPath(expressionsPath, j), out));
+  });
+}
+
+function checkSelectorRequirement(e: unknown, path: FieldPath, out: Problems): void {
+  if (!isJsonObject(e)) {
+    out.push(typeError(path, 'a requirement (key, operator, values)', e));
+    return;
+  }
+  warnUnknownFields(e, ['key', 'operator', 'values'], path, out);
+  const key = readString(e, 'key', path, out);
+  if (key === undefined || key === '') out.push(error(childPath(path, 'key'), 'key must be a label key.'));
+  const operator = readString(e, 'operator', path, out);
+  const values = readStringList(e, 'values', path, out) ?? [];
+  if (operator === undefined || !SELECTOR_OPERATORS.includes(operator)) {
+    out.push(error(childPath(path, 'operator'), `operator ${quote(operator ?? '')} is not one of ${SELECTOR_OPERATORS.join(', ')}.`));
+  } else if ((operator === 'In' || operator === 'NotIn') && values.length === 0) {
+    out.push(error(childPath(path, 'values'), `values must not be empty when operator is ${operator}.`));
+  } else if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) {
+    out.push(error(childPath(path, 'values'), `values must be empty when operator is ${operator}.`));
+  }
+}
 
 function checkTrustDomain(domain: string | undefined, path: FieldPath, out: Problems): void {
   if (domain === undefined) return;
