@@ -17,6 +17,8 @@ export interface EdsUpdate {
   readonly at: number;
   /** `address:port` of every endpoint sent, sorted. */
   readonly endpoints: readonly string[];
+  /** `address:port region/zone/subzone` of every endpoint sent, sorted. */
+  readonly localities: readonly string[];
 }
 
 /** Subscribes to EDS for `cluster` on `address` (as a proxyless gRPC client) and records every response until closed. */
@@ -38,17 +40,21 @@ export class EdsWatcher {
 
   private onResponse(res: DiscoveryResponse): void {
     const eps: string[] = [];
+    const localities: string[] = [];
     for (const any of res.resources) {
       const cla = fromBinary(ClusterLoadAssignmentSchema, any.value);
       if (cla.clusterName !== this.cluster) continue;
       for (const l of cla.endpoints) {
         for (const lb of l.lbEndpoints) {
           const sa = lb.hostIdentifier.case === 'endpoint' ? lb.hostIdentifier.value.address?.address : undefined;
-          if (sa?.case === 'socketAddress') eps.push(`${sa.value.address}:${sa.value.portSpecifier.case === 'portValue' ? sa.value.portSpecifier.value : 0}`);
+          if (sa?.case !== 'socketAddress') continue;
+          const address = `${sa.value.address}:${sa.value.portSpecifier.case === 'portValue' ? sa.value.portSpecifier.value : 0}`;
+          eps.push(address);
+          localities.push(`${address} ${l.locality?.region ?? ''}/${l.locality?.zone ?? ''}/${l.locality?.subZone ?? ''}`);
         }
       }
     }
-    this.updates.push({ at: performance.now(), endpoints: eps.sort() });
+    this.updates.push({ at: performance.now(), endpoints: eps.sort(), localities: localities.sort() });
     this.call.write(create(DiscoveryRequestSchema, { typeUrl: ENDPOINT.typeUrl, resourceNames: [this.cluster], versionInfo: res.versionInfo, responseNonce: res.nonce }));
   }
 
