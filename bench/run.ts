@@ -23,8 +23,9 @@ import { s1 } from './scenarios/s1-cold-start.js';
 import { s2 } from './scenarios/s2-reference-mesh.js';
 import { s3 } from './scenarios/s3-ctrip.js';
 import { s4 } from './scenarios/s4-incrementality.js';
+import { k1 } from './scenarios/k1-kube.js';
 
-const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4];
+const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, k1];
 
 interface Args {
   readonly quick: boolean;

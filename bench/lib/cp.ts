@@ -25,6 +25,8 @@ export interface CpOptions {
   /** `--cpu-prof` into this folder. */
   readonly profileDir?: string;
   readonly nodeArgs?: readonly string[];
+  /** More `serve` flags (e.g. `--kubeconfig PATH`). */
+  readonly serveArgs?: readonly string[];
 }
 
 export interface ProcSample {
@@ -64,6 +66,7 @@ export class ControlPlaneProcess {
       '127.0.0.1:0',
       '--debounce',
       String(o.debounceMs ?? 100),
+      ...(o.serveArgs ?? []),
     ];
     this.startedAt = now();
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
