@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Informer, waitForSync } from '../../src/sources/kube/informer.js';
 import { inClusterConfig, KubeconfigError, loadKubeconfig } from '../../src/sources/kube/kubeconfig.js';
 import { KubeTransport } from '../../src/sources/kube/kube-transport.js';
@@ -86,8 +87,53 @@ test('in-cluster: KUBERNETES_SERVICE_HOST/PORT and the mounted service account',
   assert.deepEqual(inClusterConfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa), {
     server: 'https://10.96.0.1:443',
     token: 'tok',
+    tokenFile: join(sa, 'token'),
     ca: 'PEM',
     namespace: 'istio-system',
   });
   assert.equal(inClusterConfig({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, sa)?.server, 'https://[fd00::1]:443');
+});
+
+test('a rotating service account token: the transport reads the token file again once the refresh period passed (not per request), and keeps the last token while the file is unreadable', async () => {
+  const sa = join(dir, 'sa-rotating');
+  mkdirSync(sa);
+  const tokenFile = join(sa, 'token');
+  writeFileSync(tokenFile, 'sa-token\n');
+  const conn = loadKubeconfig(kube.writeKubeconfig(join(dir, 'kubeconfig-rotating')));
+  const { token: _inline, ...withoutToken } = conn;
+  const transport = new KubeTransport({ ...withoutToken, token: 'sa-token', tokenFile }, { tokenRefreshMs: 300 });
+  const namespaces = async (): Promise<string> => {
+    try {
+      await transport.json('GET', '/api/v1/namespaces');
+      return 'ok';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  try {
+    assert.equal(await namespaces(), 'ok');
+    writeFileSync(tokenFile, 'sa-token-2\n');
+    kube.rotateToken('sa-token-2');
+    assert.equal(await namespaces(), 'Unauthorized', 'within the refresh period the cached token is sent: the file is not read per request');
+    await sleep(350);
+    assert.equal(await namespaces(), 'ok', 'after the refresh period the rotated token is read and accepted');
+    rmSync(tokenFile);
+    await sleep(350);
+    assert.equal(await namespaces(), 'ok', 'an unreadable token file (mid-rotation) keeps the last token');
+  } finally {
+    kube.rotateToken('sa-token');
+  }
+});
+
+test('in-cluster configuration names the token file, so the rotating token is re-read; a kubeconfig tokenFile too', () => {
+  const sa = join(dir, 'sa-names');
+  mkdirSync(sa);
+  writeFileSync(join(sa, 'token'), 't');
+  writeFileSync(join(sa, 'ca.crt'), 'PEM');
+  assert.equal(inClusterConfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa)?.tokenFile, join(sa, 'token'));
+  const path = join(dir, 'kubeconfig-tokenfile');
+  writeFileSync(path, ['clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u, user: {tokenFile: sa-names/token}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', 'current-context: x', ''].join('\n'));
+  const conn = loadKubeconfig(path);
+  assert.equal(conn.token, 't');
+  assert.equal(conn.tokenFile, join(dir, 'sa-names', 'token'));
 });

@@ -4,12 +4,19 @@
  * streams here: the informer owns the watch deadline (`timeoutSeconds`) and the watchdog.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 
 export interface KubeConnection {
   /** `https://host:port` or `http://host:port`. */
   readonly server: string;
   readonly token?: string;
+  /**
+   * Where `token` was read from (the service account's mounted token, a kubeconfig `tokenFile`): it
+   * rotates, so the transport reads it again once it is older than the refresh period (1 minute,
+   * as client-go's cached file token source); until the file can be read again the last token is used.
+   */
+  readonly tokenFile?: string;
   /** PEM of the CA that signed the server's certificate. */
   readonly ca?: string;
   readonly insecureSkipTlsVerify?: boolean;
@@ -32,8 +39,40 @@ export class KubeApiError extends Error {
 
 export type Query = Readonly<Record<string, string | undefined>>;
 
+/** How often a `tokenFile` is read again (client-go: every minute). */
+export const TOKEN_REFRESH_MS = 60_000;
+
+export interface KubeTransportOptions {
+  /** Default TOKEN_REFRESH_MS. */
+  readonly tokenRefreshMs?: number;
+}
+
 export class KubeTransport {
-  constructor(readonly connection: KubeConnection) {}
+  private token: string | undefined;
+  private tokenReadAt: number;
+
+  constructor(
+    readonly connection: KubeConnection,
+    private readonly options: KubeTransportOptions = {},
+  ) {
+    this.token = connection.token;
+    this.tokenReadAt = performance.now();
+  }
+
+  /** The bearer token to send now: the file's content when it is due to be read again. */
+  private bearer(): string | undefined {
+    const file = this.connection.tokenFile;
+    if (file !== undefined && performance.now() - this.tokenReadAt >= (this.options.tokenRefreshMs ?? TOKEN_REFRESH_MS)) {
+      this.tokenReadAt = performance.now();
+      try {
+        const token = readFileSync(file, 'utf8').trim();
+        if (token !== '') this.token = token;
+      } catch {
+        // Mid-rotation or briefly missing: the last token is still valid for a while; read again next time.
+      }
+    }
+    return this.token;
+  }
 
   private url(path: string, query: Query): URL {
     const url = new URL(path, this.connection.server);
@@ -46,7 +85,8 @@ export class KubeTransport {
     const url = this.url(path, query);
     const c = this.connection;
     const headers: Record<string, string> = { Accept: 'application/json' };
-    if (c.token !== undefined) headers.Authorization = `Bearer ${c.token}`;
+    const token = this.bearer();
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['Content-Type'] = contentType;
     const tls = url.protocol === 'https:';

@@ -60,8 +60,10 @@ export function loadKubeconfig(path: string, context?: string): KubeConnection &
     if (user[plugin] !== undefined) throw new KubeconfigError(`${path}: user "${userName ?? ''}": ${plugin} credentials are not supported; use a token or a client certificate`);
   }
   const base = dirname(path);
-  const tokenFile = str(user.tokenFile);
-  const token = str(user.token) ?? (tokenFile === undefined ? undefined : readFileSync(isAbsolute(tokenFile) ? tokenFile : join(base, tokenFile), 'utf8').trim());
+  const inlineToken = str(user.token);
+  const tokenFileName = str(user.tokenFile);
+  const tokenFile = inlineToken !== undefined || tokenFileName === undefined ? undefined : isAbsolute(tokenFileName) ? tokenFileName : join(base, tokenFileName);
+  const token = inlineToken ?? (tokenFile === undefined ? undefined : readFileSync(tokenFile, 'utf8').trim());
   const ca = fileOrData(cluster, 'certificate-authority', base);
   const cert = fileOrData(user, 'client-certificate', base);
   const key = fileOrData(user, 'client-key', base);
@@ -70,6 +72,7 @@ export function loadKubeconfig(path: string, context?: string): KubeConnection &
     server,
     namespace: str(ctx.namespace) ?? 'default',
     ...(token !== undefined ? { token } : {}),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
     ...(ca !== undefined ? { ca } : {}),
     ...(cert !== undefined ? { clientCert: cert } : {}),
     ...(key !== undefined ? { clientKey: key } : {}),
@@ -99,5 +102,6 @@ export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, dir = SA_D
   } catch {
     // no namespace file: default
   }
-  return { server, token: read('token').trim(), ca: read('ca.crt'), namespace };
+  // The token rotates (bound service account tokens): the transport reads tokenFile again every minute.
+  return { server, token: read('token').trim(), tokenFile: join(dir, 'token'), ca: read('ca.crt'), namespace };
 }

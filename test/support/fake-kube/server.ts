@@ -116,10 +116,18 @@ export class FakeKubeApiServer {
   private portNumber = 0;
   /** How a watch from an expired resourceVersion is refused; tests may switch it. */
   expiredWatch: 'event' | 'http';
+  /** The bearer token required (options.token; `rotateToken` changes it). */
+  private token: string | undefined;
 
   private constructor(private readonly options: FakeKubeOptions) {
     this.store = new KubeStore(options.historyLimit ?? 1000);
     this.expiredWatch = options.expiredWatch ?? 'event';
+    this.token = options.token;
+  }
+
+  /** From now on only `token` is accepted (a service account token rotated). */
+  rotateToken(token: string): void {
+    this.token = token;
   }
 
   /** Starts on 127.0.0.1 with an ephemeral port. */
@@ -253,7 +261,7 @@ export class FakeKubeApiServer {
 
   /** Writes a kubeconfig (cluster, user with the token, context `fake`, namespace `default`) and returns its path. */
   writeKubeconfig(path: string, namespace = 'default'): string {
-    const token = this.options.token;
+    const token = this.token;
     const tls = this.options.tls;
     const text = [
       'apiVersion: v1',
@@ -327,7 +335,7 @@ export class FakeKubeApiServer {
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse, url: URL, record: RequestRecord): void {
-    const token = this.options.token;
+    const token = this.token;
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
       throw new KubeError(401, 'Unauthorized', 'Unauthorized');
     }
