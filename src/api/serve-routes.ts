@@ -81,7 +81,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   });
   r.set('/debug/sourcez', () => {
     const cluster = s.cluster();
-    return json({ kubernetes: cluster !== undefined ? { server: cluster.server, informers: cluster.status() } : null });
+    return json({ kubernetes: cluster !== undefined ? { server: cluster.server, syncGate: cluster.gate(), informers: cluster.status() } : null });
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);

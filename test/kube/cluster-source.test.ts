@@ -94,6 +94,7 @@ test('the sync gate: an informer that cannot list holds the first push only unti
     assert.ok(Date.now() - started >= 290, 'waited for the timeout');
     const warning = lines.find((l) => l.startsWith('warn serving before the Kubernetes cluster is fully read'));
     assert.ok(warning?.includes('pods not listed within 300 ms'), lines.join('\n'));
+    assert.deepEqual(source.gate(), { timedOut: true, pending: ['pods'], timeoutMs: 300, discoverySelectors: 0 }, 'the gate says it opened on its timeout, and what was missing');
     assert.deepEqual(selected(registry, HOST), []);
     await until(() => selected(registry, HOST).length === 1, 8000);
     assert.deepEqual(selected(registry, HOST), ['10.0.0.7:8080']);

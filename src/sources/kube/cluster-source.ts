@@ -35,6 +35,11 @@ export interface ClusterSource {
   readonly server: string;
   /** Per informer: synced, last resourceVersion, relists, restarts, last error. */
   status(): InformerState[];
+  /**
+   * How the sync gate opened: `timedOut` when serving started before every informer had listed
+   * (`pending` names those, as they were then), and the discovery selectors in force (none: all namespaces).
+   */
+  gate(): { readonly timedOut: boolean; readonly pending: readonly string[]; readonly timeoutMs: number; readonly discoverySelectors: number };
   stop(): Promise<void>;
 }
 
@@ -147,6 +152,7 @@ export async function startClusterSource(o: ClusterSourceOptions, registry: Regi
   return {
     server,
     status: () => informers.map((i) => i.status()),
+    gate: () => ({ timedOut: !gate.synced, pending: gate.pending, timeoutMs, discoverySelectors: registry.mesh.value().discoverySelectors.length }),
     stop: async () => {
       unsubscribe();
       await Promise.all(informers.map((i) => i.stop()));
