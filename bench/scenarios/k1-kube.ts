@@ -42,7 +42,7 @@ function podIP(i: number): string {
   return `127.${100 + Math.floor(i / 64_000)}.${Math.floor(i / 250) % 256}.${1 + (i % 250)}`;
 }
 
-function seedCluster(kube: FakeKubeApiServer, pods: number): void {
+export function seedCluster(kube: FakeKubeApiServer, pods: number): void {
   for (let n = 0; n < NAMESPACES; n++) kube.store.seed(seedable(kubeNamespace(`ns-${n}`, {})));
   for (let n = 0; n < NODES; n++) {
     kube.store.seed(seedable(kubeNode(`node-${n}`, { 'topology.kubernetes.io/region': 'r1', 'topology.kubernetes.io/zone': `z${n % 3}` })));

@@ -188,6 +188,26 @@ test('every watch failing with 500: retried from the last resourceVersion at gro
   }
 });
 
+test('a server that expires every watch right after a list (410 again and again): relists back off instead of looping', async () => {
+  kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'loop' } });
+  const path = '/api/v1/namespaces/loop/pods';
+  kube.failNext(3, 410, { verbs: ['watch'], path });
+  const { informer } = recorded('pods', path, { random: () => 0 });
+  informer.start();
+  try {
+    await until(() => watchesOn(path) > 0, 5000);
+    const lists = kube.requests((r) => r.verb === 'list' && r.path === path).map((r) => r.time);
+    assert.equal(lists.length, 4, 'the first list and one relist per 410');
+    const gaps = lists.slice(1).map((t, i) => t - (lists[i] ?? t));
+    [100, 200, 400].forEach((min, i) => assert.ok((gaps[i] ?? 0) >= min - 5, `relist ${i + 1} came ${gaps[i]} ms after the previous list, expected at least ${min}`));
+    assert.equal(informer.status().relists, 3);
+    assert.equal(informer.status().lastErrorReason, 'Expired');
+  } finally {
+    await informer.stop();
+    cleanNamespace('loop');
+  }
+});
+
 test('a watch request whose answer never starts (stalled before the head) is abandoned by the watchdog and reopened', async () => {
   kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nohead' } });
   const path = '/api/v1/namespaces/nohead/pods';

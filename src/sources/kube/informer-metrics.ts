@@ -15,32 +15,20 @@ export interface InformerMetrics extends InformerObserver {
 
 export function informerMetrics(registry: Registry, informers: readonly string[]): InformerMetrics {
   const registers = [registry];
-  const labelNames = ['informer'] as const;
-  const synced = new Gauge({ name: 'meshbridge_kube_informer_synced', help: '1 once the informer listed its collection, 0 before.', labelNames, registers });
-  const relists = new Counter({
-    name: 'meshbridge_kube_informer_relists_total',
-    help: 'Lists after the first one (a watch answered 410 Gone, as the HTTP status or an ERROR event).',
-    labelNames,
-    registers,
-  });
-  const restarts = new Counter({
-    name: 'meshbridge_kube_informer_restarts_total',
-    help: 'Lists or watches retried after a failure, by the failure reason (Status reason such as InternalError, socket error code such as ECONNREFUSED, ShortWatch, Timeout, Unknown).',
-    labelNames: ['informer', 'reason'],
-    registers,
-  });
-  const watchdog = new Counter({
-    name: 'meshbridge_kube_informer_watchdog_reconnects_total',
-    help: 'Watches abandoned as half-open (nothing received for longer than the watchdog limit) and reopened.',
-    labelNames,
-    registers,
-  });
-  const events = new Counter({
-    name: 'meshbridge_kube_informer_events_total',
-    help: 'Objects the informer added, updated or deleted in its cache (watch events and relist differences).',
-    labelNames: ['informer', 'event'],
-    registers,
-  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> => new Counter({ name, help, labelNames, registers });
+  const synced = new Gauge({ name: 'meshbridge_kube_informer_synced', help: '1 once the informer listed its collection, 0 before.', labelNames: ['informer'], registers });
+  const relists = counter('meshbridge_kube_informer_relists_total', 'Lists after the first one (a watch answered 410 Gone, as the HTTP status or an ERROR event).', ['informer']);
+  const restarts = counter(
+    'meshbridge_kube_informer_restarts_total',
+    'Lists or watches retried after a failure, by the failure reason (Status reason such as InternalError, socket error code such as ECONNREFUSED, ShortWatch, Timeout, Unknown).',
+    ['informer', 'reason'],
+  );
+  const watchdog = counter(
+    'meshbridge_kube_informer_watchdog_reconnects_total',
+    'Watches abandoned as half-open (nothing received for longer than the watchdog limit) and reopened.',
+    ['informer'],
+  );
+  const events = counter('meshbridge_kube_informer_events_total', 'Objects the informer added, updated or deleted in its cache (watch events and relist differences).', ['informer', 'event']);
   for (const informer of informers) {
     synced.set({ informer }, 0);
     relists.inc({ informer }, 0);

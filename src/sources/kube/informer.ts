@@ -193,10 +193,14 @@ export class Informer {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (this.needList) await this.relist();
+        const listed = this.needList;
+        if (listed) await this.relist();
         if (this.stopped) break;
         const outcome = await this.watch();
-        if (outcome === 'expired') this.needList = true;
+        if (outcome !== 'expired') continue;
+        this.needList = true;
+        // Expired again right after a list, nothing delivered in between: a server in a loop; back off before the next list.
+        if (listed && this.delivered === 0) throw new KubeApiError(410, 'Expired', 'the watch expired right after a list');
       } catch (e) {
         if (this.stopped) break;
         await this.sleep(this.failed(e));
@@ -283,6 +287,7 @@ export class Informer {
   private async watch(): Promise<WatchOutcome> {
     const timeout = (this.options.watchTimeoutSeconds ?? (() => watchTimeoutSeconds(() => this.random())))();
     const watchdogMs = this.options.watchdogMs ?? (timeout + 30) * 1000;
+    this.delivered = 0;
     const query: Query = { ...this.selectors(), watch: 'true', resourceVersion: this.rv, allowWatchBookmarks: 'true', timeoutSeconds: String(timeout) };
     const opened = performance.now();
     let res: IncomingMessage;
@@ -312,7 +317,6 @@ export class Informer {
     }
     if (status !== 200) throw apiError(status, await readAll(res));
     this.current = res;
-    this.delivered = 0;
     let outcome: WatchOutcome;
     try {
       outcome = await this.consume(res, watchdogMs);
