@@ -30,6 +30,8 @@ interface SizeResult {
   readonly pods: number;
   readonly services: number;
   readonly startMs: number;
+  /** serve's CPU seconds from its start to listening (the wall time also carries the machine's load). */
+  readonly startCpuS: number;
   readonly firstEdsMs: number;
   readonly cpuPerPodEventMs: number;
   readonly cpuPerServiceEventMs: number;
@@ -89,10 +91,11 @@ async function measure(ctx: Ctx, pods: number, events: number): Promise<SizeResu
   try {
     await cp.waitListening(180_000);
     const startMs = cp.listeningAt - cp.startedAt;
+    const startCpuS = cp.sample().cpu;
     eds = new EdsWatcher(cp.xds, 'outbound|80||svc-0.ns-0.svc.cluster.local', 'ns-0', '127.0.90.1');
     await nextEds(eds, 0, 60_000);
     const firstEdsMs = now() - cp.startedAt;
-    ctx.log(`  ${fmt(pods)} pods: start → serving ${fmt(startMs)} ms, → first EDS ${fmt(firstEdsMs)} ms`);
+    ctx.log(`  ${fmt(pods)} pods: start → serving ${fmt(startMs)} ms (${round(startCpuS, 2)} CPU s), → first EDS ${fmt(firstEdsMs)} ms`);
     await sleep(2000);
     const i0 = cp.sample();
     await sleep(3000);
@@ -130,7 +133,7 @@ async function measure(ctx: Ctx, pods: number, events: number): Promise<SizeResu
       },
       false,
     );
-    return { pods, services: pods / PODS_PER_SERVICE, startMs, firstEdsMs, cpuPerPodEventMs, cpuPerServiceEventMs, idleCores: idleRate * 1000, rssMiB: cp.sample().rssMiB };
+    return { pods, services: pods / PODS_PER_SERVICE, startMs, startCpuS, firstEdsMs, cpuPerPodEventMs, cpuPerServiceEventMs, idleCores: idleRate * 1000, rssMiB: cp.sample().rssMiB };
   } finally {
     eds?.close();
     await cp.stop();
@@ -158,6 +161,7 @@ export const k1: Scenario = {
           'run',
           'sizes',
           'start → serving small / large',
+          'CPU to serving small / large',
           'first EDS small / large',
           'CPU per pod event small / large',
           'ratio',
@@ -174,6 +178,7 @@ export const k1: Scenario = {
             cells: [
               `${label(small)} vs ${label(large)} pods (${fmt(a.services)} / ${fmt(b.services)} Services), ${events} events each`,
               `${fmt(a.startMs / 1000, 2)} / ${fmt(b.startMs / 1000, 2)} s`,
+              `${fmt(a.startCpuS, 2)} / ${fmt(b.startCpuS, 2)} s`,
               `${fmt(a.firstEdsMs / 1000, 2)} / ${fmt(b.firstEdsMs / 1000, 2)} s`,
               `${fmt(a.cpuPerPodEventMs, 2)} / ${fmt(b.cpuPerPodEventMs, 2)} ms`,
               `${fmt(ratio, 2)}×`,

@@ -99,13 +99,14 @@ export async function startClusterSource(o: ClusterSourceOptions, registry: Regi
   const observer = metrics === undefined ? undefined : informerMetrics(metrics, COLLECTIONS.map((c) => c.name));
   const read: { readonly kind: ClusterKind; readonly informer: Informer }[] = [];
   /** The objects already read in namespaces that entered or left discovery are added or removed at once. */
-  const move = (change: DiscoveryChange): void => {
-    for (const { kind, informer } of read) {
-      if (!NAMESPACED.has(kind)) continue;
-      for (const ns of change.left) for (const obj of informer.listIn(ns)) handle(kind, obj, true);
-      for (const ns of change.entered) for (const obj of informer.listIn(ns)) handle(kind, obj, false);
-    }
-  };
+  const move = (change: DiscoveryChange): void =>
+    translator.batch(() => {
+      for (const { kind, informer } of read) {
+        if (!NAMESPACED.has(kind)) continue;
+        for (const ns of change.left) for (const obj of informer.listIn(ns)) handle(kind, obj, true);
+        for (const ns of change.entered) for (const obj of informer.listIn(ns)) handle(kind, obj, false);
+      }
+    });
   const deliver =
     (c: Collection, event: InformerEvent) =>
     (obj: KubeObject): void => {
@@ -135,7 +136,7 @@ export async function startClusterSource(o: ClusterSourceOptions, registry: Regi
         ...(o.watchdogMs !== undefined ? { watchdogMs: o.watchdogMs } : {}),
         ...(observer !== undefined ? { observer } : {}),
       },
-      { add: deliver(c, 'add'), update: deliver(c, 'update'), delete: deliver(c, 'delete') },
+      { add: deliver(c, 'add'), update: deliver(c, 'update'), delete: deliver(c, 'delete'), batch: (run) => translator.batch(run) },
     );
     read.push({ kind: c.kind, informer });
   }

@@ -212,3 +212,24 @@ test('malformed objects never throw: wrong field types read as absent', () => {
   assert.equal(workload(registry, 'Pod/ns1/bad').exclusion?.detail, 'the pod has no IP yet');
   assert.deepEqual(selected(registry, SVC_HOST), []);
 });
+
+test('a batch (a list or relist) reaches the registry as one change per input collection, the last write per object winning', () => {
+  const { registry, cluster } = setup();
+  const batches: number[] = [];
+  const unsubscribe = registry.inputs.cluster.Pod.subscribe((events) => batches.push(events.length));
+  try {
+    cluster.batch(() => {
+      for (let i = 1; i <= 50; i++) cluster.apply('Pod', kubePod(`p${i}`, { ip: `10.0.3.${i}` }));
+      cluster.apply('Pod', kubePod('gone', { ip: '10.0.3.99' }));
+      cluster.apply('Pod', kubePod('gone', { ip: '10.0.3.99' }), true);
+      assert.deepEqual(batches, [], 'nothing reaches the registry before the batch ends');
+    });
+    assert.deepEqual(batches, [50], 'one batch of 50 adds; the pod added and deleted in the batch never appears');
+    assert.equal(selected(registry).length, 50);
+    assert.equal(registry.workloads.get('Pod/ns1/gone'), undefined);
+    cluster.apply('Pod', kubePod('p51', { ip: '10.0.3.51' }));
+    assert.deepEqual(batches, [50, 1], 'outside a batch every event is written at once');
+  } finally {
+    unsubscribe();
+  }
+});

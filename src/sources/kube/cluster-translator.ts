@@ -15,11 +15,52 @@
  */
 import { LABEL } from '../../model/mesh/labels.js';
 import type { ClusterInputs } from '../../registry/registry.js';
+import type { StaticCollection } from '../../lib/krt/static-collection.js';
 import type { KubeObject } from './informer.js';
+import type { KubeNode, KubeService, Pod } from '../../model/config/types.js';
 import { nodeFromKube, podFromKube, podIPOf, serviceFromKube, sliceTargets, type SliceTargets } from './translate.js';
 
 
 export type ClusterKind = 'Namespace' | 'Service' | 'EndpointSlice' | 'Pod' | 'Node';
+
+/**
+ * Writes to one input collection, buffered while a batch is open: the last write per key wins, and
+ * the batch is committed as one delete and one upsert (one recomputation downstream instead of one
+ * per object: a list of 10,000 pods is one event batch).
+ */
+class BufferedInput<T> {
+  private pending: Map<string, T | undefined> | undefined;
+
+  constructor(private readonly target: StaticCollection<T>) {}
+
+  upsert(...items: T[]): void {
+    if (this.pending === undefined) this.target.upsert(...items);
+    else for (const item of items) this.pending.set(this.target.keyOf(item), item);
+  }
+
+  delete(key: string): void {
+    if (this.pending === undefined) this.target.delete(key);
+    else this.pending.set(key, undefined);
+  }
+
+  open(): void {
+    this.pending ??= new Map();
+  }
+
+  flush(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending === undefined) return;
+    const deleted: string[] = [];
+    const upserted: T[] = [];
+    for (const [key, item] of pending) {
+      if (item === undefined) deleted.push(key);
+      else upserted.push(item);
+    }
+    if (deleted.length > 0) this.target.delete(...deleted);
+    if (upserted.length > 0) this.target.upsert(...upserted);
+  }
+}
 
 function keyOf(o: KubeObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -46,11 +87,29 @@ export class ClusterTranslator {
   /** Namespace name → its `topology.istio.io/network` label. */
   private readonly namespaceNetworks = new Map<string, string>();
   private systemNetwork = '';
+  private readonly inputs: { readonly Pod: BufferedInput<Pod>; readonly Service: BufferedInput<KubeService>; readonly Node: BufferedInput<KubeNode> };
+  private batchDepth = 0;
 
   constructor(
-    private readonly inputs: ClusterInputs,
+    inputs: ClusterInputs,
     private systemNamespace: string,
-  ) {}
+  ) {
+    this.inputs = { Pod: new BufferedInput(inputs.Pod), Service: new BufferedInput(inputs.Service), Node: new BufferedInput(inputs.Node) };
+  }
+
+  /**
+   * Runs `apply` calls as one batch: their writes reach the registry together at the end (a list or
+   * relist of a collection, a namespace entering discovery). Nested batches join the outer one.
+   */
+  batch<R>(run: () => R): R {
+    const all = [this.inputs.Pod, this.inputs.Service, this.inputs.Node];
+    if (this.batchDepth++ === 0) for (const input of all) input.open();
+    try {
+      return run();
+    } finally {
+      if (--this.batchDepth === 0) for (const input of all) input.flush();
+    }
+  }
 
   /** An object added or changed (`deleted` false) or deleted. */
   apply(kind: ClusterKind, o: KubeObject, deleted = false): void {

@@ -47,6 +47,11 @@ export interface InformerHandlers {
   delete?(obj: KubeObject): void;
   /** After the first successful list (once per informer). */
   synced?(): void;
+  /**
+   * Wraps the handler calls of one list or relist (its adds, updates and deletes), so that the
+   * receiver can apply them as one batch. Must call `run` exactly once, synchronously.
+   */
+  batch?(run: () => void): void;
 }
 
 export interface BackoffPolicy {
@@ -238,18 +243,22 @@ export class Informer {
       items?: KubeObject[];
     };
     const items = list.items ?? [];
-    const seen = new Set<string>();
-    for (const item of items) {
-      const key = keyOf(item);
-      seen.add(key);
-      this.apply('ADDED', item);
-    }
-    for (const [key, old] of [...this.cache]) {
-      if (!seen.has(key)) {
-        this.forget(key, old);
-        this.handlers.delete?.(old);
+    const reconcile = (): void => {
+      const seen = new Set<string>();
+      for (const item of items) {
+        const key = keyOf(item);
+        seen.add(key);
+        this.apply('ADDED', item);
       }
-    }
+      for (const [key, old] of [...this.cache]) {
+        if (!seen.has(key)) {
+          this.forget(key, old);
+          this.handlers.delete?.(old);
+        }
+      }
+    };
+    if (this.handlers.batch) this.handlers.batch(reconcile);
+    else reconcile();
     this.rv = list.metadata?.resourceVersion ?? '';
     this.needList = false;
     if (this.state.lists > 0) {
