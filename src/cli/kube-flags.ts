@@ -1,5 +1,5 @@
 /** `serve`'s flags for reading a Kubernetes cluster beside the store (docs/kubernetes.md). */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { parseGoDuration } from '../model/config/validation/duration.js';
 import { connectCluster, type ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 import { parseDurationSeconds } from './durations.js';
@@ -11,17 +11,20 @@ export interface KubeFlags {
   context?: string;
   kubeInCluster?: boolean;
   kubeSyncTimeout: string;
-  /** Hidden (tests): the watchdog's silence limit, e.g. `2s` (default: each watch's timeout + 30 s). */
-  kubeWatchdog?: string;
 }
+
+/**
+ * For tests, not a flag (the CLI stays as documented): the watchdog's silence limit, e.g. `2s`
+ * (default: each watch's `timeoutSeconds` + 30 s), so that a half-open watch is noticed in seconds.
+ */
+export const KUBE_WATCHDOG_ENV = 'MESHBRIDGE_KUBE_WATCHDOG';
 
 export function withKubeOptions(c: Command): Command {
   return c
     .option('--kubeconfig <path>', 'also read Pods, Services, EndpointSlices, Nodes and Namespaces from this Kubernetes cluster (the Istio resources stay in the store)')
     .option('--context <name>', "the --kubeconfig context (default: its current-context)")
     .option('--kube-in-cluster', 'as --kubeconfig, from inside a pod: KUBERNETES_SERVICE_HOST and the mounted service account token', false)
-    .option('--kube-sync-timeout <duration>', 'how long the first push waits for the cluster to be listed; after it, serve what was read and log what is missing', '30s')
-    .addOption(new Option('--kube-watchdog <duration>', 'a watch silent this long is taken as half-open and reopened (default: its timeoutSeconds + 30s)').hideHelp());
+    .option('--kube-sync-timeout <duration>', 'how long the first push waits for the cluster to be listed; after it, serve what was read and log what is missing', '30s');
 }
 
 /** A Go duration of at least 100 ms, in ms; a UsageError naming the flag otherwise. */
@@ -33,7 +36,7 @@ function durationMs(flag: string, text: string): number {
 }
 
 /** The cluster source's options, or undefined when no cluster is read. */
-export function clusterSourceOptions(o: KubeFlags): ClusterSourceOptions | undefined {
+export function clusterSourceOptions(o: KubeFlags, env: NodeJS.ProcessEnv = process.env): ClusterSourceOptions | undefined {
   if (o.context !== undefined && o.kubeconfig === undefined) throw new UsageError('--context needs --kubeconfig PATH');
   if (o.kubeInCluster === true && o.kubeconfig !== undefined) throw new UsageError('serve takes --kubeconfig PATH or --kube-in-cluster, not both');
   if (o.kubeconfig === undefined && o.kubeInCluster !== true) return undefined;
@@ -42,7 +45,7 @@ export function clusterSourceOptions(o: KubeFlags): ClusterSourceOptions | undef
     ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
     ...(o.context !== undefined ? { context: o.context } : {}),
     syncTimeoutMs,
-    ...(o.kubeWatchdog !== undefined ? { watchdogMs: durationMs('--kube-watchdog', o.kubeWatchdog) } : {}),
+    ...(env[KUBE_WATCHDOG_ENV] !== undefined ? { watchdogMs: durationMs(KUBE_WATCHDOG_ENV, env[KUBE_WATCHDOG_ENV]) } : {}),
   };
   // Refused before anything starts, with the file and what is wrong (serve reads it again at start).
   try {

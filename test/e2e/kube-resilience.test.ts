@@ -54,13 +54,13 @@ function deletePod(kube: FakeKubeApiServer, name: string): void {
 const endpointsOf = (...ips: string[]): string[] => ips.map((ip) => `${ip}:${PORT}`).sort();
 
 /** The fake API server holding `demo` and `pods`, a serve reading it, and an EDS watcher on the ServiceEntry selecting the pods. */
-async function clusterWith(own: Own, pods: readonly PodSpec[], o: { fake?: FakeKubeOptions; args?: readonly string[]; seed?: (kube: FakeKubeApiServer) => void } = {}): Promise<Cluster> {
+async function clusterWith(own: Own, pods: readonly PodSpec[], o: { fake?: FakeKubeOptions; env?: Record<string, string>; seed?: (kube: FakeKubeApiServer) => void } = {}): Promise<Cluster> {
   const kube = own(await FakeKubeApiServer.start(o.fake), (k) => k.close());
   kube.store.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   o.seed?.(kube);
   for (const p of pods) seedPod(kube, p);
   const kubeconfig = kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kres-')), 'kubeconfig'));
-  const serve = own(await startServe({ files: { 'mesh.yaml': serviceEntry('res', HOST, { app: 'res' }) }, args: ['--kubeconfig', kubeconfig, ...(o.args ?? [])] }), (s) => s.stop());
+  const serve = own(await startServe({ files: { 'mesh.yaml': serviceEntry('res', HOST, { app: 'res' }) }, args: ['--kubeconfig', kubeconfig], ...(o.env !== undefined ? { env: o.env } : {}) }), (s) => s.stop());
   const eds = watchEds(own, serve, '127.0.80.99');
   await sawEndpoints(eds, endpointsOf(...pods.map((p) => p.ip)), 'the first endpoints');
   return { kube, serve, eds };
@@ -154,7 +154,7 @@ for (const mode of ['event', 'http'] as const) {
 test('a half-open watch (the fake stops sending but keeps the connection): the watchdog reconnects and the missed change arrives', { timeout: 90_000 }, async (t) => {
   const own = cleanups(t);
   // Bookmarks every 300 ms keep healthy watches talking, so the 2 s watchdog fires only on the stalled ones.
-  const { kube, serve, eds } = await clusterWith(own, [{ name: 'a', ip: '127.0.83.1' }], { fake: { bookmarkIntervalMs: 300 }, args: ['--kube-watchdog', '2s'] });
+  const { kube, serve, eds } = await clusterWith(own, [{ name: 'a', ip: '127.0.83.1' }], { fake: { bookmarkIntervalMs: 300 }, env: { MESHBRIDGE_KUBE_WATCHDOG: '2s' } });
   await waitFor(() => (kube.openWatches() >= 5 ? true : undefined), 10_000, 'the five watches open');
   await sleep(2500);
   assert.equal((await informer(serve, 'pods')).watchdogFires, 0, 'a watch that receives bookmarks is healthy');

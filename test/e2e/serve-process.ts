@@ -43,6 +43,8 @@ export interface ServeOptions {
   readonly debounceMs?: number | null;
   /** More `serve` flags (e.g. `--grace-period`). */
   readonly args?: readonly string[];
+  /** More environment variables for the process. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
@@ -56,7 +58,7 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
       ...(o.debounceMs === null ? [] : ['--debounce', String(o.debounceMs ?? 20)]),
       ...(o.args ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}) },
   );
   let stdout = '';
   let stderr = '';
