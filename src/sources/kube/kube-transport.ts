@@ -48,7 +48,11 @@ export class KubeTransport {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (c.token !== undefined) headers.Authorization = `Bearer ${c.token}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['Content-Type'] = contentType;
+    if (payload !== undefined) {
+      headers['Content-Type'] = contentType;
+      // Node sends a DELETE body neither chunked nor sized unless told its length.
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
     const tls = url.protocol === 'https:';
     const options = {
       method,
