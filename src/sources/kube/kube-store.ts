@@ -104,7 +104,7 @@ function failure(code: WriteFailure['code'], message: string, index: number, ext
 
 function withoutResourceVersion(o: ConfigObject): ConfigObject {
   const { resourceVersion: _rv, ...metadata } = o.metadata;
-  return { ...o, metadata } as ConfigObject;
+  return { ...o, metadata };
 }
 
 function numericRv(rv: string | undefined): number {
