@@ -18,6 +18,7 @@ import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../../lib/async/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { CoordinationListeners } from '../../lifecycle/coordination.js';
 import type { Fence } from '../../model/config/store.js';
 import type { CaFiles } from '../../security/ca.js';
 import { openSecret, type SecretsKeyring } from '../../security/secrets-at-rest.js';
@@ -46,7 +47,7 @@ export class EtcdCoordination {
   private readonly layout: KeyLayout;
   private readonly ttl: number;
   private readonly live = new Set<string>();
-  private readonly listeners = new Set<(e: CoordinationEvent) => void>();
+  private readonly listeners = new CoordinationListeners();
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private fence: Fence | undefined;
@@ -94,12 +95,11 @@ export class EtcdCoordination {
   }
 
   subscribe(listener: (e: CoordinationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   private emit(e: CoordinationEvent): void {
-    for (const l of [...this.listeners]) l(e);
+    this.listeners.emit(e);
   }
 
   /** Opens the session, registers this replica, starts watching and campaigning. Waits (retrying) for etcd. */

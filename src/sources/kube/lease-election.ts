@@ -29,7 +29,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../lib/log/logger.js';
 import { errorMessage } from '../../lib/errors.js';
-import type { Coordination, CoordinationEvent, Leadership } from '../../lifecycle/coordination.js';
+import { CoordinationListeners, type Coordination, type CoordinationEvent, type Leadership } from '../../lifecycle/coordination.js';
 import type { Fence } from '../../model/config/store.js';
 import { KubeApiError, type KubeTransport } from './kube-transport.js';
 
@@ -84,7 +84,7 @@ export class LeaseCoordination implements Coordination {
   private readonly durationS: number;
   private readonly retryMs: number;
   private readonly leasesPath: string;
-  private readonly listeners = new Set<(e: CoordinationEvent) => void>();
+  private readonly listeners = new CoordinationListeners();
   private readonly live = new Set<string>();
   private readonly known = new Set<string>();
   private fence: Fence | undefined;
@@ -135,12 +135,11 @@ export class LeaseCoordination implements Coordination {
   }
 
   subscribe(listener: (e: CoordinationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   private emit(e: CoordinationEvent): void {
-    for (const l of [...this.listeners]) l(e);
+    this.listeners.emit(e);
   }
 
   /** Registers this replica (waits until the API server answers once), then runs the loop. */
