@@ -148,6 +148,8 @@ test('an auto-registered WorkloadEntry is created with an ownerReference to its 
   assert.deepEqual(writes.map((x) => `${x.method} ${x.subresource} ${x.status}`), ['POST  201', 'PUT status 200']);
   const written = r.objects[0];
   assert.equal(written?.metadata.resourceVersion, stored.metadata.resourceVersion, 'the write answers the object as stored');
+  const listed = (await store.list()).objects.find((o) => o.metadata.name === 'vm-127.0.80.1');
+  assert.equal(listed?.metadata.resourceVersion, stored.metadata.resourceVersion, 'a list right after the write sees it (read your writes)');
 });
 
 test('a status write on a stale resourceVersion is a 409 Conflict; the read-decide-write loop retries it on the fresh object and no condition is lost', async (t) => {
@@ -232,4 +234,49 @@ test('an entry controlled by another control plane (an istiod sharing the cluste
   }
   assert.equal(kube.requests((x) => x.method !== 'GET').length, before, 'nothing was written');
   assert.ok(await store.get(ref));
+});
+
+test('compare-and-swap: two stores incrementing one counter annotation with retry lose no update (an unchanged-looking write at a stale version is still a 409)', async (t) => {
+  const { kube, store } = await cluster(t);
+  const other = new KubeStore(new KubeTransport({ server: kube.url }), { backoff: FAST });
+  t.after(() => other.close());
+  const ref = { kind: 'WorkloadEntry' as const, namespace: NS, name: 'counter' };
+  const counter = autoEntry('counter', 'none', 'meshbridge-a');
+  const created = await store.write([{ op: 'create', object: { ...counter, metadata: { ...counter.metadata, annotations: { n: '0' } } } }]);
+  assert.ok(created.ok);
+  let conflicts = 0;
+  const increment = async (s: KubeStore): Promise<void> => {
+    for (;;) {
+      const cur = await s.get(ref);
+      assert.ok(cur);
+      const n = Number(cur.metadata.annotations['n']) + 1;
+      const r = await s.write([{ op: 'update', object: { ...cur, metadata: { ...cur.metadata, annotations: { n: String(n) } } } }]);
+      if (r.ok) return;
+      assert.equal(r.failure.code, 'Conflict');
+      conflicts++;
+    }
+  };
+  const N = 12;
+  await Promise.all([store, other].map(async (s) => {
+    for (let i = 0; i < N; i++) await increment(s);
+  }));
+  assert.equal((await store.get(ref))?.metadata.annotations['n'], String(2 * N));
+  assert.ok(conflicts > 0, 'the two writers did collide');
+});
+
+test('a write of several objects is checked whole before its first request: an existing or invalid one leaves nothing written', async (t) => {
+  const { kube, store } = await cluster(t);
+  await store.list();
+  assert.ok((await store.write([{ op: 'create', object: { ...autoEntry('b', 'none', 'meshbridge-a'), status: undefined } as unknown as WorkloadEntry }])).ok);
+  kube.clearRequests();
+  const exists = await store.write([{ op: 'create', object: autoEntry('a', 'none', 'meshbridge-a') }, { op: 'create', object: autoEntry('b', 'none', 'meshbridge-a') }]);
+  assert.ok(!exists.ok);
+  assert.deepEqual([exists.failure.code, exists.failure.index], ['AlreadyExists', 1]);
+  const bad = { ...autoEntry('c', 'none', 'meshbridge-a'), spec: { address: '127.0.80.3', ports: { http: 70000 } } } as WorkloadEntry;
+  const invalid = await store.write([{ op: 'create', object: autoEntry('a', 'none', 'meshbridge-a') }, { op: 'create', object: bad }]);
+  assert.ok(!invalid.ok);
+  assert.equal(invalid.failure.code, 'Invalid');
+  assert.ok(invalid.failure.findings?.some((f) => f.field === 'spec.ports.http'), JSON.stringify(invalid.failure.findings));
+  assert.deepEqual(kube.requests((r) => r.method !== 'GET'), [], 'no write request was sent');
+  assert.equal(await store.get({ kind: 'WorkloadEntry', namespace: NS, name: 'a' }), undefined);
 });

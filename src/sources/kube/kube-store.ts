@@ -119,6 +119,8 @@ export class KubeStore implements ConfigStore {
   private readonly objects = new Map<string, ConfigObject>();
   private readonly problems = new Map<string, StoredProblem>();
   private readonly orders = new Map<string, number>();
+  /** Per deleted object: the resourceVersion this store deleted it at (older watch events are skipped). */
+  private readonly tombstones = new Map<string, number>();
   private readonly watchers = new Set<(e: StoreEvent) => void>();
   private readonly stopping: Promise<void>[] = [];
   private revision = 0;
@@ -191,14 +193,28 @@ export class KubeStore implements ConfigStore {
 
   private onObject(kind: Kind, informer: Informer, raw: KubeObject, deleted: boolean): void {
     if (this.served.get(kind)?.informer !== informer) return; // a late event of a stopped informer
-    this.revision = Math.max(this.revision, numericRv(raw.metadata.resourceVersion));
+    this.observe(kind, raw, deleted);
+  }
+
+  /**
+   * An object as a watch delivered it, or as a write of this store got it back (so that a `list`
+   * after a write sees it, as with etcd). A version older than the one held (the watch catching up
+   * with a write) is skipped, and so is a version at or before this store's own delete of it.
+   */
+  private observe(kind: Kind, raw: KubeObject, deleted: boolean): void {
+    const rv = numericRv(raw.metadata.resourceVersion);
+    this.revision = Math.max(this.revision, rv);
     const key = refKey({ kind, namespace: raw.metadata.namespace ?? '', name: raw.metadata.name });
     const revision = String(this.revision);
     if (deleted) {
       this.problems.delete(key);
+      this.tombstones.set(key, Math.max(rv, this.tombstones.get(key) ?? 0));
       if (this.objects.delete(key)) this.emit({ type: 'changes', revision, changes: [{ type: 'delete', key, revision }] });
       return;
     }
+    const held = this.objects.get(key);
+    if ((held && numericRv(held.metadata.resourceVersion) >= rv) || (this.tombstones.get(key) ?? -1) >= rv) return;
+    this.tombstones.delete(key);
     const decoded = this.decode(kind, raw);
     if (!decoded.ok) {
       const problem = { key, message: decoded.message };
@@ -335,6 +351,10 @@ export class KubeStore implements ConfigStore {
       }
       if (!holds) return failure('Fenced', `not the leader any more (${options.fence.key} is held by another replica or expired)`, 0);
     }
+    if (ops.length > 1) {
+      const refused = await this.precheck(ops).catch((e: unknown) => failure('Unavailable', `${this.description} did not answer (${errorMessage(e)}); nothing was written`, 0));
+      if (refused) return refused;
+    }
     const objects: (ConfigObject | undefined)[] = [];
     let revision = this.currentRevision();
     for (const [i, op] of ops.entries()) {
@@ -349,6 +369,23 @@ export class KubeStore implements ConfigStore {
       revision = r.revision;
     }
     return { ok: true, revision, objects };
+  }
+
+  /**
+   * Several ops are not one transaction on the API server: before the first request each op is
+   * planned against the object as it is now (exists or not, resourceVersion, admission), so that the
+   * refusals one can know in advance leave nothing half-written. Undefined when every op would pass.
+   */
+  private async precheck(ops: readonly WriteOp[]): Promise<{ ok: false; failure: WriteFailure } | undefined> {
+    for (const [i, op] of ops.entries()) {
+      const ref = opRef(op);
+      const s = ISTIO_KINDS[ref.kind] ? await this.servedKind(ref.kind) : undefined;
+      if (!s) continue; // writeOne words the refusal
+      const raw = await this.getRaw(s, ref);
+      const planned = planWrite(op, raw ? this.decodedOrUndefined(ref.kind, raw) : undefined, i, { now: new Date().toISOString(), newUid: randomUUID });
+      if (!planned.ok) return planned;
+    }
+    return undefined;
   }
 
   private async writeOne(op: WriteOp, index: number): Promise<OpResult> {
@@ -402,13 +439,15 @@ export class KubeStore implements ConfigStore {
       if (op.op === 'delete') {
         const preconditions = { ...(raw.metadata.uid !== undefined ? { uid: raw.metadata.uid } : {}), ...(rv !== undefined ? { resourceVersion: rv } : {}) };
         const res = (await this.transport.json('DELETE', this.path(s, ref.namespace, ref.name), {}, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions })) as { metadata?: { resourceVersion?: string } };
+        this.observe(s.kind, { ...raw, metadata: { ...raw.metadata, resourceVersion: res.metadata?.resourceVersion ?? rv ?? '0' } }, true);
         return { ok: true, object: undefined, revision: res.metadata?.resourceVersion ?? this.currentRevision() };
       }
       // The resourceVersion is the API server's to check (409), not the plan's: planned without it.
       const unconditional: WriteOp = op.op === 'update' ? { op: 'update', object: withoutResourceVersion(op.object) } : { op: 'updateStatus', ref: op.ref, status: op.status };
       const planned = planWrite(unconditional, current, index, { now: new Date().toISOString(), newUid: randomUUID });
       if (!planned.ok) return planned;
-      if (!planned.changed || !planned.next) return { ok: true, object: current, revision: rv ?? this.currentRevision() };
+      // Nothing to change is no write, but only at the version the op named: a stale one is the API server's 409.
+      if (!planned.next || (!planned.changed && current?.metadata.resourceVersion === rv)) return { ok: true, object: current, revision: rv ?? this.currentRevision() };
       const next = planned.next;
       const body: Raw =
         op.op === 'update'
@@ -427,7 +466,7 @@ export class KubeStore implements ConfigStore {
   }
 
   private stored(kind: Kind, raw: Raw, index: number): OpResult {
-    this.revision = Math.max(this.revision, numericRv(raw.metadata.resourceVersion));
+    if (this.served.has(kind)) this.observe(kind, raw, false);
     const d = this.decode(kind, raw);
     if (!d.ok) return failure('Invalid', `the cluster stored ${kind} ${raw.metadata.namespace ?? ''}/${raw.metadata.name} in a form meshbridge does not accept: ${d.message}`, index);
     return { ok: true, object: d.object, revision: raw.metadata.resourceVersion ?? this.currentRevision() };
