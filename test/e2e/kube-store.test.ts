@@ -8,6 +8,7 @@
  * - a VM registers through a WorkloadGroup stored in the cluster: its WorkloadEntry is created there
  *   with an ownerReference to the group, its `Healthy` condition is written through `/status`, and it
  *   is deleted (with preconditions) after the grace period once the agent stops;
+ *   an istiod's entry in the same namespace (its `istio.io/workloadController`) is never written;
  * - two replicas: one holds the leader Lease; the holder killed (SIGKILL), the other takes it.
  */
 import assert from 'node:assert/strict';
@@ -42,9 +43,12 @@ async function fakeCluster(own: Own): Promise<{ kube: FakeKubeApiServer; kubecon
   return { kube, kubeconfig: kube.writeKubeconfig(join(mkdtempSync(join(tmpdir(), 'mb-kstore-')), 'kubeconfig')) };
 }
 
+/** The WorkloadEntries in the cluster but the istiod's one. */
 function entries(kube: FakeKubeApiServer): Entry[] {
-  return kube.store.list(kube.store.typeOf({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry' }), NS) as unknown as Entry[];
+  return (kube.store.list(kube.store.typeOf({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry' }), NS) as unknown as Entry[]).filter((e) => e.metadata.name !== ISTIOD_ENTRY);
 }
+
+const ISTIOD_ENTRY = 'vm-127.0.81.9';
 
 function leaderLease(kube: FakeKubeApiServer): Lease | undefined {
   return kube.store.get(kube.store.typeOf({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' }), SYSTEM, 'meshbridge-leader');
@@ -78,6 +82,13 @@ test('serve --store kube://: a VM registered through a WorkloadGroup in the clus
   assert.deepEqual(read.map((o) => `${o.kind}/${o.metadata.name}`), ['ServiceEntry/vm'], 'get --store kube:// reads it back');
   assert.ok(read[0]?.metadata.uid !== undefined, 'as the API server stored it');
 
+  // An istiod sharing the cluster: its entry, disconnected long ago, is its own to delete, not meshbridge's.
+  kube.store.seed({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadEntry',
+    metadata: { name: ISTIOD_ENTRY, namespace: NS, annotations: { 'istio.io/autoRegistrationGroup': 'vm', 'istio.io/workloadController': 'istiod-5d8f9c', 'istio.io/disconnectedAt': '2020-01-01T00:00:00.000000000Z' } },
+    spec: { address: '127.0.81.9', labels: { app: 'vm' } },
+  });
   const serve = await replica(own, kubeconfig, 'meshbridge-e2e-a', ['--grace-period', '1500']);
   const xdsTls = await waitFor(() => serve.xdsTls(), 15_000, 'the secure xDS address');
   const agent = await startVmAgent(own, { groupFile, controlPlane: xdsTls, ip: vmIp, store: ['--store', 'kube://', '--kubeconfig', kubeconfig] });
@@ -104,6 +115,9 @@ test('serve --store kube://: a VM registered through a WorkloadGroup in the clus
   const pre = (JSON.parse(deletes.at(-1)?.body ?? '{}') as { preconditions?: { uid?: string; resourceVersion?: string } }).preconditions;
   assert.equal(pre?.uid, entry.metadata.uid, 'the delete names the uid it read');
   assert.ok(pre?.resourceVersion !== undefined, 'and its resourceVersion');
+
+  assert.ok(kube.store.get(kube.store.typeOf({ apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry' }), NS, ISTIOD_ENTRY), "the istiod's entry is left alone");
+  assert.deepEqual(kube.requests((r) => r.method !== 'GET' && r.path.startsWith(`${WE_PATH}/${ISTIOD_ENTRY}`)), [], 'never written');
 
   const deleted = await runCli(['delete', 'serviceentry', 'vm', '-n', NS, '--store', 'kube://', '--kubeconfig', kubeconfig], 20_000);
   assert.equal(deleted.code, 0, deleted.stderr);
