@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../lib/log/logger.js';
 import type { SecretsKeyring } from '../security/secrets-at-rest.js';
-import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import type { StoreFlags } from '../sources/store-url.js';
 import type { XdsLimits } from '../xds/server/limits.js';
 import type { ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 
@@ -14,8 +14,8 @@ export interface ServeSettings {
   readonly configPaths?: readonly string[];
   /** `file://DIR` or `etcd://h:p[,h:p...]` (cli-contract `--store`, sources/store-url.ts); default: the file store on `configPaths`. */
   readonly store?: string;
-  /** TLS and user/password for an etcd store (`--etcd-*`; override the URL's options). */
-  readonly etcd?: EtcdSecurityFlags;
+  /** TLS and user/password for an etcd store (`--etcd-*`; override the URL's options); the kubeconfig of a `kube://` store. */
+  readonly etcd?: StoreFlags;
   /** Seals the CA key and the token signing key at rest (`--secrets-key-file`; docs/security.md §7); absent: plaintext, with one warning. */
   readonly secrets?: SecretsKeyring;
   /** etcd session TTL in seconds: how long after a crash a replica's workloads are reclaimed (default 5). */

@@ -3,7 +3,8 @@
  * sources/store-url.ts): `file://DIR` (or no URL: the config folders given to `serve`) → the file
  * store with its state directory, one process, `LocalCoordination`; `etcd://h:p[,h:p...]` → the etcd
  * store behind the retry decorator, with replica coordination (sessions, leader election) on the
- * same etcd. Construct, then `start()` (no I/O before).
+ * same etcd; `kube://[NAMESPACE]` → the cluster's Istio CRDs, Lease election and Secrets in
+ * NAMESPACE (sources/kube). Construct, then `start()` (no I/O before).
  */
 import { LocalCoordination, type Coordination } from '../lifecycle/coordination.js';
 import { newSigningKey } from '../security/registration-token.js';
@@ -19,6 +20,11 @@ import { FileStore } from '../sources/file/file-store.js';
 import { defaultStateDir, loadOrCreateSigningKey } from '../sources/file/state-dir.js';
 import { acquireStateLock, type StateLock } from '../sources/file/state-lock.js';
 import { parseStoreUrl } from '../sources/store-url.js';
+import { connectCluster } from '../sources/kube/cluster-source.js';
+import { KubeStore } from '../sources/kube/kube-store.js';
+import { LeaseCoordination } from '../sources/kube/lease-election.js';
+import { CA_SECRET, kubeSecretSlot, SIGNING_KEY_SECRET } from '../sources/kube/kube-secrets.js';
+import { sharedCaFilesIn, sharedSigningKeyIn } from '../sources/shared-secrets.js';
 import type { ServeSettings } from './serve-settings.js';
 import { errorMessage } from '../lib/errors.js';
 
@@ -72,6 +78,36 @@ export function openStoreBackend(o: ServeSettings, run: BackendRun): StoreBacken
       async stop() {
         await coordination.stop();
         await retrying.close();
+      },
+    };
+  }
+  if (location?.kind === 'kube') {
+    // The cluster is the store (sources/kube/kube-store.ts); replicas elect a leader with a Lease.
+    const transport = connectCluster(location.connection);
+    const namespace = location.namespace;
+    const coordination = new LeaseCoordination(transport, { instance: run.instance, namespace, ...(o.sessionTtlSeconds !== undefined ? { leaseDurationSeconds: o.sessionTtlSeconds } : {}), log: o.logger });
+    const store = new KubeStore(transport, {
+      description: `kube://${namespace} on ${transport.connection.server}`,
+      ...(o.kube?.syncTimeoutMs !== undefined ? { syncTimeoutMs: o.kube.syncTimeoutMs } : {}),
+      controls: (controller) => coordination.knows(controller),
+      fenceHolds: (fence) => coordination.fenceHolds(fence),
+      log: o.logger,
+    });
+    return {
+      store,
+      coordination,
+      lock: () => undefined, // replicas share the cluster by design: lease-election.ts
+      unlock: () => undefined,
+      loadCa: (trustDomain) => loadOrCreateSharedCa(trustDomain, (fresh: CaFiles) => retriedWhileStarting(() => sharedCaFilesIn(kubeSecretSlot(transport, namespace, CA_SECRET), fresh, o.secrets)), o.cacertsDir),
+      async start() {
+        store.start();
+        await coordination.start(); // waits for the API server
+        warnUnsealed(o, `the Secrets of namespace ${namespace}`);
+        return retriedWhileStarting(() => sharedSigningKeyIn(kubeSecretSlot(transport, namespace, SIGNING_KEY_SECRET), newSigningKey, o.secrets));
+      },
+      async stop() {
+        await coordination.stop();
+        await store.close();
       },
     };
   }

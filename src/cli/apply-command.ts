@@ -12,7 +12,7 @@
 import { Option, type Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { storeUrlOrDefault } from '../sources/store-url.js';
-import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, withKubeStoreOptions, type EtcdFlags } from './store-options.js';
 import type { Finding } from '../model/config/load.js';
 import { admitConfig } from '../model/config/admission.js';
 import { formatFinding } from '../model/config/format-finding.js';
@@ -104,7 +104,7 @@ export function registerApply(program: Command, ctx: CommandContext): void {
     .option(STORE_OPTION, STORE_HELP)
     .option('-n, --namespace <ns>', 'the namespace of objects that name none (an object naming another is refused)')
     .addOption(new Option('--dry-run <mode>', 'client: validate only; server: also check against the store, writing nothing').choices(['none', 'client', 'server']).default('none'));
-  withEtcdSecurityOptions(apply).action(async (opts: { filename?: string[]; store?: string; namespace?: string; dryRun: 'none' | 'client' | 'server' } & EtcdFlags) => {
+  withKubeStoreOptions(withEtcdSecurityOptions(apply)).action(async (opts: { filename?: string[]; store?: string; namespace?: string; dryRun: 'none' | 'client' | 'server' } & EtcdFlags) => {
     if (!opts.filename || opts.filename.length === 0) throw new UsageError('apply needs -f FILE|DIR');
     ctx.setExitCode(await runApply({ files: opts.filename, store: storeUrlOrDefault(opts.store), etcd: etcdSecurityFlags(opts), ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}), dryRun: opts.dryRun }, ctx.out, ctx.err));
   });

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { storeUrlOrDefault } from '../sources/store-url.js';
-import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, withKubeStoreOptions, type EtcdFlags } from './store-options.js';
 import { defaultApiVersion, kindFromName, qualifiedKind } from '../model/config/kind-names.js';
 import { formatFinding } from '../model/config/format-finding.js';
 import { describeRef, StoreUnavailableError, type ObjectRef, type WriteOp } from '../model/config/store.js';
@@ -94,7 +94,7 @@ export function registerDelete(program: Command, ctx: CommandContext): void {
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('-f, --filename <path>', 'file or folder (repeatable)', collect)
     .option(STORE_OPTION, STORE_HELP);
-  withEtcdSecurityOptions(del).action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string } & EtcdFlags) => {
+  withKubeStoreOptions(withEtcdSecurityOptions(del)).action(async (kind: string | undefined, name: string | undefined, opts: { namespace: string; filename?: string[]; store?: string } & EtcdFlags) => {
     ctx.setExitCode(
       await runDelete(
         { ...(kind !== undefined ? { kind } : {}), ...(name !== undefined ? { name } : {}), namespace: opts.namespace, files: opts.filename ?? [], store: storeUrlOrDefault(opts.store), etcd: etcdSecurityFlags(opts) },

@@ -15,7 +15,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { storeUrlOrDefault } from '../sources/store-url.js';
-import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, withKubeStoreOptions, type EtcdFlags } from './store-options.js';
 import { toDocument } from '../model/config/document.js';
 import { kindFromName, qualifiedKind } from '../model/config/kind-names.js';
 import { StoreUnavailableError, type StoreEvent } from '../model/config/store.js';
@@ -265,7 +265,7 @@ export function registerGet(program: Command, ctx: CommandContext): void {
     .option('--state-dir <dir>', "file store: the control plane's state directory (default: <store folder>.state)")
     .option('-l, --selector <selector>', 'only objects whose labels match (k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated)')
     .option('-w, --watch', 'after listing, print each change until interrupted', false);
-  withEtcdSecurityOptions(get).action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string; selector?: string; watch: boolean } & EtcdFlags) => {
+  withKubeStoreOptions(withEtcdSecurityOptions(get)).action(async (kind: string, name: string | undefined, opts: { namespace: string; allNamespaces: boolean; output: string; store?: string; stateDir?: string; selector?: string; watch: boolean } & EtcdFlags) => {
     ctx.setExitCode(
       await runGet(
         {

@@ -45,7 +45,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .command('serve')
     .description('run the control plane on a folder of configuration or an etcd store, serving xDS')
     .option('--config <path>', 'configuration file or folder (repeatable; the file store)', collect)
-    .option('--store <url>', 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: the --config folders)')
+    .option('--store <url>', 'file://DIR, etcd://HOST:PORT[,HOST:PORT...] or kube://[NAMESPACE] (the cluster of --kubeconfig, else the one serve runs in) (default: the --config folders)')
     .option('--xds-address <host:port>', 'ADS (gRPC) listen address', '127.0.0.1:15010')
     .option('--secure-xds-address <host:port>', 'ADS and certificate service over TLS (mutual TLS when the client has a certificate)', '127.0.0.1:15012')
     .option('--insecure-xds', 'allow the plaintext --xds-address on a non-loopback address (plaintext is for loopback development only)', false)
@@ -58,7 +58,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
-    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; kube://: the Lease duration; a crashed replica is noticed this long after', parsePositiveInt, 5)
     .option('--max-node-bytes <bytes>', 'xDS: largest node (id and metadata) of a stream\'s first request', parseCount, DEFAULT_XDS_LIMITS.maxNodeBytes)
     .option('--max-resource-names <n>', 'xDS: most resource names in one request', parseCount, DEFAULT_XDS_LIMITS.maxResourceNames)
     .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
@@ -77,8 +77,11 @@ export function registerServe(program: Command, ctx: CommandContext): void {
 
 /** Checks the flags (UsageError naming the flag) and makes them the settings of the control plane. */
 function serveSettings(opts: ServeFlags): ServeSettings {
-  const kube = clusterSourceOptions(opts);
   const store = opts.store ?? (opts.config === undefined ? process.env[STORE_ENV] : undefined);
+  // `--store kube://`: the cluster is the store and a source (its pods, Services...), with the same
+  // connection; without --kubeconfig, the cluster serve runs in.
+  const kubeStore = store?.startsWith('kube://') === true;
+  const kube = clusterSourceOptions(kubeStore && opts.kubeconfig === undefined ? { ...opts, kubeInCluster: true } : opts);
   if ((!opts.config || opts.config.length === 0) && store === undefined) throw new UsageError('serve needs --config PATH or --store URL');
   if (opts.config && opts.config.length > 0 && store !== undefined) throw new UsageError('serve takes --config PATH or --store URL, not both');
   if (opts.plaintextXds && !opts.insecureXds && !isLoopbackAddress(opts.xdsAddress)) {

@@ -5,25 +5,37 @@
  * hang). The store implementations are loaded when a command opens one (the etcd client brings gRPC).
  */
 import type { ConfigStore } from '../model/config/store.js';
-import { etcdClientSecurity, type EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
-import { parseStoreUrl } from '../sources/store-url.js';
+import { etcdClientSecurity } from '../sources/etcd/etcd-url.js';
+import { parseStoreUrl, type StoreFlags } from '../sources/store-url.js';
 import { UsageError } from './output.js';
 export { StoreUnreachable } from './errors.js';
 
 export interface CliStore {
   readonly store: ConfigStore;
-  readonly kind: 'file' | 'etcd';
+  readonly kind: 'file' | 'etcd' | 'kube';
   /** The folder of a file store. */
   readonly folder?: string;
   close(): Promise<void>;
 }
 
 /**
- * `etcd` is the `--etcd-*` flags (TLS, user and password), applied to an etcd URL; `watchFolder`: a
- * file store keeps watching its folder (`get -w`); etcd stores always can watch.
+ * `etcd` is the `--etcd-*` flags (TLS, user and password), applied to an etcd URL, and the
+ * `--kubeconfig`/`--context` of a `kube://` URL; `watchFolder`: a file store keeps watching its
+ * folder (`get -w`); etcd and kube stores always can watch.
  */
-export async function openCliStore(url: string, stateDir?: string, etcd?: EtcdSecurityFlags, watchFolder = false): Promise<CliStore> {
+export async function openCliStore(url: string, stateDir?: string, etcd?: StoreFlags, watchFolder = false): Promise<CliStore> {
   const location = parseStoreUrl(url, etcd);
+  if (location.kind === 'kube') {
+    const [{ connectCluster }, { KubeStore }] = await Promise.all([import('../sources/kube/cluster-source.js'), import('../sources/kube/kube-store.js')]);
+    let transport;
+    try {
+      transport = connectCluster(location.connection);
+    } catch (e) {
+      throw new UsageError(`--store ${url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const store = new KubeStore(transport, { description: `kube://${location.namespace} on ${transport.connection.server}`, syncTimeoutMs: 6000 });
+    return { store, kind: 'kube', close: () => store.close() };
+  }
   if (location.kind === 'etcd') {
     const target = location.target;
     const [{ createEtcdClient }, { EtcdStore }, { RetryingStore }] = await Promise.all([

@@ -4,10 +4,10 @@
  * they override the URL's options).
  */
 import type { Command } from 'commander';
-import type { EtcdSecurityFlags } from '../sources/etcd/etcd-url.js';
+import type { StoreFlags } from '../sources/store-url.js';
 
 export const STORE_OPTION = '--store <url>';
-export const STORE_HELP = 'file://DIR or etcd://HOST:PORT[,HOST:PORT...] (default: $MESHBRIDGE_STORE or file://.)';
+export const STORE_HELP = 'file://DIR, etcd://HOST:PORT[,HOST:PORT...] or kube://[NAMESPACE] (default: $MESHBRIDGE_STORE or file://.)';
 
 /** The `--etcd-*` flags as commander parses them. */
 export interface EtcdFlags {
@@ -16,6 +16,9 @@ export interface EtcdFlags {
   etcdKey?: string;
   etcdUser?: string;
   etcdPasswordFile?: string;
+  /** The cluster of a `kube://` store (serve has them as its cluster flags too). */
+  kubeconfig?: string;
+  context?: string;
 }
 
 export function withEtcdSecurityOptions(c: Command): Command {
@@ -27,8 +30,18 @@ export function withEtcdSecurityOptions(c: Command): Command {
     .option('--etcd-password-file <file>', "etcd store: a file holding the --etcd-user's password");
 }
 
-export function etcdSecurityFlags(o: EtcdFlags): EtcdSecurityFlags {
+/** `--kubeconfig PATH [--context NAME]` for a `kube://` store (commands other than serve, which has its own). */
+export function withKubeStoreOptions(c: Command): Command {
+  return c
+    .option('--kubeconfig <path>', 'kube:// store: the kubeconfig of the cluster (default: the cluster this runs in)')
+    .option('--context <name>', 'kube:// store: the --kubeconfig context (default: its current-context)');
+}
+
+/** The store flags of a command: the `--etcd-*` flags and, for `kube://`, the kubeconfig flags. */
+export function etcdSecurityFlags(o: EtcdFlags): StoreFlags {
   return {
+    ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.context !== undefined ? { context: o.context } : {}),
     ...(o.etcdCa !== undefined ? { ca: o.etcdCa } : {}),
     ...(o.etcdCert !== undefined ? { cert: o.etcdCert } : {}),
     ...(o.etcdKey !== undefined ? { key: o.etcdKey } : {}),

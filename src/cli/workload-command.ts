@@ -9,7 +9,7 @@ import { SECRETS_KEY_ENV } from '../security/secrets-at-rest.js';
 import { storeUrlOrDefault } from '../sources/store-url.js';
 import type { CommandContext } from './command-context.js';
 import { parseOutputFormat, UsageError } from './output.js';
-import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
+import { etcdSecurityFlags, STORE_HELP, STORE_OPTION, withEtcdSecurityOptions, withKubeStoreOptions, type EtcdFlags } from './store-options.js';
 import { parseKeyValues, parsePorts, runWorkloadGroupCreate } from './workload-group-command.js';
 
 interface GroupCreateFlags {
@@ -69,11 +69,11 @@ export function registerWorkload(program: Command, ctx: CommandContext): void {
     .option('-o, --output <dir>', 'the folder to write (required)')
     .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it (required)")
     .option('--cacerts <dir>', "the operator's cacerts folder when serve uses one (its root-cert.pem is written for the agent)")
-    .option('--store <url>', 'the store whose replicas sign the token: file://DIR (its state directory) or etcd://HOST:PORT[,...] (default file://.)')
+    .option('--store <url>', 'the store whose replicas sign the token: file://DIR (its state directory), etcd://HOST:PORT[,...] or kube://[NAMESPACE] (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
     .option('--secrets-key-file <file>', `the key serve encrypts its keys at rest with (serve --secrets-key-file); default $${SECRETS_KEY_ENV}`);
-  withEtcdSecurityOptions(configure).action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string } & EtcdFlags) => {
+  withKubeStoreOptions(withEtcdSecurityOptions(configure)).action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string } & EtcdFlags) => {
     const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
     ctx.setExitCode(await runWorkloadEntryConfigure({ ...opts, etcd: etcdSecurityFlags(opts) }, ctx.out, ctx.err));
   });

@@ -17,8 +17,8 @@ import { loadSecretsKeyring, SecretsKeyError, type SecretsKeyring } from '../sec
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
 import { readSharedOnboarding } from '../sources/etcd/etcd-coordination.js';
 import { EtcdStore } from '../sources/etcd/etcd-store.js';
-import { etcdClientSecurity, type EtcdSecurityFlags, type EtcdTarget } from '../sources/etcd/etcd-url.js';
-import { readStoreUrl, STORE_URL_FORMS, type StoreLocation } from '../sources/store-url.js';
+import { etcdClientSecurity, type EtcdTarget } from '../sources/etcd/etcd-url.js';
+import { readStoreUrl, STORE_URL_FORMS, type StoreFlags, type StoreLocation } from '../sources/store-url.js';
 import { StoreUnreachable } from './errors.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
 import { loadOrCreateCa } from '../security/ca.js';
@@ -46,7 +46,7 @@ export interface EntryConfigureOptions {
   /** `--secrets-key-file` (else $MESHBRIDGE_SECRETS_KEY): opens the keys serve sealed in the state directory. */
   readonly secretsKeyFile?: string;
   /** `--etcd-*` flags for an etcd store. */
-  readonly etcd?: EtcdSecurityFlags;
+  readonly etcd?: StoreFlags;
 }
 
 export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = Date.now()): Promise<number> {
@@ -58,7 +58,9 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   const location = o.store !== undefined ? readStoreUrl(o.store, o.etcd) : undefined;
   const etcdTarget = location?.kind === 'etcd' ? location.target : undefined;
   if (etcdTarget !== undefined && o.stateDir !== undefined) throw new UsageError('--state-dir is for a file store: an etcd store keeps the signing key itself');
-  const storeDir = etcdTarget !== undefined || o.store === undefined ? resolve('.') : fileStoreDir(o.store, location);
+  const kube = location?.kind === 'kube' ? location : undefined;
+  if (kube !== undefined && o.stateDir !== undefined) throw new UsageError('--state-dir is for a file store: a kube:// store keeps the signing key in a Secret');
+  const storeDir = etcdTarget !== undefined || kube !== undefined || o.store === undefined ? resolve('.') : fileStoreDir(o.store, location);
 
   // The group file first: invalid input is exit 1 with positioned findings (as `validate`).
   const files = await readConfigFiles([o.file]);
@@ -84,6 +86,8 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   let mesh: MeshValues;
   if (etcdTarget !== undefined) {
     ({ key, rootCert, mesh } = await fromEtcd(etcdTarget, o.controlPlane, o.cacerts, secrets));
+  } else if (kube !== undefined) {
+    ({ key, rootCert, mesh } = await fromKube(kube, o.controlPlane, o.cacerts, secrets));
   } else {
     const meshSpec = o.store !== undefined ? await meshConfigOf(storeDir) : undefined;
     mesh = { controlPlane: o.controlPlane, trustDomain: meshSpec?.trustDomain || 'cluster.local', clusterId: meshSpec?.clusterId || 'Kubernetes' };
@@ -151,6 +155,26 @@ async function fromEtcd(target: EtcdTarget, controlPlane: string, cacerts: strin
   } finally {
     client.close();
   }
+}
+
+/**
+ * A `kube://NAMESPACE` store: the signing key and the mesh root the replicas keep in Secrets of
+ * NAMESPACE (sources/kube/kube-secrets.ts); the trust domain is Istio's default (no MeshConfig is
+ * read from a cluster).
+ */
+async function fromKube(location: Extract<StoreLocation, { kind: 'kube' }>, controlPlane: string, cacerts: string | undefined, secrets: SecretsKeyring | undefined): Promise<{ key: Buffer; rootCert: string; mesh: MeshValues }> {
+  const [{ connectCluster }, { readKubeOnboarding }] = await Promise.all([import('../sources/kube/cluster-source.js'), import('../sources/kube/kube-secrets.js')]);
+  const transport = connectCluster(location.connection);
+  let shared;
+  try {
+    shared = await readKubeOnboarding(transport, location.namespace, secrets);
+  } catch (e) {
+    if (e instanceof SecretsKeyError) throw e;
+    throw new StoreUnreachable(`cannot read the onboarding keys from kube://${location.namespace} on ${transport.connection.server}: ${errorMessage(e)}`);
+  }
+  if (shared === undefined) throw new ConfigReadError(`kube://${location.namespace} on ${transport.connection.server} holds no signing key or CA yet: start serve on this store first (the first replica creates them)`);
+  const rootCert = cacerts !== undefined ? readFileSync(join(cacerts, 'root-cert.pem'), 'utf8') : shared.rootCert;
+  return { key: shared.signingKey, rootCert, mesh: { controlPlane, trustDomain: 'cluster.local', clusterId: 'Kubernetes' } };
 }
 
 /** `file://DIR` (relative or absolute) -> DIR; this command takes no bare path and no `file://` alone. */

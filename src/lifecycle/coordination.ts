@@ -57,3 +57,17 @@ export class LocalCoordination implements Coordination {
     return () => undefined;
   }
 }
+
+/** The subscribers of a Coordination implementation, told each event in subscription order. */
+export class CoordinationListeners {
+  private readonly listeners = new Set<(e: CoordinationEvent) => void>();
+
+  subscribe(listener: (e: CoordinationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(e: CoordinationEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+}

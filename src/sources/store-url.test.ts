@@ -41,3 +41,9 @@ test('a command without --store takes $MESHBRIDGE_STORE, else the current folder
     else process.env[STORE_ENV] = saved;
   }
 });
+
+test('kube:// is the Kubernetes store: its namespace (default istio-system) and the --kubeconfig/--context flags; a bad namespace is refused', () => {
+  assert.deepEqual(parseStoreUrl('kube://'), { kind: 'kube', namespace: 'istio-system', connection: {} });
+  assert.deepEqual(parseStoreUrl('kube://mesh-system', { kubeconfig: '/k/config', context: 'prod' }), { kind: 'kube', namespace: 'mesh-system', connection: { kubeconfig: '/k/config', context: 'prod' } });
+  assert.throws(() => parseStoreUrl('kube://Bad_NS'), (e: unknown) => e instanceof StoreUrlError && /"Bad_NS" is not a namespace name/.test(e.message));
+});

@@ -18,10 +18,18 @@ export interface VmAgent {
   logs(): string;
 }
 
-/** Configures and starts an agent for `ip` in the WorkloadGroup of `groupFile`, against `controlPlane` (a serve's secure xDS address). */
-export async function startVmAgent(own: Own, o: { readonly groupFile: string; readonly controlPlane: string; readonly stateDir: string; readonly ip: string }): Promise<VmAgent> {
+/**
+ * Configures and starts an agent for `ip` in the WorkloadGroup of `groupFile`, against `controlPlane` (a
+ * serve's secure xDS address); the token is signed with the key in `stateDir`, or in the store that
+ * `store` names (`--store URL` and its flags).
+ */
+export async function startVmAgent(
+  own: Own,
+  o: { readonly groupFile: string; readonly controlPlane: string; readonly ip: string } & ({ readonly stateDir: string } | { readonly store: readonly string[] }),
+): Promise<VmAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-vm-'));
-  const conf = await runCli(['workload', 'entry', 'configure', '-f', o.groupFile, '-o', dir, '--control-plane', o.controlPlane, '--state-dir', o.stateDir], 15_000);
+  const signer = 'stateDir' in o ? ['--state-dir', o.stateDir] : o.store;
+  const conf = await runCli(['workload', 'entry', 'configure', '-f', o.groupFile, '-o', dir, '--control-plane', o.controlPlane, ...signer], 15_000);
   assert.equal(conf.code, 0, conf.stderr);
   const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', o.ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';

@@ -18,9 +18,11 @@ import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../../lib/async/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { CoordinationListeners } from '../../lifecycle/coordination.js';
 import type { Fence } from '../../model/config/store.js';
 import type { CaFiles } from '../../security/ca.js';
-import { openSecret, sealSecret, type SecretsKeyring } from '../../security/secrets-at-rest.js';
+import { openSecret, type SecretsKeyring } from '../../security/secrets-at-rest.js';
+import { sharedCaFilesIn, sharedSigningKeyIn, type SharedSlot, type SlotRead } from '../shared-secrets.js';
 import { etcdRefusal } from './etcd-url.js';
 import { KeyLayout } from './keys.js';
 import { listPrefix, PrefixWatch, type PrefixWatchEvent } from './prefix-watch.js';
@@ -45,7 +47,7 @@ export class EtcdCoordination {
   private readonly layout: KeyLayout;
   private readonly ttl: number;
   private readonly live = new Set<string>();
-  private readonly listeners = new Set<(e: CoordinationEvent) => void>();
+  private readonly listeners = new CoordinationListeners();
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private fence: Fence | undefined;
@@ -93,12 +95,11 @@ export class EtcdCoordination {
   }
 
   subscribe(listener: (e: CoordinationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.subscribe(listener);
   }
 
   private emit(e: CoordinationEvent): void {
-    for (const l of [...this.listeners]) l(e);
+    this.listeners.emit(e);
   }
 
   /** Opens the session, registers this replica, starts watching and campaigning. Waits (retrying) for etcd. */
@@ -258,39 +259,36 @@ export class EtcdCoordination {
   }
 }
 
-/**
- * A secret shared by every replica, created once: `fresh` is stored with a create-if-absent
- * transaction unless some value is stored already; `read` turns the stored value into the secret and
- * says whether to write it back re-sealed (a plaintext value under a key ring, or one sealed under an
- * older key: migration on write), which is done with a compare-and-swap so that concurrent replicas
- * do not overwrite each other. Resolves to the stored value as `read` returns it.
- */
-async function sharedSecret<T>(client: Etcd3, key: Buffer, fresh: string, read: (stored: string) => { value: T; rewrite?: string }): Promise<T> {
-  const res = await client.kv.txn({
-    compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-    success: [{ request_put: { key, value: Buffer.from(fresh) } }],
-    failure: [{ request_range: { key } }],
-  });
-  if (res.succeeded) return read(fresh).value;
-  const kv = res.responses[0]?.response_range?.kvs[0];
-  if (kv === undefined) throw new Error(`etcd answered neither the creation nor the value of ${key.toString()}`);
-  const r = read(kv.value.toString());
-  if (r.rewrite !== undefined) {
-    await client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }], success: [{ request_put: { key, value: Buffer.from(r.rewrite) } }], failure: [] });
-  }
-  return r.value;
+/** A key of etcd as a shared slot: create-if-absent in one transaction, replaced with a compare-and-swap. */
+function etcdSlot(client: Etcd3, key: Buffer): SharedSlot {
+  return {
+    where: `etcd at ${key.toString()}`,
+    async createOrRead(fresh: string): Promise<SlotRead> {
+      const res = await client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value: Buffer.from(fresh) } }],
+        failure: [{ request_range: { key } }],
+      });
+      if (res.succeeded) return { created: true };
+      const kv = res.responses[0]?.response_range?.kvs[0];
+      if (kv === undefined) throw new Error(`etcd answered neither the creation nor the value of ${key.toString()}`);
+      return {
+        created: false,
+        value: kv.value.toString(),
+        replace: async (value: string) => {
+          await client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }], success: [{ request_put: { key, value: Buffer.from(value) } }], failure: [] });
+        },
+      };
+    },
+  };
 }
 
 /**
  * The registration-token signing key shared by every replica (hex; sealed under `secrets` when given,
  * secrets-at-rest.ts).
  */
-export async function sharedSigningKey(client: Etcd3, prefix: string | undefined, create: () => Buffer, secrets?: SecretsKeyring): Promise<Buffer> {
-  const key = Buffer.from(`${new KeyLayout(prefix).system}signing-key`);
-  return sharedSecret(client, key, sealSecret(create().toString('hex'), 'signing-key', secrets), (stored) => {
-    const opened = openSecret(stored, 'signing-key', `the token signing key in etcd at ${key.toString()}`, secrets);
-    return { value: Buffer.from(opened.plaintext, 'hex'), ...(opened.reseal !== undefined ? { rewrite: opened.reseal } : {}) };
-  });
+export function sharedSigningKey(client: Etcd3, prefix: string | undefined, create: () => Buffer, secrets?: SecretsKeyring): Promise<Buffer> {
+  return sharedSigningKeyIn(etcdSlot(client, Buffer.from(`${new KeyLayout(prefix).system}signing-key`)), create, secrets);
 }
 
 /**
@@ -298,23 +296,8 @@ export async function sharedSigningKey(client: Etcd3, prefix: string | undefined
  * key, Istio's cacerts fields as JSON, the key sealed under `secrets` when given); the others, and
  * later starts, get the stored one. Resolves to the files every replica signs with.
  */
-export async function sharedCaFiles(client: Etcd3, prefix: string | undefined, fresh: CaFiles, secrets?: SecretsKeyring): Promise<CaFiles> {
-  const key = Buffer.from(`${new KeyLayout(prefix).system}ca`);
-  const stored = JSON.stringify({ ...fresh, caKey: sealSecret(fresh.caKey, 'ca-key', secrets) });
-  return sharedSecret(client, key, stored, (value) => {
-    let parsed: Partial<CaFiles> | undefined;
-    try {
-      parsed = JSON.parse(value) as Partial<CaFiles>;
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || typeof parsed.caCert !== 'string' || typeof parsed.caKey !== 'string' || typeof parsed.rootCert !== 'string' || typeof parsed.certChain !== 'string') {
-      throw new Error(`the CA stored in etcd at ${key.toString()} is unreadable`);
-    }
-    const opened = openSecret(parsed.caKey, 'ca-key', `the CA key in etcd at ${key.toString()}`, secrets);
-    const files: CaFiles = { caCert: parsed.caCert, caKey: opened.plaintext, rootCert: parsed.rootCert, certChain: parsed.certChain };
-    return { value: files, ...(opened.reseal !== undefined ? { rewrite: JSON.stringify({ ...files, caKey: opened.reseal }) } : {}) };
-  });
+export function sharedCaFiles(client: Etcd3, prefix: string | undefined, fresh: CaFiles, secrets?: SecretsKeyring): Promise<CaFiles> {
+  return sharedCaFilesIn(etcdSlot(client, Buffer.from(`${new KeyLayout(prefix).system}ca`)), fresh, secrets);
 }
 
 /**

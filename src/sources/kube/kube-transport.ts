@@ -88,7 +88,11 @@ export class KubeTransport {
     const token = this.bearer();
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['Content-Type'] = contentType;
+    if (payload !== undefined) {
+      headers['Content-Type'] = contentType;
+      // Node sends a DELETE body neither chunked nor sized unless told its length.
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
     const tls = url.protocol === 'https:';
     const options = {
       method,

@@ -123,6 +123,7 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
     fields: ['spec.unschedulable'],
     strategic: { mergeKeys: { 'spec.taints': 'key', 'status.conditions': 'type', 'status.addresses': 'type' } },
   }),
+  builtin({ version: 'v1', plural: 'secrets', kind: 'Secret', fields: ['type'] }),
   builtin({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', createOnUpdate: true, fields: ['addressType'] }),
   builtin({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', createOnUpdate: true }),
   builtin({
