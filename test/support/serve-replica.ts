@@ -17,10 +17,11 @@ export interface Replica {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startReplica(store: string, instance: string, extra: readonly string[] = []): Promise<Replica> {
+/** `secureXdsAddress`: a fixed secure xDS address (a replica restarted on it is found by the agents that know it); default a free port. */
+export async function startReplica(store: string, instance: string, extra: readonly string[] = [], o: { readonly secureXdsAddress?: string } = {}): Promise<Replica> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--secure-xds-address', '127.0.0.1:0', ...extra],
+    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--secure-xds-address', o.secureXdsAddress ?? '127.0.0.1:0', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
