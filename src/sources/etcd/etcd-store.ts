@@ -42,6 +42,21 @@ function unavailable(e: unknown, description: string): WriteResult {
 
 type Planned = Extract<PlannedWrite, { ok: true }>;
 
+/** etcd's default `--max-txn-ops`: the most operations (compares, or puts and deletes) of one transaction. */
+export const ETCD_DEFAULT_MAX_TXN_OPS = 128;
+
+/**
+ * The refusal of a change too large for one etcd transaction: every object of a write is one
+ * compare and one put or delete of the same transaction (that is what makes it all or nothing).
+ */
+export function tooManyOperations(objects: number, operations: number): string {
+  return (
+    `etcd refused one transaction of ${objects} objects (${operations} operations): etcd allows at most --max-txn-ops operations ` +
+    `per transaction (default ${ETCD_DEFAULT_MAX_TXN_OPS}), and an all-or-nothing change needs every object in one transaction. ` +
+    `Raise the limit on every etcd member (etcd --max-txn-ops=${Math.max(operations, ETCD_DEFAULT_MAX_TXN_OPS * 2)}), or apply the objects in smaller parts (each part all or nothing on its own)`
+  );
+}
+
 export class EtcdStore implements ConfigStore {
   readonly description: string;
   readonly layout: KeyLayout;
@@ -128,8 +143,9 @@ export class EtcdStore implements ConfigStore {
       try {
         res = await this.client.kv.txn({ compare, success, failure: options.fence ? [{ request_range: { key: Buffer.from(options.fence.key) } }] : [] });
       } catch (e) {
-        if (/too many operations|request is too large/i.test(errorMessage(e))) {
-          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)}`, retryable: false } };
+        if (/too many operations/i.test(errorMessage(e))) return { ok: false, failure: { code: 'Invalid', message: tooManyOperations(ops.length, compare.length), retryable: false } };
+        if (/request is too large/i.test(errorMessage(e))) {
+          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)} (etcd's --max-request-bytes, default 1.5 MiB)`, retryable: false } };
         }
         return unavailable(e, this.description);
       }
