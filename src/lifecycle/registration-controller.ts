@@ -17,7 +17,9 @@
  *   Beyond Istio: a `Connected` condition with reason and transition time.
  * - Leader only (Coordination): reclaim the entries of replicas whose session is gone (mark them
  *   disconnected, delete them after the grace period), and sweep leaked entries every 10 × grace
- *   (AR-9). Leader writes carry the leadership fence.
+ *   (AR-9). Leader writes carry the leadership fence. The leader's marks and every delete a sweep
+ *   leads to are paced by a rate limit (`reclaimRate`): a partition that heals, or a replica that
+ *   dies, never causes a burst of deletes. An agent's own disconnection is not paced.
  * - Every write of one entry is queued behind the previous one of this replica, so one replica's
  *   connect, disconnect and health report of an entry are applied in the order they happened.
  */
@@ -28,6 +30,7 @@ import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
 import type { Admission } from '../model/mesh/stream-admission.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
+import { RateLimiter, type RateLimit } from '../lib/async/rate-limit.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
@@ -45,6 +48,12 @@ export interface RegistrationOptions {
   readonly gracePeriodMs?: number;
   /** PILOT_ENABLE_WORKLOAD_ENTRY_AUTOREGISTRATION (default true). Off: connecting proxies create nothing (AR-11). */
   readonly autoRegistration?: boolean;
+  /**
+   * The most deletes of entries whose agents did not come back (after the grace period, the sweep)
+   * and leader marks of a dead replica's entries, per interval (default DEFAULT_RECLAIM_RATE): after
+   * a partition heals or a replica dies, its entries go at this pace, never all at once.
+   */
+  readonly reclaimRate?: RateLimit;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -62,6 +71,9 @@ interface Stream {
   readonly token?: TokenClaims;
 }
 
+/** 20 reclaim writes per second (docs/stores.md, "Replicas"). */
+export const DEFAULT_RECLAIM_RATE: RateLimit = { perInterval: 20, intervalMs: 1000 };
+
 const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`;
 
 export class RegistrationController {
@@ -73,6 +85,10 @@ export class RegistrationController {
   private readonly connections = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly queue: KeyedQueue;
+  /** enqueueOnce's tasks queued and not done yet. */
+  private readonly pendingOnce = new Set<string>();
+  /** Paces deletes and a dead replica's reclaim (RegistrationOptions.reclaimRate). */
+  private readonly reclaimLimiter: RateLimiter;
   private sweepTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private order = 1_000_000_000;
@@ -89,6 +105,7 @@ export class RegistrationController {
   constructor(private readonly o: RegistrationOptions) {
     this.graceMs = o.gracePeriodMs ?? 10_000;
     this.instance = o.coordination.instance;
+    this.reclaimLimiter = new RateLimiter(o.reclaimRate ?? DEFAULT_RECLAIM_RATE);
     this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: errorMessage(e) }));
   }
 
@@ -143,6 +160,17 @@ export class RegistrationController {
 
   private enqueue(ref: ObjectRef, task: () => Promise<void>): void {
     void this.queue.push(keyOf(ref), task);
+  }
+
+  /**
+   * A rate-limited task (a cleanup, a leader's reclaim) queued at most once per entry at a time:
+   * a sweep that comes round again while the last one's writes still wait for their turn adds none.
+   */
+  private enqueueOnce(ref: ObjectRef, kind: 'cleanup' | 'reclaim', task: () => Promise<void>): void {
+    const key = `${kind}\u0000${keyOf(ref)}`;
+    if (this.pendingOnce.has(key)) return;
+    this.pendingOnce.add(key);
+    this.enqueue(ref, () => task().finally(() => this.pendingOnce.delete(key)));
   }
 
   /** The admission check of a new ADS stream (admission.ts). */
@@ -277,8 +305,13 @@ export class RegistrationController {
     else this.later(() => this.enqueue(s.ref, () => this.healthCheckedGone(s.ref, s.connectionKey)), this.graceMs);
   }
 
-  /** AR-8: the entry says disconnected (if `controller` still owns it), and goes after the grace period. */
-  private async markDisconnected(ref: ObjectRef, controller: string, reason: string, leader = false): Promise<void> {
+  /**
+   * AR-8: the entry says disconnected (if `controller` still owns it), and goes after the grace
+   * period. A leader's mark (a dead replica's entry) waits for the rate limit; `pacedDelete`: found
+   * by a sweep, not by its agent's disconnection here: the delete waits for the rate limit.
+   */
+  private async markDisconnected(ref: ObjectRef, controller: string, reason: string, leader = false, pacedDelete = leader): Promise<void> {
+    if (leader) await this.reclaimLimiter.acquire(); // a dead replica's entries: at a bounded pace
     const fence = leader ? this.o.coordination.leadership()?.fence : undefined;
     if (leader && !this.o.coordination.leadership()) return;
     const r = await mutateEntry(this.o.store, ref, (cur) => {
@@ -290,7 +323,7 @@ export class RegistrationController {
     if (r.kind !== 'written' || !r.entry) return;
     const disconnectedAt = r.entry.metadata.annotations[ANNOTATIONS.disconnectedAt];
     await this.setConnected(ref, false, reason, (e) => e.metadata.annotations[ANNOTATIONS.disconnectedAt] === disconnectedAt);
-    this.later(() => this.enqueue(ref, () => this.cleanup(ref)), this.graceMs);
+    this.later(() => this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, pacedDelete)), this.graceMs);
   }
 
   private ownsLiveStream(ref: ObjectRef): boolean {
@@ -313,7 +346,9 @@ export class RegistrationController {
   }
 
   /** Deletes the entry if it is still disconnected, for at least the grace period, at the version read. */
-  private async cleanup(ref: ObjectRef, fence = this.o.coordination.leadership()?.fence): Promise<void> {
+  private async cleanup(ref: ObjectRef, paced: boolean): Promise<void> {
+    if (paced) await this.reclaimLimiter.acquire(); // the sweep's deletes at a bounded pace (no thundering delete)
+    const fence = this.o.coordination.leadership()?.fence;
     const r = await mutateEntry(this.o.store, ref, (cur) => {
       const a = cur?.metadata.annotations;
       if (!cur || !a || a[ANNOTATIONS.connectedAt] !== undefined) return undefined;
@@ -378,9 +413,9 @@ export class RegistrationController {
       const ctl = a[ANNOTATIONS.controller] ?? '';
       if (a[ANNOTATIONS.connectedAt] !== undefined) {
         if (ctl === this.instance) {
-          if (!this.ownsLiveStream(ref)) this.enqueue(ref, () => this.markDisconnected(ref, ctl, 'not connected to this control plane'));
+          if (!this.ownsLiveStream(ref)) this.enqueueOnce(ref, 'reclaim', () => this.markDisconnected(ref, ctl, 'not connected to this control plane', false, true));
         } else if (leader && !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl))) {
-          this.enqueue(ref, () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
+          this.enqueueOnce(ref, 'reclaim', () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
         }
         continue;
       }
@@ -388,8 +423,8 @@ export class RegistrationController {
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
       if (disc === undefined) continue;
       const due = this.graceStart(disc) + this.graceMs;
-      if (now >= due) this.enqueue(ref, () => this.cleanup(ref));
-      else this.later(() => this.enqueue(ref, () => this.cleanup(ref)), due - now);
+      if (now >= due) this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, true));
+      else this.later(() => this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, true)), due - now);
     }
   }
 }
