@@ -71,6 +71,18 @@ interface Stream {
   readonly token?: TokenClaims;
 }
 
+/** The `Connected` condition's message of a workload connected to `instance`. */
+function connectedMessage(instance: string): string {
+  return `connected to ${instance}`;
+}
+
+/** The owner of an operator-written entry: the replica its `Connected` condition (True) names. */
+export function operatorEntryOwner(e: WorkloadEntry): string | undefined {
+  const c = conditionOf(e, 'Connected');
+  if (c?.status !== 'True' || c.message?.startsWith('connected to ') !== true) return undefined;
+  return c.message.slice('connected to '.length);
+}
+
 /** 20 reclaim writes per second (docs/stores.md, "Replicas"). */
 export const DEFAULT_RECLAIM_RATE: RateLimit = { perInterval: 20, intervalMs: 1000 };
 
@@ -231,6 +243,27 @@ export class RegistrationController {
     this.streams.set(streamId, s);
     this.connections.set(s.connectionKey, (this.connections.get(s.connectionKey) ?? 0) + 1);
     if (s.auto) this.enqueue(s.ref, () => this.register(s));
+    else this.enqueue(s.ref, () => this.claimOperatorEntry(s));
+  }
+
+  /**
+   * Issue 16: the health of an operator-written, health-checked entry (H-8) is decided by one
+   * replica, its owner: the replica its agent connected to last, recorded in the entry's status as
+   * the `Connected` condition (`connected to <instance>`, since the connection). A replica takes it
+   * unless another live replica holds a newer connection of the same entry.
+   */
+  private async claimOperatorEntry(s: Stream): Promise<void> {
+    const message = connectedMessage(this.instance);
+    await mutateEntry(this.o.store, s.ref, (cur) => {
+      if (!cur || cur.metadata.annotations[ANNOTATIONS.healthChecks] === undefined || this.streams.get(s.id) !== s) return undefined;
+      const prev = conditionOf(cur, 'Connected');
+      const owner = operatorEntryOwner(cur);
+      const since = Date.parse(prev?.lastTransitionTime ?? '');
+      if (owner !== undefined && owner !== this.instance && since > s.connectedAt && this.o.coordination.isLive(owner)) return undefined;
+      if (owner === this.instance && prev?.message === message) return undefined;
+      const condition: Condition = { type: 'Connected', status: 'True', reason: 'Connected', message, lastTransitionTime: new Date(s.connectedAt).toISOString() };
+      return { op: 'updateStatus', ref: s.ref, status: setCondition(cur.status, condition, 'Connected'), resourceVersion: cur.metadata.resourceVersion ?? '' };
+    });
   }
 
   /** AR-10: a group created later registers the live connections that name it. */
@@ -269,12 +302,12 @@ export class RegistrationController {
       }, this.order++);
       created = true;
       const fresh = connected({ ...entry, metadata: { ...entry.metadata, creationTimestamp: new Date(this.now()).toISOString() } });
-      return { op: 'create', object: { ...fresh, status: setCondition(undefined, this.connectedCondition(true, `connected to ${this.instance}`), 'Connected') } };
+      return { op: 'create', object: { ...fresh, status: setCondition(undefined, this.connectedCondition(true, connectedMessage(this.instance)), 'Connected') } };
     });
     if (r.kind === 'failed') this.o.log.warn('registering a workload failed', { entry: keyOf(s.ref), error: r.failure.message });
     if (r.kind !== 'written') return;
     if (created) this.o.log.info('workload registered', { entry: keyOf(s.ref), address: s.proxy.ip });
-    else await this.setConnected(s.ref, true, `connected to ${this.instance}`, (e) => e.metadata.annotations[ANNOTATIONS.controller] === this.instance && e.metadata.annotations[ANNOTATIONS.connectedAt] === connectedAt);
+    else await this.setConnected(s.ref, true, connectedMessage(this.instance), (e) => e.metadata.annotations[ANNOTATIONS.controller] === this.instance && e.metadata.annotations[ANNOTATIONS.connectedAt] === connectedAt);
   }
 
   private connectedCondition(connected: boolean, message: string): Condition {
@@ -359,13 +392,24 @@ export class RegistrationController {
     if (r.kind === 'written') this.o.log.info('workload entry removed: its agent did not come back within the grace period', { entry: keyOf(ref) });
   }
 
-  /** H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy condition. */
-  private async healthCheckedGone(ref: ObjectRef, connectionKey: string): Promise<void> {
+  /**
+   * H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy
+   * condition (and says disconnected) — decided by its owner only (claimOperatorEntry): an agent
+   * that moved to another replica keeps its health there. `deadOwner`: the leader decides for an
+   * owner whose session is gone.
+   */
+  private async healthCheckedGone(ref: ObjectRef, connectionKey: string, deadOwner?: string): Promise<void> {
     if ((this.connections.get(connectionKey) ?? 0) > 0) return;
+    const fence = deadOwner !== undefined ? this.o.coordination.leadership()?.fence : undefined;
+    if (deadOwner !== undefined && !this.o.coordination.leadership()) return;
     await mutateEntry(this.o.store, ref, (cur) => {
-      if (!cur || !conditionOf(cur, 'Healthy')) return undefined;
-      return { op: 'updateStatus', ref, status: setCondition(cur.status, undefined, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
-    });
+      if (!cur) return undefined;
+      const owner = operatorEntryOwner(cur);
+      if (owner !== undefined && owner !== (deadOwner ?? this.instance)) return undefined; // another replica decides
+      if (!conditionOf(cur, 'Healthy') && owner === undefined) return undefined;
+      const status = setCondition(setCondition(cur.status, undefined, 'Healthy'), owner !== undefined ? this.connectedCondition(false, deadOwner !== undefined ? `control plane ${deadOwner} is gone` : 'agent disconnected') : conditionOf(cur, 'Connected'), 'Connected');
+      return { op: 'updateStatus', ref, status, resourceVersion: cur.metadata.resourceVersion ?? '' };
+    }, fence ? { fence } : {});
   }
 
   /** H-6..H-8: a health report becomes the entry's Healthy condition. */
@@ -379,8 +423,9 @@ export class RegistrationController {
       await mutateEntry(this.o.store, s.ref, (cur) => {
         if (!cur) return undefined;
         const a = cur.metadata.annotations;
-        // H-7: only the entry's controller writes; H-8: an operator's entry needs the annotation.
-        if (s.auto ? a[ANNOTATIONS.controller] !== this.instance : a[ANNOTATIONS.healthChecks] === undefined) return undefined;
+        // H-7: only the entry's controller writes; H-8: an operator's entry needs the annotation,
+        // and only its owner (the replica its agent connected to last) writes its health.
+        if (s.auto ? a[ANNOTATIONS.controller] !== this.instance : a[ANNOTATIONS.healthChecks] === undefined || operatorEntryOwner(cur) !== this.instance) return undefined;
         const prev = conditionOf(cur, 'Healthy');
         if (prev?.lastProbeTime !== undefined && prev.lastProbeTime > at) return undefined; // H-7: a newer report is stored
         // Heartbeat of an unchanged state: refresh the probe time only (no EDS change).
@@ -388,6 +433,15 @@ export class RegistrationController {
         return { op: 'updateStatus', ref: s.ref, status: setCondition(cur.status, next, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
       });
     });
+  }
+
+  /** The leader decides the health of an operator-written entry whose owner's session is gone (after the grace period). */
+  private async reclaimOperatorEntry(o: WorkloadEntry, leader: boolean): Promise<void> {
+    const owner = operatorEntryOwner(o);
+    if (!leader || owner === undefined || owner === this.instance || this.o.coordination.isLive(owner) || (await this.o.coordination.confirmLive(owner))) return;
+    const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
+    const key = `manual\u0000${ref.namespace}/${ref.name}`;
+    this.later(() => this.enqueueOnce(ref, 'reclaim', () => this.healthCheckedGone(ref, key, owner)), this.graceMs);
   }
 
   /**
@@ -407,7 +461,11 @@ export class RegistrationController {
     const now = this.now();
     const leader = this.o.coordination.leadership() !== undefined;
     for (const o of listing.objects) {
-      if (o.kind !== 'WorkloadEntry' || o.metadata.annotations[ANNOTATIONS.group] === undefined) continue;
+      if (o.kind === 'WorkloadEntry' && o.metadata.annotations[ANNOTATIONS.group] === undefined) {
+        await this.reclaimOperatorEntry(o, leader);
+        continue;
+      }
+      if (o.kind !== 'WorkloadEntry') continue;
       const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
       const a = o.metadata.annotations;
       const ctl = a[ANNOTATIONS.controller] ?? '';
