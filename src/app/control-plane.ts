@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { listenRefused } from './start-errors.js';
 import { HttpApi } from '../api/http-api.js';
 import { serveRoutes } from '../api/serve-routes.js';
+import { partitionReport } from './partition-report.js';
 import type { Logger } from '../lib/log/logger.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
 import type { FilesReport } from '../model/config/store.js';
@@ -164,6 +165,7 @@ export class ControlPlane {
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
+        partition: () => partitionReport({ instance: this.instance, coordination: this.backend.coordination, agentView: () => this.registration.agentView() }),
         ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       }),
     );
@@ -243,6 +245,7 @@ export class ControlPlane {
     const secure = this.o.secureXdsAddress;
     const xdsTls = secure === undefined ? undefined : await bind('--secure-xds-address', secure, () => this.xds.startSecure(secure, this.servingCertificate.credentials));
     const http = await bind('--http-address', this.o.httpAddress, () => this.http.start(this.o.httpAddress));
+    this.backend.coordination.advertise?.({ http: `${http.host}:${http.port}` });
     return {
       xds: xds !== undefined ? `${xds.host}:${xds.port}` : '',
       ...(xdsTls !== undefined ? { xdsTls: `${xdsTls.host}:${xdsTls.port}` } : {}),

@@ -17,28 +17,12 @@ import { silentLogger } from '../lib/log/logger.js';
 import { MemoryStore } from '../sources/memory/memory-store.js';
 import { newSigningKey } from '../security/registration-token.js';
 import { testProxy } from '../../test/support/proxy-identity.js';
-import type { Coordination, CoordinationEvent, Leadership } from './coordination.js';
+import { Peers } from '../../test/support/peers.js';
 import { conditionOf } from './entry-writes.js';
 import { operatorEntryOwner, RegistrationController } from './registration-controller.js';
 
 const GRACE_MS = 60;
 const KEY = 'WorkloadEntry/ns1/db-vm';
-
-/** Replicas of one test: who is alive (as their sessions would say) and who leads. */
-class Peers {
-  readonly live = new Set<string>();
-  leader = '';
-  coordination(instance: string): Coordination {
-    this.live.add(instance);
-    return {
-      instance,
-      leadership: (): Leadership | undefined => (this.leader === instance ? {} : undefined),
-      isLive: (other) => this.live.has(other),
-      confirmLive: (other) => Promise.resolve(this.live.has(other)),
-      subscribe: (_listener: (e: CoordinationEvent) => void) => () => undefined,
-    };
-  }
-}
 
 const operatorEntry: WorkloadEntry = {
   kind: 'WorkloadEntry',

@@ -155,6 +155,26 @@ export class RegistrationController {
     return this.connections;
   }
 
+  /**
+   * Issue 16, partition from the agents: the agent streams open here, and those whose workload has
+   * a newer connection to another replica in the store (`Kind/ns/name` each). A stream that is
+   * still open here while its agent connected elsewhere is the sign of a partition: the agent could
+   * not reach this replica any more, and this replica has not noticed (no goodbye crossed). Reads
+   * the store once; rejects when it is unreachable.
+   */
+  async agentView(): Promise<{ readonly streams: number; readonly takenOver: readonly string[] }> {
+    const own = [...this.streams.values()].filter((s) => s.auto);
+    if (own.length === 0) return { streams: 0, takenOver: [] };
+    const listing = await this.o.store.list();
+    const entries = new Map(listing.objects.filter((o): o is WorkloadEntry => o.kind === 'WorkloadEntry').map((e) => [keyOf({ kind: 'WorkloadEntry', namespace: e.metadata.namespace, name: e.metadata.name }), e]));
+    const takenOver = own.filter((s) => {
+      const a = entries.get(keyOf(s.ref))?.metadata.annotations ?? {};
+      const theirs = parseIsoNano(a[ANNOTATIONS.connectedAt]);
+      return a[ANNOTATIONS.controller] !== undefined && a[ANNOTATIONS.controller] !== this.instance && theirs !== undefined && theirs > s.connectedAt;
+    });
+    return { streams: own.length, takenOver: [...new Set(takenOver.map((s) => keyOf(s.ref)))].sort() };
+  }
+
   private onCoordination(e: CoordinationEvent): void {
     switch (e.type) {
       case 'elected':

@@ -7,6 +7,7 @@ import { BIN } from './paths.js';
 
 export interface Replica {
   readonly instance: string;
+  readonly pid: number;
   readonly xds: string;
   readonly http: string;
   /** The secure xDS address, once serve printed it. */
@@ -45,6 +46,7 @@ export async function startReplica(store: string, instance: string, extra: reado
   });
   return {
     instance,
+    pid: child.pid ?? 0,
     ...addresses,
     xdsTls: () => /xds-tls listening on (\S+)/.exec(stdout)?.[1],
     logs: () => stderr,
