@@ -101,6 +101,7 @@ export class ControlPlane {
       group,
       signingKey: this.signingKey,
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+      ...(o.reclaimRatePerSecond !== undefined ? { reclaimRate: { perInterval: o.reclaimRatePerSecond, intervalMs: 1000 } } : {}),
       log: this.log,
     });
     this.registry.inputs.WorkloadGroup.subscribe((events) => {
