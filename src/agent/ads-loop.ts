@@ -3,12 +3,14 @@
  * registers the VM; the workload's readiness probe reported on it when it changes (H-1..H-5), the
  * last report re-sent after every reconnect and every heartbeat; the token and certificate renewals
  * scheduled on each stream once it registered; reconnects with exponential backoff and full jitter
- * (reset once a stream registered).
+ * (reset once a stream registered), to the next control-plane address when it has several
+ * (control-plane-targets.ts).
  */
 import { Backoff } from '../lib/async/backoff.js';
 import { sleep } from '../lib/async/sleep.js';
 import { AdsSession, type SessionEnd } from './ads-session.js';
 import type { AgentLog } from './agent-log.js';
+import type { ControlPlaneTargets } from './control-plane-targets.js';
 import { registeringNode, type AgentIdentity } from './agent-node.js';
 import type { AgentCredentials, Connection } from './credentials.js';
 import { probeCheck } from './probe-methods.js';
@@ -30,7 +32,8 @@ export interface ConnectionSlot {
   current: Connection | undefined;
 }
 
-type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean });
+/** `address`: the control-plane address the stream went to (absent when none was tried). */
+type Outcome = { readonly kind: 'stopped' } | (Exclude<SessionEnd, { kind: 'stopped' }> & { readonly registered: boolean; readonly address?: string });
 
 export class AdsLoop {
   readonly #identity: AgentIdentity;
@@ -39,10 +42,12 @@ export class AdsLoop {
   readonly #slot: ConnectionSlot;
   readonly #timing: AdsLoopTiming;
   readonly #log: AgentLog;
+  readonly #targets: ControlPlaneTargets;
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
 
-  constructor(identity: AgentIdentity, credentials: AgentCredentials, renewals: readonly RenewalScheduler<Connection>[], slot: ConnectionSlot, timing: AdsLoopTiming, log: AgentLog) {
+  constructor(identity: AgentIdentity, credentials: AgentCredentials, targets: ControlPlaneTargets, renewals: readonly RenewalScheduler<Connection>[], slot: ConnectionSlot, timing: AdsLoopTiming, log: AgentLog) {
+    this.#targets = targets;
     this.#identity = identity;
     this.#credentials = credentials;
     this.#renewals = renewals;
@@ -60,7 +65,10 @@ export class AdsLoop {
         const end = await this.#connectOnce(signal);
         if (end.kind === 'stopped' || signal.aborted) break;
         if (end.registered) backoff.reset();
-        this.#log.change(end.kind === 'refused' ? `refused: ${end.message}` : `disconnected: ${end.message}`);
+        // Failover: the next connection goes to the next control-plane address (after the backoff).
+        const next = end.address !== undefined ? this.#targets.failed(end.address) : this.#targets.current();
+        const moving = end.address !== undefined && next !== end.address ? ` (next: ${next})` : '';
+        this.#log.change(end.kind === 'refused' ? `refused: ${end.message}${moving}` : `disconnected: ${end.message}${moving}`);
         await sleep(backoff.next(), signal);
       }
     } finally {
@@ -88,7 +96,7 @@ export class AdsLoop {
       shutdownGraceMs: t.shutdownGraceMs,
       onOpen: () => {
         // A refused agent stays "refused" until it registers or ends otherwise: retries log nothing new.
-        if (!this.#log.lastChange.startsWith('refused: ')) this.#log.change(`connected to ${this.#identity.settings.controlPlane}`);
+        if (!this.#log.lastChange.startsWith('refused: ')) this.#log.change(`connected to ${upstream.address}`);
         // H-5: the last report is re-sent after every reconnect, and (beyond Istio) every heartbeat.
         if (this.#health !== undefined) session.sendHealth(this.#health);
         heartbeat = setInterval(() => {
@@ -105,7 +113,7 @@ export class AdsLoop {
     this.#slot.current = session;
     try {
       const end = await session.run(signal);
-      return end.kind === 'stopped' ? end : { ...end, registered };
+      return end.kind === 'stopped' ? end : { ...end, registered, address: upstream.address };
     } finally {
       this.#session = undefined;
       this.#slot.current = undefined;

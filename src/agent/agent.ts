@@ -19,6 +19,7 @@ import { AdsLoop, type ConnectionSlot } from './ads-loop.js';
 import { AgentLog } from './agent-log.js';
 import { agentIdentity, proxylessNode, registeringNode, type AgentIdentity, type AgentNode } from './agent-node.js';
 import type { AgentSettings } from './bootstrap.js';
+import { ControlPlaneTargets, parseControlPlane, type HostResolver } from './control-plane-targets.js';
 import { AgentCredentials, type Connection } from './credentials.js';
 import type { InboundDefault, InboundPort } from './inbound-proxy.js';
 import { LocalServices } from './local-services.js';
@@ -71,6 +72,8 @@ export interface AgentOptions {
   readonly inbound?: readonly InboundPort[];
   /** What an inbound port without a policy from the control plane does (§11; default: refuse every connection). */
   readonly inboundDefault?: InboundDefault;
+  /** Resolves control-plane host names to all their addresses (default: the system resolver). */
+  readonly resolveHost?: HostResolver;
   /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
   readonly sdsAddress?: string;
 }
@@ -92,6 +95,7 @@ export class Agent {
   readonly #identity: AgentIdentity;
   readonly #log: AgentLog;
   readonly #credentials: AgentCredentials;
+  readonly #targets: ControlPlaneTargets;
   readonly #services: LocalServices;
   /** The connection the renewals run on: the registered ADS stream, or identity-only mode's channel. */
   readonly #slot: ConnectionSlot = { current: undefined };
@@ -105,7 +109,10 @@ export class Agent {
     this.#o = o;
     this.#identity = agentIdentity(options);
     this.#log = new AgentLog(options.log);
-    this.#credentials = new AgentCredentials({ ...o, controlPlane: o.settings.controlPlane, serviceAccount: o.settings.serviceAccount, log: this.#log });
+    const entries = parseControlPlane(o.settings.controlPlane);
+    if (typeof entries === 'string') throw new Error(`controlPlane ${entries}`);
+    this.#targets = new ControlPlaneTargets(entries, o.random, o.resolveHost);
+    this.#credentials = new AgentCredentials({ ...o, controlPlane: this.#targets, serviceAccount: o.settings.serviceAccount, log: this.#log });
     this.#services = new LocalServices(o, this.#identity, this.#credentials.upstream(), this.#log);
     this.#credentials.onCertificate = (cert) => this.#services.updateCertificate(cert);
     const isCurrent = (conn: Connection): boolean => this.#slot.current === conn;
@@ -156,8 +163,9 @@ export class Agent {
     await this.#services.start(this.#credentials.certificate);
     try {
       this.#markReady();
+      await this.#targets.resolve();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
-      else await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log).run(signal);
+      else await new AdsLoop(this.#identity, this.#credentials, this.#targets, this.#renewals, this.#slot, this.#o, this.#log).run(signal);
     } finally {
       for (const renewal of this.#renewals) renewal.cancel();
       await this.#services.stop();

@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ReadinessProbe } from '../model/config/types.js';
 import { errorMessage } from '../lib/errors.js';
+import { parseControlPlane } from './control-plane-targets.js';
 
 export const SETTINGS_FILE = 'meshbridge-agent.json';
 export const TOKEN_FILE = 'registration-token';
@@ -19,7 +20,10 @@ export const LOCAL_SECRET_FILE = 'local-xds-secret';
 
 /** `meshbridge-agent.json` (agent-protocol.md §1). */
 export interface AgentSettings {
-  /** `host:port` of the control plane's xDS port. */
+  /**
+   * `host:port` of the control plane's xDS port, or a comma-separated list of them (replicas; a
+   * host may be a DNS name with several addresses): control-plane-targets.ts.
+   */
   readonly controlPlane: string;
   readonly namespace: string;
   readonly group: string;
@@ -64,7 +68,8 @@ export function readSettings(dir: string): AgentSettings {
   const probe = o['probe'];
   if (probe !== undefined && (probe === null || typeof probe !== 'object' || Array.isArray(probe))) throw new BootstrapError(`${file}: "probe" must be an object`);
   const controlPlane = str('controlPlane', true);
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):[0-9]{1,5}$/.test(controlPlane)) throw new BootstrapError(`${file}: "controlPlane" must be HOST:PORT, not ${JSON.stringify(controlPlane)}`);
+  const controlPlaneProblem = parseControlPlane(controlPlane);
+  if (typeof controlPlaneProblem === 'string') throw new BootstrapError(`${file}: "controlPlane" ${controlPlaneProblem}`);
   return {
     controlPlane,
     namespace: str('namespace', true),

@@ -12,6 +12,7 @@ import { describe, readToken, TOKEN_FILE, writeFileAtomic } from './bootstrap.js
 import { certificateRenewalDelayMs, requestCertificate, writeCertificate, type IssuedCertificate } from './certificates.js';
 import type { Renewal, RenewalOutcome } from './renewal-scheduler.js';
 import { renewalDelayMs, renewToken } from './token-renewal.js';
+import type { ControlPlaneTargets } from './control-plane-targets.js';
 import { controlPlaneChannel, ROOT_CERT_FILE, type UpstreamChannel } from './upstream.js';
 import type { UpstreamProvider } from './xds-proxy.js';
 import { errorMessage } from '../lib/errors.js';
@@ -23,7 +24,8 @@ export interface Connection {
 
 export interface CredentialOptions {
   readonly bootstrapDir: string;
-  readonly controlPlane: string;
+  /** The control plane's addresses and the one in use (the ADS stream and the xDS proxy move it on failure). */
+  readonly controlPlane: ControlPlaneTargets;
   /** '' when the group has no identity: then no certificate. */
   readonly serviceAccount: string;
   /** The token to start with (default: read from the folder). */
@@ -72,7 +74,7 @@ export class AgentCredentials {
   /** The credentials for a new channel to the control plane (upstream.ts); undefined when unreadable (logged). */
   channel(): UpstreamChannel | undefined {
     try {
-      const upstream = controlPlaneChannel(this.#o.bootstrapDir, this.#o.controlPlane);
+      const upstream = controlPlaneChannel(this.#o.bootstrapDir, this.#o.controlPlane.current());
       if (upstream.security === 'plaintext' && !this.#plaintextWarned) {
         this.#plaintextWarned = true;
         this.#o.log.line(`warning: no ${ROOT_CERT_FILE} in ${this.#o.bootstrapDir}: talking to the control plane in plaintext (re-run workload entry configure for TLS)`);
@@ -98,7 +100,8 @@ export class AgentCredentials {
       if (channel === undefined) throw new Error('no usable credentials for the control plane');
       const token = this.#token;
       const metadata = channel.security !== 'mtls' && token !== undefined ? AdsSession.metadata(token) : undefined;
-      return { address: channel.address, credentials: channel.credentials, options: channel.options, ...(metadata !== undefined ? { metadata } : {}) };
+      const failed = (): void => void this.#o.controlPlane.failed(channel.address);
+      return { address: channel.address, credentials: channel.credentials, options: channel.options, failed, ...(metadata !== undefined ? { metadata } : {}) };
     };
   }
 

@@ -13,6 +13,7 @@ import { grpcBootstrap } from './grpc-bootstrap.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
 import { SdsServer } from './sds-server.js';
+import { firstControlPlane } from './control-plane-targets.js';
 import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 
 export interface LocalServiceOptions {
@@ -149,7 +150,7 @@ export class LocalServices {
     try {
       // With an identity, local gRPC apps read the agent's certificate files (issue 7, A29).
       const doc = grpcBootstrap(settings, ip, name, locality, {
-        xdsServer: this.#xdsProxyAddress ?? settings.controlPlane,
+        xdsServer: this.#xdsProxyAddress ?? firstControlPlane(settings.controlPlane),
         ...(settings.serviceAccount !== '' ? { certificateProviders: fileWatcherProvider(this.#o.bootstrapDir) } : {}),
         ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
       });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { CONTROL_PLANE_SERVER_NAME } from '../security/server-certificate.js';
 import { readSettings } from './bootstrap.js';
+import { firstControlPlane } from './control-plane-targets.js';
 import { CERT_DIR, CERT_FILES } from './certificates.js';
 
 /** The mesh root in the bootstrap folder (`workload entry configure` writes it). */
@@ -23,7 +24,7 @@ export const ROOT_CERT_FILE = 'root-cert.pem';
 export { CONTROL_PLANE_SERVER_NAME };
 
 export interface UpstreamChannel {
-  /** `host:port` of the control plane (meshbridge-agent.json `controlPlane`). */
+  /** `host:port` of the control plane (the address in use of meshbridge-agent.json's `controlPlane`). */
   readonly address: string;
   readonly credentials: ChannelCredentials;
   /** Channel options (the TLS server name to verify). */
@@ -34,11 +35,11 @@ export interface UpstreamChannel {
 
 /**
  * Credentials for a new channel to the control plane from the bootstrap folder `bootstrapDir`;
- * `address` defaults to its meshbridge-agent.json `controlPlane`. Throws when a file exists but
+ * `address` defaults to the first address of its meshbridge-agent.json `controlPlane`. Throws when a file exists but
  * cannot be read (a half-written certificate is never used: the agent replaces files atomically).
  */
 export function controlPlaneChannel(bootstrapDir: string, address?: string): UpstreamChannel {
-  const target = address ?? readSettings(bootstrapDir).controlPlane;
+  const target = address ?? firstControlPlane(readSettings(bootstrapDir).controlPlane);
   const rootFile = join(bootstrapDir, ROOT_CERT_FILE);
   if (!existsSync(rootFile)) return { address: target, credentials: grpcCredentials.createInsecure(), options: {}, security: 'plaintext' };
   const root = readFileSync(rootFile);

@@ -2,7 +2,8 @@
  * What `workload entry configure` derives from a WorkloadGroup (pure; the command writes it):
  * the agent's settings (agent-protocol.md §1) and Istio-compatible `cluster.env` (I-3) and
  * `mesh.yaml` (I-4), with meshbridge's values where Istio's make no sense:
- * - `discoveryAddress` is the control plane's xDS address (Istio writes it only for revisions);
+ * - `discoveryAddress` is the control plane's xDS address (Istio writes it only for revisions; the
+ *   first one when `--control-plane` lists several: Istio's agent takes one);
  * - ISTIO_META_AUTO_REGISTER_GROUP is always set (the agent always auto-registers: `--autoregister`);
  * - ISTIO_META_DNS_CAPTURE is not set (no DNS proxy on the VM yet; capturing DNS would break it);
  * - no CA_ADDR, ISTIO_SVC_IP, root-cert.pem, istio-token or hosts (no CA, no Kubernetes tokens:
@@ -15,6 +16,7 @@
 import { parse as parseYaml, stringify } from 'yaml';
 import type { WorkloadGroup } from '../model/config/types.js';
 import type { AgentSettings } from './bootstrap.js';
+import { firstControlPlane } from './control-plane-targets.js';
 
 export interface MeshValues {
   readonly controlPlane: string;
@@ -52,7 +54,7 @@ export function canonicalService(labels: Readonly<Record<string, string>>, workl
 
 /** I-4: the proxy config (`defaultConfig` of mesh.yaml), proxyMetadata included. */
 export function proxyConfigFor(group: WorkloadGroup, mesh: MeshValues): Record<string, unknown> {
-  const config: Record<string, unknown> = { discoveryAddress: mesh.controlPlane };
+  const config: Record<string, unknown> = { discoveryAddress: firstControlPlane(mesh.controlPlane) };
   const md: Record<string, string> = {};
   // `proxy.istio.io/config` on the group, then in spec.metadata, overlay the defaults (I-4).
   for (const annotations of [group.metadata.annotations, group.spec.metadata?.annotations ?? {}]) {

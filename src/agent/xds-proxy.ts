@@ -58,7 +58,16 @@ export interface UpstreamTarget {
   readonly options?: ChannelOptions;
   /** Call metadata added to every upstream call (the agent's credential when it has no certificate). */
   readonly metadata?: Metadata;
+  /**
+   * Called when an upstream stream to `address` ends with an error other than a cancel or a
+   * refusal (the replica is gone): the agent then moves on to its next control-plane address
+   * (control-plane-targets.ts), which the next proxied stream is given.
+   */
+  readonly failed?: () => void;
 }
+
+/** Upstream statuses that do not move the agent to another control-plane address: a cancel, or a refusal of the caller. */
+const UPSTREAM_KEPT: ReadonlySet<number> = new Set([grpcStatus.CANCELLED, grpcStatus.UNAUTHENTICATED, grpcStatus.PERMISSION_DENIED, grpcStatus.INVALID_ARGUMENT, grpcStatus.FAILED_PRECONDITION]);
 
 /** Asked once per proxied stream (the seam `upstream.ts` fills with mutual TLS). */
 export type UpstreamProvider = () => UpstreamTarget;
@@ -314,6 +323,7 @@ export class XdsProxy {
       if (s.code === grpcStatus.OK) down.end();
       else {
         if (s.code !== grpcStatus.CANCELLED) this.#o.log?.(`xDS proxy: upstream ${target.address} ended the stream: ${grpcStatus[s.code] ?? s.code} ${s.details}`);
+        if (!UPSTREAM_KEPT.has(s.code)) target.failed?.();
         down.emit('error', { code: s.code, details: s.details });
       }
       finish();

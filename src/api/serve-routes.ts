@@ -5,7 +5,8 @@
  * - `/metrics`: the control plane's metrics (status/metrics.ts).
  * - `/debug/syncz`: per proxy and xDS type SYNCED / STALE / NACKED / NOT SENT (status/sync-status.ts).
  * - `/debug/configz`: the objects served, the store's revision and each file's findings.
- * - `/debug/storez`: the store's connection (FeedStatus), leadership and the live replicas.
+ * - `/debug/storez`: the store's connection (FeedStatus), leadership, the live replicas, and whether
+ *   this replica is partitioned from the leader or its agents (`partition`, app/partition-report.ts).
  * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
  */
@@ -44,6 +45,8 @@ export interface ServeRouteSources {
   readonly gracePeriodMs?: number;
   /** The Kubernetes cluster source (`--kubeconfig`), if any. */
   readonly cluster: () => ClusterSource | undefined;
+  /** Issue 16: whether this replica is cut off from the leader or its agents (app/partition-report.ts). */
+  readonly partition?: () => Promise<unknown>;
 }
 
 export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
@@ -69,10 +72,11 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
       rejectedFiles: (snap?.files ?? []).filter((f) => f.rejected).map((f) => f.path),
     });
   });
-  r.set('/debug/storez', () => {
+  r.set('/debug/storez', async () => {
     const c = s.coordination;
     const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [s.instance];
-    return json({ ...s.feed.status(), instance: s.instance, leader: c.leadership() !== undefined, replicas: live });
+    const partition = s.partition !== undefined ? await s.partition() : null;
+    return json({ ...s.feed.status(), instance: s.instance, leader: c.leadership() !== undefined, replicas: live, partition });
   });
   r.set('/debug/endpointz', (url) => {
     const host = url.searchParams.get('host') ?? undefined;

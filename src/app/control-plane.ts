@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { listenRefused } from './start-errors.js';
 import { HttpApi } from '../api/http-api.js';
 import { serveRoutes } from '../api/serve-routes.js';
+import { partitionReport } from './partition-report.js';
 import type { Logger } from '../lib/log/logger.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
 import type { FilesReport } from '../model/config/store.js';
@@ -100,6 +101,7 @@ export class ControlPlane {
       group,
       signingKey: this.signingKey,
       ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
+      ...(o.reclaimRatePerSecond !== undefined ? { reclaimRate: { perInterval: o.reclaimRatePerSecond, intervalMs: 1000 } } : {}),
       log: this.log,
     });
     this.registry.inputs.WorkloadGroup.subscribe((events) => {
@@ -164,6 +166,7 @@ export class ControlPlane {
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
+        partition: () => partitionReport({ instance: this.instance, coordination: this.backend.coordination, agentView: () => this.registration.agentView() }),
         ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       }),
     );
@@ -243,6 +246,7 @@ export class ControlPlane {
     const secure = this.o.secureXdsAddress;
     const xdsTls = secure === undefined ? undefined : await bind('--secure-xds-address', secure, () => this.xds.startSecure(secure, this.servingCertificate.credentials));
     const http = await bind('--http-address', this.o.httpAddress, () => this.http.start(this.o.httpAddress));
+    this.backend.coordination.advertise?.({ http: `${http.host}:${http.port}` });
     return {
       xds: xds !== undefined ? `${xds.host}:${xds.port}` : '',
       ...(xdsTls !== undefined ? { xdsTls: `${xdsTls.host}:${xdsTls.port}` } : {}),

@@ -42,6 +42,8 @@ export interface ServeSettings {
   readonly stateDir?: string;
   /** PILOT_WORKLOAD_ENTRY_GRACE_PERIOD (default 10 s). */
   readonly gracePeriodMs?: number;
+  /** `--reclaim-rate`: the lifecycle's sweep and reclaim writes per second (RegistrationOptions.reclaimRate). */
+  readonly reclaimRatePerSecond?: number;
   /** An operator's CA in Istio's cacerts layout; default: a self-signed root kept in the store. */
   readonly cacertsDir?: string;
   /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */

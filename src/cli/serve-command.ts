@@ -31,6 +31,7 @@ interface ServeFlags extends EtcdFlags, KubeFlags {
   gracePeriod: number;
   instance?: string;
   sessionTtl: number;
+  reclaimRate: number;
   secretsKeyFile?: string;
   maxNodeBytes: number;
   maxResourceNames: number;
@@ -59,6 +60,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
     .option('--session-ttl <seconds>', 'etcd: the replica session lease TTL; kube://: the Lease duration; a crashed replica is noticed this long after', parsePositiveInt, 5)
+    .option('--reclaim-rate <per-second>', "the most writes per second of the leader's sweep and of reclaiming a dead replica's workloads (deletes included), evenly paced", parsePositiveInt, 20)
     .option('--max-node-bytes <bytes>', 'xDS: largest node (id and metadata) of a stream\'s first request', parseCount, DEFAULT_XDS_LIMITS.maxNodeBytes)
     .option('--max-resource-names <n>', 'xDS: most resource names in one request', parseCount, DEFAULT_XDS_LIMITS.maxResourceNames)
     .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
@@ -112,6 +114,7 @@ function serveSettings(opts: ServeFlags): ServeSettings {
     gracePeriodMs: opts.gracePeriod,
     ...(opts.instance !== undefined ? { instance: opts.instance } : {}),
     sessionTtlSeconds: opts.sessionTtl,
+    reclaimRatePerSecond: opts.reclaimRate,
     etcd: etcdSecurityFlags(opts),
     ...(secrets !== undefined ? { secrets } : {}),
     xdsLimits: {

@@ -67,7 +67,7 @@ export function registerWorkload(program: Command, ctx: CommandContext): void {
     .description("write a VM agent's bootstrap folder for a WorkloadGroup (as istioctl's `x workload entry configure`)")
     .option('-f, --file <group.yaml>', 'the WorkloadGroup file (required)')
     .option('-o, --output <dir>', 'the folder to write (required)')
-    .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it (required)")
+    .option('--control-plane <host:port>', "the control plane's secure xDS address (serve --secure-xds-address) as the VM reaches it, or a comma-separated list of the replicas' addresses (the agent fails over between them) (required)")
     .option('--cacerts <dir>', "the operator's cacerts folder when serve uses one (its root-cert.pem is written for the agent)")
     .option('--store <url>', 'the store whose replicas sign the token: file://DIR (its state directory), etcd://HOST:PORT[,...] or kube://[NAMESPACE] (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')

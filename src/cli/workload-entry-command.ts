@@ -6,7 +6,8 @@
  * `meshbridge-agent.json`, `registration-token` (0600, signed with the key in the store's state
  * directory), `root-cert.pem` (the mesh root from the CA in the state directory or `--cacerts`: the
  * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`. Prints
- * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`).
+ * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`), or
+ * a comma-separated list of replicas' addresses (the agent fails over between them).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,7 @@ import { etcdClientSecurity, type EtcdTarget } from '../sources/etcd/etcd-url.js
 import { readStoreUrl, STORE_URL_FORMS, type StoreFlags, type StoreLocation } from '../sources/store-url.js';
 import { StoreUnreachable } from './errors.js';
 import { ROOT_CERT_FILE } from '../agent/upstream.js';
+import { parseControlPlane } from '../agent/control-plane-targets.js';
 import { loadOrCreateCa } from '../security/ca.js';
 import { agentSettingsFor, clusterEnv, meshYaml, type MeshValues } from '../agent/vm-config.js';
 import { newTokenId, signToken } from '../security/registration-token.js';
@@ -53,7 +55,8 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   if (o.file === undefined) throw new UsageError('expecting a WorkloadGroup artifact file (-f GROUP.yaml)');
   if (o.output === undefined) throw new UsageError('expecting an output directory (-o DIR)');
   if (o.controlPlane === undefined) throw new UsageError('expecting the control plane address (--control-plane HOST:PORT)');
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):[0-9]{1,5}$/.test(o.controlPlane)) throw new UsageError(`--control-plane must be HOST:PORT, not ${JSON.stringify(o.controlPlane)}`);
+  const controlPlaneProblem = parseControlPlane(o.controlPlane);
+  if (typeof controlPlaneProblem === 'string') throw new UsageError(`--control-plane ${controlPlaneProblem}`);
   const ttlSeconds = parseTtl(o.tokenTtl);
   const location = o.store !== undefined ? readStoreUrl(o.store, o.etcd) : undefined;
   const etcdTarget = location?.kind === 'etcd' ? location.target : undefined;

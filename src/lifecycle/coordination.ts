@@ -35,6 +35,10 @@ export interface Coordination {
   confirmLive(instance: string): Promise<boolean>;
   /** Events in the order they happen; returns the unsubscribe function. */
   subscribe(listener: (e: CoordinationEvent) => void): () => void;
+  /** Replicas only: publishes this replica's HTTP address beside its liveness record (for its peers' partition checks). */
+  advertise?(addresses: { readonly http: string }): void;
+  /** Replicas only: the leader and the HTTP address it advertised, as far as this replica knows. */
+  leaderPeer?(): { readonly instance: string; readonly http?: string } | undefined;
 }
 
 /** One process, no peers: always the leader; every other instance (an earlier run) is gone. */

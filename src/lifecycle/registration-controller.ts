@@ -17,7 +17,9 @@
  *   Beyond Istio: a `Connected` condition with reason and transition time.
  * - Leader only (Coordination): reclaim the entries of replicas whose session is gone (mark them
  *   disconnected, delete them after the grace period), and sweep leaked entries every 10 × grace
- *   (AR-9). Leader writes carry the leadership fence.
+ *   (AR-9). Leader writes carry the leadership fence. The leader's marks and every delete a sweep
+ *   leads to are paced by a rate limit (`reclaimRate`): a partition that heals, or a replica that
+ *   dies, never causes a burst of deletes. An agent's own disconnection is not paced.
  * - Every write of one entry is queued behind the previous one of this replica, so one replica's
  *   connect, disconnect and health report of an entry are applied in the order they happened.
  */
@@ -28,6 +30,7 @@ import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
 import type { Admission } from '../model/mesh/stream-admission.js';
 import type { Logger } from '../lib/log/logger.js';
 import { KeyedQueue } from '../lib/async/keyed-queue.js';
+import { RateLimiter, type RateLimit } from '../lib/async/rate-limit.js';
 import type { Coordination, CoordinationEvent } from './coordination.js';
 import { conditionOf, isoNano, mutateEntry, parseIsoNano, setCondition, withAnnotations } from './entry-writes.js';
 import { admitAgent, meta } from './admission.js';
@@ -45,6 +48,12 @@ export interface RegistrationOptions {
   readonly gracePeriodMs?: number;
   /** PILOT_ENABLE_WORKLOAD_ENTRY_AUTOREGISTRATION (default true). Off: connecting proxies create nothing (AR-11). */
   readonly autoRegistration?: boolean;
+  /**
+   * The most deletes of entries whose agents did not come back (after the grace period, the sweep)
+   * and leader marks of a dead replica's entries, per interval (default DEFAULT_RECLAIM_RATE): after
+   * a partition heals or a replica dies, its entries go at this pace, never all at once.
+   */
+  readonly reclaimRate?: RateLimit;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -62,6 +71,21 @@ interface Stream {
   readonly token?: TokenClaims;
 }
 
+/** The `Connected` condition's message of a workload connected to `instance`. */
+function connectedMessage(instance: string): string {
+  return `connected to ${instance}`;
+}
+
+/** The owner of an operator-written entry: the replica its `Connected` condition (True) names. */
+export function operatorEntryOwner(e: WorkloadEntry): string | undefined {
+  const c = conditionOf(e, 'Connected');
+  if (c?.status !== 'True' || c.message?.startsWith('connected to ') !== true) return undefined;
+  return c.message.slice('connected to '.length);
+}
+
+/** 20 reclaim writes per second (docs/stores.md, "Replicas"). */
+export const DEFAULT_RECLAIM_RATE: RateLimit = { perInterval: 20, intervalMs: 1000 };
+
 const keyOf = (r: ObjectRef): string => `WorkloadEntry/${r.namespace}/${r.name}`;
 
 export class RegistrationController {
@@ -73,6 +97,10 @@ export class RegistrationController {
   private readonly connections = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly queue: KeyedQueue;
+  /** enqueueOnce's tasks queued and not done yet. */
+  private readonly pendingOnce = new Set<string>();
+  /** Paces deletes and a dead replica's reclaim (RegistrationOptions.reclaimRate). */
+  private readonly reclaimLimiter: RateLimiter;
   private sweepTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private order = 1_000_000_000;
@@ -89,6 +117,7 @@ export class RegistrationController {
   constructor(private readonly o: RegistrationOptions) {
     this.graceMs = o.gracePeriodMs ?? 10_000;
     this.instance = o.coordination.instance;
+    this.reclaimLimiter = new RateLimiter(o.reclaimRate ?? DEFAULT_RECLAIM_RATE);
     this.queue = new KeyedQueue((key, e) => o.log.error('workload entry write failed', { entry: key, error: errorMessage(e) }));
   }
 
@@ -126,6 +155,26 @@ export class RegistrationController {
     return this.connections;
   }
 
+  /**
+   * Issue 16, partition from the agents: the agent streams open here, and those whose workload has
+   * a newer connection to another replica in the store (`Kind/ns/name` each). A stream that is
+   * still open here while its agent connected elsewhere is the sign of a partition: the agent could
+   * not reach this replica any more, and this replica has not noticed (no goodbye crossed). Reads
+   * the store once; rejects when it is unreachable.
+   */
+  async agentView(): Promise<{ readonly streams: number; readonly takenOver: readonly string[] }> {
+    const own = [...this.streams.values()].filter((s) => s.auto);
+    if (own.length === 0) return { streams: 0, takenOver: [] };
+    const listing = await this.o.store.list();
+    const entries = new Map(listing.objects.filter((o): o is WorkloadEntry => o.kind === 'WorkloadEntry').map((e) => [keyOf({ kind: 'WorkloadEntry', namespace: e.metadata.namespace, name: e.metadata.name }), e]));
+    const takenOver = own.filter((s) => {
+      const a = entries.get(keyOf(s.ref))?.metadata.annotations ?? {};
+      const theirs = parseIsoNano(a[ANNOTATIONS.connectedAt]);
+      return a[ANNOTATIONS.controller] !== undefined && a[ANNOTATIONS.controller] !== this.instance && theirs !== undefined && theirs > s.connectedAt;
+    });
+    return { streams: own.length, takenOver: [...new Set(takenOver.map((s) => keyOf(s.ref)))].sort() };
+  }
+
   private onCoordination(e: CoordinationEvent): void {
     switch (e.type) {
       case 'elected':
@@ -143,6 +192,17 @@ export class RegistrationController {
 
   private enqueue(ref: ObjectRef, task: () => Promise<void>): void {
     void this.queue.push(keyOf(ref), task);
+  }
+
+  /**
+   * A rate-limited task (a cleanup, a leader's reclaim) queued at most once per entry at a time:
+   * a sweep that comes round again while the last one's writes still wait for their turn adds none.
+   */
+  private enqueueOnce(ref: ObjectRef, kind: 'cleanup' | 'reclaim', task: () => Promise<void>): void {
+    const key = `${kind}\u0000${keyOf(ref)}`;
+    if (this.pendingOnce.has(key)) return;
+    this.pendingOnce.add(key);
+    this.enqueue(ref, () => task().finally(() => this.pendingOnce.delete(key)));
   }
 
   /** The admission check of a new ADS stream (admission.ts). */
@@ -203,6 +263,27 @@ export class RegistrationController {
     this.streams.set(streamId, s);
     this.connections.set(s.connectionKey, (this.connections.get(s.connectionKey) ?? 0) + 1);
     if (s.auto) this.enqueue(s.ref, () => this.register(s));
+    else this.enqueue(s.ref, () => this.claimOperatorEntry(s));
+  }
+
+  /**
+   * Issue 16: the health of an operator-written, health-checked entry (H-8) is decided by one
+   * replica, its owner: the replica its agent connected to last, recorded in the entry's status as
+   * the `Connected` condition (`connected to <instance>`, since the connection). A replica takes it
+   * unless another live replica holds a newer connection of the same entry.
+   */
+  private async claimOperatorEntry(s: Stream): Promise<void> {
+    const message = connectedMessage(this.instance);
+    await mutateEntry(this.o.store, s.ref, (cur) => {
+      if (!cur || cur.metadata.annotations[ANNOTATIONS.healthChecks] === undefined || this.streams.get(s.id) !== s) return undefined;
+      const prev = conditionOf(cur, 'Connected');
+      const owner = operatorEntryOwner(cur);
+      const since = Date.parse(prev?.lastTransitionTime ?? '');
+      if (owner !== undefined && owner !== this.instance && since > s.connectedAt && this.o.coordination.isLive(owner)) return undefined;
+      if (owner === this.instance && prev?.message === message) return undefined;
+      const condition: Condition = { type: 'Connected', status: 'True', reason: 'Connected', message, lastTransitionTime: new Date(s.connectedAt).toISOString() };
+      return { op: 'updateStatus', ref: s.ref, status: setCondition(cur.status, condition, 'Connected'), resourceVersion: cur.metadata.resourceVersion ?? '' };
+    });
   }
 
   /** AR-10: a group created later registers the live connections that name it. */
@@ -241,12 +322,12 @@ export class RegistrationController {
       }, this.order++);
       created = true;
       const fresh = connected({ ...entry, metadata: { ...entry.metadata, creationTimestamp: new Date(this.now()).toISOString() } });
-      return { op: 'create', object: { ...fresh, status: setCondition(undefined, this.connectedCondition(true, `connected to ${this.instance}`), 'Connected') } };
+      return { op: 'create', object: { ...fresh, status: setCondition(undefined, this.connectedCondition(true, connectedMessage(this.instance)), 'Connected') } };
     });
     if (r.kind === 'failed') this.o.log.warn('registering a workload failed', { entry: keyOf(s.ref), error: r.failure.message });
     if (r.kind !== 'written') return;
     if (created) this.o.log.info('workload registered', { entry: keyOf(s.ref), address: s.proxy.ip });
-    else await this.setConnected(s.ref, true, `connected to ${this.instance}`, (e) => e.metadata.annotations[ANNOTATIONS.controller] === this.instance && e.metadata.annotations[ANNOTATIONS.connectedAt] === connectedAt);
+    else await this.setConnected(s.ref, true, connectedMessage(this.instance), (e) => e.metadata.annotations[ANNOTATIONS.controller] === this.instance && e.metadata.annotations[ANNOTATIONS.connectedAt] === connectedAt);
   }
 
   private connectedCondition(connected: boolean, message: string): Condition {
@@ -277,8 +358,13 @@ export class RegistrationController {
     else this.later(() => this.enqueue(s.ref, () => this.healthCheckedGone(s.ref, s.connectionKey)), this.graceMs);
   }
 
-  /** AR-8: the entry says disconnected (if `controller` still owns it), and goes after the grace period. */
-  private async markDisconnected(ref: ObjectRef, controller: string, reason: string, leader = false): Promise<void> {
+  /**
+   * AR-8: the entry says disconnected (if `controller` still owns it), and goes after the grace
+   * period. A leader's mark (a dead replica's entry) waits for the rate limit; `pacedDelete`: found
+   * by a sweep, not by its agent's disconnection here: the delete waits for the rate limit.
+   */
+  private async markDisconnected(ref: ObjectRef, controller: string, reason: string, leader = false, pacedDelete = leader): Promise<void> {
+    if (leader) await this.reclaimLimiter.acquire(); // a dead replica's entries: at a bounded pace
     const fence = leader ? this.o.coordination.leadership()?.fence : undefined;
     if (leader && !this.o.coordination.leadership()) return;
     const r = await mutateEntry(this.o.store, ref, (cur) => {
@@ -290,7 +376,7 @@ export class RegistrationController {
     if (r.kind !== 'written' || !r.entry) return;
     const disconnectedAt = r.entry.metadata.annotations[ANNOTATIONS.disconnectedAt];
     await this.setConnected(ref, false, reason, (e) => e.metadata.annotations[ANNOTATIONS.disconnectedAt] === disconnectedAt);
-    this.later(() => this.enqueue(ref, () => this.cleanup(ref)), this.graceMs);
+    this.later(() => this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, pacedDelete)), this.graceMs);
   }
 
   private ownsLiveStream(ref: ObjectRef): boolean {
@@ -313,7 +399,9 @@ export class RegistrationController {
   }
 
   /** Deletes the entry if it is still disconnected, for at least the grace period, at the version read. */
-  private async cleanup(ref: ObjectRef, fence = this.o.coordination.leadership()?.fence): Promise<void> {
+  private async cleanup(ref: ObjectRef, paced: boolean): Promise<void> {
+    if (paced) await this.reclaimLimiter.acquire(); // the sweep's deletes at a bounded pace (no thundering delete)
+    const fence = this.o.coordination.leadership()?.fence;
     const r = await mutateEntry(this.o.store, ref, (cur) => {
       const a = cur?.metadata.annotations;
       if (!cur || !a || a[ANNOTATIONS.connectedAt] !== undefined) return undefined;
@@ -324,13 +412,24 @@ export class RegistrationController {
     if (r.kind === 'written') this.o.log.info('workload entry removed: its agent did not come back within the grace period', { entry: keyOf(ref) });
   }
 
-  /** H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy condition. */
-  private async healthCheckedGone(ref: ObjectRef, connectionKey: string): Promise<void> {
+  /**
+   * H-9: an operator-written, health-checked entry whose proxy stayed away loses its Healthy
+   * condition (and says disconnected) — decided by its owner only (claimOperatorEntry): an agent
+   * that moved to another replica keeps its health there. `deadOwner`: the leader decides for an
+   * owner whose session is gone.
+   */
+  private async healthCheckedGone(ref: ObjectRef, connectionKey: string, deadOwner?: string): Promise<void> {
     if ((this.connections.get(connectionKey) ?? 0) > 0) return;
+    const fence = deadOwner !== undefined ? this.o.coordination.leadership()?.fence : undefined;
+    if (deadOwner !== undefined && !this.o.coordination.leadership()) return;
     await mutateEntry(this.o.store, ref, (cur) => {
-      if (!cur || !conditionOf(cur, 'Healthy')) return undefined;
-      return { op: 'updateStatus', ref, status: setCondition(cur.status, undefined, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
-    });
+      if (!cur) return undefined;
+      const owner = operatorEntryOwner(cur);
+      if (owner !== undefined && owner !== (deadOwner ?? this.instance)) return undefined; // another replica decides
+      if (!conditionOf(cur, 'Healthy') && owner === undefined) return undefined;
+      const status = setCondition(setCondition(cur.status, undefined, 'Healthy'), owner !== undefined ? this.connectedCondition(false, deadOwner !== undefined ? `control plane ${deadOwner} is gone` : 'agent disconnected') : conditionOf(cur, 'Connected'), 'Connected');
+      return { op: 'updateStatus', ref, status, resourceVersion: cur.metadata.resourceVersion ?? '' };
+    }, fence ? { fence } : {});
   }
 
   /** H-6..H-8: a health report becomes the entry's Healthy condition. */
@@ -344,8 +443,9 @@ export class RegistrationController {
       await mutateEntry(this.o.store, s.ref, (cur) => {
         if (!cur) return undefined;
         const a = cur.metadata.annotations;
-        // H-7: only the entry's controller writes; H-8: an operator's entry needs the annotation.
-        if (s.auto ? a[ANNOTATIONS.controller] !== this.instance : a[ANNOTATIONS.healthChecks] === undefined) return undefined;
+        // H-7: only the entry's controller writes; H-8: an operator's entry needs the annotation,
+        // and only its owner (the replica its agent connected to last) writes its health.
+        if (s.auto ? a[ANNOTATIONS.controller] !== this.instance : a[ANNOTATIONS.healthChecks] === undefined || operatorEntryOwner(cur) !== this.instance) return undefined;
         const prev = conditionOf(cur, 'Healthy');
         if (prev?.lastProbeTime !== undefined && prev.lastProbeTime > at) return undefined; // H-7: a newer report is stored
         // Heartbeat of an unchanged state: refresh the probe time only (no EDS change).
@@ -353,6 +453,15 @@ export class RegistrationController {
         return { op: 'updateStatus', ref: s.ref, status: setCondition(cur.status, next, 'Healthy'), resourceVersion: cur.metadata.resourceVersion ?? '' };
       });
     });
+  }
+
+  /** The leader decides the health of an operator-written entry whose owner's session is gone (after the grace period). */
+  private async reclaimOperatorEntry(o: WorkloadEntry, leader: boolean): Promise<void> {
+    const owner = operatorEntryOwner(o);
+    if (!leader || owner === undefined || owner === this.instance || this.o.coordination.isLive(owner) || (await this.o.coordination.confirmLive(owner))) return;
+    const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
+    const key = `manual\u0000${ref.namespace}/${ref.name}`;
+    this.later(() => this.enqueueOnce(ref, 'reclaim', () => this.healthCheckedGone(ref, key, owner)), this.graceMs);
   }
 
   /**
@@ -372,15 +481,19 @@ export class RegistrationController {
     const now = this.now();
     const leader = this.o.coordination.leadership() !== undefined;
     for (const o of listing.objects) {
-      if (o.kind !== 'WorkloadEntry' || o.metadata.annotations[ANNOTATIONS.group] === undefined) continue;
+      if (o.kind === 'WorkloadEntry' && o.metadata.annotations[ANNOTATIONS.group] === undefined) {
+        await this.reclaimOperatorEntry(o, leader);
+        continue;
+      }
+      if (o.kind !== 'WorkloadEntry') continue;
       const ref = { kind: 'WorkloadEntry' as const, namespace: o.metadata.namespace, name: o.metadata.name };
       const a = o.metadata.annotations;
       const ctl = a[ANNOTATIONS.controller] ?? '';
       if (a[ANNOTATIONS.connectedAt] !== undefined) {
         if (ctl === this.instance) {
-          if (!this.ownsLiveStream(ref)) this.enqueue(ref, () => this.markDisconnected(ref, ctl, 'not connected to this control plane'));
+          if (!this.ownsLiveStream(ref)) this.enqueueOnce(ref, 'reclaim', () => this.markDisconnected(ref, ctl, 'not connected to this control plane', false, true));
         } else if (leader && !this.o.coordination.isLive(ctl) && !(await this.o.coordination.confirmLive(ctl))) {
-          this.enqueue(ref, () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
+          this.enqueueOnce(ref, 'reclaim', () => this.markDisconnected(ref, ctl, `control plane ${ctl} is gone`, true));
         }
         continue;
       }
@@ -388,8 +501,8 @@ export class RegistrationController {
       const disc = parseIsoNano(a[ANNOTATIONS.disconnectedAt]);
       if (disc === undefined) continue;
       const due = this.graceStart(disc) + this.graceMs;
-      if (now >= due) this.enqueue(ref, () => this.cleanup(ref));
-      else this.later(() => this.enqueue(ref, () => this.cleanup(ref)), due - now);
+      if (now >= due) this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, true));
+      else this.later(() => this.enqueueOnce(ref, 'cleanup', () => this.cleanup(ref, true)), due - now);
     }
   }
 }

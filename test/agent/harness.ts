@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.js';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
+import { Client, credentials, Metadata, type ServiceDefinition, type StatusObject, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { AgentSettings } from '../../src/agent/bootstrap.js';
 import { signToken } from '../../src/security/registration-token.js';
 import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
@@ -159,4 +161,28 @@ export async function runUntilEnd(t: { after(fn: () => Promise<void> | void): vo
     await running;
   });
   await agent.ready;
+}
+
+export type AdsMethodName = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
+
+/** One raw ADS stream to `address` whose first request carries `node`; resolves with its final status. */
+export function oneStream(address: string, method: AdsMethodName, node: { id: string; metadata: JsonObject }): { status: Promise<StatusObject>; close(): void } {
+  const client = new Client(address, credentials.createInsecure());
+  const id = (b: Buffer): Buffer => b;
+  const call = client.makeBidiStreamRequest(`/envoy.service.discovery.v3.AggregatedDiscoveryService/${method}`, id, id, new Metadata());
+  call.on('data', () => undefined);
+  call.on('error', () => undefined);
+  const typeUrl = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+  const first =
+    method === 'DeltaAggregatedResources'
+      ? toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, { node, typeUrl, resourceNamesSubscribe: ['x'] }))
+      : toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node, typeUrl, resourceNames: ['x'] }));
+  call.write(Buffer.from(first));
+  return {
+    status: new Promise<StatusObject>((resolve) => call.on('status', resolve)),
+    close: () => {
+      call.cancel();
+      client.close();
+    },
+  };
 }

@@ -11,36 +11,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
+import type { JsonObject } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import { Agent } from '../../src/agent/agent.js';
 import { insecureUpstream, LOCAL_SECRET_METADATA, XdsProxy } from '../../src/agent/xds-proxy.js';
-import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { agentFixture, LogLines, runUntilEnd } from './harness.js';
-
-type Method = 'StreamAggregatedResources' | 'DeltaAggregatedResources';
-
-/** One raw ADS stream to `address` whose first request carries `node`; resolves with its final status. */
-function oneStream(address: string, method: Method, node: { id: string; metadata: JsonObject }): { status: Promise<StatusObject>; close(): void } {
-  const client = new Client(address, credentials.createInsecure());
-  const id = (b: Buffer): Buffer => b;
-  const call = client.makeBidiStreamRequest(`/envoy.service.discovery.v3.AggregatedDiscoveryService/${method}`, id, id, new Metadata());
-  call.on('data', () => undefined);
-  call.on('error', () => undefined);
-  const typeUrl = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-  const first =
-    method === 'DeltaAggregatedResources'
-      ? toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, { node, typeUrl, resourceNamesSubscribe: ['x'] }))
-      : toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node, typeUrl, resourceNames: ['x'] }));
-  call.write(Buffer.from(first));
-  return {
-    status: new Promise<StatusObject>((resolve) => call.on('status', resolve)),
-    close: () => {
-      call.cancel();
-      client.close();
-    },
-  };
-}
+import { agentFixture, LogLines, oneStream, runUntilEnd } from './harness.js';
 
 test('a local client without the agent\'s secret cannot use the xDS proxy (and so not the token); one with it is forwarded without the secret', { timeout: 30_000 }, async (t) => {
   const { cp, settings, dir, token } = await agentFixture(t);

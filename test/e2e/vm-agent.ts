@@ -31,7 +31,12 @@ export async function startVmAgent(
   const signer = 'stateDir' in o ? ['--state-dir', o.stateDir] : o.store;
   const conf = await runCli(['workload', 'entry', 'configure', '-f', o.groupFile, '-o', dir, '--control-plane', o.controlPlane, ...signer], 15_000);
   assert.equal(conf.code, 0, conf.stderr);
-  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', o.ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return startAgentProcess(own, dir, o.ip);
+}
+
+/** Runs `meshbridge agent` on a bootstrap folder written by `workload entry configure`, until the test's cleanup stops it (SIGTERM). */
+export function startAgentProcess(own: Own, dir: string, ip: string): VmAgent {
+  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   own(agent, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));

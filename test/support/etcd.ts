@@ -66,6 +66,8 @@ export interface EtcdOptions {
   readonly tls?: EtcdTlsFiles;
   /** etcd's auth turned on (user `root` with this password) once the members are healthy. */
   readonly rootPassword?: string;
+  /** More etcd flags for every member (e.g. `--max-txn-ops`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
@@ -220,6 +222,7 @@ export async function startEtcd(size = 1, o: EtcdOptions = {}): Promise<EtcdClus
       '--log-outputs', join(dir, name, 'etcd.log'),
       '--log-level', 'warn',
       ...(o.fastElection === false ? [] : ['--heartbeat-interval', '20', '--election-timeout', '200']),
+      ...(o.extraArgs ?? []),
     ];
     return new Member(name, client(i), args, tls !== undefined ? metrics(i) : client(i));
   });

@@ -7,6 +7,7 @@ import { BIN } from './paths.js';
 
 export interface Replica {
   readonly instance: string;
+  readonly pid: number;
   readonly xds: string;
   readonly http: string;
   /** The secure xDS address, once serve printed it. */
@@ -17,17 +18,22 @@ export interface Replica {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startReplica(store: string, instance: string, extra: readonly string[] = []): Promise<Replica> {
+/** `secureXdsAddress`: a fixed secure xDS address (a replica restarted on it is found by the agents that know it); default a free port. */
+export async function startReplica(store: string, instance: string, extra: readonly string[] = [], o: { readonly secureXdsAddress?: string } = {}): Promise<Replica> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--secure-xds-address', '127.0.0.1:0', ...extra],
+    [BIN, 'serve', '--store', store, '--instance', instance, '--xds-address', '127.0.0.1:0', '--http-address', '127.0.0.1:0', '--secure-xds-address', o.secureXdsAddress ?? '127.0.0.1:0', ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const addresses = await new Promise<{ xds: string; http: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve ${instance} did not start: ${stderr}`)), 15_000);
+    // A replica that does not start in time is killed: left running, it would hold the test file's process open.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve ${instance} did not start within 15 s: ${stderr}`));
+    }, 15_000);
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];
@@ -44,6 +50,7 @@ export async function startReplica(store: string, instance: string, extra: reado
   });
   return {
     instance,
+    pid: child.pid ?? 0,
     ...addresses,
     xdsTls: () => /xds-tls listening on (\S+)/.exec(stdout)?.[1],
     logs: () => stderr,

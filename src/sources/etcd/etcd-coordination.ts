@@ -47,6 +47,10 @@ export class EtcdCoordination {
   private readonly layout: KeyLayout;
   private readonly ttl: number;
   private readonly live = new Set<string>();
+  /** The HTTP address each replica advertised in its record. */
+  private readonly httpOf = new Map<string, string>();
+  private leaderName: string | undefined;
+  private http: string | undefined;
   private readonly listeners = new CoordinationListeners();
   private lease: Lease | undefined;
   private leaseId: string | undefined;
@@ -137,8 +141,37 @@ export class EtcdCoordination {
     this.lease = lease;
     this.leaseId = id;
     lease.on('lost', (e: Error) => this.onSessionLost(session, e));
-    await this.client.put(`${this.replicas}${this.instance}`).value(JSON.stringify({ instance: this.instance, since: new Date().toISOString() })).lease(id);
+    await this.putRecord(id);
     this.live.add(this.instance);
+  }
+
+  /** This replica's liveness record, under its session lease. */
+  private async putRecord(leaseId: string): Promise<void> {
+    const record = { instance: this.instance, since: new Date().toISOString(), ...(this.http !== undefined ? { http: this.http } : {}) };
+    await this.client.put(`${this.replicas}${this.instance}`).value(JSON.stringify(record)).lease(leaseId);
+  }
+
+  /** Publishes this replica's HTTP address in its record (now if the session is open, else when it opens). */
+  advertise(addresses: { readonly http: string }): void {
+    this.http = addresses.http;
+    const leaseId = this.leaseId;
+    if (leaseId !== undefined) void this.putRecord(leaseId).catch((e: unknown) => this.o.log.warn('cannot publish this replica\'s address in etcd', { error: errorMessage(e) }));
+  }
+
+  leaderPeer(): { readonly instance: string; readonly http?: string } | undefined {
+    const leader = this.fence ? this.instance : this.leaderName;
+    if (leader === undefined) return undefined;
+    const http = this.httpOf.get(leader);
+    return http !== undefined ? { instance: leader, http } : { instance: leader };
+  }
+
+  private recordSeen(instance: string, value: Buffer): void {
+    try {
+      const http = (JSON.parse(value.toString()) as { http?: unknown }).http;
+      if (typeof http === 'string') this.httpOf.set(instance, http);
+    } catch {
+      // a record without JSON (an older replica): no address
+    }
   }
 
   private onSessionLost(session: number, e: Error): void {
@@ -218,7 +251,10 @@ export class EtcdCoordination {
         let leader: IKeyValue | undefined;
         for (const kv of e.kvs) {
           const key = kv.key.toString();
-          if (key.startsWith(this.replicas)) this.live.add(key.slice(this.replicas.length));
+          if (key.startsWith(this.replicas)) {
+            this.live.add(key.slice(this.replicas.length));
+            this.recordSeen(key.slice(this.replicas.length), kv.value);
+          }
           if (key === this.leaderKey) leader = kv;
         }
         for (const gone of before) if (!this.live.has(gone)) this.emit({ type: 'instanceLost', instance: gone });
@@ -230,8 +266,10 @@ export class EtcdCoordination {
           const key = ev.kv.key.toString();
           if (key.startsWith(this.replicas)) {
             const instance = key.slice(this.replicas.length);
-            if (ev.type === 'Put') this.live.add(instance);
-            else if (instance !== this.instance || this.leaseId === undefined) {
+            if (ev.type === 'Put') {
+              this.live.add(instance);
+              this.recordSeen(instance, ev.kv.value);
+            } else if (instance !== this.instance || this.leaseId === undefined) {
               this.live.delete(instance);
               this.emit({ type: 'instanceLost', instance });
             }
@@ -243,6 +281,7 @@ export class EtcdCoordination {
   }
 
   private onLeaderKey(kv: IKeyValue | undefined): void {
+    this.leaderName = kv?.value.toString();
     if (this.fence && (!kv || kv.create_revision !== this.fence.revision)) this.depose();
     if (!kv) void this.campaign();
   }

@@ -19,7 +19,7 @@ import type { Etcd3, ICompare, IKeyValue, IRequestOp } from 'etcd3';
 import { describeRef, StoreUnavailableError, type ConfigStore, type Listing, type ObjectRef, type StoreEvent, type StoreWatch, type WriteFailure, type WriteOp, type WriteOptions, type WriteResult } from '../../model/config/store.js';
 import { duplicateRef, opRef, planWrite, type PlannedWrite } from '../../model/config/store-writes.js';
 import type { ConfigObject } from '../../model/config/types.js';
-import { decodeAll, decodeKv, encodeObject, KeyLayout } from './keys.js';
+import { decodeAll, decodeKv, encodeObject, KeyLayout, STORED_FORMAT, type StoredValue } from './keys.js';
 import { EtcdConfigWatch } from './etcd-config-watch.js';
 import { listPrefix } from './prefix-watch.js';
 import { errorMessage } from '../../lib/errors.js';
@@ -41,6 +41,21 @@ function unavailable(e: unknown, description: string): WriteResult {
 }
 
 type Planned = Extract<PlannedWrite, { ok: true }>;
+
+/** etcd's default `--max-txn-ops`: the most operations (compares, or puts and deletes) of one transaction. */
+export const ETCD_DEFAULT_MAX_TXN_OPS = 128;
+
+/**
+ * The refusal of a change too large for one etcd transaction: every object of a write is one
+ * compare and one put or delete of the same transaction (that is what makes it all or nothing).
+ */
+export function tooManyOperations(objects: number, operations: number): string {
+  return (
+    `etcd refused one transaction of ${objects} objects (${operations} operations): etcd allows at most --max-txn-ops operations ` +
+    `per transaction (default ${ETCD_DEFAULT_MAX_TXN_OPS}), and an all-or-nothing change needs every object in one transaction. ` +
+    `Raise the limit on every etcd member (etcd --max-txn-ops=${Math.max(operations, ETCD_DEFAULT_MAX_TXN_OPS * 2)}), or apply the objects in smaller parts (each part all or nothing on its own)`
+  );
+}
 
 export class EtcdStore implements ConfigStore {
   readonly description: string;
@@ -122,14 +137,15 @@ export class EtcdStore implements ConfigStore {
       });
       if (options.fence) compare.push({ key: Buffer.from(options.fence.key), target: 'Create', result: 'Equal', create_revision: options.fence.revision });
       const success: IRequestOp[] = changed.map(({ p, i }) =>
-        p.next ? { request_put: { key: Buffer.from(keys[i] ?? ''), value: Buffer.from(encodeObject(p.next)) } } : { request_delete_range: { key: Buffer.from(keys[i] ?? '') } },
+        p.next ? { request_put: { key: Buffer.from(keys[i] ?? ''), value: Buffer.from(encodeObject(p.next, this.storedValue(current[i]))) } } : { request_delete_range: { key: Buffer.from(keys[i] ?? '') } },
       );
       let res;
       try {
         res = await this.client.kv.txn({ compare, success, failure: options.fence ? [{ request_range: { key: Buffer.from(options.fence.key) } }] : [] });
       } catch (e) {
-        if (/too many operations|request is too large/i.test(errorMessage(e))) {
-          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)}`, retryable: false } };
+        if (/too many operations/i.test(errorMessage(e))) return { ok: false, failure: { code: 'Invalid', message: tooManyOperations(ops.length, compare.length), retryable: false } };
+        if (/request is too large/i.test(errorMessage(e))) {
+          return { ok: false, failure: { code: 'Invalid', message: `etcd refused the transaction of ${ops.length} objects: ${errorMessage(e)} (etcd's --max-request-bytes, default 1.5 MiB)`, retryable: false } };
         }
         return unavailable(e, this.description);
       }
@@ -143,10 +159,23 @@ export class EtcdStore implements ConfigStore {
     // (Only writes without a resourceVersion get here: with one, a change is a Conflict at once.)
   }
 
+  /** What a rewrite of `kv` keeps (keys.ts encodeObject), when it is an object this replica read. */
+  private storedValue(kv: IKeyValue | undefined): StoredValue | undefined {
+    if (!kv) return undefined;
+    const d = decodeKv(this.layout, kv);
+    return d.ok ? d.stored : undefined;
+  }
+
   private plan(op: WriteOp, kv: IKeyValue | undefined, i: number): PlannedWrite {
     let cur: ConfigObject | undefined;
     if (kv) {
       const d = decodeKv(this.layout, kv);
+      if (d.ok && d.format > STORED_FORMAT) {
+        const message =
+          `${describeRef(opRef(op))} was stored by a newer meshbridge (stored format ${d.format}; this version writes format ${STORED_FORMAT}): ` +
+          'it is served as far as this version understands it, and never rewritten or deleted by it; change it with the newer version';
+        return { ok: false, failure: { code: 'Invalid', message, index: i, retryable: false } };
+      }
       if (!d.ok && op.op !== 'delete') {
         const failure: WriteFailure = { code: 'Invalid', message: `the stored ${describeRef(opRef(op))} is not a valid object (${d.problem.message}); delete it first`, index: i, retryable: false };
         return { ok: false, failure };

@@ -49,13 +49,65 @@ export class KeyLayout {
   }
 }
 
-/** The stored value of an object. */
-export function encodeObject(o: ConfigObject): string {
-  return JSON.stringify(toDocument(o, { resourceVersion: false }));
+/**
+ * The stored format (rolling upgrades, docs/stores.md "Stored format"): every stored object carries
+ * `meshbridgeFormat: N` at its top level (absent = 1, values written before the field existed).
+ * A replica reads objects of any format as far as it understands them, and never rewrites or
+ * deletes one of a format newer than its own (the write is refused, naming both formats): it could
+ * not keep what it does not understand. Rewrites of objects it does understand keep every field it
+ * does not know (encodeObject's `stored`), so a newer replica's additions survive an older one.
+ */
+export const STORED_FORMAT = 1;
+export const FORMAT_FIELD = 'meshbridgeFormat';
+
+/** The format of a stored JSON value (1 when it names none). */
+export function storedFormat(value: unknown): number {
+  const f = isPlainObject(value) ? value[FORMAT_FIELD] : undefined;
+  return typeof f === 'number' && Number.isInteger(f) && f >= 1 ? f : 1;
+}
+
+/** What a rewrite starts from: the stored JSON value and the object this replica read from it. */
+export interface StoredValue {
+  readonly raw: Record<string, unknown>;
+  readonly object: ConfigObject;
+}
+
+/**
+ * The stored value of an object. With `stored` (a rewrite), only what changed between the object
+ * read and `o` is changed in the stored JSON: fields this version does not know are kept.
+ */
+export function encodeObject(o: ConfigObject, stored?: StoredValue): string {
+  const next = toDocument(o, { resourceVersion: false });
+  if (stored === undefined) return JSON.stringify({ ...next, [FORMAT_FIELD]: STORED_FORMAT });
+  const read = toDocument(stored.object, { resourceVersion: false });
+  return JSON.stringify({ ...applyChanges(stored.raw, read, next), [FORMAT_FIELD]: storedFormat(stored.raw) });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * `raw` with the changes from `before` to `after` applied: keys set or removed where they differ,
+ * objects compared key by key, anything else (arrays included) replaced whole. Keys of `raw` that
+ * neither `before` nor `after` has (fields this version dropped when reading) stay as they are.
+ */
+function applyChanges(raw: Record<string, unknown>, before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const b = before[key];
+    const a = after[key];
+    if (!(key in after)) delete out[key];
+    else if (isPlainObject(a) && isPlainObject(b) && isPlainObject(raw[key])) out[key] = applyChanges(raw[key], b, a);
+    else if (JSON.stringify(a) !== JSON.stringify(b) || !(key in raw)) out[key] = a;
+  }
+  return out;
 }
 
 /** Refused: the problem, and for an invalid AuthorizationPolicy the deny-all substitute a listing keeps (model/config/fail-closed.ts). */
-export type DecodedKv = { readonly ok: true; readonly object: ConfigObject } | { readonly ok: false; readonly problem: StoredProblem; readonly failClosed?: ConfigObject };
+export type DecodedKv =
+  | { readonly ok: true; readonly object: ConfigObject; readonly stored: StoredValue; readonly format: number }
+  | { readonly ok: false; readonly problem: StoredProblem; readonly failClosed?: ConfigObject };
 
 /** Decodes and validates a stored object; a value that is not a valid object is a problem, not an object. */
 export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
@@ -69,7 +121,9 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
   } catch (e) {
     return { ok: false, problem: { key: where, message: `the stored value is not JSON: ${errorMessage(e)}` } };
   }
-  const decoded = fromDocument(value, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
+  const format = storedFormat(value);
+  const document = isPlainObject(value) ? Object.fromEntries(Object.entries(value).filter(([k]) => k !== FORMAT_FIELD)) : value;
+  const decoded = fromDocument(document, `etcd:${key}`, { file: `etcd:${key}`, line: 0, column: 0, order: Number(kv.create_revision) });
   if (!decoded.ok) {
     const problem = { key: where, message: decoded.findings.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ') };
     const substitute = decoded.failClosed;
@@ -80,7 +134,7 @@ export function decodeKv(layout: KeyLayout, kv: IKeyValue): DecodedKv {
   if (o.kind !== ref.kind || o.metadata.namespace !== ref.namespace || o.metadata.name !== ref.name) {
     return { ok: false, problem: { key: where, message: `the stored object is ${objectKey(o)}, not the one its key names` } };
   }
-  return { ok: true, object: { ...o, metadata: { ...o.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject };
+  return { ok: true, object: { ...o, metadata: { ...o.metadata, resourceVersion: String(kv.mod_revision) } } as ConfigObject, stored: { raw: document as Record<string, unknown>, object: o }, format };
 }
 
 /**
