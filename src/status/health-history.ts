@@ -32,6 +32,8 @@ export interface Observation {
   readonly state: TimelineState;
   readonly reason: string;
   readonly source: TransitionSource;
+  /** When the state was reported (a probe time, a connectedAt annotation), epoch ms; lets a recorder skip a stored state older than a report it already has. */
+  readonly reportedAt?: number;
 }
 
 /** A recorded transition with the endpoint's flap state after it. */
