@@ -27,16 +27,7 @@ const VM_IP = '127.0.95.1';
 const PERIOD_S = 1;
 const ENTRY_PREFIX = `WorkloadEntry/${NS}/dash-vm-`;
 
-const SERVICE = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: dash, namespace: ${NS}}
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  workloadSelector: {labels: {app: dash}}
-`;
+const SERVICE = serviceEntry('dash', HOST, { app: 'dash' });
 
 const healthTo = (to: string) => (f: SseFrame): boolean => {
   if (f.event !== 'health') return false;
