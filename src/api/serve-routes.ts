@@ -8,6 +8,9 @@
  * - `/debug/storez`: the store's connection (FeedStatus), leadership and the live replicas.
  * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
+ * - `/api/v1/...`: the dashboard's JSON API (docs/api.md): the registry's views (v1/routes.ts) and,
+ *   given the live recorder, proxies, proxy config, timeline, events (SSE), localities, config and
+ *   control plane (v1/live-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
