@@ -9,6 +9,9 @@
  *   this replica is partitioned from the leader or its agents (`partition`, app/partition-report.ts).
  * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
+ * - `/api/v1/...`: the dashboard's JSON API (docs/api.md): the registry's views (v1/routes.ts) and,
+ *   given the live recorder, proxies, proxy config, timeline, events (SSE), localities, config and
+ *   control plane (v1/live-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
@@ -23,6 +26,8 @@ import type { StreamResources } from '../xds/server/ads-stream.js';
 import type { StreamStatus } from '../xds/server/events.js';
 import { json, type HttpHandler } from './http-api.js';
 import { apiRoutes } from './v1/routes.js';
+import { liveRoutes } from './v1/live-routes.js';
+import type { LiveRecorder } from '../status/live-recorder.js';
 import { introspectionRoutes } from './introspection-routes.js';
 
 /** What the routes read of a running control plane (all read at request time). */
@@ -47,6 +52,8 @@ export interface ServeRouteSources {
   readonly cluster: () => ClusterSource | undefined;
   /** Issue 16: whether this replica is cut off from the leader or its agents (app/partition-report.ts). */
   readonly partition?: () => Promise<unknown>;
+  /** The dashboard's live read models (the `/api/v1` proxies, timeline and events routes). */
+  readonly live?: LiveRecorder;
 }
 
 export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
@@ -73,10 +80,8 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
     });
   });
   r.set('/debug/storez', async () => {
-    const c = s.coordination;
-    const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [s.instance];
     const partition = s.partition !== undefined ? await s.partition() : null;
-    return json({ ...s.feed.status(), instance: s.instance, leader: c.leadership() !== undefined, replicas: live, partition });
+    return json({ ...s.feed.status(), instance: s.instance, leader: s.coordination.leadership() !== undefined, replicas: replicasOf(s.coordination, s.instance), partition });
   });
   r.set('/debug/endpointz', (url) => {
     const host = url.searchParams.get('host') ?? undefined;
@@ -89,8 +94,32 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);
+  if (s.live !== undefined) {
+    const live = liveRoutes({
+      instance: s.instance,
+      registry: s.registry,
+      live: s.live,
+      streams: s.streams,
+      streamResources: s.streamResources,
+      currentVersion: s.currentVersion,
+      feed: () => s.feed.status(),
+      cluster: s.cluster,
+      storeDescription: s.storeDescription,
+      lastReload: s.lastReload,
+      ready: s.ready,
+      leader: () => s.coordination.leadership() !== undefined,
+      replicas: () => replicasOf(s.coordination, s.instance),
+      metrics: s.metrics,
+    });
+    for (const [path, handler] of live.routes) r.set(path, handler);
+  }
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
   return r;
+}
+
+/** The live replicas the coordination knows (only this one without a shared store). */
+function replicasOf(c: Coordination, instance: string): string[] {
+  return 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [instance];
 }
 
 /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */

@@ -1,0 +1,224 @@
+/**
+ * What changed in the last push to each view (`diffFromPrevious` of `GET /api/v1/proxies/{id}/config`,
+ * docs/api.md). A ResourceSink in front of the resource cache: it forwards every call, and keeps per
+ * VIEW (shared by the proxies of that view, not per stream) each resource's change token and a
+ * reference to the message the generator handed in (the pipeline keeps those messages anyway; no
+ * copy, no encoding). The resources one push batch changes are gathered until `commit()` (the
+ * pipeline's onPush) with the message before and after; the comparison (view-diff.ts: endpoints by
+ * address, clusters and listeners by content, routes per virtual host) runs only when someone
+ * reads the diff, so pushes pay nothing but bookkeeping proportional to what changed.
+ */
+import { equals, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import type { Cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
+import type { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
+import type { PushDiff } from '../api/v1/types.js';
+import type { ResourceInput, ResourceSink, ResourceSource, ViewKey } from '../xds/cache/resource-cache.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../xds/types/resource-types.js';
+import type { XdsResourceType } from '../xds/types/resource-type.js';
+import { TYPE_SHORT_NAMES } from './sync-status.js';
+import { compareClusterEndpoints, endpointsSummary, routeSummaries, type EndpointsChange, type ResourceChange, type RouteChange, type RouteSummary } from './view-diff.js';
+
+/** One resource as handed in: the generator's change token and the message (a reference). */
+interface Held {
+  readonly token: string;
+  readonly message: unknown;
+}
+
+/** One resource changed by a batch: as it was when the batch began and as it is after (undefined: absent). */
+interface RawChange {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly before: Held | undefined;
+  readonly after: Held | undefined;
+}
+
+interface RawPush {
+  readonly versions: Readonly<Record<string, readonly [string, string]>>;
+  readonly at: string;
+  readonly changes: readonly RawChange[];
+}
+
+interface Pending {
+  readonly versions: Map<string, [string, string]>;
+  /** `typeUrl name` → the change (before: as the batch began). */
+  readonly changes: Map<string, { typeUrl: string; name: string; before: Held | undefined }>;
+}
+
+const TRACKED = new Set([CLUSTER.typeUrl, LISTENER.typeUrl, ENDPOINT.typeUrl, ROUTE.typeUrl]);
+
+function virtualHosts(rc: unknown): Map<string, readonly RouteSummary[]> {
+  const out = new Map<string, readonly RouteSummary[]>();
+  for (const vh of rc === undefined ? [] : (rc as RouteConfiguration).virtualHosts) out.set(vh.name, routeSummaries(vh));
+  return out;
+}
+
+/** The comparison of one push's changes (run when read). */
+export function pushDiffOf(raw: RawPush): PushDiff {
+  const clusters: ResourceChange[] = [];
+  const listeners: ResourceChange[] = [];
+  const endpoints: EndpointsChange[] = [];
+  const routes: RouteChange[] = [];
+  const sorted = [...raw.changes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const c of sorted) {
+    const a = c.before?.message;
+    const b = c.after?.message;
+    if (a === undefined && b === undefined) continue;
+    const kind = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
+    if (c.typeUrl === CLUSTER.typeUrl || c.typeUrl === LISTENER.typeUrl) {
+      const same = a !== undefined && b !== undefined && (c.typeUrl === CLUSTER.typeUrl ? equals(CLUSTER.schema, a as Cluster, b as Cluster) : equals(LISTENER.schema, a as Listener, b as Listener));
+      if (!same) (c.typeUrl === CLUSTER.typeUrl ? clusters : listeners).push({ name: c.name, change: kind });
+    } else if (c.typeUrl === ENDPOINT.typeUrl) {
+      const e = compareClusterEndpoints(c.name, a !== undefined ? endpointsSummary(a as ClusterLoadAssignment) : undefined, b !== undefined ? endpointsSummary(b as ClusterLoadAssignment) : undefined);
+      if (e !== undefined) endpoints.push(e);
+    } else {
+      const x = virtualHosts(a);
+      const y = virtualHosts(b);
+      for (const vh of [...new Set([...x.keys(), ...y.keys()])].sort()) {
+        const before = x.get(vh);
+        const after = y.get(vh);
+        if (before !== undefined && after !== undefined && JSON.stringify(before) === JSON.stringify(after)) continue;
+        const change = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
+        routes.push({ routeConfiguration: c.name, virtualHost: vh, change, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) });
+      }
+    }
+  }
+  return { versions: raw.versions, at: raw.at, clusters, endpoints, routes, listeners };
+}
+
+export class PushHistory implements ResourceSink {
+  /** view → type URL → resource name → what was handed in. */
+  private readonly held = new Map<ViewKey, Map<string, Map<string, Held>>>();
+  private readonly pending = new Map<ViewKey, Pending>();
+  /** Per view (a class the pipeline writes, or a proxy view moved to another class): its last push and when (`seq`). */
+  private readonly last = new Map<ViewKey, { readonly seq: number; readonly raw: RawPush; diff?: PushDiff }>();
+  private readonly aliases = new Map<ViewKey, ViewKey>();
+  private seq = 0;
+
+  constructor(
+    private readonly cache: ResourceSink & Pick<ResourceSource, 'current'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  setResources<Desc extends DescMessage>(view: ViewKey, type: XdsResourceType<Desc>, resources: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>): void {
+    const before = this.cache.current(view, type.typeUrl)?.version;
+    this.cache.setResources(view, type, resources);
+    if (!TRACKED.has(type.typeUrl)) return;
+    const removed = [...this.typeHeld(view, type.typeUrl).keys()].filter((name) => !resources.has(name));
+    this.apply(view, type.typeUrl, before, resources, removed);
+  }
+
+  updateResources<Desc extends DescMessage>(view: ViewKey, type: XdsResourceType<Desc>, upserts: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>, removals: Iterable<string>): void {
+    const before = this.cache.current(view, type.typeUrl)?.version;
+    const removed = [...removals];
+    this.cache.updateResources(view, type, upserts, removed);
+    if (!TRACKED.has(type.typeUrl)) return;
+    this.apply(view, type.typeUrl, before, upserts, removed.filter((name) => !upserts.has(name)));
+  }
+
+  /**
+   * A proxy view moved to another class (the pipeline creates the new class first, then aliases,
+   * then drops the old one): its last push is the difference between the two classes' resources.
+   */
+  alias(view: ViewKey, target: ViewKey | undefined): void {
+    const previous = this.aliases.get(view);
+    const versionsBefore = previous !== undefined ? this.versions(previous) : {};
+    this.cache.alias(view, target);
+    if (target === undefined) {
+      this.aliases.delete(view);
+      return;
+    }
+    this.aliases.set(view, target);
+    if (previous === undefined || previous === target) return;
+    const changes: RawChange[] = [];
+    for (const typeUrl of TRACKED) {
+      const x = this.held.get(previous)?.get(typeUrl) ?? new Map<string, Held>();
+      const y = this.held.get(target)?.get(typeUrl) ?? new Map<string, Held>();
+      for (const name of new Set([...x.keys(), ...y.keys()])) {
+        const before = x.get(name);
+        const after = y.get(name);
+        if (before?.message !== after?.message) changes.push({ typeUrl, name, before, after });
+      }
+    }
+    const versions: Record<string, readonly [string, string]> = {};
+    for (const [type, version] of Object.entries(this.versions(target))) versions[type] = [versionsBefore[type] ?? '', version];
+    this.last.set(view, { seq: ++this.seq, raw: { versions, at: new Date(this.now()).toISOString(), changes } });
+  }
+
+  dropView(view: ViewKey): void {
+    this.cache.dropView(view);
+    this.held.delete(view);
+    this.pending.delete(view);
+    this.last.delete(view);
+  }
+
+  /** The end of a push: each view changed since the last commit gets these changes as its last push. */
+  commit(): void {
+    const at = new Date(this.now()).toISOString();
+    for (const [view, p] of this.pending) {
+      const held = this.held.get(view);
+      const changes = [...p.changes.values()].map((c): RawChange => ({ ...c, after: held?.get(c.typeUrl)?.get(c.name) }));
+      this.last.set(view, { seq: ++this.seq, raw: { versions: Object.fromEntries(p.versions), at, changes } });
+    }
+    this.pending.clear();
+  }
+
+  /** The last push diff of `view`: the later of its own move between classes and its class's last change. */
+  lastPush(view: ViewKey): PushDiff | undefined {
+    // Resources reach the streams as soon as the cache has them, before the pipeline's onPush: a
+    // reader in between sees those changes committed (a push still in progress counts as one).
+    if (this.pending.size > 0) this.commit();
+    const own = this.last.get(view);
+    const target = this.aliases.get(view);
+    const viaClass = target !== undefined ? this.last.get(target) : undefined;
+    const entry = own === undefined || (viaClass !== undefined && viaClass.seq > own.seq) ? viaClass : own;
+    if (entry === undefined) return undefined;
+    entry.diff ??= pushDiffOf(entry.raw);
+    return entry.diff;
+  }
+
+  /** The current version per type short name of a view (tracked types only). */
+  private versions(view: ViewKey): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const typeUrl of TRACKED) {
+      const v = this.cache.current(view, typeUrl)?.version;
+      if (v !== undefined) out[TYPE_SHORT_NAMES[typeUrl] ?? typeUrl] = v;
+    }
+    return out;
+  }
+
+  private typeHeld(view: ViewKey, typeUrl: string): Map<string, Held> {
+    let byType = this.held.get(view);
+    if (byType === undefined) this.held.set(view, (byType = new Map<string, Map<string, Held>>()));
+    let m = byType.get(typeUrl);
+    if (m === undefined) byType.set(typeUrl, (m = new Map<string, Held>()));
+    return m;
+  }
+
+  private apply(view: ViewKey, typeUrl: string, before: string | undefined, upserts: ReadonlyMap<string, ResourceInput<unknown>>, removed: readonly string[]): void {
+    const after = this.cache.current(view, typeUrl)?.version;
+    if (after === before) return; // nothing changed (the cache did not bump the version)
+    const m = this.typeHeld(view, typeUrl);
+    let p = this.pending.get(view);
+    if (p === undefined) this.pending.set(view, (p = { versions: new Map(), changes: new Map() }));
+    const short = TYPE_SHORT_NAMES[typeUrl] ?? typeUrl;
+    p.versions.set(short, [p.versions.get(short)?.[0] ?? before ?? '', after ?? '']);
+    const note = (name: string, previous: Held | undefined): void => {
+      const key = `${typeUrl} ${name}`;
+      if (!p.changes.has(key)) p.changes.set(key, { typeUrl, name, before: previous });
+    };
+    for (const [name, input] of upserts) {
+      const old = m.get(name);
+      if (old?.token === input.version) continue;
+      note(name, old);
+      m.set(name, { token: input.version, message: input.message });
+    }
+    for (const name of removed) {
+      const old = m.get(name);
+      if (old === undefined) continue;
+      note(name, old);
+      m.delete(name);
+    }
+  }
+}
