@@ -8,6 +8,7 @@
  * - `/debug/storez`: the store's connection (FeedStatus), leadership and the live replicas.
  * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
+ * - `/debug/ndsz?proxy=P`: one proxy's DNS name table (introspection-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
@@ -20,6 +21,7 @@ import type { ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import type { StreamResources } from '../xds/server/ads-stream.js';
 import type { StreamStatus } from '../xds/server/events.js';
+import type { TypeSnapshot } from '../xds/cache/resource-cache.js';
 import { json, type HttpHandler } from './http-api.js';
 import { apiRoutes } from './v1/routes.js';
 import { introspectionRoutes } from './introspection-routes.js';
@@ -36,6 +38,8 @@ export interface ServeRouteSources {
   readonly streamResources: () => readonly StreamResources[];
   /** The version of a view's current snapshot of a type (the resource cache). */
   readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
+  /** A view's current snapshot of a type (the resource cache), for `/debug/ndsz`. */
+  readonly currentSnapshot: (view: string, typeUrl: string) => TypeSnapshot | undefined;
   /** Whether the control plane serves (start finished). */
   readonly ready: () => boolean;
   /** The file store's last folder report (undefined with etcd, or before the first). */
@@ -85,7 +89,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);
-  for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
+  for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance, current: s.currentSnapshot })) r.set(path, handler);
   return r;
 }
 

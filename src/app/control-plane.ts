@@ -161,6 +161,7 @@ export class ControlPlane {
         streams: () => this.xds.streams(),
         streamResources: () => this.xds.streamResources(),
         currentVersion: (view, typeUrl) => this.cache.current(view, typeUrl)?.version,
+        currentSnapshot: (view, typeUrl) => this.cache.current(view, typeUrl),
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
