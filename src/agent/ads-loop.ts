@@ -7,7 +7,7 @@
  */
 import { Backoff } from '../lib/async/backoff.js';
 import { sleep } from '../lib/async/sleep.js';
-import { AdsSession, type SessionEnd } from './ads-session.js';
+import { AdsSession, type AdsSessionOptions, type SessionEnd } from './ads-session.js';
 import type { AgentLog } from './agent-log.js';
 import { registeringNode, type AgentIdentity } from './agent-node.js';
 import type { AgentCredentials, Connection } from './credentials.js';
@@ -42,7 +42,19 @@ export class AdsLoop {
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
 
-  constructor(identity: AgentIdentity, credentials: AgentCredentials, renewals: readonly RenewalScheduler<Connection>[], slot: ConnectionSlot, timing: AdsLoopTiming, log: AgentLog) {
+  /** Types the agent consumes on its stream (NDS for the DNS proxy): AdsSessionOptions.subscriptions. */
+  readonly #subscriptions: AdsSessionOptions['subscriptions'];
+
+  constructor(
+    identity: AgentIdentity,
+    credentials: AgentCredentials,
+    renewals: readonly RenewalScheduler<Connection>[],
+    slot: ConnectionSlot,
+    timing: AdsLoopTiming,
+    log: AgentLog,
+    subscriptions?: AdsSessionOptions['subscriptions'],
+  ) {
+    this.#subscriptions = subscriptions;
     this.#identity = identity;
     this.#credentials = credentials;
     this.#renewals = renewals;
@@ -86,6 +98,7 @@ export class AdsLoop {
       connectTimeoutMs: t.connectTimeoutMs,
       settleMs: t.settleMs,
       shutdownGraceMs: t.shutdownGraceMs,
+      ...(this.#subscriptions !== undefined ? { subscriptions: this.#subscriptions } : {}),
       onOpen: () => {
         // A refused agent stays "refused" until it registers or ends otherwise: retries log nothing new.
         if (!this.#log.lastChange.startsWith('refused: ')) this.#log.change(`connected to ${this.#identity.settings.controlPlane}`);

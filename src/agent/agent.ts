@@ -17,6 +17,7 @@ import { Client } from '@grpc/grpc-js';
 import type { Locality } from '../model/mesh/locality.js';
 import { AdsLoop, type ConnectionSlot } from './ads-loop.js';
 import { AgentLog } from './agent-log.js';
+import { NAME_TABLE_TYPE_URL } from './dns/agent-dns.js';
 import { agentIdentity, proxylessNode, registeringNode, type AgentIdentity, type AgentNode } from './agent-node.js';
 import type { AgentSettings } from './bootstrap.js';
 import { AgentCredentials, type Connection } from './credentials.js';
@@ -73,6 +74,19 @@ export interface AgentOptions {
   readonly inboundDefault?: InboundDefault;
   /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
   readonly sdsAddress?: string;
+  /**
+   * The DNS proxy's loopback `host:port`, UDP and TCP (docs/dns.md). The agent subscribes to its
+   * NameTable (NDS) on its ADS stream. Absent: no DNS proxy.
+   */
+  readonly dnsAddress?: string;
+  /** When `dnsAddress` is taken, listen on a free port of the same host instead (logged; the default address only). */
+  readonly dnsFallback?: boolean;
+  /** The resolv.conf giving the DNS proxy its upstreams and search domains (default /etc/resolv.conf). */
+  readonly resolvConf?: string;
+  /** The agent's loopback HTTP port (`/metrics`, `/debug/ndsz`). Absent: none. */
+  readonly httpAddress?: string;
+  /** When `httpAddress` is taken, listen on a free port of the same host instead. */
+  readonly httpFallback?: boolean;
 }
 
 const DEFAULTS = {
@@ -148,6 +162,16 @@ export class Agent {
     return this.#services.xdsProxyAddress;
   }
 
+  /** The DNS proxy's bound address, once started. */
+  get dnsAddress(): string | undefined {
+    return this.#services.dnsAddress;
+  }
+
+  /** The bound address of the agent's HTTP port (`/metrics`, `/debug/ndsz`), once started. */
+  get httpAddress(): string | undefined {
+    return this.#services.httpAddress;
+  }
+
   /**
    * Runs until `signal` aborts. Starts the local services first (rejects, having started nothing,
    * when one cannot listen), writes the gRPC bootstrap, resolves `ready`, then connects.
@@ -157,7 +181,11 @@ export class Agent {
     try {
       this.#markReady();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
-      else await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log).run(signal);
+      else {
+        const dns = this.#services.dns;
+        const subscriptions = dns !== undefined ? new Map([[NAME_TABLE_TYPE_URL, dns.onResponse]]) : undefined;
+        await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log, subscriptions).run(signal);
+      }
     } finally {
       for (const renewal of this.#renewals) renewal.cancel();
       await this.#services.stop();
