@@ -14,18 +14,20 @@ import { runCli } from './serve-process.js';
 
 export interface VmAgent {
   readonly process: ChildProcess;
+  /** The bootstrap folder `workload entry configure` wrote. */
+  readonly dir: string;
   /** The agent's stderr so far. */
   logs(): string;
 }
 
 /** Configures and starts an agent for `ip` in the WorkloadGroup of `groupFile`, against `controlPlane` (a serve's secure xDS address). */
-export async function startVmAgent(own: Own, o: { readonly groupFile: string; readonly controlPlane: string; readonly stateDir: string; readonly ip: string }): Promise<VmAgent> {
+export async function startVmAgent(own: Own, o: { readonly groupFile: string; readonly controlPlane: string; readonly stateDir: string; readonly ip: string; readonly args?: readonly string[] }): Promise<VmAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-vm-'));
   const conf = await runCli(['workload', 'entry', 'configure', '-f', o.groupFile, '-o', dir, '--control-plane', o.controlPlane, '--state-dir', o.stateDir], 15_000);
   assert.equal(conf.code, 0, conf.stderr);
-  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', o.ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', o.ip, '--heartbeat', '2', ...(o.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   own(agent, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));
-  return { process: agent, logs: () => log };
+  return { process: agent, dir, logs: () => log };
 }
