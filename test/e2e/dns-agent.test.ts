@@ -2,7 +2,8 @@
  * Issue 17, end to end with real processes: `meshbridge serve` and a real `meshbridge agent` with its
  * DNS proxy on a 127.x address (`--dns-address`) and a test resolv.conf naming a fake upstream on
  * loopback (never the machine's own), asked with `dig` over UDP and TCP:
- * - a ServiceEntry without addresses gets its VIPs and the agent answers its host with the VIP;
+ * - a ServiceEntry without addresses gets its VIPs (in its status: `get se -o wide`, and in the
+ *   `endpoints` report) and the agent answers its host with the VIP;
  * - a new WorkloadEntry behind a resolution NONE service shows in the agent's answers within 1 s
  *   (the stale-IP regression, istio#49769);
  * - a name outside the mesh is forwarded to the fake upstream, its answer returned as it came;
@@ -18,7 +19,7 @@ import { digAt } from '../support/dig.js';
 import { startFakeUpstream } from '../support/fake-dns-upstream.js';
 import { freePort } from '../support/ports.js';
 import { NS, workloadGroup } from './mesh.js';
-import { cleanups, metricValue, startServe, waitFor } from './serve-process.js';
+import { cleanups, metricValue, runCli, startServe, waitFor } from './serve-process.js';
 import { startVmAgent } from './vm-agent.js';
 
 const VM_IP = '127.0.63.1';
@@ -87,6 +88,15 @@ test('DNS end to end: VIPs, a new VM within 1 s, forwarding, and the last table 
   assert.deepEqual(sortedData(overTcp), ['240.240.0.1']);
   assert.deepEqual(sortedData(await dig('db.mesh.test', 'AAAA')), ['2001:2::1']);
   assert.deepEqual(sortedData(await dig('vms.mesh.test', 'A')), ['127.0.63.11']);
+
+  // The VIPs are in the ServiceEntry's status (get -o wide: ADDRESSES) and in the endpoints report.
+  const wide = await waitFor(async () => {
+    const r = await runCli(['get', 'se', 'db', '-n', NS, '-o', 'wide', '--store', `file://${serve.dir}`], 15_000);
+    return r.stdout.includes('240.240.0.1,2001:2::1') ? r.stdout : undefined;
+  }, 15_000, 'the VIPs in get se -o wide');
+  assert.match(wide, /^NAME\s+HOSTS\s+LOCATION\s+RESOLUTION\s+AGE\s+ADDRESSES\s+PORTS\n/);
+  const report = await runCli(['endpoints', '--server', `http://${serve.http}`, '--host', 'db.mesh.test', '--client-namespace', NS], 15_000);
+  assert.match(report.stdout, /addresses=\[240\.240\.0\.1, 2001:2::1\]/, report.stdout + report.stderr);
 
   // serve's view of the same table.
   const ndsz = await serve.get<{ table: Record<string, { ips: string[] }> }>(`/debug/ndsz?proxy=${encodeURIComponent(`client-vm-${VM_IP}.${NS}`)}`);
