@@ -14,6 +14,7 @@ import { proxylessNode, type AgentIdentity } from './agent-node.js';
 import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
 import { fileWatcherProvider, type IssuedCertificate } from './certificates.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
+import { ENVOY_BOOTSTRAP_FILE, writeEnvoyBootstrap } from './envoy-bootstrap.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
 import { SdsServer } from './sds-server.js';
@@ -134,6 +135,7 @@ export class LocalServices {
       throw e;
     }
     this.#writeGrpcBootstrap();
+    this.#writeEnvoyBootstrap();
   }
 
   /** Stops every started service, the last started first. Never rejects. */
@@ -193,6 +195,27 @@ export class LocalServices {
       await watching;
       await stopProxies();
     };
+  }
+
+  /**
+   * `DIR/envoy-bootstrap.yaml` for a sidecar Envoy on the VM (docs/envoy-on-vms.md): rewritten at
+   * every start with the bound xDS proxy and SDS addresses, when the xDS proxy runs. A failure is
+   * logged: the agent still serves.
+   */
+  #writeEnvoyBootstrap(): void {
+    const xdsProxy = this.#xdsProxyAddress;
+    if (xdsProxy === undefined) return;
+    const { settings, ip, name, locality } = this.#identity;
+    const sds = this.#sdsAddress;
+    try {
+      writeEnvoyBootstrap(this.#o.bootstrapDir, settings, ip, name, locality, {
+        xdsProxy,
+        ...(sds !== undefined ? { sdsAddress: sds.startsWith('unix:') ? sds.slice('unix:'.length) : sds } : {}),
+        ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
+      });
+    } catch (e) {
+      this.#log.line(`cannot write ${join(this.#o.bootstrapDir, ENVOY_BOOTSTRAP_FILE)}: ${describe(e)}`);
+    }
   }
 
   #writeGrpcBootstrap(): void {
