@@ -17,7 +17,6 @@ import { Client } from '@grpc/grpc-js';
 import type { Locality } from '../model/mesh/locality.js';
 import { AdsLoop, type ConnectionSlot } from './ads-loop.js';
 import { AgentLog } from './agent-log.js';
-import { NAME_TABLE_TYPE_URL } from './dns/agent-dns.js';
 import { agentIdentity, proxylessNode, registeringNode, type AgentIdentity, type AgentNode } from './agent-node.js';
 import type { AgentSettings } from './bootstrap.js';
 import { AgentCredentials, type Connection } from './credentials.js';
@@ -182,9 +181,7 @@ export class Agent {
       this.#markReady();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
       else {
-        const dns = this.#services.dns;
-        const subscriptions = dns !== undefined ? new Map([[NAME_TABLE_TYPE_URL, dns.onResponse]]) : undefined;
-        await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log, subscriptions).run(signal);
+        await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log, this.#services.subscriptions).run(signal);
       }
     } finally {
       for (const renewal of this.#renewals) renewal.cancel();

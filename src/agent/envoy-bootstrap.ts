@@ -31,10 +31,10 @@ import { join } from 'node:path';
 import { ENVOY_TYPE_REGISTRY } from '../xds/generate/envoy/index.js';
 import { checkConstraints } from '../xds/types/constraints.js';
 import type { AgentSettings } from './bootstrap.js';
-import { nodeId, writeFileAtomic } from './bootstrap.js';
+import { ENVOY_BOOTSTRAP_FILE, nodeId, writeFileAtomic } from './bootstrap.js';
 import { LOCAL_SECRET_METADATA } from './xds-proxy.js';
 
-export const ENVOY_BOOTSTRAP_FILE = 'envoy-bootstrap.yaml';
+export { ENVOY_BOOTSTRAP_FILE };
 export const ENVOY_PORTS = { admin: 15000, outbound: 15001, inbound: 15006, agentStatus: 15020, health: 15021, prometheus: 15090 } as const;
 export const XDS_CLUSTER = 'xds-grpc';
 export const SDS_CLUSTER = 'sds-grpc';

@@ -5,16 +5,16 @@
  * that cannot listen fails the start, having stopped those already started.
  */
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { errorMessage } from '../lib/errors.js';
 import { AgentHttp } from './agent-http.js';
-import { AgentDns, DEFAULT_RESOLV_CONF } from './dns/agent-dns.js';
+import type { AgentDns } from './dns/agent-dns.js';
+import type { DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { AgentLog } from './agent-log.js';
 import { proxylessNode, type AgentIdentity } from './agent-node.js';
-import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
+import { describe, ENVOY_BOOTSTRAP_FILE, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
 import { fileWatcherProvider, type IssuedCertificate } from './certificates.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
-import { ENVOY_BOOTSTRAP_FILE, writeEnvoyBootstrap } from './envoy-bootstrap.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
 import { SdsServer } from './sds-server.js';
@@ -57,8 +57,12 @@ export class LocalServices {
   #dns: AgentDns | undefined;
   #dnsAddress: string | undefined;
   #httpAddress: string | undefined;
-  /** The agent's metrics (the DNS proxy's counters), served on its HTTP port. */
-  readonly metrics = new Registry();
+  /** The agent's metrics (the DNS proxy's counters), served on its HTTP port; made when DNS or that port is on. */
+  #metrics: Registry | undefined;
+  /** Writing envoy-bootstrap.yaml, in the background after the start (its Envoy types take seconds to load). */
+  #envoyBootstrap: Promise<void> | undefined;
+  /** The types the agent consumes on its ADS stream, by type URL (NDS when the DNS proxy runs). */
+  readonly subscriptions = new Map<string, (response: DiscoveryResponse) => void>();
 
   constructor(o: LocalServiceOptions, identity: AgentIdentity, upstream: UpstreamProvider, log: AgentLog) {
     this.#o = o;
@@ -107,15 +111,20 @@ export class LocalServices {
         this.#xdsProxyAddress = await this.#listen('xDS proxy', this.#o.xdsProxyAddress, this.#o.xdsProxyFallback === true, (a) => proxy.start(a));
         this.#stops.push(() => proxy.stop());
       }
-      if (this.#o.dnsAddress !== undefined) {
-        const dns = new AgentDns({ resolvConfPath: this.#o.resolvConf ?? DEFAULT_RESOLV_CONF, namespace: this.#identity.settings.namespace, metrics: this.metrics, log: this.#log.line });
+      if (this.#o.dnsAddress !== undefined || this.#o.httpAddress !== undefined) this.#metrics = new (await import('prom-client')).Registry();
+      const metrics = this.#metrics;
+      if (this.#o.dnsAddress !== undefined && metrics !== undefined) {
+        // Loaded on demand, as every optional service: an agent with `--dns-address off` does not pay for it.
+        const { AgentDns, DEFAULT_RESOLV_CONF, NAME_TABLE_TYPE_URL } = await import('./dns/agent-dns.js');
+        const dns = new AgentDns({ resolvConfPath: this.#o.resolvConf ?? DEFAULT_RESOLV_CONF, namespace: this.#identity.settings.namespace, metrics, log: this.#log.line });
         this.#dnsAddress = await this.#listen('DNS proxy', this.#o.dnsAddress, this.#o.dnsFallback === true, (a) => dns.start(a));
         this.#dns = dns;
+        this.subscriptions.set(NAME_TABLE_TYPE_URL, dns.onResponse);
         this.#stops.push(() => dns.stop());
       }
-      if (this.#o.httpAddress !== undefined) {
+      if (this.#o.httpAddress !== undefined && metrics !== undefined) {
         const dns = this.#dns;
-        const http = new AgentHttp({ metrics: this.metrics, ...(dns !== undefined ? { nameTable: () => dns.describe() } : {}) });
+        const http = new AgentHttp({ metrics, ...(dns !== undefined ? { nameTable: () => dns.describe() } : {}) });
         this.#httpAddress = await this.#listen("agent's HTTP port", this.#o.httpAddress, this.#o.httpFallback === true, (a) => http.start(a));
         this.#stops.push(() => http.stop());
       }
@@ -135,11 +144,12 @@ export class LocalServices {
       throw e;
     }
     this.#writeGrpcBootstrap();
-    this.#writeEnvoyBootstrap();
+    this.#envoyBootstrap = this.#writeEnvoyBootstrap();
   }
 
   /** Stops every started service, the last started first. Never rejects. */
   async stop(): Promise<void> {
+    await this.#envoyBootstrap;
     for (const stop of this.#stops.splice(0).reverse()) await stop().catch(() => undefined);
   }
 
@@ -199,22 +209,25 @@ export class LocalServices {
 
   /**
    * `DIR/envoy-bootstrap.yaml` for a sidecar Envoy on the VM (docs/envoy-on-vms.md): rewritten at
-   * every start with the bound xDS proxy and SDS addresses, when the xDS proxy runs. A failure is
-   * logged: the agent still serves.
+   * every start with the bound xDS proxy and SDS addresses, when both run (Envoy needs them). In the
+   * background: the Envoy types take seconds to load and must not delay the agent's start. A failure
+   * is logged: the agent still serves.
    */
-  #writeEnvoyBootstrap(): void {
+  async #writeEnvoyBootstrap(): Promise<void> {
     const xdsProxy = this.#xdsProxyAddress;
-    if (xdsProxy === undefined) return;
-    const { settings, ip, name, locality } = this.#identity;
     const sds = this.#sdsAddress;
+    if (xdsProxy === undefined || sds === undefined) return;
+    const { settings, ip, name, locality } = this.#identity;
+    const file = join(this.#o.bootstrapDir, ENVOY_BOOTSTRAP_FILE);
     try {
+      const { writeEnvoyBootstrap } = await import('./envoy-bootstrap.js');
       writeEnvoyBootstrap(this.#o.bootstrapDir, settings, ip, name, locality, {
         xdsProxy,
-        ...(sds !== undefined ? { sdsAddress: sds.startsWith('unix:') ? sds.slice('unix:'.length) : sds } : {}),
+        sdsAddress: sds.startsWith('unix:') ? sds.slice('unix:'.length) : sds,
         ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
       });
     } catch (e) {
-      this.#log.line(`cannot write ${join(this.#o.bootstrapDir, ENVOY_BOOTSTRAP_FILE)}: ${describe(e)}`);
+      this.#log.line(`cannot write ${file}: ${describe(e)}`);
     }
   }
 

@@ -14,8 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
-import { loadOrCreateLocalSecret, SETTINGS_FILE, TOKEN_FILE, workloadEntryName, writeFileAtomic } from '../agent/bootstrap.js';
-import { ENVOY_BOOTSTRAP_FILE, writeEnvoyBootstrap } from '../agent/envoy-bootstrap.js';
+import { ENVOY_BOOTSTRAP_FILE, loadOrCreateLocalSecret, SETTINGS_FILE, TOKEN_FILE, workloadEntryName, writeFileAtomic } from '../agent/bootstrap.js';
 import { SDS_SOCKET_FILE } from '../agent/sds-server.js';
 import { DEFAULT_XDS_PROXY_ADDRESS } from '../agent/xds-proxy.js';
 import { parseLocality } from '../model/mesh/locality.js';
@@ -129,7 +128,9 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
     writeFileAtomic(join(dir, 'cluster.env'), clusterEnv(group, mesh), 0o644);
     writeFileAtomic(join(dir, 'mesh.yaml'), meshYaml(group, mesh), 0o644);
     if (o.ip !== undefined) {
-      // The agent's default local addresses: its xDS proxy, its SDS socket in the folder, its local secret.
+      // The agent's default local addresses: its xDS proxy, its SDS socket in the folder, its local
+      // secret. Loaded on demand: Envoy's types take seconds to load.
+      const { writeEnvoyBootstrap } = await import('../agent/envoy-bootstrap.js');
       writeEnvoyBootstrap(dir, settings, o.ip, workloadEntryName(settings.group, o.ip, settings.network), parseLocality(settings.locality), {
         xdsProxy: DEFAULT_XDS_PROXY_ADDRESS,
         sdsAddress: join(resolve(dir), SDS_SOCKET_FILE),
