@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '../../src/app/control-plane.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
+import { waitFor } from '../e2e/serve-process.js';
 
 const serviceEntry = (name: string, resolution = 'DNS', labels = '{}') => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -30,16 +31,6 @@ function statusOf(cp: ControlPlane, name: string): string[] | undefined {
   return cp.registry.inputs.ServiceEntry.get(`ServiceEntry/ns1/${name}`)?.status?.addresses?.map((a) => `${a.host ?? ''}=${a.value}`);
 }
 
-async function until<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() - start > ms) throw new Error(`${what}: not met in ${ms} ms`);
-    await sleep(10);
-  }
-}
-
 test('VIP allocation: written to status, stable across a restart, cleared when no longer qualifying, not for the opt-out label', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mb-vip-'));
   t.after(() => {
@@ -50,7 +41,7 @@ test('VIP allocation: written to status, stable across a restart, cleared when n
   writeFileSync(join(dir, 'c.yaml'), serviceEntry('optout', 'DNS', '{networking.istio.io/enable-autoallocate-ip: "false"}'));
   let cp = await startOn(dir);
   try {
-    assert.deepEqual(await until(() => statusOf(cp, 'db'), 10_000, 'db status'), ['db.mesh.test=240.240.0.1', 'db.mesh.test=2001:2::1']);
+    assert.deepEqual(await waitFor(() => statusOf(cp, 'db'), 10_000, 'db status'), ['db.mesh.test=240.240.0.1', 'db.mesh.test=2001:2::1']);
     await sleep(200);
     assert.equal(statusOf(cp, 'optout'), undefined, 'the opt-out label: no status written');
   } finally {
@@ -62,12 +53,12 @@ test('VIP allocation: written to status, stable across a restart, cleared when n
   cp = await startOn(dir);
   try {
     assert.deepEqual(statusOf(cp, 'db'), ['db.mesh.test=240.240.0.1', 'db.mesh.test=2001:2::1'], 'kept from the state folder at once');
-    assert.deepEqual(await until(() => statusOf(cp, 'api'), 10_000, 'api status'), ['api.mesh.test=240.240.0.2', 'api.mesh.test=2001:2::2']);
+    assert.deepEqual(await waitFor(() => statusOf(cp, 'api'), 10_000, 'api status'), ['api.mesh.test=240.240.0.2', 'api.mesh.test=2001:2::2']);
     assert.deepEqual(cp.registry.services.list().find((s) => s.host === 'db.mesh.test')?.addresses, ['240.240.0.1', '2001:2::1']);
 
     // db stops qualifying (resolution NONE): its status addresses are cleared.
     writeFileSync(join(dir, 'b.yaml'), serviceEntry('db', 'NONE'));
-    assert.deepEqual(await until(() => (statusOf(cp, 'db')?.length === 0 ? [] : undefined), 10_000, 'db status cleared'), []);
+    assert.deepEqual(await waitFor(() => (statusOf(cp, 'db')?.length === 0 ? [] : undefined), 10_000, 'db status cleared'), []);
   } finally {
     await cp.stop();
   }

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '../../src/app/control-plane.js';
 import { runCli } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
+import { waitFor } from '../e2e/serve-process.js';
 import { startEtcd } from '../support/etcd.js';
 
 const serviceEntry = (name: string) => `apiVersion: networking.istio.io/v1
@@ -29,16 +29,6 @@ function replica(store: string, instance: string): ControlPlane {
 function statusOf(cp: ControlPlane, name: string): string[] | undefined {
   const addresses = cp.registry.inputs.ServiceEntry.get(`ServiceEntry/ns1/${name}`)?.status?.addresses;
   return addresses === undefined || addresses.length === 0 ? undefined : addresses.map((a) => `${a.host ?? ''}=${a.value}`);
-}
-
-async function until<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() - start > ms) throw new Error(`${what}: not met in ${ms} ms`);
-    await sleep(20);
-  }
 }
 
 async function apply(store: string, yaml: string): Promise<void> {
@@ -68,11 +58,11 @@ test('VIP allocation on etcd: the leader writes status, both replicas agree, the
 
   await apply(etcd.url, serviceEntry('db'));
   const first = ['db.mesh.test=240.240.0.1', 'db.mesh.test=2001:2::1'];
-  assert.deepEqual(await until(() => statusOf(a, 'db'), 20_000, 'db status on replica a'), first);
-  assert.deepEqual(await until(() => statusOf(b, 'db'), 20_000, 'db status on replica b'), first);
+  assert.deepEqual(await waitFor(() => statusOf(a, 'db'), 20_000, 'db status on replica a'), first);
+  assert.deepEqual(await waitFor(() => statusOf(b, 'db'), 20_000, 'db status on replica b'), first);
 
   await a.stop();
   await apply(etcd.url, serviceEntry('api'));
-  assert.deepEqual(await until(() => statusOf(b, 'api'), 30_000, 'api status written by the next leader'), ['api.mesh.test=240.240.0.2', 'api.mesh.test=2001:2::2']);
+  assert.deepEqual(await waitFor(() => statusOf(b, 'api'), 30_000, 'api status written by the next leader'), ['api.mesh.test=240.240.0.2', 'api.mesh.test=2001:2::2']);
   assert.deepEqual(statusOf(b, 'db'), first, 'db keeps its addresses');
 });
