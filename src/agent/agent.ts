@@ -180,9 +180,7 @@ export class Agent {
     try {
       this.#markReady();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
-      else {
-        await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log, this.#services.subscriptions).run(signal);
-      }
+      else await new AdsLoop(this.#identity, this.#credentials, this.#renewals, this.#slot, this.#o, this.#log, this.#services.subscriptions).run(signal);
     } finally {
       for (const renewal of this.#renewals) renewal.cancel();
       await this.#services.stop();

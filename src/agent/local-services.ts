@@ -92,11 +92,6 @@ export class LocalServices {
     return this.#httpAddress;
   }
 
-  /** The DNS service, once started: the ADS loop feeds it the NameTable. */
-  get dns(): AgentDns | undefined {
-    return this.#dns;
-  }
-
   /** Serves a newly issued workload certificate over SDS (if it runs). */
   updateCertificate(cert: IssuedCertificate): void {
     this.#sds?.update(cert);
