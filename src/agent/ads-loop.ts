@@ -8,7 +8,7 @@
  */
 import { Backoff } from '../lib/async/backoff.js';
 import { sleep } from '../lib/async/sleep.js';
-import { AdsSession, type SessionEnd } from './ads-session.js';
+import { AdsSession, type AdsSessionOptions, type SessionEnd } from './ads-session.js';
 import type { AgentLog } from './agent-log.js';
 import type { ControlPlaneTargets } from './control-plane-targets.js';
 import { registeringNode, type AgentIdentity } from './agent-node.js';
@@ -46,8 +46,21 @@ export class AdsLoop {
   #health: ProbeResult | undefined;
   #session: AdsSession | undefined;
 
-  constructor(identity: AgentIdentity, credentials: AgentCredentials, targets: ControlPlaneTargets, renewals: readonly RenewalScheduler<Connection>[], slot: ConnectionSlot, timing: AdsLoopTiming, log: AgentLog) {
+  /** Types the agent consumes on its stream (NDS for the DNS proxy): AdsSessionOptions.subscriptions. */
+  readonly #subscriptions: AdsSessionOptions['subscriptions'];
+
+  constructor(
+    identity: AgentIdentity,
+    credentials: AgentCredentials,
+    targets: ControlPlaneTargets,
+    renewals: readonly RenewalScheduler<Connection>[],
+    slot: ConnectionSlot,
+    timing: AdsLoopTiming,
+    log: AgentLog,
+    subscriptions?: AdsSessionOptions['subscriptions'],
+  ) {
     this.#targets = targets;
+    this.#subscriptions = subscriptions;
     this.#identity = identity;
     this.#credentials = credentials;
     this.#renewals = renewals;
@@ -94,6 +107,7 @@ export class AdsLoop {
       connectTimeoutMs: t.connectTimeoutMs,
       settleMs: t.settleMs,
       shutdownGraceMs: t.shutdownGraceMs,
+      ...(this.#subscriptions !== undefined ? { subscriptions: this.#subscriptions } : {}),
       onOpen: () => {
         // A refused agent stays "refused" until it registers or ends otherwise: retries log nothing new.
         if (!this.#log.lastChange.startsWith('refused: ')) this.#log.change(`connected to ${upstream.address}`);

@@ -41,6 +41,12 @@ export interface AdsSessionOptions {
   readonly onOpen: () => void;
   /** The control plane accepted the stream (see the file comment). */
   readonly onRegistered: () => void;
+  /**
+   * Types the agent consumes itself (NDS), subscribed (no names) right after the opening request,
+   * each with its handler of responses. A handler that throws gets the response NACKed with its
+   * message (code 13, as Istio's agent NACKs a NameTable it cannot read).
+   */
+  readonly subscriptions?: ReadonlyMap<string, (response: DiscoveryResponse) => void>;
 }
 
 export type SessionEnd =
@@ -137,8 +143,9 @@ export class AdsSession {
       signal.addEventListener('abort', onAbort, { once: true });
       call.on('data', (res: DiscoveryResponse) => {
         register();
-        // ACK: same (empty) subscription, this version and nonce.
-        this.#write({ typeUrl: res.typeUrl, versionInfo: res.versionInfo, responseNonce: res.nonce });
+        const problem = this.#consume(res);
+        // ACK (or NACK): same (empty) subscription, this version and nonce.
+        this.#write({ typeUrl: res.typeUrl, versionInfo: res.versionInfo, responseNonce: res.nonce, ...(problem !== undefined ? { errorDetail: { code: UNHEALTHY_CODE, message: problem } } : {}) });
       });
       call.on('error', () => undefined); // the outcome is read from 'status'
       call.on('status', (s: StatusObject) => {
@@ -147,8 +154,21 @@ export class AdsSession {
         else finish({ kind: 'closed', code: s.code, message: s.code === grpcStatus.OK ? 'the control plane closed the stream' : s.details || String(grpcStatus[s.code]) });
       });
       this.#write({ node: this.#o.node, typeUrl: SECRET_TYPE_URL });
+      for (const typeUrl of this.#o.subscriptions?.keys() ?? []) this.#write({ typeUrl });
       this.#o.onOpen();
     });
+  }
+
+  /** Hands a response to its subscription's handler; returns why it was refused, if it was. */
+  #consume(res: DiscoveryResponse): string | undefined {
+    const handler = this.#o.subscriptions?.get(res.typeUrl);
+    if (handler === undefined) return undefined;
+    try {
+      handler(res);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   #write(init: MessageInitShape<typeof DiscoveryRequestSchema>): void {

@@ -76,6 +76,19 @@ export interface AgentOptions {
   readonly resolveHost?: HostResolver;
   /** The SDS server's address (§12): a unix socket path or a loopback `host:port`. Absent: no SDS. */
   readonly sdsAddress?: string;
+  /**
+   * The DNS proxy's loopback `host:port`, UDP and TCP (docs/dns.md). The agent subscribes to its
+   * NameTable (NDS) on its ADS stream. Absent: no DNS proxy.
+   */
+  readonly dnsAddress?: string;
+  /** When `dnsAddress` is taken, listen on a free port of the same host instead (logged; the default address only). */
+  readonly dnsFallback?: boolean;
+  /** The resolv.conf giving the DNS proxy its upstreams and search domains (default /etc/resolv.conf). */
+  readonly resolvConf?: string;
+  /** The agent's loopback HTTP port (`/metrics`, `/debug/ndsz`). Absent: none. */
+  readonly httpAddress?: string;
+  /** When `httpAddress` is taken, listen on a free port of the same host instead. */
+  readonly httpFallback?: boolean;
 }
 
 const DEFAULTS = {
@@ -155,6 +168,16 @@ export class Agent {
     return this.#services.xdsProxyAddress;
   }
 
+  /** The DNS proxy's bound address, once started. */
+  get dnsAddress(): string | undefined {
+    return this.#services.dnsAddress;
+  }
+
+  /** The bound address of the agent's HTTP port (`/metrics`, `/debug/ndsz`), once started. */
+  get httpAddress(): string | undefined {
+    return this.#services.httpAddress;
+  }
+
   /**
    * Runs until `signal` aborts. Starts the local services first (rejects, having started nothing,
    * when one cannot listen), writes the gRPC bootstrap, resolves `ready`, then connects.
@@ -165,7 +188,7 @@ export class Agent {
       this.#markReady();
       await this.#targets.resolve();
       if (this.#o.register === false) await this.#runIdentityOnly(signal);
-      else await new AdsLoop(this.#identity, this.#credentials, this.#targets, this.#renewals, this.#slot, this.#o, this.#log).run(signal);
+      else await new AdsLoop(this.#identity, this.#credentials, this.#targets, this.#renewals, this.#slot, this.#o, this.#log, this.#services.subscriptions).run(signal);
     } finally {
       for (const renewal of this.#renewals) renewal.cancel();
       await this.#services.stop();

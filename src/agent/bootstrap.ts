@@ -15,6 +15,8 @@ import { parseControlPlane } from './control-plane-targets.js';
 export const SETTINGS_FILE = 'meshbridge-agent.json';
 export const TOKEN_FILE = 'registration-token';
 export const GRPC_BOOTSTRAP_FILE = 'grpc-bootstrap.json';
+/** The sidecar Envoy's bootstrap (envoy-bootstrap.ts), written by the agent and by `workload entry configure --ip`. */
+export const ENVOY_BOOTSTRAP_FILE = 'envoy-bootstrap.yaml';
 /** The xDS proxy's local secret (xds-proxy.ts), kept across agent restarts: apps read their bootstrap once. */
 export const LOCAL_SECRET_FILE = 'local-xds-secret';
 

@@ -27,10 +27,14 @@ import { HttpConnectionManagerSchema } from '../gen/envoy/extensions/filters/net
 import { RouterSchema } from '../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import type { ListenerSchema } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { Locality } from '../model/mesh/locality.js';
+import { join } from 'node:path';
+import { ENVOY_TYPE_REGISTRY } from '../xds/generate/envoy/index.js';
+import { checkConstraints } from '../xds/types/constraints.js';
 import type { AgentSettings } from './bootstrap.js';
-import { nodeId } from './bootstrap.js';
+import { ENVOY_BOOTSTRAP_FILE, nodeId, writeFileAtomic } from './bootstrap.js';
+import { LOCAL_SECRET_METADATA } from './xds-proxy.js';
 
-export const ENVOY_BOOTSTRAP_FILE = 'envoy-bootstrap.yaml';
+export { ENVOY_BOOTSTRAP_FILE };
 export const ENVOY_PORTS = { admin: 15000, outbound: 15001, inbound: 15006, agentStatus: 15020, health: 15021, prometheus: 15090 } as const;
 export const XDS_CLUSTER = 'xds-grpc';
 export const SDS_CLUSTER = 'sds-grpc';
@@ -40,8 +44,13 @@ export interface EnvoyBootstrapOptions {
   readonly xdsProxy: string;
   /** The agent's SDS server: a unix socket path or a loopback `host:port`. Absent: no SDS cluster. */
   readonly sdsAddress?: string;
-  /** Metadata every ADS request carries (the xDS proxy's local credential). */
+  /** Metadata every ADS request carries. */
   readonly xdsInitialMetadata?: Readonly<Record<string, string>>;
+  /**
+   * The xDS proxy's local secret (xds-proxy.ts): node metadata MESHBRIDGE_LOCAL_SECRET, which the
+   * proxy checks and strips before forwarding. The file is then written 0600.
+   */
+  readonly localSecret?: string;
 }
 
 type AddressInit = MessageInitShape<typeof AddressSchema>;
@@ -93,6 +102,7 @@ export function envoyBootstrap(settings: AgentSettings, ip: string, name: string
     WORKLOAD_NAME: settings.group,
     ...(settings.network !== '' ? { NETWORK: settings.network } : {}),
     ...(settings.serviceAccount !== '' ? { SERVICE_ACCOUNT: settings.serviceAccount } : {}),
+    ...(o.localSecret !== undefined ? { [LOCAL_SECRET_METADATA]: o.localSecret } : {}),
   };
   const ads = { apiType: ApiConfigSource_ApiType.GRPC, transportApiVersion: ApiVersion.V3, setNodeOnFirstMessageOnly: true, grpcServices: [{ targetSpecifier: { case: 'envoyGrpc' as const, value: { clusterName: XDS_CLUSTER } }, initialMetadata: Object.entries(o.xdsInitialMetadata ?? {}).map(([key, value]) => ({ key, value })) }] };
   const viaAds = { configSourceSpecifier: { case: 'ads' as const, value: {} }, initialFetchTimeout: seconds(0), resourceApiVersion: ApiVersion.V3 };
@@ -120,4 +130,18 @@ export function envoyBootstrap(settings: AgentSettings, ip: string, name: string
 /** The bootstrap as Envoy reads it from a file: YAML of the proto3 JSON mapping. */
 export function envoyBootstrapYaml(bootstrap: Bootstrap, registry: Registry): string {
   return stringify(toJson(BootstrapSchema, bootstrap, { registry }));
+}
+
+/**
+ * Builds the bootstrap, checks it against every `validate.rules` constraint of Envoy's protos and
+ * writes `DIR/envoy-bootstrap.yaml` (0600: it may hold the local secret); returns the path. Throws,
+ * naming each violated rule, without writing when the bootstrap breaks one.
+ */
+export function writeEnvoyBootstrap(dir: string, settings: AgentSettings, ip: string, name: string, locality: Locality, o: EnvoyBootstrapOptions): string {
+  const bootstrap = envoyBootstrap(settings, ip, name, locality, o);
+  const violations = checkConstraints(BootstrapSchema, bootstrap, ENVOY_TYPE_REGISTRY);
+  if (violations.length > 0) throw new Error(`the Envoy bootstrap breaks Envoy's constraints: ${violations.map((v) => `${v.path} ${v.rule}`).join('; ')}`);
+  const path = join(dir, ENVOY_BOOTSTRAP_FILE);
+  writeFileAtomic(path, envoyBootstrapYaml(bootstrap, ENVOY_TYPE_REGISTRY), 0o600);
+  return path;
 }

@@ -5,16 +5,21 @@
  * that cannot listen fails the start, having stopped those already started.
  */
 import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { errorMessage } from '../lib/errors.js';
+import { AgentHttp } from './agent-http.js';
+import type { AgentDns } from './dns/agent-dns.js';
+import type { DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { AgentLog } from './agent-log.js';
 import { proxylessNode, type AgentIdentity } from './agent-node.js';
-import { describe, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
+import { describe, ENVOY_BOOTSTRAP_FILE, GRPC_BOOTSTRAP_FILE, loadOrCreateLocalSecret, writeFileAtomic } from './bootstrap.js';
 import { fileWatcherProvider, type IssuedCertificate } from './certificates.js';
 import { grpcBootstrap } from './grpc-bootstrap.js';
 import { inboundListenerName, InboundModeWatcher } from './inbound-modes.js';
 import { CertificateFiles, fallbackPolicy, InboundProxy, type InboundDefault, type InboundPort } from './inbound-proxy.js';
 import { SdsServer } from './sds-server.js';
 import { firstControlPlane } from './control-plane-targets.js';
-import { splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
+import { ListenError, splitHostPort, XdsProxy, type UpstreamProvider } from './xds-proxy.js';
 
 export interface LocalServiceOptions {
   readonly bootstrapDir: string;
@@ -23,6 +28,16 @@ export interface LocalServiceOptions {
   readonly sdsAddress?: string | undefined;
   readonly inbound?: readonly InboundPort[] | undefined;
   readonly inboundDefault?: InboundDefault | undefined;
+  /** The DNS proxy's loopback `host:port` (docs/dns.md); absent: none. */
+  readonly dnsAddress?: string | undefined;
+  /** When `dnsAddress` is taken, listen on a free port of the same host instead (the default address only). */
+  readonly dnsFallback?: boolean | undefined;
+  /** The resolv.conf giving the DNS proxy its upstreams and search domains (default /etc/resolv.conf). */
+  readonly resolvConf?: string | undefined;
+  /** The agent's HTTP port (`/metrics`, `/debug/ndsz`): loopback `host:port`; absent: none. */
+  readonly httpAddress?: string | undefined;
+  /** When `httpAddress` is taken, listen on a free port of the same host instead. */
+  readonly httpFallback?: boolean | undefined;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
   readonly random: () => number;
@@ -40,6 +55,15 @@ export class LocalServices {
   #localSecret: string | undefined;
   #sds: SdsServer | undefined;
   #sdsAddress: string | undefined;
+  #dns: AgentDns | undefined;
+  #dnsAddress: string | undefined;
+  #httpAddress: string | undefined;
+  /** The agent's metrics (the DNS proxy's counters), served on its HTTP port; made when DNS or that port is on. */
+  #metrics: Registry | undefined;
+  /** Writing envoy-bootstrap.yaml, in the background after the start (its Envoy types take seconds to load). */
+  #envoyBootstrap: Promise<void> | undefined;
+  /** The types the agent consumes on its ADS stream, by type URL (NDS when the DNS proxy runs). */
+  readonly subscriptions = new Map<string, (response: DiscoveryResponse) => void>();
 
   constructor(o: LocalServiceOptions, identity: AgentIdentity, upstream: UpstreamProvider, log: AgentLog) {
     this.#o = o;
@@ -59,6 +83,16 @@ export class LocalServices {
     return this.#sdsAddress;
   }
 
+  /** The DNS proxy's bound address, once started (undefined: no DNS proxy). */
+  get dnsAddress(): string | undefined {
+    return this.#dnsAddress;
+  }
+
+  /** The bound address of the agent's HTTP port, once started. */
+  get httpAddress(): string | undefined {
+    return this.#httpAddress;
+  }
+
   /** Serves a newly issued workload certificate over SDS (if it runs). */
   updateCertificate(cert: IssuedCertificate): void {
     this.#sds?.update(cert);
@@ -70,8 +104,25 @@ export class LocalServices {
       if (this.#o.xdsProxyAddress !== undefined) {
         this.#localSecret = loadOrCreateLocalSecret(this.#o.bootstrapDir);
         const proxy = new XdsProxy({ upstream: this.#upstream, log: this.#log.line, localSecret: this.#localSecret });
-        this.#xdsProxyAddress = await this.#startXdsProxy(proxy, this.#o.xdsProxyAddress);
+        this.#xdsProxyAddress = await this.#listen('xDS proxy', this.#o.xdsProxyAddress, this.#o.xdsProxyFallback === true, (a) => proxy.start(a));
         this.#stops.push(() => proxy.stop());
+      }
+      if (this.#o.dnsAddress !== undefined || this.#o.httpAddress !== undefined) this.#metrics = new (await import('prom-client')).Registry();
+      const metrics = this.#metrics;
+      if (this.#o.dnsAddress !== undefined && metrics !== undefined) {
+        // Loaded on demand, as every optional service: an agent with `--dns-address off` does not pay for it.
+        const { AgentDns, DEFAULT_RESOLV_CONF, NAME_TABLE_TYPE_URL } = await import('./dns/agent-dns.js');
+        const dns = new AgentDns({ resolvConfPath: this.#o.resolvConf ?? DEFAULT_RESOLV_CONF, namespace: this.#identity.settings.namespace, metrics, log: this.#log.line });
+        this.#dnsAddress = await this.#listen('DNS proxy', this.#o.dnsAddress, this.#o.dnsFallback === true, (a) => dns.start(a));
+        this.#dns = dns;
+        this.subscriptions.set(NAME_TABLE_TYPE_URL, dns.onResponse);
+        this.#stops.push(() => dns.stop());
+      }
+      if (this.#o.httpAddress !== undefined && metrics !== undefined) {
+        const dns = this.#dns;
+        const http = new AgentHttp({ metrics, ...(dns !== undefined ? { nameTable: () => dns.describe() } : {}) });
+        this.#httpAddress = await this.#listen("agent's HTTP port", this.#o.httpAddress, this.#o.httpFallback === true, (a) => http.start(a));
+        this.#stops.push(() => http.stop());
       }
       if (this.#o.sdsAddress !== undefined) {
         const sds = new SdsServer({ log: this.#log.line });
@@ -89,21 +140,28 @@ export class LocalServices {
       throw e;
     }
     this.#writeGrpcBootstrap();
+    this.#envoyBootstrap = this.#writeEnvoyBootstrap();
   }
 
   /** Stops every started service, the last started first. Never rejects. */
   async stop(): Promise<void> {
+    await this.#envoyBootstrap;
     for (const stop of this.#stops.splice(0).reverse()) await stop().catch(() => undefined);
   }
 
-  async #startXdsProxy(proxy: XdsProxy, address: string): Promise<string> {
+  /**
+   * Starts a local listener on `address`; when it is taken and `fallback` is set, on a free port of
+   * the same host instead (logged: several agents on one host with default addresses). Failures are
+   * ListenErrors naming what could not listen.
+   */
+  async #listen(what: string, address: string, fallback: boolean, start: (address: string) => Promise<string>): Promise<string> {
     try {
-      return await proxy.start(address);
+      return await start(address);
     } catch (e) {
       const host = splitHostPort(address)?.host;
-      if (this.#o.xdsProxyFallback !== true || host === undefined || !/EADDRINUSE/.test(e instanceof Error ? e.message : '')) throw e;
-      const bound = await proxy.start(`${host.includes(':') ? `[${host}]` : host}:0`);
-      this.#log.line(`xDS proxy: ${address} is taken; listening on ${bound}`);
+      if (!fallback || host === undefined || !/EADDRINUSE/.test(errorMessage(e))) throw e instanceof ListenError ? e : new ListenError(`cannot listen on ${address} for the ${what}: ${errorMessage(e)}`);
+      const bound = await start(`${host.includes(':') ? `[${host}]` : host}:0`);
+      this.#log.line(`${what}: ${address} is taken; listening on ${bound}`);
       return bound;
     }
   }
@@ -143,6 +201,30 @@ export class LocalServices {
       await watching;
       await stopProxies();
     };
+  }
+
+  /**
+   * `DIR/envoy-bootstrap.yaml` for a sidecar Envoy on the VM (docs/envoy-on-vms.md): rewritten at
+   * every start with the bound xDS proxy and SDS addresses, when both run (Envoy needs them). In the
+   * background: the Envoy types take seconds to load and must not delay the agent's start. A failure
+   * is logged: the agent still serves.
+   */
+  async #writeEnvoyBootstrap(): Promise<void> {
+    const xdsProxy = this.#xdsProxyAddress;
+    const sds = this.#sdsAddress;
+    if (xdsProxy === undefined || sds === undefined) return;
+    const { settings, ip, name, locality } = this.#identity;
+    const file = join(this.#o.bootstrapDir, ENVOY_BOOTSTRAP_FILE);
+    try {
+      const { writeEnvoyBootstrap } = await import('./envoy-bootstrap.js');
+      writeEnvoyBootstrap(this.#o.bootstrapDir, settings, ip, name, locality, {
+        xdsProxy,
+        sdsAddress: sds.startsWith('unix:') ? sds.slice('unix:'.length) : sds,
+        ...(this.#localSecret !== undefined ? { localSecret: this.#localSecret } : {}),
+      });
+    } catch (e) {
+      this.#log.line(`cannot write ${file}: ${describe(e)}`);
+    }
   }
 
   #writeGrpcBootstrap(): void {

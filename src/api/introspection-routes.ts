@@ -6,8 +6,16 @@
  * - `/debug/endpoints_report?...`: the `endpoints` report (cli-contract) from the live registry,
  *   with auto-registered workloads and their health (`endpoints --server`). Parameters: `host`,
  *   `port`, `namespace`, `locality`, `network`, `labels` (a JSON object), `ip`, `explain=true`.
+ * - `/debug/ndsz?proxy=P`: the DNS name table (NDS) the control plane has for proxy P's view now, as
+ *   JSON `{proxy, version, table: {host: {ips, registry, shortname?, namespace?}}}` (Istio's
+ *   `/debug/ndsz?proxyID=`, also accepted); 404 as for config_dump, and for a proxy without a table
+ *   (a proxyless gRPC client).
  * - `/version`: the control plane's version and instance (`version --server`).
  */
+import { fromBinary } from '@bufbuild/protobuf';
+import { NameTableSchema } from '../gen/istio/networking/nds/v1/nds_pb.js';
+import type { TypeSnapshot } from '../xds/cache/resource-cache.js';
+import { NAME_TABLE } from '../xds/types/resource-types.js';
 import { endpointsReport } from '../status/endpoints-report.js';
 import { meshbridgeVersion } from '../lib/version.js';
 import type { Registry } from '../registry/registry.js';
@@ -17,12 +25,14 @@ import { configDump, findProxyStream } from '../status/config-dump.js';
 import { proxyName } from '../status/sync-status.js';
 import type { StreamResources } from '../xds/server/ads-stream.js';
 import { generatedTypeRegistry } from '../xds/types/json-registry.js';
-import { json, type HttpHandler } from './http-api.js';
+import { json, type HttpHandler, type HttpResponse } from './http-api.js';
 
 export interface IntrospectionSources {
   readonly registry: Registry;
   readonly streams: () => readonly StreamResources[];
   readonly instance: string;
+  /** The current snapshot of one type in one view (the resource cache). */
+  readonly current: (view: string, typeUrl: string) => TypeSnapshot | undefined;
 }
 
 /** The version document of `/version` (and of `meshbridge version`'s client part). */
@@ -34,15 +44,30 @@ export interface VersionInfo {
 
 export function introspectionRoutes(s: IntrospectionSources): Map<string, HttpHandler> {
   const r = new Map<string, HttpHandler>();
+  const notConnected = (wanted: string, streams: readonly StreamResources[]): HttpResponse => {
+    const connected = [...new Set(streams.map((x) => proxyName(x.stream.proxy)))].sort();
+    return json({ error: `no connected proxy ${JSON.stringify(wanted)}`, proxies: connected }, 404);
+  };
   r.set('/debug/config_dump', async (url) => {
     const wanted = url.searchParams.get('proxy') ?? '';
     const streams = s.streams();
     const found = findProxyStream(streams, wanted);
-    if (found === undefined) {
-      const connected = [...new Set(streams.map((x) => proxyName(x.stream.proxy)))].sort();
-      return json({ error: `no connected proxy ${JSON.stringify(wanted)}`, proxies: connected }, 404);
-    }
+    if (found === undefined) return notConnected(wanted, streams);
     return json(configDump(found, await generatedTypeRegistry()));
+  });
+  r.set('/debug/ndsz', (url) => {
+    const wanted = url.searchParams.get('proxy') ?? url.searchParams.get('proxyID') ?? '';
+    const streams = s.streams();
+    const found = findProxyStream(streams, wanted);
+    if (found === undefined) return notConnected(wanted, streams);
+    const snapshot = s.current(found.stream.view, NAME_TABLE.typeUrl);
+    const resource = snapshot?.resources.get('');
+    if (snapshot === undefined || resource === undefined) return json({ error: `no name table for ${JSON.stringify(wanted)} (only Envoy-flavour proxies and agents have one)` }, 404);
+    const table: Record<string, { ips: string[]; registry: string; shortname?: string; namespace?: string }> = {};
+    for (const [host, e] of Object.entries(fromBinary(NameTableSchema, resource.any.value).table)) {
+      table[host] = { ips: e.ips, registry: e.registry, ...(e.shortname !== '' ? { shortname: e.shortname } : {}), ...(e.namespace !== '' ? { namespace: e.namespace } : {}) };
+    }
+    return json({ proxy: found.stream.proxy.id, version: snapshot.version, table });
   });
   r.set('/debug/endpoints_report', (url) => {
     const q = url.searchParams;

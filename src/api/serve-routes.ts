@@ -12,6 +12,7 @@
  * - `/api/v1/...`: the dashboard's JSON API (docs/api.md): the registry's views (v1/routes.ts) and,
  *   given the live recorder, proxies, proxy config, timeline, events (SSE), localities, config and
  *   control plane (v1/live-routes.ts).
+ * - `/debug/ndsz?proxy=P`: one proxy's DNS name table (introspection-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
@@ -24,6 +25,7 @@ import type { ControlPlaneMetrics } from '../status/metrics.js';
 import { syncStatus } from '../status/sync-status.js';
 import type { StreamResources } from '../xds/server/ads-stream.js';
 import type { StreamStatus } from '../xds/server/events.js';
+import type { TypeSnapshot } from '../xds/cache/resource-cache.js';
 import { json, type HttpHandler } from './http-api.js';
 import { apiRoutes } from './v1/routes.js';
 import { liveRoutes } from './v1/live-routes.js';
@@ -42,6 +44,8 @@ export interface ServeRouteSources {
   readonly streamResources: () => readonly StreamResources[];
   /** The version of a view's current snapshot of a type (the resource cache). */
   readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
+  /** A view's current snapshot of a type (the resource cache), for `/debug/ndsz`. */
+  readonly currentSnapshot: (view: string, typeUrl: string) => TypeSnapshot | undefined;
   /** Whether the control plane serves (start finished). */
   readonly ready: () => boolean;
   /** The file store's last folder report (undefined with etcd, or before the first). */
@@ -113,7 +117,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
     });
     for (const [path, handler] of live.routes) r.set(path, handler);
   }
-  for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
+  for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance, current: s.currentSnapshot })) r.set(path, handler);
   return r;
 }
 

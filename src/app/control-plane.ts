@@ -25,6 +25,7 @@ import { grpcGenerator } from '../xds/generate/grpc-generator.js';
 import { XdsPipeline, type PushInfo } from '../xds/generate/pipeline.js';
 import { XdsServer } from '../xds/server/xds-server.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
+import { AddressStatusWriter } from '../lifecycle/address-status.js';
 import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
 import type { GroupLookup } from '../security/token-admission.js';
 import type { TokenClaims } from '../security/registration-token.js';
@@ -68,6 +69,8 @@ export class ControlPlane {
   readonly registration: RegistrationController;
   /** The dashboard's live read models: health history, event log, per-stream counters. */
   readonly live: LiveRecorder;
+  /** Writes the auto-allocated VIPs into ServiceEntry status (leader only). */
+  readonly addressStatus: AddressStatusWriter;
   /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
   private readonly group: GroupLookup = (ns, name) => this.registry.inputs.WorkloadGroup.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
@@ -108,6 +111,7 @@ export class ControlPlane {
       ...(o.reclaimRatePerSecond !== undefined ? { reclaimRate: { perInterval: o.reclaimRatePerSecond, intervalMs: 1000 } } : {}),
       log: this.log,
     });
+    this.addressStatus = new AddressStatusWriter({ registry: this.registry, store: this.backend.store, coordination: this.backend.coordination, log: this.log });
     this.registry.inputs.WorkloadGroup.subscribe((events) => {
       for (const e of events) if (e.new && !e.old) this.registration.onGroupAdded(e.new);
       // Issue 11: a group deleted, its service account changed or a token revoked ends the agent
@@ -168,6 +172,7 @@ export class ControlPlane {
         streams: () => this.xds.streams(),
         streamResources: () => this.xds.streamResources(),
         currentVersion: (view, typeUrl) => this.cache.current(view, typeUrl)?.version,
+        currentSnapshot: (view, typeUrl) => this.cache.current(view, typeUrl),
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
@@ -221,6 +226,7 @@ export class ControlPlane {
     }
     this.ready = true;
     this.registration.start();
+    this.addressStatus.start();
     return listening;
   }
 
@@ -265,6 +271,7 @@ export class ControlPlane {
     this.servingCertificate.stop();
     await this.xds.stop(2000); // streams end: their disconnects are written before the store closes
     await this.registration.stop();
+    await this.addressStatus.stop();
     await this.pipeline.stop();
     await this.feed.stop();
     await this.cluster?.stop();

@@ -1,7 +1,8 @@
 /**
  * `meshbridge agent --bootstrap DIR [--ip IP] [--locality R/Z/S] [--heartbeat SECONDS]
  *  [--no-register [--name NAME]] [--xds-proxy-address HOST:PORT] [--sds-address PATH|HOST:PORT|off]
- *  [--inbound PORT:APP_PORT]...`
+ *  [--inbound PORT:APP_PORT]... [--dns-address HOST:PORT|off] [--dns-resolv-conf PATH]
+ *  [--metrics-address HOST:PORT|off]`
  * (cli-contract.md, VM onboarding; agent-protocol.md §9-§12): runs the VM agent until
  * SIGTERM/SIGINT, then exits 0 after closing its stream (the control plane records the
  * disconnection). State changes are logged on stderr, one line each; stdout gets one line,
@@ -19,6 +20,8 @@ import { DEFAULT_XDS_PROXY_ADDRESS, ListenError, loopbackAddressProblem } from '
 import { parseInboundDefault, parseInboundSpec, type InboundDefault } from '../agent/inbound-proxy.js';
 import { SDS_SOCKET_FILE, sdsBindTarget } from '../agent/sds-server.js';
 import { errorMessage } from '../lib/errors.js';
+import { DEFAULT_DNS_ADDRESS, DEFAULT_RESOLV_CONF } from '../agent/dns/agent-dns.js';
+import { DEFAULT_AGENT_HTTP_ADDRESS } from '../agent/agent-http.js';
 
 export interface AgentCommandOptions {
   readonly bootstrap?: string;
@@ -39,6 +42,21 @@ export interface AgentCommandOptions {
   readonly inbound?: readonly string[];
   /** `--inbound-default`: refuse (default) | STRICT | PERMISSIVE | DISABLE. */
   readonly inboundDefault?: string;
+  /** Loopback `HOST:PORT` or `off`; default 127.0.0.1:15053, falling back to a free port when taken. */
+  readonly dnsAddress?: string;
+  /** Default /etc/resolv.conf. */
+  readonly dnsResolvConf?: string;
+  /** Loopback `HOST:PORT` or `off`; default 127.0.0.1:15020, falling back to a free port when taken. */
+  readonly metricsAddress?: string;
+}
+
+/** A loopback listener flag: its address (the default when absent), or undefined for `off`. */
+function loopbackFlag(flag: string, value: string | undefined, fallbackDefault: string): string | undefined {
+  if (value === 'off') return undefined;
+  const address = value ?? fallbackDefault;
+  const problem = loopbackAddressProblem(address);
+  if (problem !== undefined) throw new UsageError(`${flag} ${problem}`);
+  return address;
 }
 
 /** RFC 1123 label-ish: what a Pod or WorkloadEntry name may be. */
@@ -76,6 +94,8 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       throw new UsageError(`--sds-address: ${errorMessage(e)}`);
     }
   }
+  const dnsAddress = loopbackFlag('--dns-address', o.dnsAddress, DEFAULT_DNS_ADDRESS);
+  const metricsAddress = loopbackFlag('--metrics-address', o.metricsAddress, DEFAULT_AGENT_HTTP_ADDRESS);
   const certificateTtlSeconds = o.certificateTtl !== undefined ? parseDurationSeconds('--certificate-ttl', o.certificateTtl) : undefined;
   const inboundPorts = inbound.map((p) => p.port);
   if (new Set(inboundPorts).size !== inboundPorts.length) throw new UsageError('--inbound names the same PORT twice');
@@ -110,6 +130,8 @@ export async function runAgent(o: AgentCommandOptions, out: NodeJS.WritableStrea
       inbound,
       ...(inboundDefault !== undefined ? { inboundDefault } : {}),
       ...(sdsAddress !== undefined ? { sdsAddress } : {}),
+      ...(dnsAddress !== undefined ? { dnsAddress, dnsFallback: o.dnsAddress === undefined, resolvConf: o.dnsResolvConf ?? DEFAULT_RESOLV_CONF } : {}),
+      ...(metricsAddress !== undefined ? { httpAddress: metricsAddress, httpFallback: o.metricsAddress === undefined } : {}),
       log: agentLog(consoleLogger(err)),
     });
     const running = agent.start(controller.signal);

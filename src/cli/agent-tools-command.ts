@@ -135,7 +135,10 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
     .option('--inbound <port:app-port>', 'inbound mTLS proxy: listen on <ip>:PORT, forward to <ip>:APP_PORT, mode (STRICT/PERMISSIVE/DISABLE) from the control plane (repeatable)', collect)
     .option('--inbound-default <refuse|STRICT|PERMISSIVE|DISABLE>', 'what an --inbound port does while it has no policy from the control plane (before the first answer, or when its Listener does not exist); default refuse: every connection is refused. The last policy received is kept while the control plane is unreachable')
     .option('--certificate-ttl <duration>', "requested lifetime of the workload certificate (Istio's SECRET_TTL; the CA caps it at 24h); renewed at half of it", '24h')
-    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; inboundDefault?: string; certificateTtl?: string }) => {
+    .option('--dns-address <host:port|off>', "loopback address of the DNS proxy (UDP and TCP) that answers mesh names from the control plane's name table and forwards the rest; `off` for none; default 127.0.0.1:15053, or a free port on 127.0.0.1 when that is taken")
+    .option('--dns-resolv-conf <path>', "the resolv.conf whose nameservers the DNS proxy forwards to and whose first search domain gets Istio's CNAME shortcut", '/etc/resolv.conf')
+    .option('--metrics-address <host:port|off>', "loopback address of the agent's HTTP port: /metrics (dns_* counters) and /debug/ndsz; `off` for none; default 127.0.0.1:15020, or a free port on 127.0.0.1 when that is taken")
+    .action(async (opts: { bootstrap?: string; ip?: string; locality?: string; heartbeat?: number; register: boolean; name?: string; xdsProxyAddress?: string; sdsAddress?: string; inbound?: string[]; inboundDefault?: string; certificateTtl?: string; dnsAddress?: string; dnsResolvConf?: string; metricsAddress?: string }) => {
       const { runAgent } = await import('./agent-command.js');
       ctx.setExitCode(await runAgent(opts, ctx.out, ctx.err));
     });

@@ -72,8 +72,9 @@ export function registerWorkload(program: Command, ctx: CommandContext): void {
     .option('--store <url>', 'the store whose replicas sign the token: file://DIR (its state directory), etcd://HOST:PORT[,...] or kube://[NAMESPACE] (default file://.)')
     .option('--state-dir <dir>', 'the state directory holding the signing key (overrides the store\'s)')
     .option('--token-ttl <duration>', 'lifetime of the registration token', '1h')
+    .option('--ip <ip>', "the VM's IP: also write envoy-bootstrap.yaml for a sidecar Envoy on it (the agent rewrites it at start)")
     .option('--secrets-key-file <file>', `the key serve encrypts its keys at rest with (serve --secrets-key-file); default $${SECRETS_KEY_ENV}`);
-  withKubeStoreOptions(withEtcdSecurityOptions(configure)).action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string } & EtcdFlags) => {
+  withKubeStoreOptions(withEtcdSecurityOptions(configure)).action(async (opts: { file?: string; output?: string; controlPlane?: string; store?: string; stateDir?: string; cacerts?: string; tokenTtl: string; secretsKeyFile?: string; ip?: string } & EtcdFlags) => {
     const { runWorkloadEntryConfigure } = await import('./workload-entry-command.js');
     ctx.setExitCode(await runWorkloadEntryConfigure({ ...opts, etcd: etcdSecurityFlags(opts) }, ctx.out, ctx.err));
   });

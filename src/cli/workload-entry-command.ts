@@ -1,18 +1,24 @@
 /**
  * `meshbridge workload entry configure -f GROUP.yaml -o DIR --control-plane HOST:PORT
- * [--store URL | --state-dir DIR] [--token-ttl DURATION]` (cli-contract.md, VM onboarding; I-2), the
+ * [--store URL | --state-dir DIR] [--token-ttl DURATION] [--ip IP]` (cli-contract.md, VM onboarding; I-2), the
  * store a folder (`file://`) or etcd (`etcd://`, `etcds://`, issue 16):
  * validates the group file, then writes the agent's bootstrap folder (agent-protocol.md §1):
  * `meshbridge-agent.json`, `registration-token` (0600, signed with the key in the store's state
  * directory), `root-cert.pem` (the mesh root from the CA in the state directory or `--cacerts`: the
- * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`. Prints
+ * agent verifies the control plane's secure port with it), `cluster.env` and `mesh.yaml`; with `--ip`
+ * also `envoy-bootstrap.yaml` for a sidecar Envoy on that VM (the agent rewrites it at start with its
+ * bound addresses, so without `--ip` the agent alone writes it). Prints
  * nothing secret. `--control-plane` is the secure xDS address (serve `--secure-xds-address`), or
  * a comma-separated list of replicas' addresses (the agent fails over between them).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS_FILE, TOKEN_FILE, writeFileAtomic } from '../agent/bootstrap.js';
+import { isIP } from 'node:net';
+import { ENVOY_BOOTSTRAP_FILE, loadOrCreateLocalSecret, SETTINGS_FILE, TOKEN_FILE, workloadEntryName, writeFileAtomic } from '../agent/bootstrap.js';
+import { SDS_SOCKET_FILE } from '../agent/sds-server.js';
+import { DEFAULT_XDS_PROXY_ADDRESS } from '../agent/xds-proxy.js';
+import { parseLocality } from '../model/mesh/locality.js';
 import { makePrivateDir } from '../lib/fs/modes.js';
 import { loadSecretsKeyring, SecretsKeyError, type SecretsKeyring } from '../security/secrets-at-rest.js';
 import { createEtcdClient } from '../sources/etcd/etcd-client.js';
@@ -49,6 +55,8 @@ export interface EntryConfigureOptions {
   readonly secretsKeyFile?: string;
   /** `--etcd-*` flags for an etcd store. */
   readonly etcd?: StoreFlags;
+  /** The VM's IP (`--ip`): also write `envoy-bootstrap.yaml` for that VM (the agent rewrites it at start). */
+  readonly ip?: string;
 }
 
 export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = Date.now()): Promise<number> {
@@ -57,6 +65,7 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
   if (o.controlPlane === undefined) throw new UsageError('expecting the control plane address (--control-plane HOST:PORT)');
   const controlPlaneProblem = parseControlPlane(o.controlPlane);
   if (typeof controlPlaneProblem === 'string') throw new UsageError(`--control-plane ${controlPlaneProblem}`);
+  if (o.ip !== undefined && isIP(o.ip) === 0) throw new UsageError(`--ip must be an IP address, not ${JSON.stringify(o.ip)}`);
   const ttlSeconds = parseTtl(o.tokenTtl);
   const location = o.store !== undefined ? readStoreUrl(o.store, o.etcd) : undefined;
   const etcdTarget = location?.kind === 'etcd' ? location.target : undefined;
@@ -125,11 +134,22 @@ export async function runWorkloadEntryConfigure(o: EntryConfigureOptions, out: N
     writeFileAtomic(join(dir, ROOT_CERT_FILE), rootCert, 0o644);
     writeFileAtomic(join(dir, 'cluster.env'), clusterEnv(group, mesh), 0o644);
     writeFileAtomic(join(dir, 'mesh.yaml'), meshYaml(group, mesh), 0o644);
+    if (o.ip !== undefined) {
+      // The agent's default local addresses: its xDS proxy, its SDS socket in the folder, its local
+      // secret. Loaded on demand: Envoy's types take seconds to load.
+      const { writeEnvoyBootstrap } = await import('../agent/envoy-bootstrap.js');
+      writeEnvoyBootstrap(dir, settings, o.ip, workloadEntryName(settings.group, o.ip, settings.network), parseLocality(settings.locality), {
+        xdsProxy: DEFAULT_XDS_PROXY_ADDRESS,
+        sdsAddress: join(resolve(dir), SDS_SOCKET_FILE),
+        localSecret: loadOrCreateLocalSecret(dir),
+      });
+    }
   } catch (e) {
     throw new ConfigReadError(`cannot write into ${dir}: ${errorMessage(e)}`);
   }
+  const envoyFile = o.ip !== undefined ? `, ${ENVOY_BOOTSTRAP_FILE}` : '';
   out.write(
-    `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, ${ROOT_CERT_FILE}, cluster.env, mesh.yaml); ` +
+    `Configuration for WorkloadGroup ${settings.namespace}/${settings.group} written to ${dir} (${SETTINGS_FILE}, ${TOKEN_FILE}, ${ROOT_CERT_FILE}, cluster.env, mesh.yaml${envoyFile}); ` +
       `the registration token expires at ${new Date(expiresAt * 1000).toISOString()} (token id ${tokenId}: revoke with \`meshbridge workload entry revoke ${tokenId} --group ${settings.group} -n ${settings.namespace}\`)\n`,
   );
   return 0;

@@ -10,10 +10,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../lib/async/backoff.js';
 import { StoreUnavailableError, type ConfigStore, type Fence, type ObjectRef, type WriteFailure, type WriteOp } from '../model/config/store.js';
-import type { Condition, WorkloadEntry, WorkloadEntryStatus } from '../model/config/types.js';
+import type { Condition, ConfigObject, WorkloadEntry, WorkloadEntryStatus } from '../model/config/types.js';
 
-export type MutateOutcome =
-  | { readonly kind: 'written'; readonly entry: WorkloadEntry | undefined }
+export type MutateOutcome<T extends ConfigObject = WorkloadEntry> =
+  | { readonly kind: 'written'; readonly entry: T | undefined }
   | { readonly kind: 'skipped' }
   | { readonly kind: 'failed'; readonly failure: WriteFailure };
 
@@ -29,21 +29,22 @@ export interface MutateOptions {
   readonly fence?: Fence;
 }
 
-export async function mutateEntry(
+/** For any kind of object (`T`: a WorkloadEntry by default; the address allocator writes ServiceEntries). */
+export async function mutateEntry<T extends ConfigObject = WorkloadEntry>(
   store: ConfigStore,
   ref: ObjectRef,
-  decide: (current: WorkloadEntry | undefined) => WriteOp | undefined,
+  decide: (current: T | undefined) => WriteOp | undefined,
   o: MutateOptions = {},
-): Promise<MutateOutcome> {
+): Promise<MutateOutcome<T>> {
   let unavailable = o.attempts ?? 8;
   let conflicts = o.conflictAttempts ?? 100;
   const outage = new Backoff({ baseMs: 50, capMs: 5000 });
   const contention = new Backoff({ baseMs: 2, capMs: 100, floorMs: 0 });
   let last: WriteFailure = { code: 'Unavailable', message: 'not attempted', retryable: true };
   while (unavailable > 0 && conflicts > 0) {
-    let current: WorkloadEntry | undefined;
+    let current: T | undefined;
     try {
-      current = (await store.get(ref)) as WorkloadEntry | undefined;
+      current = (await store.get(ref)) as T | undefined;
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       last = { code: 'Unavailable', message: e.message, retryable: true };
@@ -54,7 +55,7 @@ export async function mutateEntry(
     const op = decide(current);
     if (!op) return { kind: 'skipped' };
     const r = await store.write([op], o.fence ? { fence: o.fence } : {});
-    if (r.ok) return { kind: 'written', entry: r.objects[0] as WorkloadEntry | undefined };
+    if (r.ok) return { kind: 'written', entry: r.objects[0] as T | undefined };
     last = r.failure;
     switch (r.failure.code) {
       case 'Conflict':

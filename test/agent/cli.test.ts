@@ -299,3 +299,13 @@ test('agent --inbound-default (issue 11): with no policy from the control plane 
     await app.stop();
   }
 });
+
+test('agent: the DNS proxy and the agent\'s HTTP port listen on loopback only (usage errors, exit 2)', async () => {
+  const dns = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--dns-address', '10.0.0.1:53']);
+  assert.equal(dns.code, 2);
+  assert.match(dns.stderr, /^meshbridge: --dns-address must be a loopback address \(127\.0\.0\.0\/8, ::1 or localhost\), not "10\.0\.0\.1"/);
+  const metrics = await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--metrics-address', '0.0.0.0:15020']);
+  assert.equal(metrics.code, 2);
+  assert.match(metrics.stderr, /^meshbridge: --metrics-address must be a loopback address/);
+  assert.match((await runHere(['agent', '--bootstrap', '/tmp', '--ip', '127.0.0.1', '--dns-address', 'nonsense'])).stderr, /^meshbridge: --dns-address must be HOST:PORT, not "nonsense"/);
+});

@@ -4,38 +4,13 @@
 // pkg/dns/client behaviour, next to where meshbridge does better).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { DnsProxy } from '../../src/agent/dns/dns-proxy.js';
 import { silentLogger } from '../../src/lib/log/logger.js';
 import { ISTIO_SETTINGS, ISTIO_TABLE } from '../support/dns-fixtures.js';
 import { GIANT_IPS, startFakeUpstream, type FakeUpstream } from '../support/fake-dns-upstream.js';
-
-const run = promisify(execFile);
-
-interface DigResult {
-  readonly status: string;
-  readonly flags: readonly string[];
-  readonly answers: readonly { name: string; ttl: number; type: string; data: string }[];
-}
-
-/** Runs dig against the proxy and parses status, header flags and the answer section. */
-async function dig(port: number, name: string, type: string, ...options: string[]): Promise<DigResult> {
-  const { stdout } = await run('dig', [`@127.0.0.1`, '-p', String(port), '+tries=1', '+time=3', ...options, name, type]);
-  const status = /status: (\w+)/.exec(stdout)?.[1] ?? 'NONE';
-  const flags = (/;; flags: ([a-z ]+);/.exec(stdout)?.[1] ?? '').trim().split(/\s+/);
-  const section = /;; ANSWER SECTION:\n([\s\S]*?)\n\n/.exec(stdout)?.[1] ?? '';
-  const answers = section
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const [owner = '', ttl = '0', , rtype = '', data = ''] = l.split(/\s+/);
-      return { name: owner, ttl: Number(ttl), type: rtype, data };
-    });
-  return { status, flags, answers };
-}
+import { dig } from '../support/dig.js';
 
 const TRANSPORTS = [[], ['+tcp']] as const;
 let upstream: FakeUpstream;

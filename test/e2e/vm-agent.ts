@@ -15,6 +15,8 @@ import { runCli } from './serve-process.js';
 
 export interface VmAgent {
   readonly process: ChildProcess;
+  /** The bootstrap folder `workload entry configure` wrote. */
+  readonly dir: string;
   /** The agent's stderr so far. */
   logs(): string;
 }
@@ -26,22 +28,22 @@ export interface VmAgent {
  */
 export async function startVmAgent(
   own: Own,
-  o: { readonly groupFile: string; readonly controlPlane: string; readonly ip: string } & ({ readonly stateDir: string } | { readonly store: readonly string[] }),
+  o: { readonly groupFile: string; readonly controlPlane: string; readonly ip: string; readonly args?: readonly string[] } & ({ readonly stateDir: string } | { readonly store: readonly string[] }),
 ): Promise<VmAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-vm-'));
   const signer = 'stateDir' in o ? ['--state-dir', o.stateDir] : o.store;
   const conf = await runCli(['workload', 'entry', 'configure', '-f', o.groupFile, '-o', dir, '--control-plane', o.controlPlane, ...signer], 15_000);
   assert.equal(conf.code, 0, conf.stderr);
-  return startAgentProcess(own, dir, o.ip);
+  return startAgentProcess(own, dir, o.ip, o.args);
 }
 
 /** Runs `meshbridge agent` on a bootstrap folder written by `workload entry configure`, until the test's cleanup stops it (SIGTERM). */
-export function startAgentProcess(own: Own, dir: string, ip: string): VmAgent {
-  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--heartbeat', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function startAgentProcess(own: Own, dir: string, ip: string, args: readonly string[] = []): VmAgent {
+  const agent = spawn(process.execPath, [BIN, 'agent', '--bootstrap', dir, '--ip', ip, '--heartbeat', '2', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   own(agent, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));
-  return { process: agent, logs: () => log };
+  return { process: agent, dir, logs: () => log };
 }
 
 /** A VM's HTTP health endpoint: 200 while `healthy`, 503 after (flip it to fail the agent's probe). */

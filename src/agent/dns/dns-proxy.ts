@@ -162,9 +162,12 @@ export class DnsProxy {
     return this.#table;
   }
 
-  /** Binds UDP and TCP on the same port; resolves with that port. */
-  async start(): Promise<{ host: string; port: number }> {
-    const { host, port } = splitUpstream(this.#options.address);
+  /**
+   * Binds UDP and TCP on the same port of `address` (default: the options' address); resolves with
+   * that port. Rejects, having bound nothing, when either cannot listen (so it may be called again).
+   */
+  async start(address = this.#options.address): Promise<{ host: string; port: number }> {
+    const { host, port } = splitUpstream(address);
     const tcp = createServer((socket) => this.#serveTcp(socket));
     tcp.listen({ host, port });
     await once(tcp, 'listening');
@@ -175,7 +178,14 @@ export class DnsProxy {
     udp.on('message', (msg, rinfo) => void this.#serveUdp(udp, msg, rinfo));
     udp.on('error', (err) => this.#options.log.warn('dns: udp socket error', { error: err.message }));
     udp.bind({ address: host, port: boundPort });
-    await once(udp, 'listening');
+    try {
+      await once(udp, 'listening');
+    } catch (e) {
+      this.#tcp = undefined;
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      throw e;
+    }
     this.#udp = udp;
     return { host, port: boundPort };
   }

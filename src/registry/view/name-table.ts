@@ -50,18 +50,50 @@ function addressesOf(service: MergedService, proxy: NameTableProxy): string[] {
   return out;
 }
 
-export function buildNameTable(services: Iterable<MergedService>, proxy: NameTableProxy, mesh: MeshSettings): ReadonlyMap<string, NameTableEntry> {
-  const table = new Map<string, NameTableEntry>();
-  for (const service of services) {
+/**
+ * The entry of one host from the services that define it (any order): those the proxy cannot see
+ * are skipped; undefined when no visible service gives it an address. The per-host step of
+ * `buildNameTable`, so that a change to some hosts recomputes only their entries.
+ */
+export function nameTableEntry(services: Iterable<MergedService>, proxy: NameTableProxy, mesh: MeshSettings): NameTableEntry | undefined {
+  let entry: NameTableEntry | undefined;
+  // Namespace order, so that the merged IP list does not depend on the caller's order.
+  const sorted = [...services].sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+  for (const service of sorted) {
     if (!isServiceVisible(service, proxy.namespace, mesh)) continue;
     const ips = addressesOf(service, proxy);
     if (ips.length === 0) continue;
-    const entry: NameTableEntry =
+    const next: NameTableEntry =
       service.source === 'Service' ? { ips, registry: 'Kubernetes', shortname: shortName(service.host), namespace: service.namespace } : { ips, registry: 'External' };
-    const existing = table.get(service.host);
-    if (existing === undefined || (entry.registry === 'Kubernetes' && existing.registry === 'External')) table.set(service.host, entry);
-    else if (entry.registry === existing.registry) table.set(service.host, { ...existing, ips: [...existing.ips, ...ips.filter((ip) => !existing.ips.includes(ip))] });
+    if (entry === undefined || (next.registry === 'Kubernetes' && entry.registry === 'External')) entry = next;
+    else if (next.registry === entry.registry) entry = { ...entry, ips: [...entry.ips, ...ips.filter((ip) => !entry?.ips.includes(ip))] };
     // else: a ServiceEntry decorating a Kubernetes Service's host adds nothing.
   }
+  return entry;
+}
+
+export function buildNameTable(services: Iterable<MergedService>, proxy: NameTableProxy, mesh: MeshSettings): ReadonlyMap<string, NameTableEntry> {
+  const byHost = new Map<string, MergedService[]>();
+  for (const service of services) {
+    const list = byHost.get(service.host);
+    if (list === undefined) byHost.set(service.host, [service]);
+    else list.push(service);
+  }
+  const table = new Map<string, NameTableEntry>();
+  for (const [host, list] of byHost) {
+    const entry = nameTableEntry(list, proxy, mesh);
+    if (entry !== undefined) table.set(host, entry);
+  }
+  return sortNameTable(table);
+}
+
+/** The table sorted by host, so that equal tables are equal by value (and encode alike). */
+export function sortNameTable(table: ReadonlyMap<string, NameTableEntry>): ReadonlyMap<string, NameTableEntry> {
   return new Map([...table].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Two entries say the same (IPs in order, registry, names). */
+export function sameNameTableEntry(a: NameTableEntry | undefined, b: NameTableEntry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.registry === b.registry && a.shortname === b.shortname && a.namespace === b.namespace && a.ips.length === b.ips.length && a.ips.every((ip, i) => ip === b.ips[i]);
 }

@@ -32,6 +32,7 @@ import type { ViewSources } from '../../registry/view/clusters.js';
 import type { ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { ClassFeed } from './class-feed.js';
+import { NameTables } from './name-tables.js';
 import type { Generator } from './generator.js';
 import { ProxyViews } from './proxy-views.js';
 import { deriveRelevance, type Relevance, type RelevanceCollections } from './relevance.js';
@@ -67,6 +68,8 @@ export class XdsPipeline {
   private relevance: Relevance | undefined;
   private readonly memo: ServiceMemo;
   private readonly feed: ClassFeed;
+  /** NDS: the DNS name table of each Envoy class (name-tables.ts). */
+  readonly nameTables: NameTables;
   private readonly classes: ViewClasses;
   private readonly views: ProxyViews;
   private dirtyHosts = new Set<string>();
@@ -81,13 +84,18 @@ export class XdsPipeline {
     const workloadsByAddress = o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
     this.memo = new ServiceMemo({ relevance, facts: this.derived.facts });
     this.feed = new ClassFeed({ registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
+    this.nameTables = new NameTables({ registry: o.registry, cache: o.cache });
     this.classes = new ViewClasses({
       sharesAcrossViews,
-      created: (c, sources) => this.feed.generateFull(c, sources),
+      created: (c, sources) => {
+        this.feed.generateFull(c, sources);
+        this.nameTables.build(c, sources);
+      },
       alias: (view, classKey) => o.cache.alias(view, classKey),
       dropped: (classKey) => {
         o.cache.dropView(classKey);
         this.memo.forgetClass(classKey);
+        this.nameTables.forget(classKey);
       },
     });
     this.views = new ProxyViews({ classes: this.classes, workloadsByAddress, relevance, sources: () => this.sources() });
@@ -175,6 +183,7 @@ export class XdsPipeline {
     const rel = (this.relevance = this.derived.relevance.value());
     if (before !== undefined && before.signature !== rel.signature) this.views.reclassify(rel, sources);
     for (const c of this.classes.values()) {
+      this.nameTables.refresh(c, sources, hosts);
       if (c.generated === generation) continue;
       const generator = this.o.generators[c.spec.kind];
       // Shared resources are rebuilt on every push, for views that share classes only when they

@@ -6,25 +6,27 @@ import { ClusterSchema } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { encodeResource } from './encoded-resource.js';
-import { CLUSTER, ENDPOINT, LISTENER, RESOURCE_TYPES, ROUTE, SECRET, resourceTypeOf, TypeUrl } from './resource-types.js';
+import { CLUSTER, ENDPOINT, LISTENER, NAME_TABLE, RESOURCE_TYPES, ROUTE, SECRET, resourceTypeOf, TypeUrl } from './resource-types.js';
 import type { XdsResourceType } from './resource-type.js';
 import { toBinary } from '@bufbuild/protobuf';
 import { DiscoveryResponseSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 
-test('one descriptor per type URL, with the full-state rule for LDS and CDS only', () => {
+test('one descriptor per type URL, with the full-state rule for LDS, CDS and NDS only', () => {
   assert.equal(LISTENER.typeUrl, TypeUrl.Listener);
   assert.equal(ROUTE.typeUrl, TypeUrl.RouteConfiguration);
   assert.equal(CLUSTER.typeUrl, TypeUrl.Cluster);
   assert.equal(ENDPOINT.typeUrl, TypeUrl.ClusterLoadAssignment);
   assert.equal(SECRET.typeUrl, TypeUrl.Secret);
-  assert.deepEqual(RESOURCE_TYPES.filter((t) => t.fullState).map((t) => t.shortName).sort(), ['CDS', 'LDS']);
-  assert.deepEqual(RESOURCE_TYPES.filter((t) => t.legacyWildcard).map((t) => t.shortName).sort(), ['CDS', 'LDS']);
+  assert.equal(NAME_TABLE.typeUrl, TypeUrl.NameTable);
+  assert.equal(NAME_TABLE.typeUrl, 'type.googleapis.com/istio.networking.nds.v1.NameTable');
+  assert.deepEqual(RESOURCE_TYPES.filter((t) => t.fullState).map((t) => t.shortName).sort(), ['CDS', 'LDS', 'NDS']);
+  assert.deepEqual(RESOURCE_TYPES.filter((t) => t.legacyWildcard).map((t) => t.shortName).sort(), ['CDS', 'LDS', 'NDS']);
   for (const t of RESOURCE_TYPES) assert.equal(resourceTypeOf(t.typeUrl), t);
   assert.equal(resourceTypeOf('type.googleapis.com/unknown.Type'), undefined);
 });
 
 test('push order is make-before-break: CDS, EDS, LDS, RDS', () => {
-  assert.deepEqual(RESOURCE_TYPES.map((t) => t.shortName), ['CDS', 'EDS', 'LDS', 'RDS', 'SDS']);
+  assert.deepEqual(RESOURCE_TYPES.map((t) => t.shortName), ['CDS', 'EDS', 'LDS', 'RDS', 'SDS', 'NDS']);
 });
 
 test('names come from the field each type is subscribed by', () => {

@@ -4,6 +4,7 @@ import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { NameTableSchema } from '../../gen/istio/networking/nds/v1/nds_pb.js';
 import { defineResourceType, type XdsResourceType } from './resource-type.js';
 
 /** LDS. Full state; Envoy subscribes with a wildcard, gRPC names the listener (`host:port`). */
@@ -56,6 +57,20 @@ export const SECRET = defineResourceType({
   nameOf: (m) => m.name,
 });
 
+/**
+ * NDS: Istio's per-proxy DNS name table for the agent's DNS proxy (docs/dns.md). One unnamed
+ * resource carrying the whole table, sent again whenever it changes; an empty request subscribes,
+ * as Istio's agent sends it. The agent consumes it and never forwards it to Envoy.
+ */
+export const NAME_TABLE = defineResourceType({
+  shortName: 'NDS',
+  schema: NameTableSchema,
+  fullState: true,
+  legacyWildcard: true,
+  pushOrder: 5,
+  nameOf: () => '',
+});
+
 /** The type URLs this control plane knows, as literal types. */
 export const TypeUrl = {
   Listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
@@ -63,6 +78,7 @@ export const TypeUrl = {
   Cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   ClusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   Secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+  NameTable: 'type.googleapis.com/istio.networking.nds.v1.NameTable',
 } as const;
 export type KnownTypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
 
@@ -73,13 +89,14 @@ export interface ResourceTypeMap {
   [TypeUrl.Cluster]: typeof CLUSTER;
   [TypeUrl.ClusterLoadAssignment]: typeof ENDPOINT;
   [TypeUrl.Secret]: typeof SECRET;
+  [TypeUrl.NameTable]: typeof NAME_TABLE;
 }
 
 const BY_URL: ReadonlyMap<string, XdsResourceType> = new Map<string, XdsResourceType<DescMessage>>(
-  [LISTENER, ROUTE, CLUSTER, ENDPOINT, SECRET].map((t) => [t.typeUrl, t as unknown as XdsResourceType]),
+  [LISTENER, ROUTE, CLUSTER, ENDPOINT, SECRET, NAME_TABLE].map((t) => [t.typeUrl, t as unknown as XdsResourceType]),
 );
 
-/** Every known descriptor, in push order (CDS, EDS, LDS, RDS, SDS). */
+/** Every known descriptor, in push order (CDS, EDS, LDS, RDS, SDS, NDS). */
 export const RESOURCE_TYPES: readonly XdsResourceType[] = [...BY_URL.values()].sort((a, b) => a.pushOrder - b.pushOrder);
 
 /** The descriptor of a type URL, or undefined for a type this control plane does not serve. */
