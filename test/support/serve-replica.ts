@@ -27,7 +27,11 @@ export async function startReplica(store: string, instance: string, extra: reado
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const addresses = await new Promise<{ xds: string; http: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve ${instance} did not start: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => {
+      // Not left behind: an orphaned serve holds this test file's process open (its pipes) and hangs the run.
+      child.kill('SIGKILL');
+      reject(new Error(`serve ${instance} did not start within 15 s: ${stderr}`));
+    }, 15_000);
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];
