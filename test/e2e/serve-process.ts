@@ -64,7 +64,11 @@ export async function startServe(o: ServeOptions = {}): Promise<ServeProcess> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const addresses = await new Promise<{ xds: string; xdsTls: string; http: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left behind: an orphaned serve holds this test file's process open (its pipes) and hangs the run.
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start within 30 s: ${stderr}`));
+    }, 30_000);
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];
