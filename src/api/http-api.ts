@@ -9,7 +9,10 @@ import { errorMessage } from '../lib/errors.js';
 export interface HttpResponse {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** Text, or bytes (static files). */
+  readonly body: string | Uint8Array;
+  /** More response headers (cache policy, location, security headers). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What a handler sees of a request besides its URL: the method, and the body of a POST or PUT. */
@@ -42,7 +45,7 @@ export class HttpApi {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const handler = this.route(url.pathname);
       const respond = (r: HttpResponse): void => {
-        res.writeHead(r.status, { 'content-type': r.contentType });
+        res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType });
         res.end(r.body);
       };
       if (!handler) {

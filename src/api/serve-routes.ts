@@ -8,6 +8,7 @@
  * - `/debug/storez`: the store's connection (FeedStatus), leadership and the live replicas.
  * - `/debug/endpointz?namespace=&host=`: the endpoints report's services for one client namespace.
  * - `/debug/krtz`: the registry's derived collections with their sizes and statistics.
+ * - `/ui/`: the dashboard's static files (ui-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
@@ -23,6 +24,7 @@ import type { StreamStatus } from '../xds/server/events.js';
 import { json, type HttpHandler } from './http-api.js';
 import { apiRoutes } from './v1/routes.js';
 import { introspectionRoutes } from './introspection-routes.js';
+import { uiRoutes } from './ui-routes.js';
 
 /** What the routes read of a running control plane (all read at request time). */
 export interface ServeRouteSources {
@@ -86,6 +88,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
+  for (const [path, handler] of uiRoutes()) r.set(path, handler);
   return r;
 }
 
