@@ -1,9 +1,26 @@
 /**
  * The JSON shapes of `/api/v1` (docs/api.md): the only contract between the control plane and the
  * dashboard, which imports these types and nothing else of the server. Plain data, JSON-safe (no
- * Maps, no undefined inside arrays); times are RFC 3339 strings.
+ * Maps, no undefined inside arrays); times are RFC 3339 strings. Fields are only ever added.
+ *
+ * Endpoint → response type:
+ * - `GET /api/v1/services`                        → ServicesResponse
+ * - `GET /api/v1/services/{ns}/{host}`            → ServiceDetail
+ * - `GET /api/v1/workloadgroups`                  → WorkloadGroupsResponse
+ * - `GET /api/v1/workloadgroups/{ns}/{name}`      → WorkloadGroupView
+ * - `POST /api/v1/what-if` (body WhatIfRequest)   → WhatIfResponse
+ * - `GET /api/v1/proxies`                         → ProxiesResponse
+ * - `GET /api/v1/proxies/{id}/config`             → ProxyConfigResponse
+ * - `GET /api/v1/timeline?service=ns/host`        → TimelineResponse
+ * - `GET /api/v1/timeline?endpoint=KEY`           → TimelineResponse
+ * - `GET /api/v1/localities?client=...`           → LocalitiesResponse
+ * - `GET /api/v1/config`                          → ConfigResponse
+ * - `GET /api/v1/controlplane`                    → ControlPlaneResponse
+ * - `GET /api/v1/events` (Accept: text/event-stream) → Server-Sent Events, each `data:` one ApiEvent
+ *   (`event:` its `type`, `id:` its `id`); `GET /api/v1/events?since=ID` → EventsResponse
+ * - any error (400, 404, 405, 413, 503)           → ApiError
  */
-import type { ClientSelection, WhatIfResult } from '../../status/what-if.js';
+import type { ClientSelection, EndpointsChange, ResourceChange, RouteChange, RouteSummary, WhatIfResult } from '../../status/what-if.js';
 
 export type { ClientSelection, WhatIfResult } from '../../status/what-if.js';
 export type {
@@ -201,4 +218,431 @@ export type WhatIfResponse = WhatIfResult;
 /** Any error of the API: HTTP 400 (a bad request) or 404 (no such object). */
 export interface ApiError {
   readonly error: string;
+}
+
+/** Any JSON value (a status we wrote, as stored). */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+// ---------------------------------------------------------------------------------------------
+// Connected proxies (view 5): `GET /api/v1/proxies`
+
+/** Per xDS type of a stream (istioctl proxy-status): see docs/api.md for the rules. */
+export type ProxySyncState = 'SYNCED' | 'STALE' | 'NACKED' | 'NOT SENT';
+
+/** Responses sent and answers received on one stream (per type, or summed over the types). */
+export interface XdsCounters {
+  readonly pushes: number;
+  readonly acks: number;
+  readonly nacks: number;
+}
+
+/** The last NACK of a type on a stream. */
+export interface NackView {
+  readonly version: string;
+  readonly nonce: string;
+  readonly message: string;
+  /** When the NACK arrived; null when the stream's NACK predates the event recorder. */
+  readonly at: string | null;
+}
+
+export interface ProxyTypeSync {
+  /** CDS, EDS, LDS, RDS, SDS (or the type URL). */
+  readonly type: string;
+  readonly typeUrl: string;
+  readonly state: ProxySyncState;
+  /** The version and nonce last sent; null: nothing sent. */
+  readonly sent: { readonly version: string; readonly nonce: string } | null;
+  readonly acked: { readonly version: string; readonly nonce: string } | null;
+  /** The view's current version of this type (what the proxy should have); null: none generated. */
+  readonly current: string | null;
+  /** The last NACK, kept even after a later ACK (see `state` for whether it still applies). */
+  readonly lastNack: NackView | null;
+  /** Resources subscribed (names). */
+  readonly resources: number;
+  readonly counters: XdsCounters;
+}
+
+/** How the proxy talks to the control plane. */
+export type ProxyClientKind = 'Envoy' | 'gRPC' | 'agent' | 'unknown';
+
+export interface ProxyView {
+  /** The node id (the `{id}` of `/api/v1/proxies/{id}/config`, URL-encoded). */
+  readonly id: string;
+  /** `<workload>.<namespace>` (istioctl's NAME), else the node id. */
+  readonly name: string;
+  readonly clientKind: ProxyClientKind;
+  /** The node's kind as the server classifies it (envoy, grpc, ...). */
+  readonly kind: string;
+  readonly namespace: string;
+  /** The node's cluster (metadata CLUSTER_ID, else the mesh's). */
+  readonly cluster: string;
+  readonly network: string;
+  /** `region/zone/subzone` ('' when none). */
+  readonly locality: string;
+  /** The proxy's first IP ('' when unknown) and all of them. */
+  readonly ip: string;
+  readonly ips: readonly string[];
+  readonly version: string;
+  /** The view (generated config shared by proxies alike) the proxy gets. */
+  readonly view: string;
+  readonly stream: string;
+  /** `sotw` or `delta`. */
+  readonly protocol: string;
+  /** The stream's remote address. */
+  readonly peer: string;
+  /** The SPIFFE identity the stream authenticated with (null on the plaintext port). */
+  readonly identity: string | null;
+  readonly connectedAt: string;
+  /** The control plane replica (instance) serving the stream. */
+  readonly instance: string;
+  readonly types: readonly ProxyTypeSync[];
+  /** Summed over the types. */
+  readonly counters: XdsCounters;
+  /** When a response was last sent on the stream; null: never. */
+  readonly lastPushAt: string | null;
+  /** What the proxy has may be out of date: see `staleReasons`. */
+  readonly mayBeStale: boolean;
+  readonly staleReasons: readonly string[];
+}
+
+export interface ProxiesResponse {
+  readonly instance: string;
+  readonly proxies: readonly ProxyView[];
+  /** A source (store, Kubernetes) is disconnected or not synced: everything shown may be stale. */
+  readonly mayBeStale: boolean;
+  readonly staleReasons: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// "What does this proxy get" (view 6): `GET /api/v1/proxies/{id}/config`
+
+/** One endpoint of a cluster as sent (ClusterLoadAssignment). */
+export interface ProxyEndpointView {
+  /** `IP:PORT` or `unix:PATH`. */
+  readonly address: string;
+  /** `region/zone/subzone`. */
+  readonly locality: string;
+  /** 0 = preferred; higher is failover. */
+  readonly priority: number;
+  /** 0: none set. */
+  readonly weight: number;
+  /** Envoy's HealthStatus name. */
+  readonly health: string;
+  /** Set when this endpoint is a network gateway standing in for a remote network's endpoints: that network. */
+  readonly gatewayFor: string | null;
+}
+
+export interface ProxyClusterView {
+  readonly name: string;
+  /** EDS, STATIC, STRICT_DNS, LOGICAL_DNS, ORIGINAL_DST, ... */
+  readonly discovery: string;
+  /** Endpoints (EDS clusters: the ClusterLoadAssignment sent; others: the inline load assignment), by priority then address. */
+  readonly endpoints: readonly ProxyEndpointView[];
+}
+
+export interface ProxyListenerView {
+  readonly name: string;
+  /** `IP:PORT` ('' for a listener without an address, e.g. gRPC's API listeners). */
+  readonly address: string;
+  /** Route configurations the listener refers to (RDS names). */
+  readonly routeConfigurations: readonly string[];
+}
+
+export interface ProxyRouteView {
+  readonly routeConfiguration: string;
+  readonly virtualHost: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly RouteSummary[];
+}
+
+/** What changed in the last push to the proxy's view (compared with the push before it). */
+export interface PushDiff {
+  /** Versions per type before and after, e.g. `{"CDS": ["3", "4"]}`. */
+  readonly versions: Readonly<Record<string, readonly [string, string]>>;
+  readonly at: string;
+  readonly clusters: readonly ResourceChange[];
+  readonly endpoints: readonly EndpointsChange[];
+  readonly routes: readonly RouteChange[];
+  readonly listeners: readonly ResourceChange[];
+}
+
+export interface ProxyConfigResponse {
+  readonly id: string;
+  readonly name: string;
+  readonly view: string;
+  /** The versions the resources below are of, per type (the ones last sent). */
+  readonly versions: Readonly<Record<string, string>>;
+  readonly clusters: readonly ProxyClusterView[];
+  readonly listeners: readonly ProxyListenerView[];
+  readonly routes: readonly ProxyRouteView[];
+  /** null: the view has had only one push since serve started (nothing to compare). */
+  readonly diffFromPrevious: PushDiff | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health timeline (view 4): `GET /api/v1/timeline`
+
+/** An endpoint's state on the timeline: its health, or its agent's connection. */
+export type TimelineState = 'healthy' | 'unhealthy' | 'unknown' | 'connected' | 'disconnected' | 'absent';
+
+/** Who told the control plane: a probe (agent health report / Healthy condition), the agent's stream, an operator's write, Kubernetes readiness. */
+export type TransitionSource = 'probe' | 'connection' | 'operator' | 'kubernetes';
+
+export interface HealthTransition {
+  readonly at: string;
+  readonly from: TimelineState;
+  readonly to: TimelineState;
+  readonly reason: string;
+  readonly source: TransitionSource;
+}
+
+export interface EndpointTimeline {
+  /** `WorkloadEntry/ns/name` or `Pod/ns/name`. */
+  readonly endpoint: string;
+  readonly kind: EndpointKind;
+  readonly namespace: string;
+  readonly name: string;
+  /** The last address known ('' when none). */
+  readonly address: string;
+  /** The last health state (`healthy`, `unhealthy`, `unknown`, or `absent` once deleted). */
+  readonly health: TimelineState;
+  /** The last connection state of its agent (WorkloadEntries registered by an agent), else null. */
+  readonly connection: 'connected' | 'disconnected' | null;
+  /** Oldest first; at most `limits.transitionsPerEndpoint` (older ones are dropped and counted). */
+  readonly transitions: readonly HealthTransition[];
+  readonly dropped: number;
+  /** At least `limits.flapThreshold` health transitions within the last `limits.flapWindowSeconds`. */
+  readonly flapping: boolean;
+  /** Health transitions within the flap window (now). */
+  readonly flapCount: number;
+}
+
+export interface TimelineLimits {
+  readonly transitionsPerEndpoint: number;
+  readonly endpoints: number;
+  readonly flapWindowSeconds: number;
+  readonly flapThreshold: number;
+}
+
+export interface TimelineResponse {
+  /** The filter applied: `ns/host`, an endpoint key, or null (all). */
+  readonly service: string | null;
+  readonly endpoint: string | null;
+  readonly endpoints: readonly EndpointTimeline[];
+  readonly limits: TimelineLimits;
+  /** Endpoints forgotten because of the cap (least recently changed first). */
+  readonly evictedEndpoints: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locality & networks (view 7): `GET /api/v1/localities?client=region/zone/subzone&network=N&namespace=NS`
+
+export interface LocalityClient {
+  readonly locality: string;
+  readonly network: string;
+  readonly namespace: string;
+}
+
+export interface FailoverEndpoint {
+  readonly address: string;
+  readonly locality: string;
+  readonly network: string;
+  readonly weight: number;
+  readonly health: string;
+  /** `Pod/ns/name`, `WorkloadEntry/ns/name`, `ServiceEntry/ns/name#i`, or `gateway` for a network gateway. */
+  readonly source: string;
+  readonly gatewayFor: string | null;
+}
+
+/** The endpoints the client would try at one priority (0 first). */
+export interface PriorityGroup {
+  readonly priority: number;
+  readonly localities: readonly string[];
+  readonly endpoints: readonly FailoverEndpoint[];
+}
+
+export interface ServiceFailover {
+  readonly host: string;
+  readonly namespace: string;
+  readonly port: number;
+  readonly cluster: string;
+  /** Whether locality failover applies (outlier detection on, locality LB not disabled); otherwise one priority. */
+  readonly localityAware: boolean;
+  readonly priorities: readonly PriorityGroup[];
+}
+
+export interface LocalitiesResponse {
+  readonly client: LocalityClient;
+  readonly services: readonly ServiceFailover[];
+  /** Every locality and network with endpoints, with counts (for the picker). */
+  readonly localities: readonly { readonly locality: string; readonly network: string; readonly endpoints: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config & validation (view 9): `GET /api/v1/config`
+
+export interface ConfigProblem {
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  /** The field path, e.g. `spec.ports[0].number` ('' when the whole object). */
+  readonly field: string;
+  /** Where: a file with line and column (0 when unknown), or a store key. */
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface ConfigReference {
+  /** `group` (a WorkloadEntry's WorkloadGroup), `entries` (a group's entries), `selects` (ServiceEntry → workloads), `selectedBy`, `host` (DR/VS → service). */
+  readonly relation: 'group' | 'entries' | 'selects' | 'selectedBy' | 'host';
+  readonly key: string;
+}
+
+export interface ConfigObjectView {
+  /** `Kind/namespace/name`. */
+  readonly key: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** `file:line`, the etcd key, or the Kubernetes object. */
+  readonly location: string;
+  readonly problems: readonly ConfigProblem[];
+  /** The status as stored (what we wrote: ServiceEntry addresses, WorkloadEntry conditions), or null. */
+  readonly status: JsonValue;
+  readonly references: readonly ConfigReference[];
+}
+
+export interface ConfigFileView {
+  readonly path: string;
+  /** Refused: its last good version is served. */
+  readonly rejected: boolean;
+  readonly objects: number;
+  readonly problems: readonly ConfigProblem[];
+}
+
+export interface ConfigResponse {
+  readonly store: string;
+  readonly revision: string;
+  readonly objects: readonly ConfigObjectView[];
+  /** The file store's files (empty with etcd). */
+  readonly files: readonly ConfigFileView[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control plane & sources (view 10): `GET /api/v1/controlplane`
+
+export interface LatencySummary {
+  readonly count: number;
+  /** Estimated from the histogram buckets; null when no observation. */
+  readonly p50Seconds: number | null;
+  readonly p99Seconds: number | null;
+}
+
+export interface ControlPlaneResponse {
+  readonly instance: string;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly ready: boolean;
+  readonly leader: boolean;
+  readonly replicas: readonly string[];
+  readonly store: {
+    readonly description: string;
+    /** `file` or `etcd`. */
+    readonly kind: string;
+    readonly connected: boolean;
+    readonly since: string;
+    readonly revision: string;
+    readonly message: string;
+    readonly changesApplied: number;
+    readonly resyncs: number;
+    readonly problems: readonly string[];
+  };
+  /** The file store's watcher: the last reload; null with etcd. */
+  readonly files: { readonly lastReloadAt: string | null; readonly files: number; readonly rejected: readonly string[] } | null;
+  /** The Kubernetes source (`--kubeconfig`), or null; informers as /debug/sourcez shows them. */
+  readonly kubernetes: { readonly server: string; readonly synced: boolean; readonly informers: JsonValue } | null;
+  readonly push: {
+    readonly pushes: number;
+    readonly lastPushAt: string | null;
+    /** pilot_proxy_convergence_time: change → ACK. */
+    readonly convergence: LatencySummary;
+    /** pilot_xds_push_time. */
+    readonly pushTime: LatencySummary;
+  };
+  readonly counts: {
+    readonly proxies: number;
+    readonly services: number;
+    readonly workloadEntries: number;
+    readonly pods: number;
+    readonly workloadGroups: number;
+    readonly objects: number;
+    readonly sseClients: number;
+  };
+  readonly mayBeStale: boolean;
+  readonly staleReasons: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live events: `GET /api/v1/events` (SSE) and `?since=ID` (JSON polling)
+
+interface EventBase {
+  /** Increasing from 1 within a serve process (ids restart with the process: see `instance` of EventsResponse). */
+  readonly id: number;
+  readonly at: string;
+}
+
+/** An endpoint's health or connection changed (the same transition the timeline records). */
+export interface HealthEvent extends EventBase {
+  readonly type: 'health';
+  readonly endpoint: string;
+  readonly kind: EndpointKind;
+  readonly address: string;
+  readonly from: TimelineState;
+  readonly to: TimelineState;
+  readonly reason: string;
+  readonly source: TransitionSource;
+  readonly flapping: boolean;
+}
+
+export interface ProxyEvent extends EventBase {
+  readonly type: 'proxy';
+  readonly action: 'connect' | 'disconnect' | 'nack';
+  /** The node id. */
+  readonly proxy: string;
+  readonly name: string;
+  readonly stream: string;
+  /** disconnect: the reason; nack: the proxy's error message. */
+  readonly message: string;
+  /** nack: the type (CDS, ...). */
+  readonly xdsType?: string;
+}
+
+export interface ConfigEvent extends EventBase {
+  readonly type: 'config';
+  readonly revision: string;
+  /** Objects changed in this batch, and up to 20 of their keys. */
+  readonly changes: number;
+  readonly objects: readonly string[];
+}
+
+export interface PushEvent extends EventBase {
+  readonly type: 'push';
+  readonly views: number;
+  readonly changes: number;
+  readonly pushSeconds: number;
+  readonly debounceSeconds: number;
+}
+
+export type ApiEvent = HealthEvent | ProxyEvent | ConfigEvent | PushEvent;
+export type ApiEventType = ApiEvent['type'];
+
+export interface EventsResponse {
+  /** The serve process (ids are per process: a different instance means start again from 0). */
+  readonly instance: string;
+  /** Events with an id above `since`, oldest first. */
+  readonly events: readonly ApiEvent[];
+  /** The highest id so far (0: none): pass it as the next `since`. */
+  readonly lastId: number;
+  /** Events between `since` and the oldest kept were dropped from the ring (reload the views). */
+  readonly truncated: boolean;
 }
