@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -28,4 +29,25 @@ export async function startVmAgent(own: Own, o: { readonly groupFile: string; re
   agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   own(agent, (a) => new Promise((r) => (a.exitCode !== null || a.signalCode !== null ? r(null) : (a.once('exit', r), a.kill('SIGTERM')))));
   return { process: agent, logs: () => log };
+}
+
+/** A VM's HTTP health endpoint (the probe's target): 200 while `healthy`, else 503; flip `healthy` to fail the probe. */
+export interface HealthEndpoint {
+  healthy: boolean;
+  readonly server: Server;
+  readonly port: number;
+}
+
+export async function healthServer(host: string, port: number): Promise<HealthEndpoint> {
+  const h = { healthy: true } as { healthy: boolean };
+  const server = createServer((_req, res) => {
+    res.writeHead(h.healthy ? 200 : 503);
+    res.end(h.healthy ? 'ok' : 'failing');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  return Object.assign(h, { server, port: typeof addr === 'object' && addr ? addr.port : port });
 }

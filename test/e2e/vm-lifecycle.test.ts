@@ -11,38 +11,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { NS, proxyless, workloadGroup } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
-import { startVmAgent } from './vm-agent.js';
+import { healthServer, startVmAgent } from './vm-agent.js';
 
 const HOST = 'svc1.vm.test';
 const PERIOD_S = 1;
 const FAILURE_THRESHOLD = 1;
 const GRACE_MS = 1500;
-
-interface Health {
-  healthy: boolean;
-  readonly server: Server;
-}
-
-async function healthServer(host: string, port: number): Promise<Health & { port: number }> {
-  const h = { healthy: true } as { healthy: boolean };
-  const server = createServer((_req, res) => {
-    res.writeHead(h.healthy ? 200 : 503);
-    res.end(h.healthy ? 'ok' : 'failing');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  return Object.assign(h, { server, port: typeof addr === 'object' && addr ? addr.port : port });
-}
 
 function group(appPort: number, healthPort: number): string {
   return workloadGroup('svc1-vm', 'svc1', appPort, `{httpGet: {port: ${healthPort}, path: /healthz}, periodSeconds: ${PERIOD_S}, failureThreshold: ${FAILURE_THRESHOLD}}`);
