@@ -2,7 +2,7 @@
  * The HTTP side of `serve` (metrics, debug endpoints, readiness): a small router on node:http.
  * The only place where domain values become HTTP responses. Binds to loopback by default.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../lib/errors.js';
 
@@ -15,17 +15,40 @@ export interface HttpResponse {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** What a handler sees of a request besides its URL: the method, and the body of a POST or PUT. */
+/** What a handler sees of a request besides its URL: the method, the body of a POST or PUT, and its headers. */
 export interface HttpRequest {
   readonly method: string;
   readonly body: string;
+  /** Header values by lower-case name (absent in handlers called without a connection, e.g. in unit tests). */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The writing end of a long-lived response (Server-Sent Events). */
+export interface HttpStreamWriter {
+  /** Writes text now; false when the client is gone or too far behind (more than MAX_STREAM_BACKLOG_BYTES unsent): the stream is then closed. */
+  write(text: string): boolean;
+  /** Ends the response. */
+  end(): void;
+}
+
+/**
+ * A long-lived answer (Server-Sent Events): after the 200 and its headers are written, `open` is
+ * called with the writer; it returns the function to call once when the stream ends (the client
+ * left, `end()` was called, or the server stops: `HttpApi.stop` ends every open stream first).
+ */
+export interface HttpStreamResponse {
+  readonly contentType: string;
+  open(writer: HttpStreamWriter): () => void;
 }
 
 /**
  * A route's handler. Routes are exact paths, or prefixes ending in `/*` (the longest matching
  * prefix wins; the handler reads the rest of the path from the URL).
  */
-export type HttpHandler = (url: URL, request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
+export type HttpHandler = (url: URL, request: HttpRequest) => Promise<HttpResponse | HttpStreamResponse> | HttpResponse | HttpStreamResponse;
+
+/** A stream's client this far behind (bytes buffered, unsent) is dropped rather than buffered without bound. */
+export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 
 /** The largest request body read (the what-if takes up to 4 Mi characters of files). */
 export const MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024;
@@ -36,6 +59,8 @@ export function json(value: unknown, status = 200): HttpResponse {
 
 export class HttpApi {
   private server: Server | undefined;
+  /** The open long-lived responses, ended by stop(). */
+  private readonly streams = new Set<ServerResponse>();
 
   constructor(private readonly routes: ReadonlyMap<string, HttpHandler>) {}
 
@@ -44,7 +69,11 @@ export class HttpApi {
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const handler = this.route(url.pathname);
-      const respond = (r: HttpResponse): void => {
+      const respond = (r: HttpResponse | HttpStreamResponse): void => {
+        if ('open' in r) {
+          this.openStream(req, res, r);
+          return;
+        }
         res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType });
         res.end(r.body);
       };
@@ -72,7 +101,7 @@ export class HttpApi {
       req.on('end', () => {
         if (refused) return;
         Promise.resolve()
-          .then(() => handler(url, { method, body: Buffer.concat(chunks).toString('utf8') }))
+          .then(() => handler(url, { method, body: Buffer.concat(chunks).toString('utf8'), headers: headerValues(req) }))
           .then(respond, (e: unknown) => respond(json({ error: errorMessage(e) }, 500)));
       });
     });
@@ -83,6 +112,40 @@ export class HttpApi {
     });
     const a = server.address() as AddressInfo;
     return { host: a.address, port: a.port };
+  }
+
+  private openStream(req: IncomingMessage, res: ServerResponse, r: HttpStreamResponse): void {
+    res.writeHead(200, { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    this.streams.add(res);
+    let closed = false;
+    const ended: (() => void)[] = [];
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      this.streams.delete(res);
+      for (const f of ended.splice(0)) f();
+      if (!res.writableEnded) res.end();
+    };
+    res.once('close', close);
+    const cleanup = r.open({
+      write: (text) => {
+        if (closed) return false;
+        if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+          close();
+          return false;
+        }
+        res.write(text);
+        return true;
+      },
+      end: close,
+    });
+    if (closed) cleanup();
+    else {
+      ended.push(cleanup);
+      if (req.socket.destroyed) close(); // the client left before the answer: its 'close' has passed
+    }
   }
 
   /** The handler of an exact path, else of the longest `/*` prefix route that matches. */
@@ -102,9 +165,16 @@ export class HttpApi {
     const s = this.server;
     if (!s) return;
     this.server = undefined;
+    for (const res of [...this.streams]) res.end(); // long-lived responses end cleanly (their 'close' runs their cleanup)
     s.closeAllConnections();
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
+}
+
+function headerValues(req: IncomingMessage): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
 }
 
 /** `host:port`, `[v6]:port`, or `:port` (loopback). */

@@ -23,6 +23,8 @@ import type { StreamResources } from '../xds/server/ads-stream.js';
 import type { StreamStatus } from '../xds/server/events.js';
 import { json, type HttpHandler } from './http-api.js';
 import { apiRoutes } from './v1/routes.js';
+import { liveRoutes } from './v1/live-routes.js';
+import type { LiveRecorder } from '../status/live-recorder.js';
 import { introspectionRoutes } from './introspection-routes.js';
 import { uiRoutes } from './ui-routes.js';
 
@@ -46,6 +48,8 @@ export interface ServeRouteSources {
   readonly gracePeriodMs?: number;
   /** The Kubernetes cluster source (`--kubeconfig`), if any. */
   readonly cluster: () => ClusterSource | undefined;
+  /** The dashboard's live read models (the `/api/v1` proxies, timeline and events routes). */
+  readonly live?: LiveRecorder;
 }
 
 export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
@@ -87,6 +91,18 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
   });
   r.set('/debug/krtz', () => json([...s.registry.derived.values()].map((c) => ({ name: c.name, size: c.size, ...c.stats }))));
   for (const [path, handler] of apiRoutes({ registry: s.registry, workloadGroups: s.gracePeriodMs !== undefined ? { gracePeriodMs: s.gracePeriodMs } : {} })) r.set(path, handler);
+  if (s.live !== undefined) {
+    const live = liveRoutes({
+      instance: s.instance,
+      registry: s.registry,
+      live: s.live,
+      streams: s.streams,
+      currentVersion: s.currentVersion,
+      feed: () => s.feed.status(),
+      informers: () => s.cluster()?.status(),
+    });
+    for (const [path, handler] of live.routes) r.set(path, handler);
+  }
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
   for (const [path, handler] of uiRoutes()) r.set(path, handler);
   return r;

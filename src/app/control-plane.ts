@@ -16,18 +16,19 @@ import type { Logger } from '../lib/log/logger.js';
 import { buildRegistry, createInputs, type Registry } from '../registry/registry.js';
 import type { FilesReport } from '../model/config/store.js';
 import { ConvergenceTracker } from '../status/convergence.js';
+import { LiveRecorder } from '../status/live-recorder.js';
 import { createMetrics, type ControlPlaneMetrics } from '../status/metrics.js';
 import { ResourceCache } from '../xds/cache/resource-cache.js';
 import { envoyGenerator } from '../xds/generate/envoy/index.js';
 import { grpcGenerator } from '../xds/generate/grpc-generator.js';
 import { XdsPipeline, type PushInfo } from '../xds/generate/pipeline.js';
 import { XdsServer } from '../xds/server/xds-server.js';
-import { formatFinding } from '../model/config/format-finding.js';
 import { RegistrationController } from '../lifecycle/registration-controller.js';
 import { DEFAULT_TOKEN_MAX_LIFETIME_SECONDS, renewServiceDefinition, renewServiceImplementation } from '../lifecycle/renew-service.js';
 import type { GroupLookup } from '../security/token-admission.js';
 import type { TokenClaims } from '../security/registration-token.js';
 import { ConfigFeed } from './config-feed.js';
+import { reportReload } from './reload-report.js';
 import type { ServeSettings } from './serve-settings.js';
 import { startClusterSource, type ClusterSource } from '../sources/kube/cluster-source.js';
 import { openStoreBackend, type StoreBackend } from './store-backend.js';
@@ -64,6 +65,8 @@ export class ControlPlane {
   private ca: CertificateAuthority | undefined;
   private readonly servingCertificate: ServingCertificate;
   readonly registration: RegistrationController;
+  /** The dashboard's live read models: health history, event log, per-stream counters. */
+  readonly live: LiveRecorder;
   /** The live WorkloadGroups by namespace and name (token admission, issue 11). */
   private readonly group: GroupLookup = (ns, name) => this.registry.inputs.WorkloadGroup.get(`WorkloadGroup/${ns}/${name}`);
   /** The registration-token key: filled in by `start()` from the store (shared by every replica). */
@@ -150,6 +153,8 @@ export class ControlPlane {
       ],
     });
     this.xds.onEvent(streamEventHandler({ registration: this.registration, pipeline: this.pipeline, metrics: this.metrics, convergence: this.convergence, log: this.log }));
+    this.live = new LiveRecorder({ registry: this.registry, entryOf: (id) => this.registration.entryOf(id), revision: () => this.feed.status().revision });
+    this.xds.onEvent(this.live.onXdsEvent); // after the lifecycle's handler: a new stream's entry is known
     this.http = new HttpApi(
       serveRoutes({
         instance: this.instance,
@@ -164,6 +169,7 @@ export class ControlPlane {
         ready: () => this.ready,
         lastReload: () => this.lastReload,
         cluster: () => this.cluster,
+        live: this.live,
         ...(o.gracePeriodMs !== undefined ? { gracePeriodMs: o.gracePeriodMs } : {}),
       }),
     );
@@ -260,33 +266,14 @@ export class ControlPlane {
     await this.cluster?.stop();
     await this.backend.stop();
     await this.http.stop();
+    this.live.stop();
     this.backend.unlock();
   }
 
   /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
   private onReload(r: FilesReport): void {
-    const first = this.lastReload === undefined;
+    reportReload(r, this.lastReload === undefined, this.metrics, this.log);
     this.lastReload = r;
-    for (const path of r.rejected) {
-      const errors = r.findings.filter((f) => f.file === path && f.severity === 'error');
-      this.metrics.rejectedConfigs.inc({ type: 'file' }, 1);
-      for (const f of errors) this.metrics.rejectedConfigs.inc({ type: f.kind || 'unknown' });
-      this.log.warn(`configuration change refused, serving the last good version of ${path}`, {
-        errors: errors.map((f) => formatFinding(f, 'error')),
-      });
-    }
-    if (first) {
-      for (const f of r.findings.filter((x) => x.severity === 'error' && !r.rejected.includes(x.file))) {
-        this.log.warn(`invalid configuration left out: ${formatFinding(f, 'error')}`);
-      }
-    }
-    // Issue 13: an accepted file's warnings (unknown fields with their did-you-mean, ...) are said too.
-    const applied = new Set(r.applied);
-    for (const f of r.findings) {
-      if (f.severity === 'warning' && applied.has(f.file)) this.log.warn(`configuration warning: ${formatFinding(f, 'warning')}`);
-    }
-    for (const d of r.duplicates) this.log.warn(`${d.key} is defined in more than one file (${d.places.join(', ')}); the last one is served: define each object once`);
-    if (r.applied.length > 0) this.log.info('configuration applied', { files: r.applied, objects: r.objectCount });
   }
 
   /** Push metrics, and when the changes of each new snapshot version began (status/convergence.ts). */
@@ -294,5 +281,6 @@ export class ControlPlane {
     this.metrics.debounceTime.observe(p.debounceSeconds);
     this.metrics.xdsPushTime.observe({ type: 'all' }, p.pushSeconds);
     this.convergence.recordPush(this.cache.takeMintedVersions(), p.firstChangeAt);
+    this.live.onPush(p);
   }
 }

@@ -122,6 +122,12 @@ export class RegistrationController {
     return this.queue.idle();
   }
 
+  /** The WorkloadEntry (`WorkloadEntry/ns/name`) a live stream registered or reports health for, if any. */
+  entryOf(streamId: string): string | undefined {
+    const s = this.streams.get(streamId);
+    return s !== undefined ? keyOf(s.ref) : undefined;
+  }
+
   connectionCounts(): ReadonlyMap<string, number> {
     return this.connections;
   }

@@ -5,6 +5,7 @@
  * - SYNCED: the proxy ACKed the latest version of its view;
  * - STALE: a newer version exists (sent or not) that the proxy has not ACKed yet.
  */
+import type { TypeStatus } from '../xds/protocol/common.js';
 import type { StreamStatus } from '../xds/server/events.js';
 import type { ProxyIdentity } from '../model/mesh/proxy-identity.js';
 import { RESOURCE_TYPES } from '../xds/types/resource-types.js';
@@ -69,11 +70,7 @@ export function syncStatus(
     instance,
     types: s.types.map((t): TypeSync => {
       const current = currentVersion(s.stream.view, t.typeUrl);
-      let state: SyncState;
-      if (t.lastAnswer === 'nack') state = 'NACKED';
-      else if (!t.sent) state = 'NOT SENT';
-      else if (t.acked && t.acked.version === t.sent.version && (current === undefined || t.seenVersion === current)) state = 'SYNCED';
-      else state = 'STALE';
+      const state = syncState(t, current);
       return {
         type: TYPE_SHORT_NAMES[t.typeUrl] ?? t.typeUrl,
         typeUrl: t.typeUrl,
@@ -88,12 +85,20 @@ export function syncStatus(
   }));
 }
 
+/** One type's state on a stream, against `current`, the view's current version of the type (the rules at the top). */
+export function syncState(t: TypeStatus, current: string | undefined): SyncState {
+  if (t.lastAnswer === 'nack') return 'NACKED';
+  if (!t.sent) return 'NOT SENT';
+  if (t.acked && t.acked.version === t.sent.version && (current === undefined || t.seenVersion === current)) return 'SYNCED';
+  return 'STALE';
+}
+
 /** istioctl's proxy name: `<workload>.<namespace>` from an Istio-style node id, else the id. */
 export function proxyName(p: ProxyIdentity): string {
   return p.nodeType !== undefined && p.workloadName !== undefined && p.namespace !== undefined ? `${p.workloadName}.${p.namespace}` : p.id;
 }
 
-function proxyVersion(p: ProxyIdentity): string {
+export function proxyVersion(p: ProxyIdentity): string {
   const istio = p.metadata['ISTIO_VERSION'];
   if (typeof istio === 'string' && istio !== '') return istio;
   const ua = p.userAgent ?? '';

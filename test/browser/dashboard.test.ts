@@ -23,7 +23,7 @@ import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { docs, NS, pod, proxyless, serviceEntry, workloadEntry } from '../e2e/mesh.js';
 import { cleanups, startServe, waitFor, type ServeProcess } from '../e2e/serve-process.js';
-import { healthServer, startVmAgent, type HealthEndpoint } from '../e2e/vm-agent.js';
+import { healthServer, startVmAgent, type Health } from '../e2e/vm-agent.js';
 import { launchBrowser, screenshot, type Browser } from './browser.js';
 
 const HOST = 'web.demo.test';
@@ -92,7 +92,7 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
   const own = cleanups({ after: (fn) => after(fn) });
   let serve: ServeProcess;
   let browser: Browser;
-  let vmHealth: HealthEndpoint;
+  let vmHealth: Health & { readonly port: number };
   let client: XdsClientChild;
   let ui: string;
   let origin: string;

@@ -31,14 +31,14 @@ export async function startVmAgent(own: Own, o: { readonly groupFile: string; re
   return { process: agent, logs: () => log };
 }
 
-/** A VM's HTTP health endpoint (the probe's target): 200 while `healthy`, else 503; flip `healthy` to fail the probe. */
-export interface HealthEndpoint {
+/** A VM's HTTP health endpoint: 200 while `healthy`, 503 after (flip it to fail the agent's probe). */
+export interface Health {
   healthy: boolean;
   readonly server: Server;
-  readonly port: number;
 }
 
-export async function healthServer(host: string, port: number): Promise<HealthEndpoint> {
+/** Starts a health endpoint on `host:port` (0: any port). */
+export async function healthServer(host: string, port: number): Promise<Health & { port: number }> {
   const h = { healthy: true } as { healthy: boolean };
   const server = createServer((_req, res) => {
     res.writeHead(h.healthy ? 200 : 503);

@@ -4,9 +4,9 @@
  * request a 400, both as `{"error": "..."}`.
  */
 import type { Registry } from '../../registry/registry.js';
-import { json, type HttpHandler, type HttpResponse } from '../http-api.js';
+import { json, type HttpHandler } from '../http-api.js';
+import { apiError as error, namespacedName, only } from './route-helpers.js';
 import { serviceDetailView, servicesView } from './services.js';
-import type { ApiError } from './types.js';
 import { whatIfView } from './what-if.js';
 import { workloadGroupsView, workloadGroupView, type WorkloadGroupsOptions } from './workload-groups.js';
 
@@ -15,24 +15,6 @@ export interface ApiRouteSources {
   readonly workloadGroups?: WorkloadGroupsOptions;
 }
 
-const error = (message: string, status: number): HttpResponse => json({ error: message } satisfies ApiError, status);
-
-/** `{namespace}/{name}` after `prefix`, URL-decoded; undefined unless exactly two non-empty parts. */
-function namespacedName(url: URL, prefix: string): { readonly namespace: string; readonly name: string } | undefined {
-  const parts = url.pathname.slice(prefix.length).split('/');
-  if (parts.length !== 2 || parts.some((p) => p === '')) return undefined;
-  try {
-    const [namespace = '', name = ''] = parts.map((p) => decodeURIComponent(p));
-    return { namespace, name };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Only `method` is allowed on the route (405 otherwise). */
-function only(method: string, handler: HttpHandler): HttpHandler {
-  return (url, request) => (request.method === method ? handler(url, request) : error(`${url.pathname} takes ${method}, not ${request.method}`, 405));
-}
 
 export function apiRoutes(s: ApiRouteSources): Map<string, HttpHandler> {
   const r = new Map<string, HttpHandler>();

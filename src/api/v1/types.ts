@@ -636,6 +636,12 @@ export interface PushEvent extends EventBase {
 export type ApiEvent = HealthEvent | ProxyEvent | ConfigEvent | PushEvent;
 export type ApiEventType = ApiEvent['type'];
 
+/** SSE `event: reset`: events between the client's Last-Event-ID and now were dropped (or it is another process): reload the views. */
+export interface EventsReset {
+  readonly instance: string;
+  readonly lastId: number;
+}
+
 export interface EventsResponse {
   /** The serve process (ids are per process: a different instance means start again from 0). */
   readonly instance: string;

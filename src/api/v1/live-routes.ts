@@ -1,0 +1,63 @@
+/**
+ * The `/api/v1` routes over the running control plane's live state (docs/api.md): connected
+ * proxies, health timeline, events (SSE and polling). GET only; errors as ApiError.
+ */
+import type { Registry } from '../../registry/registry.js';
+import type { FeedStatus } from '../../status/feed-status.js';
+import type { LiveRecorder } from '../../status/live-recorder.js';
+import type { InformerState } from '../../sources/kube/informer.js';
+import type { StreamStatus } from '../../xds/server/events.js';
+import { json, type HttpHandler } from '../http-api.js';
+import { EventStreams } from './events.js';
+import { proxiesView, sourceStaleness } from './proxies.js';
+import { apiError, only } from './route-helpers.js';
+import { timelineView } from './timeline.js';
+
+export interface LiveRouteSources {
+  readonly instance: string;
+  readonly registry: Registry;
+  readonly live: LiveRecorder;
+  readonly streams: () => readonly StreamStatus[];
+  readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
+  readonly feed: () => FeedStatus;
+  /** The Kubernetes informers, when serve reads a cluster. */
+  readonly informers: () => readonly InformerState[] | undefined;
+  /** SSE limits (tests use small ones). */
+  readonly maxEventClients?: number;
+  readonly heartbeatMs?: number;
+}
+
+export function liveRoutes(s: LiveRouteSources): { readonly routes: Map<string, HttpHandler>; readonly eventStreams: EventStreams } {
+  const r = new Map<string, HttpHandler>();
+  const eventStreams = new EventStreams({
+    log: s.live.events,
+    instance: s.instance,
+    ...(s.maxEventClients !== undefined ? { maxClients: s.maxEventClients } : {}),
+    ...(s.heartbeatMs !== undefined ? { heartbeatMs: s.heartbeatMs } : {}),
+  });
+  const staleSources = (): string[] => sourceStaleness(s.feed(), s.informers());
+  r.set('/api/v1/events', only('GET', eventStreams.handler));
+  r.set(
+    '/api/v1/timeline',
+    only('GET', (url) => {
+      const answer = timelineView(s.registry, s.live.health, url.searchParams);
+      return answer.ok ? json(answer.body) : apiError(answer.error, answer.status);
+    }),
+  );
+  r.set(
+    '/api/v1/proxies',
+    only('GET', () =>
+      json(
+        proxiesView({
+          instance: s.instance,
+          streams: s.streams(),
+          currentVersion: s.currentVersion,
+          activity: s.live.activity,
+          clusterId: s.registry.mesh.value().clusterId,
+          staleSources: staleSources(),
+        }),
+      ),
+    ),
+  );
+  return { routes: r, eventStreams };
+}
