@@ -18,7 +18,7 @@ export const revision = signal(0);
 export const recentEvents = signal<readonly ApiEvent[]>([]);
 
 const MAX_EVENTS = 200;
-const POLL_MS = 500;
+const POLL_MS = 250;
 const EVENT_TYPES: readonly ApiEventType[] = ['health', 'proxy', 'config', 'push'];
 
 let lastId = 0;
