@@ -5,8 +5,8 @@
  * - WorkloadEntry health: not health checked → healthy; health checked → its `Healthy` condition
  *   (True healthy, False unhealthy, none unknown). Source: `probe` when the condition carries a
  *   `lastProbeTime` (written from an agent's probe reports), `operator` otherwise.
- * - WorkloadEntry connection (auto-registered entries): `istio.io/connectedAt` → connected,
- *   `istio.io/disconnectedAt` → disconnected; source `connection`.
+ * - WorkloadEntry connection (auto-registered entries): `istio.io/disconnectedAt` → disconnected, else
+ *   `istio.io/connectedAt` → connected; source `connection`.
  * - Pod health: Ready → healthy, otherwise unhealthy with the reason; source `kubernetes`.
  * - Deleted: health `absent`.
  */
@@ -49,8 +49,8 @@ function workloadEntryConnection(we: WorkloadEntry): Observation | undefined {
     const ms = parseIsoNano(iso);
     return ms !== undefined ? { reportedAt: ms } : {};
   };
-  if (connectedAt !== undefined) return { ...base, ...at(connectedAt), state: 'connected', reason: `agent connected to ${controller} at ${connectedAt}` };
   if (disconnectedAt !== undefined) return { ...base, ...at(disconnectedAt), state: 'disconnected', reason: `agent disconnected from ${controller} at ${disconnectedAt}` };
+  if (connectedAt !== undefined) return { ...base, ...at(connectedAt), state: 'connected', reason: `agent connected to ${controller} at ${connectedAt}` };
   return undefined;
 }
 

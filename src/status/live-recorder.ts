@@ -62,10 +62,13 @@ export class LiveRecorder {
           if (e.new === undefined && e.old !== undefined) this.forgetReports(objectKey(e.old));
         }
       }),
-      inputs.cluster.Pod.subscribe((events) => {
-        for (const e of events) for (const obs of podObservations(e.old, e.new)) this.observe(obs);
-      }),
     );
+    // Pods from the store (files, etcd) and from a Kubernetes cluster.
+    for (const pods of [inputs.Pod, inputs.cluster.Pod]) {
+      this.unsubscribes.push(pods.subscribe((events) => {
+        for (const e of events) for (const obs of podObservations(e.old, e.new)) this.observe(obs);
+      }));
+    }
     for (const kind of KINDS) {
       const collection: { subscribe(h: (events: readonly { old?: ConfigObject; new?: ConfigObject }[]) => void): () => void } = inputs[kind];
       this.unsubscribes.push(collection.subscribe((events) => this.noteConfig(events.map((e) => objectKey((e.new ?? e.old) as ConfigObject)))));
