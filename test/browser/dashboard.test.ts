@@ -170,7 +170,7 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     assert.match(vmText, /Healthy condition True/);
     assert.match(vmText, /Selected by\s+ServiceEntry\/demo\/web/);
     assert.match(vmText, /version=v2/);
-    assert.match(vmText, /from none/, 'the locality source is shown');
+    assert.match(vmText, /Locality\s+none\n/, 'no locality, and no source for it');
     const podText = await podCard.innerText();
     assert.match(podText, new RegExp(`Address\\s+${POD_IP.replace(/\./g, '\\.')}`));
     assert.match(podText, /the pod is Ready/);
@@ -241,10 +241,10 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     await row.waitFor();
     assert.match(await row.locator('td').first().innerText(), /client\.demo/);
     for (const ty of ['CDS', 'LDS', 'RDS', 'EDS']) assert.equal(await row.locator(`td[data-type="${ty}"]`).innerText(), 'SYNCED', ty);
-    assert.equal(await row.locator('.nack').count(), 0);
+    assert.equal(await page.locator(`tr[data-nack-for="${PROXY_ID}"]`).count(), 0, 'no NACK yet');
     serve.write('rule.yaml', rule(true));
     await row.locator('td[data-type="CDS"] .badge[data-state="nacked"]').waitFor({ timeout: 20_000 });
-    assert.match(await row.locator('.nack[data-type="CDS"]').innerText(), /CDS .*ring_hash_lb_config\.minimum_ring_size is too large: 10000000/);
+    assert.match(await page.locator(`tr[data-nack-for="${PROXY_ID}"] .nack[data-type="CDS"]`).innerText(), /Last NACK of CDS .*ring_hash_lb_config\.minimum_ring_size is too large: 10000000/);
     assert.equal(await row.locator('td[data-type="EDS"]').innerText(), 'SYNCED');
     await screenshot(page, 'proxies');
     serve.write('rule.yaml', rule(false));

@@ -5,17 +5,23 @@ import { useResource } from '../resource.js';
 import { hrefOf } from '../route.js';
 
 const TYPES = ['CDS', 'LDS', 'RDS', 'EDS', 'SDS'];
+/** Proxy, kind, namespace, the types, counters, connected. */
+const COLUMNS = 3 + TYPES.length + 2;
 
 function Row({ p }: { readonly p: ProxyView }) {
   const nacks = p.types.filter((t) => t.lastNack !== null);
-  return (
+  const row = (
     <tr data-proxy={p.id}>
       <td>
         <a data-row href={hrefOf({ view: 'proxy', id: p.id })}>
           {p.name}
         </a>
-        {p.mayBeStale && <Badge state="may be stale" title={p.staleReasons.join('; ')} />}
-        <div class="muted">{p.id}</div>
+        <div class="muted id">{p.id}</div>
+        {p.mayBeStale && (
+          <div class="stale">
+            <Badge state="may be stale" /> {p.staleReasons.join('; ')}
+          </div>
+        )}
       </td>
       <td>
         {p.clientKind} <span class="muted">{p.protocol}</span>
@@ -38,23 +44,31 @@ function Row({ p }: { readonly p: ProxyView }) {
         {p.counters.pushes} / {p.counters.acks} / {p.counters.nacks}
       </td>
       <td>
-        {nacks.length === 0 ? (
-          <span class="muted">none</span>
-        ) : (
-          nacks.map((t) => (
-            <div key={t.type} class="nack" data-type={t.type}>
-              <strong>{t.type}</strong> <Time at={t.lastNack?.at} />: {t.lastNack?.message}
-            </div>
-          ))
-        )}
-      </td>
-      <td>
         <Time at={p.connectedAt} />
         <div class="muted">
           last push <Time at={p.lastPushAt} />
         </div>
       </td>
     </tr>
+  );
+  // The last NACKs on a row of their own, across the table: messages are long.
+  const nackRow = nacks.length > 0 && (
+    <tr class="nack-row" data-nack-for={p.id}>
+      <td colSpan={COLUMNS}>
+        {nacks.map((t) => (
+          <div key={t.type} class="nack" data-type={t.type}>
+            Last NACK of <strong>{t.type}</strong> (version {t.lastNack?.version}, <Time at={t.lastNack?.at} />
+            ): {t.lastNack?.message}
+          </div>
+        ))}
+      </td>
+    </tr>
+  );
+  return (
+    <>
+      {row}
+      {nackRow}
+    </>
   );
 }
 
@@ -76,7 +90,6 @@ export function ProxiesView() {
                     <th key={t}>{t}</th>
                   ))}
                   <th title="responses sent / ACKs / NACKs">Sent · ACK · NACK</th>
-                  <th>Last NACK</th>
                   <th>Connected</th>
                 </tr>
               </thead>

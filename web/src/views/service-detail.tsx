@@ -25,7 +25,7 @@ function MemberCard({ m }: { readonly m: ServiceMember }) {
         <dd>{m.network || <span class="muted">default</span>}</dd>
         <dt>Locality</dt>
         <dd>
-          {m.locality || <span class="muted">none</span>} <span class="muted">from {m.localitySource}</span>
+          {m.locality || <span class="muted">none</span>} {m.localitySource !== 'none' && <span class="muted">(from {m.localitySource})</span>}
         </dd>
         <dt>Weight</dt>
         <dd>{m.weight}</dd>

@@ -2,24 +2,38 @@
  * View 4: the health timeline per endpoint (filtered to a service or one endpoint): a strip of
  * states over time with flap marks, and the transitions with their reasons.
  */
-import type { EndpointTimeline, TimelineResponse } from '../../../src/api/v1/types.js';
+import type { EndpointTimeline, HealthTransition, TimelineResponse, TimelineState } from '../../../src/api/v1/types.js';
 import { Badge, Page, Time } from '../components.js';
 import { useResource } from '../resource.js';
 import { hrefOf } from '../route.js';
 
-/** The strip: one segment per state from each transition to the next (the last one to now). */
-function Strip({ e, from, to }: { readonly e: EndpointTimeline; readonly from: number; readonly to: number }) {
+const CONNECTION_STATES: readonly TimelineState[] = ['connected', 'disconnected'];
+
+/**
+ * A strip: one segment per state from each transition to the next (the last one to now), and a
+ * tick at each transition (marked as a flap when the endpoint is flapping).
+ */
+function Strip({ label, transitions, from, to, flapping }: { readonly label: string; readonly transitions: readonly HealthTransition[]; readonly from: number; readonly to: number; readonly flapping: boolean }) {
+  if (transitions.length === 0) return null;
   const span = Math.max(1, to - from);
-  const segments = e.transitions.map((t, i) => {
+  const at = (t: number): number => ((t - from) / span) * 100;
+  const segments = transitions.map((t, i) => {
     const start = Date.parse(t.at);
-    const end = i + 1 < e.transitions.length ? Date.parse(e.transitions[i + 1]?.at ?? t.at) : to;
-    return { state: t.to, left: ((start - from) / span) * 100, width: Math.max(0.5, ((end - start) / span) * 100), title: `${t.at}: ${t.from} → ${t.to} (${t.source}) ${t.reason}` };
+    const next = transitions[i + 1];
+    const end = next !== undefined ? Date.parse(next.at) : to;
+    return { state: t.to, left: at(start), width: Math.max(0.3, at(end) - at(start)), title: `${t.at}: ${t.from} → ${t.to} (${t.source}) ${t.reason}` };
   });
   return (
-    <div class="strip" role="img" aria-label={`${e.endpoint}: ${e.transitions.map((t) => t.to).join(', ')}`}>
-      {segments.map((s, i) => (
-        <span key={i} class="segment" data-state={s.state} style={{ left: `${s.left}%`, width: `${s.width}%` }} title={s.title} />
-      ))}
+    <div class="strip-row">
+      <span class="strip-label muted">{label}</span>
+      <div class="strip" role="img" aria-label={`${label}: ${transitions.map((t) => t.to).join(' → ')}`}>
+        {segments.map((x, i) => (
+          <span key={i} class="segment" data-state={x.state} style={{ left: `${x.left}%`, width: `${x.width}%` }} title={x.title} />
+        ))}
+        {segments.map((x, i) => (
+          <span key={`t${i}`} class={`tick${flapping ? ' flap' : ''}`} style={{ left: `${x.left}%` }} />
+        ))}
+      </div>
     </div>
   );
 }
@@ -36,7 +50,8 @@ function EndpointRow({ e, from, to }: { readonly e: EndpointTimeline; readonly f
         {e.connection !== null && <Badge state={e.connection} />}
         {e.flapping && <Badge state="flapping" title={`${e.flapCount} transitions within the flap window`} />}
       </header>
-      <Strip e={e} from={from} to={to} />
+      <Strip label="health" transitions={e.transitions.filter((t) => !CONNECTION_STATES.includes(t.to))} from={from} to={to} flapping={e.flapping} />
+      <Strip label="agent" transitions={e.transitions.filter((t) => CONNECTION_STATES.includes(t.to))} from={from} to={to} flapping={false} />
       <details open={e.transitions.length <= 6}>
         <summary>
           {e.transitions.length} transitions{e.dropped > 0 ? ` (${e.dropped} older dropped)` : ''}
