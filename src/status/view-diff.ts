@@ -133,7 +133,7 @@ function compareMessages<D extends DescMessage>(type: XdsResourceType<D>, before
   return diffByName(before, after, (m) => jsonText(type.schema, m), type.shortName).map((c) => (c.diff !== undefined ? { name: c.name, change: c.change, diff: c.diff } : { name: c.name, change: c.change }));
 }
 
-function endpointAddress(e: LbEndpoint): string {
+export function endpointAddress(e: LbEndpoint): string {
   if (e.hostIdentifier.case !== 'endpoint') return e.hostIdentifier.case === 'endpointName' ? e.hostIdentifier.value : '';
   const a = e.hostIdentifier.value.address?.address;
   if (a?.case === 'socketAddress') return `${a.value.address}:${a.value.portSpecifier.case === 'portValue' ? a.value.portSpecifier.value : a.value.portSpecifier.value ?? ''}`;
@@ -141,7 +141,7 @@ function endpointAddress(e: LbEndpoint): string {
   return '';
 }
 
-function localityOf(g: LocalityLbEndpoints): string {
+export function localityOf(g: LocalityLbEndpoints): string {
   return [g.locality?.region ?? '', g.locality?.zone ?? '', g.locality?.subZone ?? ''].join('/').replace(/\/+$/, '');
 }
 
@@ -155,47 +155,53 @@ export function endpointStates(cla: ClusterLoadAssignment): Map<string, Endpoint
   return out;
 }
 
-/** The locality groups' weights by `priority locality`. */
-function localityWeights(cla: ClusterLoadAssignment | undefined): Map<string, { locality: string; priority: number; weight: number }> {
-  return new Map((cla?.endpoints ?? []).map((g) => [`${g.priority} ${localityOf(g)}`, { locality: localityOf(g), priority: g.priority, weight: g.loadBalancingWeight ?? 0 }]));
+/** A ClusterLoadAssignment as compared: its endpoints by address and its locality groups' weights by `priority locality`. */
+export interface EndpointsSummary {
+  readonly endpoints: ReadonlyMap<string, EndpointState>;
+  readonly weights: ReadonlyMap<string, { readonly locality: string; readonly priority: number; readonly weight: number }>;
 }
 
-function compareLocalityWeights(a: ClusterLoadAssignment | undefined, b: ClusterLoadAssignment | undefined): LocalityWeightChange[] {
-  const wa = localityWeights(a);
-  const wb = localityWeights(b);
-  const out: LocalityWeightChange[] = [];
-  for (const key of allNames(wa, wb)) {
-    const x = wa.get(key);
-    const y = wb.get(key);
-    if (x !== undefined && y !== undefined && x.weight !== y.weight) out.push({ locality: x.locality, priority: x.priority, before: x.weight, after: y.weight });
-  }
-  return out;
+export function endpointsSummary(cla: ClusterLoadAssignment): EndpointsSummary {
+  return { endpoints: endpointStates(cla), weights: new Map(cla.endpoints.map((g) => [`${g.priority} ${localityOf(g)}`, { locality: localityOf(g), priority: g.priority, weight: g.loadBalancingWeight ?? 0 }])) };
 }
 
 const ENDPOINT_FIELDS: readonly EndpointField[] = ['locality', 'priority', 'weight', 'health'];
+const NO_ENDPOINTS: EndpointsSummary = { endpoints: new Map(), weights: new Map() };
+
+/** What changes for one cluster's endpoints from `a` to `b` (undefined: absent); undefined when nothing does. */
+export function compareClusterEndpoints(cluster: string, a: EndpointsSummary | undefined, b: EndpointsSummary | undefined): EndpointsChange | undefined {
+  const ea = (a ?? NO_ENDPOINTS).endpoints;
+  const eb = (b ?? NO_ENDPOINTS).endpoints;
+  const endpoints: EndpointChange[] = [];
+  for (const address of allNames(ea, eb)) {
+    const x = ea.get(address);
+    const y = eb.get(address);
+    if (x === undefined && y !== undefined) endpoints.push({ address, change: 'added', after: y });
+    else if (x !== undefined && y === undefined) endpoints.push({ address, change: 'removed', before: x });
+    else if (x !== undefined && y !== undefined) {
+      const fields = ENDPOINT_FIELDS.filter((f) => x[f] !== y[f]);
+      if (fields.length > 0) endpoints.push({ address, change: 'changed', before: x, after: y, fields });
+    }
+  }
+  const weights: LocalityWeightChange[] = [];
+  const wa = (a ?? NO_ENDPOINTS).weights;
+  const wb = (b ?? NO_ENDPOINTS).weights;
+  for (const key of a !== undefined && b !== undefined ? allNames(wa, wb) : []) {
+    const x = wa.get(key);
+    const y = wb.get(key);
+    if (x !== undefined && y !== undefined && x.weight !== y.weight) weights.push({ locality: x.locality, priority: x.priority, before: x.weight, after: y.weight });
+  }
+  const change: ResourceChangeKind = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
+  return change !== 'changed' || endpoints.length > 0 || weights.length > 0 ? { cluster, change, endpoints, localityWeights: weights } : undefined;
+}
 
 function compareEndpoints(before: ReadonlyMap<string, ClusterLoadAssignment>, after: ReadonlyMap<string, ClusterLoadAssignment>): EndpointsChange[] {
   const out: EndpointsChange[] = [];
-  const empty = new Map<string, EndpointState>();
   for (const cluster of allNames(before, after)) {
     const a = before.get(cluster);
     const b = after.get(cluster);
-    const ea = a ? endpointStates(a) : empty;
-    const eb = b ? endpointStates(b) : empty;
-    const endpoints: EndpointChange[] = [];
-    for (const address of allNames(ea, eb)) {
-      const x = ea.get(address);
-      const y = eb.get(address);
-      if (x === undefined && y !== undefined) endpoints.push({ address, change: 'added', after: y });
-      else if (x !== undefined && y === undefined) endpoints.push({ address, change: 'removed', before: x });
-      else if (x !== undefined && y !== undefined) {
-        const fields = ENDPOINT_FIELDS.filter((f) => x[f] !== y[f]);
-        if (fields.length > 0) endpoints.push({ address, change: 'changed', before: x, after: y, fields });
-      }
-    }
-    const weights = compareLocalityWeights(a, b);
-    const change: ResourceChangeKind = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
-    if (change !== 'changed' || endpoints.length > 0 || weights.length > 0) out.push({ cluster, change, endpoints, localityWeights: weights });
+    const c = compareClusterEndpoints(cluster, a ? endpointsSummary(a) : undefined, b ? endpointsSummary(b) : undefined);
+    if (c !== undefined) out.push(c);
   }
   return out;
 }
