@@ -21,7 +21,7 @@ import type { Page } from 'playwright-core';
 import type { EventsResponse, HealthEvent, ServiceDetail, ServicesResponse, WhatIfRequest, WhatIfResponse } from '../../src/api/v1/types.js';
 import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
-import { docs, NS, pod, proxyless, serviceEntry, workloadEntry } from '../e2e/mesh.js';
+import { docs, NS, pod, proxyless, serviceEntry, subsetSplit, versionSubsets, workloadEntry } from '../e2e/mesh.js';
 import { cleanups, startServe, waitFor, type ServeProcess } from '../e2e/serve-process.js';
 import { healthServer, startVmAgent, type Health } from '../e2e/vm-agent.js';
 import { launchBrowser, screenshot, type Browser } from './browser.js';
@@ -40,36 +40,16 @@ function group(appPort: number, healthPort: number): string {
 kind: WorkloadGroup
 metadata: {name: web-vm, namespace: ${NS}}
 spec:
-  metadata: {labels: {app: web, version: v2}}
+  metadata: {labels: {app: web, version: vm}}
   template: {serviceAccount: web, ports: {grpc: ${appPort}}}
   probe: {httpGet: {port: ${healthPort}, path: /healthz}, periodSeconds: 1, failureThreshold: 1}
 `;
 }
 
-/** Subsets v1 (the pod) and v2 (the VM); with a ring size the client refuses (NACK) when `nack`. */
+/** Subsets k8s (the pod) and vm (the VM); with a hash ring size the client refuses (NACK) when `nack`. */
 function rule(nack: boolean): string {
-  return `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: web, namespace: ${NS}}
-spec:
-  host: ${HOST}
-${nack ? '  trafficPolicy: {loadBalancer: {consistentHash: {ringHash: {minimumRingSize: 10000000}}}}\n' : ''}  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-`;
-}
-
-function split(v1: number, v2: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: web, namespace: ${NS}}
-spec:
-  hosts: [${HOST}]
-  http:
-  - route:
-    - {destination: {host: ${HOST}, subset: v1}, weight: ${v1}}
-    - {destination: {host: ${HOST}, subset: v2}, weight: ${v2}}
-`;
+  const subsets = versionSubsets('web', HOST);
+  return nack ? subsets.replace('  subsets:\n', '  trafficPolicy: {loadBalancer: {consistentHash: {ringHash: {minimumRingSize: 10000000}}}}\n  subsets:\n') : subsets;
 }
 
 /** Two errors (a negative weight, so a zero total) and a misspelt field (an error: the what-if is strict as `apply`). */
@@ -80,9 +60,9 @@ spec:
   hosts: [${HOST}]
   http:
   - route:
-    - destination: {host: ${HOST}, subset: v1}
+    - destination: {host: ${HOST}, subset: k8s}
       weight: -30
-    - destination: {host: ${HOST}, subset: v2}
+    - destination: {host: ${HOST}, subset: vm}
       wieght: 130
 `;
 
@@ -114,10 +94,10 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     const other = own(await startBackend('other', OTHER_IP), (b) => b.stop());
     vmHealth = own(await healthServer(VM_IP, 0), (h) => new Promise((r) => h.server.close(r)));
     const files = {
-      'mesh.yaml': docs(serviceEntry('web', HOST, { app: 'web' }), pod('web-pod', podBackend, { app: 'web', version: 'v1' }), group(vmBackend.port, vmHealth.port)),
+      'mesh.yaml': docs(serviceEntry('web', HOST, { app: 'web' }), pod('web-pod', podBackend, { app: 'web', version: 'k8s' }), group(vmBackend.port, vmHealth.port)),
       'other.yaml': docs(serviceEntry('other', 'other.demo.test', { app: 'other' }), workloadEntry('other-a', other, { app: 'other' }, { locality: 'r1/z1/s1' })),
       'rule.yaml': rule(false),
-      'vs.yaml': split(80, 20),
+      'vs.yaml': subsetSplit('web', HOST, 20, 80),
     };
     serve = own(await startServe({ files }), (s) => s.stop());
     origin = `http://${serve.http}`;
@@ -169,12 +149,12 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     assert.match(vmText, /TLS mode\s+istio/);
     assert.match(vmText, /Healthy condition True/);
     assert.match(vmText, /Selected by\s+ServiceEntry\/demo\/web/);
-    assert.match(vmText, /version=v2/);
+    assert.match(vmText, /version=vm/);
     assert.match(vmText, /Locality\s+none\n/, 'no locality, and no source for it');
     const podText = await podCard.innerText();
     assert.match(podText, new RegExp(`Address\\s+${POD_IP.replace(/\./g, '\\.')}`));
     assert.match(podText, /the pod is Ready/);
-    assert.match(podText, /version=v1/);
+    assert.match(podText, /version=k8s/);
     assert.equal(await podCard.getAttribute('data-health'), 'HEALTHY');
     // Side by side: the two columns start at the same height in a wide window.
     const [podBox, vmBox] = [await page.locator('.column[data-kind="Pod"]').boundingBox(), await page.locator('.column[data-kind="WorkloadEntry"]').boundingBox()];
@@ -253,12 +233,12 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
 
   it('what does this proxy get: its clusters with their endpoints, listeners and routes', async () => {
     const page = await open(`#/proxies/${encodeURIComponent(PROXY_ID)}`);
-    const v1 = page.locator(`[data-cluster="outbound|80|v1|${HOST}"]`);
-    await v1.waitFor();
-    assert.match(await v1.innerText(), new RegExp(`${POD_IP.replace(/\./g, '\\.')}:\\d+`));
-    assert.match(await page.locator(`[data-cluster="outbound|80|v2|${HOST}"]`).innerText(), new RegExp(`${VM_IP.replace(/\./g, '\\.')}:\\d+`));
+    const podCluster = page.locator(`[data-cluster="outbound|80|k8s|${HOST}"]`);
+    await podCluster.waitFor();
+    assert.match(await podCluster.innerText(), new RegExp(`${POD_IP.replace(/\./g, '\\.')}:\\d+`));
+    assert.match(await page.locator(`[data-cluster="outbound|80|vm|${HOST}"]`).innerText(), new RegExp(`${VM_IP.replace(/\./g, '\\.')}:\\d+`));
     assert.match(await page.locator('#listeners').innerText(), new RegExp(HOST.replace(/\./g, '\\.')));
-    assert.match(await page.locator('#routes').innerText(), /weighted outbound\|80\|v1\|web\.demo\.test=80, outbound\|80\|v2\|web\.demo\.test=20/);
+    assert.match(await page.locator('#routes').innerText(), /weighted outbound\|80\|vm\|web\.demo\.test=20, outbound\|80\|k8s\|web\.demo\.test=80/);
     await screenshot(page, 'proxy-config');
   });
 
@@ -299,12 +279,12 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
 
   it('what-if of a VirtualService weight change lists exactly the routes that change, per client class', async () => {
     const page = await open('#/whatif');
-    await page.locator('textarea[name="yaml"]').fill(split(50, 50));
+    await page.locator('textarea[name="yaml"]').fill(subsetSplit('web', HOST, 50, 50));
     await page.locator('input[name="namespace"]').fill(NS);
     await page.getByRole('button', { name: 'Compare' }).click();
     const result = page.locator('#what-if-result[data-changed="true"][data-applicable="true"]');
     await result.waitFor({ timeout: 20_000 });
-    const request: WhatIfRequest = { files: [{ path: 'change.yaml', text: split(50, 50) }], clients: { namespace: NS } };
+    const request: WhatIfRequest = { files: [{ path: 'change.yaml', text: subsetSplit('web', HOST, 50, 50) }], clients: { namespace: NS } };
     const expected = await api<WhatIfResponse>('/api/v1/what-if', { method: 'POST', body: JSON.stringify(request) });
     const expectedRoutes = expected.clients.flatMap((c) => c.routes.map((r) => ({ client: c.label, virtualHost: r.virtualHost, change: r.change, after: (r.after ?? []).map((x) => `${x.match} → ${x.action}`).join('\n') })));
     assert.ok(expectedRoutes.length > 0 && expectedRoutes.every((r) => r.virtualHost.startsWith(`${HOST}:`) && r.change === 'changed' && /=50, .*=50/.test(r.after)), JSON.stringify(expectedRoutes));

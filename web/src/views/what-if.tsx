@@ -4,7 +4,7 @@
  * Nothing is applied (POST /api/v1/what-if runs the pipeline offline on a copy).
  */
 import { useState } from 'preact/hooks';
-import type { ClientChanges, WhatIfFinding, WhatIfRequest, WhatIfResponse } from '../../../src/api/v1/types.js';
+import type { ClientChanges, ResourceChange, WhatIfFinding, WhatIfRequest, WhatIfResponse } from '../../../src/api/v1/types.js';
 import { postJson } from '../api.js';
 import { Badge, Banner } from '../components.js';
 import { Diff } from './diff.js';
@@ -51,6 +51,24 @@ function Findings({ title, severity, findings }: { readonly title: string; reado
   );
 }
 
+/** Clusters or listeners that would change, each with the diff of its Envoy JSON when changed. */
+function ResourceChanges({ title, className, changes }: { readonly title: string; readonly className: string; readonly changes: readonly ResourceChange[] }) {
+  if (changes.length === 0) return null;
+  return (
+    <>
+      <h4>{title}</h4>
+      <ul class={className}>
+        {changes.map((x) => (
+          <li key={x.name}>
+            <Badge state={x.change} /> <code>{x.name}</code>
+            {x.diff !== undefined && <Diff text={x.diff} />}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 function ClientClass({ c }: { readonly c: ClientChanges }) {
   return (
     <article class="card client-class" data-client={c.label}>
@@ -86,19 +104,7 @@ function ClientClass({ c }: { readonly c: ClientChanges }) {
           </div>
         </>
       )}
-      {c.clusters.length > 0 && (
-        <>
-          <h4>Clusters</h4>
-          <ul class="cluster-changes">
-            {c.clusters.map((x) => (
-              <li key={x.name}>
-                <Badge state={x.change} /> <code>{x.name}</code>
-                {x.diff !== undefined && <Diff text={x.diff} />}
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
+      <ResourceChanges title="Clusters" className="cluster-changes" changes={c.clusters} />
       {c.endpoints.length > 0 && (
         <>
           <h4>Endpoints</h4>
@@ -124,19 +130,7 @@ function ClientClass({ c }: { readonly c: ClientChanges }) {
           </ul>
         </>
       )}
-      {c.listeners.length > 0 && (
-        <>
-          <h4>Listeners</h4>
-          <ul>
-            {c.listeners.map((x) => (
-              <li key={x.name}>
-                <Badge state={x.change} /> <code>{x.name}</code>
-                {x.diff !== undefined && <Diff text={x.diff} />}
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
+      <ResourceChanges title="Listeners" className="listener-changes" changes={c.listeners} />
     </article>
   );
 }
