@@ -97,6 +97,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
       registry: s.registry,
       live: s.live,
       streams: s.streams,
+      streamResources: s.streamResources,
       currentVersion: s.currentVersion,
       feed: () => s.feed.status(),
       informers: () => s.cluster()?.status(),

@@ -88,9 +88,10 @@ export class ControlPlane {
       onConnection: (up) => this.metrics.storeConnected.set(up ? 1 : 0),
       onFiles: (r) => this.onReload(r),
     });
+    this.live = new LiveRecorder({ registry: this.registry, cache: this.cache, entryOf: (id) => this.registration.entryOf(id), revision: () => this.feed.status().revision });
     this.pipeline = new XdsPipeline({
       registry: this.registry,
-      cache: this.cache,
+      cache: this.live.pushes, // forwards to this.cache, keeping each view's last push diff
       generators: { grpc: grpcGenerator, envoy: envoyGenerator },
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
@@ -153,7 +154,6 @@ export class ControlPlane {
       ],
     });
     this.xds.onEvent(streamEventHandler({ registration: this.registration, pipeline: this.pipeline, metrics: this.metrics, convergence: this.convergence, log: this.log }));
-    this.live = new LiveRecorder({ registry: this.registry, entryOf: (id) => this.registration.entryOf(id), revision: () => this.feed.status().revision });
     this.xds.onEvent(this.live.onXdsEvent); // after the lifecycle's handler: a new stream's entry is known
     this.http = new HttpApi(
       serveRoutes({

@@ -12,6 +12,7 @@ import type { ApiEvent, HealthEvent } from '../api/v1/types.js';
 import { loadConfig } from '../model/config/load.js';
 import type { WorkloadEntry } from '../model/config/types.js';
 import { buildRegistry, createInputs, replaceInputs } from '../registry/registry.js';
+import { ResourceCache } from '../xds/cache/resource-cache.js';
 import type { StreamInfo } from '../xds/server/events.js';
 import { CLUSTER } from '../xds/types/resource-types.js';
 import { LiveRecorder } from './live-recorder.js';
@@ -23,7 +24,7 @@ function setup() {
   const clock = { now: Date.parse('2026-12-07T01:00:00Z') };
   const inputs = createInputs();
   const registry = buildRegistry(inputs);
-  const recorder = new LiveRecorder({ registry, entryOf: (id) => (id === 'vm-stream' ? VM : undefined), revision: () => '7', now: () => clock.now });
+  const recorder = new LiveRecorder({ registry, cache: new ResourceCache(), entryOf: (id) => (id === 'vm-stream' ? VM : undefined), revision: () => '7', now: () => clock.now });
   const events: ApiEvent[] = [];
   recorder.events.subscribe((e) => events.push(e));
   const { objects } = loadConfig([{ path: FILE, text: readFileSync(join(PROJECT_ROOT, FILE), 'utf8') }]);

@@ -5,7 +5,8 @@
  *   and Pod change in the registry (conditions and connect annotations written by any replica or
  *   an operator, pod readiness from the cluster source);
  * - `proxy` events (connect, disconnect, NACK) and the per-stream counters (proxy-activity.ts);
- * - `config` events (input objects changed, batched per synchronous burst) and `push` events.
+ * - `config` events (input objects changed, batched per synchronous burst) and `push` events;
+ * - each view's last push diff (push-history.ts, in front of the resource cache).
  *
  * A stored state older than a report already recorded from the stream (its probe time or connect
  * time is earlier) is not recorded again: the store's copy catches up with the stream's report, it
@@ -19,6 +20,8 @@ import { podObservations, workloadEntryObservations } from './endpoint-observati
 import { DEFAULT_EVENT_CAPACITY, EventLog } from './event-log.js';
 import { DEFAULT_HEALTH_HISTORY_LIMITS, HealthHistory, type HealthHistoryLimits, type Observation } from './health-history.js';
 import { ProxyActivity } from './proxy-activity.js';
+import { PushHistory } from './push-history.js';
+import type { ResourceSink, ResourceSource } from '../xds/cache/resource-cache.js';
 import { proxyName, TYPE_SHORT_NAMES } from './sync-status.js';
 
 export interface LiveRecorderOptions {
@@ -30,6 +33,8 @@ export interface LiveRecorderOptions {
   readonly now?: () => number;
   readonly limits?: HealthHistoryLimits;
   readonly eventCapacity?: number;
+  /** The resource cache the push pipeline writes: the push history sits in front of it (`pushes`). */
+  readonly cache: ResourceSink & Pick<ResourceSource, 'current'>;
 }
 
 /** A stored report this much older than the stream's is still the same report (clocks of one process, write order). */
@@ -41,6 +46,8 @@ export class LiveRecorder {
   readonly events: EventLog;
   readonly health: HealthHistory;
   readonly activity: ProxyActivity;
+  /** Give this to the push pipeline as its sink: it keeps each view's last push diff. */
+  readonly pushes: PushHistory;
   /** The entry of each live stream that has one (to record its disconnect). */
   private readonly streamEntries = new Map<string, string>();
   /** `endpoint dimension` → when the stream last reported it (epoch ms); dropped with the entry. */
@@ -54,6 +61,7 @@ export class LiveRecorder {
     this.events = new EventLog(o.eventCapacity ?? DEFAULT_EVENT_CAPACITY, this.now);
     this.health = new HealthHistory(o.limits ?? DEFAULT_HEALTH_HISTORY_LIMITS, this.now);
     this.activity = new ProxyActivity(this.now);
+    this.pushes = new PushHistory(o.cache, this.now);
     const inputs = o.registry.inputs;
     this.unsubscribes.push(
       inputs.WorkloadEntry.subscribe((events) => {
@@ -114,6 +122,7 @@ export class LiveRecorder {
   };
 
   onPush(p: PushInfo): void {
+    this.pushes.commit();
     this.events.append({ type: 'push', views: p.views, changes: p.changes, pushSeconds: p.pushSeconds, debounceSeconds: p.debounceSeconds });
   }
 

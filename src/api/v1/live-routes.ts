@@ -7,6 +7,10 @@ import type { FeedStatus } from '../../status/feed-status.js';
 import type { LiveRecorder } from '../../status/live-recorder.js';
 import type { InformerState } from '../../sources/kube/informer.js';
 import type { StreamStatus } from '../../xds/server/events.js';
+import type { StreamResources } from '../../xds/server/ads-stream.js';
+import { findProxyStream } from '../../status/config-dump.js';
+import { proxyName } from '../../status/sync-status.js';
+import { proxyConfigView } from './proxy-config.js';
 import { json, type HttpHandler } from '../http-api.js';
 import { EventStreams } from './events.js';
 import { proxiesView, sourceStaleness } from './proxies.js';
@@ -18,6 +22,8 @@ export interface LiveRouteSources {
   readonly registry: Registry;
   readonly live: LiveRecorder;
   readonly streams: () => readonly StreamStatus[];
+  /** Per stream the resources sent, ACKed and current (the proxy config view). */
+  readonly streamResources: () => readonly StreamResources[];
   readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
   readonly feed: () => FeedStatus;
   /** The Kubernetes informers, when serve reads a cluster. */
@@ -58,6 +64,23 @@ export function liveRoutes(s: LiveRouteSources): { readonly routes: Map<string, 
         }),
       ),
     ),
+  );
+  r.set(
+    '/api/v1/proxies/*',
+    only('GET', (url) => {
+      const rest = url.pathname.slice('/api/v1/proxies/'.length);
+      if (!rest.endsWith('/config') || rest.length === '/config'.length) return apiError('the path is /api/v1/proxies/{id}/config (the id URL-encoded)', 400);
+      let id: string;
+      try {
+        id = decodeURIComponent(rest.slice(0, -'/config'.length));
+      } catch {
+        return apiError('the proxy id is not validly URL-encoded', 400);
+      }
+      const streams = s.streamResources();
+      const found = findProxyStream(streams, id);
+      if (found === undefined) return apiError(`no connected proxy ${JSON.stringify(id)} (connected: ${[...new Set(streams.map((x) => proxyName(x.stream.proxy)))].sort().join(', ') || 'none'})`, 404);
+      return json(proxyConfigView(found, s.registry.gateways.value(), s.live.pushes.lastPush(found.stream.view)));
+    }),
   );
   return { routes: r, eventStreams };
 }
