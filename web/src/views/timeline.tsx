@@ -2,7 +2,8 @@
  * View 4: the health timeline per endpoint (filtered to a service or one endpoint): a strip of
  * states over time with flap marks, and the transitions with their reasons.
  */
-import type { EndpointTimeline, HealthTransition, TimelineResponse, TimelineState } from '../../../src/api/v1/types.js';
+import type { ApiEvent, EndpointTimeline, HealthEvent, HealthTransition, TimelineResponse, TimelineState } from '../../../src/api/v1/types.js';
+import { recentEvents } from '../live.js';
 import { Badge, Page, Time } from '../components.js';
 import { useResource } from '../resource.js';
 import { hrefOf } from '../route.js';
@@ -36,6 +37,29 @@ function Strip({ label, transitions, from, to, flapping }: { readonly label: str
       </div>
     </div>
   );
+}
+
+const isConnection = (state: TimelineState): boolean => CONNECTION_STATES.includes(state);
+
+/**
+ * The timeline with the live health events newer than its last transition appended (an event is
+ * the transition the timeline records): they show at once, and the reload that follows confirms them.
+ */
+export function withLiveEvents(endpoints: readonly EndpointTimeline[], events: readonly ApiEvent[]): EndpointTimeline[] {
+  return endpoints.map((e) => {
+    const lastAt = Date.parse(e.transitions[e.transitions.length - 1]?.at ?? '') || 0;
+    const fresh = events.filter((x): x is HealthEvent => x.type === 'health' && x.endpoint === e.endpoint && Date.parse(x.at) > lastAt);
+    if (fresh.length === 0) return e;
+    const health = fresh.filter((x) => !isConnection(x.to)).pop();
+    const connection = fresh.filter((x) => isConnection(x.to)).pop();
+    return {
+      ...e,
+      transitions: [...e.transitions, ...fresh.map(({ at, from, to, reason, source }) => ({ at, from, to, reason, source }))],
+      health: health?.to ?? e.health,
+      connection: connection !== undefined ? (connection.to === 'connected' ? 'connected' : 'disconnected') : e.connection,
+      flapping: health?.flapping ?? e.flapping,
+    };
+  });
 }
 
 function EndpointRow({ e, from, to }: { readonly e: EndpointTimeline; readonly from: number; readonly to: number }) {
@@ -75,8 +99,9 @@ export function TimelineView({ service, endpoint }: { readonly service?: string 
   return (
     <Page title={`Health timeline: ${title}`} resource={resource}>
       {(data) => {
+        const endpoints = withLiveEvents(data.endpoints, recentEvents.value);
         const now = Date.now();
-        const times = data.endpoints.flatMap((e) => e.transitions.map((t) => Date.parse(t.at)));
+        const times = endpoints.flatMap((e) => e.transitions.map((t) => Date.parse(t.at)));
         const from = Math.min(now - 60_000, ...times);
         return (
           <>
@@ -89,8 +114,8 @@ export function TimelineView({ service, endpoint }: { readonly service?: string 
                 </>
               )}
             </p>
-            {data.endpoints.length === 0 && <p class="muted">No health transitions recorded yet.</p>}
-            {data.endpoints.map((e) => (
+            {endpoints.length === 0 && <p class="muted">No health transitions recorded yet.</p>}
+            {endpoints.map((e) => (
               <EndpointRow key={e.endpoint} e={e} from={from} to={now} />
             ))}
           </>
