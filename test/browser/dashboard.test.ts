@@ -314,10 +314,12 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     await screenshot(page, 'what-if');
   });
 
-  it('what-if of an invalid file lists its findings with positions and changes nothing', async () => {
+  it('what-if of an invalid file (uploaded) lists its findings with positions and changes nothing', async () => {
     const servicesBefore = await api<ServicesResponse>('/api/v1/services');
     const page = await open('#/whatif');
-    await page.locator('textarea[name="yaml"]').fill(INVALID_SPLIT);
+    // Uploaded this time (the weight change was pasted).
+    await page.locator('input[name="upload"]').setInputFiles({ name: 'change.yaml', mimeType: 'text/yaml', buffer: Buffer.from(INVALID_SPLIT) });
+    await page.locator('#uploads', { hasText: 'change.yaml' }).waitFor();
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.locator('#what-if-result[data-applicable="false"][data-changed="false"]').waitFor({ timeout: 20_000 });
     const rows = (await texts(page, 'table.findings[data-severity="error"] tbody tr')).map((r) => r.split('\t').map((c) => c.trim()));

@@ -177,12 +177,14 @@ export function WhatIfView() {
   const [result, setResult] = useState<WhatIfResponse | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [uploads, setUploads] = useState<readonly Draft[]>([]);
+  const files = [...(draft.text.trim() !== '' ? [draft] : []), ...uploads];
   const run = async (e: Event): Promise<void> => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     const request: WhatIfRequest = {
-      files: [draft],
+      files,
       clients: { ...(namespace.trim() !== '' ? { namespace: namespace.trim() } : {}), ...(kind !== '' ? { kind } : {}) },
     };
     try {
@@ -194,16 +196,18 @@ export function WhatIfView() {
       setBusy(false);
     }
   };
+  // Uploaded files, or a folder's YAML and JSON files (named by their path inside it).
   const upload = async (e: Event): Promise<void> => {
-    const file = (e.currentTarget as HTMLInputElement).files?.[0];
-    if (file !== undefined) setDraft({ path: file.name, text: await file.text() });
+    const picked = [...((e.currentTarget as HTMLInputElement).files ?? [])].filter((f) => /\.(ya?ml|json)$/i.test(f.name));
+    const read = await Promise.all(picked.map(async (f) => ({ path: f.webkitRelativePath || f.name, text: await f.text() })));
+    setUploads([...uploads, ...read]);
   };
   return (
     <section aria-labelledby="view-title">
       <header class="view-header">
         <h1 id="view-title">What-if</h1>
       </header>
-      <p class="muted">Paste or upload changed YAML: see what each client class would get, before applying. Nothing is applied.</p>
+      <p class="muted">Paste changed YAML, upload files or a folder: see what each client class would get, before applying. Nothing is applied.</p>
       <form class="what-if" onSubmit={(e) => void run(e)}>
         <label>
           YAML ({draft.path})
@@ -211,7 +215,10 @@ export function WhatIfView() {
         </label>
         <div class="row">
           <label>
-            Upload <input type="file" accept=".yaml,.yml,.json" onChange={(e) => void upload(e)} />
+            Upload files <input type="file" name="upload" multiple accept=".yaml,.yml,.json" onChange={(e) => void upload(e)} />
+          </label>
+          <label>
+            Or a folder <input type="file" name="folder" ref={(el) => el?.setAttribute('webkitdirectory', '')} onChange={(e) => void upload(e)} />
           </label>
           <label>
             Client namespace <input name="namespace" value={namespace} placeholder="all" onInput={(e) => setNamespace(e.currentTarget.value)} />
@@ -224,10 +231,18 @@ export function WhatIfView() {
               <option value="grpc">grpc</option>
             </select>
           </label>
-          <button type="submit" disabled={busy || draft.text.trim() === ''}>
+          <button type="submit" disabled={busy || files.length === 0}>
             {busy ? 'Comparing…' : 'Compare'}
           </button>
         </div>
+        {uploads.length > 0 && (
+          <p id="uploads">
+            Uploaded: {uploads.map((u) => u.path).join(', ')}{' '}
+            <button type="button" onClick={() => setUploads([])}>
+              Clear uploads
+            </button>
+          </p>
+        )}
       </form>
       {error !== undefined && <Banner kind="error">{error}</Banner>}
       {result !== undefined && <Result r={result} />}
