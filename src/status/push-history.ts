@@ -8,7 +8,8 @@
  * `commit()` (the pipeline's onPush) and then become the view's last push diff. Work per call
  * grows with what changed (unchanged tokens are not summarised again).
  */
-import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import { createHash } from 'node:crypto';
+import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import type { PushDiff } from '../api/v1/types.js';
@@ -21,6 +22,8 @@ import { compareClusterEndpoints, endpointsSummary, routeSummaries, type Endpoin
 /** One resource as remembered: the generator's change token and, per type, what is compared. */
 interface Summary {
   readonly token: string;
+  /** Clusters and listeners: a hash of the encoded resource (tokens differ between view classes; contents are compared). */
+  readonly content?: string;
   readonly endpoints?: EndpointsSummary;
   /** Route configurations: virtual host name → its routes. */
   readonly virtualHosts?: ReadonlyMap<string, readonly RouteSummary[]>;
@@ -39,6 +42,8 @@ interface PendingChanges {
 const TRACKED = new Set([CLUSTER.typeUrl, LISTENER.typeUrl, ENDPOINT.typeUrl, ROUTE.typeUrl]);
 
 function summarise(typeUrl: string, token: string, message: unknown): Summary {
+  if (typeUrl === CLUSTER.typeUrl) return { token, content: createHash('sha1').update(toBinary(CLUSTER.schema, message as MessageShape<typeof CLUSTER.schema>)).digest('base64') };
+  if (typeUrl === LISTENER.typeUrl) return { token, content: createHash('sha1').update(toBinary(LISTENER.schema, message as MessageShape<typeof LISTENER.schema>)).digest('base64') };
   if (typeUrl === ENDPOINT.typeUrl) return { token, endpoints: endpointsSummary(message as ClusterLoadAssignment) };
   if (typeUrl === ROUTE.typeUrl) return { token, virtualHosts: new Map((message as RouteConfiguration).virtualHosts.map((vh) => [vh.name, routeSummaries(vh)])) };
   return { token };
@@ -50,7 +55,9 @@ export class PushHistory implements ResourceSink {
   /** view → type URL → resource name → summary. */
   private readonly summaries = new Map<ViewKey, Map<string, Map<string, Summary>>>();
   private readonly pending = new Map<ViewKey, PendingChanges>();
-  private readonly last = new Map<ViewKey, PushDiff>();
+  /** Per view (a class the pipeline writes, or a proxy view moved to another class): its last push diff and when (`seq`). */
+  private readonly last = new Map<ViewKey, { readonly seq: number; readonly diff: PushDiff }>();
+  private seq = 0;
   private readonly aliases = new Map<ViewKey, ViewKey>();
 
   constructor(
@@ -75,10 +82,41 @@ export class PushHistory implements ResourceSink {
     this.apply(view, type.typeUrl, before, upserts, removed.filter((name) => !upserts.has(name)));
   }
 
+  /**
+   * A proxy view moved to another class (the pipeline creates the new class first, then aliases,
+   * then drops the old one): its last push is the difference between the two classes' resources.
+   */
   alias(view: ViewKey, target: ViewKey | undefined): void {
+    const previous = this.aliases.get(view);
+    const versionsBefore = previous !== undefined ? this.versions(previous) : undefined;
     this.cache.alias(view, target);
-    if (target === undefined) this.aliases.delete(view);
-    else this.aliases.set(view, target);
+    if (target === undefined) {
+      this.aliases.delete(view);
+      return;
+    }
+    this.aliases.set(view, target);
+    if (previous === undefined || previous === target || versionsBefore === undefined) return;
+    const p = this.emptyPending();
+    const a = this.summaries.get(previous);
+    const b = this.summaries.get(target);
+    for (const typeUrl of TRACKED) {
+      const x = a?.get(typeUrl) ?? new Map<string, Summary>();
+      const y = b?.get(typeUrl) ?? new Map<string, Summary>();
+      for (const name of new Set([...x.keys(), ...y.keys()])) this.note(p, typeUrl, name, x.get(name), y.get(name));
+    }
+    const after = this.versions(target);
+    for (const [type, version] of Object.entries(after)) p.versions.set(type, [versionsBefore[type] ?? '', version]);
+    this.last.set(view, { seq: ++this.seq, diff: this.diffOf(p, new Date(this.now()).toISOString()) });
+  }
+
+  /** The current version per type short name of a view (tracked types only). */
+  private versions(view: ViewKey): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const typeUrl of TRACKED) {
+      const v = this.cache.current(view, typeUrl)?.version;
+      if (v !== undefined) out[TYPE_SHORT_NAMES[typeUrl] ?? typeUrl] = v;
+    }
+    return out;
   }
 
   dropView(view: ViewKey): void {
@@ -91,23 +129,29 @@ export class PushHistory implements ResourceSink {
   /** The end of a push: each view changed since the last commit gets these changes as its last push diff. */
   commit(): void {
     const at = new Date(this.now()).toISOString();
-    for (const [view, p] of this.pending) {
-      const sorted = <T>(m: Map<string, T>): T[] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-      this.last.set(view, {
-        versions: Object.fromEntries(p.versions),
-        at,
-        clusters: sorted(p.clusters),
-        endpoints: sorted(p.endpoints),
-        routes: sorted(p.routes),
-        listeners: sorted(p.listeners),
-      });
-    }
+    for (const [view, p] of this.pending) this.last.set(view, { seq: ++this.seq, diff: this.diffOf(p, at) });
     this.pending.clear();
   }
 
-  /** The last push diff of `view` (or of the view it aliases). */
+  private diffOf(p: PendingChanges, at: string): PushDiff {
+    const sorted = <T>(m: Map<string, T>): T[] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    return { versions: Object.fromEntries(p.versions), at, clusters: sorted(p.clusters), endpoints: sorted(p.endpoints), routes: sorted(p.routes), listeners: sorted(p.listeners) };
+  }
+
+  /** The last push diff of `view`: the later of its own move between classes and its class's last change. */
   lastPush(view: ViewKey): PushDiff | undefined {
-    return this.last.get(view) ?? this.last.get(this.aliases.get(view) ?? '');
+    // Resources reach the streams as soon as the cache has them, before the pipeline's onPush: a
+    // reader in between sees those changes committed (a push still in progress counts as one).
+    if (this.pending.size > 0) this.commit();
+    const own = this.last.get(view);
+    const target = this.aliases.get(view);
+    const viaClass = target !== undefined ? this.last.get(target) : undefined;
+    if (own === undefined) return viaClass?.diff;
+    return viaClass !== undefined && viaClass.seq > own.seq ? viaClass.diff : own.diff;
+  }
+
+  private emptyPending(): PendingChanges {
+    return { start: new Map(), versions: new Map(), clusters: new Map(), listeners: new Map(), endpoints: new Map(), routes: new Map() };
   }
 
   private typeSummaries(view: ViewKey, typeUrl: string): Map<string, Summary> {
@@ -120,7 +164,7 @@ export class PushHistory implements ResourceSink {
 
   private pendingOf(view: ViewKey): PendingChanges {
     let p = this.pending.get(view);
-    if (p === undefined) this.pending.set(view, (p = { start: new Map(), versions: new Map(), clusters: new Map(), listeners: new Map(), endpoints: new Map(), routes: new Map() }));
+    if (p === undefined) this.pending.set(view, (p = this.emptyPending()));
     return p;
   }
 
@@ -152,7 +196,7 @@ export class PushHistory implements ResourceSink {
     if (!p.start.has(key)) p.start.set(key, previous);
     const old = p.start.get(key);
     const kind = old === undefined ? 'added' : next === undefined ? 'removed' : 'changed';
-    const same = old?.token === next?.token;
+    const same = old?.content === next?.content;
     const byName = typeUrl === CLUSTER.typeUrl ? p.clusters : typeUrl === LISTENER.typeUrl ? p.listeners : undefined;
     if (byName !== undefined) {
       if (same) byName.delete(name);

@@ -5,16 +5,19 @@
  *   learning it (its "workload unhealthy" log line), and within period × threshold + 1 s of the flip;
  * - the timeline of the service shows the VM's transitions with their sources;
  * - the agent is listed by /api/v1/proxies; polling with ?since= returns the same events;
- * - stopping serve ends the event stream cleanly.
+ * - stopping serve ends the event stream cleanly;
+ * - with a real grpc-js-xds client: what it gets (cluster → endpoints, listeners, routes), the diff
+ *   of the last push after a second VM is added, and its NACK (message, counter) on the proxies view.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiEvent, EventsResponse, HealthEvent, ProxiesResponse, TimelineResponse } from '../../src/api/v1/types.js';
+import type { ApiEvent, EventsResponse, HealthEvent, ProxiesResponse, ProxyConfigResponse, TimelineResponse } from '../../src/api/v1/types.js';
+import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { openSse, type SseFrame } from '../support/sse-client.js';
-import { NS, workloadGroup } from './mesh.js';
+import { backend, docs, NS, proxyless, serviceEntry, workloadEntry, workloadGroup } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 import { healthServer, startVmAgent } from './vm-agent.js';
 
@@ -104,4 +107,66 @@ test('dashboard API: a VM probe failure reaches the SSE client within 1 s; timel
   // serve stops: the stream ends (not an error, not a hang).
   await serve.stop();
   assert.equal(await sse.ended, 'end');
+});
+
+const PC_HOST = 'dash-pc.demo.test';
+const CLUSTER_NAME = `outbound|80||${PC_HOST}`;
+
+function ringRule(minimumRingSize: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dash-pc, namespace: ${NS}}
+spec:
+  host: ${PC_HOST}
+  trafficPolicy: {loadBalancer: {consistentHash: {ringHash: {minimumRingSize: ${minimumRingSize}}}}}
+`;
+}
+
+test('dashboard API: what a grpc-js-xds client gets, the diff of the last push, and its NACK on the proxies view', { timeout: 120_000 }, async (t) => {
+  const own = cleanups(t);
+  const a = await backend(own, 'a', '127.0.96.1');
+  const b = await backend(own, 'b', '127.0.96.2');
+  const serve = own(await startServe({ files: { 'mesh.yaml': docs(serviceEntry('dash-pc', PC_HOST, { app: 'dash-pc' }), workloadEntry('pc-a', a, { app: 'dash-pc' })), 'rule.yaml': ringRule(1024) } }), (s) => s.stop());
+  const client = own(new XdsClientChild(proxyless(serve.xds, PC_HOST)), (c) => c.stop());
+  await client.ready(30_000);
+  assert.deepEqual((await client.send({ op: 'call', count: 1, deadlineMs: 10_000 }, 15_000)).errors, []);
+  const synced = await waitFor(async () => {
+    const p = (await serve.get<ProxiesResponse>('/api/v1/proxies')).proxies[0];
+    return p !== undefined && p.types.length === 4 && p.types.every((ty) => ty.state === 'SYNCED') ? p : undefined;
+  }, 15_000, 'the client SYNCED on every type');
+  assert.equal(synced.clientKind, 'gRPC');
+  assert.equal(synced.mayBeStale, false);
+  assert.ok(synced.counters.pushes >= 4 && synced.counters.acks >= 4, JSON.stringify(synced.counters));
+  const configPath = `/api/v1/proxies/${encodeURIComponent(synced.id)}/config`;
+
+  const config = await serve.get<ProxyConfigResponse>(configPath);
+  assert.equal(config.name, `client.${NS}`);
+  const cluster = config.clusters.find((c) => c.name === CLUSTER_NAME);
+  assert.deepEqual(cluster, { name: CLUSTER_NAME, discovery: 'EDS', endpoints: [{ address: `${a.host}:${a.port}`, locality: '', priority: 0, weight: 1, health: 'UNKNOWN', gatewayFor: null }] });
+  assert.ok(config.listeners.some((l) => l.name.includes(PC_HOST) && l.routeConfigurations.length > 0), JSON.stringify(config.listeners));
+  assert.ok(config.routes.some((r) => r.domains.includes(PC_HOST) && r.routes.some((x) => x.action === `cluster ${CLUSTER_NAME}`)), JSON.stringify(config.routes));
+
+  // A second VM: the last push to the client's view added exactly that endpoint.
+  serve.write('vm-b.yaml', workloadEntry('pc-b', b, { app: 'dash-pc' }));
+  const withB = await waitFor(async () => {
+    const c = await serve.get<ProxyConfigResponse>(configPath);
+    return c.clusters.find((x) => x.name === CLUSTER_NAME)?.endpoints.length === 2 ? c : undefined;
+  }, 15_000, 'the second endpoint sent');
+  assert.deepEqual(withB.diffFromPrevious?.endpoints, [{ cluster: CLUSTER_NAME, change: 'changed', endpoints: [{ address: `${b.host}:${b.port}`, change: 'added', after: { locality: '', priority: 0, weight: 1, health: 'UNKNOWN' } }], localityWeights: [{ locality: '', priority: 0, before: 1, after: 2 }] }]);
+  assert.deepEqual(withB.diffFromPrevious.clusters, []);
+  assert.ok(withB.diffFromPrevious.versions['EDS'], 'the EDS versions before and after');
+
+  // The client refuses a hash ring over 8,388,608 entries: NACKED with its message on the proxies view.
+  serve.write('rule.yaml', ringRule(10_000_000));
+  const nacked = await waitFor(async () => {
+    const p = (await serve.get<ProxiesResponse>('/api/v1/proxies')).proxies[0];
+    return p?.types.find((ty) => ty.type === 'CDS')?.state === 'NACKED' ? p : undefined;
+  }, 15_000, 'CDS NACKED');
+  const cds = nacked.types.find((ty) => ty.type === 'CDS');
+  assert.ok(cds !== undefined && cds.lastNack !== null && cds.lastNack.message.length !== 0, JSON.stringify(cds));
+  assert.equal(cds.counters.nacks, 1);
+  assert.equal(nacked.mayBeStale, true);
+  assert.ok(nacked.staleReasons.some((r) => r.startsWith('CDS was rejected (NACK): ')), JSON.stringify(nacked.staleReasons));
+  const events = await serve.get<EventsResponse>('/api/v1/events?since=0');
+  assert.ok(events.events.some((e) => e.type === 'proxy' && e.action === 'nack' && e.xdsType === 'CDS' && e.proxy === nacked.id), 'a nack event');
 });
