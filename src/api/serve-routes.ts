@@ -75,11 +75,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
       rejectedFiles: (snap?.files ?? []).filter((f) => f.rejected).map((f) => f.path),
     });
   });
-  r.set('/debug/storez', () => {
-    const c = s.coordination;
-    const live = 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [s.instance];
-    return json({ ...s.feed.status(), instance: s.instance, leader: c.leadership() !== undefined, replicas: live });
-  });
+  r.set('/debug/storez', () => json({ ...s.feed.status(), instance: s.instance, leader: s.coordination.leadership() !== undefined, replicas: replicasOf(s.coordination, s.instance) }));
   r.set('/debug/endpointz', (url) => {
     const host = url.searchParams.get('host') ?? undefined;
     const report = endpointsReport(s.registry, { namespace: url.searchParams.get('namespace') ?? 'default' }, host !== undefined ? { host } : {}, false);
@@ -100,13 +96,24 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
       streamResources: s.streamResources,
       currentVersion: s.currentVersion,
       feed: () => s.feed.status(),
-      informers: () => s.cluster()?.status(),
+      cluster: s.cluster,
+      storeDescription: s.storeDescription,
+      lastReload: s.lastReload,
+      ready: s.ready,
+      leader: () => s.coordination.leadership() !== undefined,
+      replicas: () => replicasOf(s.coordination, s.instance),
+      metrics: s.metrics,
     });
     for (const [path, handler] of live.routes) r.set(path, handler);
   }
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance })) r.set(path, handler);
   for (const [path, handler] of uiRoutes()) r.set(path, handler);
   return r;
+}
+
+/** The live replicas the coordination knows (only this one without a shared store). */
+function replicasOf(c: Coordination, instance: string): string[] {
+  return 'liveInstances' in c && typeof c.liveInstances === 'function' ? (c.liveInstances as () => string[])() : [instance];
 }
 
 /** One sentence per file whose version on disk is not (entirely) what is served (/ready). */

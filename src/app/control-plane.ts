@@ -273,6 +273,7 @@ export class ControlPlane {
   /** A reload from the folder (file store): refused files are reported and keep serving their last good version. */
   private onReload(r: FilesReport): void {
     reportReload(r, this.lastReload === undefined, this.metrics, this.log);
+    this.live.noteReload();
     this.lastReload = r;
   }
 

@@ -53,6 +53,9 @@ export class LiveRecorder {
   /** `endpoint dimension` → when the stream last reported it (epoch ms); dropped with the entry. */
   private readonly streamReports = new Map<string, number>();
   private pendingConfig: string[] | undefined;
+  private pushCount = 0;
+  private lastPush: number | undefined;
+  private lastReload: number | undefined;
   private readonly unsubscribes: (() => void)[] = [];
   private readonly now: () => number;
 
@@ -123,7 +126,20 @@ export class LiveRecorder {
 
   onPush(p: PushInfo): void {
     this.pushes.commit();
+    this.pushCount++;
+    this.lastPush = this.now();
     this.events.append({ type: 'push', views: p.views, changes: p.changes, pushSeconds: p.pushSeconds, debounceSeconds: p.debounceSeconds });
+  }
+
+  /** The file store read its folder (the control plane view's `files.lastReloadAt`). */
+  noteReload(): void {
+    this.lastReload = this.now();
+  }
+
+  /** Pushes so far, the last push's and the last reload's times (RFC 3339, null: none). */
+  pushStats(): { readonly pushes: number; readonly lastPushAt: string | null; readonly lastReloadAt: string | null } {
+    const iso = (ms: number | undefined): string | null => (ms !== undefined ? new Date(ms).toISOString() : null);
+    return { pushes: this.pushCount, lastPushAt: iso(this.lastPush), lastReloadAt: iso(this.lastReload) };
   }
 
   /** A report from the agent's own stream: recorded at once, if its entry exists (else the store's copy will be). */

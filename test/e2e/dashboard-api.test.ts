@@ -5,6 +5,7 @@
  *   learning it (its "workload unhealthy" log line), and within period × threshold + 1 s of the flip;
  * - the timeline of the service shows the VM's transitions with their sources;
  * - the agent is listed by /api/v1/proxies; polling with ?since= returns the same events;
+ * - localities, config (group ↔ entry, selection, status we wrote) and control plane agree;
  * - stopping serve ends the event stream cleanly;
  * - with a real grpc-js-xds client: what it gets (cluster → endpoints, listeners, routes), the diff
  *   of the last push after a second VM is added, and its NACK (message, counter) on the proxies view.
@@ -14,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiEvent, EventsResponse, HealthEvent, ProxiesResponse, ProxyConfigResponse, TimelineResponse } from '../../src/api/v1/types.js';
+import type { ApiEvent, ConfigResponse, ControlPlaneResponse, EventsResponse, LocalitiesResponse, HealthEvent, ProxiesResponse, ProxyConfigResponse, TimelineResponse } from '../../src/api/v1/types.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { openSse, type SseFrame } from '../support/sse-client.js';
 import { backend, docs, NS, proxyless, serviceEntry, workloadEntry, workloadGroup } from './mesh.js';
@@ -104,6 +105,22 @@ test('dashboard API: a VM probe failure reaches the SSE client within 1 s; timel
   const polledUnhealthy = polled.events.find((e: ApiEvent) => e.id === event.id);
   assert.deepEqual(polledUnhealthy, event);
 
+  // Localities: the VM in the client's failover order; config: the group ↔ its registered entry
+  // and the service's selection; control plane: the file store, one SSE client, the agent's stream.
+  const entryKey = vmTimeline.endpoint;
+  const localities = await serve.get<LocalitiesResponse>(`/api/v1/localities?namespace=${NS}&host=${HOST}`);
+  assert.deepEqual(localities.services.map((x) => [x.cluster, x.priorities.map((p) => p.priority)]), [[`outbound|80||${HOST}`, []]], 'the unhealthy VM is not sent');
+  const config = await serve.get<ConfigResponse>('/api/v1/config');
+  const groupView = config.objects.find((o) => o.key === `WorkloadGroup/${NS}/dash-vm`);
+  assert.deepEqual(groupView?.references, [{ relation: 'entries', key: entryKey }]);
+  assert.match(groupView.location, /group\.yaml:1$/);
+  const entryView = config.objects.find((o) => o.key === entryKey);
+  assert.deepEqual(entryView?.references, [{ relation: 'group', key: `WorkloadGroup/${NS}/dash-vm` }, { relation: 'selectedBy', key: `ServiceEntry/${NS}/dash` }]);
+  assert.ok(JSON.stringify(entryView.status).includes('"Healthy"'), 'the Healthy condition the control plane wrote');
+  const cp = await serve.get<ControlPlaneResponse>('/api/v1/controlplane');
+  assert.deepEqual([cp.ready, cp.leader, cp.store.kind, cp.store.connected, cp.counts.sseClients, cp.counts.workloadGroups, cp.mayBeStale], [true, true, 'file', true, 1, 1, false]);
+  assert.ok(cp.counts.proxies >= 1 && cp.push.pushes >= 1, JSON.stringify(cp));
+
   // serve stops: the stream ends (not an error, not a hang).
   await serve.stop();
   assert.equal(await sse.ended, 'end');
@@ -155,6 +172,13 @@ test('dashboard API: what a grpc-js-xds client gets, the diff of the last push, 
   assert.deepEqual(withB.diffFromPrevious?.endpoints, [{ cluster: CLUSTER_NAME, change: 'changed', endpoints: [{ address: `${b.host}:${b.port}`, change: 'added', after: { locality: '', priority: 0, weight: 1, health: 'UNKNOWN' } }], localityWeights: [{ locality: '', priority: 0, before: 1, after: 2 }] }]);
   assert.deepEqual(withB.diffFromPrevious.clusters, []);
   assert.ok(withB.diffFromPrevious.versions['EDS'], 'the EDS versions before and after');
+
+  // The failover order a client in the namespace would get: both VMs at priority 0.
+  const localities = await serve.get<LocalitiesResponse>(`/api/v1/localities?namespace=${NS}&host=${PC_HOST}`);
+  assert.deepEqual(
+    localities.services.map((x) => [x.cluster, x.priorities.map((p) => [p.priority, p.endpoints.map((e) => `${e.address} ${e.source}`)])]),
+    [[CLUSTER_NAME, [[0, [`${a.host}:${a.port} WorkloadEntry/${NS}/pc-a`, `${b.host}:${b.port} WorkloadEntry/${NS}/pc-b`]]]]],
+  );
 
   // The client refuses a hash ring over 8,388,608 entries: NACKED with its message on the proxies view.
   serve.write('rule.yaml', ringRule(10_000_000));

@@ -1,6 +1,7 @@
 /**
  * The `/api/v1` routes over the running control plane's live state (docs/api.md): connected
- * proxies, health timeline, events (SSE and polling). GET only; errors as ApiError.
+ * proxies and what each gets, health timeline, events (SSE and polling), localities, config,
+ * control plane. GET only; errors as ApiError.
  */
 import type { Registry } from '../../registry/registry.js';
 import type { FeedStatus } from '../../status/feed-status.js';
@@ -16,6 +17,16 @@ import { EventStreams } from './events.js';
 import { proxiesView, sourceStaleness } from './proxies.js';
 import { apiError, only } from './route-helpers.js';
 import { timelineView } from './timeline.js';
+import { localitiesView } from './localities.js';
+import { configView } from './config.js';
+import { controlPlaneView } from './control-plane.js';
+import { latencySummary } from '../../status/histogram-summary.js';
+import type { ControlPlaneMetrics } from '../../status/metrics.js';
+import type { FilesReport } from '../../model/config/store.js';
+import { meshbridgeVersion } from '../../lib/version.js';
+
+/** When this process started (the control plane view's `startedAt`). */
+const STARTED_AT = new Date(Date.now() - process.uptime() * 1000).toISOString();
 
 export interface LiveRouteSources {
   readonly instance: string;
@@ -26,8 +37,14 @@ export interface LiveRouteSources {
   readonly streamResources: () => readonly StreamResources[];
   readonly currentVersion: (view: string, typeUrl: string) => string | undefined;
   readonly feed: () => FeedStatus;
-  /** The Kubernetes informers, when serve reads a cluster. */
-  readonly informers: () => readonly InformerState[] | undefined;
+  /** The Kubernetes source, when serve reads a cluster. */
+  readonly cluster: () => { readonly server: string; status(): InformerState[] } | undefined;
+  readonly storeDescription: string;
+  readonly lastReload: () => FilesReport | undefined;
+  readonly ready: () => boolean;
+  readonly leader: () => boolean;
+  readonly replicas: () => readonly string[];
+  readonly metrics: Pick<ControlPlaneMetrics, 'proxyConvergenceTime' | 'xdsPushTime'>;
   /** SSE limits (tests use small ones). */
   readonly maxEventClients?: number;
   readonly heartbeatMs?: number;
@@ -41,7 +58,7 @@ export function liveRoutes(s: LiveRouteSources): { readonly routes: Map<string, 
     ...(s.maxEventClients !== undefined ? { maxClients: s.maxEventClients } : {}),
     ...(s.heartbeatMs !== undefined ? { heartbeatMs: s.heartbeatMs } : {}),
   });
-  const staleSources = (): string[] => sourceStaleness(s.feed(), s.informers());
+  const staleSources = (): string[] => sourceStaleness(s.feed(), s.cluster()?.status());
   r.set('/api/v1/events', only('GET', eventStreams.handler));
   r.set(
     '/api/v1/timeline',
@@ -80,6 +97,34 @@ export function liveRoutes(s: LiveRouteSources): { readonly routes: Map<string, 
       const found = findProxyStream(streams, id);
       if (found === undefined) return apiError(`no connected proxy ${JSON.stringify(id)} (connected: ${[...new Set(streams.map((x) => proxyName(x.stream.proxy)))].sort().join(', ') || 'none'})`, 404);
       return json(proxyConfigView(found, s.registry.gateways.value(), s.live.pushes.lastPush(found.stream.view)));
+    }),
+  );
+  r.set('/api/v1/localities', only('GET', (url) => json(localitiesView(s.registry, url.searchParams))));
+  r.set('/api/v1/config', only('GET', () => json(configView(s.registry, { store: s.storeDescription, revision: s.feed().revision, lastReload: s.lastReload() }))));
+  r.set(
+    '/api/v1/controlplane',
+    only('GET', async () => {
+      const cluster = s.cluster();
+      return json(
+        controlPlaneView(s.registry, {
+          instance: s.instance,
+          version: meshbridgeVersion(),
+          startedAt: STARTED_AT,
+          ready: s.ready(),
+          leader: s.leader(),
+          replicas: s.replicas(),
+          storeDescription: s.storeDescription,
+          feed: s.feed(),
+          lastReload: s.lastReload(),
+          kubernetes: cluster !== undefined ? { server: cluster.server, informers: cluster.status() } : undefined,
+          push: s.live.pushStats(),
+          convergence: await latencySummary(s.metrics.proxyConvergenceTime),
+          pushTime: await latencySummary(s.metrics.xdsPushTime),
+          proxies: s.streams().length,
+          sseClients: eventStreams.connected,
+          staleReasons: staleSources(),
+        }),
+      );
     }),
   );
   return { routes: r, eventStreams };

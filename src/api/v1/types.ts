@@ -466,8 +466,10 @@ export interface ServiceFailover {
   readonly namespace: string;
   readonly port: number;
   readonly cluster: string;
-  /** Whether locality failover applies (outlier detection on, locality LB not disabled); otherwise one priority. */
+  /** The client gets more than one priority for this cluster (locality failover applies). */
   readonly localityAware: boolean;
+  /** Which setting decided the priorities and weights: `zoneAwareLbSetting`, `localityLbSetting`, `trafficDistribution`, `mesh`, `none`, with its source. */
+  readonly localityLb: { readonly setting: string; readonly source: string; readonly detail: string };
   readonly priorities: readonly PriorityGroup[];
 }
 
