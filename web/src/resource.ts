@@ -1,6 +1,7 @@
 /**
  * A view's data: GET a path of the API, again whenever `revision` moves (a live event) or the path
- * changes. The last answer stays on screen while the next one loads (no flicker on every event).
+ * changes. The last answer stays on screen while the next one loads (no flicker on every event);
+ * an answer for another path is never shown.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, getJson } from './api.js';
@@ -13,26 +14,25 @@ export interface Resource<T> {
   readonly status: number | undefined;
 }
 
+interface Loaded<T> extends Resource<T> {
+  readonly path: string | undefined;
+}
+
 export function useResource<T>(path: string | undefined): Resource<T> {
-  const [state, setState] = useState<Resource<T>>({ data: undefined, error: undefined, status: undefined });
+  const [state, setState] = useState<Loaded<T>>({ path: undefined, data: undefined, error: undefined, status: undefined });
   const rev = revision.value;
   useEffect(() => {
     if (path === undefined) return undefined;
     const abort = new AbortController();
     getJson<T>(path, abort.signal).then(
-      (data) => setState({ data, error: undefined, status: 200 }),
+      (data) => setState({ path, data, error: undefined, status: 200 }),
       (e: unknown) => {
         if (abort.signal.aborted) return;
-        setState((s) => ({ data: s.data, error: e instanceof Error ? e.message : String(e), status: e instanceof ApiFailure ? e.status : undefined }));
+        const failure = { error: e instanceof Error ? e.message : String(e), status: e instanceof ApiFailure ? e.status : undefined };
+        setState((s) => ({ path, data: s.path === path ? s.data : undefined, ...failure }));
       },
     );
     return () => abort.abort();
   }, [path, rev]);
-  // A new path: do not show the previous path's data.
-  const [shownPath, setShownPath] = useState(path);
-  if (shownPath !== path) {
-    setShownPath(path);
-    setState({ data: undefined, error: undefined, status: undefined });
-  }
-  return state;
+  return state.path === path ? state : { data: undefined, error: undefined, status: undefined };
 }
