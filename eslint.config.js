@@ -1,11 +1,11 @@
-// Type-aware lint for src/ and test/. Run by `npm test` (scripts/test.mjs) after the typecheck.
+// Type-aware lint for src/, test/ and the dashboard (web/, its own tsconfig). Run by `npm test` (scripts/test.mjs) after the typecheck.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', 'bench/results/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: everything a reviewer needs, in one command.
-//   0. generate src/gen (scripts/gen-xds.mjs), 1. typecheck + build (tsc -b), 2. type-aware lint and the architecture lint
+//   0. generate src/gen (scripts/gen-xds.mjs), 1. typecheck + build (tsc -b; the dashboard: tsc -p web, vite build into
+//   dist/ui, which serve's /ui and test/browser use), 2. type-aware lint and the architecture lint
 //   (dependency-cruiser: no import cycles, the README's layer order), 3. the shared conformance suite when
 //   ../shared is beside the project, 4. unit and end-to-end tests with Node's test runner.
 // Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`).
@@ -38,6 +39,8 @@ const eslint = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
 // src/gen is generated, not committed: make sure it exists (a no-op when it is up to date).
 step('generate xDS types', process.execPath, [join(root, 'scripts', 'gen-xds.mjs')]);
 step('typecheck and build', process.execPath, [tsc, '-b']);
+step('typecheck the dashboard', process.execPath, [tsc, '-p', join(root, 'web', 'tsconfig.json')]);
+step('build the dashboard', process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(root, 'web', 'vite.config.ts'), '--logLevel', 'warn']);
 const depcruise = join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 if (!process.env.SKIP_LINT) {
   step('lint', process.execPath, [eslint, '.']);

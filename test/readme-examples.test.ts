@@ -88,6 +88,12 @@ test('npm start serves the examples with its state in the OS temp folder, not in
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     await waitFor(() => (/http listening on /.test(stdout) ? true : undefined), 30_000, `npm start to serve\n${stderr}`);
+    // The last line is the dashboard's URL, on serve's HTTP port, and the dashboard answers there.
+    const dashboard = await waitFor(() => /\ndashboard: (http:\/\/\S+\/ui\/)\n$/.exec(stdout)?.[1], 30_000, `the dashboard's URL as the last line\n${stdout}`);
+    assert.equal(dashboard, `http://${/http listening on (\S+)/.exec(stdout)?.[1] ?? ''}/ui/`);
+    const page = await fetch(dashboard);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="app"><\/div>/);
     const stateDir = join(tmpdir(), 'meshbridge-examples.state');
     assert.match(stderr, new RegExp(`serving examples/ \\(state in ${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
     assert.equal(existsSync(stateDir), true);

@@ -9,7 +9,10 @@ import { errorMessage } from '../lib/errors.js';
 export interface HttpResponse {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** Text, or bytes (static files). */
+  readonly body: string | Uint8Array;
+  /** More response headers (cache policy, location, security headers). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What a handler sees of a request besides its URL: the method, the body of a POST or PUT, and its headers. */
@@ -71,7 +74,7 @@ export class HttpApi {
           this.openStream(req, res, r);
           return;
         }
-        res.writeHead(r.status, { 'content-type': r.contentType });
+        res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType });
         res.end(r.body);
       };
       if (!handler) {

@@ -13,6 +13,7 @@
  *   given the live recorder, proxies, proxy config, timeline, events (SSE), localities, config and
  *   control plane (v1/live-routes.ts).
  * - `/debug/ndsz?proxy=P`: one proxy's DNS name table (introspection-routes.ts).
+ * - `/ui/`: the dashboard's static files (ui-routes.ts).
  */
 import type { FeedStatus } from '../status/feed-status.js';
 import type { ClusterSource } from '../sources/kube/cluster-source.js';
@@ -31,6 +32,7 @@ import { apiRoutes } from './v1/routes.js';
 import { liveRoutes } from './v1/live-routes.js';
 import type { LiveRecorder } from '../status/live-recorder.js';
 import { introspectionRoutes } from './introspection-routes.js';
+import { uiRoutes } from './ui-routes.js';
 
 /** What the routes read of a running control plane (all read at request time). */
 export interface ServeRouteSources {
@@ -118,6 +120,7 @@ export function serveRoutes(s: ServeRouteSources): Map<string, HttpHandler> {
     for (const [path, handler] of live.routes) r.set(path, handler);
   }
   for (const [path, handler] of introspectionRoutes({ registry: s.registry, streams: s.streamResources, instance: s.instance, current: s.currentSnapshot })) r.set(path, handler);
+  for (const [path, handler] of uiRoutes()) r.set(path, handler);
   return r;
 }
 
