@@ -93,7 +93,9 @@ export const s6: Scenario = {
       const rssMaxMiB = Math.max(...r.sampler.samples.map((s) => s.rssMiB), end.rssMiB);
       ctx.log(`  peak RSS (VmHWM) ${round(end.hwmMiB)} MiB (after connect ${round(afterConnect.hwmMiB)}); cpu per single change ${round(single.cpuPerChangeMs, 1)} ms`);
       const streams = { delta: proxies / 2, sotw: proxies / 2 };
-      const listeners = statuses.reduce((s, w) => s + w.responses, 0);
+      const responses = statuses.reduce((s, w) => s + w.responses, 0);
+      const loadGeneratorCpuSeconds = statuses.reduce((s, w) => s + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
+      ctx.log(`  load generator: ${statuses.length} processes, ${round(loadGeneratorCpuSeconds, 1)} CPU s, ${responses} responses; serve ${round(end.cpu, 1)} CPU s`);
       await stopMesh(r);
       run = undefined;
       if (cla === undefined) throw new Error('S6: no ClusterLoadAssignment captured for the floor');
@@ -133,7 +135,8 @@ export const s6: Scenario = {
         singleChange: { changes: singleChanges, cpuPerChangeMs: single.cpuPerChangeMs, convergencePerChangeMs: summarize(singleOuts.map((o) => o.convergence).filter((x): x is number => x !== undefined)) },
         floor: fl,
         floorRatio: ratio,
-        loadGeneratorResponses: listeners,
+        loadGeneratorResponses: responses,
+        loadGeneratorCpuSeconds,
         failures,
         perChange: perChangeDetail(outs),
       };

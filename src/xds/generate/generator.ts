@@ -16,4 +16,11 @@ export interface Generator {
    * pipeline.ts and relevance.ts).
    */
   readonly sharedAcrossViews?: boolean;
+  /**
+   * `forService` alone reads the client only through `clustersForService` (and the VirtualServices
+   * visible from its namespace): its per-service results may be shared by classes (service-memo.ts)
+   * even when `shared` keeps one class per view. Envoy: each sidecar has its own class (its inbound
+   * side), but clusters and endpoints are built and encoded once for all of them (bench S6).
+   */
+  readonly perServiceAcrossViews?: boolean;
 }

@@ -74,4 +74,7 @@ export const envoyGenerator: Generator = {
     );
     return out;
   },
+  // forService reads the client only through clustersForService (bench S6: one build and one
+  // encoding of each cluster and ClusterLoadAssignment for all sidecars instead of one per sidecar).
+  perServiceAcrossViews: true,
 };
