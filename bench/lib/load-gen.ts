@@ -24,7 +24,7 @@ class Worker {
       for (const l of [...this.#listeners]) l(m);
     });
     this.child.once('exit', () => (this.exited = true));
-    this.hello = this.next((m) => m.op === 'hello', 10_000).then(() => undefined);
+    this.hello = this.next((m) => m.op === 'hello', 60_000).then(() => undefined);
   }
 
   send(m: ToWorker): void {

@@ -184,3 +184,27 @@ export async function waitAllDone(run: MeshRun, issued: readonly Issued[], timeo
   const deadline = now() + timeoutMs;
   for (const i of issued) await run.load.waitDone(i.change.id, Math.max(1, deadline - now()));
 }
+
+/** Istio's reference mesh (S2, S6): 1,000 services, 2,000 workloads, 2,000 proxies, 10 changes/s for 120 s; quick: a tenth, 15 s. */
+export function referenceMesh(quick: boolean): { shape: MeshShape; proxies: number; rate: number; churnSeconds: number; idleSeconds: number } {
+  const scale = quick ? 10 : 1;
+  return {
+    shape: { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale },
+    proxies: 2000 / scale,
+    rate: 10,
+    churnSeconds: quick ? 15 : 120,
+    idleSeconds: quick ? 3 : 10,
+  };
+}
+
+/** Issues `changes` changes one at a time, each awaited (bounded) until every subscribed proxy has it, 200 ms apart (S3, S6). */
+export async function issueOneByOne(run: MeshRun, changes: number, timeoutMs: number): Promise<Issued[]> {
+  const issued: Issued[] = [];
+  for (let k = 0; k < changes; k++) {
+    const i = await issueChange(run);
+    issued.push(i);
+    await run.load.waitDone(i.change.id, timeoutMs);
+    await sleep(200);
+  }
+  return issued;
+}

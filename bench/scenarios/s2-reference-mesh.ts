@@ -5,8 +5,7 @@
  * the EDS response carrying the change, which it ACKs in the same tick).
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
-import type { MeshShape } from '../lib/config-gen.js';
-import { churnAtRate, outcomes, perChangeDetail, startMesh, stopMesh, waitAllDone } from '../lib/mesh-run.js';
+import { churnAtRate, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
@@ -19,12 +18,7 @@ export const s2: Scenario = {
   ids: ['S2'],
   title: "Istio's reference mesh",
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const scale = ctx.quick ? 10 : 1;
-    const shape: MeshShape = { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale };
-    const proxies = 2000 / scale;
-    const rate = 10;
-    const churnSeconds = ctx.quick ? 15 : 120;
-    const idleSeconds = ctx.quick ? 3 : 10;
+    const { shape, proxies, rate, churnSeconds, idleSeconds } = referenceMesh(ctx.quick);
     const run = await startMesh({
       name: 's2',
       shape,

@@ -11,7 +11,7 @@
 import { agreement, describeAgreement } from '../lib/agreement.js';
 import { clusterName, entryAddress, SERVICE_PORT, type MeshShape } from '../lib/config-gen.js';
 import { floor, perEvent } from '../lib/floor.js';
-import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { issueOneByOne, outcomes, perChangeDetail, startMesh, stopMesh, type MeshRun } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
@@ -51,13 +51,7 @@ export const s3: Scenario = {
       const i1 = r.cp.sample();
       const metricsBefore = await r.cp.metrics();
       const s0 = r.cp.sample();
-      const issued: Issued[] = [];
-      for (let k = 0; k < changes; k++) {
-        const i = await issueChange(r);
-        issued.push(i);
-        await r.load.waitDone(i.change.id, 10_000);
-        await sleep(200);
-      }
+      const issued = await issueOneByOne(r, changes, 10_000);
       const s1 = r.cp.sample();
       const metricsAfter = await r.cp.metrics();
       const cpuPerChangeMs = perEvent([i0, i1], [s0, s1], changes) * 1000;

@@ -11,9 +11,9 @@
  * server's CPU per push of the same ClusterLoadAssignment to as many streams. The scenario FAILS
  * when a proxy did not sync or a change did not reach every proxy.
  */
-import { clusterName, entryAddress, SERVICE_PORT, serviceOfWorkload, type MeshShape } from '../lib/config-gen.js';
+import { clusterName, entryAddress, SERVICE_PORT, serviceOfWorkload } from '../lib/config-gen.js';
 import { floor, perEvent } from '../lib/floor.js';
-import { churnAtRate, issueChange, outcomes, perChangeDetail, startMesh, stopMesh, waitAllDone, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { churnAtRate, issueOneByOne, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone, type Issued, type MeshRun } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
@@ -28,13 +28,7 @@ async function cpuPerSingleChange(run: MeshRun, changes: number): Promise<{ cpuP
   await sleep(2000);
   const i1 = run.cp.sample();
   const s0 = run.cp.sample();
-  const issued: Issued[] = [];
-  for (let k = 0; k < changes; k++) {
-    const i = await issueChange(run);
-    issued.push(i);
-    await run.load.waitDone(i.change.id, 20_000);
-    await sleep(200);
-  }
+  const issued = await issueOneByOne(run, changes, 20_000);
   const s1 = run.cp.sample();
   return { cpuPerChangeMs: perEvent([i0, i1], [s0, s1], changes) * 1000, issued };
 }
@@ -43,11 +37,7 @@ export const s6: Scenario = {
   ids: ['S6'],
   title: 'Envoy full mesh',
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const scale = ctx.quick ? 10 : 1;
-    const shape: MeshShape = { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale };
-    const proxies = 2000 / scale;
-    const rate = 10;
-    const churnSeconds = ctx.quick ? 15 : 120;
+    const { shape, proxies, rate, churnSeconds, idleSeconds } = referenceMesh(ctx.quick);
     const singleChanges = ctx.quick ? 5 : 20;
     const sampleCluster = clusterName(shape, serviceOfWorkload(shape, 0));
     let run: MeshRun | undefined = await startMesh({
@@ -65,7 +55,6 @@ export const s6: Scenario = {
       const afterConnect = r.cp.sample();
       await r.load.capture(sampleCluster);
 
-      const idleSeconds = ctx.quick ? 3 : 10;
       const idleFrom = r.cp.sample();
       await sleep(idleSeconds * 1000);
       const idleTo = r.cp.sample();

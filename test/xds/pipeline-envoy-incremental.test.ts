@@ -13,9 +13,10 @@ import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { envoyGenerator } from '../../src/xds/generate/envoy/index.js';
 import type { Generator } from '../../src/xds/generate/generator.js';
 import { XdsPipeline } from '../../src/xds/generate/pipeline.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
+import { ENDPOINT, LISTENER } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
 import { testProxy } from '../support/proxy-identity.js';
+import { viewResources } from '../support/view-resources.js';
 
 function service(name: string, ports: string): string {
   return `
@@ -49,21 +50,12 @@ const TCP9000 = '{ number: 9000, name: tcp, protocol: TCP }';
 const OWNER = testProxy({ type: 'sidecar', ip: '127.0.6.1', name: 'e1', namespace: 'a', labels: { app: 's1' } });
 /** A sidecar on no workload's address. */
 const CLIENT = testProxy({ type: 'sidecar', ip: '127.0.7.1', name: 'c1', namespace: 'a', labels: { app: 'c1' } });
-const TYPES = [LISTENER, ROUTE, CLUSTER, ENDPOINT];
 
-function resourcesOf(cache: ResourceCache, view: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const t of TYPES) {
-    const snap = cache.current(view, t.typeUrl);
-    out[t.shortName] = Object.fromEntries([...(snap?.resources ?? [])].map(([n, r]): [string, string] => [n, r.version]).sort(([a], [b]) => (a < b ? -1 : 1)));
-  }
-  return out;
-}
 
 function reference(registry: Registry, proxy: typeof OWNER): Record<string, Record<string, string>> {
   const cache = new ResourceCache();
   const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: envoyGenerator } });
-  return resourcesOf(cache, pipeline.viewOf(proxy));
+  return viewResources(cache, pipeline.viewOf(proxy));
 }
 
 test('Envoy views: endpoint changes skip the shared part; definition and membership changes rebuild it (incremental push = full generation)', async () => {
@@ -96,8 +88,8 @@ test('Envoy views: endpoint changes skip the shared part; definition and members
     const step = async (name: string): Promise<number> => {
       const before = sharedBuilds;
       await pipeline.flush();
-      assert.deepEqual(resourcesOf(cache, owner), reference(registry, OWNER), `${name}: the owner's view`);
-      assert.deepEqual(resourcesOf(cache, client), reference(registry, CLIENT), `${name}: the client's view`);
+      assert.deepEqual(viewResources(cache, owner), reference(registry, OWNER), `${name}: the owner's view`);
+      assert.deepEqual(viewResources(cache, client), reference(registry, CLIENT), `${name}: the client's view`);
       return sharedBuilds - before;
     };
     await step('initial');

@@ -18,7 +18,7 @@ import {
   toStatus,
 } from './common.js';
 import { deltaResponse, splitShared } from './shared-encoding.js';
-import { diffSelections, internSubscription, selectShared } from './shared-state.js';
+import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
 import { covers, deltaSubscription, diffSubscription, WILDCARD, type Subscription } from './subscription.js';
 
 /** The fields of a DeltaDiscoveryRequest the protocol reads. */
@@ -265,11 +265,9 @@ const EMPTY: DeltaAnswer = Object.freeze({ responses: [], problems: [] });
 
 /** Turns a shared `known` into the stream's own copy (before changing it name by name). */
 function materializeKnown(st: TypeState): void {
-  const shared = st.knownShared;
-  if (shared === undefined) return;
+  if (st.knownShared === undefined) return;
+  st.known = versionsOf(st.knownShared);
   st.knownShared = undefined;
-  st.known = new Map();
-  for (const [name, r] of shared) st.known.set(name, r.version);
 }
 
 /** Whether what the client has is exactly `desired` (shared: yes when it was already). */

@@ -88,3 +88,10 @@ export function diffSelections(previous: ReadonlyMap<string, EncodedResource>, n
   byNext.set(next, diff);
   return diff;
 }
+
+/** A shared selection as a stream's own name → version map (to change it name by name). */
+export function versionsOf(shared: ReadonlyMap<string, EncodedResource>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, r] of shared) out.set(name, r.version);
+  return out;
+}

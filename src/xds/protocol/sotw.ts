@@ -18,7 +18,7 @@ import {
   toStatus,
 } from './common.js';
 import { sotwResponse, splitShared } from './shared-encoding.js';
-import { diffSelections, internSubscription, selectShared } from './shared-state.js';
+import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
 import { diffSubscription, isEmptyChange, sotwSubscription, type Subscription } from './subscription.js';
 
 /** The fields of a DiscoveryRequest the protocol reads. */
@@ -304,11 +304,9 @@ function sameAsSent(st: TypeState, desired: ReadonlyMap<string, EncodedResource>
 
 /** Turns a shared `sent` into the stream's own copy (before changing it name by name). */
 function materializeSent(st: TypeState): void {
-  const shared = st.sentShared;
-  if (shared === undefined) return;
+  if (st.sentShared === undefined) return;
+  st.sent = versionsOf(st.sentShared);
   st.sentShared = undefined;
-  st.sent = new Map();
-  for (const [name, r] of shared) st.sent.set(name, r.version);
 }
 
 function sameVersions(desired: ReadonlyMap<string, EncodedResource>, sent: ReadonlyMap<string, string>): boolean {
