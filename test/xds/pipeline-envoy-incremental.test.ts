@@ -93,6 +93,9 @@ test('Envoy views: endpoint changes skip the shared part; definition and members
       return sharedBuilds - before;
     };
     await step('initial');
+    const ownerListeners = cache.current(owner, LISTENER.typeUrl)?.resources;
+    const sharedListeners = [...(cache.current(client, LISTENER.typeUrl)?.resources ?? [])].filter(([name, r]) => ownerListeners?.get(name) === r);
+    assert.ok(sharedListeners.length > 0, 'the outbound listeners are built and encoded once for both sidecars (Generator.outbound)');
     const listenersBefore = cache.current(client, LISTENER.typeUrl)?.version;
     const endpointsBefore = cache.current(client, ENDPOINT.typeUrl)?.version;
 

@@ -64,7 +64,7 @@ type Change = 'services' | 'policy' | 'workloads';
 
 /** Whether the generator's view-wide part reads the services (Envoy; the proxyless one does not). */
 function sharedReadsServices(generator: Generator | undefined): boolean {
-  return generator?.shared !== undefined && generator.sharedAcrossViews !== true;
+  return generator?.outbound !== undefined || (generator?.shared !== undefined && generator.sharedAcrossViews !== true);
 }
 
 export class XdsPipeline {
@@ -88,7 +88,7 @@ export class XdsPipeline {
     const workloadsByAddress = o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
     this.hostDefinitions = new HostDefinitions((host) => o.registry.servicesByHost.lookup(host));
     this.memo = new ServiceMemo({ relevance, facts: this.derived.facts });
-    this.feed = new ClassFeed({ registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
+    this.feed = new ClassFeed({ relevance, registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
     this.classes = new ViewClasses({
       sharesAcrossViews,
       created: (c, sources) => {
@@ -174,7 +174,10 @@ export class XdsPipeline {
     const started = performance.now();
     const generation = ++this.feed.generation;
     const policy = batch.includes('policy');
-    if (policy) this.memo.policyChanged();
+    if (policy) {
+      this.memo.policyChanged();
+      this.feed.policyChanged();
+    }
     const hosts = this.dirtyHosts;
     const workloads = this.dirtyWorkloads;
     this.dirtyHosts = new Set();

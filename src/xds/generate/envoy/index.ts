@@ -58,11 +58,16 @@ export const envoyGenerator: Generator = {
     return out;
   },
 
-  shared(ctx, _perService, servicesByHost) {
+  outbound(ctx, servicesByHost) {
     const out = outboundListenersAndRoutes(ctx, servicesByHost);
     out.clusters.set(PASSTHROUGH_CLUSTER, passthroughCluster());
     out.clusters.set(BLACKHOLE_CLUSTER, blackHoleCluster());
     out.clusters.set(INBOUND_PASSTHROUGH_CLUSTER, inboundPassthroughCluster());
+    return out;
+  },
+
+  shared(ctx) {
+    const out = emptyResourceSet();
     mergeInto(
       out,
       inboundResources(ctx.sources.services, ctx.ownWorkloads, {
