@@ -92,7 +92,7 @@ export class LoadGen {
   async status(): Promise<WorkerStatus[]> {
     return Promise.all(
       this.#workers.map(async (w) => {
-        const reply = w.next((m): m is Extract<FromWorker, { op: 'status' }> => m.op === 'status', 20_000);
+        const reply = w.next((m): m is Extract<FromWorker, { op: 'status' }> => m.op === 'status', 120_000);
         w.send({ op: 'status' });
         return (await reply).status;
       }),
