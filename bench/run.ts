@@ -24,8 +24,9 @@ import { s2 } from './scenarios/s2-reference-mesh.js';
 import { s3 } from './scenarios/s3-ctrip.js';
 import { s4 } from './scenarios/s4-incrementality.js';
 import { k1 } from './scenarios/k1-kube.js';
+import { s6 } from './scenarios/s6-envoy-mesh.js';
 
-const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, k1];
+const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4, s6, k1];
 
 interface Args {
   readonly quick: boolean;
@@ -98,6 +99,10 @@ async function main(): Promise<number> {
         if (args.docs) updateDocs(out.id, out.header, rows);
         ctx.log(`  ${out.id} → ${file}`);
         summary.push(...out.summary);
+        if (out.failed !== undefined) {
+          failed++;
+          ctx.log(`  ${out.id} FAILED: ${out.failed}`);
+        }
       }
     } catch (e) {
       failed++;

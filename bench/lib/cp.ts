@@ -62,6 +62,9 @@ export class ControlPlaneProcess {
       o.stateDir,
       '--xds-address',
       '127.0.0.1:0',
+      // Not the default 15012: other control planes on the machine may hold it.
+      '--secure-xds-address',
+      '127.0.0.1:0',
       '--http-address',
       '127.0.0.1:0',
       '--debounce',

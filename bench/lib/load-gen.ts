@@ -24,7 +24,7 @@ class Worker {
       for (const l of [...this.#listeners]) l(m);
     });
     this.child.once('exit', () => (this.exited = true));
-    this.hello = this.next((m) => m.op === 'hello', 10_000).then(() => undefined);
+    this.hello = this.next((m) => m.op === 'hello', 60_000).then(() => undefined);
   }
 
   send(m: ToWorker): void {
@@ -92,7 +92,7 @@ export class LoadGen {
   async status(): Promise<WorkerStatus[]> {
     return Promise.all(
       this.#workers.map(async (w) => {
-        const reply = w.next((m): m is Extract<FromWorker, { op: 'status' }> => m.op === 'status', 20_000);
+        const reply = w.next((m): m is Extract<FromWorker, { op: 'status' }> => m.op === 'status', 120_000);
         w.send({ op: 'status' });
         return (await reply).status;
       }),

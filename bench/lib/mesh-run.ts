@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Churner, CHURN_CYCLE, type Change, type ChurnOp } from './churn.js';
 import { generateMesh, initialEntryState, type GeneratedMesh, type MeshShape } from './config-gen.js';
-import { ControlPlaneProcess, Sampler } from './cp.js';
+import { ControlPlaneProcess, Sampler, type ProcSample } from './cp.js';
 import { LoadGen } from './load-gen.js';
 import { proxySpecs, type ProxyPlan } from './proxies.js';
-import { now, round } from './time.js';
+import { now, round, sleep } from './time.js';
 import type { ExpectationResult } from '../load/protocol.js';
 
 export interface MeshRunOptions {
@@ -152,4 +152,59 @@ export function perChangeDetail(outs: readonly ChangeOutcome[]): { id: number; o
     firstMs: Math.round(Math.min(...o.latencies)),
     lastMs: o.convergence === undefined ? undefined : Math.round(o.convergence),
   }));
+}
+
+export interface ChurnWindow {
+  readonly issued: Issued[];
+  /** Control-plane samples at the window's start and end (one debounce + a margin after the last change). */
+  readonly from: ProcSample;
+  readonly to: ProcSample;
+  /** Changes per second as issued. */
+  readonly actualRate: number;
+}
+
+/** Issues `rate` changes per second for `seconds`, on schedule (S2, S6). */
+export async function churnAtRate(run: MeshRun, rate: number, seconds: number): Promise<ChurnWindow> {
+  const from = run.cp.sample();
+  const issued: Issued[] = [];
+  const total = rate * seconds;
+  const t0 = now();
+  for (let k = 0; k < total; k++) {
+    const wait = t0 + (k * 1000) / rate - now();
+    if (wait > 0) await sleep(wait);
+    issued.push(await issueChange(run));
+  }
+  const actualRate = issued.length / ((now() - t0) / 1000);
+  await sleep(500);
+  return { issued, from, to: run.cp.sample(), actualRate };
+}
+
+/** Waits (bounded in all) until every issued change reached every subscribed proxy. */
+export async function waitAllDone(run: MeshRun, issued: readonly Issued[], timeoutMs: number): Promise<void> {
+  const deadline = now() + timeoutMs;
+  for (const i of issued) await run.load.waitDone(i.change.id, Math.max(1, deadline - now()));
+}
+
+/** Istio's reference mesh (S2, S6): 1,000 services, 2,000 workloads, 2,000 proxies, 10 changes/s for 120 s; quick: a tenth, 15 s. */
+export function referenceMesh(quick: boolean): { shape: MeshShape; proxies: number; rate: number; churnSeconds: number; idleSeconds: number } {
+  const scale = quick ? 10 : 1;
+  return {
+    shape: { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale },
+    proxies: 2000 / scale,
+    rate: 10,
+    churnSeconds: quick ? 15 : 120,
+    idleSeconds: quick ? 3 : 10,
+  };
+}
+
+/** Issues `changes` changes one at a time, each awaited (bounded) until every subscribed proxy has it, 200 ms apart (S3, S6). */
+export async function issueOneByOne(run: MeshRun, changes: number, timeoutMs: number): Promise<Issued[]> {
+  const issued: Issued[] = [];
+  for (let k = 0; k < changes; k++) {
+    const i = await issueChange(run);
+    issued.push(i);
+    await run.load.waitDone(i.change.id, timeoutMs);
+    await sleep(200);
+  }
+  return issued;
 }

@@ -11,6 +11,8 @@ export interface ProxyPlan {
   readonly targetsPerProxy: number;
   /** Services every proxy dials (the churned ones, when every proxy must be affected). */
   readonly hot?: readonly number[];
+  /** Envoy sidecars (S6) instead of proxyless clients: every other one on delta ADS, the rest SotW. */
+  readonly envoy?: boolean;
 }
 
 /** A small deterministic PRNG (mulberry32). */
@@ -37,8 +39,10 @@ export function proxySpecs(shape: MeshShape, plan: ProxyPlan): ProxySpec[] {
     const targets = new Set<number>(plan.hot ?? []);
     const want = Math.min(shape.services, targets.size + plan.targetsPerProxy);
     for (let guard = 0; targets.size < want && guard < 100 * want; guard++) targets.add(Math.floor(rand() * shape.services));
+    const envoy = plan.envoy === true ? { envoy: i % 2 === 0 ? ('delta' as const) : ('sotw' as const) } : {};
     out.push({
-      id: `proxyless~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`,
+      id: `${plan.envoy === true ? 'sidecar' : 'proxyless'}~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`,
+      ...envoy,
       namespace: ns,
       labels: { app: `svc-${s}`, version: 'v1' },
       region: 'r1',

@@ -172,3 +172,46 @@ export function scanLoadAssignment(buf: Uint8Array): { clusterName: string; endp
   });
   return { clusterName, endpoints };
 }
+
+export interface RawDeltaResponse {
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly systemVersionInfo: string;
+  /** Each resource's name and encoded message (a view into the response buffer). */
+  readonly resources: { readonly name: string; readonly value: Uint8Array }[];
+  readonly removed: string[];
+}
+
+/**
+ * envoy.service.discovery.v3.DeltaDiscoveryResponse: system_version_info=1, resources=2 (Resource:
+ * version=1, resource=2 (Any: value=2), name=3), type_url=4, nonce=5, removed_resources=6.
+ */
+export function scanDeltaResponse(buf: Uint8Array): RawDeltaResponse {
+  let typeUrl = '';
+  let nonce = '';
+  let systemVersionInfo = '';
+  const resources: { name: string; value: Uint8Array }[] = [];
+  const removed: string[] = [];
+  forEachField(buf, 0, buf.length, (f) => {
+    if (f.wire !== 2) return;
+    if (f.no === 1) systemVersionInfo = str(buf, f);
+    else if (f.no === 4) typeUrl = str(buf, f);
+    else if (f.no === 5) nonce = str(buf, f);
+    else if (f.no === 6) removed.push(str(buf, f));
+    else if (f.no === 2) {
+      let name = '';
+      let value: Uint8Array = new Uint8Array();
+      forEachField(buf, f.start, f.end, (r) => {
+        if (r.wire !== 2) return;
+        if (r.no === 3) name = str(buf, r);
+        else if (r.no === 2) {
+          forEachField(buf, r.start, r.end, (a) => {
+            if (a.no === 2 && a.wire === 2) value = buf.subarray(a.start, a.end);
+          });
+        }
+      });
+      resources.push({ name, value });
+    }
+  });
+  return { typeUrl, nonce, systemVersionInfo, resources, removed };
+}

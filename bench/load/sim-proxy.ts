@@ -32,15 +32,29 @@ export interface ProxySpec {
   readonly targets: readonly string[];
   /** `eds-only`: subscribe these EDS names directly. */
   readonly edsNames?: readonly string[];
+  /** An Envoy sidecar (envoy-proxy.ts) on this ADS flavour: CDS/LDS wildcard, EDS for every cluster. */
+  readonly envoy?: 'sotw' | 'delta';
+}
+
+/** What the worker drives of a simulated proxy (SimProxy, EnvoySimProxy). */
+export interface LoadProxy {
+  readonly index: number;
+  readonly stats: { responses: number; bytes: number; acks: number; requests: number };
+  readonly syncedAt: number | undefined;
+  readonly connectedAt: number | undefined;
+  /** The EDS names this proxy is subscribed to. */
+  edsNames(): readonly string[];
+  start(): void;
+  close(): void;
 }
 
 /** What the worker hears from its proxies. */
 export interface ProxyHooks {
   /** An EDS resource arrived (before the ACK is written). `value` is the encoded CLA. */
-  onLoadAssignment(proxy: SimProxy, clusterName: string, value: Uint8Array, receivedAt: number): void;
+  onLoadAssignment(proxy: LoadProxy, clusterName: string, value: Uint8Array, receivedAt: number): void;
   /** Every subscribed EDS name has been received once. */
-  onSynced(proxy: SimProxy): void;
-  onError(proxy: SimProxy, message: string): void;
+  onSynced(proxy: LoadProxy): void;
+  onError(proxy: LoadProxy, message: string): void;
 }
 
 interface TypeState {
@@ -51,7 +65,7 @@ interface TypeState {
 
 const identity = (b: Buffer): Buffer => b;
 
-export class SimProxy {
+export class SimProxy implements LoadProxy {
   readonly stats = { responses: 0, bytes: 0, acks: 0, requests: 0 };
   syncedAt: number | undefined;
   connectedAt: number | undefined;

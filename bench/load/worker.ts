@@ -7,7 +7,8 @@
 import { scanLoadAssignment } from '../lib/wire.js';
 import type { Expectation } from '../lib/churn.js';
 import type { ExpectationResult, FromWorker, Sample, ToWorker, WorkerStatus } from './protocol.js';
-import { SimProxy, type ProxyHooks } from './sim-proxy.js';
+import { SimProxy, type LoadProxy, type ProxyHooks } from './sim-proxy.js';
+import { EnvoySimProxy } from './envoy-proxy.js';
 
 const MAX_LIFETIME_MS = Number(process.env['BENCH_WORKER_LIFETIME_MS'] ?? 30 * 60_000);
 
@@ -18,7 +19,7 @@ interface Active {
   readonly samples: Map<number, Sample>;
 }
 
-const proxies: SimProxy[] = [];
+const proxies: LoadProxy[] = [];
 const byCluster = new Map<string, Active[]>();
 const active = new Map<number, Active>();
 let errors = 0;
@@ -86,7 +87,7 @@ function status(): WorkerStatus {
 }
 
 async function start(m: Extract<ToWorker, { op: 'start' }>): Promise<void> {
-  m.proxies.forEach((spec, i) => proxies.push(new SimProxy(m.firstIndex + i, spec, m.xds, hooks)));
+  m.proxies.forEach((spec, i) => proxies.push(spec.envoy !== undefined ? new EnvoySimProxy(m.firstIndex + i, spec, m.xds, hooks) : new SimProxy(m.firstIndex + i, spec, m.xds, hooks)));
   for (let i = 0; i < proxies.length; i += m.batch) {
     for (const p of proxies.slice(i, i + m.batch)) p.start();
     if (m.batchGapMs > 0) await new Promise((r) => setTimeout(r, m.batchGapMs));

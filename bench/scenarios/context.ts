@@ -13,13 +13,15 @@ export interface Ctx {
 }
 
 export interface ScenarioOutput {
-  /** Table id in docs/benchmarks.md (S1..S5). */
+  /** Table id in docs/benchmarks.md (S1..S6). */
   readonly id: string;
   readonly json: Record<string, unknown>;
   readonly header: readonly string[];
   readonly rows: readonly Row[];
   /** One-line verdicts for the console summary. */
   readonly summary: readonly string[];
+  /** Set when the run is invalid (e.g. a proxy never synced): its row is written, the bench exits non-zero. */
+  readonly failed?: string;
 }
 
 export interface Scenario {

@@ -5,11 +5,10 @@
  * the EDS response carrying the change, which it ACKs in the same tick).
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
-import type { MeshShape } from '../lib/config-gen.js';
-import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued } from '../lib/mesh-run.js';
+import { churnAtRate, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
 import { summarize } from '../lib/stats.js';
-import { now, round, sleep } from '../lib/time.js';
+import { round, sleep } from '../lib/time.js';
 import type { Ctx, Scenario, ScenarioOutput } from './context.js';
 
 const TARGET_CORES = 0.25;
@@ -19,12 +18,7 @@ export const s2: Scenario = {
   ids: ['S2'],
   title: "Istio's reference mesh",
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const scale = ctx.quick ? 10 : 1;
-    const shape: MeshShape = { services: 1000 / scale, namespaces: 50 / scale, workloadEntries: 1000 / scale, pods: 1000 / scale, zones: 3, churnPool: 200 / scale };
-    const proxies = 2000 / scale;
-    const rate = 10;
-    const churnSeconds = ctx.quick ? 15 : 120;
-    const idleSeconds = ctx.quick ? 3 : 10;
+    const { shape, proxies, rate, churnSeconds, idleSeconds } = referenceMesh(ctx.quick);
     const run = await startMesh({
       name: 's2',
       shape,
@@ -41,19 +35,7 @@ export const s2: Scenario = {
 
       const metricsBefore = await run.cp.metrics();
       const loadBefore = await run.load.status();
-      const from = run.cp.sample();
-      const issued: Issued[] = [];
-      const total = rate * churnSeconds;
-      const t0 = now();
-      for (let k = 0; k < total; k++) {
-        const due = t0 + (k * 1000) / rate;
-        const wait = due - now();
-        if (wait > 0) await sleep(wait);
-        issued.push(await issueChange(run));
-      }
-      // The window ends one debounce + a margin after the last change.
-      await sleep(500);
-      const to = run.cp.sample();
+      const { issued, from, to, actualRate } = await churnAtRate(run, rate, churnSeconds);
       const loadAfter = await run.load.status();
       const workerCpu = (st: typeof loadAfter): number => st.reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0);
       const loadGenCores = (workerCpu(loadAfter) - workerCpu(loadBefore)) / (to.at - from.at);
@@ -62,8 +44,7 @@ export const s2: Scenario = {
       const rssMax = Math.max(...window.map((s) => s.rssMiB), to.rssMiB);
       const rssMean = window.reduce((s, x) => s + x.rssMiB, 0) / Math.max(1, window.length);
       // Stragglers: bounded wait for every change.
-      const deadline = now() + 15_000;
-      for (const i of issued) await run.load.waitDone(i.change.id, Math.max(1, deadline - now()));
+      await waitAllDone(run, issued, 15_000);
       const metricsAfter = await run.cp.metrics();
       const memory = await run.cp.memory();
       const results = await run.load.collect(issued.map((i) => i.change.id));
@@ -75,7 +56,6 @@ export const s2: Scenario = {
       const change = summarize(perChange.filter(Number.isFinite));
       const proxy = summarize(perProxy);
       const agree = agreement(metricsBefore, metricsAfter, perProxy);
-      const actualRate = issued.length / ((now() - t0) / 1000);
       ctx.log(`  churn: ${issued.length} changes at ${round(actualRate)}/s, ${affected.length} with subscribers (${incomplete} incomplete)`);
       ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}), rss max ${Math.round(rssMax)} MiB mean ${Math.round(rssMean)} MiB; after: ${JSON.stringify(memory)}`);
       ctx.log(`  convergence per change p50 ${change.p50} ms p99 ${change.p99} ms; per proxy p50 ${proxy.p50} p99 ${proxy.p99}`);

@@ -10,79 +10,17 @@
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
 import { clusterName, entryAddress, SERVICE_PORT, type MeshShape } from '../lib/config-gen.js';
-import { procSample } from '../lib/cp.js';
-import { FloorServer } from '../lib/floor.js';
-import { LoadGen } from '../lib/load-gen.js';
-import { issueChange, outcomes, perChangeDetail, startMesh, stopMesh, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { floor, perEvent } from '../lib/floor.js';
+import { issueOneByOne, outcomes, perChangeDetail, startMesh, stopMesh, type MeshRun } from '../lib/mesh-run.js';
 import { fmt, met } from '../lib/report.js';
-import { summarize, type Summary } from '../lib/stats.js';
+import { summarize } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
-import type { ProxySpec } from '../load/sim-proxy.js';
 import type { Ctx, Scenario, ScenarioOutput } from './context.js';
 import { join } from 'node:path';
 
 const TARGET_P99_MS = 500;
 const TARGET_FLOOR_RATIO = 3;
 const HOT = 10;
-
-/** CPU seconds per event over a window, minus the idle rate measured just before. */
-function perEvent(idle: { cpu: number; at: number }[], span: { cpu: number; at: number }[], events: number): number {
-  const [i0, i1] = idle as [{ cpu: number; at: number }, { cpu: number; at: number }];
-  const [s0, s1] = span as [{ cpu: number; at: number }, { cpu: number; at: number }];
-  const idleRate = (i1.cpu - i0.cpu) / Math.max(1, i1.at - i0.at);
-  return Math.max(0, s1.cpu - s0.cpu - idleRate * (s1.at - s0.at)) / events;
-}
-
-interface FloorResult {
-  readonly pushes: number;
-  readonly streams: number;
-  readonly cpuPerPushMs: number;
-  readonly encodeMs: Summary;
-  readonly writeMs: Summary;
-  /** push start → last subscribed proxy received. */
-  readonly wallMs: Summary;
-  readonly claBytes: number;
-}
-
-async function floor(ctx: Ctx, cla: string, proxies: number, cluster: string, endpoint: string, pushes: number, perWorker: number): Promise<FloorResult> {
-  const server = new FloorServer();
-  const load = new LoadGen();
-  try {
-    const address = await server.listen(cla);
-    const specs: ProxySpec[] = Array.from({ length: proxies }, (_, i) => ({ id: `floor~127.251.0.1~p${i}.ns~ns.svc.cluster.local`, namespace: 'ns', labels: {}, region: 'r1', zone: 'z0', targets: [], edsNames: [cluster] }));
-    await load.start(address, specs, { perWorker, batch: 100, batchGapMs: 20 });
-    const sync = await load.waitSynced(60_000);
-    if (sync.timedOut) throw new Error(`floor: ${sync.synced}/${proxies} proxies synced`);
-    const i0 = procSample(server.pid);
-    await sleep(2000);
-    const i1 = procSample(server.pid);
-    const s0 = procSample(server.pid);
-    const encode: number[] = [];
-    const write: number[] = [];
-    const wall: number[] = [];
-    let streams = 0;
-    for (let k = 0; k < pushes; k++) {
-      const id = 1_000_000 + k;
-      const weight = 5_000_000 + k;
-      await load.expect(id, { cluster, endpoint, present: true, weight });
-      const pushed = await server.push(endpoint, weight);
-      streams = pushed.streams;
-      encode.push(pushed.encodeMs);
-      write.push(pushed.writeMs);
-      await load.waitDone(id, 10_000);
-      const [r] = await load.collect([id]);
-      if (r && r.samples.length > 0) wall.push(Math.max(...r.samples.map((s) => s.recv)) - pushed.startedAt);
-      await sleep(200);
-    }
-    const s1 = procSample(server.pid);
-    const cpuPerPushMs = perEvent([i0, i1], [s0, s1], pushes) * 1000;
-    ctx.log(`  S5 floor: ${streams} streams, CPU ${round(cpuPerPushMs, 2)} ms per push (encode p50 ${round(summarize(encode, 3).p50, 3)} ms, writes p50 ${round(summarize(write).p50)} ms), push → last proxy p50 ${round(summarize(wall).p50)} ms`);
-    return { pushes, streams, cpuPerPushMs, encodeMs: summarize(encode, 3), writeMs: summarize(write, 2), wallMs: summarize(wall), claBytes: Buffer.from(cla, 'base64').length };
-  } finally {
-    await load.stop();
-    await server.stop();
-  }
-}
 
 export const s3: Scenario = {
   ids: ['S3', 'S5'],
@@ -113,13 +51,7 @@ export const s3: Scenario = {
       const i1 = r.cp.sample();
       const metricsBefore = await r.cp.metrics();
       const s0 = r.cp.sample();
-      const issued: Issued[] = [];
-      for (let k = 0; k < changes; k++) {
-        const i = await issueChange(r);
-        issued.push(i);
-        await r.load.waitDone(i.change.id, 10_000);
-        await sleep(200);
-      }
+      const issued = await issueOneByOne(r, changes, 10_000);
       const s1 = r.cp.sample();
       const metricsAfter = await r.cp.metrics();
       const cpuPerChangeMs = perEvent([i0, i1], [s0, s1], changes) * 1000;
@@ -142,7 +74,7 @@ export const s3: Scenario = {
       await stopMesh(r);
       run = undefined;
       if (cla === undefined) throw new Error('S5: no ClusterLoadAssignment captured');
-      const fl = await floor(ctx, cla, proxies, clusterName(shape, 0), `${entryAddress(0)}:${SERVICE_PORT}`, changes, 250);
+      const fl = await floor(ctx.log, cla, proxies, clusterName(shape, 0), `${entryAddress(0)}:${SERVICE_PORT}`, changes, 250);
       const ratio = cpuPerChangeMs / Math.max(1e-6, fl.cpuPerPushMs);
 
       const s3json = { shape, proxies, changes, startMs, syncMs, rssMiB: rss, memoryMiB: memory, convergencePerProxyMs: proxy, convergencePerChangeMs: change, incomplete, cpuPerChangeMs, agreement: agree, perChange: perChangeDetail(outs) };

@@ -25,7 +25,11 @@ export interface ControlPlaneMetrics {
 }
 
 const PUSH_BUCKETS = [0.01, 0.1, 1, 3, 5, 10, 20, 30];
-const CONVERGENCE_BUCKETS = [0.1, 0.5, 1, 3, 5, 10, 20, 30];
+/**
+ * Istio's buckets (0.1, 0.5, 1, 3, 5, 10, 20, 30 s) plus finer ones from 50 ms to 10 s (issue 15:
+ * the bench compares p50/p99 with the harness's, and 0.1-0.5-1 s was too coarse for that).
+ */
+const CONVERGENCE_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 30];
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): ControlPlaneMetrics {
   const registry = new Registry();

@@ -15,9 +15,10 @@ import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { grpcGenerator } from '../../src/xds/generate/grpc-generator.js';
 import { XdsPipeline } from '../../src/xds/generate/pipeline.js';
 import type { ProxyIdentity } from '../../src/model/mesh/proxy-identity.js';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
+import { CLUSTER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
 import { testProxy } from '../support/proxy-identity.js';
+import { viewResources } from '../support/view-resources.js';
 
 const SERVICE = `
 apiVersion: networking.istio.io/v1
@@ -44,22 +45,13 @@ ${serviceAccount ? `  serviceAccount: ${serviceAccount}\n` : ''}  labels: { app:
 
 const PROXY: ProxyIdentity = testProxy({ type: 'proxyless', ip: '127.0.9.1', name: 'p1', namespace: 'a', labels: { app: 'c1' }, certificateProviders: ['default'] });
 
-const TYPES = [LISTENER, ROUTE, CLUSTER, ENDPOINT];
 const CLUSTER_NAME = 'outbound|80||s1.example.com';
 
-function resourcesOf(cache: ResourceCache, view: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const t of TYPES) {
-    const snap = cache.current(view, t.typeUrl);
-    out[t.shortName] = Object.fromEntries([...(snap?.resources ?? [])].map(([n, r]): [string, string] => [n, r.version]).sort(([a], [b]) => (a < b ? -1 : 1)));
-  }
-  return out;
-}
 
 function reference(registry: Registry): Record<string, Record<string, string>> {
   const cache = new ResourceCache();
   const pipeline = new XdsPipeline({ registry, cache, generators: { grpc: grpcGenerator } });
-  return resourcesOf(cache, pipeline.viewOf(PROXY));
+  return viewResources(cache, pipeline.viewOf(PROXY));
 }
 
 /** The clusters the route of s1:80 sends to. */
@@ -87,7 +79,7 @@ test('mixed <-> un-mixed endpoint changes update routes, clusters and endpoints 
     const view = pipeline.viewOf(PROXY);
     const check = async (step: string): Promise<void> => {
       await pipeline.flush();
-      assert.deepEqual(resourcesOf(cache, view), reference(registry), step);
+      assert.deepEqual(viewResources(cache, view), reference(registry), step);
     };
     const set = (...texts: string[]): void => {
       const changed = objectsFrom(...texts);
@@ -99,7 +91,7 @@ test('mixed <-> un-mixed endpoint changes update routes, clusters and endpoints 
       objects = objects.filter((o) => objectKey(o) !== key);
       replaceInputs(inputs, objects);
     };
-    const clusters = () => Object.keys(resourcesOf(cache, view)[CLUSTER.shortName] ?? {});
+    const clusters = () => Object.keys(viewResources(cache, view)[CLUSTER.shortName] ?? {});
 
     await check('one TLS endpoint');
     assert.deepEqual(routeTargets(cache, view), [CLUSTER_NAME]);

@@ -16,10 +16,13 @@ import type { Generator } from './generator.js';
 import { parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
 import type { ServiceMemo } from './service-memo.js';
-import type { ClassState } from './view-classes.js';
+import type { Relevance } from './relevance.js';
+import { classKeyOf, type ClassState } from './view-classes.js';
 import { byKey, type GeneratorKind, type InboundRequest, type ViewContext } from './view.js';
 
 export interface ClassFeedOptions {
+  /** The relevance classes are formed under (Generator.outbound is memoised by it). */
+  readonly relevance: () => Relevance;
   readonly registry: Registry;
   readonly cache: ResourceSink;
   readonly generators: Readonly<Partial<Record<GeneratorKind, Generator>>>;
@@ -36,8 +39,40 @@ export class ClassFeed {
   generation = 0;
   /** Version tokens of the generators' shared parts (unique per feed: a cache is fed by one pipeline). */
   private sharedVersion = 0;
+  /** Generator.outbound results by relevance class key, valid for one policy generation and these winners. */
+  private readonly outboundMemo = new Map<string, { policy: number; winners: ReadonlyMap<string, MergedService>; resources: ResourceSet }>();
+  private policyGeneration = 0;
 
   constructor(private readonly o: ClassFeedOptions) {}
+
+  /** Policies changed: memoised outbound parts are stale. */
+  policyChanged(): void {
+    this.policyGeneration++;
+    this.outboundMemo.clear();
+  }
+
+  /** The class's view-wide resources: the generator's outbound part (memoised) and its own shared part. */
+  private sharedOf(generator: Generator, c: ClassState, ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>): ResourceSet {
+    const out = emptyResourceSet();
+    if (generator.outbound) mergeInto(out, this.outboundOf(generator, c, ctx));
+    if (generator.shared) mergeInto(out, generator.shared(ctx, perService, c.winners));
+    return out;
+  }
+
+  /**
+   * Generator.outbound for this class, shared by every class of the same relevance class (its own
+   * workloads and inbound requests left out) with the very same winners (the same service objects):
+   * any service change makes new objects, so a hit never reads an older registry.
+   */
+  private outboundOf(generator: Generator, c: ClassState, ctx: ViewContext): ResourceSet {
+    const { inboundRequests: _inbound, ...spec } = c.spec;
+    const key = classKeyOf({ ...spec, ownWorkloads: [] }, this.o.relevance(), true);
+    const hit = this.outboundMemo.get(key);
+    if (hit !== undefined && hit.policy === this.policyGeneration && sameWinners(hit.winners, c.winners)) return hit.resources;
+    const resources = (generator.outbound as NonNullable<Generator['outbound']>)(ctx, c.winners);
+    this.outboundMemo.set(key, { policy: this.policyGeneration, winners: new Map(c.winners), resources });
+    return resources;
+  }
 
   /** Regenerates one class from `sources`; returns how many services were rebuilt. */
   generateFull(c: ClassState, sources: ViewSources): number {
@@ -58,9 +93,8 @@ export class ClassFeed {
       perService.set(service.key, resources);
       sets.add(resources, token);
     }
-    if (generator.shared) {
-      const shared = emptyResourceSet();
-      mergeInto(shared, generator.shared(ctx, perService, c.winners));
+    if (generator.shared || generator.outbound) {
+      const shared = this.sharedOf(generator, c, ctx, perService);
       sets.add(shared, this.nextSharedVersion());
       c.sharedOwned = shared;
     }
@@ -107,9 +141,8 @@ export class ClassFeed {
   /** Rebuilds the generator's shared part of one class alone (it must not read the services) and hands the cache the differences. */
   generateShared(c: ClassState, sources: ViewSources): void {
     const generator = this.o.generators[c.spec.kind];
-    if (!generator?.shared) return;
-    const next = emptyResourceSet();
-    mergeInto(next, generator.shared(this.context(c, sources), new Map(), c.winners));
+    if (!generator || (!generator.shared && !generator.outbound)) return;
+    const next = this.sharedOf(generator, c, this.context(c, sources), new Map());
     const before = c.sharedOwned ?? emptyResourceSet();
     c.sharedOwned = next;
     // The cache compares encoded contents: unchanged resources are not pushed again.
@@ -168,6 +201,12 @@ export class ClassFeed {
       .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
     return winningService(candidates, client.namespace);
   }
+}
+
+function sameWinners(a: ReadonlyMap<string, MergedService>, b: ReadonlyMap<string, MergedService>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [host, s] of b) if (a.get(host) !== s) return false;
+  return true;
 }
 
 type MessageOf<K extends Kind> = ResourceSet[K] extends Map<string, infer M> ? M : never;

@@ -33,6 +33,7 @@ import type { ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { ClassFeed } from './class-feed.js';
 import { NameTables } from './name-tables.js';
+import { HostDefinitions, sharedPartStale } from './host-definitions.js';
 import type { Generator } from './generator.js';
 import { ProxyViews } from './proxy-views.js';
 import { deriveRelevance, type Relevance, type RelevanceCollections } from './relevance.js';
@@ -62,6 +63,11 @@ export interface PipelineOptions {
 
 type Change = 'services' | 'policy' | 'workloads';
 
+/** Whether the generator's view-wide part reads the services (Envoy; the proxyless one does not). */
+function sharedReadsServices(generator: Generator | undefined): boolean {
+  return generator?.outbound !== undefined || (generator?.shared !== undefined && generator.sharedAcrossViews !== true);
+}
+
 export class XdsPipeline {
   private readonly derived: RelevanceCollections;
   /** The relevance of the last push (read lazily before the first): views are classified by it. */
@@ -72,6 +78,7 @@ export class XdsPipeline {
   readonly nameTables: NameTables;
   private readonly classes: ViewClasses;
   private readonly views: ProxyViews;
+  private readonly hostDefinitions: HostDefinitions;
   private dirtyHosts = new Set<string>();
   private dirtyWorkloads = new Set<string>();
   private readonly debouncer: Debouncer<Change>;
@@ -82,12 +89,14 @@ export class XdsPipeline {
     const relevance = (): Relevance => this.currentRelevance();
     const sharesAcrossViews = (kind: GeneratorKind): boolean => o.generators[kind]?.sharedAcrossViews === true;
     const workloadsByAddress = o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
+    this.hostDefinitions = new HostDefinitions((host) => o.registry.servicesByHost.lookup(host));
     this.memo = new ServiceMemo({ relevance, facts: this.derived.facts });
-    this.feed = new ClassFeed({ registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
+    this.feed = new ClassFeed({ relevance, registry: o.registry, cache: o.cache, generators: o.generators, memo: this.memo, workloadsByAddress });
     this.nameTables = new NameTables({ registry: o.registry, cache: o.cache });
     this.classes = new ViewClasses({
       sharesAcrossViews,
       created: (c, sources) => {
+        if (sharedReadsServices(o.generators[c.spec.kind])) this.hostDefinitions.seed(sources.services);
         this.feed.generateFull(c, sources);
         this.nameTables.build(c, sources);
       },
@@ -171,7 +180,10 @@ export class XdsPipeline {
     const started = performance.now();
     const generation = ++this.feed.generation;
     const policy = batch.includes('policy');
-    if (policy) this.memo.policyChanged();
+    if (policy) {
+      this.memo.policyChanged();
+      this.feed.policyChanged();
+    }
     const hosts = this.dirtyHosts;
     const workloads = this.dirtyWorkloads;
     this.dirtyHosts = new Set();
@@ -182,22 +194,23 @@ export class XdsPipeline {
     const before = this.relevance;
     const rel = (this.relevance = this.derived.relevance.value());
     if (before !== undefined && before.signature !== rel.signature) this.views.reclassify(rel, sources);
+    const hostChanges = this.hostDefinitions.changes(hosts);
     for (const c of this.classes.values()) {
       this.nameTables.refresh(c, sources, hosts);
       if (c.generated === generation) continue;
       const generator = this.o.generators[c.spec.kind];
-      // Shared resources are rebuilt on every push, for views that share classes only when they
-      // have any (a proxyless server's inbound listeners).
-      // Generators whose shared part reads the services (Envoy) regenerate in full; the proxyless
-      // shared part (a server's inbound listeners) reads only the workloads and policies, so it is
-      // rebuilt alone, next to the usual per-host increments.
-      const sharedReadsServices = generator?.shared !== undefined && generator.sharedAcrossViews !== true;
-      const sharedAlone = generator?.shared !== undefined && !sharedReadsServices && (c.spec.inboundRequests?.length ?? 0) > 0;
-      const full = policy || sharedReadsServices || c.spec.ownWorkloads.some((k) => workloads.has(k));
+      // Shared resources are rebuilt only when what they read changed. The Envoy shared part
+      // (outbound listeners and routes, own inbound listeners) reads the services' definitions and
+      // which workloads back them (host-definitions.ts): rebuilt when those changed, next to the
+      // per-host increments. The proxyless shared part (a server's inbound listeners) reads only the
+      // workloads and policies: rebuilt alone for views that have one.
+      const readsServices = sharedReadsServices(generator);
+      const sharedAlone = generator?.shared !== undefined && !readsServices && (c.spec.inboundRequests?.length ?? 0) > 0;
+      const full = policy || c.spec.ownWorkloads.some((k) => workloads.has(k));
       if (full) regenerated += this.feed.generateFull(c, sources);
       else {
         if (hosts.size > 0) regenerated += this.feed.generateHosts(c, sources, hosts);
-        if (sharedAlone) this.feed.generateShared(c, sources);
+        if (sharedAlone || (readsServices && hosts.size > 0 && sharedPartStale(hostChanges, c.spec.ownWorkloads))) this.feed.generateShared(c, sources);
       }
     }
     const done = performance.now();

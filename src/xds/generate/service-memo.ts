@@ -94,7 +94,7 @@ export class ServiceMemo {
    */
   private memoKey(gen: Generator, ctx: ViewContext, classKey: string, service: MergedService, mesh: MeshSettings): string {
     const rel = this.o.relevance();
-    if (!gen.sharedAcrossViews) return classKey;
+    if (gen.sharedAcrossViews !== true && gen.perServiceAcrossViews !== true) return classKey;
     const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
     if (ruled || this.o.facts.get(factKey('traffic-distribution', service.key)) !== undefined) return classKey;
     const { spec } = ctx;

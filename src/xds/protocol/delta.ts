@@ -1,6 +1,4 @@
-import { create } from '@bufbuild/protobuf';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { DeltaDiscoveryResponseSchema, ResourceSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { TypeSnapshot } from '../cache/resource-cache.js';
 import type { EncodedResource } from '../types/encoded-resource.js';
 import { anySize, fieldSize, stringFieldSize } from '../types/encoded-resource.js';
@@ -17,10 +15,11 @@ import {
   type SessionOptions,
   type TypeStatus,
   responseHeaderSize,
-  splitIntoResponses,
   toStatus,
 } from './common.js';
-import { covers, deltaSubscription, diffSubscription, selectResources, WILDCARD, type Subscription } from './subscription.js';
+import { deltaResponse, splitShared } from './shared-encoding.js';
+import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
+import { covers, deltaSubscription, diffSubscription, WILDCARD, type Subscription } from './subscription.js';
 
 /** The fields of a DeltaDiscoveryRequest the protocol reads. */
 export type DeltaRequest = Pick<
@@ -54,6 +53,11 @@ interface TypeState {
    * NACKed content included), or null once it was told the resource does not exist.
    */
   known: Map<string, string | null>;
+  /**
+   * Set when the client has exactly this selection (shared by the streams of a view,
+   * shared-state.ts): `known` is then empty and stands for these resources' versions.
+   */
+  knownShared: ReadonlyMap<string, EncodedResource> | undefined;
   /** Responses not yet ACKed or NACKed: nonce → system version. */
   outstanding: Map<string, string>;
   seenVersion: string | undefined;
@@ -94,9 +98,10 @@ export class DeltaSession {
     const unsubscribe = req.resourceNamesUnsubscribe;
     const st = this.#types.get(typeUrl);
     if (st === undefined) {
-      const subscription = deltaSubscription(undefined, subscribe, unsubscribe, type.legacyWildcard);
+      const subscription = internSubscription(deltaSubscription(undefined, subscribe, unsubscribe, type.legacyWildcard));
       this.#types.set(typeUrl, {
         subscription,
+        knownShared: undefined,
         mustSend: new Set(subscribe.filter((n) => n !== WILDCARD)),
         firstAnswer: true,
         known: new Map(Object.entries(req.initialResourceVersions)),
@@ -126,8 +131,10 @@ export class DeltaSession {
       }
     }
 
-    const subscription = deltaSubscription(st.subscription, subscribe, unsubscribe, type.legacyWildcard);
+    const requested = deltaSubscription(st.subscription, subscribe, unsubscribe, type.legacyWildcard);
+    const subscription = requested === st.subscription ? requested : internSubscription(requested);
     const change = diffSubscription(st.subscription, subscription);
+    if (unsubscribe.length > 0 || change.wildcardRemoved) materializeKnown(st);
     st.subscription = subscription;
     for (const name of subscribe) if (name !== WILDCARD) st.mustSend.add(name);
     for (const name of unsubscribe) {
@@ -170,12 +177,25 @@ export class DeltaSession {
     const st = this.#types.get(type.typeUrl);
     if (st === undefined || snapshot === undefined) return EMPTY;
     st.seenVersion = snapshot.version;
-    const desired = selectResources(st.subscription, snapshot.resources);
-    const toSend = [...desired.values()].filter((r) => st.mustSend.has(r.name) || st.known.get(r.name) !== r.version);
+    const selection = selectShared(st.subscription, snapshot.resources);
+    const desired = selection.resources;
+    let toSend: readonly EncodedResource[];
     const removed = new Set<string>();
-    for (const [name, version] of st.known) if (version !== null && !desired.has(name)) removed.add(name);
-    for (const name of st.subscription.names) if (!desired.has(name) && st.known.get(name) !== null) removed.add(name);
-    for (const name of st.mustSend) if (!desired.has(name)) removed.add(name);
+    if (st.knownShared !== undefined && st.mustSend.size === 0 && !st.firstAnswer) {
+      // The common push: the difference between two shared selections, computed once per view.
+      const diff = diffSelections(st.knownShared, desired);
+      toSend = diff.changed;
+      for (const name of diff.dropped) removed.add(name);
+      for (const name of selection.missing) removed.add(name);
+      // Removals are recorded name by name (null for names still subscribed): on the stream's own copy.
+      if (removed.size > 0) materializeKnown(st);
+    } else {
+      materializeKnown(st);
+      toSend = selection.list.filter((r) => st.mustSend.has(r.name) || st.known.get(r.name) !== r.version);
+      for (const [name, version] of st.known) if (version !== null && !desired.has(name)) removed.add(name);
+      for (const name of selection.missing) if (st.known.get(name) !== null) removed.add(name);
+      for (const name of st.mustSend) if (!desired.has(name)) removed.add(name);
+    }
     const removedList = [...removed].sort();
     const first = st.firstAnswer;
     st.mustSend = new Set();
@@ -184,7 +204,7 @@ export class DeltaSession {
 
     const removedSize = removedList.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
     const header = responseHeaderSize(snapshot.version, type.typeUrl);
-    const { chunks, problems } = splitIntoResponses(type, toSend, deltaEntrySize, this.#max, header, removedSize);
+    const { chunks, problems } = splitShared(type, toSend, deltaEntrySize, this.#max, header, removedSize);
     if (chunks.length === 0) {
       if (removedList.length === 0 && !(first && problems.length === 0)) return { responses: [], problems };
       chunks.push([]);
@@ -194,14 +214,8 @@ export class DeltaSession {
     chunks.forEach((chunk, i) => {
       const nonce = this.#mintNonce();
       const removedHere = i === 0 ? removedList : [];
-      const message = create(DeltaDiscoveryResponseSchema, {
-        systemVersionInfo: snapshot.version,
-        typeUrl: type.typeUrl,
-        nonce,
-        resources: chunk.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
-        removedResources: removedHere,
-      });
-      for (const r of chunk) st.known.set(r.name, r.version);
+      const message = deltaResponse(snapshot.version, type.typeUrl, nonce, chunk, removedHere);
+      if (st.knownShared === undefined) for (const r of chunk) st.known.set(r.name, r.version);
       st.outstanding.set(nonce, snapshot.version);
       const bytes =
         header - NONCE_RESERVE + stringFieldSize(nonce) +
@@ -213,6 +227,11 @@ export class DeltaSession {
     for (const name of removedList) {
       if (st.subscription.names.has(name)) st.known.set(name, null);
       else st.known.delete(name);
+    }
+    // The client now has every resource of the selection and nothing else: share it.
+    if (problems.length === 0 && removedList.length === 0 && knowsExactly(st, desired)) {
+      st.known = new Map();
+      st.knownShared = desired;
     }
     return { responses, problems };
   }
@@ -243,6 +262,21 @@ export class DeltaSession {
 }
 
 const EMPTY: DeltaAnswer = Object.freeze({ responses: [], problems: [] });
+
+/** Turns a shared `known` into the stream's own copy (before changing it name by name). */
+function materializeKnown(st: TypeState): void {
+  if (st.knownShared === undefined) return;
+  st.known = versionsOf(st.knownShared);
+  st.knownShared = undefined;
+}
+
+/** Whether what the client has is exactly `desired` (shared: yes when it was already). */
+function knowsExactly(st: TypeState, desired: ReadonlyMap<string, EncodedResource>): boolean {
+  if (st.knownShared !== undefined) return true;
+  if (st.known.size !== desired.size) return false;
+  for (const [name, r] of desired) if (st.known.get(name) !== r.version) return false;
+  return true;
+}
 
 /** Bytes one `Resource` entry adds to a DeltaDiscoveryResponse. */
 function deltaEntrySize(r: EncodedResource): number {

@@ -1,6 +1,4 @@
-import { create } from '@bufbuild/protobuf';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { DiscoveryResponseSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { TypeSnapshot } from '../cache/resource-cache.js';
 import type { EncodedResource } from '../types/encoded-resource.js';
 import { stringFieldSize } from '../types/encoded-resource.js';
@@ -17,10 +15,11 @@ import {
   type SessionOptions,
   type TypeStatus,
   responseHeaderSize,
-  splitIntoResponses,
   toStatus,
 } from './common.js';
-import { diffSubscription, isEmptyChange, selectResources, sotwSubscription, type Subscription } from './subscription.js';
+import { sotwResponse, splitShared } from './shared-encoding.js';
+import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
+import { diffSubscription, isEmptyChange, sotwSubscription, type Subscription } from './subscription.js';
 
 /** The fields of a DiscoveryRequest the protocol reads. */
 export type SotwRequest = Pick<DiscoveryRequest, 'typeUrl' | 'versionInfo' | 'resourceNames' | 'responseNonce' | 'errorDetail'>;
@@ -47,6 +46,11 @@ interface TypeState {
   mustSend: Set<string> | 'all';
   /** Content version of every resource offered to the client (for full-state types: the last set). */
   sent: Map<string, string>;
+  /**
+   * Set when the client was offered exactly this selection (shared by the streams of a view,
+   * shared-state.ts): `sent` is then empty and stands for these resources' versions.
+   */
+  sentShared: ReadonlyMap<string, EncodedResource> | undefined;
   /** The latest push: every chunk's nonce is current; the push is ACKed when all chunks are. */
   group: { version: string; nonces: Set<string>; unacked: Set<string> } | undefined;
   seenVersion: string | undefined;
@@ -86,7 +90,7 @@ export class SotwSession {
     const typeUrl = type.typeUrl;
     const st = this.#types.get(typeUrl);
     if (st === undefined || req.responseNonce === '') {
-      const subscription = sotwSubscription(st?.subscription, req.resourceNames, type.legacyWildcard);
+      const subscription = internSubscription(sotwSubscription(st?.subscription, req.resourceNames, type.legacyWildcard));
       const change = diffSubscription(st?.subscription, subscription);
       if (st === undefined) this.#types.set(typeUrl, newTypeState(subscription));
       else {
@@ -122,7 +126,8 @@ export class SotwSession {
       }
     }
 
-    const subscription = sotwSubscription(st.subscription, req.resourceNames, type.legacyWildcard);
+    const requested = sotwSubscription(st.subscription, req.resourceNames, type.legacyWildcard);
+    const subscription = requested === st.subscription ? requested : internSubscription(requested);
     const change = diffSubscription(st.subscription, subscription);
     st.subscription = subscription;
     let kind: RequestKind = nack !== undefined ? 'nack' : 'ack';
@@ -152,17 +157,33 @@ export class SotwSession {
   answer(type: XdsResourceType, snapshot: TypeSnapshot | undefined): SotwAnswer {
     const st = this.#types.get(type.typeUrl);
     if (st === undefined || snapshot === undefined) return EMPTY_ANSWER;
-    const desired = selectResources(st.subscription, snapshot.resources);
+    const selection = selectShared(st.subscription, snapshot.resources);
+    const desired = selection.resources;
     const forced = st.mustSend === 'all' || st.mustSend.size > 0;
     st.seenVersion = snapshot.version;
 
-    let toSend: EncodedResource[];
+    // Whether, once `toSend` is sent, the client has exactly `desired` (then shared, not copied).
+    let sendsSelection: boolean;
+    let toSend: readonly EncodedResource[];
     if (type.fullState) {
-      if (!forced && sameVersions(desired, st.sent)) return EMPTY_ANSWER;
-      toSend = [...desired.values()];
+      if (!forced && sameAsSent(st, desired)) return EMPTY_ANSWER;
+      toSend = selection.list;
+      sendsSelection = true;
     } else {
       const must = st.mustSend;
-      toSend = [...desired.values()].filter((r) => must === 'all' || must.has(r.name) || st.sent.get(r.name) !== r.version);
+      if (st.sentShared !== undefined && must !== 'all' && must.size === 0) {
+        // The common push: the difference between two shared selections, computed once per view.
+        const diff = diffSelections(st.sentShared, desired);
+        toSend = diff.changed;
+        sendsSelection = diff.dropped.length === 0;
+      } else if (must === 'all' && st.sentShared === undefined && st.sent.size === 0) {
+        toSend = selection.list;
+        sendsSelection = true;
+      } else {
+        materializeSent(st);
+        toSend = selection.list.filter((r) => must === 'all' || must.has(r.name) || st.sent.get(r.name) !== r.version);
+        sendsSelection = false;
+      }
       if (toSend.length === 0 && must !== 'all') {
         st.mustSend = new Set();
         return EMPTY_ANSWER;
@@ -174,7 +195,7 @@ export class SotwSession {
     const header = responseHeaderSize(snapshot.version, type.typeUrl);
     const budget = this.#max - header;
     let problems: Problem[] = [];
-    let chunks: EncodedResource[][];
+    let chunks: (readonly EncodedResource[])[];
     if (type.fullState) {
       const total = toSend.reduce((sum, r) => sum + r.sotwSize, 0);
       if (total > budget) {
@@ -185,7 +206,7 @@ export class SotwSession {
       }
       chunks = [toSend];
     } else {
-      const split = splitIntoResponses(type, toSend, (r) => r.sotwSize, this.#max, header);
+      const split = splitShared(type, toSend, sotwSize, this.#max, header);
       problems = split.problems;
       chunks = split.chunks;
       if (chunks.length === 0) {
@@ -195,19 +216,21 @@ export class SotwSession {
       }
     }
 
-    if (type.fullState) st.sent = new Map();
+    if (sendsSelection && problems.length === 0) {
+      st.sent = new Map();
+      st.sentShared = desired;
+    } else {
+      materializeSent(st);
+      if (type.fullState) st.sent = new Map();
+    }
+    const recordSent = st.sentShared === undefined;
     const responses: OutgoingSotw[] = [];
     const nonces = new Set<string>();
     for (const chunk of chunks) {
       const nonce = this.#mintNonce();
       nonces.add(nonce);
-      const message = create(DiscoveryResponseSchema, {
-        versionInfo: snapshot.version,
-        typeUrl: type.typeUrl,
-        nonce,
-        resources: chunk.map((r) => r.any),
-      });
-      for (const r of chunk) st.sent.set(r.name, r.version);
+      const message = sotwResponse(snapshot.version, type.typeUrl, nonce, chunk);
+      if (recordSent) for (const r of chunk) st.sent.set(r.name, r.version);
       const bytes = header - NONCE_RESERVE + stringFieldSize(nonce) + chunk.reduce((sum, r) => sum + r.sotwSize, 0);
       responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), bytes });
     }
@@ -245,6 +268,8 @@ export class SotwSession {
   }
 }
 
+const sotwSize = (r: EncodedResource): number => r.sotwSize;
+
 const EMPTY_ANSWER: SotwAnswer = Object.freeze({ responses: [], problems: [] });
 
 function newTypeState(subscription: Subscription): TypeState {
@@ -252,6 +277,7 @@ function newTypeState(subscription: Subscription): TypeState {
     subscription,
     mustSend: 'all',
     sent: new Map(),
+    sentShared: undefined,
     group: undefined,
     seenVersion: undefined,
     lastSent: undefined,
@@ -264,7 +290,23 @@ function newTypeState(subscription: Subscription): TypeState {
 /** Forget what was sent for names no longer subscribed, so subscribing again sends them again. */
 function pruneSent(st: TypeState): void {
   if (st.subscription.wildcard) return;
+  materializeSent(st);
   for (const name of [...st.sent.keys()]) if (!st.subscription.names.has(name)) st.sent.delete(name);
+}
+
+/** Whether the client was offered exactly `desired` (same names, same contents). */
+function sameAsSent(st: TypeState, desired: ReadonlyMap<string, EncodedResource>): boolean {
+  if (st.sentShared === undefined) return sameVersions(desired, st.sent);
+  if (st.sentShared === desired) return true;
+  const diff = diffSelections(st.sentShared, desired);
+  return diff.changed.length === 0 && diff.dropped.length === 0;
+}
+
+/** Turns a shared `sent` into the stream's own copy (before changing it name by name). */
+function materializeSent(st: TypeState): void {
+  if (st.sentShared === undefined) return;
+  st.sent = versionsOf(st.sentShared);
+  st.sentShared = undefined;
 }
 
 function sameVersions(desired: ReadonlyMap<string, EncodedResource>, sent: ReadonlyMap<string, string>): boolean {

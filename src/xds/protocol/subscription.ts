@@ -33,11 +33,26 @@ export const NO_CHANGE: SubscriptionChange = Object.freeze({ added: [], removed:
 export function sotwSubscription(previous: Subscription | undefined, names: readonly string[], legacyWildcard: boolean): Subscription {
   if (names.length === 0) {
     const legacy = previous === undefined || !previous.explicit;
-    return { wildcard: legacy && legacyWildcard, names: new Set(), explicit: !legacy };
+    const wildcard = legacy && legacyWildcard;
+    // An ACK repeats the subscription: the same object (no copy per request; see shared-state.ts).
+    if (previous !== undefined && previous.names.size === 0 && previous.wildcard === wildcard && previous.explicit === !legacy) return previous;
+    return { wildcard, names: new Set(), explicit: !legacy };
   }
+  if (previous !== undefined && sameList(requestedNames.get(previous), names)) return previous;
   const set = new Set(names);
   const wildcard = set.delete(WILDCARD);
-  return { wildcard, names: set, explicit: true };
+  const sub: Subscription = { wildcard, names: set, explicit: true };
+  requestedNames.set(sub, names);
+  return sub;
+}
+
+/** The request list a SotW subscription was made from: a request repeating it exactly changes nothing. */
+const requestedNames = new WeakMap<Subscription, readonly string[]>();
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -51,6 +66,8 @@ export function deltaSubscription(
   unsubscribe: readonly string[],
   legacyWildcard: boolean,
 ): Subscription {
+  // An ACK (nothing subscribed or unsubscribed) keeps the very object: no copy of the names per request.
+  if (previous !== undefined && subscribe.length === 0 && unsubscribe.length === 0) return previous;
   const names = new Set(previous?.names ?? []);
   let wildcard = previous?.wildcard ?? (legacyWildcard && subscribe.length === 0 && unsubscribe.length === 0);
   for (const name of subscribe) {
@@ -65,6 +82,7 @@ export function deltaSubscription(
 }
 
 export function diffSubscription(before: Subscription | undefined, after: Subscription): SubscriptionChange {
+  if (before === after) return NO_CHANGE;
   const added = [...after.names].filter((n) => before === undefined || !before.names.has(n)).sort();
   const removed = before === undefined ? [] : [...before.names].filter((n) => !after.names.has(n)).sort();
   const wildcardAdded = after.wildcard && !(before?.wildcard ?? false);

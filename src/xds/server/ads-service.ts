@@ -10,6 +10,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { encodeDeltaResponse, encodeSotwResponse } from '../protocol/shared-encoding.js';
 
 /**
  * `envoy.service.discovery.v3.AggregatedDiscoveryService`, written by hand for @grpc/grpc-js with
@@ -22,6 +23,7 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
   method: string,
   req: Req,
   res: Res,
+  serializeResponse: (m: MessageShape<Res>) => Buffer = (m) => Buffer.from(toBinary(res, m)),
 ): MethodDefinition<MessageShape<Req>, MessageShape<Res>> {
   return {
     path: `/${ADS_SERVICE_NAME}/${method}`,
@@ -29,7 +31,7 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
     responseStream: true,
     requestSerialize: (m) => Buffer.from(toBinary(req, m)),
     requestDeserialize: (b) => fromBinary(req, b),
-    responseSerialize: (m) => Buffer.from(toBinary(res, m)),
+    responseSerialize: serializeResponse,
     responseDeserialize: (b) => fromBinary(res, b),
     originalName: method.charAt(0).toLowerCase() + method.slice(1),
   };
@@ -41,6 +43,7 @@ export interface AdsServiceDefinition extends ServiceDefinition {
 }
 
 export const adsServiceDefinition: AdsServiceDefinition = {
-  StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema),
-  DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema),
+  // Responses whose resource list streams share are encoded once (shared-encoding.ts).
+  StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema, encodeSotwResponse),
+  DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, encodeDeltaResponse),
 };

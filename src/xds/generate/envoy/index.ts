@@ -58,11 +58,16 @@ export const envoyGenerator: Generator = {
     return out;
   },
 
-  shared(ctx, _perService, servicesByHost) {
+  outbound(ctx, servicesByHost) {
     const out = outboundListenersAndRoutes(ctx, servicesByHost);
     out.clusters.set(PASSTHROUGH_CLUSTER, passthroughCluster());
     out.clusters.set(BLACKHOLE_CLUSTER, blackHoleCluster());
     out.clusters.set(INBOUND_PASSTHROUGH_CLUSTER, inboundPassthroughCluster());
+    return out;
+  },
+
+  shared(ctx) {
+    const out = emptyResourceSet();
     mergeInto(
       out,
       inboundResources(ctx.sources.services, ctx.ownWorkloads, {
@@ -74,4 +79,7 @@ export const envoyGenerator: Generator = {
     );
     return out;
   },
+  // forService reads the client only through clustersForService (bench S6: one build and one
+  // encoding of each cluster and ClusterLoadAssignment for all sidecars instead of one per sidecar).
+  perServiceAcrossViews: true,
 };
