@@ -370,6 +370,9 @@ describe('the dashboard in chromium, against a real serve with a VM agent, a pod
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/services\/demo\/[^/]+$/);
     await page.keyboard.press('1');
+    // The services view renders its filter after the route changes: press `/` once it is there.
+    await page.waitForURL(/#\/services$/);
+    await page.locator('[aria-label="Filter services"]').waitFor();
     await page.keyboard.press('/');
     assert.equal(await page.evaluate<unknown>("document.activeElement?.getAttribute('aria-label')"), 'Filter services');
 
