@@ -144,7 +144,7 @@ export const s6: Scenario = {
             fmt(end.cpu, 1),
             `${fmt(end.hwmMiB)} MiB`,
             `${fmt(change.p50)} / ${fmt(change.p99)} ms`,
-            floorValid ? `${fmt(single.cpuPerChangeMs, 1)} / ${fmt(fl.cpuPerPushMs, 1)} ms = ${fmt(ratio, 2)}` : `${fmt(single.cpuPerChangeMs, 1)} ms / floor invalid (pushes lost under load)`,
+            floorValid ? `${fmt(single.cpuPerChangeMs, 1)} / ${fmt(fl.cpuPerPushMs, 1)} ms = ${fmt(ratio, 2)}` : `${fmt(single.cpuPerChangeMs, 1)} ms / floor invalid (its pushes did not reach the proxies)`,
             `${incomplete} / ${affected.length}; unsynced ${proxies - r.synced}`,
             '≤ 512 MiB, ≤ 1 core, p99 ≤ 500 ms, connect ≤ 10 s, floor ratio ≤ 2',
             ctx.quick ? `(quick: 1/10 scale) ${met(ok)}` : met(ok),
