@@ -154,7 +154,9 @@ function workloadEntryHealthReason(we: WorkloadEntry): string {
   const gate = healthGate(we);
   if (!gate.selectable) return gate.detail;
   const c = (we.status?.conditions ?? []).find((x) => x.type === 'Healthy');
-  return `Healthy condition ${c?.status ?? ''}${c?.lastProbeTime ? ` (probed ${c.lastProbeTime})` : ''}`;
+  // Past the gate the condition is True. E-ATTR-7: a WorkloadEntry carries no health status in EDS,
+  // so the healthy entry is sent as UNKNOWN: say so, or the UNKNOWN next to "True" reads as a contradiction.
+  return `Healthy condition ${c?.status ?? ''}${c?.lastProbeTime ? ` (probed ${c.lastProbeTime})` : ''}: healthy, sent to proxies as UNKNOWN as every WorkloadEntry is (E-ATTR-7), which Envoy treats as healthy`;
 }
 
 function podHealthReason(pod: Pod): string {
