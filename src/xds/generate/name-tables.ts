@@ -19,9 +19,14 @@ import type { ResourceSink } from '../cache/resource-cache.js';
 import { NAME_TABLE } from '../types/resource-types.js';
 import type { ClassState } from './view-classes.js';
 
-interface TableState {
+/** One client's table, shared by every class of that client (namespace, network): computed once per push. */
+interface ClientTable {
+  readonly proxy: NameTableProxy;
   mesh: MeshSettings;
   table: ReadonlyMap<string, NameTableEntry>;
+  /** The table as a cache resource: one message and version for all of the client's classes. */
+  resource: { readonly version: string; readonly message: NameTable };
+  readonly classes: Set<string>;
 }
 
 export interface NameTablesOptions {
@@ -40,7 +45,9 @@ export function nameTableMessage(table: ReadonlyMap<string, NameTableEntry>): Na
 
 export class NameTables {
   readonly #o: NameTablesOptions;
-  readonly #byClass = new Map<string, TableState>();
+  /** Tables by client key (`namespace|network`): what a table depends on besides the services. */
+  readonly #byClient = new Map<string, ClientTable>();
+  readonly #clientOfClass = new Map<string, string>();
   #version = 0;
   /** Host entries computed so far (a full build counts every host of the mesh). */
   hostsComputed = 0;
@@ -51,49 +58,76 @@ export class NameTables {
 
   /** The class's table as last handed to the cache (undefined: not an Envoy class, or not built). */
   tableOf(classKey: string): ReadonlyMap<string, NameTableEntry> | undefined {
-    return this.#byClass.get(classKey)?.table;
+    const client = this.#clientOfClass.get(classKey);
+    return client === undefined ? undefined : this.#byClient.get(client)?.table;
   }
 
-  /** Builds a class's table from every service (a new class). */
+  /** A new class: its client's table (built from every service when the client has none yet). */
   build(c: ClassState, sources: ViewSources): void {
     if (c.spec.kind !== 'envoy') return;
-    const services = sources.services;
-    this.hostsComputed += services.length;
-    const table = buildNameTable(services, proxyOf(c), sources.mesh);
-    this.#byClass.set(c.key, { mesh: sources.mesh, table });
-    this.#publish(c.key, table);
-  }
-
-  /** After a push that changed `hosts`: recomputes their entries and hands the cache the table if it changed. */
-  refresh(c: ClassState, sources: ViewSources, hosts: ReadonlySet<string>): void {
-    if (c.spec.kind !== 'envoy') return;
-    const state = this.#byClass.get(c.key);
-    if (state === undefined || state.mesh !== sources.mesh) {
-      this.build(c, sources);
-      return;
-    }
     const proxy = proxyOf(c);
-    let next: Map<string, NameTableEntry> | undefined;
-    for (const host of hosts) {
-      this.hostsComputed++;
-      const entry = nameTableEntry(this.#o.registry.servicesByHost.lookup(host), proxy, sources.mesh);
-      if (sameNameTableEntry(entry, state.table.get(host))) continue;
-      next ??= new Map(state.table);
-      if (entry === undefined) next.delete(host);
-      else next.set(host, entry);
-    }
-    if (next === undefined) return;
-    state.table = sortNameTable(next);
-    this.#publish(c.key, state.table);
+    const key = `${proxy.namespace}|${proxy.network}`;
+    let state = this.#byClient.get(key);
+    if (state === undefined) {
+      this.hostsComputed += sources.services.length;
+      const table = buildNameTable(sources.services, proxy, sources.mesh);
+      state = { proxy, mesh: sources.mesh, table, resource: this.#resource(table), classes: new Set() };
+      this.#byClient.set(key, state);
+    } else if (state.mesh !== sources.mesh) this.#update(state, sources, undefined);
+    state.classes.add(c.key);
+    this.#clientOfClass.set(c.key, key);
+    this.#o.cache.setResources(c.key, NAME_TABLE, new Map([['', state.resource]]));
   }
 
-  /** The class was dropped (the cache forgets its resources itself). */
+  /**
+   * After a push that changed `hosts`: recomputes those entries once per client (every entry when
+   * the mesh settings changed) and hands the cache the table of each client whose table changed.
+   */
+  refresh(sources: ViewSources, hosts: ReadonlySet<string>): void {
+    for (const state of this.#byClient.values()) this.#update(state, sources, hosts);
+  }
+
+  /** The class was dropped (the cache forgets its resources itself); a client without classes goes. */
   forget(classKey: string): void {
-    this.#byClass.delete(classKey);
+    const client = this.#clientOfClass.get(classKey);
+    if (client === undefined) return;
+    this.#clientOfClass.delete(classKey);
+    const state = this.#byClient.get(client);
+    state?.classes.delete(classKey);
+    if (state?.classes.size === 0) this.#byClient.delete(client);
   }
 
-  #publish(classKey: string, table: ReadonlyMap<string, NameTableEntry>): void {
-    this.#o.cache.setResources(classKey, NAME_TABLE, new Map([['', { version: `nds.${++this.#version}`, message: nameTableMessage(table) }]]));
+  #fullBuild(state: ClientTable, sources: ViewSources): void {
+    this.hostsComputed += sources.services.length;
+    state.mesh = sources.mesh;
+    state.table = buildNameTable(sources.services, state.proxy, sources.mesh);
+    state.resource = this.#resource(state.table);
+  }
+
+  /** Recomputes `hosts` (undefined or a new mesh: everything) and publishes the table to the client's classes if it changed. */
+  #update(state: ClientTable, sources: ViewSources, hosts: ReadonlySet<string> | undefined): void {
+    const before = state.table;
+    if (hosts === undefined || state.mesh !== sources.mesh) this.#fullBuild(state, sources);
+    else {
+      let next: Map<string, NameTableEntry> | undefined;
+      for (const host of hosts) {
+        this.hostsComputed++;
+        const entry = nameTableEntry(this.#o.registry.servicesByHost.lookup(host), state.proxy, sources.mesh);
+        if (sameNameTableEntry(entry, state.table.get(host))) continue;
+        next ??= new Map(state.table);
+        if (entry === undefined) next.delete(host);
+        else next.set(host, entry);
+      }
+      if (next === undefined) return;
+      state.table = sortNameTable(next);
+      state.resource = this.#resource(state.table);
+    }
+    if (state.table === before) return;
+    for (const classKey of state.classes) this.#o.cache.setResources(classKey, NAME_TABLE, new Map([['', state.resource]]));
+  }
+
+  #resource(table: ReadonlyMap<string, NameTableEntry>): ClientTable['resource'] {
+    return { version: `nds.${++this.#version}`, message: nameTableMessage(table) };
   }
 }
 

@@ -195,8 +195,8 @@ export class XdsPipeline {
     const rel = (this.relevance = this.derived.relevance.value());
     if (before !== undefined && before.signature !== rel.signature) this.views.reclassify(rel, sources);
     const hostChanges = this.hostDefinitions.changes(hosts);
+    this.nameTables.refresh(sources, hosts);
     for (const c of this.classes.values()) {
-      this.nameTables.refresh(c, sources, hosts);
       if (c.generated === generation) continue;
       const generator = this.o.generators[c.spec.kind];
       // Shared resources are rebuilt only when what they read changed. The Envoy shared part
