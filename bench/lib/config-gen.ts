@@ -24,6 +24,12 @@ export interface MeshShape {
   readonly chunk?: number;
   /** The first `churnPool` entries are written one per file (churn targets). */
   readonly churnPool: number;
+  /**
+   * The `policies` variant: in every namespace, a DestinationRule and a VirtualService for each of the
+   * first `policiesPerNamespace` services declared there, visible in that namespace only, so that proxies
+   * of different namespaces (and zones) see different policies and fall into many views. 0 or absent: none.
+   */
+  readonly policiesPerNamespace?: number;
 }
 
 export const SERVICE_PORT = 8080;
@@ -124,6 +130,70 @@ ${health}spec:
 ${status}`;
 }
 
+/**
+ * A DestinationRule (outlier detection, which also turns on locality failover priorities, and a
+ * connection pool) and a VirtualService (timeout, retries) for service `s`, exported to their own
+ * namespace only. The route keeps the plain host and port (no subset), so the proxies' clusters and
+ * EDS names are those of the plain mesh and the churn's expectations hold unchanged.
+ */
+export function policyYaml(shape: MeshShape, s: number): string {
+  const ns = serviceNamespace(shape, s);
+  const host = serviceHost(shape, s);
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: svc-${s}
+  namespace: ${ns}
+spec:
+  host: ${host}
+  exportTo:
+  - "."
+  trafficPolicy:
+    connectionPool:
+      http:
+        http2MaxRequests: ${100 + s}
+    outlierDetection:
+      consecutive5xxErrors: 5
+      interval: 10s
+      baseEjectionTime: 30s
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: svc-${s}
+  namespace: ${ns}
+spec:
+  hosts:
+  - ${host}
+  exportTo:
+  - "."
+  http:
+  - timeout: ${5 + (s % 10)}s
+    retries:
+      attempts: 2
+      perTryTimeout: 2s
+    route:
+    - destination:
+        host: ${host}
+        port:
+          number: ${SERVICE_PORT}
+`;
+}
+
+/** For a mesh description: `, 2 DR + 2 VS per namespace` in the policies variant, '' otherwise. */
+export function policyNote(shape: MeshShape): string {
+  const per = shape.policiesPerNamespace ?? 0;
+  return per > 0 ? `, ${per} DR + ${per} VS per namespace` : '';
+}
+
+/** The services that get policies: the first `policiesPerNamespace` of each namespace (s = k, k + namespaces, ...). */
+export function policyServices(shape: MeshShape): number[] {
+  const per = shape.policiesPerNamespace ?? 0;
+  const out: number[] = [];
+  for (let j = 0; j < per; j++) for (let k = 0; k < shape.namespaces; k++) if (j * shape.namespaces + k < shape.services) out.push(j * shape.namespaces + k);
+  return out;
+}
+
 function podYaml(shape: MeshShape, j: number): string {
   const i = shape.workloadEntries + j;
   const s = serviceOfWorkload(shape, i);
@@ -209,6 +279,9 @@ ${Array.from({ length: shape.zones }, (_, k) => nodeYaml(zoneOf(k, shape.zones),
   writeBulk('se', shape.services, (s) => serviceEntryYaml(shape, s));
   writeBulk('we', shape.workloadEntries, (i) => workloadEntryYaml(shape, i), (i) => i < shape.churnPool);
   writeBulk('pod', shape.pods, (j) => podYaml(shape, j));
+  const policies = policyServices(shape);
+  writeBulk('policy', policies.length, (k) => policyYaml(shape, policies[k] as number));
+  objects += policies.length; // two objects (DestinationRule + VirtualService) per document pair
   for (let i = 0; i < Math.min(shape.churnPool, shape.workloadEntries); i++) {
     const text = workloadEntryYaml(shape, i, initialEntryState(i));
     writeFileSync(churnFile(dir, i), text);

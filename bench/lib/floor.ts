@@ -1,20 +1,22 @@
-/** Harness side of S5's floor server (floor/floor-server.ts): fork, listen, push, stop. */
+/** Harness side of S5's floor servers (floor/floor-server.ts): fork, listen, push, stop; CPU per push. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FromFloor, ToFloor } from '../floor/floor-server.js';
+import type { FloorKind } from '../floor/floor-cla.js';
 import type { ProxySpec } from '../load/sim-proxy.js';
 import { procSample } from './cp.js';
 import { LoadGen } from './load-gen.js';
 import { summarize, type Summary } from './stats.js';
 import { round, sleep } from './time.js';
+import { scanLoadAssignment } from './wire.js';
 
 const FLOOR = fileURLToPath(new URL('../floor/floor-server.js', import.meta.url));
 
 export class FloorServer {
   readonly child: ChildProcess;
   readonly #exited: Promise<void>;
-  constructor() {
-    this.child = fork(FLOOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(readonly kind: FloorKind) {
+    this.child = fork(FLOOR, [kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
   }
 
@@ -26,13 +28,14 @@ export class FloorServer {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.child.off('message', on);
-        reject(new Error(`floor server: no ${op} within ${timeoutMs} ms`));
+        reject(new Error(`${this.kind} floor server: no ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       const on = (m: FromFloor): void => {
-        if (m.op !== op) return;
+        if (m.op !== op && m.op !== 'failed') return;
         clearTimeout(timer);
         this.child.off('message', on);
-        resolve(m as Extract<FromFloor, { op: T }>);
+        if (m.op === 'failed') reject(new Error(`${this.kind} floor server: ${m.message}`));
+        else resolve(m as Extract<FromFloor, { op: T }>);
       };
       this.child.on('message', on);
     });
@@ -67,27 +70,58 @@ export function perEvent(idle: { cpu: number; at: number }[], span: { cpu: numbe
   return Math.max(0, s1.cpu - s0.cpu - idleRate * (s1.at - s0.at)) / events;
 }
 
+/**
+ * The endpoint a floor push changes: the first one of the captured assignment, so that the push edits
+ * an endpoint the proxies have (a fixed one may be gone: S6's churn removes and unselects entries).
+ */
+export function floorEndpoint(claBase64: string): string {
+  const first = scanLoadAssignment(Buffer.from(claBase64, 'base64')).endpoints.keys().next();
+  if (first.done === true) throw new Error('floor: the captured ClusterLoadAssignment has no endpoint to change');
+  return first.value;
+}
+
 export interface FloorResult {
+  readonly kind: FloorKind;
   readonly pushes: number;
+  /** Streams subscribed when pushing (= the proxies asked for). */
   readonly streams: number;
+  /** Pushes that reached every subscribed stream. */
+  readonly arrived: number;
   readonly cpuPerPushMs: number;
+  /** cpuPerPushMs / streams, in µs. */
+  readonly cpuPerStreamUs: number;
   readonly encodeMs: Summary;
   readonly writeMs: Summary;
   /** push start → last subscribed proxy received. */
   readonly wallMs: Summary;
   readonly claBytes: number;
+  readonly endpoint: string;
+  /** Why the measurement is invalid (empty when valid). */
+  readonly failures: readonly string[];
 }
 
-/** S5's floor: `pushes` single-weight pushes of `cla` to `proxies` streams of the bare server, CPU per push. */
-export async function floor(log: (line: string) => void, cla: string, proxies: number, cluster: string, endpoint: string, pushes: number, perWorker: number): Promise<FloorResult> {
-  const server = new FloorServer();
+export interface FloorOptions {
+  readonly kind: FloorKind;
+  /** The captured ClusterLoadAssignment (base64) and its EDS name. */
+  readonly cla: string;
+  readonly cluster: string;
+  readonly streams: number;
+  readonly pushes: number;
+  readonly perWorker: number;
+}
+
+/** One floor measurement: `pushes` single-weight pushes of the CLA to `streams` subscribed streams, each awaited until every stream has it. */
+export async function floor(log: (line: string) => void, o: FloorOptions): Promise<FloorResult> {
+  const server = new FloorServer(o.kind);
   const load = new LoadGen();
+  const endpoint = floorEndpoint(o.cla);
+  const failures: string[] = [];
   try {
-    const address = await server.listen(cla);
-    const specs: ProxySpec[] = Array.from({ length: proxies }, (_, i) => ({ id: `floor~127.251.0.1~p${i}.ns~ns.svc.cluster.local`, namespace: 'ns', labels: {}, region: 'r1', zone: 'z0', targets: [], edsNames: [cluster] }));
-    await load.start(address, specs, { perWorker, batch: 100, batchGapMs: 20 });
+    const address = await server.listen(o.cla);
+    const specs: ProxySpec[] = Array.from({ length: o.streams }, (_, i) => ({ id: `floor~127.251.0.1~p${i}.ns~ns.svc.cluster.local`, namespace: 'ns', labels: {}, region: 'r1', zone: 'z0', targets: [], edsNames: [o.cluster] }));
+    await load.start(address, specs, { perWorker: o.perWorker, batch: 100, batchGapMs: 20 });
     const sync = await load.waitSynced(60_000);
-    if (sync.timedOut) throw new Error(`floor: ${sync.synced}/${proxies} proxies synced`);
+    if (sync.timedOut) throw new Error(`${o.kind} floor: ${sync.synced}/${o.streams} proxies synced`);
     const i0 = procSample(server.pid);
     await sleep(2000);
     const i1 = procSample(server.pid);
@@ -96,23 +130,41 @@ export async function floor(log: (line: string) => void, cla: string, proxies: n
     const write: number[] = [];
     const wall: number[] = [];
     let streams = 0;
-    for (let k = 0; k < pushes; k++) {
+    let arrived = 0;
+    for (let k = 0; k < o.pushes; k++) {
       const id = 1_000_000 + k;
       const weight = 5_000_000 + k;
-      await load.expect(id, { cluster, endpoint, present: true, weight });
+      await load.expect(id, { cluster: o.cluster, endpoint, present: true, weight });
       const pushed = await server.push(endpoint, weight);
+      if (pushed.matched === 0) throw new Error(`${o.kind} floor: endpoint ${endpoint} is not in the captured ClusterLoadAssignment of ${o.cluster}`);
       streams = pushed.streams;
       encode.push(pushed.encodeMs);
       write.push(pushed.writeMs);
-      await load.waitDone(id, 10_000);
+      if (await load.waitDone(id, 10_000)) arrived++;
       const [r] = await load.collect([id]);
       if (r && r.samples.length > 0) wall.push(Math.max(...r.samples.map((s) => s.recv)) - pushed.startedAt);
       await sleep(200);
     }
     const s1 = procSample(server.pid);
-    const cpuPerPushMs = perEvent([i0, i1], [s0, s1], pushes) * 1000;
-    log(`  S5 floor: ${streams} streams, CPU ${round(cpuPerPushMs, 2)} ms per push (encode p50 ${round(summarize(encode, 3).p50, 3)} ms, writes p50 ${round(summarize(write).p50)} ms), push → last proxy p50 ${round(summarize(wall).p50)} ms`);
-    return { pushes, streams, cpuPerPushMs, encodeMs: summarize(encode, 3), writeMs: summarize(write, 2), wallMs: summarize(wall), claBytes: Buffer.from(cla, 'base64').length };
+    if (streams < o.streams) failures.push(`${o.kind} floor: ${streams} of ${o.streams} streams subscribed`);
+    if (arrived < o.pushes) failures.push(`${o.kind} floor: ${o.pushes - arrived} of ${o.pushes} pushes did not reach every stream`);
+    const cpuPerPushMs = perEvent([i0, i1], [s0, s1], o.pushes) * 1000;
+    if (!(cpuPerPushMs > 0)) failures.push(`${o.kind} floor: no CPU above the idle rate measured (${round(cpuPerPushMs, 3)} ms per push)`);
+    log(`  floor ${o.kind}: ${streams} streams, CPU ${round(cpuPerPushMs, 2)} ms per push (${round((cpuPerPushMs * 1000) / Math.max(1, streams), 1)} µs per stream; encode p50 ${round(summarize(encode, 3).p50, 3)} ms, writes p50 ${round(summarize(write).p50)} ms), push → last proxy p50 ${round(summarize(wall).p50)} ms, ${arrived}/${o.pushes} arrived`);
+    return {
+      kind: o.kind,
+      pushes: o.pushes,
+      streams,
+      arrived,
+      cpuPerPushMs,
+      cpuPerStreamUs: (cpuPerPushMs * 1000) / Math.max(1, streams),
+      encodeMs: summarize(encode, 3),
+      writeMs: summarize(write, 2),
+      wallMs: summarize(wall),
+      claBytes: Buffer.from(o.cla, 'base64').length,
+      endpoint,
+      failures,
+    };
   } finally {
     await load.stop();
     await server.stop();

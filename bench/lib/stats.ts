@@ -95,3 +95,17 @@ export function histogramQuantile(h: Histogram, q: number): number {
   }
   return prevBound;
 }
+
+/** The value of one sample line `name{labels} value` of Prometheus text exposition (labels exactly as written), or NaN when absent. */
+export function sampleValue(text: string, name: string, labels = ''): number {
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  for (const line of text.split('\n')) if (line.startsWith(prefix)) return Number(line.slice(prefix.length).trim());
+  return NaN;
+}
+
+/** Major (mark-compact) collections counted by prom-client's default metrics (`nodejs_gc_duration_seconds`). */
+export function majorGcs(metricsText: string): number {
+  const v = sampleValue(metricsText, 'nodejs_gc_duration_seconds_count', 'kind="major"');
+  // prom-client lists a kind only once it has been observed.
+  return Number.isNaN(v) && metricsText.includes('nodejs_gc_duration_seconds') ? 0 : v;
+}

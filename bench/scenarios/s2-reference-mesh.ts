@@ -6,10 +6,12 @@
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
 import { churnAtRate, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone } from '../lib/mesh-run.js';
-import { fmt, met } from '../lib/report.js';
+import { fmt } from '../lib/report.js';
+import { policyNote } from '../lib/config-gen.js';
+import { deliveryFailures } from '../lib/verdict.js';
 import { summarize } from '../lib/stats.js';
 import { round, sleep } from '../lib/time.js';
-import type { Ctx, Scenario, ScenarioOutput } from './context.js';
+import { applyVariant, metCell, provenance, repeatableOutput, rowKey, type Ctx, type Scenario, type ScenarioOutput } from './context.js';
 
 const TARGET_CORES = 0.25;
 const TARGET_RSS_MIB = 512;
@@ -17,8 +19,12 @@ const TARGET_RSS_MIB = 512;
 export const s2: Scenario = {
   ids: ['S2'],
   title: "Istio's reference mesh",
+  repeatable: true,
+  variants: ['policies'],
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const { shape, proxies, rate, churnSeconds, idleSeconds } = referenceMesh(ctx.quick);
+    const reference = referenceMesh(ctx.quick);
+    const { proxies, rate, churnSeconds, idleSeconds } = reference;
+    const shape = applyVariant(reference.shape, ctx.variant);
     const run = await startMesh({
       name: 's2',
       shape,
@@ -85,33 +91,55 @@ export const s2: Scenario = {
         agreement: agree,
         perChange: perChangeDetail(outs),
       };
-      const header = ['run', 'mesh', 'proxies synced in', 'CPU (cores) during churn', 'idle CPU', 'RSS max', 'convergence p50 / p99 (per change)', 'per proxy p50 / p99', 'incomplete', 'target', 'met?', 'command', 'date', 'machine'];
-      const ok = cores <= TARGET_CORES && rssMax <= TARGET_RSS_MIB;
-      const rows = [
-        {
-          key: ctx.mode,
-          cells: [
-            `${fmt(shape.services)} svc, ${fmt(shape.workloadEntries + shape.pods)} workloads, ${fmt(proxies)} proxies, ${rate}/s × ${churnSeconds} s`,
-            `${fmt(run.syncMs / 1000, 1)} s`,
-            fmt(cores, 3),
-            fmt(idleCores, 3),
-            `${fmt(rssMax)} MiB`,
-            `${fmt(change.p50)} / ${fmt(change.p99)} ms`,
-            `${fmt(proxy.p50)} / ${fmt(proxy.p99)} ms`,
-            `${incomplete} / ${affected.length}`,
-            '≤ 0.25 core, ≤ 512 MiB',
-            ctx.quick ? `(quick: 1/10 scale) ${met(ok)}` : met(ok),
-            `\`${ctx.command}\``,
-            ctx.date,
-            `${ctx.machine.cores} vCPU`,
-          ],
-        },
+      const failures = deliveryFailures({ proxies, synced: run.synced, changes: affected, everyChangeSubscribed: false });
+      const headline = {
+        syncS: run.syncMs / 1000,
+        cores,
+        idleCores,
+        rssMaxMiB: rssMax,
+        changeP50Ms: change.p50,
+        changeP99Ms: change.p99,
+        proxyP50Ms: proxy.p50,
+        proxyP99Ms: proxy.p99,
+        incomplete,
+      };
+      const mesh = `${fmt(shape.services)} svc, ${fmt(shape.workloadEntries + shape.pods)} workloads${policyNote(shape)}, ${fmt(proxies)} proxies, ${rate}/s × ${churnSeconds} s`;
+      return [
+        repeatableOutput({
+          id: 'S2',
+          json,
+          header: ['run', 'mesh', 'proxies synced in', 'CPU (cores) during churn', 'idle CPU', 'RSS max', 'convergence p50 / p99 (per change)', 'per proxy p50 / p99', 'incomplete', 'target', 'met?', 'command', 'date', 'machine'],
+          headline,
+          failures,
+          render: (v) => {
+            const ok = v.num('cores') <= TARGET_CORES && v.num('rssMaxMiB') <= TARGET_RSS_MIB;
+            return {
+              rows: [
+                {
+                  key: rowKey(ctx),
+                  cells: [
+                    mesh,
+                    `${v.show('syncS', 1)} s`,
+                    v.show('cores', 3),
+                    v.show('idleCores', 3),
+                    `${v.show('rssMaxMiB')} MiB`,
+                    `${v.show('changeP50Ms')} / ${v.show('changeP99Ms')} ms`,
+                    `${v.show('proxyP50Ms')} / ${v.show('proxyP99Ms')} ms`,
+                    `${v.show('incomplete')} / ${affected.length}`,
+                    '≤ 0.25 core, ≤ 512 MiB',
+                    metCell(ctx, ok),
+                    ...provenance(ctx),
+                  ],
+                },
+              ],
+              summary: [
+                `S2 ${rowKey(ctx)} (${v.runs} run${v.runs > 1 ? 's, median (min–max)' : ''}): ${v.show('cores', 3)} cores (target ≤ 0.25), RSS max ${v.show('rssMaxMiB')} MiB (≤ 512), convergence p50 ${v.show('changeP50Ms')} / p99 ${v.show('changeP99Ms')} ms`,
+                `S2 metric agreement (last run): ${describeAgreement(agree)}`,
+              ],
+            };
+          },
+        }),
       ];
-      const summary = [
-        `S2 ${ctx.mode}: ${fmt(cores, 3)} cores (target ≤ 0.25), RSS max ${fmt(rssMax)} MiB (≤ 512), convergence p50 ${fmt(change.p50)} / p99 ${fmt(change.p99)} ms`,
-        `S2 metric agreement: ${describeAgreement(agree)}`,
-      ];
-      return [{ id: 'S2', json, header, rows, summary }];
     } finally {
       await stopMesh(run);
     }
