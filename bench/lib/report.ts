@@ -61,11 +61,9 @@ export function updateDocs(id: string, header: readonly string[], rows: readonly
   const existing = body.slice(start + open.length, end).split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---'));
   const byKey = new Map<string, string>();
   const headerLine = `| ${header.join(' | ')} |`;
-  for (const line of existing) {
-    if (line === headerLine) continue;
-    const key = line.split(' | ')[0]?.slice(2) ?? '';
-    // Rows written under another header (columns changed) are dropped.
-    if (line.split(' | ').length === header.length) byKey.set(key, line);
+  // Rows measured under another header (columns or what they mean changed) are dropped: they are not comparable.
+  if (existing[0] === headerLine) {
+    for (const line of existing.slice(1)) byKey.set(line.split(' | ')[0]?.slice(2) ?? '', line);
   }
   for (const r of rows) byKey.set(r.key, `| ${[r.key, ...r.cells].map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
   const lines = [headerLine, `| ${header.map(() => '---').join(' | ')} |`, ...[...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l)];
