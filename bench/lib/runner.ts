@@ -71,6 +71,10 @@ export async function runScenarios(scenarios: readonly Scenario[], ctx: Ctx, o: 
   const summary: string[] = [];
   const failures: string[] = [];
   const t0 = now();
+  if (ctx.variant !== undefined) {
+    const skipped = selected(scenarios, o.only, undefined).filter((sc) => !(sc.variants ?? []).some((v) => v === ctx.variant));
+    if (skipped.length > 0) ctx.log(`variant ${ctx.variant}: skipping ${skipped.map((sc) => sc.ids.join('+')).join(', ')} (no such variant)`);
+  }
   for (const sc of selected(scenarios, o.only, ctx.variant)) {
     const runs = sc.repeatable === true ? Math.max(1, o.runs) : 1;
     ctx.log(`\n== ${sc.ids.join(' + ')} ${sc.title}${runs > 1 ? ` (${runs} runs)` : ''}`);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runScenarios, type RunnerEffects } from '../../bench/lib/runner.js';
+import { runScenarios, selected, type RunnerEffects } from '../../bench/lib/runner.js';
 import { deliveryFailures, type Delivery } from '../../bench/lib/verdict.js';
 import { repeatableOutput, type Ctx, type Scenario, type ScenarioOutput } from '../../bench/scenarios/context.js';
 import type { Row } from '../../bench/lib/report.js';
@@ -100,4 +100,12 @@ test('a scenario that throws fails the bench', async () => {
   const r = await runScenarios([throwing], ctx, { runs: 1, only: undefined, label: undefined }, fx);
   assert.equal(r.exitCode, 1);
   assert.deepEqual(r.failures, ['SY run 1/1: proxies never connected']);
+});
+
+test('--variant keeps only the scenarios that take it; --only selects by any of a scenario\'s ids', () => {
+  const none = (ids: string[], variants?: 'policies'[]): Scenario => ({ ids, title: ids.join('+'), ...(variants !== undefined ? { variants } : {}), run: () => Promise.resolve([]) });
+  const list = [none(['S1']), none(['S2'], ['policies']), none(['S3', 'S5'], ['policies'])];
+  assert.deepEqual(selected(list, undefined, 'policies').map((s) => s.title), ['S2', 'S3+S5']);
+  assert.deepEqual(selected(list, new Set(['S5']), undefined).map((s) => s.title), ['S3+S5']);
+  assert.deepEqual(selected(list, new Set(['S1']), 'policies').map((s) => s.title), []);
 });
