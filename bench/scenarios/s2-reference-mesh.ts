@@ -5,7 +5,7 @@
  * the EDS response carrying the change, which it ACKs in the same tick).
  */
 import { agreement, describeAgreement } from '../lib/agreement.js';
-import { churnAtRate, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone } from '../lib/mesh-run.js';
+import { churnAtRate, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, STRAGGLER_WAIT_MS, waitAllDone } from '../lib/mesh-run.js';
 import { fmt } from '../lib/report.js';
 import { policyNote } from '../lib/config-gen.js';
 import { deliveryFailures } from '../lib/verdict.js';
@@ -50,7 +50,7 @@ export const s2: Scenario = {
       const rssMax = Math.max(...window.map((s) => s.rssMiB), to.rssMiB);
       const rssMean = window.reduce((s, x) => s + x.rssMiB, 0) / Math.max(1, window.length);
       // Stragglers: bounded wait for every change.
-      await waitAllDone(run, issued, 15_000);
+      await waitAllDone(run, issued, STRAGGLER_WAIT_MS);
       const metricsAfter = await run.cp.metrics();
       const memory = await run.cp.memory();
       const results = await run.load.collect(issued.map((i) => i.change.id));

@@ -14,7 +14,7 @@
 import { clusterName, serviceOfWorkload } from '../lib/config-gen.js';
 import { deliveryFailures } from '../lib/verdict.js';
 import { floor, perEvent } from '../lib/floor.js';
-import { churnAtRate, issueOneByOne, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, waitAllDone, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { churnAtRate, issueOneByOne, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, STRAGGLER_WAIT_MS, waitAllDone, type Issued, type MeshRun } from '../lib/mesh-run.js';
 import { fmt } from '../lib/report.js';
 import { FLOOR_KINDS } from '../floor/floor-cla.js';
 import { summarize } from '../lib/stats.js';
@@ -64,7 +64,7 @@ export const s6: Scenario = {
 
       const { issued, from, to, actualRate } = await churnAtRate(r, rate, churnSeconds);
       const cores = (to.cpu - from.cpu) / ((to.at - from.at) / 1000);
-      await waitAllDone(r, issued, 30_000);
+      await waitAllDone(r, issued, STRAGGLER_WAIT_MS);
       const results = await r.load.collect(issued.map((i) => i.change.id));
       const outs = outcomes(issued, results);
       const affected = outs.filter((o) => o.subscribers > 0);
