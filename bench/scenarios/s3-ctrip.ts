@@ -99,7 +99,7 @@ export const s3: Scenario = {
       const s3json = { shape, proxies, changes, startMs, syncMs, rssMiB: rss, memoryMiB: memory, convergencePerProxyMs: proxy, convergencePerChangeMs: change, incomplete, cpuPerChangeMs, agreement: agree, perChange: perChangeDetail(outs) };
       const s5json = { proxies, changes, meshbridgeCpuPerChangeMs: cpuPerChangeMs, meshbridgeConvergencePerChangeMs: change, floors };
       const mesh = `${fmt(shape.services)} SE + ${fmt(shape.workloadEntries)} WE${policyNote(shape)}, ${fmt(proxies)} proxies, ${changes} changes`;
-      const floorHeadline: Record<string, number> = { meshbridgeCpuPerChangeMs: cpuPerChangeMs, meshbridgeLastProxyP50Ms: change.p50, claBytes: floors[0]?.claBytes ?? NaN };
+      const floorHeadline: Record<string, number> = { meshbridgeCpuPerChangeMs: cpuPerChangeMs, claBytes: floors[0]?.claBytes ?? NaN };
       for (const f of floors) {
         floorHeadline[floorKey(f.kind, f.streams, 'cpuPerPushMs')] = f.cpuPerPushMs;
         floorHeadline[floorKey(f.kind, f.streams, 'cpuPerStreamUs')] = f.cpuPerStreamUs;
