@@ -25,6 +25,8 @@ const byCluster = new Map<string, Active[]>();
 const active = new Map<number, Active>();
 let errors = 0;
 let lastError = '';
+/** Proxies that reported an error (their first error is the one kept in lastError). */
+const failedProxies = new Set<number>();
 let synced = 0;
 let lastSyncedAt = 0;
 let captureCluster: string | undefined;
@@ -75,8 +77,11 @@ const hooks: ProxyHooks = {
     synced++;
     lastSyncedAt = proxy.syncedAt ?? 0;
   },
-  onError(_proxy, message) {
+  onError(proxy, message) {
     errors++;
+    // A failed stream reports its status, then its end: keep the cause, not the end that follows it.
+    if (failedProxies.has(proxy.index)) return;
+    failedProxies.add(proxy.index);
     lastError = message;
   },
 };
