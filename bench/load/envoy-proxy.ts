@@ -69,7 +69,12 @@ export class EnvoySimProxy implements LoadProxy {
 
   start(): void {
     this.connectedAt = now();
-    const call = this.#client.makeBidiStreamRequest(this.#delta ? DELTA_PATH : SOTW_PATH, identity, identity, new Metadata());
+    // Envoy keeps retrying its ADS connection; wait-for-ready does the same for the one stream a
+    // sidecar opens: a connect that times out (the server's accept backlog full while it builds the
+    // classes of the sidecars before) is retried instead of failing the stream.
+    const metadata = new Metadata();
+    metadata.setOptions({ waitForReady: true });
+    const call = this.#client.makeBidiStreamRequest(this.#delta ? DELTA_PATH : SOTW_PATH, identity, identity, metadata);
     this.#call = call;
     call.on('data', (b: Buffer) => {
       try {
