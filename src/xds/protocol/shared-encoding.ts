@@ -16,7 +16,7 @@ import {
   type DiscoveryResponse,
   type Resource,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import type { EncodedResource } from '../types/encoded-resource.js';
+import { fieldSize, type EncodedResource } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { splitIntoResponses, type Problem } from './common.js';
 
@@ -91,20 +91,9 @@ export function deltaResponse(version: string, typeUrl: string, nonce: string, c
 
 const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-function varintSize(n: number): number {
-  let size = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  return size;
-}
-
 /** Size of a length-delimited field of `length` payload bytes (0 when a proto3 default: empty). */
 function delimitedSize(length: number): number {
-  return length === 0 ? 0 : 1 + varintSize(length) + length;
-}
-
-/** Size of a length-delimited field whose payload may be empty yet must be written (a sub-message). */
-function messageFieldSize(length: number): number {
-  return 1 + varintSize(length) + length;
+  return length === 0 ? 0 : fieldSize(length);
 }
 
 /** Google.protobuf.Any: type_url = 1, value = 2. */
@@ -166,7 +155,7 @@ function hasUnknown(m: object): boolean {
 export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
   if (m.canary || m.controlPlane !== undefined || hasUnknown(m) || m.resources.some(hasUnknown)) return Buffer.from(toBinary(DiscoveryResponseSchema, m));
   let size = delimitedSize(utf8(m.versionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
-  for (const any of m.resources) size += messageFieldSize(anyPayloadSize(any));
+  for (const any of m.resources) size += fieldSize(anyPayloadSize(any));
   const w = new WireWriter(size);
   w.string(1, m.versionInfo);
   for (const any of m.resources) w.any(2, any);
@@ -181,7 +170,7 @@ function plainResource(r: Resource): boolean {
 }
 
 function resourcePayloadSize(r: Resource): number {
-  return delimitedSize(utf8(r.version)) + (r.resource === undefined ? 0 : messageFieldSize(anyPayloadSize(r.resource))) + delimitedSize(utf8(r.name));
+  return delimitedSize(utf8(r.version)) + (r.resource === undefined ? 0 : fieldSize(anyPayloadSize(r.resource))) + delimitedSize(utf8(r.name));
 }
 
 /**
@@ -192,9 +181,9 @@ export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
   if (m.removedResourceNames.length > 0 || m.controlPlane !== undefined || hasUnknown(m) || !m.resources.every(plainResource)) return Buffer.from(toBinary(DeltaDiscoveryResponseSchema, m));
   let size = delimitedSize(utf8(m.systemVersionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
   const payloads = m.resources.map(resourcePayloadSize);
-  for (const p of payloads) size += messageFieldSize(p);
+  for (const p of payloads) size += fieldSize(p);
   // Repeated strings are written even when empty.
-  for (const name of m.removedResources) size += messageFieldSize(utf8(name));
+  for (const name of m.removedResources) size += fieldSize(utf8(name));
   const w = new WireWriter(size);
   w.string(1, m.systemVersionInfo);
   m.resources.forEach((r, i) => {
