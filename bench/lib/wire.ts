@@ -215,3 +215,37 @@ export function scanDeltaResponse(buf: Uint8Array): RawDeltaResponse {
   });
   return { typeUrl, nonce, systemVersionInfo, resources, removed };
 }
+
+/**
+ * A top-level message split into some of its length-delimited fields and the rest: each listed
+ * field's string value (its last occurrence) and the other fields' bytes, in order (tags included).
+ * Used to key responses by everything but their per-stream fields (nonce, version).
+ */
+export function splitOutFields(buf: Uint8Array, fields: readonly number[]): { values: Map<number, string>; rest: Uint8Array[] } {
+  const pos = { p: 0 };
+  const values = new Map<number, string>();
+  const rest: Uint8Array[] = [];
+  let keptFrom = 0;
+  while (pos.p < buf.length) {
+    const tagAt = pos.p;
+    const tag = readVarint(buf, pos);
+    const wire = tag & 7;
+    if (wire === 0) readVarint(buf, pos);
+    else if (wire === 1) pos.p += 8;
+    else if (wire === 5) pos.p += 4;
+    else if (wire === 2) {
+      const len = readVarint(buf, pos);
+      const start = pos.p;
+      pos.p += len;
+      if (pos.p > buf.length) throw new Error('truncated field');
+      const no = Math.floor(tag / 8);
+      if (fields.includes(no)) {
+        values.set(no, decoder.decode(buf.subarray(start, pos.p)));
+        if (tagAt > keptFrom) rest.push(buf.subarray(keptFrom, tagAt));
+        keptFrom = pos.p;
+      }
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+  if (buf.length > keptFrom) rest.push(buf.subarray(keptFrom));
+  return { values, rest };
+}

@@ -1,33 +1,26 @@
 /**
  * One simulated Envoy sidecar (S6): a raw ADS client on its own HTTP/2 connection that subscribes as
  * Envoy does — CDS and LDS wildcard, then EDS for every EDS cluster it was given — over
- * state-of-the-world or delta (incremental) ADS, and ACKs each response once it is decoded. Clusters
- * are decoded with protobuf-es (the proxy needs their EDS service names); listeners and
- * ClusterLoadAssignments are scanned at the wire level (wire.ts), which reads every resource of the
- * response but skips building objects nobody looks at.
+ * state-of-the-world or delta (incremental) ADS, and ACKs each response once it is decoded. Decoding
+ * is shared by the sidecars of a load process (response-cache.ts: once per distinct body, clusters
+ * with protobuf-es, listeners and endpoints at the wire level); each sidecar keeps only what
+ * recognises changes: its nonces and versions, its clusters' EDS names (delta), its subscription and,
+ * until it is synced, the EDS names it has not received yet.
  */
 import { Client, credentials, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
-import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
-import { Cluster_DiscoveryType, ClusterSchema } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import { firstString, scanDeltaResponse, scanResponse } from '../lib/wire.js';
 import { now } from '../lib/time.js';
 import { CDS, EDS, LDS, type LoadProxy, type ProxyHooks, type ProxySpec } from './sim-proxy.js';
+import { distinctSorted, type DecodedResponse, type ResponseCache } from './response-cache.js';
 
 const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const DELTA_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
 const identity = (b: Buffer): Buffer => b;
 
-/** The EDS service name of an encoded Cluster, or '' when it is not an EDS cluster. */
-function edsNameOf(value: Uint8Array): string {
-  const c = fromBinary(ClusterSchema, value);
-  const eds = c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS;
-  return eds ? c.edsClusterConfig?.serviceName || c.name : '';
-}
-
 interface SotwTypeState {
-  names: string[];
+  names: readonly string[];
   version: string;
   nonce: string;
 }
@@ -41,13 +34,14 @@ export class EnvoySimProxy implements LoadProxy {
   readonly #delta: boolean;
   #call: ClientDuplexStream<Buffer, Buffer> | undefined;
   #first = true;
-  /** cluster name → EDS service name ('' when not EDS), as last received. */
+  /** Delta only: cluster name → EDS service name ('' when not EDS), as last received. */
   readonly #clusters = new Map<string, string>();
   #listeners = 0;
   #ldsReceived = false;
-  /** The EDS names subscribed to now, and those received at least once. */
-  #edsNames: string[] = [];
-  readonly #edsSeen = new Set<string>();
+  /** The EDS names subscribed to now (interned: sidecars with the same subscription share the array). */
+  #edsNames: readonly string[] = [];
+  /** Until synced: the subscribed EDS names not received yet (undefined before the first EDS subscription and once synced). */
+  #edsMissing: Set<string> | undefined;
   readonly #sotw = new Map<string, SotwTypeState>();
 
   constructor(
@@ -55,6 +49,7 @@ export class EnvoySimProxy implements LoadProxy {
     readonly spec: ProxySpec,
     address: string,
     private readonly hooks: ProxyHooks,
+    private readonly cache: ResponseCache,
   ) {
     this.#delta = spec.envoy === 'delta';
     this.#client = new Client(address, credentials.createInsecure(), {
@@ -74,7 +69,12 @@ export class EnvoySimProxy implements LoadProxy {
 
   start(): void {
     this.connectedAt = now();
-    const call = this.#client.makeBidiStreamRequest(this.#delta ? DELTA_PATH : SOTW_PATH, identity, identity, new Metadata());
+    // Envoy keeps retrying its ADS connection; wait-for-ready does the same for the one stream a
+    // sidecar opens: a connect that times out (the server's accept backlog full while it builds the
+    // classes of the sidecars before) is retried instead of failing the stream.
+    const metadata = new Metadata();
+    metadata.setOptions({ waitForReady: true });
+    const call = this.#client.makeBidiStreamRequest(this.#delta ? DELTA_PATH : SOTW_PATH, identity, identity, metadata);
     this.#call = call;
     call.on('data', (b: Buffer) => {
       try {
@@ -132,7 +132,7 @@ export class EnvoySimProxy implements LoadProxy {
   }
 
   #sendSotw(typeUrl: string, st: SotwTypeState): void {
-    this.#write(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { typeUrl, versionInfo: st.version, responseNonce: st.nonce, resourceNames: st.names, ...this.#node() })));
+    this.#write(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { typeUrl, versionInfo: st.version, responseNonce: st.nonce, resourceNames: [...st.names], ...this.#node() })));
   }
 
   #sendDelta(typeUrl: string, fields: { resourceNamesSubscribe?: string[]; resourceNamesUnsubscribe?: string[]; responseNonce?: string }): void {
@@ -143,32 +143,20 @@ export class EnvoySimProxy implements LoadProxy {
     const receivedAt = now();
     this.stats.responses++;
     this.stats.bytes += b.length;
-    const r = scanResponse(b);
+    const { version, nonce, response: r } = this.cache.decode(b, false);
     const st = this.#sotw.get(r.typeUrl);
     if (st === undefined) return;
-    if (r.typeUrl === CDS) {
-      // Full state: the response lists every cluster.
-      this.#clusters.clear();
-      for (const res of r.resources) {
-        const name = firstString(res.value, 1);
-        this.#clusters.set(name, edsNameOf(res.value));
-      }
-    } else if (r.typeUrl === LDS) {
-      this.#onListeners(r.resources.length);
-    } else if (r.typeUrl === EDS) {
-      for (const res of r.resources) this.#onLoadAssignment(firstString(res.value, 1), res.value, receivedAt);
-    }
-    st.version = r.versionInfo;
-    st.nonce = r.nonce;
+    if (r.typeUrl === LDS) this.#onListeners(r.resources.length);
+    else if (r.typeUrl === EDS) this.#onLoadAssignments(r, receivedAt);
+    st.version = version;
+    st.nonce = nonce;
     this.stats.acks++;
     this.#sendSotw(r.typeUrl, st);
-    if (r.typeUrl === CDS) {
-      const names = this.#wantedEds();
-      if (names !== undefined) {
-        const eds = this.#sotwState(EDS);
-        eds.names = names;
-        this.#sendSotw(EDS, eds);
-      }
+    // Full state: the response lists every cluster, so its EDS names are the subscription.
+    if (r.typeUrl === CDS && this.#subscribeEds(r.edsNames)) {
+      const eds = this.#sotwState(EDS);
+      eds.names = r.edsNames;
+      this.#sendSotw(EDS, eds);
     }
     this.#checkSynced();
   }
@@ -177,25 +165,26 @@ export class EnvoySimProxy implements LoadProxy {
     const receivedAt = now();
     this.stats.responses++;
     this.stats.bytes += b.length;
-    const r = scanDeltaResponse(b);
+    const { nonce, response: r } = this.cache.decode(b, true);
     if (r.typeUrl === CDS) {
-      for (const res of r.resources) this.#clusters.set(res.name, edsNameOf(res.value));
+      for (const res of r.resources) this.#clusters.set(res.name, res.edsName);
       for (const name of r.removed) this.#clusters.delete(name);
     } else if (r.typeUrl === LDS) {
       this.#onListeners(r.resources.length - r.removed.length);
     } else if (r.typeUrl === EDS) {
-      for (const res of r.resources) this.#onLoadAssignment(res.name, res.value, receivedAt);
+      this.#onLoadAssignments(r, receivedAt);
     }
     this.stats.acks++;
-    this.#sendDelta(r.typeUrl, { responseNonce: r.nonce });
+    this.#sendDelta(r.typeUrl, { responseNonce: nonce });
     if (r.typeUrl === CDS) {
-      const before = new Set(this.#edsNames);
-      const names = this.#wantedEds();
-      if (names !== undefined) {
-        const after = new Set(names);
+      const before = this.#edsNames;
+      const after = this.cache.internNames(distinctSorted(this.#clusters.values()));
+      if (this.#subscribeEds(after)) {
+        const was = new Set(before);
+        const is = new Set(after);
         this.#sendDelta(EDS, {
-          resourceNamesSubscribe: names.filter((n) => !before.has(n)),
-          resourceNamesUnsubscribe: [...before].filter((n) => !after.has(n)),
+          resourceNamesSubscribe: after.filter((n) => !was.has(n)),
+          resourceNamesUnsubscribe: before.filter((n) => !is.has(n)),
         });
       }
     }
@@ -207,23 +196,31 @@ export class EnvoySimProxy implements LoadProxy {
     this.#listeners = this.#delta ? this.#listeners + delta : delta;
   }
 
-  #onLoadAssignment(name: string, value: Uint8Array, receivedAt: number): void {
-    this.#edsSeen.add(name);
-    this.hooks.onLoadAssignment(this, name, value, receivedAt);
+  #onLoadAssignments(r: DecodedResponse, receivedAt: number): void {
+    for (const res of r.resources) {
+      this.#edsMissing?.delete(res.name);
+      this.hooks.onLoadAssignment(this, res.name, res.value, receivedAt);
+    }
   }
 
-  /** The EDS names the clusters call for, when they differ from the current subscription. */
-  #wantedEds(): string[] | undefined {
-    const names = [...new Set([...this.#clusters.values()].filter((n) => n !== ''))].sort();
-    if (names.length === this.#edsNames.length && names.every((n, i) => n === this.#edsNames[i])) return undefined;
+  /** Makes `names` (interned) the EDS subscription; false when it already is. */
+  #subscribeEds(names: readonly string[]): boolean {
+    if (names === this.#edsNames) return false;
+    if (this.syncedAt === undefined) {
+      // Names of the previous subscription already received stay received; new names are missing.
+      const previous = new Set(this.#edsNames);
+      const missingBefore = this.#edsMissing;
+      this.#edsMissing = new Set(names.filter((n) => !previous.has(n) || missingBefore === undefined || missingBefore.has(n)));
+    }
     this.#edsNames = names;
-    return names;
+    return true;
   }
 
   #checkSynced(): void {
     if (this.syncedAt !== undefined || !this.#ldsReceived || this.#edsNames.length === 0) return;
-    if (!this.#edsNames.every((n) => this.#edsSeen.has(n))) return;
+    if (this.#edsMissing === undefined || this.#edsMissing.size > 0) return;
     this.syncedAt = now();
+    this.#edsMissing = undefined;
     this.hooks.onSynced(this);
   }
 }

@@ -36,6 +36,9 @@ export interface WorkerStatus {
   readonly lastSyncedAt: number;
   readonly cpuUserMs: number;
   readonly cpuSystemMs: number;
+  /** Envoy sidecars: responses decoded (distinct bodies) and responses answered from that decoding. */
+  readonly decodedBodies: number;
+  readonly decodeHits: number;
 }
 
 export type FromWorker =

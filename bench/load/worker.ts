@@ -4,11 +4,12 @@
  * subscribed proxies received the EDS response carrying it. Exits when the harness says so, when the
  * IPC channel closes, or after MAX_LIFETIME_MS whatever happens.
  */
-import { scanLoadAssignment } from '../lib/wire.js';
+import { scanLoadAssignment, type SeenEndpoint } from '../lib/wire.js';
 import type { Expectation } from '../lib/churn.js';
 import type { ExpectationResult, FromWorker, Sample, ToWorker, WorkerStatus } from './protocol.js';
 import { SimProxy, type LoadProxy, type ProxyHooks } from './sim-proxy.js';
 import { EnvoySimProxy } from './envoy-proxy.js';
+import { ResponseCache } from './response-cache.js';
 
 const MAX_LIFETIME_MS = Number(process.env['BENCH_WORKER_LIFETIME_MS'] ?? 30 * 60_000);
 
@@ -24,17 +25,38 @@ const byCluster = new Map<string, Active[]>();
 const active = new Map<number, Active>();
 let errors = 0;
 let lastError = '';
+/** Proxies that reported an error (their first error is the one kept in lastError). */
+const failedProxies = new Set<number>();
 let synced = 0;
 let lastSyncedAt = 0;
 let captureCluster: string | undefined;
 let captured: Uint8Array | undefined;
+/** Shared by this process's Envoy sidecars: each distinct response body is decoded once. */
+const responseCache = new ResponseCache(Number(process.env['BENCH_DECODE_CACHE_MIB'] ?? 256) * 1024 * 1024);
+/** Endpoints of each encoded ClusterLoadAssignment, scanned once per distinct value object. */
+const scanned = new WeakMap<Uint8Array, ReadonlyMap<string, SeenEndpoint>>();
+/** The EDS names of a subscription as a set, once per (shared) subscription array. */
+const subscriptionSets = new WeakMap<readonly string[], Set<string>>();
 
 function send(m: FromWorker): void {
   process.send?.(m);
 }
 
+function endpointsOf(value: Uint8Array): ReadonlyMap<string, SeenEndpoint> {
+  let endpoints = scanned.get(value);
+  if (endpoints === undefined) scanned.set(value, (endpoints = scanLoadAssignment(value).endpoints));
+  return endpoints;
+}
+
+function subscribes(p: LoadProxy, cluster: string): boolean {
+  const names = p.edsNames();
+  let set = subscriptionSets.get(names);
+  if (set === undefined) subscriptionSets.set(names, (set = new Set(names)));
+  return set.has(cluster);
+}
+
 function matches(e: Expectation, value: Uint8Array): boolean {
-  const ep = scanLoadAssignment(value).endpoints.get(e.endpoint);
+  const ep = endpointsOf(value).get(e.endpoint);
   if (!e.present) return ep === undefined;
   return ep !== undefined && (e.weight === undefined || ep.weight === e.weight);
 }
@@ -55,8 +77,11 @@ const hooks: ProxyHooks = {
     synced++;
     lastSyncedAt = proxy.syncedAt ?? 0;
   },
-  onError(_proxy, message) {
+  onError(proxy, message) {
     errors++;
+    // A failed stream reports its status, then its end: keep the cause, not the end that follows it.
+    if (failedProxies.has(proxy.index)) return;
+    failedProxies.add(proxy.index);
     lastError = message;
   },
 };
@@ -83,11 +108,13 @@ function status(): WorkerStatus {
     lastSyncedAt,
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
+    decodedBodies: responseCache.stats.misses,
+    decodeHits: responseCache.stats.hits,
   };
 }
 
 async function start(m: Extract<ToWorker, { op: 'start' }>): Promise<void> {
-  m.proxies.forEach((spec, i) => proxies.push(spec.envoy !== undefined ? new EnvoySimProxy(m.firstIndex + i, spec, m.xds, hooks) : new SimProxy(m.firstIndex + i, spec, m.xds, hooks)));
+  m.proxies.forEach((spec, i) => proxies.push(spec.envoy !== undefined ? new EnvoySimProxy(m.firstIndex + i, spec, m.xds, hooks, responseCache) : new SimProxy(m.firstIndex + i, spec, m.xds, hooks)));
   for (let i = 0; i < proxies.length; i += m.batch) {
     for (const p of proxies.slice(i, i + m.batch)) p.start();
     if (m.batchGapMs > 0) await new Promise((r) => setTimeout(r, m.batchGapMs));
@@ -105,7 +132,7 @@ process.on('message', (m: ToWorker) => {
       void start(m);
       break;
     case 'expect': {
-      const subscribers = new Set(proxies.filter((p) => p.edsNames().includes(m.expect.cluster)).map((p) => p.index));
+      const subscribers = new Set(proxies.filter((p) => subscribes(p, m.expect.cluster)).map((p) => p.index));
       const a: Active = { id: m.id, expect: m.expect, subscribers, samples: new Map() };
       active.set(m.id, a);
       const list = byCluster.get(m.expect.cluster) ?? [];

@@ -87,7 +87,8 @@ export const s6: Scenario = {
       const streams = { delta: proxies / 2, sotw: proxies / 2 };
       const responses = statuses.reduce((s, w) => s + w.responses, 0);
       const loadGeneratorCpuSeconds = statuses.reduce((s, w) => s + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
-      ctx.log(`  load generator: ${statuses.length} processes, ${round(loadGeneratorCpuSeconds, 1)} CPU s, ${responses} responses; serve ${round(end.cpu, 1)} CPU s`);
+      const decodedBodies = statuses.reduce((s, w) => s + w.decodedBodies, 0);
+      ctx.log(`  load generator: ${statuses.length} processes, ${round(loadGeneratorCpuSeconds, 1)} CPU s, ${responses} responses (${decodedBodies} distinct bodies decoded); serve ${round(end.cpu, 1)} CPU s`);
       await stopMesh(r);
       run = undefined;
       if (cla === undefined) throw new Error('S6: no ClusterLoadAssignment captured for the floor');
@@ -129,6 +130,7 @@ export const s6: Scenario = {
         http2FloorRatio: h2Ratio,
         loadGeneratorResponses: responses,
         loadGeneratorCpuSeconds,
+        loadGeneratorDecodedBodies: decodedBodies,
         failures,
         perChange: perChangeDetail(outs),
       };

@@ -1,37 +1,33 @@
 /**
  * What changed in the last push to each view (`diffFromPrevious` of `GET /api/v1/proxies/{id}/config`,
- * docs/api.md). A ResourceSink in front of the resource cache: it forwards every call, and keeps per
- * VIEW (shared by the proxies of that view, not per stream) each resource's change token and a
- * reference to the message the generator handed in (the pipeline keeps those messages anyway; no
- * copy, no encoding). The resources one push batch changes are gathered until `commit()` (the
- * pipeline's onPush) with the message before and after; the comparison (view-diff.ts: endpoints by
- * address, clusters and listeners by content, routes per virtual host) runs only when someone
- * reads the diff, so pushes pay nothing but bookkeeping proportional to what changed.
+ * docs/api.md). A ResourceSink in front of the resource cache: it forwards every call and keeps no
+ * copy of any view's resources: the cache's snapshots are immutable, so the resources one push
+ * batch changes are gathered until `commit()` (the pipeline's onPush) as references to the cache's
+ * encoded resource before and after. The comparison (view-diff.ts: endpoints by address, clusters
+ * and listeners by content, routes per virtual host) decodes them only when someone reads the diff,
+ * so pushes pay nothing but bookkeeping proportional to what changed. Measured cause (bench S6):
+ * a per-view map of every resource's token and message, 2,000 Envoy views × ~2,000 resources,
+ * duplicated the cache's own bookkeeping.
  */
-import { equals, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { equals, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { Cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import type { PushDiff } from '../api/v1/types.js';
-import type { ResourceInput, ResourceSink, ResourceSource, ViewKey } from '../xds/cache/resource-cache.js';
+import type { ResourceInput, ResourceSink, ResourceSource, TypeSnapshot, ViewKey } from '../xds/cache/resource-cache.js';
+import type { EncodedResource } from '../xds/types/encoded-resource.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../xds/types/resource-types.js';
 import type { XdsResourceType } from '../xds/types/resource-type.js';
 import { TYPE_SHORT_NAMES } from './sync-status.js';
 import { compareClusterEndpoints, endpointsSummary, routeSummaries, type EndpointsChange, type ResourceChange, type RouteChange, type RouteSummary } from './view-diff.js';
 
-/** One resource as handed in: the generator's change token and the message (a reference). */
-interface Held {
-  readonly token: string;
-  readonly message: unknown;
-}
-
-/** One resource changed by a batch: as it was when the batch began and as it is after (undefined: absent). */
+/** One resource changed by a batch: as it was when the batch began and as it is after (undefined: absent); the cache's objects. */
 interface RawChange {
   readonly typeUrl: string;
   readonly name: string;
-  readonly before: Held | undefined;
-  readonly after: Held | undefined;
+  readonly before: EncodedResource | undefined;
+  readonly after: EncodedResource | undefined;
 }
 
 interface RawPush {
@@ -43,10 +39,17 @@ interface RawPush {
 interface Pending {
   readonly versions: Map<string, [string, string]>;
   /** `typeUrl name` → the change (before: as the batch began). */
-  readonly changes: Map<string, { typeUrl: string; name: string; before: Held | undefined }>;
+  readonly changes: Map<string, { typeUrl: string; name: string; before: EncodedResource | undefined }>;
 }
 
-const TRACKED = new Set([CLUSTER.typeUrl, LISTENER.typeUrl, ENDPOINT.typeUrl, ROUTE.typeUrl]);
+const TRACKED_TYPES = new Map<string, XdsResourceType>([CLUSTER, LISTENER, ENDPOINT, ROUTE].map((t) => [t.typeUrl, t]));
+const TRACKED = new Set(TRACKED_TYPES.keys());
+
+/** The message of an encoded resource of a tracked type (decoded on read). */
+function messageOf(e: EncodedResource | undefined): unknown {
+  const type = e === undefined ? undefined : TRACKED_TYPES.get(e.typeUrl);
+  return e === undefined || type === undefined ? undefined : fromBinary(type.schema, e.any.value);
+}
 
 function virtualHosts(rc: unknown): Map<string, readonly RouteSummary[]> {
   const out = new Map<string, readonly RouteSummary[]>();
@@ -62,8 +65,8 @@ export function pushDiffOf(raw: RawPush): PushDiff {
   const routes: RouteChange[] = [];
   const sorted = [...raw.changes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const c of sorted) {
-    const a = c.before?.message;
-    const b = c.after?.message;
+    const a = messageOf(c.before);
+    const b = messageOf(c.after);
     if (a === undefined && b === undefined) continue;
     const kind = a === undefined ? 'added' : b === undefined ? 'removed' : 'changed';
     if (c.typeUrl === CLUSTER.typeUrl || c.typeUrl === LISTENER.typeUrl) {
@@ -88,8 +91,6 @@ export function pushDiffOf(raw: RawPush): PushDiff {
 }
 
 export class PushHistory implements ResourceSink {
-  /** view → type URL → resource name → what was handed in. */
-  private readonly held = new Map<ViewKey, Map<string, Map<string, Held>>>();
   private readonly pending = new Map<ViewKey, Pending>();
   /** Per view (a class the pipeline writes, or a proxy view moved to another class): its last push and when (`seq`). */
   private readonly last = new Map<ViewKey, { readonly seq: number; readonly raw: RawPush; diff?: PushDiff }>();
@@ -102,19 +103,19 @@ export class PushHistory implements ResourceSink {
   ) {}
 
   setResources<Desc extends DescMessage>(view: ViewKey, type: XdsResourceType<Desc>, resources: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>): void {
-    const before = this.cache.current(view, type.typeUrl)?.version;
+    const before = this.cache.current(view, type.typeUrl);
     this.cache.setResources(view, type, resources);
     if (!TRACKED.has(type.typeUrl)) return;
-    const removed = [...this.typeHeld(view, type.typeUrl).keys()].filter((name) => !resources.has(name));
-    this.apply(view, type.typeUrl, before, resources, removed);
+    const removed = before === undefined ? [] : [...before.resources.keys()].filter((name) => !resources.has(name));
+    this.apply(view, type.typeUrl, before, resources.keys(), removed);
   }
 
   updateResources<Desc extends DescMessage>(view: ViewKey, type: XdsResourceType<Desc>, upserts: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>, removals: Iterable<string>): void {
-    const before = this.cache.current(view, type.typeUrl)?.version;
+    const before = this.cache.current(view, type.typeUrl);
     const removed = [...removals];
     this.cache.updateResources(view, type, upserts, removed);
     if (!TRACKED.has(type.typeUrl)) return;
-    this.apply(view, type.typeUrl, before, upserts, removed.filter((name) => !upserts.has(name)));
+    this.apply(view, type.typeUrl, before, upserts.keys(), removed.filter((name) => !upserts.has(name)));
   }
 
   /**
@@ -133,12 +134,12 @@ export class PushHistory implements ResourceSink {
     if (previous === undefined || previous === target) return;
     const changes: RawChange[] = [];
     for (const typeUrl of TRACKED) {
-      const x = this.held.get(previous)?.get(typeUrl) ?? new Map<string, Held>();
-      const y = this.held.get(target)?.get(typeUrl) ?? new Map<string, Held>();
+      const x = this.cache.current(previous, typeUrl)?.resources ?? new Map<string, EncodedResource>();
+      const y = this.cache.current(target, typeUrl)?.resources ?? new Map<string, EncodedResource>();
       for (const name of new Set([...x.keys(), ...y.keys()])) {
         const before = x.get(name);
         const after = y.get(name);
-        if (before?.message !== after?.message) changes.push({ typeUrl, name, before, after });
+        if (before !== after) changes.push({ typeUrl, name, before, after });
       }
     }
     const versions: Record<string, readonly [string, string]> = {};
@@ -148,7 +149,6 @@ export class PushHistory implements ResourceSink {
 
   dropView(view: ViewKey): void {
     this.cache.dropView(view);
-    this.held.delete(view);
     this.pending.delete(view);
     this.last.delete(view);
   }
@@ -157,13 +157,11 @@ export class PushHistory implements ResourceSink {
   commit(): void {
     const at = new Date(this.now()).toISOString();
     for (const [view, p] of this.pending) {
-      const held = this.held.get(view);
-      const changes = [...p.changes.values()].map((c): RawChange => ({ ...c, after: held?.get(c.typeUrl)?.get(c.name) }));
+      const changes = [...p.changes.values()].map((c): RawChange => ({ ...c, after: this.cache.current(view, c.typeUrl)?.resources.get(c.name) }));
       this.last.set(view, { seq: ++this.seq, raw: { versions: Object.fromEntries(p.versions), at, changes } });
     }
     this.pending.clear();
   }
-
   /** The last push diff of `view`: the later of its own move between classes and its class's last change. */
   lastPush(view: ViewKey): PushDiff | undefined {
     // Resources reach the streams as soon as the cache has them, before the pipeline's onPush: a
@@ -188,37 +186,19 @@ export class PushHistory implements ResourceSink {
     return out;
   }
 
-  private typeHeld(view: ViewKey, typeUrl: string): Map<string, Held> {
-    let byType = this.held.get(view);
-    if (byType === undefined) this.held.set(view, (byType = new Map<string, Map<string, Held>>()));
-    let m = byType.get(typeUrl);
-    if (m === undefined) byType.set(typeUrl, (m = new Map<string, Held>()));
-    return m;
-  }
-
-  private apply(view: ViewKey, typeUrl: string, before: string | undefined, upserts: ReadonlyMap<string, ResourceInput<unknown>>, removed: readonly string[]): void {
-    const after = this.cache.current(view, typeUrl)?.version;
-    if (after === before) return; // nothing changed (the cache did not bump the version)
-    const m = this.typeHeld(view, typeUrl);
+  private apply(view: ViewKey, typeUrl: string, before: TypeSnapshot | undefined, upserted: Iterable<string>, removed: readonly string[]): void {
+    const after = this.cache.current(view, typeUrl);
+    if (after?.version === before?.version) return; // nothing changed (the cache did not bump the version)
     let p = this.pending.get(view);
     if (p === undefined) this.pending.set(view, (p = { versions: new Map(), changes: new Map() }));
     const short = TYPE_SHORT_NAMES[typeUrl] ?? typeUrl;
-    p.versions.set(short, [p.versions.get(short)?.[0] ?? before ?? '', after ?? '']);
-    const note = (name: string, previous: Held | undefined): void => {
+    p.versions.set(short, [p.versions.get(short)?.[0] ?? before?.version ?? '', after?.version ?? '']);
+    for (const name of [...upserted, ...removed]) {
+      const old = before?.resources.get(name);
+      // The cache keeps the same object for an unchanged token or unchanged bytes.
+      if (old === after?.resources.get(name)) continue;
       const key = `${typeUrl} ${name}`;
-      if (!p.changes.has(key)) p.changes.set(key, { typeUrl, name, before: previous });
-    };
-    for (const [name, input] of upserts) {
-      const old = m.get(name);
-      if (old?.token === input.version) continue;
-      note(name, old);
-      m.set(name, { token: input.version, message: input.message });
-    }
-    for (const name of removed) {
-      const old = m.get(name);
-      if (old === undefined) continue;
-      note(name, old);
-      m.delete(name);
+      if (!p.changes.has(key)) p.changes.set(key, { typeUrl, name, before: old });
     }
   }
 }

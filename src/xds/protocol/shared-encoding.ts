@@ -1,10 +1,10 @@
 /**
- * A response encoded once per view and version (issue 15, bench S6). Streams of one view that
- * answer the same push send the same resources (the same shared array, shared-state.ts); only the
- * nonce differs. So the chunking, the response's resource list and its encoding without the nonce
- * are computed once per list and shared; each stream's bytes are that body followed by its nonce
- * field. Protobuf-es writes fields in field-number order and the nonce (field 5) comes after every
- * field set here (1, 2, 4), so the bytes are exactly those of encoding the whole message.
+ * Responses shared across streams and written without serialising a message tree per stream
+ * (issue 15, bench S6). Streams of one view that answer the same push send the same resources (the
+ * same shared array, shared-state.ts): the chunking and the response's resource list are computed
+ * once per list and shared. Each stream's bytes are then written from the parts (its version and
+ * nonce, the resources' encoded Any values, the type URL), byte-identical to protobuf-es encoding
+ * the whole message (tested in shared-state.test.ts and shared-encoding.test.ts).
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
@@ -16,7 +16,7 @@ import {
   type DiscoveryResponse,
   type Resource,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import type { EncodedResource } from '../types/encoded-resource.js';
+import { fieldSize, type EncodedResource } from '../types/encoded-resource.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { splitIntoResponses, type Problem } from './common.js';
 
@@ -51,10 +51,9 @@ export function splitShared(
   return { chunks: [...result.chunks], problems: [...result.problems] };
 }
 
-/** Response resource lists made once per chunk; the serialisers cache bodies only for these. */
+/** Response resource lists made once per chunk, shared by the streams sending the same chunk. */
 const sotwLists = new WeakMap<readonly EncodedResource[], Any[]>();
 const deltaLists = new WeakMap<readonly EncodedResource[], Resource[]>();
-const sharedLists = new WeakSet<object>();
 
 /** A SotW response carrying `chunk`, with its resource list shared by every stream sending the same chunk. */
 export function sotwResponse(version: string, typeUrl: string, nonce: string, chunk: readonly EncodedResource[]): DiscoveryResponse {
@@ -62,7 +61,6 @@ export function sotwResponse(version: string, typeUrl: string, nonce: string, ch
   if (resources === undefined) {
     resources = chunk.map((r) => r.any);
     sotwLists.set(chunk, resources);
-    sharedLists.add(resources);
   }
   const message = create(DiscoveryResponseSchema, { versionInfo: version, typeUrl, nonce });
   message.resources = resources;
@@ -75,73 +73,127 @@ export function deltaResponse(version: string, typeUrl: string, nonce: string, c
   if (resources === undefined) {
     resources = chunk.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any }));
     deltaLists.set(chunk, resources);
-    sharedLists.add(resources);
   }
   const message = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, typeUrl, nonce, removedResources: [...removed] });
   message.resources = resources;
   return message;
 }
 
-interface Body {
-  readonly version: string;
-  readonly typeUrl: string;
-  readonly bytes: Uint8Array;
+/*
+ * Responses are written straight from their parts (protobuf wire format, fields in field-number
+ * order as protobuf-es writes them): the version, each resource's already-encoded Any value, the
+ * type URL and the nonce. No message tree is serialised per stream and nothing is cached per
+ * stream or per version: each Envoy sidecar has a view (so a version) of its own, and a body cached
+ * per (list, version) was re-encoded for every stream. Messages with fields this writer does not
+ * write (canary, control_plane, removed_resource_names, a Resource's ttl, aliases...) are encoded
+ * by protobuf-es as before. Every field number used is below 16: tags are one byte.
+ */
+
+const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Size of a length-delimited field of `length` payload bytes (0 when a proto3 default: empty). */
+function delimitedSize(length: number): number {
+  return length === 0 ? 0 : fieldSize(length);
 }
 
-const bodies = new WeakMap<object, Body>();
-
-/** The encoding of `message` without its nonce, cached per shared resource list; undefined when not cacheable. */
-function sharedBody(resources: readonly object[], version: string, typeUrl: string, encode: () => Uint8Array): Uint8Array | undefined {
-  if (!sharedLists.has(resources)) return undefined;
-  const cached = bodies.get(resources);
-  if (cached !== undefined && cached.version === version && cached.typeUrl === typeUrl) return cached.bytes;
-  const bytes = encode();
-  bodies.set(resources, { version, typeUrl, bytes });
-  return bytes;
+/** Google.protobuf.Any: type_url = 1, value = 2. */
+function anyPayloadSize(any: Any): number {
+  return delimitedSize(utf8(any.typeUrl)) + delimitedSize(any.value.length);
 }
 
-/** `body` followed by field 5 (nonce, length-delimited). */
-function withNonce(body: Uint8Array, nonce: string): Buffer {
-  if (nonce === '') return Buffer.from(body);
-  const n = Buffer.byteLength(nonce, 'utf8');
-  let lenBytes = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) lenBytes++;
-  const out = Buffer.allocUnsafe(body.length + 1 + lenBytes + n);
-  out.set(body, 0);
-  let p = body.length;
-  out[p++] = (5 << 3) | 2;
-  let v = n;
-  while (v >= 0x80) {
-    out[p++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 0x80);
+class WireWriter {
+  readonly out: Buffer;
+  #p = 0;
+  constructor(size: number) {
+    this.out = Buffer.allocUnsafe(size);
   }
-  out[p++] = v;
-  out.write(nonce, p, 'utf8');
-  return out;
+
+  #varint(n: number): void {
+    let v = n;
+    while (v >= 0x80) {
+      this.out[this.#p++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.out[this.#p++] = v;
+  }
+
+  /** Tag and length of a length-delimited field; its payload follows. */
+  header(no: number, length: number): void {
+    this.out[this.#p++] = (no << 3) | 2;
+    this.#varint(length);
+  }
+
+  /** A string field, skipped when empty (proto3) unless `always` (an element of a repeated field). */
+  string(no: number, s: string, always = false): void {
+    if (s === '' && !always) return;
+    this.header(no, utf8(s));
+    this.#p += this.out.write(s, this.#p, 'utf8');
+  }
+
+  /** A bytes field, skipped when empty (proto3). */
+  bytes(no: number, b: Uint8Array): void {
+    if (b.length === 0) return;
+    this.header(no, b.length);
+    this.out.set(b, this.#p);
+    this.#p += b.length;
+  }
+
+  any(no: number, any: Any): void {
+    this.header(no, anyPayloadSize(any));
+    this.string(1, any.typeUrl);
+    this.bytes(2, any.value);
+  }
 }
 
-/** Encodes a SotW response; the body of a shared resource list is encoded once for every stream. */
+/** True when the message carries unknown fields (which only protobuf-es writes). */
+function hasUnknown(m: object): boolean {
+  const unknown = (m as { $unknown?: unknown[] }).$unknown;
+  return unknown !== undefined && unknown.length > 0;
+}
+
+/** Encodes a SotW response from its parts: version_info = 1, resources = 2, type_url = 4, nonce = 5. */
 export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
-  if (!m.canary && m.controlPlane === undefined) {
-    const body = sharedBody(m.resources, m.versionInfo, m.typeUrl, () => {
-      const bare = create(DiscoveryResponseSchema, { versionInfo: m.versionInfo, typeUrl: m.typeUrl });
-      bare.resources = m.resources;
-      return toBinary(DiscoveryResponseSchema, bare);
-    });
-    if (body !== undefined) return withNonce(body, m.nonce);
-  }
-  return Buffer.from(toBinary(DiscoveryResponseSchema, m));
+  if (m.canary || m.controlPlane !== undefined || hasUnknown(m) || m.resources.some(hasUnknown)) return Buffer.from(toBinary(DiscoveryResponseSchema, m));
+  let size = delimitedSize(utf8(m.versionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
+  for (const any of m.resources) size += fieldSize(anyPayloadSize(any));
+  const w = new WireWriter(size);
+  w.string(1, m.versionInfo);
+  for (const any of m.resources) w.any(2, any);
+  w.string(4, m.typeUrl);
+  w.string(5, m.nonce);
+  return w.out;
 }
 
-/** Encodes a delta response; as encodeSotwResponse, for responses without removed names. */
+/** A delta Resource this writer handles: version = 1, resource = 2, name = 3, nothing else set. */
+function plainResource(r: Resource): boolean {
+  return r.resourceName === undefined && r.aliases.length === 0 && r.ttl === undefined && r.cacheControl === undefined && r.metadata === undefined && !hasUnknown(r) && (r.resource === undefined || !hasUnknown(r.resource));
+}
+
+function resourcePayloadSize(r: Resource): number {
+  return delimitedSize(utf8(r.version)) + (r.resource === undefined ? 0 : fieldSize(anyPayloadSize(r.resource))) + delimitedSize(utf8(r.name));
+}
+
+/**
+ * Encodes a delta response from its parts: system_version_info = 1, resources = 2, type_url = 4,
+ * nonce = 5, removed_resources = 6.
+ */
 export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
-  if (m.removedResources.length === 0 && m.removedResourceNames.length === 0 && m.controlPlane === undefined) {
-    const body = sharedBody(m.resources, m.systemVersionInfo, m.typeUrl, () => {
-      const bare = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: m.systemVersionInfo, typeUrl: m.typeUrl });
-      bare.resources = m.resources;
-      return toBinary(DeltaDiscoveryResponseSchema, bare);
-    });
-    if (body !== undefined) return withNonce(body, m.nonce);
-  }
-  return Buffer.from(toBinary(DeltaDiscoveryResponseSchema, m));
+  if (m.removedResourceNames.length > 0 || m.controlPlane !== undefined || hasUnknown(m) || !m.resources.every(plainResource)) return Buffer.from(toBinary(DeltaDiscoveryResponseSchema, m));
+  let size = delimitedSize(utf8(m.systemVersionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
+  const payloads = m.resources.map(resourcePayloadSize);
+  for (const p of payloads) size += fieldSize(p);
+  // Repeated strings are written even when empty.
+  for (const name of m.removedResources) size += fieldSize(utf8(name));
+  const w = new WireWriter(size);
+  w.string(1, m.systemVersionInfo);
+  m.resources.forEach((r, i) => {
+    w.header(2, payloads[i] ?? 0);
+    w.string(1, r.version);
+    if (r.resource !== undefined) w.any(2, r.resource);
+    w.string(3, r.name);
+  });
+  w.string(4, m.typeUrl);
+  w.string(5, m.nonce);
+  for (const name of m.removedResources) w.string(6, name, true);
+  return w.out;
 }

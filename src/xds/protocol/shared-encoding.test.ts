@@ -1,0 +1,58 @@
+/**
+ * The response writer (shared-encoding.ts) writes each stream's bytes from the parts; they must be
+ * exactly protobuf-es's encoding of the whole message, whatever the field values (empty strings,
+ * multi-byte UTF-8, lengths that need multi-byte varints) and for the fields it leaves to
+ * protobuf-es (canary, control_plane, a Resource's ttl or aliases).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { anyPack, DurationSchema } from '@bufbuild/protobuf/wkt';
+import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema, ResourceSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { encodeDeltaResponse, encodeSotwResponse } from './shared-encoding.js';
+
+const TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+/** A packed CLA of about `endpoints` × 30 bytes (lengths from 1-byte to 3-byte varints). */
+const cla = (name: string, endpoints: number) =>
+  anyPack(ClusterLoadAssignmentSchema, create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: Array.from({ length: endpoints }, (_, i) => ({ loadBalancingWeight: i + 1, priority: i % 3 })) }));
+
+const resourceSets = [[], [cla('a', 0)], [cla('outbound|80||ä.ns.svc.cluster.local', 3), cla('b', 200)], [cla('big', 5000)]];
+const strings = ['', 'v1', 'mxcqiugec7b1.4711', 'ü-version-é', 'x'.repeat(200)];
+
+test('SotW responses are written byte-identical to protobuf-es for every combination of parts', () => {
+  for (const resources of resourceSets)
+    for (const versionInfo of strings)
+      for (const nonce of strings) {
+        const m = create(DiscoveryResponseSchema, { versionInfo, nonce, typeUrl: TYPE, resources });
+        assert.deepEqual(new Uint8Array(encodeSotwResponse(m)), toBinary(DiscoveryResponseSchema, m));
+      }
+  const empty = create(DiscoveryResponseSchema, {});
+  assert.deepEqual(new Uint8Array(encodeSotwResponse(empty)), toBinary(DiscoveryResponseSchema, empty));
+});
+
+test('SotW fields the writer does not handle are encoded by protobuf-es', () => {
+  const m = create(DiscoveryResponseSchema, { versionInfo: 'v', nonce: 'n', typeUrl: TYPE, resources: [cla('a', 1)], canary: true, controlPlane: { identifier: 'cp' } });
+  assert.deepEqual(new Uint8Array(encodeSotwResponse(m)), toBinary(DiscoveryResponseSchema, m));
+});
+
+test('delta responses are written byte-identical to protobuf-es, removals and empty names included', () => {
+  const removedSets = [[], ['gone'], ['', 'ö', 'y'.repeat(300)]];
+  for (const anys of resourceSets)
+    for (const removedResources of removedSets)
+      for (const version of strings) {
+        const resources = anys.map((any, i) => create(ResourceSchema, { name: `r${i}-${version}`, version, resource: any }));
+        resources.push(create(ResourceSchema, { name: 'no-body', version }));
+        const m = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, nonce: `n-${version}`, typeUrl: TYPE, resources, removedResources });
+        assert.deepEqual(new Uint8Array(encodeDeltaResponse(m)), toBinary(DeltaDiscoveryResponseSchema, m));
+      }
+});
+
+test('delta resources with fields the writer does not handle are encoded by protobuf-es', () => {
+  for (const extra of [{ aliases: ['alias'] }, { ttl: create(DurationSchema, { seconds: 5n }) }, { cacheControl: { doNotCache: true } }, { resourceName: { name: 'n' } }]) {
+    const m = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: 'v', nonce: 'n', typeUrl: TYPE, resources: [create(ResourceSchema, { name: 'a', version: '1', resource: cla('a', 1), ...extra })] });
+    assert.deepEqual(new Uint8Array(encodeDeltaResponse(m)), toBinary(DeltaDiscoveryResponseSchema, m));
+  }
+  const withNames = create(DeltaDiscoveryResponseSchema, { nonce: 'n', typeUrl: TYPE, removedResourceNames: [{ name: 'gone' }], controlPlane: { identifier: 'cp' } });
+  assert.deepEqual(new Uint8Array(encodeDeltaResponse(withNames)), toBinary(DeltaDiscoveryResponseSchema, withNames));
+});
