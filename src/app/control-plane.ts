@@ -134,6 +134,7 @@ export class ControlPlane {
         admitAgent: (proxy, md) => this.registration.admit(proxy, md),
       }),
       ...(o.xdsLimits !== undefined ? { limits: o.xdsLimits } : {}),
+      ...(o.xdsTransport !== undefined ? { transport: o.xdsTransport } : {}),
       extraServices: [
         {
           definition: renewServiceDefinition,

@@ -15,6 +15,7 @@ import { adsServiceDefinition } from './ads-service.js';
 import { AdsStream, bidiCallPort, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamPort, type StreamResources } from './ads-stream.js';
 import { bidiMethod, GrpcHttp2Server, unaryMethodsOf, type BidiCall, type BidiListener, type GrpcHttp2Options, type GrpcMethod, type TlsMaterialSource } from './grpc-http2.js';
 import type { FlowControl } from './turn-queue.js';
+import { DEFAULT_XDS_TRANSPORT, type XdsTransport } from './transport-choice.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
@@ -51,8 +52,7 @@ export interface XdsServerOptions {
   readonly transport?: XdsTransport;
 }
 
-export type XdsTransport = 'grpc-js' | 'http2';
-export const XDS_TRANSPORTS: readonly XdsTransport[] = ['http2', 'grpc-js'];
+export { XDS_TRANSPORTS, type XdsTransport } from './transport-choice.js';
 
 /**
  * The secure port's certificate, for both transports: grpc-js server credentials (a certificate
@@ -139,7 +139,7 @@ export class XdsServer {
   async #bind(address: string, serving: SecureServing | undefined): Promise<{ server: BoundServer; bound: BoundAddress }> {
     const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
     const requestedPort = Number(address.slice(address.lastIndexOf(':') + 1));
-    const { server, port } = (this.#opts.transport ?? 'http2') === 'http2' ? await this.#bindNative(host, requestedPort, serving?.tls) : await this.#bindGrpcJs(address, serving);
+    const { server, port } = (this.#opts.transport ?? DEFAULT_XDS_TRANSPORT) === 'http2' ? await this.#bindNative(host, requestedPort, serving?.tls) : await this.#bindGrpcJs(address, serving);
     return { server, bound: { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` } };
   }
 
