@@ -11,8 +11,10 @@
  * - response headers `:status 200`, `content-type: application/grpc`, then trailers `grpc-status`
  *   and `grpc-message` (percent-encoded); an error before any message is "trailers-only";
  * - request metadata from the headers (grpc-js's Metadata: `-bin` values base64-decoded);
- * - back-pressure: `write` returns false when the stream's buffer is full, `onDrain` fires once
- *   it empties; `pause`/`resume` stop reading (HTTP/2 flow control then holds the client back);
+ * - back-pressure as grpc-js's call objects have it: `write` returns false once 16 messages are
+ *   written and not yet taken by HTTP/2 (the client's flow-control window or the socket holds them
+ *   back), `onDrain` fires once every one of them is; `pause`/`resume` stop reading (HTTP/2 flow
+ *   control then holds the client back);
  * - keepalive: a PING every `keepaliveTimeMs` (default off, as grpc-js's server), the connection
  *   closed when no answer comes within `keepaliveTimeoutMs` (default 20 s, as grpc-js);
  * - TLS (`tls`): client certificates requested, never rejected by TLS (the handlers judge them),
@@ -126,6 +128,12 @@ export interface ListeningAddress {
 
 /** grpc-js strips these from the metadata handed to handlers. */
 const RESERVED_HEADERS = ['te', 'content-type', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-timeout', 'user-agent'] as const;
+
+/**
+ * Messages a call may have in flight before `write` reports congestion: grpc-js's call objects are
+ * object-mode streams with the default high-water mark of 16.
+ */
+const HIGH_WATER_MESSAGES = 16;
 
 const RESPONSE_HEADERS = { [h2.HTTP2_HEADER_STATUS]: 200, [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc', 'grpc-accept-encoding': 'identity' } as const;
 
@@ -308,6 +316,9 @@ export class NativeCall implements CallerInfo {
   readonly #stream: http2.ServerHttp2Stream;
   readonly #reader: GrpcMessageReader;
   #ended = false;
+  /** Messages written whose bytes HTTP/2 has not taken yet (their write callback is pending). */
+  #inFlight = 0;
+  #drainListeners: (() => void)[] = [];
 
   constructor(stream: http2.ServerHttp2Stream, caller: CallerInfo, maxReceiveMessageBytes: number) {
     this.#stream = stream;
@@ -326,9 +337,7 @@ export class NativeCall implements CallerInfo {
       secure: this.secure,
       peerCertificate: this.peerCertificate,
       write: (message) => this.#write(method.serialize(message)),
-      onDrain: (listener) => {
-        stream.once('drain', listener);
-      },
+      onDrain: (listener) => this.#drainListeners.push(listener),
       end: (code, details) => this.#end({ code, details }),
       pause: () => stream.pause(),
       resume: () => stream.resume(),
@@ -427,7 +436,18 @@ export class NativeCall implements CallerInfo {
     const stream = this.#stream;
     if (this.#ended || stream.destroyed) return true;
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    return stream.write(frameMessage(body));
+    this.#inFlight++;
+    stream.write(frameMessage(body), () => this.#written());
+    return this.#inFlight < HIGH_WATER_MESSAGES;
+  }
+
+  /** One message's bytes were taken by HTTP/2 (or the stream failed); fires the drain listeners when none is left. */
+  #written(): void {
+    this.#inFlight--;
+    if (this.#inFlight > 0 || this.#drainListeners.length === 0) return;
+    const listeners = this.#drainListeners;
+    this.#drainListeners = [];
+    for (const listener of listeners) listener();
   }
 
   #end(status: CallStatus | FramingError): void {
