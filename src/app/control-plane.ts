@@ -134,6 +134,7 @@ export class ControlPlane {
         admitAgent: (proxy, md) => this.registration.admit(proxy, md),
       }),
       ...(o.xdsLimits !== undefined ? { limits: o.xdsLimits } : {}),
+      ...(o.xdsTransport !== undefined ? { transport: o.xdsTransport } : {}),
       extraServices: [
         {
           definition: renewServiceDefinition,
@@ -256,7 +257,7 @@ export class ControlPlane {
     };
     const xds = this.o.plaintextXds === false ? undefined : await bind('--xds-address', this.o.xdsAddress, () => this.xds.start(this.o.xdsAddress));
     const secure = this.o.secureXdsAddress;
-    const xdsTls = secure === undefined ? undefined : await bind('--secure-xds-address', secure, () => this.xds.startSecure(secure, this.servingCertificate.credentials));
+    const xdsTls = secure === undefined ? undefined : await bind('--secure-xds-address', secure, () => this.xds.startSecure(secure, this.servingCertificate));
     const http = await bind('--http-address', this.o.httpAddress, () => this.http.start(this.o.httpAddress));
     this.backend.coordination.advertise?.({ http: `${http.host}:${http.port}` });
     return {

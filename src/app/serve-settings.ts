@@ -7,6 +7,7 @@ import type { Logger } from '../lib/log/logger.js';
 import type { SecretsKeyring } from '../security/secrets-at-rest.js';
 import type { StoreFlags } from '../sources/store-url.js';
 import type { XdsLimits } from '../xds/server/limits.js';
+import type { XdsTransport } from '../xds/server/transport-choice.js';
 import type { ClusterSourceOptions } from '../sources/kube/cluster-source.js';
 
 export interface ServeSettings {
@@ -46,6 +47,8 @@ export interface ServeSettings {
   readonly reclaimRatePerSecond?: number;
   /** An operator's CA in Istio's cacerts layout; default: a self-signed root kept in the store. */
   readonly cacertsDir?: string;
+  /** What serves the xDS ports' gRPC calls (`--xds-transport`; default http2, transport-choice.ts). */
+  readonly xdsTransport?: XdsTransport;
   /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */
   readonly xdsLimits?: Partial<XdsLimits>;
   /** How long a registration token lineage may be renewed from its original issue (default 30 days; issue 11). */

@@ -8,6 +8,7 @@ import { consoleLogger } from '../lib/log/logger.js';
 import { loadSecretsKeyring, SECRETS_KEY_ENV } from '../security/secrets-at-rest.js';
 import { STORE_ENV } from '../sources/store-url.js';
 import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
+import { DEFAULT_XDS_TRANSPORT, parseXdsTransport, XDS_TRANSPORTS, type XdsTransport } from '../xds/server/transport-choice.js';
 import type { CommandContext } from './command-context.js';
 import { parseDurationSeconds } from './durations.js';
 import { collect, UsageError } from './output.js';
@@ -39,6 +40,7 @@ interface ServeFlags extends EtcdFlags, KubeFlags {
   maxStreamsPerIdentity: number;
   maxStreams: number;
   tokenMaxLifetime: string;
+  xdsTransport: XdsTransport;
 }
 
 export function registerServe(program: Command, ctx: CommandContext): void {
@@ -66,6 +68,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
     .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
+    .option('--xds-transport <name>', `what serves the xDS ports' gRPC calls: ${XDS_TRANSPORTS.join(' or ')} (http2: gRPC on node:http2 directly, the least CPU per push; grpc-js: @grpc/grpc-js's server)`, parseTransport, DEFAULT_XDS_TRANSPORT)
     .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withKubeOptions(withEtcdSecurityOptions(serve)).action(async (opts: ServeFlags) => {
@@ -125,6 +128,7 @@ function serveSettings(opts: ServeFlags): ServeSettings {
       maxStreams: opts.maxStreams,
     },
     tokenMaxLifetimeSeconds,
+    xdsTransport: opts.xdsTransport,
     logger: consoleLogger(),
   };
 }
@@ -133,6 +137,12 @@ function serveSettings(opts: ServeFlags): ServeSettings {
 export function isLoopbackAddress(address: string): boolean {
   const host = address.slice(0, Math.max(0, address.lastIndexOf(':'))).replace(/^\[(.*)\]$/, '$1').toLowerCase();
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./.test(host);
+}
+
+function parseTransport(v: string): XdsTransport {
+  const transport = parseXdsTransport(v);
+  if (transport === undefined) throw new UsageError(`--xds-transport: expected ${XDS_TRANSPORTS.join(' or ')}, not ${JSON.stringify(v)}`);
+  return transport;
 }
 
 function parseNonNegative(v: string): number {

@@ -1,10 +1,11 @@
 /**
  * The secure xDS port's own certificate (docs/security.md): issued by the control plane's CA for the
  * stable server name clients verify (`grpc.ssl_target_name_override`), re-issued at half its
- * lifetime, and handed to grpc-js through a certificate provider so a rotation applies to new
- * connections without restarting the server. The same provider hands out the CA certificates that
+ * lifetime, and handed to grpc-js through a certificate provider (and to the native transport as
+ * TLS options, `tls`) so a rotation applies to new connections without restarting the server. The same provider hands out the CA certificates that
  * client certificates are requested against.
  */
+import type { SecureContextOptions } from 'node:tls';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { CertificateAuthority } from './ca.js';
 
@@ -24,11 +25,26 @@ class MemoryCertificateProvider {
   readonly #caListeners = new Set<CaListener>();
   readonly #identityListeners = new Set<IdentityListener>();
 
+  readonly #tlsListeners = new Set<(material: SecureContextOptions) => void>();
+
   set(caPem: string, certChainPem: string, keyPem: string): void {
     this.#ca = { caCertificate: Buffer.from(caPem) };
     this.#identity = { certificate: Buffer.from(certChainPem), privateKey: Buffer.from(keyPem) };
     for (const l of this.#caListeners) l(this.#ca);
     for (const l of this.#identityListeners) l(this.#identity);
+    const material = this.tlsMaterial();
+    if (material !== undefined) for (const l of this.#tlsListeners) l(material);
+  }
+
+  /** The same certificates as Node TLS options (the native xDS transport's `setSecureContext`). */
+  tlsMaterial(): SecureContextOptions | undefined {
+    if (this.#ca === null || this.#identity === null) return undefined;
+    return { ca: this.#ca.caCertificate, cert: this.#identity.certificate, key: this.#identity.privateKey };
+  }
+
+  onTlsMaterial(listener: (material: SecureContextOptions) => void): () => void {
+    this.#tlsListeners.add(listener);
+    return () => this.#tlsListeners.delete(listener);
   }
 
   // The current certificates reach a new listener asynchronously, as grpc-js's file watcher does:
@@ -67,6 +83,11 @@ export interface ServingCertificateOptions {
 export class ServingCertificate {
   readonly #provider = new MemoryCertificateProvider();
   readonly credentials: ServerCredentials;
+  /** The same certificate as Node TLS options and their rotations, for a server on node:http2. */
+  readonly tls: { current(): SecureContextOptions | undefined; onChange(listener: (material: SecureContextOptions) => void): () => void } = {
+    current: () => this.#provider.tlsMaterial(),
+    onChange: (listener) => this.#provider.onTlsMaterial(listener),
+  };
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 

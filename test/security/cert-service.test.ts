@@ -63,7 +63,7 @@ test('CreateCertificate by token, then by certificate: always the credential\'s 
     extraServices: [{ definition: certificateServiceDefinition, implementation: certificateServiceImplementation({ ca, signingKey: KEY, trustDomain: () => 'cluster.local', anchors: () => ca.trustAnchors(), group: (ns, name) => GROUPS.find((g) => g.metadata.namespace === ns && g.metadata.name === name), groups: () => GROUPS }) }],
   });
   await serving.start();
-  const bound = await server.startSecure('127.0.0.1:0', serving.credentials);
+  const bound = await server.startSecure('127.0.0.1:0', serving);
   t.after(async () => {
     serving.stop();
     await server.stop(500);

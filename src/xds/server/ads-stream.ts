@@ -355,3 +355,21 @@ export function duplexStreamPort<Res>(
     },
   };
 }
+
+/**
+ * The StreamPort of a call on the native HTTP/2 transport (grpc-http2.ts): the same contract as
+ * duplexStreamPort's (the call ignores writes after its end and ends once). `extra` adds what the
+ * transport knows of the caller.
+ */
+export function bidiCallPort<Res>(
+  call: { readonly peer: string; write(message: Res): boolean; onDrain(listener: () => void): void; end(code: number, details: string): void },
+  extra: Pick<StreamPort<Res>, 'metadata' | 'transport'> = {},
+): StreamPort<Res> {
+  return {
+    peer: call.peer,
+    ...extra,
+    send: (message) => call.write(message),
+    onDrain: (listener) => call.onDrain(listener),
+    end: (code, details) => call.end(code, details),
+  };
+}

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status as grpcStatus, type ServerDuplexStream, type ServerOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as grpcStatus, type Metadata, type ServerDuplexStream, type ServerOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
@@ -12,7 +12,10 @@ import { SotwSession } from '../protocol/sotw.js';
 import { resourceTypeOf } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
-import { AdsStream, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamResources } from './ads-stream.js';
+import { AdsStream, bidiCallPort, duplexStreamPort, type AdmitFn, type AdsStreamOptions, type RequestView, type StreamPort, type StreamResources } from './ads-stream.js';
+import { bidiMethod, GrpcHttp2Server, unaryMethodsOf, type BidiCall, type BidiListener, type GrpcHttp2Options, type GrpcMethod, type TlsMaterialSource } from './grpc-http2.js';
+import type { FlowControl } from './turn-queue.js';
+import { DEFAULT_XDS_TRANSPORT, type XdsTransport } from './transport-choice.js';
 import type { AdsProtocol, StreamStatus, XdsEvent, XdsEventListener } from './events.js';
 import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits } from './limits.js';
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
@@ -38,8 +41,33 @@ export interface XdsServerOptions {
   readonly admit?: AdmitFn;
   /** Bounds per request, stream, identity and in total (limits.ts). Default: DEFAULT_XDS_LIMITS. */
   readonly limits?: Partial<XdsLimits>;
-  /** Other gRPC services served on the same port (e.g. the agents' token renewal). */
+  /** Other gRPC services served on the same port (e.g. the agents' token renewal; unary methods only on `http2`). */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
+  /**
+   * What serves the gRPC calls: `http2` (default), gRPC over `node:http2` directly (grpc-http2.ts:
+   * a pre-framed message per stream and push), or `grpc-js` (@grpc/grpc-js's server). The native
+   * transport reads `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`,
+   * `grpc.max_receive_message_length` and `grpc.max_concurrent_streams` of `grpcOptions`.
+   */
+  readonly transport?: XdsTransport;
+}
+
+export { XDS_TRANSPORTS, type XdsTransport } from './transport-choice.js';
+
+/**
+ * The secure port's certificate, for both transports: grpc-js server credentials (a certificate
+ * provider), and the same material as TLS options for the native transport, with its rotations
+ * (ServingCertificate fits).
+ */
+export interface SecureServing {
+  readonly credentials: ServerCredentials;
+  readonly tls: TlsMaterialSource;
+}
+
+/** A bound port of either transport. */
+interface BoundServer {
+  /** Graceful: no new calls, open ones may finish; forced after `graceMs`. */
+  stop(graceMs: number): Promise<void>;
 }
 
 export interface BoundAddress {
@@ -60,8 +88,8 @@ export class XdsServer {
   readonly #streams = new Map<AdsStream<RequestView, unknown>, () => void>();
   /** Open streams by id: how to end one with a status (`endStream`). */
   readonly #endById = new Map<string, (code: number, message: string) => void>();
-  #server: Server | undefined;
-  #secureServer: Server | undefined;
+  #server: BoundServer | undefined;
+  #secureServer: BoundServer | undefined;
   #nextStream = 0;
   readonly #limits: XdsLimits;
   /** Streams admitted and not yet finished: in all, and per proven identity. */
@@ -92,37 +120,70 @@ export class XdsServer {
   /** Binds `host:port` in plaintext (port 0 picks a free one) and starts serving. */
   async start(address: string): Promise<BoundAddress> {
     if (this.#server !== undefined) throw new Error('xDS server already started');
-    const { server, bound } = await this.#bind(address, ServerCredentials.createInsecure(), false);
+    const { server, bound } = await this.#bind(address, undefined);
     this.#server = server;
     return bound;
   }
 
   /**
-   * Binds the secure port: the same services over TLS with `credentials`. Streams on it carry their
-   * transport (TLS, the presented client certificate) to `admit`.
+   * Binds the secure port: the same services over TLS with `serving`'s certificate. Streams on it
+   * carry their transport (TLS, the presented client certificate) to `admit`.
    */
-  async startSecure(address: string, credentials: ServerCredentials): Promise<BoundAddress> {
+  async startSecure(address: string, serving: SecureServing): Promise<BoundAddress> {
     if (this.#secureServer !== undefined) throw new Error('secure xDS server already started');
-    const { server, bound } = await this.#bind(address, credentials, true);
+    const { server, bound } = await this.#bind(address, serving);
     this.#secureServer = server;
     return bound;
   }
 
-  async #bind(address: string, credentials: ServerCredentials, secure: boolean): Promise<{ server: Server; bound: BoundAddress }> {
+  async #bind(address: string, serving: SecureServing | undefined): Promise<{ server: BoundServer; bound: BoundAddress }> {
+    const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+    const requestedPort = Number(address.slice(address.lastIndexOf(':') + 1));
+    const { server, port } = (this.#opts.transport ?? DEFAULT_XDS_TRANSPORT) === 'http2' ? await this.#bindNative(host, requestedPort, serving?.tls) : await this.#bindGrpcJs(address, serving);
+    return { server, bound: { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` } };
+  }
+
+  async #bindGrpcJs(address: string, serving: SecureServing | undefined): Promise<{ server: BoundServer; port: number }> {
+    const secure = serving !== undefined;
     const server = new Server(this.#opts.grpcOptions);
     server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.#serveSotw(call, secure),
-      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => this.#serveDelta(call, secure),
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
+        const ads = grpcJsAdsCall(call, secure);
+        ads.wire(this.#serveSotw(ads));
+      },
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => {
+        const ads = grpcJsAdsCall(call, secure);
+        ads.wire(this.#serveDelta(ads));
+      },
     });
     for (const extra of this.#opts.extraServices ?? []) server.addService(extra.definition, extra.implementation);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(address, serving?.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     }).catch((err: unknown) => {
       server.forceShutdown();
       throw err;
     });
-    const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
-    return { server, bound: { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` } };
+    const stop = async (graceMs: number): Promise<void> => {
+      const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+      if ((await Promise.race([drained, timeout])) === 'timeout') server.forceShutdown();
+      clearTimeout(timer);
+    };
+    return { server: { stop }, port };
+  }
+
+  async #bindNative(host: string, port: number, tls: TlsMaterialSource | undefined): Promise<{ server: BoundServer; port: number }> {
+    const sotw = adsServiceDefinition.StreamAggregatedResources;
+    const delta = adsServiceDefinition.DeltaAggregatedResources;
+    const methods = new Map<string, GrpcMethod>([
+      [sotw.path, bidiMethod<DiscoveryRequest, DiscoveryResponse>({ kind: 'bidi', deserialize: sotw.requestDeserialize, serialize: sotw.responseSerialize, start: (call) => this.#serveSotw(nativeAdsCall(call)) })],
+      [delta.path, bidiMethod<DeltaDiscoveryRequest, DeltaDiscoveryResponse>({ kind: 'bidi', deserialize: delta.requestDeserialize, serialize: delta.responseSerialize, start: (call) => this.#serveDelta(nativeAdsCall(call)) })],
+    ]);
+    for (const extra of this.#opts.extraServices ?? []) for (const [path, method] of unaryMethodsOf(extra.definition, extra.implementation)) methods.set(path, method);
+    const server = new GrpcHttp2Server(methods, nativeOptions(this.#opts.grpcOptions), tls);
+    const bound = await server.listen(host, port);
+    return { server, port: bound.port };
   }
 
   /**
@@ -130,41 +191,36 @@ export class XdsServer {
    * another instance), and waits for the transport to drain; forces the shutdown after `graceMs`.
    */
   async stop(graceMs = 5000): Promise<void> {
-    const servers = [this.#server, this.#secureServer].filter((x): x is Server => x !== undefined);
+    const servers = [this.#server, this.#secureServer].filter((x): x is BoundServer => x !== undefined);
     if (servers.length === 0) return;
     this.#server = undefined;
     this.#secureServer = undefined;
-    const drained = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.tryShutdown(() => resolve()))));
+    const stopped = Promise.all(servers.map((server) => server.stop(graceMs)));
     for (const end of [...this.#streams.values()]) end();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-    if ((await Promise.race([drained, timeout])) === 'timeout') for (const server of servers) server.forceShutdown();
-    clearTimeout(timer);
+    await stopped;
   }
 
-  #serveSotw(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>, secure: boolean): void {
+  #serveSotw(call: AdsCall<DiscoveryResponse>): BidiListener<DiscoveryRequest> {
     const streamId = this.#newStreamId('sotw');
     const session = new SotwSession(this.#sessionOptions(streamId));
-    this.#serve(call, secure, 'sotw', streamId, session, (r) => ({ names: r.resourceNames, unsubscribed: [], versionInfo: r.versionInfo }));
+    return this.#serve(call, 'sotw', streamId, session, (r) => ({ names: r.resourceNames, unsubscribed: [], versionInfo: r.versionInfo }));
   }
 
-  #serveDelta(call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>, secure: boolean): void {
+  #serveDelta(call: AdsCall<DeltaDiscoveryResponse>): BidiListener<DeltaDiscoveryRequest> {
     const streamId = this.#newStreamId('delta');
     const session = new DeltaSession(this.#sessionOptions(streamId));
-    this.#serve(call, secure, 'delta', streamId, session, (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' }));
+    return this.#serve(call, 'delta', streamId, session, (r) => ({ names: r.resourceNamesSubscribe, unsubscribed: r.resourceNamesUnsubscribe, versionInfo: '' }));
   }
 
+  /** Drives one ADS call of either transport; returns where the transport reports the call's events. */
   #serve<Req extends RequestView, Res>(
-    call: ServerDuplexStream<Req, Res>,
-    secure: boolean,
+    call: AdsCall<Res>,
     protocol: AdsProtocol,
     streamId: string,
     session: ConstructorParameters<typeof AdsStream<Req, Res>>[1],
     describe: AdsStreamOptions<Req>['describe'],
-  ): void {
-    const metadata: Record<string, string> = {};
-    for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = typeof v === 'string' ? v : v.toString('utf8');
-    const port = duplexStreamPort<Res>(call, { metadata, transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure } });
+  ): BidiListener<Req> {
+    const port = call.port;
     /** The identity this stream was counted under (admitted), undefined before admission. */
     let counted: { readonly identity: string | undefined } | undefined;
     const admit: AdmitFn = (proxy, md, transport) => {
@@ -216,7 +272,6 @@ export class XdsServer {
       finish(message);
       port.end(code, message);
     });
-    call.on('close', () => this.#endById.delete(streamId));
     // One request per event-loop turn (turn-queue.ts); a handler's failure ends this stream only.
     const requests = new TurnQueue<Req>((req) => {
       try {
@@ -225,18 +280,20 @@ export class XdsServer {
         finish(`internal error: ${errorMessage(e)}`);
         port.end(grpcStatus.INTERNAL, 'internal error while handling the request');
       }
-    }, call);
-    call.on('data', (req: Req) => requests.push(req));
-    // A client that half-closes still has its last requests handled (e.g. an agent's final health report).
-    call.on('end', () =>
-      requests.whenIdle(() => {
-        finish('client closed the stream');
-        port.end(grpcStatus.OK, 'OK');
-      }),
-    );
-    call.on('cancelled', () => finish('cancelled'));
-    call.on('error', (err: Error) => finish(`stream error: ${err.message}`));
-    call.on('close', () => finish('closed'));
+    }, call.flow);
+    return {
+      onMessage: (req) => requests.push(req),
+      // A client that half-closes still has its last requests handled (e.g. an agent's final health report).
+      onHalfClose: () =>
+        requests.whenIdle(() => {
+          finish('client closed the stream');
+          port.end(grpcStatus.OK, 'OK');
+        }),
+      onClose: (reason) => {
+        this.#endById.delete(streamId);
+        finish(reason);
+      },
+    };
   }
 
   /** The stream limit a newly admitted stream would cross (reported as a 'limit' event), if any. */
@@ -283,4 +340,57 @@ export class XdsServer {
       }
     }
   }
+}
+
+/** One ADS call as the driver sees it, whatever the transport. */
+interface AdsCall<Res> {
+  readonly port: StreamPort<Res>;
+  readonly flow: FlowControl;
+}
+
+/** Request metadata as single string values (binary values as UTF-8). */
+function metadataRecord(metadata: Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata.getMap())) out[k] = typeof v === 'string' ? v : v.toString('utf8');
+  return out;
+}
+
+/** A grpc-js call as an AdsCall; its events are forwarded to what the driver returns. */
+function grpcJsAdsCall<Req, Res>(call: ServerDuplexStream<Req, Res>, secure: boolean): AdsCall<Res> & { wire(listener: BidiListener<Req>): void } {
+  const port = duplexStreamPort<Res>(call, { metadata: metadataRecord(call.metadata), transport: secure ? { secure, certificate: presentedCertificate(call) } : { secure } });
+  return {
+    port,
+    flow: call,
+    wire: (listener) => {
+      call.on('data', (req: Req) => listener.onMessage(req));
+      call.on('end', () => listener.onHalfClose());
+      call.on('cancelled', () => listener.onClose('cancelled'));
+      call.on('error', (err: Error) => listener.onClose(`stream error: ${err.message}`));
+      call.on('close', () => listener.onClose('closed'));
+    },
+  };
+}
+
+/** A native call (grpc-http2.ts) as an AdsCall. */
+function nativeAdsCall<Res>(call: BidiCall<Res>): AdsCall<Res> {
+  const transport = call.secure ? { secure: true, certificate: call.peerCertificate } : { secure: false };
+  return { port: bidiCallPort(call, { metadata: metadataRecord(call.metadata), transport }), flow: call };
+}
+
+/** The native transport's options from the grpc-js server options we would have passed. */
+function nativeOptions(grpc: ServerOptions | undefined): GrpcHttp2Options {
+  const num = (key: string): number | undefined => {
+    const v = grpc?.[key] as unknown;
+    return typeof v === 'number' ? v : undefined;
+  };
+  const keepaliveTimeMs = num('grpc.keepalive_time_ms');
+  const keepaliveTimeoutMs = num('grpc.keepalive_timeout_ms');
+  const maxReceiveMessageBytes = num('grpc.max_receive_message_length');
+  const maxConcurrentStreams = num('grpc.max_concurrent_streams');
+  return {
+    ...(keepaliveTimeMs !== undefined ? { keepaliveTimeMs } : {}),
+    ...(keepaliveTimeoutMs !== undefined ? { keepaliveTimeoutMs } : {}),
+    ...(maxReceiveMessageBytes !== undefined && maxReceiveMessageBytes >= 0 ? { maxReceiveMessageBytes } : {}),
+    ...(maxConcurrentStreams !== undefined ? { maxConcurrentStreams } : {}),
+  };
 }
