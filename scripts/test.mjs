@@ -62,21 +62,14 @@ const conformance = join(root, '..', 'shared', 'conformance', 'run.mjs');
 if (existsSync(conformance) && !process.env.SKIP_CONFORMANCE) {
   step('shared conformance suite', process.execPath, [conformance, '--project', '.', '--jobs', '2', join(root, '..', 'shared', 'conformance', 'cases')]);
 }
-// Longest first: the runner starts files in the order given, `concurrency` at a time, so the
-// multi-process end-to-end and browser files (tens of seconds each) start at once and the many short
-// unit test files fill the gaps at the end, instead of one long file running alone at the end.
-const LONG_FIRST = ['dist/test/e2e/', 'dist/test/browser/', 'dist/test/'];
-const rank = (file) => {
-  const i = LONG_FIRST.findIndex((prefix) => file.startsWith(prefix));
-  return i === -1 ? LONG_FIRST.length : i;
-};
 const selected = (file) => {
   const source = relative(join(root, 'dist'), join(root, file)).replace(/\.js$/, '');
   return selectors.length === 0 || selectors.some((s) => source === s || source.startsWith(`${s}/`));
 };
-const files = [...testFiles(join(root, 'dist', 'src')), ...testFiles(join(root, 'dist', 'test'))].filter(selected).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+const files = [...testFiles(join(root, 'dist', 'src')), ...testFiles(join(root, 'dist', 'test'))].filter(selected);
 if (files.length === 0) {
   process.stdout.write(`\n== no test file under ${selectors.join(', ')}\n`);
   process.exit(1);
 }
+// `node --test` runs the files in path order (it sorts them), `concurrency` at a time.
 step('unit and end-to-end tests', process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...args, ...files]);
