@@ -9,14 +9,14 @@
 // skip steps 2 and 3; TEST_CONCURRENCY sets how many test files run at once.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Arguments naming a file or folder of the project (`test/e2e`, `src/xds/cache/resource-cache.test.ts`)
+// Arguments naming a file or folder under src/, test/ or dist/ (`test/e2e`, `src/xds/cache/resource-cache.test.ts`)
 // select the test files under it; the others are passed to `node --test`.
-const isSelector = (arg) => !arg.startsWith('-') && existsSync(join(root, arg));
-const selectors = process.argv.slice(2).filter(isSelector).map((arg) => relative(root, join(root, arg)).replace(/^dist\//, '').replace(/\.[jt]s$/, ''));
+const isSelector = (arg) => !arg.startsWith('-') && /^(src|test|dist)(\/|$)/.test(relative(root, resolve(root, arg))) && existsSync(resolve(root, arg));
+const selectors = process.argv.slice(2).filter(isSelector).map((arg) => relative(root, resolve(root, arg)).replace(/^dist\//, '').replace(/\.[jt]s$/, ''));
 const args = process.argv.slice(2).filter((arg) => !isSelector(arg));
 // How many test files run at once (TEST_CONCURRENCY overrides).
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
