@@ -4,14 +4,26 @@
 //   dist/ui, which serve's /ui and test/browser use), 2. type-aware lint and the architecture lint
 //   (dependency-cruiser: no import cycles, the README's layer order), 3. the shared conformance suite when
 //   ../shared is beside the project, 4. unit and end-to-end tests with Node's test runner.
-// Extra arguments are passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`).
+// Arguments naming project paths select test files (`npm test -- test/e2e src/xds`); the other arguments are
+// passed to `node --test` (e.g. `npm test -- --test-name-pattern=EDS`). SKIP_LINT=1 and SKIP_CONFORMANCE=1
+// skip steps 2 and 3; TEST_CONCURRENCY sets how many test files run at once.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
+// Arguments naming a file or folder under src/, test/ or dist/ (`test/e2e`, `src/xds/cache/resource-cache.test.ts`)
+// select the test files under it; the others are passed to `node --test`.
+const isSelector = (arg) => !arg.startsWith('-') && /^(src|test|dist)(\/|$)/.test(relative(root, resolve(root, arg))) && existsSync(resolve(root, arg));
+const selectors = process.argv.slice(2).filter(isSelector).map((arg) => relative(root, resolve(root, arg)).replace(/^dist\//, '').replace(/\.[jt]s$/, ''));
+const args = process.argv.slice(2).filter((arg) => !isSelector(arg));
+// How many test files run at once (TEST_CONCURRENCY overrides).
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  process.stderr.write(`TEST_CONCURRENCY must be a positive integer, not ${JSON.stringify(process.env.TEST_CONCURRENCY)}\n`);
+  process.exit(2);
+}
 
 function step(title, cmd, cmdArgs) {
   process.stdout.write(`\n== ${title}: ${cmd} ${cmdArgs.join(' ')}\n`);
@@ -50,5 +62,14 @@ const conformance = join(root, '..', 'shared', 'conformance', 'run.mjs');
 if (existsSync(conformance) && !process.env.SKIP_CONFORMANCE) {
   step('shared conformance suite', process.execPath, [conformance, '--project', '.', '--jobs', '2', join(root, '..', 'shared', 'conformance', 'cases')]);
 }
-const files = [...testFiles(join(root, 'dist', 'src')), ...testFiles(join(root, 'dist', 'test'))];
-step('unit and end-to-end tests', process.execPath, ['--test', '--test-concurrency=2', ...args, ...files]);
+const selected = (file) => {
+  const source = relative(join(root, 'dist'), join(root, file)).replace(/\.js$/, '');
+  return selectors.length === 0 || selectors.some((s) => source === s || source.startsWith(`${s}/`));
+};
+const files = [...testFiles(join(root, 'dist', 'src')), ...testFiles(join(root, 'dist', 'test'))].filter(selected);
+if (files.length === 0) {
+  process.stdout.write(`\n== no test file under ${selectors.join(', ')}\n`);
+  process.exit(1);
+}
+// `node --test` runs the files in path order (it sorts them), `concurrency` at a time.
+step('unit and end-to-end tests', process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...args, ...files]);

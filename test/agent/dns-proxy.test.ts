@@ -138,6 +138,24 @@ test('a message without a question gets SERVFAIL; a response is never answered',
   assert.equal(await proxy.answer(dnsPacket.encode({ id: 8, type: 'response', questions: [{ type: 'A', name: 'x.test' }] }), 'udp'), undefined);
 });
 
+test('a header claiming more records than the message holds is FORMERR, neither answered nor forwarded (dns-packet would decode it, reading past the end)', async () => {
+  // A query for an upstream name, then one empty HINFO record, with the header claiming three answers.
+  const query = dnsPacket.encode({ id: 9, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: 'fuzz.unknown.test' }] });
+  const packet = Buffer.concat([query, Buffer.from('00000d0001000000000000', 'hex')]);
+  packet.writeUInt16BE(3, 6);
+  assert.equal(dnsPacket.decode(packet).answers?.length, 3, 'the library alone takes it for a message with three answers');
+  const before = upstream.received.length;
+  for (const transport of ['udp', 'tcp'] as const) {
+    const reply = await proxy.answer(packet, transport);
+    assert.ok(reply, transport);
+    const decoded = dnsPacket.decode(reply);
+    assert.equal((decoded.flags ?? 0) & 0xf, 1, `${transport}: FORMERR`);
+    assert.equal(decoded.id, 9);
+    assert.deepEqual(decoded.answers, []);
+  }
+  assert.equal(upstream.received.length, before, 'nothing forwarded upstream');
+});
+
 /** A deterministic xorshift PRNG, so a failing case can be reproduced from its index. */
 function prng(seed: number): () => number {
   let s = seed >>> 0 || 1;

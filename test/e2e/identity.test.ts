@@ -9,7 +9,7 @@
  * - one ServiceEntry selector picks a VM with a serviceAccount, a pod, and a VM without one: calls to
  *   the first two are mutual TLS (the server sees the client's SPIFFE id), calls to the last are
  *   plaintext (C-6 auto mTLS, per endpoint);
- * - certificates rotate (20 s lifetime, renewed at half) under continuous traffic: zero failed calls;
+ * - certificates rotate (16 s lifetime, renewed at half) under continuous traffic: zero failed calls;
  * - PERMISSIVE accepts mTLS and plaintext on one port (the agent's inbound proxy); STRICT refuses
  *   plaintext while mesh clients keep working;
  * - an AuthorizationPolicy denying one principal refuses its calls to a pod and to a VM selected by
@@ -32,6 +32,13 @@ import { cleanups, runCli, startServe, waitFor, type ServeProcess } from './serv
 
 const TD = 'cluster.local';
 const spiffe = (sa: string): string => `spiffe://${TD}/ns/${NS}/sa/${sa}`;
+/** The workload certificates' lifetime (`--certificate-ttl`): short, so that they rotate within the test. */
+const CERT_TTL_S = 16;
+/**
+ * How long calls run across the rotations: longer than the latest renewal of a certificate obtained
+ * before the run (0.6 × CERT_TTL_S after issue), with slack for the certificate request itself.
+ */
+const ROTATION_RUN_MS = 14_000;
 const IP = { vm1: '127.0.74.1', vm2: '127.0.74.2', pod: '127.0.74.3', legacy: '127.0.74.4', clientA: '127.0.74.10', clientB: '127.0.74.11' } as const;
 
 
@@ -124,7 +131,9 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
     await waitFor(() => (a.certificates() > 0 ? true : undefined), 30_000, `agent ${name} to obtain its certificate\n${a.log()}`);
   };
 
-  const ttl = ['--certificate-ttl', '20s'];
+  // 16 s: renewed 6.4–9.6 s after issue (half the lifetime ±10%); the apps' file_watcher re-reads the
+  // files every 5 s (FILE_WATCHER_REFRESH), so they serve a renewed certificate before the old one expires.
+  const ttl = ['--certificate-ttl', `${CERT_TTL_S}s`];
   const [vm1Agent, vm2Agent, podAgent, legacyAgent, clientAAgent, clientBAgent] = await Promise.all([
     startAgent('vm1', 'svc-vm', IP.vm1, ttl),
     startAgent('vm2', 'plain-vm', IP.vm2, []),
@@ -162,12 +171,12 @@ test('identity: mTLS to VMs and pods with identities, plaintext to one without, 
   assert.deepEqual(mixed.errors, []);
   assert.deepEqual(Object.keys(mixed.counts).sort(), [`pod ${A}`, `vm1 ${A}`, 'vm2 plaintext'], JSON.stringify(mixed.counts));
 
-  // 2. Rotation under continuous traffic: both ends renew (20 s certificates, renewed at half).
+  // 2. Rotation under continuous traffic: both ends renew (CERT_TTL_S certificates, renewed at half).
   const before = { client: clientAAgent.certificates(), vm1: vm1Agent.certificates(), pod: podAgent.certificates() };
-  const run = await clientA.send({ op: 'run', durationMs: 24_000, deadlineMs: 3000 }, 40_000);
+  const run = await clientA.send({ op: 'run', durationMs: ROTATION_RUN_MS, deadlineMs: 3000 }, ROTATION_RUN_MS + 16_000);
   const renewed = { client: clientAAgent.certificates() - before.client, vm1: vm1Agent.certificates() - before.vm1, pod: podAgent.certificates() - before.pod };
   const calls = Object.values(run.counts).reduce((a, b) => a + b, 0);
-  process.stdout.write(`# rotation: ${calls} calls in 24 s, ${run.errors.length} failed; certificates renewed: client ${renewed.client}, vm1 ${renewed.vm1}, pod ${renewed.pod}\n`);
+  process.stdout.write(`# rotation: ${calls} calls in ${ROTATION_RUN_MS / 1000} s, ${run.errors.length} failed; certificates renewed: client ${renewed.client}, vm1 ${renewed.vm1}, pod ${renewed.pod}\n`);
   assert.deepEqual(run.errors, [], 'no call fails across certificate rotations');
   assert.ok(renewed.client >= 1 && renewed.vm1 >= 1 && renewed.pod >= 1, `every end renewed its certificate during the traffic: ${JSON.stringify(renewed)}`);
   assert.match(clientAAgent.log(), /\(renewed by certificate\)/);

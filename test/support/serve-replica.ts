@@ -32,8 +32,8 @@ export async function startReplica(store: string, instance: string, extra: reado
     // A replica that does not start in time is killed: left running, it would hold the test file's process open.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`serve ${instance} did not start within 15 s: ${stderr}`));
-    }, 15_000);
+      reject(new Error(`serve ${instance} did not start within 30 s: ${stderr}`));
+    }, 30_000); // a ceiling on a loaded machine, as startServe's
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       const xds = /xds listening on (\S+)/.exec(stdout)?.[1];

@@ -112,12 +112,30 @@ function formatError(raw: Buffer): Buffer | undefined {
   return dnsPacket.encode({ id: raw.readUInt16BE(0), type: 'response', flags: RCODE.FORMERR, questions: [], answers: [] });
 }
 
+/** The smallest question (a root or pointer name of 1 byte, type, class) and record (also TTL, RDLENGTH). */
+const MIN_QUESTION_BYTES = 5;
+const MIN_RECORD_BYTES = 11;
+
+/**
+ * Whether the header's section counts fit in the message at the smallest size of each entry. A
+ * message where they do not cannot decode; checked first because dns-packet allocates an array of
+ * each claimed count (up to 4 × 65,535 entries) before it finds out, which made a stream of small
+ * malformed packets cost milliseconds of CPU each.
+ */
+function sectionsFit(raw: Buffer): boolean {
+  if (raw.length < HEADER_BYTES) return false;
+  const questions = raw.readUInt16BE(4);
+  const records = raw.readUInt16BE(6) + raw.readUInt16BE(8) + raw.readUInt16BE(10);
+  return HEADER_BYTES + questions * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES <= raw.length;
+}
+
 /**
  * The message decoded, if it is well-formed in a way that survives re-encoding unchanged: its
  * re-encoding decodes to the same questions (a label holding a dot, an unnamed class or a bad length
  * would come out different). Only such messages are answered or forwarded.
  */
 function canonicalQuery(raw: Buffer): Packet | undefined {
+  if (!sectionsFit(raw)) return undefined;
   try {
     const query = dnsPacket.decode(raw);
     const questions = query.questions ?? [];
