@@ -66,11 +66,23 @@ async function once(ctx: Ctx, entries: number, rep: number): Promise<Run> {
   }
 }
 
+/**
+ * `MESHBRIDGE_BENCH_S1_SIZES=100000` (comma-separated entry counts) measures only those sizes, e.g.
+ * one profiled 100k start with `--quick --profile --no-docs` while iterating.
+ */
+function sizesFromEnv(): number[] | undefined {
+  const raw = process.env['MESHBRIDGE_BENCH_S1_SIZES'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const sizes = raw.split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n % 10 !== 0)) throw new Error(`MESHBRIDGE_BENCH_S1_SIZES: expected comma-separated multiples of 10, got "${raw}"`);
+  return sizes;
+}
+
 export const s1: Scenario = {
   ids: ['S1'],
   title: 'cold start',
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const sizes = ctx.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+    const sizes = sizesFromEnv() ?? (ctx.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
     const reps = ctx.quick ? 1 : 3;
     const results: Record<string, { runs: Run[]; median: Run }> = {};
     for (const n of sizes) {
