@@ -18,13 +18,14 @@
 import { stat, readFile } from 'node:fs/promises';
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { loadConfig, type Finding } from '../../model/config/load.js';
+import { loadConfig, type Finding, type LoadResult } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import type { FileState, FilesReport } from '../../model/config/store.js';
 import { INVALID_ANNOTATION } from '../../model/config/fail-closed.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
+import { loadFiles, type ParallelLoadOptions } from './parallel-load.js';
 
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
@@ -92,6 +93,8 @@ export class ConfigFolderSource {
   constructor(
     private readonly paths: readonly string[],
     private readonly lastGood?: LastGoodVersions,
+    /** When files are loaded in worker threads (parallel-load.ts; tests lower the threshold). */
+    private readonly loadOptions: ParallelLoadOptions = {},
   ) {}
 
   /** Reads everything now. The first load serves the valid objects of every file. */
@@ -317,15 +320,15 @@ export class ConfigFolderSource {
       this.lastGood?.remove(path);
       applied.push(path);
     }
+    // Read every changed file first, then load them (in worker threads when the read is large:
+    // parallel-load.ts), then apply them in path order as one file at a time would.
+    const steps: ({ path: string; gone: true } | { path: string; gone: false; stamp: FileEntry['stamp']; prev: FileEntry | undefined; text: string })[] = [];
     for (const path of paths) {
       let st;
       try {
         st = await stat(path);
       } catch {
-        if (hinted !== undefined && this.files.has(path)) {
-          this.replaceFile(path, undefined, before); // named by an event and gone: removed
-          applied.push(path);
-        }
+        if (hinted !== undefined && this.files.has(path)) steps.push({ path, gone: true }); // named by an event and gone: removed
         continue; // (listing) removed between listing and reading: the next event reloads it
       }
       const stamp = { mtimeMs: st.mtimeMs, size: st.size };
@@ -333,7 +336,20 @@ export class ConfigFolderSource {
       if (prev && prev.stamp.mtimeMs === stamp.mtimeMs && prev.stamp.size === stamp.size) continue;
       const text = await readFile(path, 'utf8').catch(() => undefined);
       if (text === undefined) continue;
-      const loaded = loadConfig([{ path, text }]);
+      steps.push({ path, gone: false, stamp, prev, text });
+    }
+    const reads = steps.flatMap((s) => (s.gone ? [] : [{ path: s.path, text: s.text }]));
+    const results = await loadFiles(reads, this.loadOptions);
+    let next = 0;
+    for (const step of steps) {
+      const { path } = step;
+      if (step.gone) {
+        this.replaceFile(path, undefined, before);
+        applied.push(path);
+        continue;
+      }
+      const { stamp, prev, text } = step;
+      const loaded = results[next++] as LoadResult;
       const hasError = loaded.findings.some((f) => f.severity === 'error');
       if (hasError && (prev || !initial)) {
         // Refused: keep serving the last good version of this file (none if it is new).
