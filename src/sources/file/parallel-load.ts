@@ -3,11 +3,11 @@
  * its own with `loadConfig`, exactly as on the main thread, so objects and findings (file, line,
  * field, message) are the same; the results come back in the order of the files.
  *
- * Measured cause (bench S1, 100k WorkloadEntries in 110 files, 23 MB): parsing and validating the
- * folder is ~3.3 s of CPU on one thread before anything can be served. Workers are started only for
- * a large read (PARALLEL_MIN_BYTES) and end with it: a small folder or a one-file change is loaded
- * inline, where starting a worker would cost more than it saves. If a worker fails, its files are
- * loaded inline: a worker problem can slow a load, never change its result.
+ * Why (bench S1, 100k WorkloadEntries in 110 files, 23 MB): parsing and validating the folder is
+ * ~3.3 s of CPU on one thread before anything can be served. Workers are opt-in (see `workers`:
+ * on 2 vCPU they cost more than they save), started only for a large read (PARALLEL_MIN_BYTES) and
+ * end with it: a small folder or a one-file change is loaded inline. If a worker fails, its files
+ * are loaded inline: a worker problem can slow a load, never change its result.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -22,7 +22,13 @@ export interface SourceFile {
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 
 export interface ParallelLoadOptions {
-  /** Worker threads to use (default: the available parallelism, at most 4). */
+  /**
+   * Worker threads to use. Default: MESHBRIDGE_PARSE_WORKERS (0 when unset: inline). Measured on
+   * 2 vCPU (bench S1 100k, alternating with the same code loading inline, other work on the
+   * machine): 2 workers cost +3.3 / +5.9 CPU s and +400 MiB peak RSS (1,094 / 1,049 → 1,488 /
+   * 1,455 MiB: worker heaps and the cloned results) and served no sooner, so they are opt-in for
+   * machines with idle cores.
+   */
   readonly workers?: number;
   /** Below this many bytes, load inline (default PARALLEL_MIN_BYTES). */
   readonly minBytes?: number;
@@ -34,13 +40,19 @@ export const parallelLoadStats = { filesInWorkers: 0, filesAfterWorkerFailure: 0
 /** Each file loaded on its own (`loadConfig([file])`), in the order given. */
 export async function loadFiles(files: readonly SourceFile[], o: ParallelLoadOptions = {}): Promise<LoadResult[]> {
   const bytes = files.reduce((n, f) => n + f.text.length, 0);
-  const workers = Math.min(o.workers ?? Math.min(4, availableParallelism()), files.length);
+  const workers = Math.min(o.workers ?? Math.min(workersFromEnvironment(), availableParallelism()), files.length);
   if (workers < 2 || bytes < (o.minBytes ?? PARALLEL_MIN_BYTES)) return files.map((f) => loadConfig([f]));
   const shares = shareOut(files, workers);
   const results = await Promise.all(shares.map((share) => loadInWorker(share.map((i) => files[i] as SourceFile))));
   const out: LoadResult[] = new Array<LoadResult>(files.length);
   shares.forEach((share, w) => share.forEach((fileIndex, k) => (out[fileIndex] = (results[w] as LoadResult[])[k] as LoadResult)));
   return out;
+}
+
+/** MESHBRIDGE_PARSE_WORKERS: a count of worker threads (0, unset or not a number: inline). */
+function workersFromEnvironment(): number {
+  const n = Number(process.env['MESHBRIDGE_PARSE_WORKERS'] ?? '0');
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 8) : 0;
 }
 
 /** File indexes per worker, each share about the same number of bytes (largest files first). */
