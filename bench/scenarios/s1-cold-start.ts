@@ -14,7 +14,8 @@ import { now, round, sleep } from '../lib/time.js';
 import { SimProxy } from '../load/sim-proxy.js';
 import type { Ctx, Scenario, ScenarioOutput } from './context.js';
 
-const TARGET_100K_MS = 10_000;
+/** Issue 15: 100k entries serving in ≤ 5 s (was 10 s, issue 5). */
+const TARGET_100K_MS = 5_000;
 
 interface Run {
   readonly listeningMs: number;
@@ -108,7 +109,7 @@ export const s1: Scenario = {
           fmt(r.cpuSeconds, 2),
           `${fmt(r.rssMiB)} MiB`,
           `${fmt(r.peakMiB)} MiB`,
-          is100k ? '≤ 10 s' : '—',
+          is100k ? `≤ ${TARGET_100K_MS / 1000} s` : '—',
           is100k ? met(r.servingMs <= TARGET_100K_MS) : '—',
           `\`${ctx.command}\``,
           ctx.date,
@@ -118,7 +119,7 @@ export const s1: Scenario = {
     });
     const summary = sizes.map((n) => {
       const r = (results[n] as { median: Run }).median;
-      return `S1 ${fmt(n)} entries: serving in ${fmt(r.servingMs / 1000, 2)} s, RSS ${fmt(r.rssMiB)} MiB${n === 100_000 ? ` (target ≤ 10 s: ${r.servingMs <= TARGET_100K_MS ? 'met' : 'NOT met'})` : ''}`;
+      return `S1 ${fmt(n)} entries: serving in ${fmt(r.servingMs / 1000, 2)} s, RSS ${fmt(r.rssMiB)} MiB${n === 100_000 ? ` (target ≤ ${TARGET_100K_MS / 1000} s: ${r.servingMs <= TARGET_100K_MS ? 'met' : 'NOT met'})` : ''}`;
     });
     return [{ id: 'S1', json: { sizes, reps, results }, header, rows, summary }];
   },
