@@ -25,7 +25,7 @@ import { INVALID_ANNOTATION } from '../../model/config/fail-closed.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
-import { loadFiles, type ParallelLoadOptions } from './parallel-load.js';
+import { loadFiles, workersFor, type ParallelLoadOptions, type SourceFile } from './parallel-load.js';
 
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
@@ -320,9 +320,10 @@ export class ConfigFolderSource {
       this.lastGood?.remove(path);
       applied.push(path);
     }
-    // Read every changed file first, then load them (in worker threads when the read is large:
-    // parallel-load.ts), then apply them in path order as one file at a time would.
-    const steps: ({ path: string; gone: true } | { path: string; gone: false; stamp: FileEntry['stamp']; prev: FileEntry | undefined; text: string })[] = [];
+    // Stat every file first. When the changed files are large enough for worker threads
+    // (parallel-load.ts, opt-in), they are read and loaded at once; otherwise each is read and
+    // loaded as it is applied (one file's text at a time). Either way they are applied in path order.
+    const steps: ({ path: string; gone: true } | { path: string; gone: false; stamp: Stamp; prev: FileEntry | undefined })[] = [];
     for (const path of paths) {
       let st;
       try {
@@ -334,13 +335,9 @@ export class ConfigFolderSource {
       const stamp = { mtimeMs: st.mtimeMs, size: st.size };
       const prev = this.files.get(path);
       if (prev && prev.stamp.mtimeMs === stamp.mtimeMs && prev.stamp.size === stamp.size) continue;
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text === undefined) continue;
-      steps.push({ path, gone: false, stamp, prev, text });
+      steps.push({ path, gone: false, stamp, prev });
     }
-    const reads = steps.flatMap((s) => (s.gone ? [] : [{ path: s.path, text: s.text }]));
-    const results = await loadFiles(reads, this.loadOptions);
-    let next = 0;
+    const preloaded = await this.preload(steps.flatMap((s) => (s.gone ? [] : [s])));
     for (const step of steps) {
       const { path } = step;
       if (step.gone) {
@@ -348,8 +345,10 @@ export class ConfigFolderSource {
         applied.push(path);
         continue;
       }
-      const { stamp, prev, text } = step;
-      const loaded = results[next++] as LoadResult;
+      const { stamp, prev } = step;
+      const read = preloaded !== undefined ? preloaded.get(path) : await readAndLoad(path);
+      if (read === undefined) continue; // unreadable now: the next event reloads it
+      const { text, loaded } = read;
       const hasError = loaded.findings.some((f) => f.severity === 'error');
       if (hasError && (prev || !initial)) {
         // Refused: keep serving the last good version of this file (none if it is new).
@@ -392,6 +391,19 @@ export class ConfigFolderSource {
     return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied, duplicates };
   }
 
+  /** Reads and loads `files` at once in worker threads when they are large enough (else undefined: inline). */
+  private async preload(files: readonly { path: string; stamp: Stamp }[]): Promise<ReadonlyMap<string, LoadedFile> | undefined> {
+    const bytes = files.reduce((n, f) => n + f.stamp.size, 0);
+    if (workersFor(bytes, files.length, this.loadOptions) < 2) return undefined;
+    const texts: SourceFile[] = [];
+    for (const f of files) {
+      const text = await readText(f.path);
+      if (text !== undefined) texts.push({ path: f.path, text });
+    }
+    const results = await loadFiles(texts, this.loadOptions);
+    return new Map(texts.map((f, i) => [f.path, { text: f.text, loaded: results[i] as LoadResult }]));
+  }
+
   /**
    * `served` (a refused file's last good objects) plus the deny-all substitutes of DENY and CUSTOM
    * AuthorizationPolicies that are invalid in the refused version and not in `served` (issue 11: a
@@ -426,6 +438,22 @@ export class ConfigFolderSource {
     const old = previous.get(key);
     return old && sameConfig(old, next) ? old : next;
   }
+}
+
+/** A file's text and what loading it gave. */
+interface LoadedFile {
+  readonly text: string;
+  readonly loaded: LoadResult;
+}
+
+function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined);
+}
+
+/** Reads and loads one file on this thread (undefined when it cannot be read). */
+async function readAndLoad(path: string): Promise<LoadedFile | undefined> {
+  const text = await readText(path);
+  return text === undefined ? undefined : { text, loaded: loadConfig([{ path, text }]) };
 }
 
 /** Hidden entries and node_modules are never read (as listConfigFiles). */

@@ -39,14 +39,19 @@ export const parallelLoadStats = { filesInWorkers: 0, filesAfterWorkerFailure: 0
 
 /** Each file loaded on its own (`loadConfig([file])`), in the order given. */
 export async function loadFiles(files: readonly SourceFile[], o: ParallelLoadOptions = {}): Promise<LoadResult[]> {
-  const bytes = files.reduce((n, f) => n + f.text.length, 0);
-  const workers = Math.min(o.workers ?? Math.min(workersFromEnvironment(), availableParallelism()), files.length);
-  if (workers < 2 || bytes < (o.minBytes ?? PARALLEL_MIN_BYTES)) return files.map((f) => loadConfig([f]));
+  const workers = workersFor(files.reduce((n, f) => n + f.text.length, 0), files.length, o);
+  if (workers < 2) return files.map((f) => loadConfig([f]));
   const shares = shareOut(files, workers);
   const results = await Promise.all(shares.map((share) => loadInWorker(share.map((i) => files[i] as SourceFile))));
   const out: LoadResult[] = new Array<LoadResult>(files.length);
   shares.forEach((share, w) => share.forEach((fileIndex, k) => (out[fileIndex] = (results[w] as LoadResult[])[k] as LoadResult)));
   return out;
+}
+
+/** How many worker threads a read of `files` files and `bytes` bytes gets (below 2: load inline). */
+export function workersFor(bytes: number, files: number, o: ParallelLoadOptions = {}): number {
+  if (bytes < (o.minBytes ?? PARALLEL_MIN_BYTES)) return 0;
+  return Math.min(o.workers ?? Math.min(workersFromEnvironment(), availableParallelism()), files);
 }
 
 /** MESHBRIDGE_PARSE_WORKERS: a count of worker threads (0, unset or not a number: inline). */
