@@ -14,7 +14,8 @@ import { now, round, sleep } from '../lib/time.js';
 import { SimProxy } from '../load/sim-proxy.js';
 import type { Ctx, Scenario, ScenarioOutput } from './context.js';
 
-const TARGET_100K_MS = 10_000;
+/** Issue 15: 100k entries serving in ≤ 5 s (was 10 s, issue 5). */
+const TARGET_100K_MS = 5_000;
 
 interface Run {
   readonly listeningMs: number;
@@ -66,11 +67,23 @@ async function once(ctx: Ctx, entries: number, rep: number): Promise<Run> {
   }
 }
 
+/**
+ * `MESHBRIDGE_BENCH_S1_SIZES=100000` (comma-separated entry counts) measures only those sizes, e.g.
+ * one profiled 100k start with `--quick --profile --no-docs` while iterating.
+ */
+function sizesFromEnv(): number[] | undefined {
+  const raw = process.env['MESHBRIDGE_BENCH_S1_SIZES'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const sizes = raw.split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n % 10 !== 0)) throw new Error(`MESHBRIDGE_BENCH_S1_SIZES: expected comma-separated multiples of 10, got "${raw}"`);
+  return sizes;
+}
+
 export const s1: Scenario = {
   ids: ['S1'],
   title: 'cold start',
   async run(ctx: Ctx): Promise<ScenarioOutput[]> {
-    const sizes = ctx.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+    const sizes = sizesFromEnv() ?? (ctx.quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
     const reps = ctx.quick ? 1 : 3;
     const results: Record<string, { runs: Run[]; median: Run }> = {};
     for (const n of sizes) {
@@ -96,7 +109,7 @@ export const s1: Scenario = {
           fmt(r.cpuSeconds, 2),
           `${fmt(r.rssMiB)} MiB`,
           `${fmt(r.peakMiB)} MiB`,
-          is100k ? '≤ 10 s' : '—',
+          is100k ? `≤ ${TARGET_100K_MS / 1000} s` : '—',
           is100k ? met(r.servingMs <= TARGET_100K_MS) : '—',
           `\`${ctx.command}\``,
           ctx.date,
@@ -106,7 +119,7 @@ export const s1: Scenario = {
     });
     const summary = sizes.map((n) => {
       const r = (results[n] as { median: Run }).median;
-      return `S1 ${fmt(n)} entries: serving in ${fmt(r.servingMs / 1000, 2)} s, RSS ${fmt(r.rssMiB)} MiB${n === 100_000 ? ` (target ≤ 10 s: ${r.servingMs <= TARGET_100K_MS ? 'met' : 'NOT met'})` : ''}`;
+      return `S1 ${fmt(n)} entries: serving in ${fmt(r.servingMs / 1000, 2)} s, RSS ${fmt(r.rssMiB)} MiB${n === 100_000 ? ` (target ≤ ${TARGET_100K_MS / 1000} s: ${r.servingMs <= TARGET_100K_MS ? 'met' : 'NOT met'})` : ''}`;
     });
     return [{ id: 'S1', json: { sizes, reps, results }, header, rows, summary }];
   },

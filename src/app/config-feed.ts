@@ -73,16 +73,33 @@ export class ConfigFeed {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pending = undefined;
     await this.watch?.close();
   }
 
+  /**
+   * Change events delivered together (a store delivers what it queued since its last delivery) are
+   * applied as one batch, in order, in a microtask after the delivery: measured cause (bench S1,
+   * 10,000 ServiceEntries), the VIP status writer's 10,000 writes after start were delivered as
+   * 10,000 events and each one recomputed the registry's address allocation over every entry
+   * (quadratic: the control plane was busy for minutes after a 100k start). Any other event applies
+   * the pending changes first, so the order of events is kept.
+   */
+  private pending: { changes: Change[]; revision: string } | undefined;
+
   private onEvent(e: StoreEvent): void {
+    if (e.type === 'changes') {
+      if (this.pending === undefined) {
+        this.pending = { changes: [...e.changes], revision: e.revision };
+        queueMicrotask(() => this.applyPending());
+      } else {
+        for (const c of e.changes) this.pending.changes.push(c);
+        this.pending.revision = e.revision;
+      }
+      return;
+    }
+    this.applyPending();
     switch (e.type) {
-      case 'changes':
-        this.apply(e.changes);
-        this.state = { ...this.state, revision: e.revision, changesApplied: this.state.changesApplied + e.changes.length };
-        this.o.onApplied?.(e.changes.length);
-        return;
       case 'resync':
         replaceInputs(this.inputs, e.objects);
         this.state = { ...this.state, revision: e.revision, resyncs: this.state.resyncs + 1 };
@@ -103,6 +120,15 @@ export class ConfigFeed {
         this.o.onFiles?.(e.report);
         return;
     }
+  }
+
+  private applyPending(): void {
+    const batch = this.pending;
+    if (batch === undefined) return;
+    this.pending = undefined;
+    this.apply(batch.changes);
+    this.state = { ...this.state, revision: batch.revision, changesApplied: this.state.changesApplied + batch.changes.length };
+    this.o.onApplied?.(batch.changes.length);
   }
 
   /** One batch: per kind, upserts and deletes in order (a key changed twice keeps its last change). */

@@ -142,10 +142,10 @@ export function textNestingProblem(text: string, maxNesting = MAX_TEXT_NESTING):
       }
     }
     // Block context: a node starts a line, or follows `: `, `- `, `? `; flow context: also `[`, `{`, `,`.
-    const separated = /\s/.test(text[i - 1] ?? '\n');
+    const separated = whitespaceAt(text, i - 1);
     const nodeStart =
       previous === '\n' || ((previous === ':' || previous === '-' || previous === '?') && (separated || flow > 0)) || (flow > 0 && (previous === '[' || previous === '{' || previous === ','));
-    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) {
+    if (c === '#' && whitespaceAt(text, i - 1)) {
       const end = text.indexOf('\n', i);
       i = (end === -1 ? text.length : end) - 1;
       continue;
@@ -165,6 +165,18 @@ export function textNestingProblem(text: string, maxNesting = MAX_TEXT_NESTING):
     } else previous = c === '[' || c === '{' || c === ',' ? 'a' : c; // inside a plain scalar: no indicator
   }
   return undefined;
+}
+
+/**
+ * Whether the character at `i` matches `/\s/` (before the text: true). ASCII is decided from the
+ * code: measured (bench S1, 100k entries), a regular expression per character made this scan
+ * 0.56 s of the folder's 3.3 s load.
+ */
+function whitespaceAt(text: string, i: number): boolean {
+  if (i < 0) return true;
+  const code = text.charCodeAt(i);
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+  return /\s/.test(text.charAt(i));
 }
 
 /** The index of the quote that closes the string opened at `start` (or the last index). */

@@ -18,13 +18,14 @@
 import { stat, readFile } from 'node:fs/promises';
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { loadConfig, type Finding } from '../../model/config/load.js';
+import { loadConfig, type Finding, type LoadResult } from '../../model/config/load.js';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import type { FileState, FilesReport } from '../../model/config/store.js';
 import { INVALID_ANNOTATION } from '../../model/config/fail-closed.js';
 import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
+import { loadFiles, workersFor, type ParallelLoadOptions, type SourceFile } from './parallel-load.js';
 
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
@@ -92,6 +93,8 @@ export class ConfigFolderSource {
   constructor(
     private readonly paths: readonly string[],
     private readonly lastGood?: LastGoodVersions,
+    /** When files are loaded in worker threads (parallel-load.ts; tests lower the threshold). */
+    private readonly loadOptions: ParallelLoadOptions = {},
   ) {}
 
   /** Reads everything now. The first load serves the valid objects of every file. */
@@ -317,23 +320,35 @@ export class ConfigFolderSource {
       this.lastGood?.remove(path);
       applied.push(path);
     }
+    // Stat every file first. When the changed files are large enough for worker threads
+    // (parallel-load.ts, opt-in), they are read and loaded at once; otherwise each is read and
+    // loaded as it is applied (one file's text at a time). Either way they are applied in path order.
+    const steps: ({ path: string; gone: true } | { path: string; gone: false; stamp: Stamp; prev: FileEntry | undefined })[] = [];
     for (const path of paths) {
       let st;
       try {
         st = await stat(path);
       } catch {
-        if (hinted !== undefined && this.files.has(path)) {
-          this.replaceFile(path, undefined, before); // named by an event and gone: removed
-          applied.push(path);
-        }
+        if (hinted !== undefined && this.files.has(path)) steps.push({ path, gone: true }); // named by an event and gone: removed
         continue; // (listing) removed between listing and reading: the next event reloads it
       }
       const stamp = { mtimeMs: st.mtimeMs, size: st.size };
       const prev = this.files.get(path);
       if (prev && prev.stamp.mtimeMs === stamp.mtimeMs && prev.stamp.size === stamp.size) continue;
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text === undefined) continue;
-      const loaded = loadConfig([{ path, text }]);
+      steps.push({ path, gone: false, stamp, prev });
+    }
+    const preloaded = await this.preload(steps.flatMap((s) => (s.gone ? [] : [s])));
+    for (const step of steps) {
+      const { path } = step;
+      if (step.gone) {
+        this.replaceFile(path, undefined, before);
+        applied.push(path);
+        continue;
+      }
+      const { stamp, prev } = step;
+      const read = preloaded !== undefined ? preloaded.get(path) : await readAndLoad(path);
+      if (read === undefined) continue; // unreadable now: the next event reloads it
+      const { text, loaded } = read;
       const hasError = loaded.findings.some((f) => f.severity === 'error');
       if (hasError && (prev || !initial)) {
         // Refused: keep serving the last good version of this file (none if it is new).
@@ -376,6 +391,19 @@ export class ConfigFolderSource {
     return { snapshot: this.snapshot(), changes, objectCount: this.holders.size, examined: paths.length, rejected, applied, duplicates };
   }
 
+  /** Reads and loads `files` at once in worker threads when they are large enough (else undefined: inline). */
+  private async preload(files: readonly { path: string; stamp: Stamp }[]): Promise<ReadonlyMap<string, LoadedFile> | undefined> {
+    const bytes = files.reduce((n, f) => n + f.stamp.size, 0);
+    if (workersFor(bytes, files.length, this.loadOptions) < 2) return undefined;
+    const texts: SourceFile[] = [];
+    for (const f of files) {
+      const text = await readText(f.path);
+      if (text !== undefined) texts.push({ path: f.path, text });
+    }
+    const results = await loadFiles(texts, this.loadOptions);
+    return new Map(texts.map((f, i) => [f.path, { text: f.text, loaded: results[i] as LoadResult }]));
+  }
+
   /**
    * `served` (a refused file's last good objects) plus the deny-all substitutes of DENY and CUSTOM
    * AuthorizationPolicies that are invalid in the refused version and not in `served` (issue 11: a
@@ -410,6 +438,22 @@ export class ConfigFolderSource {
     const old = previous.get(key);
     return old && sameConfig(old, next) ? old : next;
   }
+}
+
+/** A file's text and what loading it gave. */
+interface LoadedFile {
+  readonly text: string;
+  readonly loaded: LoadResult;
+}
+
+function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined);
+}
+
+/** Reads and loads one file on this thread (undefined when it cannot be read). */
+async function readAndLoad(path: string): Promise<LoadedFile | undefined> {
+  const text = await readText(path);
+  return text === undefined ? undefined : { text, loaded: loadConfig([{ path, text }]) };
 }
 
 /** Hidden entries and node_modules are never read (as listConfigFiles). */
