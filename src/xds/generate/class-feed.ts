@@ -17,7 +17,7 @@ import { parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
 import type { ServiceMemo } from './service-memo.js';
 import type { Relevance } from './relevance.js';
-import { classKeyOf, type ClassState } from './view-classes.js';
+import { relevanceClassKeyOf, type ClassState } from './view-classes.js';
 import { byKey, type GeneratorKind, type InboundRequest, type ViewContext } from './view.js';
 
 export interface ClassFeedOptions {
@@ -34,6 +34,19 @@ const KINDS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;
 type Kind = (typeof KINDS)[number];
 type Removals = Record<Kind, string[]>;
 
+/**
+ * The types that every class of one relevance class holds alike when the generator's per-service
+ * results are shared across views (Generator.perServiceAcrossViews) and its own `shared` part yields
+ * none of them (Envoy: endpoints, and routes, which are all outbound). They are kept in one cache
+ * slot per relevance class that the classes read through ResourceSink.aliasType. Measured cause
+ * (bench S6): every sidecar class held its own EDS slot over ~1,000 ClusterLoadAssignments.
+ */
+const SHARED_TYPES = [
+  ['endpoints', ENDPOINT],
+  ['routes', ROUTE],
+] as const;
+type SharedKind = (typeof SHARED_TYPES)[number][0];
+
 export class ClassFeed {
   /** Push generation; a class generated in full in the current one is not generated again by its push. */
   generation = 0;
@@ -42,6 +55,9 @@ export class ClassFeed {
   /** Generator.outbound results by relevance class key, valid for one policy generation and these winners. */
   private readonly outboundMemo = new Map<string, { policy: number; winners: ReadonlyMap<string, MergedService>; resources: ResourceSet }>();
   private policyGeneration = 0;
+  /** Class key → the shared slot it reads SHARED_TYPES from, and shared slot → how many classes read it. */
+  private readonly sharedSlotOf = new Map<string, string>();
+  private readonly sharedSlotReaders = new Map<string, number>();
 
   constructor(private readonly o: ClassFeedOptions) {}
 
@@ -55,7 +71,11 @@ export class ClassFeed {
   private sharedOf(generator: Generator, c: ClassState, ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>): ResourceSet {
     const out = emptyResourceSet();
     if (generator.outbound) mergeInto(out, this.outboundOf(generator, c, ctx));
-    if (generator.shared) mergeInto(out, generator.shared(ctx, perService, c.winners));
+    if (generator.shared) {
+      const own = generator.shared(ctx, perService, c.winners);
+      if (this.sharedSlotFor(c) !== undefined) assertNoSharedTypes(own, c.spec.kind);
+      mergeInto(out, own);
+    }
     return out;
   }
 
@@ -65,8 +85,7 @@ export class ClassFeed {
    * any service change makes new objects, so a hit never reads an older registry.
    */
   private outboundOf(generator: Generator, c: ClassState, ctx: ViewContext): ResourceSet {
-    const { inboundRequests: _inbound, ...spec } = c.spec;
-    const key = classKeyOf({ ...spec, ownWorkloads: [] }, this.o.relevance(), true);
+    const key = relevanceClassKeyOf(c.spec, this.o.relevance());
     const hit = this.outboundMemo.get(key);
     if (hit !== undefined && hit.policy === this.policyGeneration && sameWinners(hit.winners, c.winners)) return hit.resources;
     const resources = (generator.outbound as NonNullable<Generator['outbound']>)(ctx, c.winners);
@@ -99,10 +118,12 @@ export class ClassFeed {
       c.sharedOwned = shared;
     }
     const cache = this.o.cache;
+    const slot = this.sharedSlotFor(c);
     cache.setResources(c.key, CLUSTER, sets.clusters);
-    cache.setResources(c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(slot ?? c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(slot ?? c.key, ROUTE, sets.routes);
+    this.readSharedSlot(c.key, slot);
     cache.setResources(c.key, LISTENER, sets.listeners);
-    cache.setResources(c.key, ROUTE, sets.routes);
     return rebuilt;
   }
 
@@ -110,6 +131,8 @@ export class ClassFeed {
   generateHosts(c: ClassState, sources: ViewSources, hosts: ReadonlySet<string>): number {
     const generator = this.o.generators[c.spec.kind];
     if (!generator) return 0;
+    // The relevance changed under the class: its shared slot is another one, written in full.
+    if (this.sharedSlotFor(c) !== this.sharedSlotOf.get(c.key)) return this.generateFull(c, sources);
     const ctx = this.context(c, sources);
     const upserts = new TypedInputs();
     const removals: Removals = { listeners: [], routes: [], clusters: [], endpoints: [] };
@@ -155,11 +178,49 @@ export class ClassFeed {
   /** Hands the cache `upserts` and `removals` of one class, for every type or only those with a change. */
   private update(classKey: string, upserts: TypedInputs, removals: Removals, which: 'every type' | 'changed types'): void {
     const cache = this.o.cache;
+    const slot = this.sharedSlotOf.get(classKey) ?? classKey;
     const changed = (kind: Kind): boolean => which === 'every type' || upserts[kind].size > 0 || removals[kind].length > 0;
     if (changed('clusters')) cache.updateResources(classKey, CLUSTER, upserts.clusters, removals.clusters);
-    if (changed('endpoints')) cache.updateResources(classKey, ENDPOINT, upserts.endpoints, removals.endpoints);
+    if (changed('endpoints')) cache.updateResources(slot, ENDPOINT, upserts.endpoints, removals.endpoints);
     if (changed('listeners')) cache.updateResources(classKey, LISTENER, upserts.listeners, removals.listeners);
-    if (changed('routes')) cache.updateResources(classKey, ROUTE, upserts.routes, removals.routes);
+    if (changed('routes')) cache.updateResources(slot, ROUTE, upserts.routes, removals.routes);
+  }
+
+  /**
+   * The shared slot class `c` reads SHARED_TYPES from under the current relevance, or undefined when
+   * it keeps them in its own slot (the generator does not share per-service results, or the sink
+   * cannot alias single types).
+   */
+  private sharedSlotFor(c: ClassState): string | undefined {
+    const generator = this.o.generators[c.spec.kind];
+    if (generator?.perServiceAcrossViews !== true || this.o.cache.aliasType === undefined) return undefined;
+    return `shared|${relevanceClassKeyOf(c.spec, this.o.relevance())}`;
+  }
+
+  /**
+   * Points the class's SHARED_TYPES at `slot` (already written: make-before-break) and releases the
+   * slot it read before; a shared slot no class reads any more is dropped.
+   */
+  private readSharedSlot(classKey: string, slot: string | undefined): void {
+    const before = this.sharedSlotOf.get(classKey);
+    if (before === slot) return;
+    for (const [, type] of SHARED_TYPES) this.o.cache.aliasType?.(classKey, type.typeUrl, slot);
+    if (slot !== undefined) {
+      this.sharedSlotOf.set(classKey, slot);
+      this.sharedSlotReaders.set(slot, (this.sharedSlotReaders.get(slot) ?? 0) + 1);
+    } else this.sharedSlotOf.delete(classKey);
+    if (before === undefined) return;
+    const readers = (this.sharedSlotReaders.get(before) ?? 1) - 1;
+    if (readers > 0) this.sharedSlotReaders.set(before, readers);
+    else {
+      this.sharedSlotReaders.delete(before);
+      this.o.cache.dropView(before);
+    }
+  }
+
+  /** A class was dropped: it no longer reads its shared slot. */
+  forgetClass(classKey: string): void {
+    this.readSharedSlot(classKey, undefined);
   }
 
   private nextSharedVersion(): string {
@@ -201,6 +262,13 @@ export class ClassFeed {
       .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
     return winningService(candidates, client.namespace);
   }
+}
+
+/** A generator whose per-service results are shared across views must keep SHARED_TYPES out of its own `shared` part. */
+function assertNoSharedTypes(own: ResourceSet, kind: GeneratorKind): void {
+  const kinds: readonly SharedKind[] = SHARED_TYPES.map(([k]) => k);
+  const found = kinds.find((k) => own[k].size > 0);
+  if (found !== undefined) throw new Error(`the ${kind} generator's shared part yields ${found}, which its classes read from their relevance class (class-feed.ts SHARED_TYPES)`);
 }
 
 function sameWinners(a: ReadonlyMap<string, MergedService>, b: ReadonlyMap<string, MergedService>): boolean {

@@ -103,6 +103,7 @@ export class XdsPipeline {
       alias: (view, classKey) => o.cache.alias(view, classKey),
       dropped: (classKey) => {
         o.cache.dropView(classKey);
+        this.feed.forgetClass(classKey);
         this.memo.forgetClass(classKey);
         this.nameTables.forget(classKey);
       },
