@@ -187,3 +187,36 @@ test('sidecars with different own workloads read one EDS and RDS slot; an endpoi
     await pipeline.stop();
   }
 });
+
+test('a host change is generated once per relevance class, not once per sidecar class (even for a host with a DestinationRule)', async () => {
+  const inputs: RegistryInputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const rule = 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: s2, namespace: a }\nspec: { host: s2.example.com, trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } } }';
+  replaceInputs(inputs, objectsFrom(service('s1', HTTP80), service('s2', HTTP80), rule, entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 1)));
+  const built: string[] = [];
+  const counted: Generator = {
+    ...envoyGenerator,
+    forService: (ctx, service, sources, winners) => {
+      built.push(service.host);
+      return envoyGenerator.forService(ctx, service, sources, winners);
+    },
+  };
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: counted }, debounceMs: 60_000 });
+  pipeline.start();
+  try {
+    const proxies = [OWNER, OTHER_OWNER, CLIENT];
+    const views = proxies.map((proxy) => ({ proxy, view: pipeline.viewOf(proxy) }));
+    await pipeline.flush();
+    assert.deepEqual(built.sort(), ['s1.example.com', 's2.example.com'], 'three sidecar classes, one relevance class: each service built once');
+    built.length = 0;
+    replaceInputs(inputs, objectsFrom(service('s1', HTTP80), service('s2', HTTP80), rule, entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 5)));
+    await pipeline.flush();
+    assert.deepEqual(built, ['s2.example.com'], 'the changed host (DestinationRule-ruled, memoised per class before) is built once for all three');
+    for (const { proxy, view } of views) {
+      assert.deepEqual(viewResources(cache, view), reference(registry, proxy), 'every view equals a fresh full generation');
+    }
+  } finally {
+    await pipeline.stop();
+  }
+});

@@ -189,6 +189,7 @@ export class XdsPipeline {
     const workloads = this.dirtyWorkloads;
     this.dirtyHosts = new Set();
     this.dirtyWorkloads = new Set();
+    this.feed.changedHosts = hosts;
     const sources = this.sources();
     let regenerated = 0;
 
