@@ -13,7 +13,7 @@ import { ResourceCache } from '../../src/xds/cache/resource-cache.js';
 import { envoyGenerator } from '../../src/xds/generate/envoy/index.js';
 import type { Generator } from '../../src/xds/generate/generator.js';
 import { XdsPipeline } from '../../src/xds/generate/pipeline.js';
-import { ENDPOINT, LISTENER } from '../../src/xds/types/resource-types.js';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE } from '../../src/xds/types/resource-types.js';
 import { objectsFrom } from '../support/mesh.js';
 import { testProxy } from '../support/proxy-identity.js';
 import { viewResources } from '../support/view-resources.js';
@@ -116,6 +116,106 @@ test('Envoy views: endpoint changes skip the shared part; definition and members
 
     set(service('s3', TCP9000).replace('app: s3', 'app: s1'));
     assert.equal(await step('a new service selects the owner\'s workload'), 2, 'a new host: every shared part');
+  } finally {
+    await pipeline.stop();
+  }
+});
+
+/** A sidecar on e2's address: a class of its own (it owns e2), the same relevance class as OWNER. */
+const OTHER_OWNER = testProxy({ type: 'sidecar', ip: '127.0.6.2', name: 'e2', namespace: 'a', labels: { app: 's2' } });
+
+test('sidecars with different own workloads read one EDS and RDS slot; an endpoint change reaches both, an own workload change only its sidecar’s LDS and CDS', async () => {
+  const inputs: RegistryInputs = createInputs();
+  const registry = buildRegistry(inputs);
+  let objects: ConfigObject[] = objectsFrom(service('s1', HTTP80), service('s2', HTTP80), service('s3', TCP9000), entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 1));
+  replaceInputs(inputs, objects);
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: envoyGenerator }, debounceMs: 60_000 });
+  pipeline.start();
+  const set = (text: string): void => {
+    const changed = objectsFrom(text);
+    const keys = new Set(changed.map(objectKey));
+    objects = [...objects.filter((o) => !keys.has(objectKey(o))), ...changed];
+    replaceInputs(inputs, objects);
+  };
+  /** Arms a watch on every (view, type) and returns the ones that fired after the push. */
+  const pushAndSeeWhatFired = async (views: Record<string, string>): Promise<string[]> => {
+    const fired: string[] = [];
+    const cancels: (() => void)[] = [];
+    for (const [who, view] of Object.entries(views)) {
+      for (const type of [CLUSTER, ENDPOINT, LISTENER, ROUTE]) {
+        cancels.push(cache.watch(view, type.typeUrl, cache.current(view, type.typeUrl)?.version, () => fired.push(`${who} ${type.shortName}`)));
+      }
+    }
+    await pipeline.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const cancel of cancels) cancel();
+    for (const [who, view] of Object.entries(views)) {
+      const proxy = who === 'owner' ? OWNER : OTHER_OWNER;
+      assert.deepEqual(viewResources(cache, view), reference(registry, proxy), `${who}: the view equals a fresh full generation`);
+    }
+    return fired.sort();
+  };
+  try {
+    const owner = pipeline.viewOf(OWNER);
+    const other = pipeline.viewOf(OTHER_OWNER);
+    await pipeline.flush();
+    for (const type of [ENDPOINT, ROUTE]) {
+      const mine = cache.current(owner, type.typeUrl);
+      assert.ok(mine !== undefined && mine.resources.size > 0, `${type.shortName} is generated`);
+      assert.equal(cache.current(other, type.typeUrl), mine, `${type.shortName}: one snapshot object, one version for both sidecars`);
+    }
+    assert.notEqual(cache.current(owner, LISTENER.typeUrl), cache.current(other, LISTENER.typeUrl), 'LDS: each sidecar has its own (its inbound side)');
+
+    set(entry('e2', '127.0.6.2', 's2', 7));
+    assert.deepEqual(await pushAndSeeWhatFired({ owner, other }), ['other EDS', 'owner EDS'], 'an endpoint weight reaches both, once, and nothing else');
+    assert.equal(cache.current(owner, ENDPOINT.typeUrl), cache.current(other, ENDPOINT.typeUrl), 'still one snapshot');
+
+    set(entry('e1', '127.0.6.1', 's3', 1));
+    const fired = await pushAndSeeWhatFired({ owner, other });
+    assert.deepEqual(
+      fired.filter((f) => f.endsWith('LDS') || f.endsWith('CDS')),
+      ['owner CDS', 'owner LDS'],
+      'e1 now serves s3 (port 9000): only its own sidecar gets new inbound listeners and clusters',
+    );
+    assert.ok(fired.includes('other EDS') && fired.includes('owner EDS'), "s1's and s3's endpoints changed for both");
+
+    pipeline.release(owner);
+    set(entry('e2', '127.0.6.2', 's2', 3));
+    assert.deepEqual(await pushAndSeeWhatFired({ other }), ['other EDS'], 'the shared slot outlives a class that left');
+  } finally {
+    await pipeline.stop();
+  }
+});
+
+test('a host change is generated once per relevance class, not once per sidecar class (even for a host with a DestinationRule)', async () => {
+  const inputs: RegistryInputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const rule = 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: s2, namespace: a }\nspec: { host: s2.example.com, trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } } }';
+  replaceInputs(inputs, objectsFrom(service('s1', HTTP80), service('s2', HTTP80), rule, entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 1)));
+  const built: string[] = [];
+  const counted: Generator = {
+    ...envoyGenerator,
+    forService: (ctx, service, sources, winners) => {
+      built.push(service.host);
+      return envoyGenerator.forService(ctx, service, sources, winners);
+    },
+  };
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: counted }, debounceMs: 60_000 });
+  pipeline.start();
+  try {
+    const proxies = [OWNER, OTHER_OWNER, CLIENT];
+    const views = proxies.map((proxy) => ({ proxy, view: pipeline.viewOf(proxy) }));
+    await pipeline.flush();
+    assert.deepEqual(built.sort(), ['s1.example.com', 's2.example.com'], 'three sidecar classes, one relevance class: each service built once');
+    built.length = 0;
+    replaceInputs(inputs, objectsFrom(service('s1', HTTP80), service('s2', HTTP80), rule, entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 5)));
+    await pipeline.flush();
+    assert.deepEqual(built, ['s2.example.com'], 'the changed host (DestinationRule-ruled, memoised per class before) is built once for all three');
+    for (const { proxy, view } of views) {
+      assert.deepEqual(viewResources(cache, view), reference(registry, proxy), 'every view equals a fresh full generation');
+    }
   } finally {
     await pipeline.stop();
   }

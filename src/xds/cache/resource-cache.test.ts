@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ENDPOINT } from '../types/resource-types.js';
+import type { XdsResourceType } from '../types/resource-type.js';
 import { newBootId, ResourceCache, type ResourceInput } from './resource-cache.js';
 
 function cla(name: string, priority = 0): ClusterLoadAssignment {
@@ -12,6 +13,9 @@ function cla(name: string, priority = 0): ClusterLoadAssignment {
 function inputs(...entries: [string, string, ClusterLoadAssignment][]): Map<string, ResourceInput<ClusterLoadAssignment>> {
   return new Map(entries.map(([name, version, message]) => [name, { version, message }]));
 }
+
+/** A second type of the same message (another type URL): stands for a type the class keeps in its own slot. */
+const CLUSTER_STANDIN: XdsResourceType<typeof ClusterLoadAssignmentSchema> = { ...ENDPOINT, typeUrl: `${ENDPOINT.typeUrl}.standin`, shortName: 'EDS-standin' };
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -203,4 +207,35 @@ test('a watch with an interest fires only for changes of those names (set or upd
   cache.alias('v', 'w');
   await tick();
   assert.equal(aliased, 1, 'an alias replaces the view wholesale: every watch fires');
+});
+
+test('aliasType: one type of a class reads a shared slot, its views are woken by that slot, other types stay the class’s own', async () => {
+  const cache = new ResourceCache({ bootId: 'b' });
+  cache.setResources('shared', ENDPOINT, inputs(['a', '1', cla('a')]));
+  cache.setResources('class1', ENDPOINT, inputs(['own', '1', cla('own')]));
+  cache.setResources('class1', CLUSTER_STANDIN, inputs(['c', '1', cla('c')]));
+  cache.alias('v', 'class1');
+  let fired = 0;
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => fired++);
+  cache.aliasType('class1', ENDPOINT.typeUrl, 'shared');
+  await tick();
+  assert.equal(fired, 1, 'the type alias changes the version the view reads: its watch fires');
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), cache.current('shared', ENDPOINT.typeUrl), 'the very same snapshot');
+  assert.equal(cache.current('class1', ENDPOINT.typeUrl), cache.current('shared', ENDPOINT.typeUrl));
+  assert.deepEqual([...(cache.current('v', CLUSTER_STANDIN.typeUrl)?.resources.keys() ?? [])], ['c'], 'other types: the class’s own slot');
+
+  const interested: string[] = [];
+  cache.watch('v', ENDPOINT.typeUrl, cache.current('v', ENDPOINT.typeUrl)?.version, () => interested.push('a'), new Set(['a']));
+  cache.watch('v', CLUSTER_STANDIN.typeUrl, cache.current('v', CLUSTER_STANDIN.typeUrl)?.version, () => interested.push('cluster'));
+  cache.updateResources('shared', ENDPOINT, inputs(['b', '1', cla('b')]), []);
+  await tick();
+  assert.deepEqual(interested, [], 'a change of names the watch does not hold, and of another type, wakes nothing');
+  cache.updateResources('shared', ENDPOINT, inputs(['a', '2', cla('a', 3)]), []);
+  await tick();
+  assert.deepEqual(interested, ['a'], 'a change in the shared slot reaches the views of the class through both aliases');
+
+  cache.dropView('class1');
+  assert.equal(cache.current('v', ENDPOINT.typeUrl)?.resources.get('a')?.name, 'a', 'dropping the class keeps the shared slot');
+  cache.aliasType('class1', ENDPOINT.typeUrl, undefined);
+  assert.equal(cache.current('v', ENDPOINT.typeUrl), undefined, 'without the type alias the (dropped) class has nothing');
 });

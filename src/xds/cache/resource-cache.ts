@@ -66,6 +66,15 @@ export interface ResourceSink {
    * `view` fire when the alias makes its version change.
    */
   alias(view: ViewKey, target: ViewKey | undefined): void;
+  /**
+   * Makes one type of `view` read `target`'s slot of that type (`undefined` removes it), so that
+   * views that differ in some types share the others: one slot, one version, one encoding (bench
+   * S6: every Envoy sidecar's EDS and RDS are its relevance class's). Resolved after `alias`: a view
+   * aliased to `view` reads `target` for this type too, and is woken by its changes. Watches on
+   * `view` (and on views aliased to it) fire when this makes the type's version change. Optional:
+   * a sink without it gets every type written per view.
+   */
+  aliasType?(view: ViewKey, typeUrl: string, target: ViewKey | undefined): void;
   /** Forgets a view (all types). Watches on it stay armed and fire when it is set again. */
   dropView(view: ViewKey): void;
 }
@@ -134,6 +143,9 @@ export class ResourceCache implements ResourceSink, ResourceSource {
   #minted: string[] = [];
   readonly #aliases = new Map<ViewKey, ViewKey>();
   readonly #aliasedBy = new Map<ViewKey, Set<ViewKey>>();
+  /** (view, type URL) → the view whose slot of that type it reads (aliasType), and the reverse. */
+  readonly #typeAliases = new TwoLevel<ViewKey>();
+  readonly #typeAliasedBy = new TwoLevel<Set<ViewKey>>();
   readonly #typeUrls = new Set<string>();
   /**
    * Messages already encoded, by identity: a generator that hands the same message object to several
@@ -233,7 +245,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
   }
 
   alias(view: ViewKey, target: ViewKey | undefined): void {
-    const before = this.#resolve(view);
+    const before = this.#versions(view);
     const old = this.#aliases.get(view);
     if (old !== undefined) {
       const set = this.#aliasedBy.get(old);
@@ -247,13 +259,34 @@ export class ResourceCache implements ResourceSink, ResourceSource {
       if (set === undefined) this.#aliasedBy.set(target, (set = new Set()));
       set.add(view);
     }
-    const after = this.#resolve(view);
-    if (after === before) return;
     for (const typeUrl of this.#typeUrls) {
-      const a = this.#slots.get(before, typeUrl)?.snapshot.version;
-      const b = this.#slots.get(after, typeUrl)?.snapshot.version;
-      if (a !== b && b !== undefined) this.#fireWatches(view, typeUrl);
+      const now = this.current(view, typeUrl)?.version;
+      if (now !== before.get(typeUrl) && now !== undefined) this.#fireWatches(view, typeUrl);
     }
+  }
+
+  aliasType(view: ViewKey, typeUrl: string, target: ViewKey | undefined): void {
+    const before = this.current(view, typeUrl)?.version;
+    const old = this.#typeAliases.get(view, typeUrl);
+    if (old !== undefined) {
+      const set = this.#typeAliasedBy.get(old, typeUrl);
+      set?.delete(view);
+      if (set?.size === 0) this.#typeAliasedBy.delete(old, typeUrl);
+      this.#typeAliases.delete(view, typeUrl);
+    }
+    if (target !== undefined && target !== view) {
+      this.#typeAliases.set(view, typeUrl, target);
+      let set = this.#typeAliasedBy.get(target, typeUrl);
+      if (set === undefined) this.#typeAliasedBy.set(target, typeUrl, (set = new Set()));
+      set.add(view);
+    }
+    const now = this.current(view, typeUrl)?.version;
+    if (now !== before && now !== undefined) this.#fireViewAndAliases(view, typeUrl);
+  }
+
+  /** The version `view` reads for each known type. */
+  #versions(view: ViewKey): Map<string, string | undefined> {
+    return new Map([...this.#typeUrls].map((typeUrl) => [typeUrl, this.current(view, typeUrl)?.version]));
   }
 
   dropView(view: ViewKey): void {
@@ -261,7 +294,7 @@ export class ResourceCache implements ResourceSink, ResourceSource {
   }
 
   current(view: ViewKey, typeUrl: string): TypeSnapshot | undefined {
-    return this.#slots.get(this.#resolve(view), typeUrl)?.snapshot;
+    return this.#slots.get(this.#resolve(view, typeUrl), typeUrl)?.snapshot;
   }
 
   watch(view: ViewKey, typeUrl: string, seenVersion: string | undefined, onChange: () => void, interest?: ReadonlySet<string>): () => void {
@@ -310,15 +343,23 @@ export class ResourceCache implements ResourceSink, ResourceSource {
     return { fired: this.#fired, skipped: this.#skipped };
   }
 
-  #resolve(view: ViewKey): ViewKey {
-    return this.#aliases.get(view) ?? view;
+  /** The view whose slot `view` reads for `typeUrl`: its alias, then that one's type alias. */
+  #resolve(view: ViewKey, typeUrl: string): ViewKey {
+    const whole = this.#aliases.get(view) ?? view;
+    return this.#typeAliases.get(whole, typeUrl) ?? whole;
   }
 
   /**
-   * Wakes the watches on `view` and on every view aliased to it. With `changedNames` (the names the
-   * change added, replaced or removed), watches whose interest names none of them stay armed.
+   * Wakes the watches on `view`, on every view aliased to it, and on every view reading this type
+   * of it (aliasType) and the views aliased to those. With `changedNames` (the names the change
+   * added, replaced or removed), watches whose interest names none of them stay armed.
    */
   #fire(view: ViewKey, typeUrl: string, changedNames?: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
+    this.#fireViewAndAliases(view, typeUrl, changedNames);
+    for (const v of this.#typeAliasedBy.get(view, typeUrl) ?? []) this.#fireViewAndAliases(v, typeUrl, changedNames);
+  }
+
+  #fireViewAndAliases(view: ViewKey, typeUrl: string, changedNames?: ReadonlySet<string> | ReadonlyMap<string, unknown>): void {
     this.#fireWatches(view, typeUrl, changedNames);
     for (const v of this.#aliasedBy.get(view) ?? []) this.#fireWatches(v, typeUrl, changedNames);
   }

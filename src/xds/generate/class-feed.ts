@@ -17,7 +17,7 @@ import { parseInboundListenerName } from './names.js';
 import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js';
 import type { ServiceMemo } from './service-memo.js';
 import type { Relevance } from './relevance.js';
-import { classKeyOf, type ClassState } from './view-classes.js';
+import { relevanceClassKeyOf, type ClassState } from './view-classes.js';
 import { byKey, type GeneratorKind, type InboundRequest, type ViewContext } from './view.js';
 
 export interface ClassFeedOptions {
@@ -34,6 +34,45 @@ const KINDS = ['listeners', 'routes', 'clusters', 'endpoints'] as const;
 type Kind = (typeof KINDS)[number];
 type Removals = Record<Kind, string[]>;
 
+/**
+ * The types that every class of one relevance class holds alike when the generator's per-service
+ * results are shared across views (Generator.perServiceAcrossViews) and its own `shared` part yields
+ * none of them (Envoy: endpoints, and routes, which are all outbound). They are kept in one cache
+ * slot per relevance class that the classes read through ResourceSink.aliasType. Measured cause
+ * (bench S6): every sidecar class held its own EDS slot over ~1,000 ClusterLoadAssignments.
+ */
+const SHARED_TYPES = [
+  ['endpoints', ENDPOINT],
+  ['routes', ROUTE],
+] as const;
+type SharedKind = (typeof SHARED_TYPES)[number][0];
+
+type Owned = ClassState['owned'] extends Map<string, infer O> ? O : never;
+
+/** What regenerating some hosts changed, and how many services it generated. */
+interface HostChanges {
+  readonly upserts: TypedInputs;
+  readonly removals: Removals;
+  readonly rebuilt: number;
+}
+
+/**
+ * The outbound state of one relevance class, shared by reference by its classes when they read
+ * SHARED_TYPES from one slot (Envoy sidecars: a class each). Measured cause (bench S6): every
+ * sidecar class kept its own `winners` and `owned` maps over every service and regenerated each
+ * changed host itself.
+ */
+interface OutboundGroup {
+  readonly winners: Map<string, MergedService>;
+  readonly owned: Map<string, Owned>;
+  /** The policy generation it was built under: a policy change rebuilds it. */
+  readonly policy: number;
+  /** The push generation whose changed hosts it applied. */
+  advanced: number;
+  /** The last push's changes: its clusters and listeners are applied by each class to its own slots. */
+  perClass: HostChanges;
+}
+
 export class ClassFeed {
   /** Push generation; a class generated in full in the current one is not generated again by its push. */
   generation = 0;
@@ -42,6 +81,13 @@ export class ClassFeed {
   /** Generator.outbound results by relevance class key, valid for one policy generation and these winners. */
   private readonly outboundMemo = new Map<string, { policy: number; winners: ReadonlyMap<string, MergedService>; resources: ResourceSet }>();
   private policyGeneration = 0;
+  /** Class key → the shared slot it reads SHARED_TYPES from, and shared slot → how many classes read it. */
+  private readonly sharedSlotOf = new Map<string, string>();
+  private readonly sharedSlotReaders = new Map<string, number>();
+  /** Shared slot → the outbound state of its relevance class (winners, per-host results). */
+  private readonly groups = new Map<string, OutboundGroup>();
+  /** The hosts the current push regenerates (set by the pipeline with `generation`). */
+  changedHosts: ReadonlySet<string> = new Set();
 
   constructor(private readonly o: ClassFeedOptions) {}
 
@@ -55,7 +101,11 @@ export class ClassFeed {
   private sharedOf(generator: Generator, c: ClassState, ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>): ResourceSet {
     const out = emptyResourceSet();
     if (generator.outbound) mergeInto(out, this.outboundOf(generator, c, ctx));
-    if (generator.shared) mergeInto(out, generator.shared(ctx, perService, c.winners));
+    if (generator.shared) {
+      const own = generator.shared(ctx, perService, c.winners);
+      if (this.sharedSlotFor(c) !== undefined) assertNoSharedTypes(own, c.spec.kind);
+      mergeInto(out, own);
+    }
     return out;
   }
 
@@ -65,8 +115,7 @@ export class ClassFeed {
    * any service change makes new objects, so a hit never reads an older registry.
    */
   private outboundOf(generator: Generator, c: ClassState, ctx: ViewContext): ResourceSet {
-    const { inboundRequests: _inbound, ...spec } = c.spec;
-    const key = classKeyOf({ ...spec, ownWorkloads: [] }, this.o.relevance(), true);
+    const key = relevanceClassKeyOf(c.spec, this.o.relevance());
     const hit = this.outboundMemo.get(key);
     if (hit !== undefined && hit.policy === this.policyGeneration && sameWinners(hit.winners, c.winners)) return hit.resources;
     const resources = (generator.outbound as NonNullable<Generator['outbound']>)(ctx, c.winners);
@@ -80,17 +129,25 @@ export class ClassFeed {
     const generator = this.o.generators[c.spec.kind];
     if (!generator) return 0;
     const ctx = this.context(c, sources);
-    const services = servicesForClient(sources, c.spec.client);
-    c.winners = new Map(services.map((s) => [s.host, s]));
-    c.owned = new Map();
+    const slot = this.sharedSlotFor(c);
+    let rebuilt: number;
+    if (slot === undefined) {
+      const all = this.buildAll(generator, ctx, c.key, sources);
+      c.winners = all.winners;
+      c.owned = all.owned;
+      rebuilt = all.rebuilt;
+    } else {
+      // The relevance class's state, shared by reference (never modified per class).
+      const group = this.groupOf(slot, generator, ctx, sources);
+      c.winners = group.state.winners;
+      c.owned = group.state.owned;
+      rebuilt = group.rebuilt;
+    }
     const perService = new Map<string, ResourceSet>();
     const sets = new TypedInputs();
-    let rebuilt = 0;
-    for (const service of services) {
-      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, c.key, service, sources, c.winners);
-      if (built) rebuilt++;
-      c.owned.set(service.host, { token, resources });
-      perService.set(service.key, resources);
+    for (const [host, { token, resources }] of c.owned) {
+      const service = c.winners.get(host);
+      if (service !== undefined) perService.set(service.key, resources);
       sets.add(resources, token);
     }
     if (generator.shared || generator.outbound) {
@@ -100,9 +157,10 @@ export class ClassFeed {
     }
     const cache = this.o.cache;
     cache.setResources(c.key, CLUSTER, sets.clusters);
-    cache.setResources(c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(slot ?? c.key, ENDPOINT, sets.endpoints);
+    cache.setResources(slot ?? c.key, ROUTE, sets.routes);
+    this.readSharedSlot(c.key, slot);
     cache.setResources(c.key, LISTENER, sets.listeners);
-    cache.setResources(c.key, ROUTE, sets.routes);
     return rebuilt;
   }
 
@@ -110,32 +168,92 @@ export class ClassFeed {
   generateHosts(c: ClassState, sources: ViewSources, hosts: ReadonlySet<string>): number {
     const generator = this.o.generators[c.spec.kind];
     if (!generator) return 0;
+    const slot = this.sharedSlotFor(c);
+    // The relevance changed under the class: its shared slot is another one, written in full.
+    if (slot !== this.sharedSlotOf.get(c.key)) return this.generateFull(c, sources);
     const ctx = this.context(c, sources);
-    const upserts = new TypedInputs();
-    const removals: Removals = { listeners: [], routes: [], clusters: [], endpoints: [] };
+    if (slot === undefined) {
+      const changes = this.applyHosts(generator, ctx, c.key, sources, hosts, c.winners, c.owned);
+      this.update(c.key, changes.upserts, changes.removals, 'changed types');
+      return changes.rebuilt;
+    }
+    // Done once per relevance class and push; each class applies the per-class part to its own slots.
+    const group = this.groupOf(slot, generator, ctx, sources, hosts);
+    this.update(c.key, group.state.perClass.upserts, group.state.perClass.removals, 'changed types', 'per-class types');
+    return group.rebuilt;
+  }
+
+  /** Every visible service's resources for one class (or relevance class: `memoKey`). */
+  private buildAll(generator: Generator, ctx: ViewContext, memoKey: string, sources: ViewSources): { winners: Map<string, MergedService>; owned: Map<string, Owned>; rebuilt: number } {
+    const services = servicesForClient(sources, ctx.spec.client);
+    const winners = new Map(services.map((s) => [s.host, s]));
+    const owned = new Map<string, Owned>();
+    let rebuilt = 0;
+    for (const service of services) {
+      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, memoKey, service, sources, winners);
+      if (built) rebuilt++;
+      owned.set(service.host, { token, resources });
+    }
+    return { winners, owned, rebuilt };
+  }
+
+  /** Regenerates `hosts` into `winners` and `owned` (modified) and returns what changed. */
+  private applyHosts(
+    generator: Generator,
+    ctx: ViewContext,
+    memoKey: string,
+    sources: ViewSources,
+    hosts: ReadonlySet<string>,
+    winners: Map<string, MergedService>,
+    owned: Map<string, Owned>,
+  ): HostChanges {
+    const { upserts, removals } = noHostChanges();
     const remove = (set: ResourceSet, keep: ResourceSet | undefined): void => {
       for (const kind of KINDS) for (const name of set[kind].keys()) if (!keep?.[kind].has(name)) removals[kind].push(name);
     };
     let rebuilt = 0;
     for (const host of hosts) {
-      const before = c.owned.get(host);
-      const winner = this.winnerFor(host, c.spec.client, sources.mesh);
+      const before = owned.get(host);
+      const winner = this.winnerFor(host, ctx.spec.client, sources.mesh);
       if (winner === undefined) {
-        c.winners.delete(host);
+        winners.delete(host);
         if (before) remove(before.resources, undefined);
-        c.owned.delete(host);
+        owned.delete(host);
         continue;
       }
-      c.winners.set(host, winner);
-      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, c.key, winner, sources, c.winners);
+      winners.set(host, winner);
+      const { resources, token, built } = this.o.memo.resourcesOf(generator, ctx, memoKey, winner, sources, winners);
       if (built) rebuilt++;
       if (before?.token === token) continue;
       if (before) remove(before.resources, resources);
       upserts.add(resources, token);
-      c.owned.set(host, { token, resources });
+      owned.set(host, { token, resources });
     }
-    this.update(c.key, upserts, removals, 'changed types');
-    return rebuilt;
+    return { upserts, removals, rebuilt };
+  }
+
+  /**
+   * The state of relevance class `slot`, brought up to this push: built in full when new or after a
+   * policy change; else, once per push, the push's changed hosts applied (`hosts`, default the
+   * push's), their SHARED_TYPES written to the slot and the rest kept for each class (`perClass`).
+   * `rebuilt`: services generated by this call.
+   */
+  private groupOf(slot: string, generator: Generator, ctx: ViewContext, sources: ViewSources, hosts: ReadonlySet<string> = this.changedHosts): { state: OutboundGroup; rebuilt: number } {
+    const known = this.groups.get(slot);
+    if (known === undefined || known.policy !== this.policyGeneration) {
+      const all = this.buildAll(generator, ctx, slot, sources);
+      const state: OutboundGroup = { winners: all.winners, owned: all.owned, policy: this.policyGeneration, advanced: this.generation, perClass: noHostChanges() };
+      this.groups.set(slot, state);
+      return { state, rebuilt: all.rebuilt };
+    }
+    if (known.advanced === this.generation) return { state: known, rebuilt: 0 };
+    known.advanced = this.generation;
+    const changes = this.applyHosts(generator, ctx, slot, sources, hosts, known.winners, known.owned);
+    const cache = this.o.cache;
+    if (changes.upserts.endpoints.size > 0 || changes.removals.endpoints.length > 0) cache.updateResources(slot, ENDPOINT, changes.upserts.endpoints, changes.removals.endpoints);
+    if (changes.upserts.routes.size > 0 || changes.removals.routes.length > 0) cache.updateResources(slot, ROUTE, changes.upserts.routes, changes.removals.routes);
+    known.perClass = changes;
+    return { state: known, rebuilt: changes.rebuilt };
   }
 
   /** Rebuilds the generator's shared part of one class alone (it must not read the services) and hands the cache the differences. */
@@ -153,13 +271,54 @@ export class ClassFeed {
   }
 
   /** Hands the cache `upserts` and `removals` of one class, for every type or only those with a change. */
-  private update(classKey: string, upserts: TypedInputs, removals: Removals, which: 'every type' | 'changed types'): void {
+  private update(classKey: string, upserts: TypedInputs, removals: Removals, which: 'every type' | 'changed types', only?: 'per-class types'): void {
     const cache = this.o.cache;
+    const slot = this.sharedSlotOf.get(classKey) ?? classKey;
     const changed = (kind: Kind): boolean => which === 'every type' || upserts[kind].size > 0 || removals[kind].length > 0;
+    const shared = (kind: SharedKind): boolean => only === undefined && changed(kind);
     if (changed('clusters')) cache.updateResources(classKey, CLUSTER, upserts.clusters, removals.clusters);
-    if (changed('endpoints')) cache.updateResources(classKey, ENDPOINT, upserts.endpoints, removals.endpoints);
+    if (shared('endpoints')) cache.updateResources(slot, ENDPOINT, upserts.endpoints, removals.endpoints);
     if (changed('listeners')) cache.updateResources(classKey, LISTENER, upserts.listeners, removals.listeners);
-    if (changed('routes')) cache.updateResources(classKey, ROUTE, upserts.routes, removals.routes);
+    if (shared('routes')) cache.updateResources(slot, ROUTE, upserts.routes, removals.routes);
+  }
+
+  /**
+   * The shared slot class `c` reads SHARED_TYPES from under the current relevance, or undefined when
+   * it keeps them in its own slot (the generator does not share per-service results, or the sink
+   * cannot alias single types).
+   */
+  private sharedSlotFor(c: ClassState): string | undefined {
+    const generator = this.o.generators[c.spec.kind];
+    if (generator?.perServiceAcrossViews !== true || this.o.cache.aliasType === undefined) return undefined;
+    return `shared|${relevanceClassKeyOf(c.spec, this.o.relevance())}`;
+  }
+
+  /**
+   * Points the class's SHARED_TYPES at `slot` (already written: make-before-break) and releases the
+   * slot it read before; a shared slot no class reads any more is dropped.
+   */
+  private readSharedSlot(classKey: string, slot: string | undefined): void {
+    const before = this.sharedSlotOf.get(classKey);
+    if (before === slot) return;
+    for (const [, type] of SHARED_TYPES) this.o.cache.aliasType?.(classKey, type.typeUrl, slot);
+    if (slot !== undefined) {
+      this.sharedSlotOf.set(classKey, slot);
+      this.sharedSlotReaders.set(slot, (this.sharedSlotReaders.get(slot) ?? 0) + 1);
+    } else this.sharedSlotOf.delete(classKey);
+    if (before === undefined) return;
+    const readers = (this.sharedSlotReaders.get(before) ?? 1) - 1;
+    if (readers > 0) this.sharedSlotReaders.set(before, readers);
+    else {
+      this.sharedSlotReaders.delete(before);
+      this.groups.delete(before);
+      this.o.memo.forgetClass(before);
+      this.o.cache.dropView(before);
+    }
+  }
+
+  /** A class was dropped: it no longer reads its shared slot. */
+  forgetClass(classKey: string): void {
+    this.readSharedSlot(classKey, undefined);
   }
 
   private nextSharedVersion(): string {
@@ -201,6 +360,17 @@ export class ClassFeed {
       .sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
     return winningService(candidates, client.namespace);
   }
+}
+
+function noHostChanges(): HostChanges {
+  return { upserts: new TypedInputs(), removals: { listeners: [], routes: [], clusters: [], endpoints: [] }, rebuilt: 0 };
+}
+
+/** A generator whose per-service results are shared across views must keep SHARED_TYPES out of its own `shared` part. */
+function assertNoSharedTypes(own: ResourceSet, kind: GeneratorKind): void {
+  const kinds: readonly SharedKind[] = SHARED_TYPES.map(([k]) => k);
+  const found = kinds.find((k) => own[k].size > 0);
+  if (found !== undefined) throw new Error(`the ${kind} generator's shared part yields ${found}, which its classes read from their relevance class (class-feed.ts SHARED_TYPES)`);
 }
 
 function sameWinners(a: ReadonlyMap<string, MergedService>, b: ReadonlyMap<string, MergedService>): boolean {

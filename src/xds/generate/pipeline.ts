@@ -103,6 +103,7 @@ export class XdsPipeline {
       alias: (view, classKey) => o.cache.alias(view, classKey),
       dropped: (classKey) => {
         o.cache.dropView(classKey);
+        this.feed.forgetClass(classKey);
         this.memo.forgetClass(classKey);
         this.nameTables.forget(classKey);
       },
@@ -188,6 +189,7 @@ export class XdsPipeline {
     const workloads = this.dirtyWorkloads;
     this.dirtyHosts = new Set();
     this.dirtyWorkloads = new Set();
+    this.feed.changedHosts = hosts;
     const sources = this.sources();
     let regenerated = 0;
 

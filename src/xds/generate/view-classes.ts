@@ -114,6 +114,16 @@ export function classKeyOf(spec: ViewSpec, rel: Relevance, sharesAcrossViews: bo
   return `${key}${server}${requested}${spec.tls === true ? '|tls' : ''}`;
 }
 
+/**
+ * The relevance class of `spec`: its class key without its own workloads and inbound requests, as
+ * if the generator shared classes across views. Every class of one relevance class sees the same
+ * outbound side (Generator.outbound, and per-service results when Generator.perServiceAcrossViews).
+ */
+export function relevanceClassKeyOf(spec: ViewSpec, rel: Relevance): string {
+  const { inboundRequests: _inbound, ...rest } = spec;
+  return classKeyOf({ ...rest, ownWorkloads: [] }, rel, true);
+}
+
 /** The client with only the labels `rel` says something reads. */
 export function classClient(client: ClientProxy, rel: Relevance): ClientProxy {
   if (rel.labels === 'all') return client;
