@@ -47,7 +47,7 @@ export interface ServeSettings {
   readonly reclaimRatePerSecond?: number;
   /** An operator's CA in Istio's cacerts layout; default: a self-signed root kept in the store. */
   readonly cacertsDir?: string;
-  /** What serves the xDS ports' gRPC calls (`--xds-transport`; default http2, transport-choice.ts). */
+  /** What serves the xDS ports' gRPC calls (`--xds-transport`; default grpc-js, transport-choice.ts). */
   readonly xdsTransport?: XdsTransport;
   /** Bounds on xDS clients (issue 11; `serve --max-*` flags); unset ones keep DEFAULT_XDS_LIMITS. */
   readonly xdsLimits?: Partial<XdsLimits>;

@@ -68,7 +68,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--max-inbound-listeners <n>', 'xDS: most inbound listener names (xds.istio.io/grpc/lds/inbound/...) one stream subscribes to', parseCount, DEFAULT_XDS_LIMITS.maxInboundListeners)
     .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
-    .option('--xds-transport <name>', `what serves the xDS ports' gRPC calls: ${XDS_TRANSPORTS.join(' or ')} (http2: gRPC on node:http2 directly, the least CPU per push; grpc-js: @grpc/grpc-js's server)`, parseTransport, DEFAULT_XDS_TRANSPORT)
+    .option('--xds-transport <name>', `what serves the xDS ports' gRPC calls: ${XDS_TRANSPORTS.join(' or ')} (http2: gRPC on node:http2 directly, pre-framed messages; grpc-js: @grpc/grpc-js's server)`, parseTransport, DEFAULT_XDS_TRANSPORT)
     .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withKubeOptions(withEtcdSecurityOptions(serve)).action(async (opts: ServeFlags) => {
