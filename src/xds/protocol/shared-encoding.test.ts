@@ -10,7 +10,8 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack, DurationSchema } from '@bufbuild/protobuf/wkt';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema, ResourceSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { encodeDeltaResponse, encodeSotwResponse } from './shared-encoding.js';
+import type { EncodedResource } from '../types/encoded-resource.js';
+import { deltaResponse, encodeDeltaResponse, encodeSotwResponse, sotwResponse } from './shared-encoding.js';
 
 const TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 /** A packed CLA of about `endpoints` × 30 bytes (lengths from 1-byte to 3-byte varints). */
@@ -55,4 +56,14 @@ test('delta resources with fields the writer does not handle are encoded by prot
   }
   const withNames = create(DeltaDiscoveryResponseSchema, { nonce: 'n', typeUrl: TYPE, removedResourceNames: [{ name: 'gone' }], controlPlane: { identifier: 'cp' } });
   assert.deepEqual(new Uint8Array(encodeDeltaResponse(withNames)), toBinary(DeltaDiscoveryResponseSchema, withNames));
+});
+
+test('a shared resource list keeps its encoding: every stream sending it, the first and the later ones, gets exactly its own bytes', () => {
+  const chunk: EncodedResource[] = [cla('a', 3), cla('b', 200)].map((any, i) => ({ typeUrl: TYPE, name: `r${i}`, version: `v${i}`, any, sotwSize: 0 }));
+  for (const nonce of ['n1', 'nonce-2', '', 'ü-3', 'n5']) {
+    const sotw = sotwResponse('v1', TYPE, nonce, chunk);
+    assert.deepEqual(new Uint8Array(encodeSotwResponse(sotw)), toBinary(DiscoveryResponseSchema, sotw));
+    const delta = deltaResponse('v1', TYPE, nonce, chunk, nonce === '' ? [] : ['gone']);
+    assert.deepEqual(new Uint8Array(encodeDeltaResponse(delta)), toBinary(DeltaDiscoveryResponseSchema, delta));
+  }
 });

@@ -54,6 +54,8 @@ export function splitShared(
 /** Response resource lists made once per chunk, shared by the streams sending the same chunk. */
 const sotwLists = new WeakMap<readonly EncodedResource[], Any[]>();
 const deltaLists = new WeakMap<readonly EncodedResource[], Resource[]>();
+/** The lists above: never modified once made, so their encoding can be kept (sharedEntries). */
+const sharedLists = new WeakSet<readonly object[]>();
 
 /** A SotW response carrying `chunk`, with its resource list shared by every stream sending the same chunk. */
 export function sotwResponse(version: string, typeUrl: string, nonce: string, chunk: readonly EncodedResource[]): DiscoveryResponse {
@@ -61,6 +63,7 @@ export function sotwResponse(version: string, typeUrl: string, nonce: string, ch
   if (resources === undefined) {
     resources = chunk.map((r) => r.any);
     sotwLists.set(chunk, resources);
+    sharedLists.add(resources);
   }
   const message = create(DiscoveryResponseSchema, { versionInfo: version, typeUrl, nonce });
   message.resources = resources;
@@ -73,6 +76,7 @@ export function deltaResponse(version: string, typeUrl: string, nonce: string, c
   if (resources === undefined) {
     resources = chunk.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any }));
     deltaLists.set(chunk, resources);
+    sharedLists.add(resources);
   }
   const message = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, typeUrl, nonce, removedResources: [...removed] });
   message.resources = resources;
@@ -138,6 +142,12 @@ class WireWriter {
     this.#p += b.length;
   }
 
+  /** Bytes already encoded (a run of whole fields). */
+  raw(b: Uint8Array): void {
+    this.out.set(b, this.#p);
+    this.#p += b.length;
+  }
+
   any(no: number, any: Any): void {
     this.header(no, anyPayloadSize(any));
     this.string(1, any.typeUrl);
@@ -151,14 +161,37 @@ function hasUnknown(m: object): boolean {
   return unknown !== undefined && unknown.length > 0;
 }
 
+/**
+ * The `resources` field entries of `list`, encoded. A shared list (sotwResponse, deltaResponse) is
+ * encoded once from its second use on, so the streams sending the same chunk copy its bytes instead
+ * of re-encoding every resource; a list used once (a sidecar's own chunk) is not kept.
+ */
+const sharedEntries = new WeakMap<readonly object[], { uses: number; bytes?: Buffer }>();
+function entriesOf<T extends object>(list: readonly T[], encode: (list: readonly T[]) => Buffer): Buffer {
+  if (!sharedLists.has(list)) return encode(list);
+  let entry = sharedEntries.get(list);
+  if (entry === undefined) sharedEntries.set(list, (entry = { uses: 0 }));
+  if (entry.bytes !== undefined) return entry.bytes;
+  const bytes = encode(list);
+  if (++entry.uses > 1) entry.bytes = bytes;
+  return bytes;
+}
+
+function sotwEntries(list: readonly Any[]): Buffer {
+  let size = 0;
+  for (const any of list) size += fieldSize(anyPayloadSize(any));
+  const w = new WireWriter(size);
+  for (const any of list) w.any(2, any);
+  return w.out;
+}
+
 /** Encodes a SotW response from its parts: version_info = 1, resources = 2, type_url = 4, nonce = 5. */
 export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
   if (m.canary || m.controlPlane !== undefined || hasUnknown(m) || m.resources.some(hasUnknown)) return Buffer.from(toBinary(DiscoveryResponseSchema, m));
-  let size = delimitedSize(utf8(m.versionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
-  for (const any of m.resources) size += fieldSize(anyPayloadSize(any));
-  const w = new WireWriter(size);
+  const entries = entriesOf(m.resources, sotwEntries);
+  const w = new WireWriter(delimitedSize(utf8(m.versionInfo)) + entries.length + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce)));
   w.string(1, m.versionInfo);
-  for (const any of m.resources) w.any(2, any);
+  w.raw(entries);
   w.string(4, m.typeUrl);
   w.string(5, m.nonce);
   return w.out;
@@ -179,21 +212,29 @@ function resourcePayloadSize(r: Resource): number {
  */
 export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
   if (m.removedResourceNames.length > 0 || m.controlPlane !== undefined || hasUnknown(m) || !m.resources.every(plainResource)) return Buffer.from(toBinary(DeltaDiscoveryResponseSchema, m));
-  let size = delimitedSize(utf8(m.systemVersionInfo)) + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
-  const payloads = m.resources.map(resourcePayloadSize);
-  for (const p of payloads) size += fieldSize(p);
+  const entries = entriesOf(m.resources, deltaEntries);
+  let size = delimitedSize(utf8(m.systemVersionInfo)) + entries.length + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
   // Repeated strings are written even when empty.
   for (const name of m.removedResources) size += fieldSize(utf8(name));
   const w = new WireWriter(size);
   w.string(1, m.systemVersionInfo);
-  m.resources.forEach((r, i) => {
+  w.raw(entries);
+  w.string(4, m.typeUrl);
+  w.string(5, m.nonce);
+  for (const name of m.removedResources) w.string(6, name, true);
+  return w.out;
+}
+
+function deltaEntries(list: readonly Resource[]): Buffer {
+  const payloads = list.map(resourcePayloadSize);
+  let size = 0;
+  for (const p of payloads) size += fieldSize(p);
+  const w = new WireWriter(size);
+  list.forEach((r, i) => {
     w.header(2, payloads[i] ?? 0);
     w.string(1, r.version);
     if (r.resource !== undefined) w.any(2, r.resource);
     w.string(3, r.name);
   });
-  w.string(4, m.typeUrl);
-  w.string(5, m.nonce);
-  for (const name of m.removedResources) w.string(6, name, true);
   return w.out;
 }
