@@ -44,9 +44,9 @@ export interface XdsServerOptions {
   /** Other gRPC services served on the same port (e.g. the agents' token renewal; unary methods only on `http2`). */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
   /**
-   * What serves the gRPC calls: `http2` (default), gRPC over `node:http2` directly (grpc-http2.ts:
-   * a pre-framed message per stream and push), or `grpc-js` (@grpc/grpc-js's server). The native
-   * transport reads `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`,
+   * What serves the gRPC calls: `grpc-js` (@grpc/grpc-js's server; the default, transport-choice.ts)
+   * or `http2`, gRPC over `node:http2` directly (grpc-http2.ts: a pre-framed message per stream and
+   * push). The native transport reads `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`,
    * `grpc.max_receive_message_length` and `grpc.max_concurrent_streams` of `grpcOptions`.
    */
   readonly transport?: XdsTransport;
