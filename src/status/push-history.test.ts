@@ -62,3 +62,33 @@ test('a proxy view moved to another class: the difference between the two classe
   assert.deepEqual(moved?.clusters, [], 'same cluster contents, though generated for another class');
   assert.deepEqual(moved?.routes, []);
 });
+
+test('types read from a shared slot (aliasType): the slot\'s changes are the view\'s; a push to class and slot is one', () => {
+  const cache = new ResourceCache();
+  const h = new PushHistory(cache, () => Date.parse('2026-12-07T01:00:00Z'));
+  assert.ok(h.aliasType, 'forwarded: the cache can alias types');
+  const withoutTypeAliases = { setResources: cache.setResources.bind(cache), updateResources: cache.updateResources.bind(cache), alias: cache.alias.bind(cache), dropView: cache.dropView.bind(cache), current: cache.current.bind(cache) };
+  assert.equal(new PushHistory(withoutTypeAliases).aliasType, undefined, 'absent when the cache lacks it');
+  h.setResources('shared|r', ENDPOINT, input('c1', 'e1', endpoints('c1', [A])));
+  h.setResources('class-1', CLUSTER, input('c1', 'c', edsCluster('c1', 'c1')));
+  h.aliasType?.('class-1', ENDPOINT.typeUrl, 'shared|r');
+  h.setResources('class-1', LISTENER, input('l1', 'l', apiListener('l1', 'r1')));
+  h.alias('proxy-view', 'class-1');
+  assert.equal(cache.current('proxy-view', ENDPOINT.typeUrl)?.resources.has('c1'), true, 'the cache resolves the alias');
+  h.commit();
+  const first = h.lastPush('proxy-view');
+  assert.deepEqual(Object.keys(first?.versions ?? {}).sort(), ['CDS', 'EDS', 'LDS']);
+  assert.deepEqual(first?.endpoints.map((e) => e.change), ['added']);
+  // An endpoint change written once to the slot is the last push of every class reading it.
+  h.updateResources('shared|r', ENDPOINT, input('c1', 'e2', endpoints('c1', [A, B])), []);
+  h.commit();
+  const second = h.lastPush('proxy-view');
+  assert.deepEqual(Object.keys(second?.versions ?? {}), ['EDS']);
+  assert.deepEqual(second?.endpoints.map((e) => e.endpoints.map((x) => `${x.change} ${x.address}`)), [['added 127.0.60.2:80']]);
+  assert.deepEqual(second?.clusters, []);
+  // A later change of the class alone: only its own types.
+  h.updateResources('class-1', LISTENER, new Map(), ['l1']);
+  h.commit();
+  const third = h.lastPush('proxy-view');
+  assert.deepEqual([Object.keys(third?.versions ?? {}), third?.endpoints, third?.listeners], [['LDS'], [], [{ name: 'l1', change: 'removed' }]]);
+});

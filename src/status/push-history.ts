@@ -92,15 +92,44 @@ export function pushDiffOf(raw: RawPush): PushDiff {
 
 export class PushHistory implements ResourceSink {
   private readonly pending = new Map<ViewKey, Pending>();
-  /** Per view (a class the pipeline writes, or a proxy view moved to another class): its last push and when (`seq`). */
+  /**
+   * Per view (a class the pipeline writes, a shared slot classes read some types from, or a proxy
+   * view moved to another class): its last push and when (`seq`: one per commit, so the parts of one
+   * push written to a class and to its shared slot carry the same one).
+   */
   private readonly last = new Map<ViewKey, { readonly seq: number; readonly raw: RawPush; diff?: PushDiff }>();
   private readonly aliases = new Map<ViewKey, ViewKey>();
+  /** view → type URL → the view whose slot of that type it reads (ResourceSink.aliasType). */
+  private readonly typeAliases = new Map<ViewKey, Map<string, ViewKey>>();
   private seq = 0;
+  /**
+   * Forwarded to the cache when it has it (and absent when it does not, so a generator writes every
+   * type per view as it would to that cache). Measured cause (bench S6): without it the pipeline saw
+   * a sink that cannot alias types and wrote every Envoy sidecar's EDS and RDS to a slot of its own:
+   * a single endpoint change then made a new EDS snapshot, selection and comparison per sidecar.
+   */
+  readonly aliasType: ResourceSink['aliasType'];
 
   constructor(
     private readonly cache: ResourceSink & Pick<ResourceSource, 'current'>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const forward = cache.aliasType?.bind(cache);
+    this.aliasType =
+      forward === undefined
+        ? undefined
+        : (view, typeUrl, target) => {
+            forward(view, typeUrl, target);
+            let types = this.typeAliases.get(view);
+            if (target === undefined || target === view) {
+              types?.delete(typeUrl);
+              if (types?.size === 0) this.typeAliases.delete(view);
+              return;
+            }
+            if (types === undefined) this.typeAliases.set(view, (types = new Map<string, ViewKey>()));
+            types.set(typeUrl, target);
+          };
+  }
 
   setResources<Desc extends DescMessage>(view: ViewKey, type: XdsResourceType<Desc>, resources: ReadonlyMap<string, ResourceInput<MessageShape<Desc>>>): void {
     const before = this.cache.current(view, type.typeUrl);
@@ -151,14 +180,17 @@ export class PushHistory implements ResourceSink {
     this.cache.dropView(view);
     this.pending.delete(view);
     this.last.delete(view);
+    this.typeAliases.delete(view);
   }
 
   /** The end of a push: each view changed since the last commit gets these changes as its last push. */
   commit(): void {
+    if (this.pending.size === 0) return;
     const at = new Date(this.now()).toISOString();
+    const seq = ++this.seq;
     for (const [view, p] of this.pending) {
       const changes = [...p.changes.values()].map((c): RawChange => ({ ...c, after: this.cache.current(view, c.typeUrl)?.resources.get(c.name) }));
-      this.last.set(view, { seq: ++this.seq, raw: { versions: Object.fromEntries(p.versions), at, changes } });
+      this.last.set(view, { seq, raw: { versions: Object.fromEntries(p.versions), at, changes } });
     }
     this.pending.clear();
   }
@@ -169,11 +201,37 @@ export class PushHistory implements ResourceSink {
     if (this.pending.size > 0) this.commit();
     const own = this.last.get(view);
     const target = this.aliases.get(view);
+    const classKey = target ?? view;
     const viaClass = target !== undefined ? this.last.get(target) : undefined;
     const entry = own === undefined || (viaClass !== undefined && viaClass.seq > own.seq) ? viaClass : own;
-    if (entry === undefined) return undefined;
-    entry.diff ??= pushDiffOf(entry.raw);
-    return entry.diff;
+    // The types the class reads from shared slots: their changes are the slot's. A later push to a
+    // slot is the view's last push; a push that changed the class and its slot is one.
+    const slots = this.typeAliases.get(classKey);
+    if (slots === undefined) {
+      if (entry === undefined) return undefined;
+      entry.diff ??= pushDiffOf(entry.raw);
+      return entry.diff;
+    }
+    const parts: { readonly seq: number; readonly raw: RawPush; readonly types: (typeUrl: string) => boolean }[] = [];
+    if (entry !== undefined) {
+      const moved = entry === own; // a move between classes compares every type
+      parts.push({ ...entry, types: (typeUrl) => moved || !slots.has(typeUrl) });
+    }
+    for (const [typeUrl, slot] of slots) {
+      const e = this.last.get(slot);
+      if (e !== undefined) parts.push({ ...e, types: (t) => t === typeUrl });
+    }
+    const seq = Math.max(...parts.map((p) => p.seq));
+    const latest = parts.filter((p) => p.seq === seq);
+    if (latest.length === 0) return undefined;
+    const shortOf = (typeUrl: string): string => TYPE_SHORT_NAMES[typeUrl] ?? typeUrl;
+    const versions: Record<string, readonly [string, string]> = {};
+    const changes: RawChange[] = [];
+    for (const p of latest) {
+      for (const [short, v] of Object.entries(p.raw.versions)) if ([...TRACKED].some((u) => shortOf(u) === short && p.types(u))) versions[short] = v;
+      for (const c of p.raw.changes) if (p.types(c.typeUrl)) changes.push(c);
+    }
+    return pushDiffOf({ versions, at: (latest[0] as (typeof latest)[number]).raw.at, changes });
   }
 
   /** The current version per type short name of a view (tracked types only). */

@@ -74,7 +74,7 @@ export interface ResourceSink {
    * `view` (and on views aliased to it) fire when this makes the type's version change. Optional:
    * a sink without it gets every type written per view.
    */
-  aliasType?(view: ViewKey, typeUrl: string, target: ViewKey | undefined): void;
+  readonly aliasType?: ((view: ViewKey, typeUrl: string, target: ViewKey | undefined) => void) | undefined;
   /** Forgets a view (all types). Watches on it stay armed and fire when it is set again. */
   dropView(view: ViewKey): void;
 }
