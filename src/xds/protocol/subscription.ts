@@ -50,6 +50,7 @@ export function sotwSubscription(previous: Subscription | undefined, names: read
 const requestedNames = new WeakMap<Subscription, readonly string[]>();
 
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === b) return true; // a list repeated by an ACK is often the very array (request-decoding.ts)
   if (a === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

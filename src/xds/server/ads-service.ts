@@ -10,6 +10,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { NameListMemo } from '../protocol/request-decoding.js';
 import { encodeDeltaResponse, encodeSotwResponse } from '../protocol/shared-encoding.js';
 
 /**
@@ -24,13 +25,14 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
   req: Req,
   res: Res,
   serializeResponse: (m: MessageShape<Res>) => Buffer = (m) => Buffer.from(toBinary(res, m)),
+  deserializeRequest: (b: Buffer) => MessageShape<Req> = (b) => fromBinary(req, b),
 ): MethodDefinition<MessageShape<Req>, MessageShape<Res>> {
   return {
     path: `/${ADS_SERVICE_NAME}/${method}`,
     requestStream: true,
     responseStream: true,
     requestSerialize: (m) => Buffer.from(toBinary(req, m)),
-    requestDeserialize: (b) => fromBinary(req, b),
+    requestDeserialize: deserializeRequest,
     responseSerialize: serializeResponse,
     responseDeserialize: (b) => fromBinary(res, b),
     originalName: method.charAt(0).toLowerCase() + method.slice(1),
@@ -42,8 +44,12 @@ export interface AdsServiceDefinition extends ServiceDefinition {
   readonly DeltaAggregatedResources: MethodDefinition<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 }
 
+/** The SotW name lists repeated by ACKs, decoded once per process (request-decoding.ts; bounded). */
+const sotwNameLists = new NameListMemo();
+
 export const adsServiceDefinition: AdsServiceDefinition = {
-  // Responses whose resource list streams share are encoded once (shared-encoding.ts).
-  StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema, encodeSotwResponse),
+  // Responses whose resource list streams share are encoded once (shared-encoding.ts); requests
+  // repeating a recent list of names reuse its decoded list (request-decoding.ts).
+  StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema, encodeSotwResponse, (b) => sotwNameLists.decode(b)),
   DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, encodeDeltaResponse),
 };

@@ -1,0 +1,72 @@
+// SotW requests repeating a recent list of resource names are decoded without decoding the names
+// again (issue 15, bench S6): same result as protobuf-es, one shared frozen list, bounded memory.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { DiscoveryRequestSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { NameListMemo } from './request-decoding.js';
+
+const EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+const names = (n: number, tag = '') => Array.from({ length: n }, (_, i) => `outbound|80||svc-${i}${tag}.ns-${i % 7}.svc.cluster.local`);
+const ack = (resourceNames: string[], nonce: string, extra: MessageInitShape<typeof DiscoveryRequestSchema> = {}) =>
+  toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { typeUrl: EDS, versionInfo: `v${nonce}`, responseNonce: nonce, resourceNames, ...extra }));
+
+test('an ACK repeating a list: decoded as protobuf-es decodes it, carrying the one list decoded before', () => {
+  const memo = new NameListMemo();
+  const list = names(1000);
+  const first = memo.decode(ack(list, '1', { node: { id: 'sidecar~127.0.0.1~a.ns~ns.svc.cluster.local', cluster: 'c' } }));
+  const second = memo.decode(ack(list, '2', { errorDetail: { code: 3, message: 'bad' } }));
+  assert.deepEqual(second, fromBinary(DiscoveryRequestSchema, ack(list, '2', { errorDetail: { code: 3, message: 'bad' } })));
+  assert.equal(second.resourceNames, first.resourceNames, 'the same array');
+  assert.ok(Object.isFrozen(second.resourceNames));
+  assert.equal(first.node?.id, 'sidecar~127.0.0.1~a.ns~ns.svc.cluster.local');
+  assert.equal(second.node, undefined, 'the rest of the message is its own');
+  assert.deepEqual([second.responseNonce, second.versionInfo, second.errorDetail?.message], ['2', 'v2', 'bad']);
+  assert.deepEqual([memo.hits, memo.misses], [1, 1]);
+  // One name different (same length): a different list.
+  const other = names(1000).map((n, i) => (i === 500 ? n.replace('svc-500', 'svc-5x0') : n));
+  const third = memo.decode(ack(other, '3'));
+  assert.deepEqual(third.resourceNames, other);
+  assert.notEqual(third.resourceNames, first.resourceNames);
+});
+
+test('short lists, names not in one run, and malformed input take the plain decode', () => {
+  const memo = new NameListMemo();
+  assert.deepEqual(memo.decode(ack(['a', 'b'], '1')).resourceNames, ['a', 'b']);
+  assert.deepEqual(memo.decode(ack(['a', 'b'], '2')).resourceNames, ['a', 'b']);
+  assert.equal(memo.hits + memo.misses, 0, 'below the size worth a lookup');
+  // resource_names split by another field (legal protobuf): decoded as written.
+  const w = new BinaryWriter();
+  const list = names(40);
+  for (const n of list.slice(0, 20)) w.tag(3, 2).string(n);
+  w.tag(4, 2).string(EDS);
+  for (const n of list.slice(20)) w.tag(3, 2).string(n);
+  const split = w.finish();
+  assert.deepEqual(memo.decode(split).resourceNames, list);
+  assert.deepEqual(memo.decode(split).resourceNames, list);
+  assert.equal(memo.hits, 0);
+  const good = ack(names(100), '1');
+  const outcome = (f: () => unknown): string => {
+    try {
+      return JSON.stringify(f());
+    } catch (e) {
+      return `throws ${(e as Error).constructor.name}`;
+    }
+  };
+  for (let cut = 0; cut < good.length; cut += 97) {
+    const bytes = good.subarray(0, cut);
+    assert.equal(outcome(() => memo.decode(bytes)), outcome(() => fromBinary(DiscoveryRequestSchema, bytes)), `cut at ${cut}: as protobuf-es`);
+  }
+});
+
+test('kept lists stay within the byte budget (least recently used out)', () => {
+  const memo = new NameListMemo({ maxBytes: 200_000 });
+  for (let i = 0; i < 40; i++) memo.decode(ack(names(300, `-${i}`), '1'));
+  assert.ok(memo.size > 0 && memo.size < 40, `${memo.size} kept`);
+  const recent = memo.decode(ack(names(300, '-39'), '2'));
+  assert.equal(memo.hits, 1, 'the most recent list is still kept');
+  assert.deepEqual(recent.resourceNames, names(300, '-39'));
+  memo.decode(ack(names(300, '-0'), '2'));
+  assert.equal(memo.hits, 1, 'the oldest was dropped');
+});
