@@ -261,6 +261,11 @@ export class SotwSession {
     return [...this.#types.keys()];
   }
 
+  /** Whether the stream subscribes to this type's wildcard (false before its first request). */
+  wildcard(typeUrl: string): boolean {
+    return this.#types.get(typeUrl)?.subscription.wildcard ?? false;
+  }
+
   status(typeUrl: string): TypeStatus | undefined {
     const st = this.#types.get(typeUrl);
     if (st === undefined) return undefined;

@@ -19,6 +19,8 @@ export interface ProtocolSession<Req, Out> {
   answer(type: XdsResourceType, snapshot: TypeSnapshot | undefined): { readonly responses: readonly Out[]; readonly problems: readonly Problem[] };
   typeUrls(): string[];
   status(typeUrl: string): TypeStatus | undefined;
+  /** Whether the stream subscribes to this type's wildcard (what `status` says, without building it). */
+  wildcard(typeUrl: string): boolean;
   /** The names whose changes matter to the stream (undefined: any change). */
   interest?(typeUrl: string): ReadonlySet<string> | undefined;
 }
@@ -164,7 +166,8 @@ export class AdsStream<Req extends RequestView, Res> {
       return;
     }
     const receipt = this.#session.receive(type, req);
-    const wildcard = this.#session.status(type.typeUrl)?.wildcard ?? false;
+    // Not status(): it copies and sorts the names, ~1,000 per Envoy EDS ACK (bench S6).
+    const wildcard = this.#session.wildcard(type.typeUrl);
     this.#emit({ ...base, event: 'request', stream: info, typeUrl: type.typeUrl, kind: receipt.kind, names: d.names, unsubscribed: d.unsubscribed, wildcard, versionInfo: d.versionInfo, nonce: req.responseNonce });
     if (receipt.ack !== undefined) {
       const sent = this.#sentSnapshots.get(type.typeUrl);
