@@ -10,6 +10,7 @@ import type { AdsProtocol, StreamInfo, StreamStatus, XdsEvent } from './events.j
 import { countInboundListenerNames, limitExceeded, RESOURCE_EXHAUSTED, type LimitExceeded, type XdsLimits } from './limits.js';
 import { proxyIdentityFromNode, type ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import type { Admission, AdmitFn, StreamTransport } from '../../model/mesh/stream-admission.js';
+import type { Charge, WriteBudget } from './write-budget.js';
 
 export type { Admission, AdmitFn, StreamTransport } from '../../model/mesh/stream-admission.js';
 
@@ -80,8 +81,11 @@ export interface StreamPort<Res> {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Default: plaintext. */
   readonly transport?: StreamTransport;
-  /** Writes one response; false when the transport is congested (then wait for `onDrain`). */
-  send(message: Res): boolean;
+  /**
+   * Writes one response; false when the transport is congested (then wait for `onDrain`). `taken`
+   * is called once the transport has taken the message's bytes (or failed the stream).
+   */
+  send(message: Res, taken?: () => void): boolean;
   /** Calls `listener` once when a congested transport can take more. */
   onDrain(listener: () => void): void;
   /** Ends the stream with a gRPC status code (0 = OK) and message. */
@@ -101,10 +105,14 @@ export interface AdsStreamOptions<Req> {
   readonly admit?: AdmitFn;
   /** Per request and per stream bounds (limits.ts); the stream limits are the server's. Default: none. */
   readonly limits?: Pick<XdsLimits, 'maxNodeBytes' | 'maxResourceNames' | 'maxInboundListeners'>;
+  /** The server's bound on response bytes in flight (write-budget.ts). Default: none. */
+  readonly budget?: WriteBudget;
   readonly now?: () => number;
 }
 
 const INVALID_ARGUMENT = 3;
+/** Responses from this size on count against the server's write budget. */
+const COUNTED_RESPONSE_BYTES = 16 * 1024;
 
 /**
  * Drives one ADS stream: identifies the proxy from the first request, feeds requests to the protocol
@@ -122,6 +130,10 @@ export class AdsStream<Req extends RequestView, Res> {
   /** The transport is congested: answers wait for it to drain (and then carry the latest state). */
   #congested = false;
   readonly #deferred = new Set<XdsResourceType>();
+  /** Bytes written and not yet taken by the transport, counted against the server's budget. */
+  readonly #charges = new Set<Charge>();
+  /** Waiting for the server's budget (cancel function); the types wait in #deferred. */
+  #budgetWait: (() => void) | undefined;
   /**
    * Per type URL, the snapshot of the last answer sent and of the last one ACKed: references to
    * immutable snapshots the cache shares, so remembering them costs two pointers per type.
@@ -182,6 +194,9 @@ export class AdsStream<Req extends RequestView, Res> {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#releaseCharges();
+    this.#budgetWait?.();
+    this.#budgetWait = undefined;
     for (const cancel of this.#watches.values()) cancel();
     this.#watches.clear();
     if (this.#info !== undefined) this.#emit({ event: 'disconnect', streamId: this.#info.streamId, proxyId: this.#info.proxy.id, stream: this.#info, reason });
@@ -292,11 +307,22 @@ export class AdsStream<Req extends RequestView, Res> {
    * is congested nothing is built: the type is remembered and answered on drain from the snapshot of
    * that moment, so a slow client gets the latest state once instead of every intermediate one.
    */
-  #sync(type: XdsResourceType): void {
+  #sync(type: XdsResourceType, granted = false): void {
     const info = this.#info;
     if (this.#closed || info === undefined) return;
     if (this.#congested) {
       this.#deferred.add(type);
+      return;
+    }
+    const budget = this.#opts.budget;
+    if (budget !== undefined && !granted && (this.#budgetWait !== undefined || !budget.open)) {
+      // The server has too many bytes in flight: answered, from the snapshot of that moment, when
+      // the budget lets this stream go (write-budget.ts).
+      this.#deferred.add(type);
+      this.#budgetWait ??= budget.wait(() => {
+        this.#budgetWait = undefined;
+        this.#resumeDeferred(true);
+      });
       return;
     }
     const snapshot = this.#opts.source.current(info.view, type.typeUrl);
@@ -306,7 +332,14 @@ export class AdsStream<Req extends RequestView, Res> {
     if (snapshot !== undefined && responses.length > 0) this.#sentSnapshots.set(type.typeUrl, snapshot);
     for (const out of responses) {
       // Every chunk of one answer is written: they share one version and are ACKed together.
-      if (!this.#port.send(out.message)) this.#congested = true;
+      // Small responses (an endpoint push) cannot add up to much: not counted, no bookkeeping.
+      const charge = out.bytes >= COUNTED_RESPONSE_BYTES ? budget?.charge(out.bytes) : undefined;
+      if (charge !== undefined) this.#charges.add(charge);
+      const taken = charge === undefined ? undefined : (): void => {
+        charge.release();
+        this.#charges.delete(charge);
+      };
+      if (!this.#port.send(out.message, taken)) this.#congested = true;
       this.#emit({ ...base, event: 'response', version: out.version, nonce: out.message.nonce, resources: out.names, removed: out.removed ?? [], bytes: out.bytes });
     }
     // Not congested on entry (see above), so this registers one drain listener per congestion.
@@ -320,9 +353,19 @@ export class AdsStream<Req extends RequestView, Res> {
 
   #drained(): void {
     this.#congested = false;
+    if (this.#budgetWait === undefined) this.#resumeDeferred(false);
+  }
+
+  /** Answers the deferred types in push order (`granted`: the budget let this stream go). */
+  #resumeDeferred(granted: boolean): void {
     const types = [...this.#deferred].sort((a, b) => a.pushOrder - b.pushOrder);
     this.#deferred.clear();
-    for (const type of types) this.#sync(type);
+    for (const type of types) this.#sync(type, granted);
+  }
+
+  #releaseCharges(): void {
+    for (const charge of this.#charges) charge.release();
+    this.#charges.clear();
   }
 
   #emit(event: XdsEvent): void {
@@ -339,14 +382,18 @@ export class AdsStream<Req extends RequestView, Res> {
  * clean end, anything else = that status). `extra` adds what the transport knows of the caller.
  */
 export function duplexStreamPort<Res>(
-  call: { getPeer(): string; write(message: Res): boolean; once(event: 'drain', listener: () => void): unknown; end(): void; emit(event: 'error', error: { code: number; details: string }): boolean },
+  call: { getPeer(): string; write(message: Res, taken?: () => void): boolean; once(event: 'drain', listener: () => void): unknown; end(): void; emit(event: 'error', error: { code: number; details: string }): boolean },
   extra: Pick<StreamPort<Res>, 'metadata' | 'transport'> = {},
 ): StreamPort<Res> {
   let ended = false;
   return {
     peer: call.getPeer(),
     ...extra,
-    send: (message) => (ended ? true : call.write(message)),
+    send: (message, taken) => {
+      if (!ended) return call.write(message, taken);
+      taken?.();
+      return true;
+    },
     onDrain: (listener) => {
       call.once('drain', listener);
     },
@@ -365,13 +412,13 @@ export function duplexStreamPort<Res>(
  * transport knows of the caller.
  */
 export function bidiCallPort<Res>(
-  call: { readonly peer: string; write(message: Res): boolean; onDrain(listener: () => void): void; end(code: number, details: string): void },
+  call: { readonly peer: string; write(message: Res, taken?: () => void): boolean; onDrain(listener: () => void): void; end(code: number, details: string): void },
   extra: Pick<StreamPort<Res>, 'metadata' | 'transport'> = {},
 ): StreamPort<Res> {
   return {
     peer: call.peer,
     ...extra,
-    send: (message) => call.write(message),
+    send: (message, taken) => call.write(message, taken),
     onDrain: (listener) => call.onDrain(listener),
     end: (code, details) => call.end(code, details),
   };

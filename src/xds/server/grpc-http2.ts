@@ -63,8 +63,11 @@ export interface CallStatus {
 
 /** One bidirectional streaming call as a handler sees it. */
 export interface BidiCall<Res> extends CallerInfo {
-  /** Writes one response; false when the stream is congested (then wait for `onDrain`). No-op after the end. */
-  write(message: Res): boolean;
+  /**
+   * Writes one response; false when the stream is congested (then wait for `onDrain`). No-op after
+   * the end. `taken` is called once HTTP/2 has taken the message (or the stream failed or ended).
+   */
+  write(message: Res, taken?: () => void): boolean;
   /** Calls `listener` once when a congested stream can take more. */
   onDrain(listener: () => void): void;
   /** Ends the call with a status (0 = OK). Idempotent. */
@@ -336,7 +339,7 @@ export class NativeCall implements CallerInfo {
       metadata: this.metadata,
       secure: this.secure,
       peerCertificate: this.peerCertificate,
-      write: (message) => this.#write(method.serialize(message)),
+      write: (message, taken) => this.#write(method.serialize(message), taken),
       onDrain: (listener) => this.#drainListeners.push(listener),
       end: (code, details) => this.#end({ code, details }),
       pause: () => stream.pause(),
@@ -432,12 +435,18 @@ export class NativeCall implements CallerInfo {
     });
   }
 
-  #write(body: Uint8Array): boolean {
+  #write(body: Uint8Array, taken?: () => void): boolean {
     const stream = this.#stream;
-    if (this.#ended || stream.destroyed) return true;
+    if (this.#ended || stream.destroyed) {
+      taken?.();
+      return true;
+    }
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.#inFlight++;
-    stream.write(frameMessage(body), () => this.#written());
+    stream.write(frameMessage(body), () => {
+      taken?.();
+      this.#written();
+    });
     return this.#inFlight < HIGH_WATER_MESSAGES;
   }
 

@@ -21,6 +21,7 @@ import { DEFAULT_XDS_LIMITS, limitExceeded, RESOURCE_EXHAUSTED, type XdsLimits }
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { presentedCertificate } from '../../security/peer-certificate.js';
 import { TurnQueue } from './turn-queue.js';
+import { WriteBudget, type WriteBudgetOptions } from './write-budget.js';
 import { errorMessage } from '../../lib/errors.js';
 
 export interface XdsServerOptions {
@@ -50,6 +51,8 @@ export interface XdsServerOptions {
    * `grpc.max_receive_message_length` and `grpc.max_concurrent_streams` of `grpcOptions`.
    */
   readonly transport?: XdsTransport;
+  /** The bound on response bytes in flight across streams (write-budget.ts); default 64 MiB. */
+  readonly writeBudget?: WriteBudgetOptions;
 }
 
 export { XDS_TRANSPORTS, type XdsTransport } from './transport-choice.js';
@@ -92,6 +95,7 @@ export class XdsServer {
   #secureServer: BoundServer | undefined;
   #nextStream = 0;
   readonly #limits: XdsLimits;
+  readonly #budget: WriteBudget;
   /** Streams admitted and not yet finished: in all, and per proven identity. */
   #admitted = 0;
   readonly #admittedByIdentity = new Map<string, number>();
@@ -99,6 +103,7 @@ export class XdsServer {
   constructor(options: XdsServerOptions) {
     this.#opts = options;
     this.#limits = { ...DEFAULT_XDS_LIMITS, ...options.limits };
+    this.#budget = new WriteBudget(options.writeBudget);
   }
 
   /** Subscribes to stream events; returns the unsubscribe function. */
@@ -254,6 +259,7 @@ export class XdsServer {
         describe,
         admit,
         limits: this.#limits,
+        budget: this.#budget,
       },
       session,
       port,
