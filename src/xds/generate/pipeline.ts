@@ -197,6 +197,7 @@ export class XdsPipeline {
     const rel = (this.relevance = this.derived.relevance.value());
     if (before !== undefined && before.signature !== rel.signature) this.views.reclassify(rel, sources);
     const hostChanges = this.hostDefinitions.changes(hosts);
+    if (hostChanges.definitions) this.feed.definitionsChanged();
     this.nameTables.refresh(sources, hosts);
     for (const c of this.classes.values()) {
       if (c.generated === generation) continue;
