@@ -165,7 +165,9 @@ test('sidecars with different own workloads read one EDS and RDS slot; an endpoi
       assert.ok(mine !== undefined && mine.resources.size > 0, `${type.shortName} is generated`);
       assert.equal(cache.current(other, type.typeUrl), mine, `${type.shortName}: one snapshot object, one version for both sidecars`);
     }
-    assert.notEqual(cache.current(owner, LISTENER.typeUrl), cache.current(other, LISTENER.typeUrl), 'LDS: each sidecar has its own (its inbound side)');
+    for (const type of [CLUSTER, LISTENER]) {
+      assert.equal(cache.current(owner, type.typeUrl), cache.current(other, type.typeUrl), `${type.shortName}: their inbound sides are alike (port 80, HTTP): one own-part slot`);
+    }
 
     set(entry('e2', '127.0.6.2', 's2', 7));
     assert.deepEqual(await pushAndSeeWhatFired({ owner, other }), ['other EDS', 'owner EDS'], 'an endpoint weight reaches both, once, and nothing else');
@@ -179,6 +181,7 @@ test('sidecars with different own workloads read one EDS and RDS slot; an endpoi
       'e1 now serves s3 (port 9000): only its own sidecar gets new inbound listeners and clusters',
     );
     assert.ok(fired.includes('other EDS') && fired.includes('owner EDS'), "s1's and s3's endpoints changed for both");
+    assert.notEqual(cache.current(owner, LISTENER.typeUrl), cache.current(other, LISTENER.typeUrl), 'LDS: the inbound sides differ now: two own-part slots');
 
     pipeline.release(owner);
     set(entry('e2', '127.0.6.2', 's2', 3));

@@ -25,7 +25,12 @@ spec: {address: 127.0.66.11, labels: {app: vm}}
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: vm-2, namespace: ns1}
-spec: {address: 127.0.66.12, labels: {app: vm}}
+spec: {address: 127.0.66.12, labels: {app: vm, admin: 'yes'}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: admin, namespace: ns1}
+spec: {hosts: [admin.mesh.test], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 81, name: http-admin, protocol: HTTP}], workloadSelector: {labels: {admin: 'yes'}}}
 `;
 const THIRD_VM = `apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
@@ -58,7 +63,7 @@ test('Envoy sidecars of different classes share one EDS slot: one version per en
   };
   const one = await versions('127.0.66.11');
   const two = await versions('127.0.66.12');
-  assert.notEqual(one.cds, two.cds, 'the two sidecars are of different classes (their own workloads differ)');
+  assert.notEqual(one.cds, two.cds, 'the two sidecars have different CDS (vm-2 also serves port 81)');
   const [e1, e2] = [await one.eds(), await two.eds()];
   assert.equal(e1, e2, 'and read the same EDS snapshot');
   const views = cp.cp.xds.streams().map((s) => s.stream.view);
