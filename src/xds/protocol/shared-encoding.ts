@@ -177,29 +177,12 @@ function entriesOf<T extends object>(list: readonly T[], encode: (list: readonly
   return bytes;
 }
 
-/**
- * Each resource's `resources` entry, encoded once per resource (its Any is the cache's, shared by
- * every view holding it) and copied into each response. Measured cause (bench S6, 500 Envoys
- * connecting): every sidecar's CDS and LDS are lists of its own, so writing the entries field by
- * field for each stream was a fifth of the connect phase's CPU.
- */
-const sotwEntryOf = new WeakMap<Any, Buffer>();
-const deltaEntryOf = new WeakMap<Any, { readonly version: string; readonly name: string; readonly bytes: Buffer }>();
-
 function sotwEntries(list: readonly Any[]): Buffer {
-  const parts: Buffer[] = [];
   let size = 0;
-  for (const any of list) {
-    let entry = sotwEntryOf.get(any);
-    if (entry === undefined) {
-      const w = new WireWriter(fieldSize(anyPayloadSize(any)));
-      w.any(2, any);
-      sotwEntryOf.set(any, (entry = w.out));
-    }
-    parts.push(entry);
-    size += entry.length;
-  }
-  return Buffer.concat(parts, size);
+  for (const any of list) size += fieldSize(anyPayloadSize(any));
+  const w = new WireWriter(size);
+  for (const any of list) w.any(2, any);
+  return w.out;
 }
 
 /** Encodes a SotW response from its parts: version_info = 1, resources = 2, type_url = 4, nonce = 5. */
@@ -243,23 +226,15 @@ export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
 }
 
 function deltaEntries(list: readonly Resource[]): Buffer {
-  const parts: Buffer[] = [];
+  const payloads = list.map(resourcePayloadSize);
   let size = 0;
-  for (const r of list) {
-    const known = r.resource === undefined ? undefined : deltaEntryOf.get(r.resource);
-    let bytes = known !== undefined && known.version === r.version && known.name === r.name ? known.bytes : undefined;
-    if (bytes === undefined) {
-      const payload = resourcePayloadSize(r);
-      const w = new WireWriter(fieldSize(payload));
-      w.header(2, payload);
-      w.string(1, r.version);
-      if (r.resource !== undefined) w.any(2, r.resource);
-      w.string(3, r.name);
-      bytes = w.out;
-      if (r.resource !== undefined) deltaEntryOf.set(r.resource, { version: r.version, name: r.name, bytes });
-    }
-    parts.push(bytes);
-    size += bytes.length;
-  }
-  return Buffer.concat(parts, size);
+  for (const p of payloads) size += fieldSize(p);
+  const w = new WireWriter(size);
+  list.forEach((r, i) => {
+    w.header(2, payloads[i] ?? 0);
+    w.string(1, r.version);
+    if (r.resource !== undefined) w.any(2, r.resource);
+    w.string(3, r.name);
+  });
+  return w.out;
 }
