@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS]`: self time by function and by file of V8
+ * `node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS] [--skip-last MS]`: self time by function and by file of V8
  * CPU profiles (`node --cpu-prof`), and the total time spent under some inclusive frames, to read
  * what the control plane did during a benchmark.
  */
@@ -39,9 +39,12 @@ const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 30;
 const lastIdx = args.indexOf('--last');
 /** Only the last N ms of each profile (e.g. the churn phase at the end of a run). */
 const lastMs = lastIdx >= 0 ? Number(args[lastIdx + 1]) : Infinity;
-const target = args.find((a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1) && (lastIdx < 0 || i !== lastIdx + 1));
+const skipIdx = args.indexOf('--skip-last');
+/** Leaves out the last N ms (e.g. the shutdown), and `--last` counts back from there. */
+const skipMs = skipIdx >= 0 ? Number(args[skipIdx + 1]) : 0;
+const target = args.find((a, i) => !a.startsWith('--') && ![topIdx, lastIdx, skipIdx].some((k) => k >= 0 && i === k + 1));
 if (target === undefined) {
-  process.stderr.write('usage: node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS]\n');
+  process.stderr.write('usage: node dist/bench/profile-summary.js DIR|FILE [--top N] [--last MS] [--skip-last MS]\n');
   process.exit(2);
 }
 for (const file of files(target)) {
@@ -53,9 +56,11 @@ for (const file of files(target)) {
   const times: number[] = [];
   let t = p.startTime;
   for (const d of p.timeDeltas) times.push((t += d));
-  const from = p.endTime - lastMs * 1000;
+  const to = p.endTime - skipMs * 1000;
+  const from = to - lastMs * 1000;
   p.samples.forEach((id, i) => {
-    if ((times[i] ?? 0) < from) return;
+    const at = times[i] ?? 0;
+    if (at < from || at > to) return;
     self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
   });
   const total = (p.endTime - p.startTime) / 1000;

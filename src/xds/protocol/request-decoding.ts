@@ -70,7 +70,13 @@ export class NameListMemo {
     }
     this.misses++;
     const req = fromBinary(DiscoveryRequestSchema, bytes);
-    if (region.length <= this.#maxBytes / 4) this.#keep({ bytes: Buffer.from(region), names: Object.freeze(req.resourceNames) });
+    if (region.length <= this.#maxBytes / 4) {
+      // A copy of its own: a small Buffer.from would be a slice of a shared 8 KiB pool slab, and
+      // keeping it would keep the whole slab (and whatever else was written into it) alive.
+      const copy = Buffer.allocUnsafeSlow(region.length);
+      region.copy(copy);
+      this.#keep({ bytes: copy, names: Object.freeze(req.resourceNames) });
+    }
     return req;
   }
 
