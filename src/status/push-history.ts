@@ -35,8 +35,7 @@ interface RawChange {
  * changed as they were before and after (the cache's objects; compared and decoded when read).
  * Only changed resources are kept: a whole earlier snapshot would keep every resource of a large
  * view alive, and with them the messages of resources nobody has asked for yet (the cache encodes
- * lazily). Measured (bench S1, 100k entries, quick, one run each): keeping snapshots, RSS at serving
- * 1,366–1,399 MiB; keeping the changed resources, 966–976 MiB (peak 1,231–1,252; 2036e6c: 1,417 / 1,419).
+ * lazily, so a resource nobody asked for still holds its message).
  */
 interface TypePush {
   readonly versions: readonly [string, string];
