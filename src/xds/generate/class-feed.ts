@@ -148,12 +148,11 @@ export class ClassFeed {
     this.outboundMemo.clear();
   }
 
-  /** The class's view-wide resources: the generator's outbound part (memoised) and its own shared part. */
-  private sharedOf(generator: Generator, c: ClassState, ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>): ResourceSet {
-    return this.sharedParts(generator, c, ctx, perService).all;
-  }
-
-  /** sharedOf, and the own part alone (the generator's `shared`: what differs between classes of one relevance class). */
+  /**
+   * The class's view-wide resources (`all`: the generator's outbound part, memoised, and its own
+   * shared part) and the own part alone (the generator's `shared`: what differs between classes of
+   * one relevance class).
+   */
   private sharedParts(generator: Generator, c: ClassState, ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>): { all: ResourceSet; own: ResourceSet } {
     const out = emptyResourceSet();
     let own = emptyResourceSet();

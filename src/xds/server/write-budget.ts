@@ -27,7 +27,7 @@ export interface Charge {
 }
 
 export class WriteBudget {
-  readonly maxBytes: number;
+  readonly #maxBytes: number;
   readonly #holdMs: number;
   #inFlight = 0;
   readonly #waiting = new Set<() => void>();
@@ -36,21 +36,17 @@ export class WriteBudget {
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: WriteBudgetOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#holdMs = options.holdMs ?? 5_000;
   }
 
   /** Whether an answer may be written now (one answer may exceed the bound: never a stall on size). */
   get open(): boolean {
-    return this.#inFlight < this.maxBytes && this.#waiting.size === 0;
+    return this.#inFlight < this.#maxBytes && this.#waiting.size === 0;
   }
 
   get inFlight(): number {
     return this.#inFlight;
-  }
-
-  get waiting(): number {
-    return this.#waiting.size;
   }
 
   /** Counts `bytes` as in flight until the returned charge is released (or `holdMs` passes). */
@@ -80,7 +76,7 @@ export class WriteBudget {
   wait(resume: () => void): () => void {
     this.#waiting.add(resume);
     // Nothing in flight to release: wake now (in a later microtask, never re-entrantly).
-    if (this.#inFlight < this.maxBytes) queueMicrotask(() => this.#wake());
+    if (this.#inFlight < this.#maxBytes) queueMicrotask(() => this.#wake());
     return () => {
       this.#waiting.delete(resume);
     };
@@ -88,7 +84,7 @@ export class WriteBudget {
 
   #wake(): void {
     for (const resume of this.#waiting) {
-      if (this.#inFlight >= this.maxBytes) return;
+      if (this.#inFlight >= this.#maxBytes) return;
       this.#waiting.delete(resume);
       resume();
     }
