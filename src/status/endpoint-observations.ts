@@ -16,6 +16,7 @@ import type { Condition, Pod, WorkloadEntry } from '../model/config/types.js';
 import { ANNOTATION, parsesAsTrue } from '../model/mesh/labels.js';
 import { podReadiness } from '../registry/workloads.js';
 import type { Observation } from './health-history.js';
+import { withFields } from '../lib/objects/with-fields.js';
 
 const entryKey = (we: WorkloadEntry): string => `WorkloadEntry/${we.metadata.namespace}/${we.metadata.name}`;
 const podKey = (pod: Pod): string => `Pod/${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -29,14 +30,14 @@ export function healthyCondition(we: WorkloadEntry): Condition | undefined {
 
 function workloadEntryHealth(we: WorkloadEntry): Observation {
   const base = { endpoint: entryKey(we), kind: 'WorkloadEntry' as const, address: we.spec.address ?? '', dimension: 'health' as const };
-  if (!parsesAsTrue(we.metadata.annotations[ANNOTATION.healthChecksEnabled])) return { ...base, state: 'healthy', reason: 'not health checked', source: 'operator' };
+  if (!parsesAsTrue(we.metadata.annotations[ANNOTATION.healthChecksEnabled])) return withFields(base, { state: 'healthy' as const, reason: 'not health checked', source: 'operator' as const });
   const c = healthyCondition(we);
-  if (c === undefined) return { ...base, state: 'unknown', reason: 'health checked, no Healthy condition reported yet', source: 'operator' };
+  if (c === undefined) return withFields(base, { state: 'unknown' as const, reason: 'health checked, no Healthy condition reported yet', source: 'operator' as const });
   const probedAt = parseIsoNano(c.lastProbeTime);
   const known = probedAt !== undefined ? { source: 'probe' as const, reportedAt: probedAt } : { source: 'operator' as const };
   const detail = c.message ?? c.reason ?? '';
-  if (isTrue(c.status)) return { ...base, ...known, state: 'healthy', reason: 'Healthy condition True' };
-  return { ...base, ...known, state: 'unhealthy', reason: `Healthy condition ${String(c.status)}${detail !== '' ? `: ${detail}` : ''}` };
+  if (isTrue(c.status)) return withFields(base, withFields(known, { state: 'healthy' as const, reason: 'Healthy condition True' }));
+  return withFields(base, withFields(known, { state: 'unhealthy' as const, reason: `Healthy condition ${String(c.status)}${detail !== '' ? `: ${detail}` : ''}` }));
 }
 
 function workloadEntryConnection(we: WorkloadEntry): Observation | undefined {
@@ -49,8 +50,8 @@ function workloadEntryConnection(we: WorkloadEntry): Observation | undefined {
     const ms = parseIsoNano(iso);
     return ms !== undefined ? { reportedAt: ms } : {};
   };
-  if (disconnectedAt !== undefined) return { ...base, ...at(disconnectedAt), state: 'disconnected', reason: `agent disconnected from ${controller} at ${disconnectedAt}` };
-  if (connectedAt !== undefined) return { ...base, ...at(connectedAt), state: 'connected', reason: `agent connected to ${controller} at ${connectedAt}` };
+  if (disconnectedAt !== undefined) return withFields(base, withFields(at(disconnectedAt), { state: 'disconnected' as const, reason: `agent disconnected from ${controller} at ${disconnectedAt}` }));
+  if (connectedAt !== undefined) return withFields(base, withFields(at(connectedAt), { state: 'connected' as const, reason: `agent connected to ${controller} at ${connectedAt}` }));
   return undefined;
 }
 
@@ -71,7 +72,7 @@ export function podObservations(old: Pod | undefined, now: Pod | undefined): Obs
   if (pod === undefined) return [];
   const address = pod.status?.podIP ?? '';
   const base = { endpoint: podKey(pod), kind: 'Pod' as const, address, dimension: 'health' as const, source: 'kubernetes' as const };
-  if (now === undefined) return [{ ...base, state: 'absent', reason: 'the pod was deleted' }];
+  if (now === undefined) return [withFields(base, { state: 'absent' as const, reason: 'the pod was deleted' })];
   const r = podReadiness(now);
-  return [r.ready ? { ...base, state: 'healthy', reason: 'the pod is Ready' } : { ...base, state: 'unhealthy', reason: r.detail }];
+  return [r.ready ? withFields(base, { state: 'healthy' as const, reason: 'the pod is Ready' }) : withFields(base, { state: 'unhealthy' as const, reason: r.detail })];
 }

@@ -5,6 +5,7 @@
  * appended. Memory is bounded by `capacity` events. Pure apart from the injected clock.
  */
 import type { ApiEvent } from '../api/v1/types.js';
+import { withFields } from '../lib/objects/with-fields.js';
 
 /** An event as recorded: the log adds its id and time. */
 export type NewEvent = ApiEvent extends infer E ? (E extends ApiEvent ? Omit<E, 'id' | 'at'> : never) : never;
@@ -38,7 +39,7 @@ export class EventLog {
   }
 
   append(e: NewEvent): ApiEvent {
-    const event = { ...e, id: this.nextId++, at: new Date(this.now()).toISOString() } as ApiEvent;
+    const event = withFields(e, { id: this.nextId++, at: new Date(this.now()).toISOString() }) as ApiEvent;
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const l of this.listeners) {

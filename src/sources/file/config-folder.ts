@@ -26,6 +26,7 @@ import { deepEqual } from '../../lib/krt/equal.js';
 import { isConfigFileName, listConfigFiles } from './read-files.js';
 import type { LastGoodVersions } from './last-good.js';
 import { loadFiles, workersFor, type ParallelLoadOptions, type SourceFile } from './parallel-load.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export interface ConfigSnapshot {
   readonly objects: readonly ConfigObject[];
@@ -56,7 +57,7 @@ interface Stamp {
 
 /** Objects equal but for where they were read from are the same configuration. */
 export function sameConfig(a: ConfigObject, b: ConfigObject): boolean {
-  return deepEqual({ ...a, origin: a.origin.order }, { ...b, origin: b.origin.order });
+  return deepEqual(withFields(a, { origin: a.origin.order }), withFields(b, { origin: b.origin.order }));
 }
 
 interface FileEntry extends FileState {
@@ -434,7 +435,7 @@ export class ConfigFolderSource {
       order = this.nextOrder++;
       this.firstSeen.set(key, order);
     }
-    const next = { ...o, origin: { ...o.origin, order } } as ConfigObject;
+    const next = withFields(o, { origin: withFields(o.origin, { order }) }) as ConfigObject;
     const old = previous.get(key);
     return old && sameConfig(old, next) ? old : next;
   }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { objectKey, type ConfigObject } from '../../model/config/types.js';
 import { refKey, type Change, type ConfigStore, type Listing, type ObjectRef, type StoreEvent, type StoreWatch, type WriteOp, type WriteOptions, type WriteResult } from '../../model/config/store.js';
 import { duplicateRef, opRef, planWrite } from '../../model/config/store-writes.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 interface Revision {
   readonly revision: number;
@@ -133,7 +134,7 @@ export class MemoryStore implements ConfigStore {
       .map((p) => {
         const key = refKey(p.ref);
         const origin = this.objects.get(key)?.origin ?? { file: this.originFile, line: 0, column: 0, order };
-        return { key, next: p.next ? ({ ...p.next, origin }) : undefined };
+        return { key, next: p.next ? withFields(p.next, { origin }) : undefined };
       });
     const revision = changes.length > 0 ? this.applyDirect(changes) : this.revision;
     return { ok: true, revision: String(revision), objects: planned.map((p) => (p.next ? this.objects.get(refKey(p.ref)) ?? p.next : undefined)) };
@@ -155,7 +156,7 @@ export class MemoryStore implements ConfigStore {
         this.objects.delete(c.key);
         out.push({ type: 'delete', key: c.key, revision: String(revision) });
       } else {
-        const stored = { ...c.next, metadata: { ...c.next.metadata, resourceVersion: String(revision) } } as ConfigObject;
+        const stored = withFields(c.next, { metadata: withFields(c.next.metadata, { resourceVersion: String(revision) }) }) as ConfigObject;
         this.objects.set(objectKey(stored), stored);
         out.push({ type: 'put', object: stored });
       }
