@@ -57,13 +57,16 @@ try {
   const i1 = run.cp.sample();
   const started = Date.now();
   const s0 = run.cp.sample();
+  const loadCpu = async (): Promise<number> => (await run.load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0);
+  const l0 = await loadCpu();
   const issued = await issueOneByOne(run, changes, 60_000);
   const s1 = run.cp.sample();
+  const loadPerChange = ((await loadCpu()) - l0) / changes;
   const idlePerMs = (i1.cpu - i0.cpu) / (i1.at - i0.at);
   const perChange = (s1.cpu - s0.cpu - idlePerMs * (s1.at - s0.at)) / changes;
   const outs = outcomes(issued, await run.load.collect(issued.map((i) => i.change.id)));
   const missed = outs.filter((o) => o.convergence === undefined).length;
-  console.log(`single changes: ${changes}, CPU per change ${(perChange * 1000).toFixed(1)} ms (${Math.round((perChange * 1e6) / sidecars)} µs per sidecar); convergence ${outs.map((o) => (o.convergence === undefined ? 'missed' : Math.round(o.convergence))).join(', ')} ms; window ${Date.now() - started} ms`);
+  console.log(`single changes: ${changes}, CPU per change ${(perChange * 1000).toFixed(1)} ms (${Math.round((perChange * 1e6) / sidecars)} µs per sidecar); convergence ${outs.map((o) => (o.convergence === undefined ? 'missed' : Math.round(o.convergence))).join(', ')} ms; window ${Date.now() - started} ms; load generator ${loadPerChange.toFixed(1)} CPU ms per change (idle not subtracted)`);
   console.log(`after the changes: RSS ${Math.round(s1.rssMiB)} MiB, peak ${Math.round(s1.hwmMiB)} MiB; ${await memory()}`);
   if (missed > 0) process.exitCode = 1;
   if (profileDir !== undefined) await sleep(5000);

@@ -19,7 +19,10 @@ class Worker {
   exited = false;
 
   constructor(readonly n: number) {
-    this.child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
+    // MESHBRIDGE_BENCH_LOAD_PROFILE=DIR: every worker under --cpu-prof (the load generator's own cost).
+    const profileDir = process.env['MESHBRIDGE_BENCH_LOAD_PROFILE'];
+    const profile = profileDir !== undefined && profileDir !== '' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    this.child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048', ...profile] });
     this.child.on('message', (m: FromWorker) => {
       for (const l of [...this.#listeners]) l(m);
     });
