@@ -9,6 +9,7 @@ import type { Endpoint, ServiceBundle, ServicePort, Workload } from '../model/me
 import { compareWorkloads, endpointOf } from './endpoints.js';
 import { kubePortProtocol } from './protocol.js';
 import { creationOf } from './workloads.js';
+import { withFields } from '../lib/objects/with-fields.js';
 
 export function kubeServiceHost(svc: KubeService, mesh: MeshSettings): string {
   return `${svc.metadata.name}.${svc.metadata.namespace}.svc.${mesh.domainSuffix}`;
@@ -22,8 +23,8 @@ export function kubeServicePorts(svc: KubeService): ServicePort[] {
   return (svc.spec.ports ?? []).map((p) => {
     const name = p.name ?? '';
     const base = { number: p.port, name, protocol: kubePortProtocol(name, p.protocol, p.appProtocol) };
-    if (typeof p.targetPort === 'string') return { ...base, targetPort: 0, targetPortName: p.targetPort };
-    return { ...base, targetPort: typeof p.targetPort === 'number' ? p.targetPort : p.port };
+    if (typeof p.targetPort === 'string') return withFields(base, { targetPort: 0, targetPortName: p.targetPort });
+    return withFields(base, { targetPort: typeof p.targetPort === 'number' ? p.targetPort : p.port });
   });
 }
 

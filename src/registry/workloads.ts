@@ -8,6 +8,7 @@ import { ANNOTATION, LABEL, parsesAsTrue } from '../model/mesh/labels.js';
 import { localityFromLabel, parseLocality } from '../model/mesh/locality.js';
 import type { MeshSettings, NetworkDeclarations } from '../model/mesh/mesh-settings.js';
 import type { AddressKind, CreationOrder, HealthStatus, Workload } from '../model/mesh/types.js';
+import { copyOf, withFields } from '../lib/objects/with-fields.js';
 
 /** A condition status of "True" (or the boolean true an unquoted YAML `True` becomes). */
 function isTrue(status: unknown): boolean {
@@ -37,7 +38,7 @@ export function addressKindOf(address: string): AddressKind {
  * `kubernetes.io/hostname`, and the network is set only when the label is absent or empty.
  */
 export function augmentLabels(labels: StringMap, locality: string, network: string, clusterId: string, nodeName = ''): StringMap {
-  const out: Record<string, string> = { ...labels };
+  const out: Record<string, string> = copyOf(labels);
   const l = parseLocality(locality);
   if (l.region !== '') out[LABEL.region] = l.region;
   if (l.zone !== '') out[LABEL.zone] = l.zone;
@@ -83,7 +84,7 @@ export function workloadFromWorkloadEntry(we: WorkloadEntry, mesh: MeshSettings)
   const { name, namespace } = we.metadata;
   const spec = we.spec;
   // E-LBL-1: metadata.labels win over spec.labels.
-  const merged: StringMap = { ...(spec.labels ?? {}), ...we.metadata.labels };
+  const merged: StringMap = withFields(spec.labels ?? {}, we.metadata.labels);
   const address = spec.address ?? '';
   const locality = localityOf(spec.locality, merged);
   const network = spec.network ?? '';

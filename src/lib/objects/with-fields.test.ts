@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withFields } from './with-fields.js';
+import { copyOf, withFields } from './with-fields.js';
 
 test('withFields equals the spread: base properties, then fields winning, in order', () => {
   const base = { a: 1, b: { c: 2 }, d: 'x' };
@@ -17,4 +17,15 @@ test('withFields skips undefined bases of nothing and copies own enumerable prop
   const base = Object.create(proto) as { own?: number; inherited?: number };
   base.own = 2;
   assert.deepEqual(withFields(base, {}), { own: 2 });
+});
+
+test('withFields keeps a key named __proto__ as the spread does (a data property, not the prototype)', () => {
+  const hostile = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
+  const out = withFields(hostile, { b: 2 }) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.deepEqual(Object.keys(out), ['__proto__', 'a', 'b']);
+  assert.equal((out as { polluted?: unknown }).polluted, undefined);
+  const copy = copyOf(hostile);
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.ok(Object.hasOwn(copy, '__proto__'));
 });

@@ -18,6 +18,7 @@ import { applyNetworkFilter, indexGateways, type GatewayIndex } from './networks
 export { indexGateways, type GatewayIndex };
 import { effectiveMtlsMode } from './peer-authentication.js';
 import { isServiceVisible, winningService } from './visibility.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export type ClusterType = 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';
 
@@ -163,7 +164,7 @@ function buildCluster(
     policy,
     subsetLabels,
   };
-  if (type === 'ORIGINAL_DST') return { ...base, localities: [], excluded: [], localityDecision: NO_ENDPOINTS_DECISION };
+  if (type === 'ORIGINAL_DST') return withFields(base, { localities: [], excluded: [], localityDecision: NO_ENDPOINTS_DECISION });
   const excluded: Exclusion[] = [];
   const dns = type !== 'EDS';
   const sent: SentEndpoint[] = [];
@@ -214,16 +215,15 @@ function buildCluster(
   // C-5: a DNS cluster with no endpoints is not generated at all.
   if (dns && !ownPassthrough && groups.every((g) => g.endpoints.length === 0)) return undefined;
   if (passthrough) {
-    return {
-      ...base,
+    return withFields(base, {
       type: 'ORIGINAL_DST',
       localities: [],
       excluded: [],
       withoutPassthrough: { type, localities: groups, excluded },
-      localityDecision: { ...NO_ENDPOINTS_DECISION, detail: 'loadBalancer.simple PASSTHROUGH: ORIGINAL_DST, no endpoints are sent (C-9)' },
-    };
+      localityDecision: withFields(NO_ENDPOINTS_DECISION, { detail: 'loadBalancer.simple PASSTHROUGH: ORIGINAL_DST, no endpoints are sent (C-9)' }),
+    });
   }
-  return { ...base, localities: groups, excluded, localityDecision: locality.decision };
+  return withFields(base, { localities: groups, excluded, localityDecision: locality.decision });
 }
 
 /**
@@ -232,7 +232,7 @@ function buildCluster(
  * semantics). failoverPriority (L-7, L-9) and DestinationRule workload selectors match these.
  */
 export function withTopologyLabels(client: ClientProxy, mesh: MeshSettings): ClientProxy {
-  return { ...client, labels: augmentLabels(client.labels, formatLocality(client.locality), client.network, mesh.clusterId) };
+  return withFields(client, { labels: augmentLabels(client.labels, formatLocality(client.locality), client.network, mesh.clusterId) });
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
 import { selectorMatches } from '../../model/mesh/labels.js';
 import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import { compareCreation, creationOf } from '../workloads.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 /** The DestinationRules that apply to one host for one client, merged. */
 export interface EffectiveDestinationRule {
@@ -272,5 +273,5 @@ export function portPolicy(dr: EffectiveDestinationRule | undefined, port: numbe
   const base = forPort(dr.trafficPolicy, port);
   const s = subset === '' ? undefined : dr.subsets.find((x) => x.name === subset);
   if (!s?.trafficPolicy) return base;
-  return { ...base, ...forPort(s.trafficPolicy, port) };
+  return withFields(base, forPort(s.trafficPolicy, port));
 }

@@ -6,6 +6,7 @@ import type { LocalityLbSetting, StringMap, ZoneAwareLbSetting } from '../../mod
 import { LABEL } from '../../model/mesh/labels.js';
 import { parseLocality, type Locality } from '../../model/mesh/locality.js';
 import { sumWeights, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 /** Istio util.LocalityMatch: `*` matches anything; empty zone/subzone act as wildcards, an empty region does not. */
 export function localityMatches(l: Locality, rule: string): boolean {
@@ -72,7 +73,7 @@ export function applyZoneAware(
     labelled.map((g) => {
       const r = parseLocality(g.locality).region;
       const bucket = r === region ? 0 : rule !== undefined && r === rule.to ? 1 : 2;
-      return { ...g, priority: g.priority * 3 + bucket };
+      return withFields(g, { priority: g.priority * 3 + bucket });
     }),
   );
 }
@@ -93,7 +94,7 @@ export function applyLocalityLb(
   if (setting.failoverPriority && setting.failoverPriority.length > 0) {
     return applyPriorityFailover(groups, client, setting.failoverPriority, setting.failover);
   }
-  return compact(groups.map((g) => ({ ...g, priority: failoverPriority(client.locality, g.locality, setting.failover) })));
+  return compact(groups.map((g) => (withFields(g, { priority: failoverPriority(client.locality, g.locality, setting.failover) }))));
 }
 
 /** L-4 + L-5: raw priority with the `failover` rules applied. */
@@ -111,7 +112,7 @@ function failoverPriority(client: Locality, groupLocality: string, failover: Loc
 function compact(groups: LocalityGroup[]): LocalityGroup[] {
   const used = [...new Set(groups.map((g) => g.priority))].sort((a, b) => a - b);
   const rank = new Map(used.map((p, i) => [p, i]));
-  return groups.map((g) => ({ ...g, priority: rank.get(g.priority) ?? 0 }));
+  return groups.map((g) => (withFields(g, { priority: rank.get(g.priority) ?? 0 })));
 }
 
 /**
@@ -140,12 +141,12 @@ function applyDistribute(groups: readonly LocalityGroup[], client: Locality, dis
       const g = out[i];
       if (!g) continue;
       const w = Math.ceil(((g.weight || 1) * percent) / total);
-      if (w > 0) out[i] = { ...g, weight: w };
+      if (w > 0) out[i] = withFields(g, { weight: w });
     }
   }
   for (const i of unmatched) {
     const g = out[i];
-    if (g) out[i] = { ...g, endpoints: [] };
+    if (g) out[i] = withFields(g, { endpoints: [] });
   }
   return out;
 }

@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
 import { isServiceVisible } from './visibility.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export interface NameTableEntry {
   readonly ips: readonly string[];
@@ -66,7 +67,7 @@ export function nameTableEntry(services: Iterable<MergedService>, proxy: NameTab
     const next: NameTableEntry =
       service.source === 'Service' ? { ips, registry: 'Kubernetes', shortname: shortName(service.host), namespace: service.namespace } : { ips, registry: 'External' };
     if (entry === undefined || (next.registry === 'Kubernetes' && entry.registry === 'External')) entry = next;
-    else if (next.registry === entry.registry) entry = { ...entry, ips: [...entry.ips, ...ips.filter((ip) => !entry?.ips.includes(ip))] };
+    else if (next.registry === entry.registry) entry = withFields(entry, { ips: [...entry.ips, ...ips.filter((ip) => !entry?.ips.includes(ip))] });
     // else: a ServiceEntry decorating a Kubernetes Service's host adds nothing.
   }
   return entry;

@@ -5,6 +5,7 @@
 import { LABEL } from '../../model/mesh/labels.js';
 import type { NetworkGateway } from '../../model/mesh/mesh-settings.js';
 import { MAX_WEIGHT, sumWeights, type LocalityGroup, type SentEndpoint } from './locality-groups.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export interface GatewayIndex {
   readonly byNetwork: ReadonlyMap<string, readonly NetworkGateway[]>;
@@ -68,7 +69,7 @@ export function applyNetworkFilter(
         excluded?.push({ source: e.source, reason: 'address', detail: 'it has no address and no network gateway exists' });
         return false;
       });
-      return endpoints.length === g.endpoints.length ? g : { ...g, endpoints, weight: endpoints.length > 0 ? sumWeights(endpoints) : 0 };
+      return endpoints.length === g.endpoints.length ? g : withFields(g, { endpoints, weight: endpoints.length > 0 ? sumWeights(endpoints) : 0 });
     });
   }
   const factor = index.scaleFactor;
@@ -79,7 +80,7 @@ export function applyNetworkFilter(
       const weight = Math.min(e.weight * factor, MAX_WEIGHT);
       const gws = e.network === '' || e.network === clientNetwork ? [] : gatewaysFor(index, e.network, cluster);
       if (gws.length === 0) {
-        if (e.address !== '') direct.push({ ...e, weight });
+        if (e.address !== '') direct.push(withFields(e, { weight }));
         else excluded?.push({ source: e.source, reason: 'address', detail: `it has no address and its network ${JSON.stringify(e.network)} is the client's or has no gateway` });
         continue;
       }
@@ -114,6 +115,6 @@ export function applyNetworkFilter(
         workloadName: '',
       }));
     const endpoints = [...direct, ...gatewayEndpoints];
-    return { ...g, endpoints, weight: endpoints.length > 0 ? sumWeights(endpoints) : 0 };
+    return withFields(g, { endpoints, weight: endpoints.length > 0 ? sumWeights(endpoints) : 0 });
   });
 }

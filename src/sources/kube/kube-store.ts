@@ -37,6 +37,7 @@ import { duplicateRef, opRef, planWrite } from '../../model/config/store-writes.
 import type { ConfigObject, Kind } from '../../model/config/types.js';
 import { Informer, type BackoffPolicy, type KubeObject } from './informer.js';
 import { KubeApiError, type KubeTransport } from './kube-transport.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 /** The annotations the store reads on WorkloadEntries (the lifecycle's ANNOTATIONS). */
 const CONTROLLER_ANNOTATION = 'istio.io/workloadController';
@@ -104,7 +105,7 @@ function failure(code: WriteFailure['code'], message: string, index: number, ext
 
 function withoutResourceVersion(o: ConfigObject): ConfigObject {
   const { resourceVersion: _rv, ...metadata } = o.metadata;
-  return { ...o, metadata };
+  return withFields(o, { metadata });
 }
 
 function numericRv(rv: string | undefined): number {
@@ -235,7 +236,7 @@ export class KubeStore implements ConfigStore {
       order = this.nextOrder++;
       this.orders.set(key, order);
     }
-    const d = fromDocument({ ...raw, kind }, `kube:${key}`, { file: `kube:${key}`, line: 0, column: 0, order });
+    const d = fromDocument(withFields(raw, { kind }), `kube:${key}`, { file: `kube:${key}`, line: 0, column: 0, order });
     if (d.ok) return d;
     return { ok: false, message: d.findings.map((f) => (f.field ? `${f.field}: ${f.message}` : f.message)).join('; ') };
   }
@@ -439,7 +440,7 @@ export class KubeStore implements ConfigStore {
       if (op.op === 'delete') {
         const preconditions = { ...(raw.metadata.uid !== undefined ? { uid: raw.metadata.uid } : {}), ...(rv !== undefined ? { resourceVersion: rv } : {}) };
         const res = (await this.transport.json('DELETE', this.path(s, ref.namespace, ref.name), {}, { apiVersion: 'v1', kind: 'DeleteOptions', preconditions })) as { metadata?: { resourceVersion?: string } };
-        this.observe(s.kind, { ...raw, metadata: { ...raw.metadata, resourceVersion: res.metadata?.resourceVersion ?? rv ?? '0' } }, true);
+        this.observe(s.kind, withFields(raw, { metadata: { ...raw.metadata, resourceVersion: res.metadata?.resourceVersion ?? rv ?? '0' } }), true);
         return { ok: true, object: undefined, revision: res.metadata?.resourceVersion ?? this.currentRevision() };
       }
       // The resourceVersion is the API server's to check (409), not the plan's: planned without it.

@@ -10,6 +10,7 @@
 import type { Condition, ContainerPort, KubeNode, KubeService, KubeServicePort, Origin, Pod, StringMap } from '../../model/config/types.js';
 import { LABEL } from '../../model/mesh/labels.js';
 import type { KubeObject } from './informer.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 type Doc = Readonly<Record<string, unknown>>;
 
@@ -77,7 +78,7 @@ export function podFromKube(o: KubeObject, defaultNetwork: string): Pod {
   return {
     kind: 'Pod',
     apiVersion: 'v1',
-    metadata: meta(o, defaultNetwork !== '' && (labels[LABEL.network] ?? '') === '' ? { ...labels, [LABEL.network]: defaultNetwork } : labels, {}),
+    metadata: meta(o, defaultNetwork !== '' && (labels[LABEL.network] ?? '') === '' ? withFields(labels, { [LABEL.network]: defaultNetwork }) : labels, {}),
     origin: originOf('pods', text(o.metadata.namespace) ?? 'default', o.metadata.name),
     spec: defined<Pod['spec']>({
       containers: list(spec.containers).map((c) => defined({ name: text(c.name), ports: containerPorts(c.ports) })),

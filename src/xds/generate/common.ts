@@ -20,6 +20,7 @@ import type { HealthStatus as MeshHealth } from '../../model/mesh/types.js';
 import { MAX_WEIGHT, type LocalityGroup, type SentEndpoint } from '../../registry/view/locality-groups.js';
 import type { PortPolicy } from '../../registry/view/destination-rules.js';
 import { durationMs } from './virtual-services.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export const ADS: MessageInitShape<typeof ConfigSourceSchema> = {
   configSourceSpecifier: { case: 'ads', value: {} },
@@ -86,18 +87,19 @@ export function loadAssignment(name: string, groups: readonly LocalityGroup[], o
   if (o.proxyless) {
     const seen = new Set<string>();
     list = groups
-      .map((g) => ({
-        ...g,
-        endpoints: g.endpoints.filter((e) => {
-          const k = `${e.address}:${e.port}`;
-          if (!IP_LIKE.test(e.address) || seen.has(k)) return false;
-          seen.add(k);
-          return true;
+      .map((g) =>
+        withFields(g, {
+          endpoints: g.endpoints.filter((e) => {
+            const k = `${e.address}:${e.port}`;
+            if (!IP_LIKE.test(e.address) || seen.has(k)) return false;
+            seen.add(k);
+            return true;
+          }),
         }),
-      }))
+      )
       .filter((g) => g.endpoints.length > 0);
     const used = [...new Set(list.map((g) => g.priority))].sort((a, b) => a - b);
-    list = mergeSameLocality(list.map((g) => ({ ...g, priority: used.indexOf(g.priority) })));
+    list = mergeSameLocality(list.map((g) => withFields(g, { priority: used.indexOf(g.priority) })));
   }
   list = fitPriorityWeights(list);
   const endpoints: MessageInitShape<typeof LocalityLbEndpointsSchema>[] = list.map((g) => {
@@ -142,7 +144,7 @@ function mergeSameLocality(groups: readonly LocalityGroup[]): LocalityGroup[] {
       out.push(g);
       continue;
     }
-    out[i] = { ...first, weight: Math.min(MAX_WEIGHT, first.weight + g.weight), endpoints: [...first.endpoints, ...g.endpoints] };
+    out[i] = withFields(first, { weight: Math.min(MAX_WEIGHT, first.weight + g.weight), endpoints: [...first.endpoints, ...g.endpoints] });
   }
   return out;
 }
@@ -164,7 +166,7 @@ function fitPriorityWeights(groups: readonly LocalityGroup[]): LocalityGroup[] {
     const t = totals.get(g.priority);
     if (t === undefined || t.sum <= MAX_WEIGHT || g.weight === 0) return g;
     // Budget MAX - n: floors plus the at-most-n bumps to 1 stay within MAX.
-    return { ...g, weight: Math.max(1, Math.floor((g.weight * (MAX_WEIGHT - t.n)) / t.sum)) };
+    return withFields(g, { weight: Math.max(1, Math.floor((g.weight * (MAX_WEIGHT - t.n)) / t.sum)) });
   });
 }
 

@@ -13,6 +13,7 @@ import { MAX_WEIGHT, sumWeights, type LocalityGroup, type SentEndpoint } from '.
 import { serviceIdentities } from './envoy/tls.js';
 import { CERTIFICATE_NAME_IDENTITY, CERTIFICATE_NAME_ROOT, CERTIFICATE_PROVIDER_INSTANCE } from './names.js';
 import { TLS_TRANSPORT_SOCKET, typed } from './wire.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 type SocketInit = MessageInitShape<typeof TransportSocketSchema>;
 type CommonInit = MessageInitShape<typeof CommonTlsContextSchema>;
@@ -99,7 +100,7 @@ function restrict(groups: readonly LocalityGroup[], keep: (e: SentEndpoint) => b
     // A group weight that is the sum of its endpoint weights (EDS-6) is recomputed for the part;
     // one set otherwise (locality `distribute`) or 0 (N-5, L-3) is kept as it is.
     const weight = g.weight !== 0 && g.weight === sumWeights(g.endpoints) ? sumWeights(endpoints) : g.weight;
-    return [{ ...g, weight, endpoints }];
+    return [withFields(g, { weight, endpoints })];
   });
 }
 
@@ -155,7 +156,7 @@ export function splitDestinations(dests: readonly WeightedDestination[], partsOf
   const lcm = expanded.reduce((l, d) => (l * d.total) / gcd(l, d.total), 1n);
   let out = expanded.flatMap((d) => d.shares.map((p) => ({ cluster: p.cluster, weight: d.weight * p.share * (lcm / d.total) })));
   const divisor = out.reduce((g, d) => gcd(d.weight, g), 0n);
-  if (divisor > 1n) out = out.map((d) => ({ ...d, weight: d.weight / divisor }));
+  if (divisor > 1n) out = out.map((d) => (withFields(d, { weight: d.weight / divisor })));
   const sum = out.reduce((s, d) => s + d.weight, 0n);
   const max = BigInt(MAX_WEIGHT);
   if (sum > max) {
@@ -163,7 +164,7 @@ export function splitDestinations(dests: readonly WeightedDestination[], partsOf
     const budget = max - BigInt(out.length);
     out = out.map((d) => {
       const scaled = (d.weight * budget) / sum;
-      return { ...d, weight: scaled < 1n ? 1n : scaled };
+      return withFields(d, { weight: scaled < 1n ? 1n : scaled });
     });
   }
   return out.map((d) => ({ cluster: d.cluster, weight: Number(d.weight) }));

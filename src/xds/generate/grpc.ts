@@ -31,6 +31,7 @@ import { routesFor } from './routes.js';
 import type { ServiceClusters, ViewContext } from './view.js';
 import { httpRoutesFor } from './virtual-services.js';
 import { FAULT_FILTER } from './wire.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 const ROUTER_FILTER = 'envoy.filters.http.router';
 
@@ -83,20 +84,18 @@ function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled:
     ...(od ? { outlierDetection: od } : {}),
   };
   if (c.type === 'EDS') {
-    return create(ClusterSchema, {
-      ...common,
-      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
-      edsClusterConfig: { serviceName: name, edsConfig: ADS },
-    });
+    return create(ClusterSchema, withFields(common, { clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS }, edsClusterConfig: { serviceName: name, edsConfig: ADS } }));
   }
   const endpoints = c.localities.flatMap((g) => g.endpoints);
   if ((c.type === 'STRICT_DNS' || c.type === 'LOGICAL_DNS') && endpoints.length === 1) {
     const only = c.localities.find((g) => g.endpoints.length > 0);
-    return create(ClusterSchema, {
-      ...common,
-      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS },
-      loadAssignment: loadAssignment(c.name, only ? [{ ...only, priority: 0, weight: Math.max(1, only.weight) }] : [], { proxyless: false, clusterId }),
-    });
+    return create(
+      ClusterSchema,
+      withFields(common, {
+        clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS },
+        loadAssignment: loadAssignment(c.name, only ? [withFields(only, { priority: 0, weight: Math.max(1, only.weight) })] : [], { proxyless: false, clusterId }),
+      }),
+    );
   }
   return undefined;
 }
@@ -107,7 +106,7 @@ function grpcCluster(c: ClusterView, clusterId: string, tls: { readonly enabled:
  * generator does (it ignores the PASSTHROUGH policy). A NONE-resolution service stays without cluster.
  */
 function forProxyless(c: ClusterView): ClusterView {
-  return c.withoutPassthrough ? { ...c, ...c.withoutPassthrough } : c;
+  return c.withoutPassthrough ? withFields(c, c.withoutPassthrough) : c;
 }
 
 /** All resources one service contributes to a proxyless client's view. */

@@ -13,6 +13,7 @@ import type { DestinationRule } from '../../model/config/types.js';
 import { meshSettingsFrom, type MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
 import type { Registry } from '../../registry/registry.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 /** Which client attributes some policy in the mesh can read; a change re-classifies every view. */
 export interface Relevance {
@@ -125,7 +126,7 @@ export function relevanceFrom(i: RelevanceInputs): Relevance {
     meshDistribute,
     rules,
   };
-  return { ...rel, signature: JSON.stringify([rel.namespace, rel.network, rel.locality, rel.labels, anyVirtualService, meshDistribute]) };
+  return withFields(rel, { signature: JSON.stringify([rel.namespace, rel.network, rel.locality, rel.labels, anyVirtualService, meshDistribute]) });
 }
 
 /**

@@ -15,6 +15,7 @@ import { duration, MILLION } from './common.js';
 import { splitDestinations, type TlsPart } from './grpc-tls.js';
 import { destinationHost, durationMs } from './virtual-services.js';
 import { FAULT_FILTER } from './wire.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 export type RouteInit = MessageInitShape<typeof RouteSchema>;
 type MatchInit = MessageInitShape<typeof RouteMatchSchema>;
@@ -150,7 +151,7 @@ export function routesFor(
   mesh: MeshSettings,
   options: { proxyless: boolean; hashPolicy?: ActionInit['hashPolicy']; splitter?: ClusterSplitter },
 ): RouteInit[] {
-  const withHash = (a: ActionInit): ActionInit => (options.hashPolicy ? ({ ...a, hashPolicy: options.hashPolicy } as ActionInit) : a);
+  const withHash = (a: ActionInit): ActionInit => (options.hashPolicy ? (withFields(a, { hashPolicy: options.hashPolicy }) as ActionInit) : a);
   const out: RouteInit[] = [];
   for (const [i, r] of (vs?.routes ?? []).entries()) {
     if (!vs) break;

@@ -12,6 +12,7 @@ import type { ViewKey } from '../cache/resource-cache.js';
 import type { Relevance } from './relevance.js';
 import type { ResourceSet } from './resource-set.js';
 import type { GeneratorKind, ViewSpec } from './view.js';
+import { withFields } from '../../lib/objects/with-fields.js';
 
 /** A group of views with identical configuration: one snapshot per type in the cache. */
 export interface ClassState {
@@ -66,7 +67,7 @@ export class ViewClasses {
     if (!c) {
       const shared = this.o.sharesAcrossViews(view.spec.kind);
       // The own workloads are part of the class key (classKeyOf): kept for the inbound side.
-      const spec: ViewSpec = shared ? { ...view.spec, key: view.classKey, client: classClient(view.spec.client, rel) } : view.spec;
+      const spec: ViewSpec = shared ? withFields(view.spec, { key: view.classKey, client: classClient(view.spec.client, rel) }) : view.spec;
       c = { key: view.classKey, spec, views: 0, winners: new Map(), owned: new Map(), generated: -1 };
       this.classes.set(c.key, c);
       this.o.created(c, sources);

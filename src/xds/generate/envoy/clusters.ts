@@ -29,6 +29,7 @@ import {
   PASSTHROUGH_CLUSTER,
 } from './filters.js';
 import { clusterTls } from './tls.js';
+import { withFields } from '../../../lib/objects/with-fields.js';
 
 type ClusterInit = MessageInitShape<typeof ClusterSchema>;
 
@@ -93,7 +94,7 @@ function dnsEndpoints(c: ClusterView): readonly LocalityGroup[] {
   if (c.type !== 'LOGICAL_DNS') return c.localities;
   const first = c.localities.find((g) => g.endpoints.length > 0);
   const ep = first?.endpoints[0];
-  return first && ep ? [{ ...first, weight: ep.weight, endpoints: [ep] }] : [];
+  return first && ep ? [withFields(first, { weight: ep.weight, endpoints: [ep] })] : [];
 }
 
 export interface OutboundContext {
@@ -118,37 +119,44 @@ export function outboundCluster(c: ClusterView, o: OutboundContext): Cluster {
   switch (c.type) {
     case 'ORIGINAL_DST': {
       const override = c.service.resolution === 'NONE' && c.servicePort.targetPort > 0 ? c.servicePort.targetPort : undefined;
-      return create(ClusterSchema, {
-        ...common,
-        clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
-        lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
-        // C-8 / S-4: a passthrough port's targetPort replaces the original destination port.
-        ...(override !== undefined ? { lbConfig: { case: 'originalDstLbConfig', value: { upstreamPortOverride: override } } } : {}),
-      });
+      return create(
+        ClusterSchema,
+        withFields(common, {
+          clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
+          lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
+          // C-8 / S-4: a passthrough port's targetPort replaces the original destination port.
+          ...(override !== undefined ? { lbConfig: { case: 'originalDstLbConfig', value: { upstreamPortOverride: override } } } : {}),
+        }),
+      );
     }
     case 'EDS':
-      return create(ClusterSchema, {
-        ...common,
-        ...envoyLb(c),
-        ...commonLbConfig(c, o.mesh),
-        clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
-        edsClusterConfig: { serviceName: c.name, edsConfig: ADS },
-      });
+      // Named fields first: a literal that starts with a spread costs a hidden class per object (lib/objects/with-fields.ts).
+      return create(
+        ClusterSchema,
+        withFields(common, {
+          clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+          edsClusterConfig: { serviceName: c.name, edsConfig: ADS },
+          ...envoyLb(c),
+          ...commonLbConfig(c, o.mesh),
+        }),
+      );
     case 'STRICT_DNS':
     case 'LOGICAL_DNS': {
       // S-7: the race-first annotation resolves both address families.
       const raceFirst = c.service.annotations[ANNOTATION.connectStrategy] === 'RACE_FIRST_TCP_CONNECT';
-      return create(ClusterSchema, {
-        ...common,
-        ...envoyLb(c),
-        ...zoneAwareLbConfig(c),
-        clusterDiscoveryType: { case: 'type', value: c.type === 'LOGICAL_DNS' ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS },
-        // Istio: V4_ONLY for IPv4-only proxies (the default here), dns_refresh_rate 60s, respect TTL.
-        dnsLookupFamily: raceFirst ? Cluster_DnsLookupFamily.ALL : Cluster_DnsLookupFamily.V4_ONLY,
-        dnsRefreshRate: duration(DNS_REFRESH_RATE_MS),
-        respectDnsTtl: true,
-        loadAssignment: envoyLoadAssignment(c.name, dnsEndpoints(c), o.mesh.clusterId),
-      });
+      return create(
+        ClusterSchema,
+        withFields(common, {
+          clusterDiscoveryType: { case: 'type', value: c.type === 'LOGICAL_DNS' ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS },
+          // Istio: V4_ONLY for IPv4-only proxies (the default here), dns_refresh_rate 60s, respect TTL.
+          dnsLookupFamily: raceFirst ? Cluster_DnsLookupFamily.ALL : Cluster_DnsLookupFamily.V4_ONLY,
+          dnsRefreshRate: duration(DNS_REFRESH_RATE_MS),
+          respectDnsTtl: true,
+          loadAssignment: envoyLoadAssignment(c.name, dnsEndpoints(c), o.mesh.clusterId),
+          ...envoyLb(c),
+          ...zoneAwareLbConfig(c),
+        }),
+      );
     }
   }
 }
