@@ -39,7 +39,7 @@ export class EventLog {
   }
 
   append(e: NewEvent): ApiEvent {
-    const event = withFields(e, { id: this.nextId++, at: new Date(this.now()).toISOString() }) as ApiEvent;
+    const event: ApiEvent = withFields(e, { id: this.nextId++, at: new Date(this.now()).toISOString() });
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const l of this.listeners) {

@@ -42,12 +42,12 @@ export function fromDocument(value: unknown, where: string, origin: Origin): Dec
   const r = loadResource(parsed, origin.order);
   if (!r.object) {
     const errors = r.findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0) return r.failClosed ? { ok: false, findings: errors, failClosed: withFields(r.failClosed, { origin }) as ConfigObject } : { ok: false, findings: errors };
+    if (errors.length > 0) return r.failClosed ? { ok: false, findings: errors, failClosed: withFields(r.failClosed, { origin }) } : { ok: false, findings: errors };
     // No error, no object: a kind meshbridge does not keep (validate only warns about it).
     const kind = typeof (value as { kind?: unknown } | null)?.kind === 'string' ? String((value as { kind: string }).kind) : '';
     return { ok: false, findings: [{ severity: 'error', file: where, line: 0, column: 0, kind, namespace: '', name: '', field: 'kind', message: `kind ${JSON.stringify(kind)} is not one meshbridge keeps.` }] };
   }
-  return { ok: true, object: withFields(r.object, { origin }) as ConfigObject };
+  return { ok: true, object: withFields(r.object, { origin }) };
 }
 
 export { describeFindings };

@@ -435,7 +435,7 @@ export class ConfigFolderSource {
       order = this.nextOrder++;
       this.firstSeen.set(key, order);
     }
-    const next = withFields(o, { origin: withFields(o.origin, { order }) }) as ConfigObject;
+    const next: ConfigObject = withFields(o, { origin: withFields(o.origin, { order }) });
     const old = previous.get(key);
     return old && sameConfig(old, next) ? old : next;
   }
