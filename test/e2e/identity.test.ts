@@ -27,7 +27,7 @@ import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { BIN } from '../support/paths.js';
 import { NS, proxyless, serviceEntry } from './mesh.js';
-import { freePort } from '../support/ports.js';
+import { freeWildcardPort } from '../support/ports.js';
 import { cleanups, runCli, startServe, waitFor, type ServeProcess } from './serve-process.js';
 
 const TD = 'cluster.local';
@@ -71,7 +71,7 @@ interface AgentProcess {
 
 test('identity: mTLS to VMs and pods with identities, plaintext to one without, rotation under traffic, PERMISSIVE/STRICT, authorization alike for pods and VMs', { timeout: 240_000 }, async (t) => {
   const own = cleanups(t);
-  const [p1, p2, p3, p4, app4] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [p1, p2, p3, p4, app4] = await Promise.all([freeWildcardPort(), freeWildcardPort(), freeWildcardPort(), freeWildcardPort(), freeWildcardPort()]);
   // XdsServer listens on its port on every address (a grpc-js-xds behaviour): one port per server.
   const serve: ServeProcess = own(
     await startServe({

@@ -18,7 +18,7 @@ import { CertificateAuthority } from '../../src/security/ca.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { mint } from '../support/certs-and-ports.js';
-import { freePort } from '../support/ports.js';
+import { freeWildcardPort } from '../support/ports.js';
 import { strictEchoServer, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
@@ -37,7 +37,7 @@ test('issue 7: STRICT mTLS and a DENY AuthorizationPolicy on an xDS-enabled gRPC
   const serverCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/echo', join(tmp, 'server'));
   const aliceCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/alice', join(tmp, 'alice'));
   const bobCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/bob', join(tmp, 'bob'));
-  const port = await freePort(SERVER_IP);
+  const port = await freeWildcardPort(); // the XdsServer listens on every address
   const serve = own(await startServe({ files: { 'mesh.yaml': mesh(port) } }), (s) => s.stop());
 
   const server = own(

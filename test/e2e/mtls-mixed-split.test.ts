@@ -16,7 +16,7 @@ import { startBackend } from '../xds/fixtures/backends.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
 import { mint } from '../support/certs-and-ports.js';
-import { freePort } from '../support/ports.js';
+import { freeWildcardPort } from '../support/ports.js';
 import { serviceEntry, TLS_PROXYLESS_METADATA } from './mesh.js';
 import { cleanups, startServe, waitFor } from './serve-process.js';
 
@@ -49,7 +49,7 @@ test('issue 7: one selector, a VM with a service account (mTLS) and one without 
   const { ca } = await CertificateAuthority.createSelfSigned('cluster.local');
   const serverCerts = await mint(ca, 'spiffe://cluster.local/ns/demo/sa/echo', join(tmp, 'server'));
   const aliceCerts = await mint(ca, CLIENT_ID, join(tmp, 'alice'));
-  const securePort = await freePort(SECURE_VM_IP);
+  const securePort = await freeWildcardPort(); // the XdsServer listens on every address
   const plainVm = own(await startBackend('plain-vm', PLAIN_VM_IP), (b) => b.stop());
   const serve = own(await startServe({ files: { 'mesh.yaml': mesh(securePort, plainVm.port) } }), (s) => s.stop());
 

@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { writeCertificate } from '../../src/agent/certificates.js';
 import { CertificateAuthority, type CaFiles } from '../../src/security/ca.js';
 import { signLeafForTests } from '../support/ca-test-support.js';
-import { freePort } from '../support/ports.js';
+import { freeWildcardPort } from '../support/ports.js';
 import { bearer, keyAndCsr, refusal, TokenMesh } from '../support/token-mesh.js';
 import { XdsClientChild } from '../xds/fixtures/client-process.js';
 import { XdsServerChild } from '../xds/fixtures/server-process.js';
@@ -126,7 +126,7 @@ test('a forged SPIFFE path does not match namespaces or principal wildcards on a
   const forgedCerts = await certificateFor(files, `spiffe://cluster.local/ns/demo/sa/${FORGED_SA}`, join(tmp, 'forged'));
   const teamBCerts = await certificateFor(files, 'spiffe://cluster.local/ns/team-b/sa/sa-b', join(tmp, 'team-b'));
   assert.match(readFileSync(join(forgedCerts, 'cert-chain.pem'), 'utf8'), /BEGIN CERTIFICATE/);
-  const port = await freePort(SERVER_IP);
+  const port = await freeWildcardPort(); // the XdsServer listens on every address
   const serve = own(await startServe({ files: { 'mesh.yaml': authzMesh(port) } }), (s) => s.stop());
   const server = own(
     new XdsServerChild({ bind: `${SERVER_IP}:${port}`, xdsServer: serve.xds, nodeId: `proxyless~${SERVER_IP}~vm-echo.demo~demo.svc.cluster.local`, metadata: TLS_PROXYLESS_METADATA, certDir: serverCerts, rbac: true }),
