@@ -113,44 +113,52 @@ export class NameListMemo {
  * writes a repeated field), else undefined (then the plain decode handles the message as it is).
  */
 function namesSpan(b: Uint8Array): { start: number; end: number } | undefined {
+  // One pass over the fields without allocating: an Envoy EDS ACK holds ~1,000 names, each its own
+  // field (bench S6: a varint helper returning objects made this 25 µs per ACK).
   let start = -1;
   let end = -1;
   let pos = 0;
-  while (pos < b.length) {
+  const n = b.length;
+  while (pos < n) {
     const fieldStart = pos;
-    const tag = varint(b, pos);
-    if (tag === undefined) return undefined;
-    pos = tag.next;
-    const wire = tag.value & 7;
+    // The tag (at most 5 bytes, 32 bits).
+    let tag = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (pos >= n || shift >= 35) return undefined;
+      byte = b[pos++] as number;
+      tag += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte >= 0x80);
+    if (tag > 0xffffffff) return undefined;
+    const wire = tag & 7;
     if (wire === 0) {
-      const v = varint(b, pos);
-      if (v === undefined) return undefined;
-      pos = v.next;
+      let count = 0;
+      do {
+        if (pos >= n || count++ >= 10) return undefined;
+        byte = b[pos++] as number;
+      } while (byte >= 0x80);
     } else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
     else if (wire === 2) {
-      const len = varint(b, pos);
-      if (len === undefined) return undefined;
-      pos = len.next + len.value;
+      let length = 0;
+      shift = 0;
+      do {
+        if (pos >= n || shift >= 35) return undefined;
+        byte = b[pos++] as number;
+        length += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (byte >= 0x80);
+      if (length > 0xffffffff) return undefined;
+      pos += length;
     } else return undefined;
-    if (pos > b.length) return undefined;
-    if (tag.value === RESOURCE_NAMES_TAG) {
+    if (pos > n) return undefined;
+    if (tag === RESOURCE_NAMES_TAG) {
       if (start === -1) start = fieldStart;
       else if (end !== fieldStart) return undefined; // not contiguous
       end = pos;
     }
   }
   return start === -1 ? undefined : { start, end };
-}
-
-/** A varint of at most 32 bits' worth (tags and lengths), or undefined when truncated or longer. */
-function varint(b: Uint8Array, pos: number): { value: number; next: number } | undefined {
-  let value = 0;
-  for (let shift = 0; shift < 35; shift += 7) {
-    if (pos >= b.length) return undefined;
-    const byte = b[pos++] as number;
-    value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return value > 0xffffffff ? undefined : { value, next: pos };
-  }
-  return undefined;
 }
