@@ -18,7 +18,7 @@ import {
   toStatus,
 } from './common.js';
 import { deltaResponse, splitShared } from './shared-encoding.js';
-import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
+import { diffSelections, internSubscription, namesOfChunk, selectShared, versionsOf } from './shared-state.js';
 import { covers, deltaSubscription, diffSubscription, WILDCARD, type Subscription } from './subscription.js';
 
 /** The fields of a DeltaDiscoveryRequest the protocol reads. */
@@ -191,7 +191,10 @@ export class DeltaSession {
       if (removed.size > 0) materializeKnown(st);
     } else {
       materializeKnown(st);
-      toSend = selection.list.filter((r) => st.mustSend.has(r.name) || st.known.get(r.name) !== r.version);
+      const due = selection.list.filter((r) => st.mustSend.has(r.name) || st.known.get(r.name) !== r.version);
+      // Everything selected (a sidecar's first answer): the shared list itself, so that its chunks,
+      // its response resources and their encoding are made once for all streams (shared-encoding.ts).
+      toSend = due.length === selection.list.length ? selection.list : due;
       for (const [name, version] of st.known) if (version !== null && !desired.has(name)) removed.add(name);
       for (const name of selection.missing) if (st.known.get(name) !== null) removed.add(name);
       for (const name of st.mustSend) if (!desired.has(name)) removed.add(name);
@@ -210,18 +213,18 @@ export class DeltaSession {
       chunks.push([]);
     }
 
+    // The whole selection goes out and the client knew nothing outside it: it will know exactly the
+    // selection, which is shared below without recording it name by name first.
+    const sendsExactly = toSend === selection.list && problems.length === 0 && removedList.length === 0 && st.knownShared === undefined && [...st.known.keys()].every((n) => desired.has(n));
     const responses: OutgoingDelta[] = [];
     chunks.forEach((chunk, i) => {
       const nonce = this.#mintNonce();
       const removedHere = i === 0 ? removedList : [];
       const message = deltaResponse(snapshot.version, type.typeUrl, nonce, chunk, removedHere);
-      if (st.knownShared === undefined) for (const r of chunk) st.known.set(r.name, r.version);
+      if (st.knownShared === undefined && !sendsExactly) for (const r of chunk) st.known.set(r.name, r.version);
       st.outstanding.set(nonce, snapshot.version);
-      const bytes =
-        header - NONCE_RESERVE + stringFieldSize(nonce) +
-        chunk.reduce((sum, r) => sum + deltaEntrySize(r), 0) +
-        removedHere.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
-      responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), removed: removedHere, bytes });
+      const bytes = header - NONCE_RESERVE + stringFieldSize(nonce) + entriesSizeOf(chunk) + removedHere.reduce((sum, n) => sum + fieldSize(Buffer.byteLength(n, 'utf8')), 0);
+      responses.push({ message, version: snapshot.version, names: namesOfChunk(chunk), removed: removedHere, bytes });
       st.lastSent = { version: snapshot.version, nonce };
     });
     for (const name of removedList) {
@@ -229,7 +232,7 @@ export class DeltaSession {
       else st.known.delete(name);
     }
     // The client now has every resource of the selection and nothing else: share it.
-    if (problems.length === 0 && removedList.length === 0 && knowsExactly(st, desired)) {
+    if (sendsExactly || (problems.length === 0 && removedList.length === 0 && knowsExactly(st, desired))) {
       st.known = new Map();
       st.knownShared = desired;
     }
@@ -281,6 +284,14 @@ function knowsExactly(st: TypeState, desired: ReadonlyMap<string, EncodedResourc
   if (st.known.size !== desired.size) return false;
   for (const [name, r] of desired) if (st.known.get(name) !== r.version) return false;
   return true;
+}
+
+/** A chunk's entry bytes, once per chunk (chunks of shared lists are shared by streams). */
+const chunkSizes = new WeakMap<readonly EncodedResource[], number>();
+function entriesSizeOf(chunk: readonly EncodedResource[]): number {
+  let size = chunkSizes.get(chunk);
+  if (size === undefined) chunkSizes.set(chunk, (size = chunk.reduce((sum, r) => sum + deltaEntrySize(r), 0)));
+  return size;
 }
 
 /** Bytes one `Resource` entry adds to a DeltaDiscoveryResponse. */

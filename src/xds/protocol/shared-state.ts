@@ -95,3 +95,12 @@ export function versionsOf(shared: ReadonlyMap<string, EncodedResource>): Map<st
   for (const [name, r] of shared) out.set(name, r.version);
   return out;
 }
+
+const chunkNames = new WeakMap<readonly EncodedResource[], readonly string[]>();
+
+/** The names of a response's resources, once per chunk (chunks of shared lists are shared by streams; never modify the result). */
+export function namesOfChunk(chunk: readonly EncodedResource[]): readonly string[] {
+  let names = chunkNames.get(chunk);
+  if (names === undefined) chunkNames.set(chunk, (names = Object.freeze(chunk.map((r) => r.name))));
+  return names;
+}

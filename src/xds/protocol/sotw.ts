@@ -18,7 +18,7 @@ import {
   toStatus,
 } from './common.js';
 import { sotwResponse, splitShared } from './shared-encoding.js';
-import { diffSelections, internSubscription, selectShared, versionsOf } from './shared-state.js';
+import { diffSelections, internSubscription, namesOfChunk, selectShared, versionsOf } from './shared-state.js';
 import { diffSubscription, isEmptyChange, sotwSubscription, type Subscription } from './subscription.js';
 
 /** The fields of a DiscoveryRequest the protocol reads. */
@@ -232,7 +232,7 @@ export class SotwSession {
       const message = sotwResponse(snapshot.version, type.typeUrl, nonce, chunk);
       if (recordSent) for (const r of chunk) st.sent.set(r.name, r.version);
       const bytes = header - NONCE_RESERVE + stringFieldSize(nonce) + chunk.reduce((sum, r) => sum + r.sotwSize, 0);
-      responses.push({ message, version: snapshot.version, names: chunk.map((r) => r.name), bytes });
+      responses.push({ message, version: snapshot.version, names: namesOfChunk(chunk), bytes });
     }
     st.group = { version: snapshot.version, nonces, unacked: new Set(nonces) };
     const last = responses[responses.length - 1];
