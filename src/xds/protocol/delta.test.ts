@@ -190,3 +190,29 @@ test('subscribing to "*" later sends what the wildcard adds', () => {
   assert.equal(r.respond, true);
   assert.deepEqual(summary(answer(CLUSTER)), [{ names: ['b'], removed: [] }]);
 });
+
+test('streams whose first answer is the whole selection share its response resources; later pushes send only what changed, and an unsubscribe still works', () => {
+  const cache = new ResourceCache({ bootId: 'boot' });
+  const set = (messages: Cluster[]) => cache.setResources('view', CLUSTER, new Map(messages.map((m) => [CLUSTER.nameOf(m), { version: String(Math.random()), message: m }])));
+  set([cluster('a'), cluster('b'), cluster('c')]);
+  const one = new DeltaSession({});
+  const two = new DeltaSession({});
+  const firsts = [one, two].map((s) => {
+    s.receive(CLUSTER, req(CLUSTER, { sub: ['*'] }));
+    const out = s.answer(CLUSTER, cache.current('view', CLUSTER.typeUrl)).responses;
+    assert.deepEqual(summary(out), [{ names: ['a', 'b', 'c'], removed: [] }]);
+    s.receive(CLUSTER, req(CLUSTER, { nonce: out[0]?.message.nonce ?? '' }));
+    return out[0];
+  });
+  assert.equal(firsts[0]?.message.resources, firsts[1]?.message.resources, 'one resource list for both streams');
+
+  set([cluster('a'), cluster('b', 2), cluster('c')]);
+  for (const s of [one, two]) assert.deepEqual(summary(s.answer(CLUSTER, cache.current('view', CLUSTER.typeUrl)).responses), [{ names: ['b'], removed: [] }]);
+  // A client that knew one resource outside the selection is told it is gone (not shared as known).
+  const three = new DeltaSession({});
+  three.receive(CLUSTER, req(CLUSTER, { sub: ['*'], initial: { gone: 'v1' } }));
+  assert.deepEqual(summary(three.answer(CLUSTER, cache.current('view', CLUSTER.typeUrl)).responses), [{ names: ['a', 'b', 'c'], removed: ['gone'] }]);
+  one.receive(CLUSTER, req(CLUSTER, { unsub: ['*'], sub: ['a'] }));
+  set([cluster('a', 2), cluster('b', 2), cluster('c', 2)]);
+  assert.deepEqual(summary(one.answer(CLUSTER, cache.current('view', CLUSTER.typeUrl)).responses), [{ names: ['a'], removed: [] }], 'after leaving the wildcard only a is sent');
+});
