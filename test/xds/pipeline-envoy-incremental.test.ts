@@ -223,3 +223,34 @@ test('a host change is generated once per relevance class, not once per sidecar 
     await pipeline.stop();
   }
 });
+
+test('sidecar classes of one relevance class made in one push generation write the shared EDS and RDS once; after a push and with a class made after it, every view equals a fresh generation', async () => {
+  const inputs: RegistryInputs = createInputs();
+  const registry = buildRegistry(inputs);
+  let objects = objectsFrom(service('s1', HTTP80), service('s2', HTTP80), entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 1));
+  replaceInputs(inputs, objects);
+  const sharedWrites: string[] = [];
+  class CountingCache extends ResourceCache {
+    override setResources(...args: Parameters<ResourceCache['setResources']>): void {
+      const [view, type] = args;
+      if (view.startsWith('shared|') && !view.includes('|own:')) sharedWrites.push(type.shortName); // not the own-part slots
+      super.setResources(...args);
+    }
+  }
+  const cache = new CountingCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: envoyGenerator }, debounceMs: 60_000 });
+  pipeline.start();
+  try {
+    const owner = pipeline.viewOf(OWNER);
+    const other = pipeline.viewOf(OTHER_OWNER);
+    assert.deepEqual(sharedWrites.sort(), ['EDS', 'RDS'], 'the second class reads what the first wrote');
+    replaceInputs(inputs, (objects = [...objects.filter((o) => objectKey(o) !== 'WorkloadEntry/a/e2'), ...objectsFrom(entry('e2', '127.0.6.2', 's2', 5))]));
+    await pipeline.flush();
+    const client = pipeline.viewOf(CLIENT);
+    for (const [view, proxy] of [[owner, OWNER], [other, OTHER_OWNER], [client, CLIENT]] as const) {
+      assert.deepEqual(viewResources(cache, view), reference(registry, proxy), `${proxy.id}: the view equals a fresh full generation`);
+    }
+  } finally {
+    await pipeline.stop();
+  }
+});
