@@ -10,7 +10,9 @@
  *   whose answer was lost, and the caller could not tell its own write from a conflicting one.
  *   Retries are explicit instead (retrying-store.ts).
  */
-import { Etcd3, type IOptions } from 'etcd3';
+import { createRequire } from 'node:module';
+import type * as Etcd3Module from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
 import type { EtcdClientSecurity } from './etcd-url.js';
 
 type GlobalPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
@@ -32,7 +34,17 @@ export interface EtcdClientOptions {
   readonly security?: EtcdClientSecurity;
 }
 
+/**
+ * The etcd3 package, loaded on first use: it and its gRPC stubs take ~0.2 s to load, and `serve` on a
+ * folder, the agent and most CLI commands never talk to etcd (a static import made every start pay it).
+ */
+let etcd3: typeof Etcd3Module | undefined;
+function etcd3Module(): typeof Etcd3Module {
+  return (etcd3 ??= createRequire(import.meta.url)('etcd3') as typeof Etcd3Module);
+}
+
 export function createEtcdClient(o: EtcdClientOptions): Etcd3 {
+  const { Etcd3 } = etcd3Module();
   const timeout = o.requestTimeoutMs ?? 5000;
   const tls = o.security?.credentials;
   const auth = o.security?.auth;
