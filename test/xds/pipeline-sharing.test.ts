@@ -263,6 +263,42 @@ test('views with the same relevant attributes share one snapshot; a change is ge
   }
 });
 
+test('a VirtualService makes the namespace matter only for the hosts it names: a change of another service is generated once for every namespace', async () => {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const open = BASE.split('---').filter((d) => !d.includes('name: s3')).join('---');
+  const routeS1 = `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: s1-timeout, namespace: a }
+spec:
+  hosts: [s1.example.com]
+  exportTo: ["."]
+  http: [{ timeout: 3s, route: [{ destination: { host: s1.example.com } }] }]
+`;
+  let objects = objectsFrom(open, routeS1, ...ENTRIES.slice(0, 5));
+  replaceInputs(inputs, objects);
+  let rebuilt = 0;
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { grpc: grpcGenerator }, debounceMs: 60_000, onPush: (i) => (rebuilt += i.regeneratedServices) });
+  pipeline.start();
+  try {
+    const views = PROXIES.map((p) => pipeline.viewOf(p));
+    const change = async (name: string, ns: string, app: string, address: string, weight: number): Promise<number> => {
+      objects = [...objects.filter((o) => objectKey(o) !== `WorkloadEntry/${ns}/${name}`), ...objectsFrom(entry(name, ns, app, address, { weight }))];
+      replaceInputs(inputs, objects);
+      rebuilt = 0;
+      await pipeline.flush();
+      assert.deepEqual(resourcesOf(cache, views), reference(registry), `after ${name}'s weight ${weight}`);
+      return rebuilt;
+    };
+    assert.equal(await change('e4', 'b', 's2', '127.0.5.4', 5), 1, 's2 (no VirtualService names it) is regenerated once for namespaces a and b');
+    assert.equal(await change('e1', 'a', 's1', '127.0.5.1', 5), 2, 's1 (its VirtualService is exported to a only) is regenerated once per namespace');
+  } finally {
+    await pipeline.stop();
+  }
+});
+
 test('with every service exported everywhere the namespace does not matter, until a service or a host says otherwise', async () => {
   const inputs = createInputs();
   const registry = buildRegistry(inputs);

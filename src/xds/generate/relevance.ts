@@ -9,11 +9,13 @@
  *   mesh, DestinationRules, VirtualServices, gateways ─────────────────┴──> Relevance (singleton)
  */
 import { deriveMany, singleton, type Collection, type Context, type Index, type Singleton } from '../../lib/krt/index.js';
-import type { DestinationRule } from '../../model/config/types.js';
+import type { DestinationRule, VirtualService } from '../../model/config/types.js';
 import { meshSettingsFrom, type MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
 import type { Registry } from '../../registry/registry.js';
 import { withFields } from '../../lib/objects/with-fields.js';
+import { hostMatches } from '../../registry/view/destination-rules.js';
+import { qualifyHost } from './virtual-services.js';
 
 /** Which client attributes some policy in the mesh can read; a change re-classifies every view. */
 export interface Relevance {
@@ -29,6 +31,8 @@ export interface Relevance {
   /** Label keys read by DestinationRule workload selectors, or all labels when failoverPriority is used. */
   readonly labels: 'all' | readonly string[];
   readonly anyVirtualService: boolean;
+  /** The hosts VirtualServices name (qualified in their namespaces): only these hosts' resources depend on the client's namespace through one. */
+  readonly virtualServiceHosts: VirtualServiceHosts;
   readonly meshDistribute: boolean;
   readonly rules: readonly DestinationRule[];
   /** The attributes above (not the rules) as one string: equal signatures classify views alike. */
@@ -82,7 +86,7 @@ export function deriveRelevance(registry: Registry): RelevanceCollections {
     relevanceFrom({
       mesh: meshOf(ctx.fetch(registry.mesh)),
       rules: ctx.fetch(registry.inputs.DestinationRule),
-      anyVirtualService: ctx.fetch(registry.inputs.VirtualService).length > 0,
+      virtualServices: ctx.fetch(registry.inputs.VirtualService),
       anyGateway: (ctx.fetch(registry.gateways)[0] ?? []).length > 0,
       anyDistributionAnnotated: any(ctx, 'traffic-distribution'),
       anyRestrictedExport: any(ctx, 'restricted-export'),
@@ -101,10 +105,33 @@ export function isExportRestricted(service: MergedService, mesh: MeshSettings): 
   return !exportTo.includes('*');
 }
 
+/** Hosts named by some VirtualService: exact ones, and patterns (`*`, `*.suffix`). */
+export interface VirtualServiceHosts {
+  readonly exact: ReadonlySet<string>;
+  readonly patterns: readonly string[];
+}
+
+/** Whether some VirtualService names `host` (exactly or by a pattern), in any namespace. */
+export function namedByVirtualService(hosts: VirtualServiceHosts, host: string): boolean {
+  return hosts.exact.has(host) || hosts.patterns.some((p) => hostMatches(p, host));
+}
+
+function virtualServiceHostsOf(all: readonly VirtualService[], mesh: MeshSettings): VirtualServiceHosts {
+  const exact = new Set<string>();
+  const patterns = new Set<string>();
+  for (const vs of all) {
+    for (const h of vs.spec.hosts) {
+      const q = qualifyHost(h, vs.metadata.namespace, mesh);
+      (q.includes('*') ? patterns : exact).add(q);
+    }
+  }
+  return { exact, patterns: [...patterns].sort() };
+}
+
 export interface RelevanceInputs {
   readonly mesh: MeshSettings;
   readonly rules: readonly DestinationRule[];
-  readonly anyVirtualService: boolean;
+  readonly virtualServices: readonly VirtualService[];
   readonly anyGateway: boolean;
   readonly anyDistributionAnnotated: boolean;
   readonly anyRestrictedExport: boolean;
@@ -112,7 +139,8 @@ export interface RelevanceInputs {
 }
 
 export function relevanceFrom(i: RelevanceInputs): Relevance {
-  const { rules, anyVirtualService } = i;
+  const { rules } = i;
+  const anyVirtualService = i.virtualServices.length > 0;
   const meshLb = i.mesh.localityLbSetting;
   const meshDistribute = (meshLb?.distribute?.length ?? 0) > 0;
   const failoverPriority = (meshLb?.failoverPriority?.length ?? 0) > 0 || i.anyDistributionAnnotated || rules.some(usesFailoverPriority);
@@ -123,6 +151,7 @@ export function relevanceFrom(i: RelevanceInputs): Relevance {
     locality: rules.length > 0 || meshDistribute || i.anyDistributionAnnotated,
     labels: failoverPriority ? ('all' as const) : selectorKeys,
     anyVirtualService,
+    virtualServiceHosts: virtualServiceHostsOf(i.virtualServices, i.mesh),
     meshDistribute,
     rules,
   };
