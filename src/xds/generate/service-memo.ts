@@ -103,7 +103,7 @@ export class ServiceMemo {
     // services are shared across namespaces. Measured cause (bench S2 --variant policies, two
     // VirtualServices in each of 50 namespaces): every endpoint change of any service was
     // generated and encoded once per namespace.
-    const byNamespace = rel.anyVirtualService && namedByVirtualService(rel.virtualServiceHosts, service.host);
+    const byNamespace = namedByVirtualService(rel.virtualServiceHosts, service.host);
     const key = [spec.kind, byNamespace ? client.namespace : '*', rel.network ? client.network : '*', rel.meshDistribute ? formatLocality(client.locality) : '*'].join('|');
     return spec.tls === true ? `${key}|tls` : key;
   }
