@@ -97,6 +97,8 @@ export class ControlPlane {
       registry: this.registry,
       cache: this.live.pushes, // forwards to this.cache, keeping each view's last push diff
       generators: { grpc: grpcGenerator, envoy: envoyGenerator },
+      // Every stream request reaches the pipeline (stream-events.ts): proxyless classes hold what their clients ask for.
+      generateOnDemand: true,
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),

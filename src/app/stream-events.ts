@@ -15,7 +15,7 @@ import { LISTENER } from '../xds/types/resource-types.js';
 
 export interface StreamEventTargets {
   readonly registration: Pick<RegistrationController, 'onConnect' | 'onDisconnect' | 'onHealth'>;
-  readonly pipeline: Pick<XdsPipeline, 'release' | 'noteRequestedListeners'>;
+  readonly pipeline: Pick<XdsPipeline, 'release' | 'noteRequestedListeners' | 'noteRequested'>;
   readonly metrics: ControlPlaneMetrics;
   readonly convergence: ConvergenceTracker;
   readonly log: Logger;
@@ -67,6 +67,8 @@ export function streamEventHandler(t: StreamEventTargets): XdsEventListener {
         // Issue 7: xDS-enabled gRPC servers subscribe to their inbound listeners by name (SotW:
         // `names` is the whole subscription; a delta request carries changes; grpc-js-xds speaks SotW only).
         if (e.typeUrl === LISTENER.typeUrl && e.stream.protocol !== 'delta') pipeline.noteRequestedListeners(e.stream.view, e.names, e.streamId);
+        // Proxyless classes are generated for the hosts their streams name (xds/generate/demand.ts).
+        pipeline.noteRequested(e.stream.view, e.typeUrl, e.names, e.wildcard);
         break;
       case 'problem':
         log.warn('xDS problem', { proxy: e.proxyId, type: e.typeUrl, message: e.message });

@@ -9,9 +9,10 @@
  * accepted Cluster, so traffic goes on.
  *
  * Shown: /debug/syncz and the real `meshbridge proxy-status` report CDS NACKED with the client's
- * error; no Cluster is pushed again (`pilot_xds_pushes{type="cds"}`) while the configuration of the
- * client's clusters stays the same, even when other clusters of its view change; fixing the rule sends
- * one new Cluster, which is ACKed.
+ * error; no Cluster is pushed to it again (its sent version, `pilot_xds_pushes{type="cds"}`) while the
+ * configuration of its clusters stays the same, even when other clusters of its view change (a
+ * neighbour of the same view dials another service); fixing the rule sends one new Cluster, which is
+ * ACKed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,8 +32,10 @@ spec:
 `;
 }
 
+const CLIENT_ID = proxyless('', HOST).nodeId;
+
 async function cdsOf(serve: ServeProcess) {
-  const p = (await serve.syncz())[0];
+  const p = (await serve.syncz()).find((x) => x.proxy === CLIENT_ID);
   return { proxy: p, cds: p?.types.find((ty) => ty.type === 'CDS') };
 }
 
@@ -52,6 +55,12 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   const client = new XdsClientChild(proxyless(serve.xds, HOST));
   own(client, (x) => x.stop());
   await client.ready(30_000);
+  // A second client of the same view dials the other service: proxyless views hold the hosts their
+  // clients ask for (generated on demand), so the view's CDS holds both hosts.
+  const neighbour = new XdsClientChild(proxyless(serve.xds, 'other.demo.test', { nodeId: `proxyless~127.0.9.2~neighbour.${NS}~${NS}.svc.cluster.local` }));
+  own(neighbour, (x) => x.stop());
+  await neighbour.ready(30_000);
+  assert.deepEqual((await neighbour.send({ op: 'call', count: 1, deadlineMs: 10_000 }, 15_000)).counts, { b: 1 });
   // RING_HASH: no waitForReady (the channel stays IDLE until a pick connects, gRFC A42).
   const first = await client.send({ op: 'call', count: 10, deadlineMs: 10_000 }, 15_000);
   assert.deepEqual(first.counts, { a: 10 });
@@ -86,7 +95,8 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   // The real CLI shows it, like istioctl proxy-status.
   const status = await runCli(['proxy-status', '--http-address', serve.http]);
   assert.equal(status.code, 0, status.stderr);
-  const [header, row] = status.stdout.split('\n');
+  const [header, ...rows] = status.stdout.split('\n');
+  const row = rows.find((r) => r.startsWith('client.'));
   const columns = header?.trim().split(/\s{2,}/) ?? [];
   const cells = row?.trim().split(/\s{2,}/) ?? [];
   const cell = (name: string): string | undefined => cells[columns.indexOf(name)];
@@ -100,8 +110,10 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
   serve.write('other-rule.yaml', ringRule('other.demo.test', 2048));
   await waitFor(async () => ((await cdsOf(serve)).cds?.current !== viewVersion ? true : undefined), 15_000, 'a new CDS version of the view');
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(await cdsPushes(serve), pushesAtNack, 'no CDS push after the NACK while the client’s clusters are unchanged');
-  assert.equal((await cdsOf(serve)).cds?.state, 'NACKED');
+  assert.equal(await cdsPushes(serve), pushesAtNack + 1, 'one CDS push after the NACK: the neighbour’s, whose cluster changed');
+  const still = (await cdsOf(serve)).cds;
+  assert.equal(still?.sent, nacked.sent, 'nothing sent to the client while its clusters are unchanged');
+  assert.equal(still?.state, 'NACKED');
 
   // The configuration changes: one new Cluster, ACKed.
   serve.write('rule.yaml', ringRule(HOST, 4096));
@@ -110,7 +122,7 @@ test('NACK: a Cluster the client refuses shows as NACKED with its error and is n
     return cds?.state === 'SYNCED' ? cds : undefined;
   }, 15_000, 'CDS SYNCED after the fix');
   assert.equal(fixed.nack, undefined);
-  assert.equal(await cdsPushes(serve), pushesAtNack + 1);
+  assert.equal(await cdsPushes(serve), pushesAtNack + 2);
   const after = await client.send({ op: 'call', count: 10, deadlineMs: 2000 }, 15_000);
   assert.deepEqual(after.counts, { a: 10 });
 });

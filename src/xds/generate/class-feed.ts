@@ -20,6 +20,7 @@ import { emptyResourceSet, mergeInto, type ResourceSet } from './resource-set.js
 import type { ServiceMemo } from './service-memo.js';
 import type { Relevance } from './relevance.js';
 import { relevanceClassKeyOf, type ClassState } from './view-classes.js';
+import { DemandWinners, type Demand } from './demand.js';
 import { byKey, type GeneratorKind, type InboundRequest, type ViewContext } from './view.js';
 
 export interface ClassFeedOptions {
@@ -207,7 +208,7 @@ export class ClassFeed {
     let rebuilt: number;
     let group: OutboundGroup | undefined;
     if (slot === undefined) {
-      const all = this.buildAll(generator, ctx, c.key, sources);
+      const all = this.buildAll(generator, ctx, c.key, sources, c.demand);
       c.winners = all.winners;
       c.owned = all.owned;
       rebuilt = all.rebuilt;
@@ -273,7 +274,9 @@ export class ClassFeed {
     if (slot !== this.sharedSlotOf.get(c.key)) return this.generateFull(c, sources);
     const ctx = this.context(c, sources);
     if (slot === undefined) {
-      const changes = this.applyHosts(generator, ctx, c.key, sources, hosts, c.winners, c.owned);
+      const demand = c.demand;
+      const wanted = demand === undefined || demand === 'all' ? hosts : [...hosts].filter((h) => demand.has(h));
+      const changes = this.applyHosts(generator, ctx, c.key, sources, wanted, c.winners, c.owned);
       this.update(c.key, changes.upserts, changes.removals, 'changed types');
       return changes.rebuilt;
     }
@@ -290,10 +293,48 @@ export class ClassFeed {
     return group.rebuilt;
   }
 
-  /** Every visible service's resources for one class (or relevance class: `memoKey`). */
-  private buildAll(generator: Generator, ctx: ViewContext, memoKey: string, sources: ViewSources): { winners: Map<string, MergedService>; owned: Map<string, Owned>; rebuilt: number } {
-    const services = servicesForClient(sources, ctx.spec.client);
-    const winners = new Map(services.map((s) => [s.host, s]));
+  /**
+   * A class generated on demand (demand.ts) was asked for more hosts: generates them (`all`: the
+   * class in full) and hands the cache the additions, before the request that asked is answered.
+   */
+  generateDemanded(c: ClassState, sources: ViewSources, added: Demand): void {
+    const generator = this.o.generators[c.spec.kind];
+    if (!generator) return;
+    if (added === 'all' || this.sharedSlotFor(c) !== undefined) {
+      this.generateFull(c, sources);
+      return;
+    }
+    const changes = this.applyHosts(generator, this.context(c, sources), c.key, sources, added, c.winners, c.owned);
+    this.update(c.key, changes.upserts, changes.removals, 'changed types');
+  }
+
+  /**
+   * Every visible service's resources for one class (or relevance class: `memoKey`); with a demand
+   * (demand.ts), those of the demanded hosts only.
+   */
+  private buildAll(
+    generator: Generator,
+    ctx: ViewContext,
+    memoKey: string,
+    sources: ViewSources,
+    demand?: Demand,
+  ): { winners: Map<string, MergedService>; owned: Map<string, Owned>; rebuilt: number } {
+    const client = ctx.spec.client;
+    let services: MergedService[];
+    let winners: Map<string, MergedService>;
+    if (demand === undefined || demand === 'all') {
+      services = servicesForClient(sources, client);
+      winners = new Map(services.map((s) => [s.host, s]));
+    } else {
+      winners = new DemandWinners((host) => this.winnerFor(host, client, sources.mesh));
+      services = [];
+      for (const host of [...demand].sort()) {
+        const winner = this.winnerFor(host, client, sources.mesh);
+        if (winner === undefined) continue;
+        services.push(winner);
+        winners.set(host, winner);
+      }
+    }
     const owned = new Map<string, Owned>();
     let rebuilt = 0;
     for (const service of services) {
@@ -310,7 +351,7 @@ export class ClassFeed {
     ctx: ViewContext,
     memoKey: string,
     sources: ViewSources,
-    hosts: ReadonlySet<string>,
+    hosts: Iterable<string>,
     winners: Map<string, MergedService>,
     owned: Map<string, Owned>,
   ): HostChanges {

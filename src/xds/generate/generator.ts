@@ -29,4 +29,10 @@ export interface Generator {
    * feed builds it once for all classes of one relevance class (bench S6: 2.9 MiB per sidecar).
    */
   outbound?(ctx: ViewContext, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  /**
+   * Its clients subscribe to every resource by name (proxyless gRPC): when the pipeline is told the
+   * streams' requests (PipelineOptions.generateOnDemand), a class holds only the hosts its streams
+   * asked for (demand.ts). Requires `shared` not to read the services, and no `outbound`.
+   */
+  readonly onDemand?: boolean;
 }

@@ -16,4 +16,5 @@ export const grpcGenerator: Generator = {
     return grpcInboundResources(ctx);
   },
   sharedAcrossViews: true,
+  onDemand: true,
 };

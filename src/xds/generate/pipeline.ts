@@ -59,6 +59,12 @@ export interface PipelineOptions {
   readonly debounceMs?: number;
   readonly debounceMaxMs?: number;
   readonly onPush?: (info: PushInfo) => void;
+  /**
+   * The caller tells the pipeline every stream request (noteRequested): classes of generators that
+   * serve clients subscribing by name (Generator.onDemand, proxyless gRPC) then hold only the hosts
+   * their streams asked for (demand.ts). Default false: every class holds every visible service.
+   */
+  readonly generateOnDemand?: boolean;
 }
 
 type Change = 'services' | 'policy' | 'workloads';
@@ -88,6 +94,7 @@ export class XdsPipeline {
     this.derived = deriveRelevance(o.registry);
     const relevance = (): Relevance => this.currentRelevance();
     const sharesAcrossViews = (kind: GeneratorKind): boolean => o.generators[kind]?.sharedAcrossViews === true;
+    const onDemand = (kind: GeneratorKind): boolean => o.generateOnDemand === true && o.generators[kind]?.onDemand === true;
     const workloadsByAddress = o.registry.workloads.index('address', (w) => (w.address === '' ? [] : [w.address]));
     this.hostDefinitions = new HostDefinitions((host) => o.registry.servicesByHost.lookup(host));
     this.memo = new ServiceMemo({ relevance, facts: this.derived.facts });
@@ -100,6 +107,7 @@ export class XdsPipeline {
         this.feed.generateFull(c, sources);
         this.nameTables.build(c, sources);
       },
+      demanded: (c, added, sources) => this.feed.generateDemanded(c, sources, added),
       alias: (view, classKey) => o.cache.alias(view, classKey),
       dropped: (classKey) => {
         o.cache.dropView(classKey);
@@ -108,7 +116,7 @@ export class XdsPipeline {
         this.nameTables.forget(classKey);
       },
     });
-    this.views = new ProxyViews({ classes: this.classes, workloadsByAddress, relevance, sources: () => this.sources() });
+    this.views = new ProxyViews({ classes: this.classes, workloadsByAddress, relevance, sources: () => this.sources(), onDemand });
     this.debouncer = debounce<Change>({ quietMs: o.debounceMs ?? 100, maxMs: o.debounceMaxMs ?? 10_000 }, (batch, firstAt) => this.push(batch, firstAt));
   }
 
@@ -166,6 +174,15 @@ export class XdsPipeline {
    */
   noteRequestedListeners(view: ViewKey, names: readonly string[], stream = ''): void {
     this.views.noteRequestedListeners(view, names, stream);
+  }
+
+  /**
+   * A stream of `view` requested `names` of `typeUrl` (SotW: its whole subscription; delta: the names
+   * it added; `wildcard`: it subscribes to every resource of the type). With generateOnDemand, a class
+   * generated on demand generates the hosts it lacks now, so the request is answered with them.
+   */
+  noteRequested(view: ViewKey, typeUrl: string, names: readonly string[], wildcard: boolean): void {
+    this.views.noteRequested(view, typeUrl, names, wildcard);
   }
 
   viewSpecs(): ViewSpec[] {

@@ -14,7 +14,8 @@ import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names.js';
 import type { Relevance } from './relevance.js';
 import type { ClassedView, ViewClasses } from './view-classes.js';
-import { byKey, viewKeyOf, type ViewSpec } from './view.js';
+import { byKey, viewKeyOf, type GeneratorKind, type ViewSpec } from './view.js';
+import { demandGrew, hostOfRequestedName, widenDemand, type Demand } from './demand.js';
 
 interface ViewState extends ClassedView {
   /** Replaced when the proxy's requested inbound listeners change (noteRequestedListeners). */
@@ -37,6 +38,8 @@ export interface ProxyViewsOptions {
   readonly relevance: () => Relevance;
   /** A fresh snapshot of the registry for generating a class a view joins. */
   readonly sources: () => ViewSources;
+  /** Whether views of `kind` are generated on demand (demand.ts): what their streams request. */
+  readonly onDemand: (kind: GeneratorKind) => boolean;
 }
 
 export class ProxyViews {
@@ -59,6 +62,7 @@ export class ProxyViews {
     if (!state) {
       const rel = this.o.relevance();
       state = { spec, refs: 0, classKey: this.o.classes.keyOf(spec, rel), requestsByStream: new Map() };
+      if (this.o.onDemand(spec.kind)) state.demand = new Set();
       this.views.set(spec.key, state);
       this.o.classes.join(state, rel, this.o.sources());
     }
@@ -86,6 +90,33 @@ export class ProxyViews {
     if (inbound.length > 0) state.requestsByStream.set(stream, inbound);
     else if (!state.requestsByStream.delete(stream)) return;
     this.applyRequestedListeners(state);
+  }
+
+  /**
+   * A stream of `view` requested `names` of `typeUrl` (`wildcard`: it subscribes to every resource of
+   * the type): a view generated on demand widens its demand by their hosts, and its class generates
+   * those it lacks before the request is answered. Cheap when nothing is new (every ACK repeats the
+   * names), and a no-op for views not generated on demand.
+   */
+  noteRequested(view: ViewKey, typeUrl: string, names: readonly string[], wildcard: boolean): void {
+    const state = this.views.get(view);
+    if (state?.demand === undefined || state.demand === 'all') return;
+    let more: Demand | undefined;
+    if (wildcard) more = 'all';
+    else {
+      const known = state.demand;
+      let hosts: Set<string> | undefined;
+      for (const name of names) {
+        const host = hostOfRequestedName(typeUrl, name);
+        if (host === undefined || known.has(host)) continue;
+        (hosts ??= new Set()).add(host);
+      }
+      more = hosts;
+    }
+    if (more === undefined) return;
+    const { demand, added } = widenDemand(state.demand, more);
+    state.demand = demand;
+    if (demandGrew(added)) this.o.classes.demand(state, added, this.o.sources());
   }
 
   /** What matters changed: views move to other classes (new ones are generated on joining). */

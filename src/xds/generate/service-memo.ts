@@ -29,6 +29,12 @@ interface MemoEntry {
   readonly policy: number;
   /** Memo key (memoKey) → resources. */
   readonly byKey: Map<string, ResourceSet>;
+  /**
+   * Whether some DestinationRule applies to the service's host (memoKey), found once per entry:
+   * measured (bench S3 `--variant policies`, 200 rules) scanning the rules for every service of
+   * every class was 5 % of the CPU.
+   */
+  ruled?: boolean;
 }
 
 export class ServiceMemo {
@@ -76,7 +82,7 @@ export class ServiceMemo {
       m = { service, policy: this.policyGeneration, byKey: new Map() };
       this.entries.set(service.key, m);
     }
-    const key = this.memoKey(gen, ctx, classKey, service, sources.mesh);
+    const key = this.memoKey(gen, ctx, classKey, m, sources.mesh);
     let resources = m.byKey.get(key);
     let built = false;
     if (resources === undefined) {
@@ -92,10 +98,12 @@ export class ServiceMemo {
    * DestinationRule applies to its host, no VirtualService exists, no gateway exists and no
    * locality rule reads the client's locality.
    */
-  private memoKey(gen: Generator, ctx: ViewContext, classKey: string, service: MergedService, mesh: MeshSettings): string {
+  private memoKey(gen: Generator, ctx: ViewContext, classKey: string, entry: MemoEntry, mesh: MeshSettings): string {
     const rel = this.o.relevance();
     if (gen.sharedAcrossViews !== true && gen.perServiceAcrossViews !== true) return classKey;
-    const ruled = rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host));
+    const service = entry.service;
+    // The rules are fixed for an entry's life (a policy change makes a new entry).
+    const ruled = (entry.ruled ??= rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host)));
     if (ruled || this.o.facts.get(factKey('traffic-distribution', service.key)) !== undefined) return classKey;
     const { spec } = ctx;
     const client = spec.client;

@@ -13,6 +13,7 @@ import type { Relevance } from './relevance.js';
 import type { ResourceSet } from './resource-set.js';
 import type { GeneratorKind, ViewSpec } from './view.js';
 import { withFields } from '../../lib/objects/with-fields.js';
+import { demandGrew, widenDemand, type Demand } from './demand.js';
 
 /** A group of views with identical configuration: one snapshot per type in the cache. */
 export interface ClassState {
@@ -28,12 +29,19 @@ export interface ClassState {
   generated: number;
   /** The resources of the generator's `shared` part as last handed to the cache (if any). */
   sharedOwned?: ResourceSet;
+  /**
+   * The hosts generated for this class (demand.ts): the union of its views' demands. Undefined: the
+   * class is not generated on demand (every visible service).
+   */
+  demand?: Demand;
 }
 
 /** A view as class assignment sees it: its spec and the class it is in. */
 export interface ClassedView {
   readonly spec: ViewSpec;
   classKey: string;
+  /** What the view's streams requested, when its kind is generated on demand (demand.ts). */
+  demand?: Demand;
 }
 
 export interface ViewClassesOptions {
@@ -41,6 +49,8 @@ export interface ViewClassesOptions {
   readonly sharesAcrossViews: (kind: GeneratorKind) => boolean;
   /** A class was created: generate it in full (before any view is aliased to it). */
   readonly created: (c: ClassState, sources: ViewSources) => void;
+  /** A class generated on demand was asked for more hosts (`added`; `all`: every host): generate them. */
+  readonly demanded: (c: ClassState, added: Demand, sources: ViewSources) => void;
   /** Points the cache's `view` at class `classKey` (undefined: the view is gone). */
   readonly alias: (view: ViewKey, classKey: string | undefined) => void;
   /** The last view of a class left: drop its snapshot and what was memoised under its key. */
@@ -69,11 +79,25 @@ export class ViewClasses {
       // The own workloads are part of the class key (classKeyOf): kept for the inbound side.
       const spec: ViewSpec = shared ? withFields(view.spec, { key: view.classKey, client: classClient(view.spec.client, rel) }) : view.spec;
       c = { key: view.classKey, spec, views: 0, winners: new Map(), owned: new Map(), generated: -1 };
+      if (view.demand !== undefined) c.demand = view.demand === 'all' ? 'all' : new Set(view.demand);
       this.classes.set(c.key, c);
       this.o.created(c, sources);
-    }
+    } else if (view.demand !== undefined) this.widen(c, view.demand, sources);
     c.views++;
     this.o.alias(view.spec.key, c.key);
+  }
+
+  /** The view's streams asked for more hosts (`more`, already in view.demand): its class generates those it lacks. */
+  demand(view: ClassedView, more: Demand, sources: ViewSources): void {
+    const c = this.classes.get(view.classKey);
+    if (c !== undefined) this.widen(c, more, sources);
+  }
+
+  private widen(c: ClassState, more: Demand, sources: ViewSources): void {
+    if (c.demand === undefined) return;
+    const { demand, added } = widenDemand(c.demand, more);
+    c.demand = demand;
+    if (demandGrew(added)) this.o.demanded(c, added, sources);
   }
 
   /** Moves `view` to class `key` if it is not there: joins the new class before leaving the old (make-before-break). */
