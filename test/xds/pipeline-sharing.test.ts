@@ -368,3 +368,43 @@ test('released views leave their class; the last one drops it, and proxies that 
     await pipeline.stop();
   }
 });
+
+test('a DestinationRule private to its namespace makes only that namespace\'s classes generate its host apart (DRS-1, DRS-4)', async () => {
+  const inputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const open = BASE.split('---').filter((d) => !d.includes('name: s3')).join('---');
+  const privateRule = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: s1-private, namespace: a }
+spec:
+  host: s1.example.com
+  exportTo: ["."]
+  trafficPolicy:
+    loadBalancer: { localityLbSetting: { enabled: true } }
+    outlierDetection: { consecutive5xxErrors: 5, interval: 10s, baseEjectionTime: 30s }
+`;
+  let objects = objectsFrom(open, privateRule, ...ENTRIES.slice(0, 5));
+  replaceInputs(inputs, objects);
+  let rebuilt = 0;
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { grpc: grpcGenerator }, debounceMs: 60_000, onPush: (i) => (rebuilt += i.regeneratedServices) });
+  pipeline.start();
+  try {
+    const views = PROXIES.map((p) => pipeline.viewOf(p));
+    // Namespace and locality matter (a rule exists): a|z1 (p1, p3), a|z2 (p2), b|z1 (p4), b|z2 (p5).
+    assert.equal(new Set(views.map((v) => cache.current(v, CLUSTER.typeUrl))).size, 4);
+    const change = async (name: string, ns: string, app: string, address: string, weight: number, locality: string): Promise<number> => {
+      objects = [...objects.filter((o) => objectKey(o) !== `WorkloadEntry/${ns}/${name}`), ...objectsFrom(entry(name, ns, app, address, { weight, locality }))];
+      replaceInputs(inputs, objects);
+      rebuilt = 0;
+      await pipeline.flush();
+      assert.deepEqual(resourcesOf(cache, views), reference(registry), `after ${name}'s weight ${weight}`);
+      return rebuilt;
+    };
+    assert.equal(await change('e1', 'a', 's1', '127.0.5.1', 5, 'r1/z1'), 3, "s1 is generated for each of a's two classes, and once for b's (the rule is a's only)");
+    assert.equal(await change('e4', 'b', 's2', '127.0.5.4', 5, 'r1/z1'), 1, 's2 (no rule) is generated once');
+  } finally {
+    await pipeline.stop();
+  }
+});

@@ -70,6 +70,16 @@ function isPrivateOnly(exportTo: ReadonlySet<string>, ns: string, mesh: MeshSett
   return exportTo.size === 1 && (exportTo.has('.') || exportTo.has(ns));
 }
 
+/**
+ * Whether `dr` can apply to clients of namespace `clientNamespace` at all (whatever the host): a
+ * private rule (isPrivateOnly) serves its own namespace only (DRS-1, DRS-5); another may be exported
+ * to any namespace (DRS-2, DRS-3, a superset: exportTo is not looked at further).
+ */
+export function mayServeNamespace(dr: DestinationRule, clientNamespace: string, mesh: MeshSettings): boolean {
+  const ns = dr.metadata.namespace;
+  return ns === clientNamespace || !isPrivateOnly(exportSetOf(dr), ns, mesh);
+}
+
 /** DRS-2, DRS-3: an exported (not private) rule reaches client namespace C when exportTo is empty, has `*` or C. */
 function exportedTo(exportTo: ReadonlySet<string>, clientNamespace: string): boolean {
   return exportTo.size === 0 || exportTo.has('*') || exportTo.has(clientNamespace);

@@ -10,7 +10,8 @@ import { formatLocality } from '../../model/mesh/locality.js';
 import type { MeshSettings } from '../../model/mesh/mesh-settings.js';
 import type { MergedService } from '../../model/mesh/types.js';
 import type { ViewSources } from '../../registry/view/clusters.js';
-import { destinationRuleHost, hostMatches } from '../../registry/view/destination-rules.js';
+import { destinationRuleHost, hostMatches, mayServeNamespace } from '../../registry/view/destination-rules.js';
+import type { DestinationRule } from '../../model/config/types.js';
 import type { Generator } from './generator.js';
 import { factKey, namedByVirtualService, type Relevance, type RelevanceFact } from './relevance.js';
 import type { ResourceSet } from './resource-set.js';
@@ -29,12 +30,8 @@ interface MemoEntry {
   readonly policy: number;
   /** Memo key (memoKey) → resources. */
   readonly byKey: Map<string, ResourceSet>;
-  /**
-   * Whether some DestinationRule applies to the service's host (memoKey), found once per entry:
-   * measured (bench S3 `--variant policies`, 200 rules) scanning the rules for every service of
-   * every class was 5 % of the CPU.
-   */
-  ruled?: boolean;
+  /** The DestinationRules of the service's host (memoKey), found once per entry. */
+  rules?: readonly DestinationRule[];
 }
 
 export class ServiceMemo {
@@ -102,11 +99,17 @@ export class ServiceMemo {
     const rel = this.o.relevance();
     if (gen.sharedAcrossViews !== true && gen.perServiceAcrossViews !== true) return classKey;
     const service = entry.service;
-    // The rules are fixed for an entry's life (a policy change makes a new entry).
-    const ruled = (entry.ruled ??= rel.rules.some((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host)));
-    if (ruled || this.o.facts.get(factKey('traffic-distribution', service.key)) !== undefined) return classKey;
     const { spec } = ctx;
     const client = spec.client;
+    // The rules are fixed for an entry's life (a policy change makes a new entry). Measured (bench S3
+    // `--variant policies`, 200 rules): scanning them for every service of every class was 5 % of the CPU.
+    const rules = (entry.rules ??= rel.rules.filter((dr) => hostMatches(destinationRuleHost(dr, mesh), service.host)));
+    // Only a rule that can serve the client's namespace makes the result the class's own. Measured
+    // cause (bench S3 `--variant policies`: each of the 10 churned services has a DestinationRule
+    // private to its namespace): every change was generated for each of ~300 classes, 1 in 100 of
+    // which could see the rule.
+    const ruled = rules.length > 0 && rules.some((dr) => mayServeNamespace(dr, client.namespace, mesh));
+    if (ruled || this.o.facts.get(factKey('traffic-distribution', service.key)) !== undefined) return classKey;
     // A VirtualService reads the client's namespace (exportTo) only for the hosts it names: other
     // services are shared across namespaces. Measured cause (bench S2 --variant policies, two
     // VirtualServices in each of 50 namespaces): every endpoint change of any service was
