@@ -64,12 +64,14 @@ test('Envoy views: endpoint changes skip the shared part; definition and members
   let objects: ConfigObject[] = objectsFrom(service('s1', HTTP80), service('s2', HTTP80), entry('e1', '127.0.6.1', 's1', 1), entry('e2', '127.0.6.2', 's2', 1));
   replaceInputs(inputs, objects);
   let sharedBuilds = 0;
-  // The real generator, its shared part counted.
+  // The real generator, its shared part counted; without its sharedKey, so that every time the
+  // pipeline asks for a shared part it is built (the memo is tested below).
+  const { sharedKey: _memoised, ...unmemoised } = envoyGenerator;
   const counted: Generator = {
-    ...envoyGenerator,
-    shared: (ctx, perService, winners) => {
+    ...unmemoised,
+    shared: (ctx, winners) => {
       sharedBuilds++;
-      return (envoyGenerator.shared as NonNullable<Generator['shared']>)(ctx, perService, winners);
+      return (envoyGenerator.shared as NonNullable<Generator['shared']>)(ctx, winners);
     },
   };
   const cache = new ResourceCache();
@@ -250,6 +252,71 @@ test('sidecar classes of one relevance class made in one push generation write t
     for (const [view, proxy] of [[owner, OWNER], [other, OTHER_OWNER], [client, CLIENT]] as const) {
       assert.deepEqual(viewResources(cache, view), reference(registry, proxy), `${proxy.id}: the view equals a fresh full generation`);
     }
+  } finally {
+    await pipeline.stop();
+  }
+});
+
+test('sidecars with the same inbound side build it once (Generator.sharedKey); a policy change builds it again', async () => {
+  const inputs: RegistryInputs = createInputs();
+  const registry = buildRegistry(inputs);
+  const peerAuthentication = (mode: string): string => `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: a }
+spec: { mtls: { mode: ${mode} } }
+`;
+  let objects: ConfigObject[] = objectsFrom(
+    service('s1', HTTP80),
+    service('s2', TCP9000),
+    entry('e1', '127.0.6.1', 's1', 1),
+    entry('e1b', '127.0.6.11', 's1', 1).replace('labels: { app: s1 }', 'labels: { app: s1, pod: e1b }'),
+    entry('e2', '127.0.6.2', 's2', 1),
+    service('s3', HTTP80),
+    entry('e3', '127.0.6.3', 's3', 1),
+    peerAuthentication('STRICT'),
+  );
+  replaceInputs(inputs, objects);
+  let builds = 0;
+  const counted: Generator = {
+    ...envoyGenerator,
+    shared: (ctx, winners) => {
+      builds++;
+      return (envoyGenerator.shared as NonNullable<Generator['shared']>)(ctx, winners);
+    },
+  };
+  const cache = new ResourceCache();
+  const pipeline = new XdsPipeline({ registry, cache, generators: { envoy: counted }, debounceMs: 60_000 });
+  pipeline.start();
+  const sidecars = [
+    OWNER,
+    testProxy({ type: 'sidecar', ip: '127.0.6.11', name: 'e1b', namespace: 'a', labels: { app: 's1' } }),
+    testProxy({ type: 'sidecar', ip: '127.0.6.2', name: 'e2', namespace: 'a', labels: { app: 's2' } }),
+    testProxy({ type: 'sidecar', ip: '127.0.6.3', name: 'e3', namespace: 'a', labels: { app: 's3' } }),
+  ];
+  try {
+    const views = sidecars.map((p) => pipeline.viewOf(p));
+    assert.equal(builds, 2, "e1's, e1b's (no policy reads the label `pod`) and e3's (another service, the same port) sidecars share one inbound side; e2's has its own");
+    const check = (step: string): void => sidecars.forEach((p, i) => assert.deepEqual(viewResources(cache, views[i] ?? ''), reference(registry, p), `${step}: ${p.id}`));
+    check('initial');
+    objects = [...objects.filter((o) => objectKey(o) !== 'PeerAuthentication/a/default'), ...objectsFrom(peerAuthentication('PERMISSIVE'))];
+    replaceInputs(inputs, objects);
+    builds = 0;
+    await pipeline.flush();
+    check('PERMISSIVE');
+    assert.equal(builds, 2, 'a policy change builds each distinct inbound side again, once');
+    const byPod = `
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: e1b, namespace: a }
+spec: { selector: { matchLabels: { pod: e1b } }, mtls: { mode: DISABLE } }
+`;
+    objects = [...objects, ...objectsFrom(byPod)];
+    replaceInputs(inputs, objects);
+    builds = 0;
+    await pipeline.flush();
+    check('a policy selecting by `pod`');
+    assert.equal(builds, 3, 'a policy reads `pod`: e1b has an inbound side of its own');
   } finally {
     await pipeline.stop();
   }

@@ -8,7 +8,14 @@ import type { ViewContext } from './view.js';
 export interface Generator {
   forService(ctx: ViewContext, service: MergedService, sources: ViewSources, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
   /** Resources that depend on all services (Envoy: port-level routes, virtual listeners, inbound). */
-  shared?(ctx: ViewContext, perService: ReadonlyMap<string, ResourceSet>, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  shared?(ctx: ViewContext, servicesByHost: ReadonlyMap<string, MergedService>): ResourceSet;
+  /**
+   * A key of everything `shared` reads besides the policies (PeerAuthentication, AuthorizationPolicy,
+   * mesh settings): two contexts with equal keys under the same policies get equal `shared` parts,
+   * so the class feed builds each distinct one once (Envoy: a sidecar's inbound side, from its
+   * ports, namespace and labels). Optional: without it `shared` runs for every class.
+   */
+  sharedKey?(ctx: ViewContext): string;
   /**
    * The generator reads the client only through `clustersForService` (DestinationRules, locality
    * load balancing, network gateways) and the VirtualServices visible from its namespace, and not

@@ -60,7 +60,7 @@ import { isHttpPort, ORIGINAL_DST_FILTER, socketAddress, TLS_TRANSPORT_SOCKET, t
 export interface InboundPort {
   readonly port: number;
   readonly protocol: string;
-  /** `<namespace>/<host>` of the services reaching it, sorted. */
+  /** `<namespace>/<host>` of the services reaching it, sorted (for explanations: no resource reads it, see inboundKey). */
   readonly services: readonly string[];
 }
 
@@ -72,7 +72,10 @@ export function inboundClusterName(port: number): string {
 /** The inbound ports of the workloads `ownKeys` (endpoint `source` keys), sorted by port. */
 export function inboundPorts(services: readonly MergedService[], ownKeys: ReadonlySet<string>): InboundPort[] {
   const byPort = new Map<number, { protocol: string; services: Set<string> }>();
-  for (const s of [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+  // The services reaching an own workload, then sorted: measured (bench S6 connect, 1,000 services)
+  // copying and sorting every service for each sidecar was 2.5 % of the connect CPU.
+  const reaching = services.filter((s) => s.endpoints.some((e) => ownKeys.has(e.source)));
+  for (const s of reaching.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     for (const e of s.endpoints) {
       if (!ownKeys.has(e.source) || e.port === 0) continue; // port 0: a unix socket, nothing to listen on
       if (e.port === VIRTUAL_INBOUND_PORT) continue; // the blackhole chain owns it (a duplicate match is NACKed)
@@ -218,6 +221,29 @@ export interface InboundPolicies {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
 }
 
+/** What inboundResources reads besides the policies: the own ports, the first own workload and the policy target. */
+function inboundInputs(allServices: readonly MergedService[], own: readonly Workload[], policies: Pick<InboundPolicies, 'mesh' | 'proxyNamespace'>) {
+  const ports = own.length > 0 ? inboundPorts(allServices, new Set(own.map((w) => w.key))) : [];
+  const w = [...own].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
+  const target = w ? { namespace: w.namespace, labels: w.labels } : { namespace: policies.proxyNamespace ?? policies.mesh.rootNamespace, labels: {} };
+  return { ports, w, target };
+}
+
+/**
+ * A key of everything inboundResources reads besides the policies: equal keys under the same
+ * policies give equal resources (Generator.sharedKey).
+ */
+export function inboundKey(allServices: readonly MergedService[], own: readonly Workload[], policies: InboundPolicies): string {
+  const { ports, w, target } = inboundInputs(allServices, own, policies);
+  // The policies select workloads by `selector.matchLabels` only: other labels cannot change the
+  // result (measured, bench S6: a key with every label was one per sidecar).
+  const read = new Set<string>();
+  for (const p of [...policies.peerAuthentications, ...policies.authorizationPolicies]) for (const k of Object.keys(p.spec.selector?.matchLabels ?? {})) read.add(k);
+  const labels = [...read].sort().map((k) => [k, target.labels[k]]);
+  // InboundPort.services is not read by the resources: sidecars of different services on one port share them.
+  return JSON.stringify([ports.map((p) => [p.port, p.protocol]), w !== undefined, target.namespace, labels]);
+}
+
 /**
  * Inbound clusters and the virtualInbound listener for the proxy's own workloads (maybe none). The
  * first own workload (by key) decides PeerAuthentication and AuthorizationPolicy selection; the
@@ -227,10 +253,8 @@ export interface InboundPolicies {
  */
 export function inboundResources(allServices: readonly MergedService[], own: readonly Workload[], policies: InboundPolicies): ResourceSet {
   const out = emptyResourceSet();
-  const ports = own.length > 0 ? inboundPorts(allServices, new Set(own.map((w) => w.key))) : [];
+  const { ports, w, target } = inboundInputs(allServices, own, policies);
   for (const p of ports) out.clusters.set(inboundClusterName(p.port), inboundCluster(p));
-  const w = [...own].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))[0];
-  const target = w ? { namespace: w.namespace, labels: w.labels } : { namespace: policies.proxyNamespace ?? policies.mesh.rootNamespace, labels: {} };
   const rbacFilters = w ? rbacHttpFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh), false) : [];
   const rbacNetwork = rbacNetworkFilters(inboundRbac(policies.authorizationPolicies, target, policies.mesh, 'tcp'));
   const modeAt = (port: number) => effectiveMtlsMode(policies.peerAuthentications, policies.mesh.rootNamespace, target.namespace, target.labels, port);

@@ -23,7 +23,7 @@ import { emptyResourceSet, mergeInto } from '../resource-set.js';
 import { blackHoleCluster, inboundPassthroughCluster, outboundCluster, passthroughCluster } from './clusters.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER } from './filters.js';
 import { envoyLoadAssignment } from './endpoints.js';
-import { inboundResources } from './inbound.js';
+import { inboundKey, inboundResources } from './inbound.js';
 import { outboundListenersAndRoutes } from './outbound.js';
 
 /** Every message type this flavour packs into an Any (for toJson, anyUnpack and golden files). */
@@ -78,6 +78,14 @@ export const envoyGenerator: Generator = {
       }),
     );
     return out;
+  },
+  sharedKey(ctx) {
+    return inboundKey(ctx.sources.services, ctx.ownWorkloads, {
+      mesh: ctx.sources.mesh,
+      proxyNamespace: ctx.spec.client.namespace,
+      peerAuthentications: ctx.sources.peerAuthentications,
+      authorizationPolicies: ctx.sources.authorizationPolicies ?? [],
+    });
   },
   // forService reads the client only through clustersForService (bench S6: one build and one
   // encoding of each cluster and ClusterLoadAssignment for all sidecars instead of one per sidecar).
