@@ -66,9 +66,10 @@ test('Envoy views: endpoint changes skip the shared part; definition and members
   let sharedBuilds = 0;
   // The real generator, its shared part counted; without its sharedKey, so that every time the
   // pipeline asks for a shared part it is built (the memo is tested below).
-  const { sharedKey: _memoised, ...unmemoised } = envoyGenerator;
   const counted: Generator = {
-    ...unmemoised,
+    forService: (ctx, service, sources, byHost) => envoyGenerator.forService(ctx, service, sources, byHost),
+    outbound: (ctx, byHost) => (envoyGenerator.outbound as NonNullable<Generator['outbound']>)(ctx, byHost),
+    perServiceAcrossViews: true,
     shared: (ctx, winners) => {
       sharedBuilds++;
       return (envoyGenerator.shared as NonNullable<Generator['shared']>)(ctx, winners);

@@ -197,13 +197,13 @@ export class ClassFeed {
 
   /** Generator.shared for this context, memoised by Generator.sharedKey when the generator has one. */
   private ownPartOf(generator: Generator, ctx: ViewContext, winners: ReadonlyMap<string, MergedService>): ResourceSet {
-    const build = generator.shared as NonNullable<Generator['shared']>;
-    if (generator.sharedKey === undefined) return build(ctx, winners);
+    const build = (): ResourceSet => (generator.shared ? generator.shared(ctx, winners) : emptyResourceSet());
+    if (generator.sharedKey === undefined) return build();
     const key = generator.sharedKey(ctx);
     let own = this.ownPartMemo.get(key);
     if (own === undefined) {
       if (this.ownPartMemo.size >= OWN_PART_MEMO_LIMIT) this.ownPartMemo.clear();
-      this.ownPartMemo.set(key, (own = build(ctx, winners)));
+      this.ownPartMemo.set(key, (own = build()));
     }
     return own;
   }
