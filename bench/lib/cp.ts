@@ -3,7 +3,7 @@
  * CPU time and memory read from /proc and its metrics from `/metrics`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { now } from './time.js';
 
@@ -74,9 +74,12 @@ export class ControlPlaneProcess {
     this.startedAt = now();
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // MESHBRIDGE_BENCH_SERVE_LOG=FILE: serve's whole log is appended to FILE (the run keeps only its tail).
+    const logFile = process.env['MESHBRIDGE_BENCH_SERVE_LOG'];
     this.child.stderr?.on('data', (d: Buffer) => {
       // Keep the tail only: serve logs every proxy connection.
       this.#stderr = (this.#stderr + d.toString()).slice(-20_000);
+      if (logFile !== undefined && logFile !== '') appendFileSync(logFile, d);
     });
     this.listening = new Promise((resolve, reject) => {
       this.child.stdout?.on('data', (d: Buffer) => {

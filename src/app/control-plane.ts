@@ -102,6 +102,7 @@ export class ControlPlane {
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.debounceMaxMs !== undefined ? { debounceMaxMs: o.debounceMaxMs } : {}),
       onPush: (p) => this.onPush(p),
+      onPushError: (e) => this.log.error('xDS push failed; its changes reach proxies with the next change of the same hosts', { error: errorMessage(e) }),
     });
     const group = this.group;
     this.registration = new RegistrationController({

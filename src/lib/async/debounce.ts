@@ -16,6 +16,8 @@ export interface DebounceOptions {
   readonly maxMs: number;
   /** Injected for tests. */
   readonly now?: () => number;
+  /** A flush threw (or rejected): told here; the next batch flushes as usual. */
+  readonly onError?: (error: unknown) => void;
 }
 
 export function debounce<T>(options: DebounceOptions, flush: (batch: T[], firstAt: number) => Promise<void> | void): Debouncer<T> {
@@ -33,7 +35,7 @@ export function debounce<T>(options: DebounceOptions, flush: (batch: T[], firstA
     const items = batch;
     const started = firstAt;
     batch = [];
-    running = running.then(() => flush(items, started)).catch(() => undefined);
+    running = running.then(() => flush(items, started)).catch((e: unknown) => options.onError?.(e));
     return running;
   };
 

@@ -140,7 +140,9 @@ export class ClassFeed {
   /**
    * Generator.shared results by Generator.sharedKey, valid for one policy generation. Measured cause
    * (bench S6 connect, 500 sidecars): each sidecar's inbound side was built, encoded and hashed
-   * for its class (~1 ms) though sidecars of one service port and policy get the same one.
+   * for its class (~1 ms) though sidecars of one service port and policy get the same one. As with
+   * outboundMemo, a class made between a policy change and its push reads the memo of the last push;
+   * that push regenerates every class.
    */
   private readonly ownPartMemo = new Map<string, ResourceSet>();
   /** Class key → the shared slot it reads SHARED_TYPES from, and shared slot → how many classes read it. */

@@ -59,6 +59,8 @@ export interface PipelineOptions {
   readonly debounceMs?: number;
   readonly debounceMaxMs?: number;
   readonly onPush?: (info: PushInfo) => void;
+  /** A push threw (a bug: the push's changes may be lost until the hosts change again). */
+  readonly onPushError?: (error: unknown) => void;
   /**
    * The caller tells the pipeline every stream request (noteRequested): classes of generators that
    * serve clients subscribing by name (Generator.onDemand, proxyless gRPC) then hold only the hosts
@@ -117,7 +119,10 @@ export class XdsPipeline {
       },
     });
     this.views = new ProxyViews({ classes: this.classes, workloadsByAddress, relevance, sources: () => this.sources(), onDemand });
-    this.debouncer = debounce<Change>({ quietMs: o.debounceMs ?? 100, maxMs: o.debounceMaxMs ?? 10_000 }, (batch, firstAt) => this.push(batch, firstAt));
+    this.debouncer = debounce<Change>(
+      { quietMs: o.debounceMs ?? 100, maxMs: o.debounceMaxMs ?? 10_000, ...(o.onPushError ? { onError: o.onPushError } : {}) },
+      (batch, firstAt) => this.push(batch, firstAt),
+    );
   }
 
   /** Subscribes to the registry. Construct, then start (STYLE principle 3). */
