@@ -7,6 +7,7 @@ import type { ServeSettings } from '../app/serve-settings.js';
 import { consoleLogger } from '../lib/log/logger.js';
 import { loadSecretsKeyring, SECRETS_KEY_ENV } from '../security/secrets-at-rest.js';
 import { STORE_ENV } from '../sources/store-url.js';
+import { DEFAULT_DEBOUNCE_MAX_MS, DEFAULT_DEBOUNCE_MS } from '../xds/generate/push-timing.js';
 import { DEFAULT_XDS_LIMITS } from '../xds/server/limits.js';
 import { DEFAULT_XDS_TRANSPORT, parseXdsTransport, XDS_TRANSPORTS, type XdsTransport } from '../xds/server/transport-choice.js';
 import type { CommandContext } from './command-context.js';
@@ -56,8 +57,8 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--cacerts <dir>', "an operator's CA in Istio's cacerts layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the store")
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
     .option('--insecure-http', 'allow --http-address on a non-loopback address (its debug endpoints are plaintext and unauthenticated, and show every namespace)', false)
-    .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, 100)
-    .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, 10_000)
+    .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, DEFAULT_DEBOUNCE_MS)
+    .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, DEFAULT_DEBOUNCE_MAX_MS)
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')

@@ -18,3 +18,20 @@ test('a flush that throws is reported to onError, and the next batch flushes as 
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /push failed/);
 });
+
+test('under triggers closer together than the quiet time, flushes still come every maxMs', async () => {
+  const flushedAt: number[] = [];
+  const start = performance.now();
+  const d = debounce<number>({ quietMs: 30, maxMs: 60 }, () => {
+    flushedAt.push(performance.now() - start);
+  });
+  for (let i = 0; i < 25; i++) {
+    d.trigger(i);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const during = flushedAt.length;
+  await d.flushNow();
+  d.close();
+  // 250 ms of triggers 10 ms apart: the quiet time never elapses, the maximum bounds every wait.
+  assert.ok(during >= 3, `flushes during the triggers: ${during}`);
+});

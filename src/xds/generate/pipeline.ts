@@ -32,6 +32,7 @@ import type { ViewSources } from '../../registry/view/clusters.js';
 import type { ResourceSink, ViewKey } from '../cache/resource-cache.js';
 import type { ProxyIdentity } from '../../model/mesh/proxy-identity.js';
 import { ClassFeed } from './class-feed.js';
+import { DEFAULT_DEBOUNCE_MAX_MS, DEFAULT_DEBOUNCE_MS } from './push-timing.js';
 import { NameTables } from './name-tables.js';
 import { HostDefinitions, sharedPartStale } from './host-definitions.js';
 import type { Generator } from './generator.js';
@@ -70,6 +71,7 @@ export interface PipelineOptions {
 }
 
 type Change = 'services' | 'policy' | 'workloads';
+
 
 /** Whether the generator's view-wide part reads the services (Envoy; the proxyless one does not). */
 function sharedReadsServices(generator: Generator | undefined): boolean {
@@ -120,7 +122,7 @@ export class XdsPipeline {
     });
     this.views = new ProxyViews({ classes: this.classes, workloadsByAddress, relevance, sources: () => this.sources(), onDemand });
     this.debouncer = debounce<Change>(
-      { quietMs: o.debounceMs ?? 100, maxMs: o.debounceMaxMs ?? 10_000, ...(o.onPushError ? { onError: o.onPushError } : {}) },
+      { quietMs: o.debounceMs ?? DEFAULT_DEBOUNCE_MS, maxMs: o.debounceMaxMs ?? DEFAULT_DEBOUNCE_MAX_MS, ...(o.onPushError ? { onError: o.onPushError } : {}) },
       (batch, firstAt) => this.push(batch, firstAt),
     );
   }
