@@ -58,7 +58,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--http-address <host:port>', 'metrics and debug endpoints', '127.0.0.1:15014')
     .option('--insecure-http', 'allow --http-address on a non-loopback address (its debug endpoints are plaintext and unauthenticated, and show every namespace)', false)
     .option('--debounce <ms>', 'quiet time before a push', parseNonNegative, DEFAULT_DEBOUNCE_MS)
-    .option('--debounce-max <ms>', 'longest delay of a push under constant change', parseNonNegative, DEFAULT_DEBOUNCE_MAX_MS)
+    .option('--debounce-max <ms>', 'longest delay of a push under constant change (Istio: 10 s)', parseNonNegative, DEFAULT_DEBOUNCE_MAX_MS)
     .option('--state-dir <dir>', 'file store: where registered workloads, status and the signing key are kept (default: <first config>.state)')
     .option('--grace-period <ms>', 'how long a disconnected workload keeps its entry', parseNonNegative, 10_000)
     .option('--instance <name>', 'this control plane instance (the workloadController annotation; default meshbridge-<host>-<pid>)')
