@@ -115,6 +115,9 @@ test('the rate limiter grants at most perInterval per interval, evenly paced, in
   );
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   assert.ok(maxInWindow(times, 89) <= 3, JSON.stringify(times));
-  for (const [i, t] of times.entries()) if (i > 0) assert.ok(t - (times[i - 1] ?? 0) >= 29, `evenly paced, one per 30 ms: ${JSON.stringify(times)}`);
+  // Paced, one per 30 ms: grant i comes no earlier than i × 30 ms after the requests. (Not the gaps
+  // between the callbacks: on a loaded machine one callback can run late after its grant, and the
+  // next gap then looks short — CI saw [9, 32, ...] once.)
+  for (const [i, t] of times.entries()) assert.ok(t >= i * 30 - 1, `evenly paced, one per 30 ms: ${JSON.stringify(times)}`);
   assert.throws(() => new RateLimiter({ perInterval: 0, intervalMs: 100 }), /perInterval >= 1/);
 });
