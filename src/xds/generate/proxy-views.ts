@@ -15,7 +15,7 @@ import { CERTIFICATE_PROVIDER_INSTANCE, parseInboundListenerName } from './names
 import type { Relevance } from './relevance.js';
 import type { ClassedView, ViewClasses } from './view-classes.js';
 import { byKey, viewKeyOf, type GeneratorKind, type ViewSpec } from './view.js';
-import { demandGrew, hostOfRequestedName, widenDemand, type Demand } from './demand.js';
+import { DEMAND_LIMIT, demandGrew, hostOfRequestedName, widenDemand, type Demand } from './demand.js';
 
 interface ViewState extends ClassedView {
   /** Replaced when the proxy's requested inbound listeners change (noteRequestedListeners). */
@@ -28,6 +28,8 @@ interface ViewState extends ClassedView {
    * its own listeners, so the view generates the union (SotW answers each stream its own names).
    */
   readonly requestsByStream: Map<string, readonly string[]>;
+  /** Requested names already mapped into `demand` (noteRequested), bounded. */
+  demandNames?: Set<string>;
 }
 
 export interface ProxyViewsOptions {
@@ -105,8 +107,12 @@ export class ProxyViews {
     if (wildcard) more = 'all';
     else {
       const known = state.demand;
+      // Every ACK repeats its names: a name seen before is skipped without parsing it.
+      const seen = (state.demandNames ??= new Set());
       let hosts: Set<string> | undefined;
       for (const name of names) {
+        if (seen.has(name)) continue;
+        if (seen.size < DEMAND_LIMIT * 4) seen.add(name);
         const host = hostOfRequestedName(typeUrl, name);
         if (host === undefined || known.has(host)) continue;
         (hosts ??= new Set()).add(host);
