@@ -10,6 +10,7 @@ import { generateMesh, initialEntryState, type GeneratedMesh, type MeshShape } f
 import { ControlPlaneProcess, Sampler, type ProcSample } from './cp.js';
 import { LoadGen } from './load-gen.js';
 import { proxySpecs, type ProxyPlan } from './proxies.js';
+import { listenOverflows } from './tcp-counters.js';
 import { now, round, sleep } from './time.js';
 import type { ExpectationResult } from '../load/protocol.js';
 
@@ -70,12 +71,14 @@ export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
     o.log(`  ${o.name}: serving after ${Math.round(startMs)} ms (rss ${Math.round(cp.sample().rssMiB)} MiB)`);
     const specs = proxySpecs(o.shape, o.plan);
     const s0 = now();
+    const overflowsBefore = listenOverflows();
     await load.start(cp.xds, specs, { perWorker: o.perWorker ?? 500, batch: o.connectBatch ?? 50, batchGapMs: o.connectGapMs ?? 50 });
     const sync = await load.waitSynced(o.syncTimeoutMs ?? 300_000);
     const lastSynced = Math.max(...sync.statuses.map((s) => s.lastSyncedAt));
     const syncMs = (sync.timedOut ? now() : lastSynced) - s0;
     const errors = sync.statuses.reduce((s, x) => s + x.errors, 0);
-    o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}`);
+    const overflows = (listenOverflows() ?? 0) - (overflowsBefore ?? 0);
+    o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}${overflows > 0 ? `; the kernel dropped ${overflows} connections on a full accept queue (TcpExt ListenOverflows, machine-wide)` : ''}`);
     const pool = Array.from({ length: Math.min(o.shape.churnPool, o.shape.workloadEntries) }, (_, i) => initialEntryState(i));
     const churner = new Churner(join(dir, 'config'), o.shape, pool, o.ops ?? CHURN_CYCLE);
     return { o, dir, gen, cp, load, sampler, churner, startMs, syncMs, synced: sync.synced };

@@ -30,6 +30,7 @@ import http2, { constants as h2 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import { Metadata } from '@grpc/grpc-js';
+import { XDS_LISTEN_BACKLOG } from './listen-backlog.js';
 import { encodeGrpcMessage, frameMessage, GrpcMessageReader, GrpcStatus, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type FramingError } from './grpc-framing.js';
 
 export interface GrpcHttp2Options {
@@ -174,7 +175,7 @@ export class GrpcHttp2Server {
     server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.#onStream(stream, headers));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: true, backlog: XDS_LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

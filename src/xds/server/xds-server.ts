@@ -23,6 +23,8 @@ import { presentedCertificate } from '../../security/peer-certificate.js';
 import { TurnQueue } from './turn-queue.js';
 import { WriteBudget, type WriteBudgetOptions } from './write-budget.js';
 import { errorMessage } from '../../lib/errors.js';
+import { listenOnAll } from './listen-backlog.js';
+import { createServer as createNetServer } from 'node:net';
 
 export interface XdsServerOptions {
   /** Where resources come from (a ResourceCache). */
@@ -144,11 +146,16 @@ export class XdsServer {
   async #bind(address: string, serving: SecureServing | undefined): Promise<{ server: BoundServer; bound: BoundAddress }> {
     const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
     const requestedPort = Number(address.slice(address.lastIndexOf(':') + 1));
-    const { server, port } = (this.#opts.transport ?? DEFAULT_XDS_TRANSPORT) === 'http2' ? await this.#bindNative(host, requestedPort, serving?.tls) : await this.#bindGrpcJs(address, serving);
+    const { server, port } = (this.#opts.transport ?? DEFAULT_XDS_TRANSPORT) === 'http2' ? await this.#bindNative(host, requestedPort, serving?.tls) : await this.#bindGrpcJs(host, requestedPort, serving);
     return { server, bound: { host, port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` } };
   }
 
-  async #bindGrpcJs(address: string, serving: SecureServing | undefined): Promise<{ server: BoundServer; port: number }> {
+  /**
+   * grpc-js serves connections accepted by a listener of ours (its connection injector): grpc-js's
+   * own `bindAsync` listens with Node's default accept queue (511), too short for a connect storm
+   * (listen-backlog.ts).
+   */
+  async #bindGrpcJs(host: string, requestedPort: number, serving: SecureServing | undefined): Promise<{ server: BoundServer; port: number }> {
     const secure = serving !== undefined;
     const server = new Server(this.#opts.grpcOptions);
     server.addService(adsServiceDefinition, {
@@ -162,13 +169,14 @@ export class XdsServer {
       },
     });
     for (const extra of this.#opts.extraServices ?? []) server.addService(extra.definition, extra.implementation);
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, serving?.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    }).catch((err: unknown) => {
+    const injector = server.createConnectionInjector(serving?.credentials ?? ServerCredentials.createInsecure());
+    const listening = await listenOnAll(host, requestedPort, () => createNetServer((socket) => injector.injectConnection(socket))).catch((err: unknown) => {
       server.forceShutdown();
       throw err;
     });
+    const port = listening.port;
     const stop = async (graceMs: number): Promise<void> => {
+      for (const listener of listening.servers) listener.close(); // no new connections; grpc-js drains the open ones
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
