@@ -94,6 +94,11 @@ export interface FloorResult {
   readonly writeMs: Summary;
   /** push start → last subscribed proxy received. */
   readonly wallMs: Summary;
+  /**
+   * With `paced`: pushes at a steady rate, not awaited one by one (the churn's pace): push start →
+   * last proxy received, and the cores the floor server and the load generator used meanwhile.
+   */
+  readonly paced?: { readonly ratePerSecond: number; readonly pushes: number; readonly arrived: number; readonly wallMs: Summary; readonly floorCores: number; readonly loadGeneratorCores: number };
   readonly claBytes: number;
   readonly endpoint: string;
   /** Why the measurement is invalid (empty when valid). */
@@ -108,6 +113,8 @@ export interface FloorOptions {
   readonly streams: number;
   readonly pushes: number;
   readonly perWorker: number;
+  /** Then `pushes` more at `ratePerSecond`, each pushed on time, not awaited (FloorResult.paced). */
+  readonly paced?: { readonly ratePerSecond: number; readonly pushes: number };
 }
 
 /** One floor measurement: `pushes` single-weight pushes of the CLA to `streams` subscribed streams, each awaited until every stream has it. */
@@ -149,6 +156,11 @@ export async function floor(log: (line: string) => void, o: FloorOptions): Promi
     if (streams < o.streams) failures.push(`${o.kind} floor: ${streams} of ${o.streams} streams subscribed`);
     if (arrived < o.pushes) failures.push(`${o.kind} floor: ${o.pushes - arrived} of ${o.pushes} pushes did not reach every stream`);
     const cpuPerPushMs = perEvent([i0, i1], [s0, s1], o.pushes) * 1000;
+    const paced = o.paced === undefined ? undefined : await pacedPushes(server, load, o.cluster, endpoint, o.paced);
+    if (paced !== undefined) {
+      if (paced.arrived < paced.pushes) failures.push(`${o.kind} floor: ${paced.pushes - paced.arrived} of ${paced.pushes} paced pushes did not reach every stream`);
+      log(`  floor ${o.kind} at ${paced.ratePerSecond} pushes/s: push → last proxy p50 ${round(paced.wallMs.p50)} / p99 ${round(paced.wallMs.p99)} ms; floor ${round(paced.floorCores, 3)} cores, load generator ${round(paced.loadGeneratorCores, 3)} cores; ${paced.arrived}/${paced.pushes} arrived`);
+    }
     if (!(cpuPerPushMs > 0)) failures.push(`${o.kind} floor: no CPU above the idle rate measured (${round(cpuPerPushMs, 3)} ms per push)`);
     log(`  floor ${o.kind}: ${streams} streams, CPU ${round(cpuPerPushMs, 2)} ms per push (${round((cpuPerPushMs * 1000) / Math.max(1, streams), 1)} µs per stream; encode p50 ${round(summarize(encode, 3).p50, 3)} ms, writes p50 ${round(summarize(write).p50)} ms), push → last proxy p50 ${round(summarize(wall).p50)} ms, ${arrived}/${o.pushes} arrived`);
     return {
@@ -161,6 +173,7 @@ export async function floor(log: (line: string) => void, o: FloorOptions): Promi
       encodeMs: summarize(encode, 3),
       writeMs: summarize(write, 2),
       wallMs: summarize(wall),
+      ...(paced !== undefined ? { paced } : {}),
       claBytes: Buffer.from(o.cla, 'base64').length,
       endpoint,
       failures,
@@ -169,4 +182,38 @@ export async function floor(log: (line: string) => void, o: FloorOptions): Promi
     await load.stop();
     await server.stop();
   }
+}
+
+/** `paced.pushes` pushes at `paced.ratePerSecond`, each on its tick (a push that ends late delays the next). */
+async function pacedPushes(server: FloorServer, load: LoadGen, cluster: string, endpoint: string, paced: { ratePerSecond: number; pushes: number }): Promise<NonNullable<FloorResult['paced']>> {
+  const loadCpu = async (): Promise<number> => (await load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
+  const gapMs = 1000 / paced.ratePerSecond;
+  const ids: number[] = [];
+  const startedAt = new Map<number, number>();
+  for (let k = 0; k < paced.pushes; k++) {
+    const id = 2_000_000 + k;
+    ids.push(id);
+    await load.expect(id, { cluster, endpoint, present: true, weight: 6_000_000 + k });
+  }
+  const f0 = procSample(server.pid);
+  const l0 = await loadCpu();
+  const t0 = performance.now();
+  for (let k = 0; k < paced.pushes; k++) {
+    const due = t0 + k * gapMs;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const pushed = await server.push(endpoint, 6_000_000 + k);
+    startedAt.set(ids[k]!, pushed.startedAt);
+  }
+  const f1 = procSample(server.pid);
+  const l1 = await loadCpu();
+  const seconds = (performance.now() - t0) / 1000;
+  let arrived = 0;
+  for (const id of ids) if (await load.waitDone(id, 10_000)) arrived++;
+  const wall: number[] = [];
+  for (const r of await load.collect(ids)) {
+    const at = startedAt.get(r.id);
+    if (at !== undefined && r.samples.length > 0) wall.push(Math.max(...r.samples.map((x) => x.recv)) - at);
+  }
+  return { ratePerSecond: paced.ratePerSecond, pushes: paced.pushes, arrived, wallMs: summarize(wall), floorCores: (f1.cpu - f0.cpu) / seconds, loadGeneratorCores: (l1 - l0) / seconds };
 }

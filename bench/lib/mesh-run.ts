@@ -44,6 +44,11 @@ export interface MeshRun {
   /** First proxy started → every proxy synced, ms. */
   readonly syncMs: number;
   readonly synced: number;
+  /**
+   * CPU seconds of the connect phase (first proxy started → every proxy synced): the control
+   * plane's, and the load generator's processes' (which share the machine's cores with it).
+   */
+  readonly connectCpu: { readonly serve: number; readonly loadGenerator: number };
 }
 
 export function workDir(name: string): string {
@@ -71,6 +76,7 @@ export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
     o.log(`  ${o.name}: serving after ${Math.round(startMs)} ms (rss ${Math.round(cp.sample().rssMiB)} MiB)`);
     const specs = proxySpecs(o.shape, o.plan);
     const s0 = now();
+    const serveCpuBefore = cp.sample().cpu;
     const overflowsBefore = listenOverflows();
     await load.start(cp.xds, specs, { perWorker: o.perWorker ?? 500, batch: o.connectBatch ?? 50, batchGapMs: o.connectGapMs ?? 50 });
     const sync = await load.waitSynced(o.syncTimeoutMs ?? 300_000);
@@ -78,10 +84,11 @@ export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
     const syncMs = (sync.timedOut ? now() : lastSynced) - s0;
     const errors = sync.statuses.reduce((s, x) => s + x.errors, 0);
     const overflows = (listenOverflows() ?? 0) - (overflowsBefore ?? 0);
-    o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}${overflows > 0 ? `; the kernel dropped ${overflows} connections on a full accept queue (TcpExt ListenOverflows, machine-wide)` : ''}`);
+    const connectCpu = { serve: cp.sample().cpu - serveCpuBefore, loadGenerator: (await load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000 };
+    o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms (CPU s: serve ${round(connectCpu.serve, 1)}, load generator ${round(connectCpu.loadGenerator, 1)})${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}${overflows > 0 ? `; the kernel dropped ${overflows} connections on a full accept queue (TcpExt ListenOverflows, machine-wide)` : ''}`);
     const pool = Array.from({ length: Math.min(o.shape.churnPool, o.shape.workloadEntries) }, (_, i) => initialEntryState(i));
     const churner = new Churner(join(dir, 'config'), o.shape, pool, o.ops ?? CHURN_CYCLE);
-    return { o, dir, gen, cp, load, sampler, churner, startMs, syncMs, synced: sync.synced };
+    return { o, dir, gen, cp, load, sampler, churner, startMs, syncMs, synced: sync.synced, connectCpu };
   } catch (e) {
     sampler.stop();
     await load.stop();

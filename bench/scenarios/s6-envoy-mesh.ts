@@ -62,8 +62,12 @@ export const s6: Scenario = {
       const idleTo = r.cp.sample();
       const idleCores = (idleTo.cpu - idleFrom.cpu) / ((idleTo.at - idleFrom.at) / 1000);
 
+      const loadCpuSeconds = async (): Promise<number> => (await r.load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
+      const loadBefore = await loadCpuSeconds();
       const { issued, from, to, actualRate } = await churnAtRate(r, rate, churnSeconds);
       const cores = (to.cpu - from.cpu) / ((to.at - from.at) / 1000);
+      // The simulated sidecars' share of the two cores during the churn (read right after it).
+      const loadGeneratorChurnCores = ((await loadCpuSeconds()) - loadBefore) / ((to.at - from.at) / 1000);
       await waitAllDone(r, issued, STRAGGLER_WAIT_MS);
       const results = await r.load.collect(issued.map((i) => i.change.id));
       const outs = outcomes(issued, results);
@@ -72,7 +76,7 @@ export const s6: Scenario = {
       const change = summarize(affected.map((o) => o.convergence).filter((x): x is number => x !== undefined));
       const proxy = summarize(affected.flatMap((o) => o.latencies));
       ctx.log(`  churn: ${issued.length} changes at ${round(actualRate)}/s, ${affected.length} with subscribers (${incomplete} incomplete); subscribers per change ${affected[0]?.subscribers ?? 0}`);
-      ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}); convergence per change p50 ${change.p50} p99 ${change.p99} ms; per proxy p50 ${proxy.p50} p99 ${proxy.p99}`);
+      ctx.log(`  cpu ${round(cores, 3)} cores (idle ${round(idleCores, 3)}; load generator ${round(loadGeneratorChurnCores, 3)} cores); convergence per change p50 ${change.p50} p99 ${change.p99} ms; per proxy p50 ${proxy.p50} p99 ${proxy.p99}`);
 
       const single = await cpuPerSingleChange(r, singleChanges);
       const singleOuts = outcomes(single.issued, await r.load.collect(single.issued.map((i) => i.change.id)));
@@ -94,7 +98,7 @@ export const s6: Scenario = {
       if (cla === undefined) throw new Error('S6: no ClusterLoadAssignment captured for the floor');
       // Both floors at this scenario's stream count, pushing the assignment the Envoys received (an endpoint it holds).
       const floors = [];
-      for (const kind of FLOOR_KINDS) floors.push(await floor(ctx.log, { kind, cla, cluster: sampleCluster, streams: proxies, pushes: singleChanges, perWorker: 500 }));
+      for (const kind of FLOOR_KINDS) floors.push(await floor(ctx.log, { kind, cla, cluster: sampleCluster, streams: proxies, pushes: singleChanges, perWorker: 500, paced: { ratePerSecond: rate, pushes: ctx.quick ? 50 : 200 } }));
       failures.push(...floors.flatMap((f) => f.failures));
       const fl = floors.find((f) => f.kind === 'grpc-js');
       const h2 = floors.find((f) => f.kind === 'http2');
@@ -111,6 +115,8 @@ export const s6: Scenario = {
         churnSeconds,
         startMs: r.startMs,
         connectMs: r.syncMs,
+        connectCpuSeconds: r.connectCpu,
+        loadGeneratorChurnCores,
         synced: r.synced,
         idleCores,
         cores,
@@ -148,12 +154,19 @@ export const s6: Scenario = {
         http2FloorRatio: h2Ratio,
         incomplete,
         unsynced: proxies - r.synced,
+        connectServeCpuS: r.connectCpu.serve,
+        connectLoadCpuS: r.connectCpu.loadGenerator,
+        loadChurnCores: loadGeneratorChurnCores,
+        floorPacedP50Ms: fl?.paced?.wallMs.p50 ?? NaN,
+        floorPacedP99Ms: fl?.paced?.wallMs.p99 ?? NaN,
+        http2FloorPacedP50Ms: h2?.paced?.wallMs.p50 ?? NaN,
+        http2FloorPacedP99Ms: h2?.paced?.wallMs.p99 ?? NaN,
       };
       return [
         repeatableOutput({
           id: 'S6',
           json,
-          header: ['run', 'mesh', 'connect (all synced)', 'CPU (cores) during churn', 'CPU s total', 'peak RSS (VmHWM)', 'convergence p50 / p99 (per change)', 'CPU per single change / grpc-js floor = ratio', 'node:http2 floor = ratio', 'incomplete', 'target', 'met?', 'command', 'date', 'machine'],
+          header: ['run', 'mesh', 'connect (all synced)', 'connect CPU s: serve / simulated sidecars', 'CPU (cores) during churn', 'simulated sidecars (cores) during churn', 'CPU s total', 'peak RSS (VmHWM)', 'convergence p50 / p99 (per change)', 'CPU per single change / grpc-js floor = ratio', 'node:http2 floor = ratio', `floors pushing every change at ${rate}/s: p50 / p99 grpc-js; node:http2`, 'incomplete', 'target', 'met?', 'command', 'date', 'machine'],
           headline,
           failures,
           render: (v) => {
@@ -172,12 +185,15 @@ export const s6: Scenario = {
                   cells: [
                     `${fmt(shape.services)} svc, ${fmt(shape.workloadEntries + shape.pods)} workloads, ${fmt(proxies)} Envoys (½ delta), ${rate}/s × ${churnSeconds} s`,
                     `${v.show('connectS', 1)} s`,
+                    `${v.show('connectServeCpuS', 1)} / ${v.show('connectLoadCpuS', 1)}`,
                     v.show('cores', 3),
+                    v.show('loadChurnCores', 3),
                     v.show('cpuSeconds', 1),
                     `${v.show('peakRssMiB')} MiB`,
                     `${v.show('changeP50Ms')} / ${v.show('changeP99Ms')} ms`,
                     `${v.show('singleChangeMs', 1)} / ${v.show('floorMs', 1)} ms = ${v.show('floorRatio', 2)}`,
                     `${v.show('http2FloorMs', 1)} ms = ${v.show('http2FloorRatio', 2)}`,
+                    `${v.show('floorPacedP50Ms')} / ${v.show('floorPacedP99Ms')} ms; ${v.show('http2FloorPacedP50Ms')} / ${v.show('http2FloorPacedP99Ms')} ms`,
                     `${v.show('incomplete')} / ${affected.length}; unsynced ${v.show('unsynced')}`,
                     '≤ 512 MiB, ≤ 1 core, p99 ≤ 500 ms, connect ≤ 10 s, floor ratio ≤ 2 (grpc-js floor)',
                     metCell(ctx, ok),
