@@ -186,7 +186,6 @@ export async function floor(log: (line: string) => void, o: FloorOptions): Promi
 
 /** `paced.pushes` pushes at `paced.ratePerSecond`, each on its tick (a push that ends late delays the next). */
 async function pacedPushes(server: FloorServer, load: LoadGen, cluster: string, endpoint: string, paced: { ratePerSecond: number; pushes: number }): Promise<NonNullable<FloorResult['paced']>> {
-  const loadCpu = async (): Promise<number> => (await load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
   const gapMs = 1000 / paced.ratePerSecond;
   const ids: number[] = [];
   const startedAt = new Map<number, number>();
@@ -196,7 +195,7 @@ async function pacedPushes(server: FloorServer, load: LoadGen, cluster: string, 
     await load.expect(id, { cluster, endpoint, present: true, weight: 6_000_000 + k });
   }
   const f0 = procSample(server.pid);
-  const l0 = await loadCpu();
+  const l0 = await load.cpuSeconds();
   const t0 = performance.now();
   for (let k = 0; k < paced.pushes; k++) {
     const due = t0 + k * gapMs;
@@ -206,7 +205,7 @@ async function pacedPushes(server: FloorServer, load: LoadGen, cluster: string, 
     startedAt.set(ids[k]!, pushed.startedAt);
   }
   const f1 = procSample(server.pid);
-  const l1 = await loadCpu();
+  const l1 = await load.cpuSeconds();
   const seconds = (performance.now() - t0) / 1000;
   let arrived = 0;
   for (const id of ids) if (await load.waitDone(id, 10_000)) arrived++;

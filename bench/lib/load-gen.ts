@@ -92,6 +92,11 @@ export class LoadGen {
     });
   }
 
+  /** CPU seconds (user + system) the load generator's processes have used since they started. */
+  async cpuSeconds(): Promise<number> {
+    return workersCpuSeconds(await this.status());
+  }
+
   async status(): Promise<WorkerStatus[]> {
     return Promise.all(
       this.#workers.map(async (w) => {
@@ -184,4 +189,9 @@ export class LoadGen {
     );
     this.#workers.length = 0;
   }
+}
+
+/** CPU seconds (user + system) of the load-generator processes whose statuses these are. */
+export function workersCpuSeconds(statuses: readonly WorkerStatus[]): number {
+  return statuses.reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
 }

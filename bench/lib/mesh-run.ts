@@ -84,7 +84,7 @@ export async function startMesh(o: MeshRunOptions): Promise<MeshRun> {
     const syncMs = (sync.timedOut ? now() : lastSynced) - s0;
     const errors = sync.statuses.reduce((s, x) => s + x.errors, 0);
     const overflows = (listenOverflows() ?? 0) - (overflowsBefore ?? 0);
-    const connectCpu = { serve: cp.sample().cpu - serveCpuBefore, loadGenerator: (await load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000 };
+    const connectCpu = { serve: cp.sample().cpu - serveCpuBefore, loadGenerator: await load.cpuSeconds() };
     o.log(`  ${o.name}: ${sync.synced}/${specs.length} proxies synced in ${Math.round(syncMs)} ms (CPU s: serve ${round(connectCpu.serve, 1)}, load generator ${round(connectCpu.loadGenerator, 1)})${errors ? ` (${errors} stream errors: ${sync.statuses.find((s) => s.lastError)?.lastError})` : ''}${overflows > 0 ? `; the kernel dropped ${overflows} connections on a full accept queue (TcpExt ListenOverflows, machine-wide)` : ''}`);
     const pool = Array.from({ length: Math.min(o.shape.churnPool, o.shape.workloadEntries) }, (_, i) => initialEntryState(i));
     const churner = new Churner(join(dir, 'config'), o.shape, pool, o.ops ?? CHURN_CYCLE);

@@ -15,6 +15,7 @@ import { clusterName, serviceOfWorkload } from '../lib/config-gen.js';
 import { deliveryFailures } from '../lib/verdict.js';
 import { floor, perEvent } from '../lib/floor.js';
 import { churnAtRate, issueOneByOne, outcomes, perChangeDetail, referenceMesh, startMesh, stopMesh, STRAGGLER_WAIT_MS, waitAllDone, type Issued, type MeshRun } from '../lib/mesh-run.js';
+import { workersCpuSeconds } from '../lib/load-gen.js';
 import { fmt } from '../lib/report.js';
 import { FLOOR_KINDS } from '../floor/floor-cla.js';
 import { summarize } from '../lib/stats.js';
@@ -62,12 +63,11 @@ export const s6: Scenario = {
       const idleTo = r.cp.sample();
       const idleCores = (idleTo.cpu - idleFrom.cpu) / ((idleTo.at - idleFrom.at) / 1000);
 
-      const loadCpuSeconds = async (): Promise<number> => (await r.load.status()).reduce((sum, w) => sum + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
-      const loadBefore = await loadCpuSeconds();
+      const loadBefore = await r.load.cpuSeconds();
       const { issued, from, to, actualRate } = await churnAtRate(r, rate, churnSeconds);
       const cores = (to.cpu - from.cpu) / ((to.at - from.at) / 1000);
       // The simulated sidecars' share of the two cores during the churn (read right after it).
-      const loadGeneratorChurnCores = ((await loadCpuSeconds()) - loadBefore) / ((to.at - from.at) / 1000);
+      const loadGeneratorChurnCores = ((await r.load.cpuSeconds()) - loadBefore) / ((to.at - from.at) / 1000);
       await waitAllDone(r, issued, STRAGGLER_WAIT_MS);
       const results = await r.load.collect(issued.map((i) => i.change.id));
       const outs = outcomes(issued, results);
@@ -90,7 +90,7 @@ export const s6: Scenario = {
       ctx.log(`  peak RSS (VmHWM) ${round(end.hwmMiB)} MiB (after connect ${round(afterConnect.hwmMiB)}); cpu per single change ${round(single.cpuPerChangeMs, 1)} ms`);
       const streams = { delta: proxies / 2, sotw: proxies / 2 };
       const responses = statuses.reduce((s, w) => s + w.responses, 0);
-      const loadGeneratorCpuSeconds = statuses.reduce((s, w) => s + w.cpuUserMs + w.cpuSystemMs, 0) / 1000;
+      const loadGeneratorCpuSeconds = workersCpuSeconds(statuses);
       const decodedBodies = statuses.reduce((s, w) => s + w.decodedBodies, 0);
       ctx.log(`  load generator: ${statuses.length} processes, ${round(loadGeneratorCpuSeconds, 1)} CPU s, ${responses} responses (${decodedBodies} distinct bodies decoded); serve ${round(end.cpu, 1)} CPU s`);
       await stopMesh(r);

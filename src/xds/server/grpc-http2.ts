@@ -30,7 +30,7 @@ import http2, { constants as h2 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import { Metadata } from '@grpc/grpc-js';
-import { XDS_LISTEN_BACKLOG } from './listen-backlog.js';
+import { listenWithBacklog } from './listen-backlog.js';
 import { encodeGrpcMessage, frameMessage, GrpcMessageReader, GrpcStatus, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type FramingError } from './grpc-framing.js';
 
 export interface GrpcHttp2Options {
@@ -173,13 +173,7 @@ export class GrpcHttp2Server {
     this.#server = server;
     server.on('session', (session: http2.ServerHttp2Session) => this.#onSession(session));
     server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => this.#onStream(stream, headers));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, exclusive: true, backlog: XDS_LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((e: unknown) => {
+    await listenWithBacklog(server, host, port).catch((e: unknown) => {
       this.#unsubscribeTls?.();
       this.#server = undefined;
       throw e;

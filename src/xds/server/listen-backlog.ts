@@ -10,6 +10,17 @@ import { isIP, type Server } from 'node:net';
  */
 export const XDS_LISTEN_BACKLOG = 65_535;
 
+/** Listens on `host:port` with XDS_LISTEN_BACKLOG; rejects with the listen error (EADDRINUSE...). */
+export function listenWithBacklog(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true, backlog: XDS_LISTEN_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * Listens on every address `host` resolves to (an IP literal is itself), as grpc-js's `bindAsync`
  * does (`localhost`: 127.0.0.1 and ::1), with XDS_LISTEN_BACKLOG. Port 0 picks a free port on the
@@ -24,13 +35,7 @@ export async function listenOnAll(host: string, port: number, newServer: () => S
   for (const address of addresses) {
     const server = newServer();
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: address, port: chosen, exclusive: true, backlog: XDS_LISTEN_BACKLOG }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await listenWithBacklog(server, address, chosen);
     } catch (e) {
       firstError ??= e instanceof Error ? e : new Error(String(e));
       continue;
