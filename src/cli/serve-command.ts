@@ -13,6 +13,7 @@ import { DEFAULT_XDS_TRANSPORT, parseXdsTransport, XDS_TRANSPORTS, type XdsTrans
 import type { CommandContext } from './command-context.js';
 import { parseDurationSeconds } from './durations.js';
 import { collect, UsageError } from './output.js';
+import { applyHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 import { etcdSecurityFlags, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
 import { clusterSourceOptions, withKubeOptions, type KubeFlags } from './kube-flags.js';
 
@@ -42,6 +43,7 @@ interface ServeFlags extends EtcdFlags, KubeFlags {
   maxStreams: number;
   tokenMaxLifetime: string;
   xdsTransport: XdsTransport;
+  heapGrowth: number;
 }
 
 export function registerServe(program: Command, ctx: CommandContext): void {
@@ -70,10 +72,12 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--max-streams-per-identity <n>', 'xDS: most streams connected with one proven identity (SPIFFE id or namespace registration token)', parseCount, DEFAULT_XDS_LIMITS.maxStreamsPerIdentity)
     .option('--max-streams <n>', 'xDS: most streams connected in all', parseCount, DEFAULT_XDS_LIMITS.maxStreams)
     .option('--xds-transport <name>', `what serves the xDS ports' gRPC calls: ${XDS_TRANSPORTS.join(' or ')} (http2: gRPC on node:http2 directly, pre-framed messages; grpc-js: @grpc/grpc-js's server)`, parseTransport, DEFAULT_XDS_TRANSPORT)
+    .option('--heap-growth <percent>', "how far V8's old generation may grow past what the last full collection kept (like Go's GOGC; 0: V8's own factor, up to 300 %)", parsePercent, DEFAULT_HEAP_GROWTH_PERCENT)
     .option('--token-max-lifetime <duration>', 'how long a registration token may be renewed from its original issue, unless its workload is connected, healthy and renews with its certificate', '720h')
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withKubeOptions(withEtcdSecurityOptions(serve)).action(async (opts: ServeFlags) => {
     const settings = serveSettings(opts);
+    applyHeapGrowth(opts.heapGrowth);
     // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
     // offline commands do not need.
     const { runServe } = await import('./serve-run.js');
@@ -149,6 +153,13 @@ function parseTransport(v: string): XdsTransport {
 function parseNonNegative(v: string): number {
   const n = Number(v.replace(/ms$/, ''));
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number of milliseconds, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A whole number of percent, 0 to 1000 (--heap-growth). */
+function parsePercent(v: string): number {
+  const n = Number(v.replace(/%$/, ''));
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new UsageError(`--heap-growth: expected a whole percentage from 0 to 1000, not ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -53,6 +53,9 @@ test('usage errors exit 2', () => {
   assert.equal(run(['endpoints']).code, 2, 'missing --config');
   assert.equal(run(['validate', '-o', 'xml', EXAMPLES]).code, 2, 'unknown output format');
   assert.equal(run(['no-such-command']).code, 2);
+  const growth = run(['serve', '--config', EXAMPLES, '--heap-growth', '5000']);
+  assert.equal(growth.code, 2, 'heap growth out of range');
+  assert.match(growth.stderr, /--heap-growth.*whole percentage from 0 to 1000/);
 });
 
 test('endpoints: seed scenario 1, one workloadSelector picks both the VMs and the pods (svc1.internal.com)', () => {

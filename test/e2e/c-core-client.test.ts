@@ -1,7 +1,7 @@
 /**
  * gRPC's C core as a second real xDS client (issue 15 item 3): a Python app on Debian's
  * python3-grpcio resolves `xds:///echo.demo.test:80` from a real `meshbridge serve`, on each xDS
- * transport (`--xds-transport http2` and `grpc-js`, the default): LDS → RDS → CDS → EDS, calls
+ * transport (`--xds-transport http2`, the default, and `grpc-js`): LDS → RDS → CDS → EDS, calls
  * round-robined across the two VMs, and the client ACKed every type (SYNCED in /debug/syncz).
  * CI installs python3-grpcio (.ci/run); nothing here is skipped.
  */

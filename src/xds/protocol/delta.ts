@@ -201,7 +201,7 @@ export class DeltaSession {
     }
     const removedList = [...removed].sort();
     const first = st.firstAnswer;
-    st.mustSend = new Set();
+    if (st.mustSend.size > 0) st.mustSend = new Set(); // an empty one kept: no allocation per push (sotw.ts clearMustSend)
     st.firstAnswer = false;
     if (toSend.length === 0 && removedList.length === 0 && !first) return EMPTY;
 
@@ -233,7 +233,7 @@ export class DeltaSession {
     }
     // The client now has every resource of the selection and nothing else: share it.
     if (sendsExactly || (problems.length === 0 && removedList.length === 0 && knowsExactly(st, desired))) {
-      st.known = new Map();
+      if (st.known.size > 0) st.known = new Map();
       st.knownShared = desired;
     }
     return { responses, problems };

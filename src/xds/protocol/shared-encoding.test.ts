@@ -11,7 +11,7 @@ import { anyPack, DurationSchema } from '@bufbuild/protobuf/wkt';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema, ResourceSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { EncodedResource } from '../types/encoded-resource.js';
-import { deltaResponse, encodeDeltaResponse, encodeSotwResponse, sotwResponse } from './shared-encoding.js';
+import { deltaResponse, encodeDeltaResponse, encodeDeltaResponseParts, encodeSotwResponse, encodeSotwResponseParts, sotwResponse } from './shared-encoding.js';
 
 const TYPE = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 /** A packed CLA of about `endpoints` × 30 bytes (lengths from 1-byte to 3-byte varints). */
@@ -66,4 +66,25 @@ test('a shared resource list keeps its encoding: every stream sending it, the fi
     const delta = deltaResponse('v1', TYPE, nonce, chunk, nonce === '' ? [] : ['gone']);
     assert.deepEqual(new Uint8Array(encodeDeltaResponse(delta)), toBinary(DeltaDiscoveryResponseSchema, delta));
   }
+});
+
+test('in parts, a shared list is one part referenced by every stream (not copied) and the parts join to the message', () => {
+  const chunk: EncodedResource[] = [cla('a', 3), cla('b', 200)].map((any, i) => ({ typeUrl: TYPE, name: `r${i}`, version: `v${i}`, any, sotwSize: 0 }));
+  const sotwEntries = new Set<Uint8Array>();
+  const deltaEntries = new Set<Uint8Array>();
+  for (const nonce of ['n1', 'n2', 'n3']) {
+    const sotw = sotwResponse(`v-${nonce}`, TYPE, nonce, chunk);
+    const sotwParts = encodeSotwResponseParts(sotw);
+    assert.deepEqual(new Uint8Array(Buffer.concat(sotwParts)), toBinary(DiscoveryResponseSchema, sotw));
+    sotwEntries.add(sotwParts[1] ?? new Uint8Array());
+    const delta = deltaResponse('v1', TYPE, nonce, chunk, ['gone']);
+    const deltaParts = encodeDeltaResponseParts(delta);
+    assert.deepEqual(new Uint8Array(Buffer.concat(deltaParts)), toBinary(DeltaDiscoveryResponseSchema, delta));
+    deltaEntries.add(deltaParts[1] ?? new Uint8Array());
+  }
+  // The first use encodes the list; from the second on, every stream gets the kept bytes.
+  assert.equal(sotwEntries.size, 2);
+  assert.equal(deltaEntries.size, 2);
+  const canary = create(DiscoveryResponseSchema, { versionInfo: 'v', nonce: 'n', typeUrl: TYPE, resources: [cla('a', 1)], canary: true });
+  assert.equal(encodeSotwResponseParts(canary).length, 1, 'a message the writer leaves to protobuf-es is one part');
 });

@@ -142,12 +142,6 @@ class WireWriter {
     this.#p += b.length;
   }
 
-  /** Bytes already encoded (a run of whole fields). */
-  raw(b: Uint8Array): void {
-    this.out.set(b, this.#p);
-    this.#p += b.length;
-  }
-
   any(no: number, any: Any): void {
     this.header(no, anyPayloadSize(any));
     this.string(1, any.typeUrl);
@@ -185,16 +179,35 @@ function sotwEntries(list: readonly Any[]): Buffer {
   return w.out;
 }
 
+/**
+ * A message's encoding in parts whose concatenation is the message: the shared resource entries
+ * are one part, referenced and never copied, so a transport that writes parts (grpc-http2.ts)
+ * sends the same bytes to every stream without a per-stream copy of them.
+ */
+export type EncodedParts = readonly Uint8Array[];
+
+/** The parts as one buffer (for transports that write one buffer per message: grpc-js). */
+export function joinParts(parts: EncodedParts): Buffer {
+  const [only] = parts;
+  if (parts.length === 1 && only !== undefined) return Buffer.from(only.buffer, only.byteOffset, only.length);
+  return Buffer.concat(parts);
+}
+
 /** Encodes a SotW response from its parts: version_info = 1, resources = 2, type_url = 4, nonce = 5. */
-export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
-  if (m.canary || m.controlPlane !== undefined || hasUnknown(m) || m.resources.some(hasUnknown)) return Buffer.from(toBinary(DiscoveryResponseSchema, m));
+export function encodeSotwResponseParts(m: DiscoveryResponse): EncodedParts {
+  if (m.canary || m.controlPlane !== undefined || hasUnknown(m) || m.resources.some(hasUnknown)) return [toBinary(DiscoveryResponseSchema, m)];
   const entries = entriesOf(m.resources, sotwEntries);
-  const w = new WireWriter(delimitedSize(utf8(m.versionInfo)) + entries.length + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce)));
-  w.string(1, m.versionInfo);
-  w.raw(entries);
-  w.string(4, m.typeUrl);
-  w.string(5, m.nonce);
-  return w.out;
+  const head = new WireWriter(delimitedSize(utf8(m.versionInfo)));
+  head.string(1, m.versionInfo);
+  const tail = new WireWriter(delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce)));
+  tail.string(4, m.typeUrl);
+  tail.string(5, m.nonce);
+  return [head.out, entries, tail.out];
+}
+
+/** encodeSotwResponseParts as one buffer. */
+export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
+  return joinParts(encodeSotwResponseParts(m));
 }
 
 /** A delta Resource this writer handles: version = 1, resource = 2, name = 3, nothing else set. */
@@ -208,21 +221,26 @@ function resourcePayloadSize(r: Resource): number {
 
 /**
  * Encodes a delta response from its parts: system_version_info = 1, resources = 2, type_url = 4,
- * nonce = 5, removed_resources = 6.
+ * nonce = 5, removed_resources = 6 (the entries shared as in encodeSotwResponseParts).
  */
-export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
-  if (m.removedResourceNames.length > 0 || m.controlPlane !== undefined || hasUnknown(m) || !m.resources.every(plainResource)) return Buffer.from(toBinary(DeltaDiscoveryResponseSchema, m));
+export function encodeDeltaResponseParts(m: DeltaDiscoveryResponse): EncodedParts {
+  if (m.removedResourceNames.length > 0 || m.controlPlane !== undefined || hasUnknown(m) || !m.resources.every(plainResource)) return [toBinary(DeltaDiscoveryResponseSchema, m)];
   const entries = entriesOf(m.resources, deltaEntries);
-  let size = delimitedSize(utf8(m.systemVersionInfo)) + entries.length + delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
+  const head = new WireWriter(delimitedSize(utf8(m.systemVersionInfo)));
+  head.string(1, m.systemVersionInfo);
+  let size = delimitedSize(utf8(m.typeUrl)) + delimitedSize(utf8(m.nonce));
   // Repeated strings are written even when empty.
   for (const name of m.removedResources) size += fieldSize(utf8(name));
-  const w = new WireWriter(size);
-  w.string(1, m.systemVersionInfo);
-  w.raw(entries);
-  w.string(4, m.typeUrl);
-  w.string(5, m.nonce);
-  for (const name of m.removedResources) w.string(6, name, true);
-  return w.out;
+  const tail = new WireWriter(size);
+  tail.string(4, m.typeUrl);
+  tail.string(5, m.nonce);
+  for (const name of m.removedResources) tail.string(6, name, true);
+  return [head.out, entries, tail.out];
+}
+
+/** encodeDeltaResponseParts as one buffer. */
+export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
+  return joinParts(encodeDeltaResponseParts(m));
 }
 
 function deltaEntries(list: readonly Resource[]): Buffer {

@@ -185,12 +185,12 @@ export class SotwSession {
         sendsSelection = false;
       }
       if (toSend.length === 0 && must !== 'all') {
-        st.mustSend = new Set();
+        clearMustSend(st);
         return EMPTY_ANSWER;
       }
     }
     const firstAnswer = st.mustSend === 'all';
-    st.mustSend = new Set();
+    clearMustSend(st);
 
     const header = responseHeaderSize(snapshot.version, type.typeUrl);
     const budget = this.#max - header;
@@ -217,11 +217,11 @@ export class SotwSession {
     }
 
     if (sendsSelection && problems.length === 0) {
-      st.sent = new Map();
+      if (st.sent.size > 0) st.sent = new Map();
       st.sentShared = desired;
     } else {
       materializeSent(st);
-      if (type.fullState) st.sent = new Map();
+      if (type.fullState && st.sent.size > 0) st.sent = new Map();
     }
     const recordSent = st.sentShared === undefined;
     const responses: OutgoingSotw[] = [];
@@ -293,6 +293,14 @@ function newTypeState(subscription: Subscription): TypeState {
 }
 
 /** Forget what was sent for names no longer subscribed, so subscribing again sends them again. */
+/**
+ * Empties `mustSend`, keeping an empty set as it is: state replaced on every push outlives V8's
+ * young generation and is collected late, so a push does not allocate what it does not need.
+ */
+function clearMustSend(st: TypeState): void {
+  if (st.mustSend === 'all' || st.mustSend.size > 0) st.mustSend = new Set();
+}
+
 function pruneSent(st: TypeState): void {
   if (st.subscription.wildcard) return;
   materializeSent(st);

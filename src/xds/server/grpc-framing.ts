@@ -108,11 +108,33 @@ export class GrpcMessageReader {
 }
 
 /** One uncompressed length-prefixed message: the 5-byte header followed by `body`. */
-export function frameMessage(body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+/** The 5-byte header of an uncompressed message of `length` bytes (written before its parts). */
+export function messageHeader(length: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES);
   out.writeUInt8(0, 0);
-  out.writeUInt32BE(body.length, 1);
-  out.set(body, HEADER_BYTES);
+  out.writeUInt32BE(length, 1);
+  return out;
+}
+
+/** The message's length when it is given as parts. */
+export function partsLength(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/** `body` (one buffer, or parts in order) as one length-prefixed uncompressed message. */
+export function frameMessage(body: Uint8Array | readonly Uint8Array[]): Buffer {
+  const parts = body instanceof Uint8Array ? [body] : body;
+  const length = partsLength(parts);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
+  out.writeUInt8(0, 0);
+  out.writeUInt32BE(length, 1);
+  let at = HEADER_BYTES;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }
 

@@ -31,7 +31,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import { Metadata } from '@grpc/grpc-js';
 import { listenWithBacklog } from './listen-backlog.js';
-import { encodeGrpcMessage, frameMessage, GrpcMessageReader, GrpcStatus, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type FramingError } from './grpc-framing.js';
+import { encodeGrpcMessage, frameMessage, GrpcMessageReader, messageHeader, partsLength, GrpcStatus, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, type FramingError } from './grpc-framing.js';
 
 export interface GrpcHttp2Options {
   /** Largest message accepted from a client (default 4 MiB, grpc-js's). */
@@ -89,7 +89,11 @@ export interface BidiListener<Req> {
 export interface BidiMethod<Req, Res> {
   readonly kind: 'bidi';
   readonly deserialize: (bytes: Buffer) => Req;
-  readonly serialize: (message: Res) => Uint8Array;
+  /**
+   * The message's bytes, or its parts in order (written one after the other without being joined:
+   * a part shared by many streams, such as a response's encoded resources, is never copied per stream).
+   */
+  readonly serialize: (message: Res) => Uint8Array | readonly Uint8Array[];
   readonly start: (call: BidiCall<Res>) => BidiListener<Req>;
 }
 
@@ -430,7 +434,7 @@ export class NativeCall implements CallerInfo {
     });
   }
 
-  #write(body: Uint8Array, taken?: () => void): boolean {
+  #write(body: Uint8Array | readonly Uint8Array[], taken?: () => void): boolean {
     const stream = this.#stream;
     if (this.#ended || stream.destroyed) {
       taken?.();
@@ -438,10 +442,19 @@ export class NativeCall implements CallerInfo {
     }
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.#inFlight++;
-    stream.write(frameMessage(body), () => {
+    const done = (): void => {
       taken?.();
       this.#written();
-    });
+    };
+    if (body instanceof Uint8Array || partsLength(body) < JOIN_PARTS_BELOW) stream.write(frameMessage(body), done);
+    else {
+      // The header, then the parts as they are, in one writev (corked): the stream holds references
+      // to them until HTTP/2 has taken them; callbacks run in order, so the last one's means all.
+      const chunks = [messageHeader(partsLength(body)), ...body.filter((part) => part.length > 0)];
+      stream.cork();
+      chunks.forEach((chunk, i) => stream.write(chunk, i === chunks.length - 1 ? done : undefined));
+      stream.uncork();
+    }
     return this.#inFlight < HIGH_WATER_MESSAGES;
   }
 
@@ -471,6 +484,13 @@ export class NativeCall implements CallerInfo {
     stream.end();
   }
 }
+
+/**
+ * Messages written in parts below this size are joined into one framed buffer: copying a few
+ * hundred bytes costs less than the writes and their bookkeeping (an endpoint push); larger ones
+ * (a sidecar's listeners and clusters) are written as their parts.
+ */
+const JOIN_PARTS_BELOW = 16 * 1024;
 
 /** grpc-js's AuthContext shape for a unary call served here (peer-certificate.ts reads it). */
 export interface NativeAuthContext {

@@ -9,6 +9,7 @@ import type { ResourceSource, ViewKey } from '../cache/resource-cache.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, nonceCounter } from '../protocol/common.js';
 import { DeltaSession } from '../protocol/delta.js';
 import { SotwSession } from '../protocol/sotw.js';
+import { encodeDeltaResponseParts, encodeSotwResponseParts } from '../protocol/shared-encoding.js';
 import { resourceTypeOf } from '../types/resource-types.js';
 import type { XdsResourceType } from '../types/resource-type.js';
 import { adsServiceDefinition } from './ads-service.js';
@@ -47,9 +48,9 @@ export interface XdsServerOptions {
   /** Other gRPC services served on the same port (e.g. the agents' token renewal; unary methods only on `http2`). */
   readonly extraServices?: readonly { readonly definition: ServiceDefinition; readonly implementation: UntypedServiceImplementation }[];
   /**
-   * What serves the gRPC calls: `grpc-js` (@grpc/grpc-js's server; the default, transport-choice.ts)
-   * or `http2`, gRPC over `node:http2` directly (grpc-http2.ts: a pre-framed message per stream and
-   * push). The native transport reads `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`,
+   * What serves the gRPC calls: `http2`, gRPC over `node:http2` directly (grpc-http2.ts: the
+   * default, transport-choice.ts; a response's shared parts written without a per-stream copy), or
+   * `grpc-js` (@grpc/grpc-js's server). The native transport reads `grpc.keepalive_time_ms`, `grpc.keepalive_timeout_ms`,
    * `grpc.max_receive_message_length` and `grpc.max_concurrent_streams` of `grpcOptions`.
    */
   readonly transport?: XdsTransport;
@@ -189,9 +190,10 @@ export class XdsServer {
   async #bindNative(host: string, port: number, tls: TlsMaterialSource | undefined): Promise<{ server: BoundServer; port: number }> {
     const sotw = adsServiceDefinition.StreamAggregatedResources;
     const delta = adsServiceDefinition.DeltaAggregatedResources;
+    // Responses are written in parts: the resources shared by many streams are not copied per stream.
     const methods = new Map<string, GrpcMethod>([
-      [sotw.path, bidiMethod<DiscoveryRequest, DiscoveryResponse>({ kind: 'bidi', deserialize: sotw.requestDeserialize, serialize: sotw.responseSerialize, start: (call) => this.#serveSotw(nativeAdsCall(call)) })],
-      [delta.path, bidiMethod<DeltaDiscoveryRequest, DeltaDiscoveryResponse>({ kind: 'bidi', deserialize: delta.requestDeserialize, serialize: delta.responseSerialize, start: (call) => this.#serveDelta(nativeAdsCall(call)) })],
+      [sotw.path, bidiMethod<DiscoveryRequest, DiscoveryResponse>({ kind: 'bidi', deserialize: sotw.requestDeserialize, serialize: encodeSotwResponseParts, start: (call) => this.#serveSotw(nativeAdsCall(call)) })],
+      [delta.path, bidiMethod<DeltaDiscoveryRequest, DeltaDiscoveryResponse>({ kind: 'bidi', deserialize: delta.requestDeserialize, serialize: encodeDeltaResponseParts, start: (call) => this.#serveDelta(nativeAdsCall(call)) })],
     ]);
     for (const extra of this.#opts.extraServices ?? []) for (const [path, method] of unaryMethodsOf(extra.definition, extra.implementation)) methods.set(path, method);
     const server = new GrpcHttp2Server(methods, nativeOptions(this.#opts.grpcOptions), tls);
