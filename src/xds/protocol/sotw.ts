@@ -52,7 +52,7 @@ interface TypeState {
    */
   sentShared: ReadonlyMap<string, EncodedResource> | undefined;
   /** The latest push: every chunk's nonce is current; the push is ACKed when all chunks are. */
-  group: { version: string; nonces: Set<string>; unacked: Set<string> } | undefined;
+  group: { version: string; nonces: readonly string[]; unacked: string[] } | undefined;
   seenVersion: string | undefined;
   lastSent: AckRecord | undefined;
   acked: AckRecord | undefined;
@@ -100,7 +100,7 @@ export class SotwSession {
       }
       return { typeUrl, kind: 'initial', change, respond: true };
     }
-    if (st.group === undefined || !st.group.nonces.has(req.responseNonce)) {
+    if (st.group === undefined || !st.group.nonces.includes(req.responseNonce)) {
       return { typeUrl, kind: 'stale', change: diffSubscription(st.subscription, st.subscription), respond: false };
     }
 
@@ -109,7 +109,9 @@ export class SotwSession {
     let nack: NackRecord | undefined;
     // Later requests (subscription changes) repeat the latest nonce, and may repeat its error_detail:
     // only the first answer to a response is recorded as its ACK or NACK.
-    const firstAnswer = group.unacked.delete(req.responseNonce);
+    const unackedAt = group.unacked.indexOf(req.responseNonce);
+    const firstAnswer = unackedAt >= 0;
+    if (firstAnswer) group.unacked.splice(unackedAt, 1);
     if (req.errorDetail !== undefined) {
       if (firstAnswer) {
         nack = { version: group.version, nonce: req.responseNonce, error: { code: req.errorDetail.code, message: req.errorDetail.message } };
@@ -118,8 +120,8 @@ export class SotwSession {
       }
     } else if (firstAnswer) {
       // A push split into chunks is ACKed when every chunk is, and not at all if one was NACKed.
-      const nackedInGroup = st.nacked !== undefined && group.nonces.has(st.nacked.nonce);
-      if (group.unacked.size === 0 && !nackedInGroup) {
+      const nackedInGroup = st.nacked !== undefined && group.nonces.includes(st.nacked.nonce);
+      if (group.unacked.length === 0 && !nackedInGroup) {
         ack = { version: group.version, nonce: req.responseNonce };
         st.acked = ack;
         st.lastAnswer = 'ack';
@@ -225,16 +227,17 @@ export class SotwSession {
     }
     const recordSent = st.sentShared === undefined;
     const responses: OutgoingSotw[] = [];
-    const nonces = new Set<string>();
+    // Arrays, not sets: a push has one chunk or a few, and this state is replaced on every push.
+    const nonces: string[] = [];
     for (const chunk of chunks) {
       const nonce = this.#mintNonce();
-      nonces.add(nonce);
+      nonces.push(nonce);
       const message = sotwResponse(snapshot.version, type.typeUrl, nonce, chunk);
       if (recordSent) for (const r of chunk) st.sent.set(r.name, r.version);
       const bytes = header - NONCE_RESERVE + stringFieldSize(nonce) + chunk.reduce((sum, r) => sum + r.sotwSize, 0);
       responses.push({ message, version: snapshot.version, names: namesOfChunk(chunk), bytes });
     }
-    st.group = { version: snapshot.version, nonces, unacked: new Set(nonces) };
+    st.group = { version: snapshot.version, nonces, unacked: [...nonces] };
     const last = responses[responses.length - 1];
     if (last !== undefined) st.lastSent = { version: snapshot.version, nonce: last.message.nonce };
     return { responses, problems };

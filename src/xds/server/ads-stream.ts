@@ -111,6 +111,10 @@ export interface AdsStreamOptions<Req> {
 }
 
 const INVALID_ARGUMENT = 3;
+
+/** The `removed` of a response event without removals (one shared array, not one per response). */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** Responses from this size on count against the server's write budget. */
 const COUNTED_RESPONSE_BYTES = 16 * 1024;
 
@@ -124,7 +128,7 @@ export class AdsStream<Req extends RequestView, Res> {
   readonly #opts: AdsStreamOptions<Req>;
   readonly #session: ProtocolSession<Req, Outgoing<Res>>;
   readonly #port: StreamPort<Res>;
-  readonly #watches = new Map<string, () => void>();
+  readonly #watches = new Map<string, (() => void) | undefined>();
   #info: StreamInfo | undefined;
   #closed = false;
   /** The transport is congested: answers wait for it to drain (and then carry the latest state). */
@@ -189,7 +193,7 @@ export class AdsStream<Req extends RequestView, Res> {
       this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
     }
     if (receipt.nack !== undefined) this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
-    if (receipt.respond || !this.#watches.has(type.typeUrl)) this.#sync(type);
+    if (receipt.respond || this.#watches.get(type.typeUrl) === undefined) this.#sync(type);
   }
 
   /** Stops watching and reports the disconnect; the caller ends the transport. Idempotent. */
@@ -199,7 +203,7 @@ export class AdsStream<Req extends RequestView, Res> {
     this.#releaseCharges();
     this.#budgetWait?.();
     this.#budgetWait = undefined;
-    for (const cancel of this.#watches.values()) cancel();
+    for (const cancel of this.#watches.values()) cancel?.();
     this.#watches.clear();
     if (this.#info !== undefined) this.#emit({ event: 'disconnect', streamId: this.#info.streamId, proxyId: this.#info.proxy.id, stream: this.#info, reason });
   }
@@ -214,7 +218,7 @@ export class AdsStream<Req extends RequestView, Res> {
       .map((s) => {
         // An armed watch means no change since the last answer concerned this stream (the cache
         // skips changes outside its interest), so it has seen the current version too.
-        const current = this.#watches.has(s.typeUrl) && !this.#congested ? this.#opts.source.current(view, s.typeUrl)?.version : undefined;
+        const current = this.#watches.get(s.typeUrl) !== undefined && !this.#congested ? this.#opts.source.current(view, s.typeUrl)?.version : undefined;
         return current !== undefined && s.seenVersion !== undefined ? { ...s, seenVersion: current } : s;
       });
     return { stream: this.#info, types };
@@ -329,8 +333,10 @@ export class AdsStream<Req extends RequestView, Res> {
     }
     const snapshot = this.#opts.source.current(info.view, type.typeUrl);
     const { responses, problems } = this.#session.answer(type, snapshot);
-    const base = { streamId: info.streamId, proxyId: info.proxy.id, typeUrl: type.typeUrl };
-    for (const p of problems) this.#emit({ streamId: base.streamId, proxyId: base.proxyId, typeUrl: base.typeUrl, event: 'problem', message: p.message });
+    const { streamId } = info;
+    const proxyId = info.proxy.id;
+    const typeUrl = type.typeUrl;
+    for (const p of problems) this.#emit({ streamId, proxyId, typeUrl, event: 'problem', message: p.message });
     if (snapshot !== undefined && responses.length > 0) this.#sentSnapshots.set(type.typeUrl, snapshot);
     for (const out of responses) {
       // Every chunk of one answer is written: they share one version and are ACKed together.
@@ -342,13 +348,13 @@ export class AdsStream<Req extends RequestView, Res> {
         this.#charges.delete(charge);
       };
       if (!this.#port.send(out.message, taken)) this.#congested = true;
-      this.#emit({ streamId: base.streamId, proxyId: base.proxyId, typeUrl: base.typeUrl, event: 'response', version: out.version, nonce: out.message.nonce, resources: out.names, removed: out.removed ?? [], bytes: out.bytes });
+      this.#emit({ streamId, proxyId, typeUrl, event: 'response', version: out.version, nonce: out.message.nonce, resources: out.names, removed: out.removed ?? NO_NAMES, bytes: out.bytes });
     }
     // Not congested on entry (see above), so this registers one drain listener per congestion.
     if (this.#congested) this.#port.onDrain(() => this.#drained());
     this.#watches.get(type.typeUrl)?.();
     this.#watches.set(type.typeUrl, this.#opts.source.watch(info.view, type.typeUrl, snapshot?.version, () => {
-      this.#watches.delete(type.typeUrl);
+      this.#watches.set(type.typeUrl, undefined); // kept as a key: no table churn per push
       this.#sync(type);
     }, this.#session.interest?.(type.typeUrl)));
   }
