@@ -13,7 +13,7 @@ import { DEFAULT_XDS_TRANSPORT, parseXdsTransport, XDS_TRANSPORTS, type XdsTrans
 import type { CommandContext } from './command-context.js';
 import { parseDurationSeconds } from './durations.js';
 import { collect, UsageError } from './output.js';
-import { applyHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT } from './heap-growth.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 import { etcdSecurityFlags, withEtcdSecurityOptions, type EtcdFlags } from './store-options.js';
 import { clusterSourceOptions, withKubeOptions, type KubeFlags } from './kube-flags.js';
 
@@ -77,11 +77,10 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--secrets-key-file <file>', `encrypt the CA key and the token signing key at rest with this key (32 bytes, base64 or hex; several lines: the first encrypts, all decrypt); default $${SECRETS_KEY_ENV}`);
   withKubeOptions(withEtcdSecurityOptions(serve)).action(async (opts: ServeFlags) => {
     const settings = serveSettings(opts);
-    applyHeapGrowth(opts.heapGrowth);
     // Loaded on demand: the xDS stack (gRPC, generated protobuf code) costs startup time the
     // offline commands do not need.
     const { runServe } = await import('./serve-run.js');
-    ctx.setExitCode(await runServe(settings, ctx.out));
+    ctx.setExitCode(await runServe(settings, ctx.out, { heapGrowthPercent: opts.heapGrowth }));
   });
 }
 

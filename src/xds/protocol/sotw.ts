@@ -295,7 +295,6 @@ function newTypeState(subscription: Subscription): TypeState {
   };
 }
 
-/** Forget what was sent for names no longer subscribed, so subscribing again sends them again. */
 /**
  * Empties `mustSend`, keeping an empty set as it is: state replaced on every push outlives V8's
  * young generation and is collected late, so a push does not allocate what it does not need.
@@ -304,6 +303,7 @@ function clearMustSend(st: TypeState): void {
   if (st.mustSend === 'all' || st.mustSend.size > 0) st.mustSend = new Set();
 }
 
+/** Forget what was sent for names no longer subscribed, so subscribing again sends them again. */
 function pruneSent(st: TypeState): void {
   if (st.subscription.wildcard) return;
   materializeSent(st);

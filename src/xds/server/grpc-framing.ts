@@ -107,7 +107,6 @@ export class GrpcMessageReader {
   }
 }
 
-/** One uncompressed length-prefixed message: the 5-byte header followed by `body`. */
 /** The 5-byte header of an uncompressed message of `length` bytes (written before its parts). */
 export function messageHeader(length: number): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES);
