@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  * dies in the old generation. V8's own heap growing factor (up to 4x) then lets ~120 MiB of live
  * heap grow to ~450 MiB of garbage before a full collection: at 2,000 Envoy sidecars peak RSS rose
  * from ~460 to ~575 MiB. At 100 %, full collections run about twice as often, at a CPU cost per
- * change of roughly 15–25 % (docs/benchmarks.md). It is applied once serving: while the
+ * change of roughly a fifth to a third on that probe (docs/benchmarks.md, issue 15 session 11). It is applied once serving: while the
  * configuration is first read the heap grows from nothing to its working size, and bounding that
  * made S1's cold start a third slower (100k entries: 11.6 -> 15.7-20.7 s).
  */
