@@ -193,7 +193,7 @@ export class AdsStream<Req extends RequestView, Res> {
       this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
     }
     if (receipt.nack !== undefined) this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
-    if (receipt.respond || this.#watches.get(type.typeUrl) === undefined) this.#sync(type);
+    if (receipt.respond || !this.#armed(type.typeUrl)) this.#sync(type);
   }
 
   /** Stops watching and reports the disconnect; the caller ends the transport. Idempotent. */
@@ -218,7 +218,7 @@ export class AdsStream<Req extends RequestView, Res> {
       .map((s) => {
         // An armed watch means no change since the last answer concerned this stream (the cache
         // skips changes outside its interest), so it has seen the current version too.
-        const current = this.#watches.get(s.typeUrl) !== undefined && !this.#congested ? this.#opts.source.current(view, s.typeUrl)?.version : undefined;
+        const current = this.#armed(s.typeUrl) && !this.#congested ? this.#opts.source.current(view, s.typeUrl)?.version : undefined;
         return current !== undefined && s.seenVersion !== undefined ? { ...s, seenVersion: current } : s;
       });
     return { stream: this.#info, types };
@@ -354,9 +354,14 @@ export class AdsStream<Req extends RequestView, Res> {
     if (this.#congested) this.#port.onDrain(() => this.#drained());
     this.#watches.get(type.typeUrl)?.();
     this.#watches.set(type.typeUrl, this.#opts.source.watch(info.view, type.typeUrl, snapshot?.version, () => {
-      this.#watches.set(type.typeUrl, undefined); // kept as a key: no table churn per push
+      this.#watches.set(type.typeUrl, undefined); // fired: disarmed, the key kept (#armed)
       this.#sync(type);
     }, this.#session.interest?.(type.typeUrl)));
+  }
+
+  /** Whether a watch for `typeUrl` is armed (its key stays once fired: no table churn per push). */
+  #armed(typeUrl: string): boolean {
+    return this.#watches.get(typeUrl) !== undefined;
   }
 
   #drained(): void {

@@ -107,11 +107,16 @@ export class GrpcMessageReader {
   }
 }
 
+/** Writes the 5-byte header of an uncompressed message of `length` bytes at the start of `out`. */
+function writeHeader(out: Buffer, length: number): void {
+  out.writeUInt8(0, 0);
+  out.writeUInt32BE(length, 1);
+}
+
 /** The 5-byte header of an uncompressed message of `length` bytes (written before its parts). */
 export function messageHeader(length: number): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES);
-  out.writeUInt8(0, 0);
-  out.writeUInt32BE(length, 1);
+  writeHeader(out, length);
   return out;
 }
 
@@ -125,10 +130,8 @@ export function partsLength(parts: readonly Uint8Array[]): number {
 /** `body` (one buffer, or parts in order) as one length-prefixed uncompressed message. */
 export function frameMessage(body: Uint8Array | readonly Uint8Array[]): Buffer {
   const parts = body instanceof Uint8Array ? [body] : body;
-  const length = partsLength(parts);
-  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
-  out.writeUInt8(0, 0);
-  out.writeUInt32BE(length, 1);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + partsLength(parts));
+  writeHeader(out, out.length - HEADER_BYTES);
   let at = HEADER_BYTES;
   for (const part of parts) {
     out.set(part, at);

@@ -446,11 +446,12 @@ export class NativeCall implements CallerInfo {
       taken?.();
       this.#written();
     };
-    if (body instanceof Uint8Array || partsLength(body) < JOIN_PARTS_BELOW) stream.write(frameMessage(body), done);
+    const length = body instanceof Uint8Array ? body.length : partsLength(body);
+    if (body instanceof Uint8Array || length < JOIN_PARTS_BELOW) stream.write(frameMessage(body), done);
     else {
       // The header, then the parts as they are, in one writev (corked): the stream holds references
       // to them until HTTP/2 has taken them; callbacks run in order, so the last one's means all.
-      const chunks = [messageHeader(partsLength(body)), ...body.filter((part) => part.length > 0)];
+      const chunks = [messageHeader(length), ...body.filter((part) => part.length > 0)];
       stream.cork();
       chunks.forEach((chunk, i) => stream.write(chunk, i === chunks.length - 1 ? done : undefined));
       stream.uncork();
