@@ -14,7 +14,14 @@
  * - ServiceEntries the store does not hold (a Kubernetes cluster's) are skipped.
  * - Writes happen `delayMs` after a change (batching a burst); a write failure is logged and tried
  *   again on the next change or election.
+ * - The first run waits `startDelayMs` after start, and a run yields to the event loop every
+ *   WRITES_PER_TURN writes: the allocation is served from the registry at once, and persisting it
+ *   must not hold up the proxies that connect at start. Measured cause (bench S1, 100k entries with
+ *   10,000 ServiceEntries and a new state folder): 10,000 writes and their log lines ran in one
+ *   turn right after the xDS port was bound, before the first proxy was answered.
+ * - Up to LOGGED_WRITES_PER_RUN writes of a run are logged one by one, the rest in one line.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../lib/log/logger.js';
 import { refOf, type ConfigStore, type Fence } from '../model/config/store.js';
 import type { ServiceEntry, ServiceEntryStatus } from '../model/config/types.js';
@@ -48,6 +55,20 @@ export interface AddressStatusOptions {
   readonly log: Logger;
   /** Default 50 ms. */
   readonly delayMs?: number;
+  /** Before the first run after `start` (default 1,000 ms). */
+  readonly startDelayMs?: number;
+}
+
+/** Writes of a run between two yields to the event loop. */
+const WRITES_PER_TURN = 250;
+/** Writes of a run logged one by one; the rest are counted in one line. */
+const LOGGED_WRITES_PER_RUN = 20;
+
+/** What one run wrote (for its log lines). */
+interface WriteTally {
+  attempted: number;
+  allocated: number;
+  released: number;
 }
 
 export class AddressStatusWriter {
@@ -66,7 +87,7 @@ export class AddressStatusWriter {
     const schedule = (): void => this.#schedule();
     this.#unsubscribe.push(this.#o.registry.allocations.subscribe(schedule), this.#o.registry.inputs.ServiceEntry.subscribe(schedule));
     this.#unsubscribe.push(this.#o.coordination.subscribe((e) => (e.type === 'elected' ? schedule() : undefined)));
-    this.#schedule();
+    this.#schedule(this.#o.startDelayMs ?? 1000);
   }
 
   /** Stops scheduling and waits for a write in progress. */
@@ -87,12 +108,12 @@ export class AddressStatusWriter {
     return this.#running;
   }
 
-  #schedule(): void {
+  #schedule(delayMs = this.#o.delayMs ?? 50): void {
     if (this.#stopped || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.reconcile();
-    }, this.#o.delayMs ?? 50);
+    }, delayMs);
   }
 
   async #run(): Promise<void> {
@@ -100,11 +121,19 @@ export class AddressStatusWriter {
       this.#again = false;
       const leadership = this.#o.coordination.leadership();
       if (leadership === undefined || this.#stopped) return;
+      const tally: WriteTally = { attempted: 0, allocated: 0, released: 0 };
       for (const se of this.#o.registry.inputs.ServiceEntry.list()) {
-        if (this.#stopped) return;
+        if (this.#stopped) break;
         const desired = desiredStatusAddresses(se, this.#allocationOf(se));
         if (desired === undefined || sameAddresses(se.status?.addresses, desired)) continue;
-        await this.#write(se, leadership.fence);
+        if (tally.attempted > 0 && tally.attempted % WRITES_PER_TURN === 0) await nextTurn();
+        if (this.#stopped) break;
+        tally.attempted++;
+        await this.#write(se, leadership.fence, tally);
+      }
+      const written = tally.allocated + tally.released;
+      if (written > LOGGED_WRITES_PER_RUN) {
+        this.#o.log.info('ServiceEntry addresses written (the first entries are logged above, one by one)', { entries: written, allocated: tally.allocated, released: tally.released, notLoggedOneByOne: written - LOGGED_WRITES_PER_RUN });
       }
     } while (this.#again && !this.#stopped);
   }
@@ -113,7 +142,7 @@ export class AddressStatusWriter {
     return this.#o.registry.allocations.get(`ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`);
   }
 
-  async #write(se: ServiceEntry, fence: Fence | undefined): Promise<void> {
+  async #write(se: ServiceEntry, fence: Fence | undefined, tally: WriteTally): Promise<void> {
     const ref = refOf(se);
     let written: StatusAddress[] = [];
     const outcome = await mutateEntry<ServiceEntry>(
@@ -130,7 +159,12 @@ export class AddressStatusWriter {
       fence !== undefined ? { fence } : {},
     );
     const name = `${se.metadata.namespace}/${se.metadata.name}`;
-    if (outcome.kind === 'written') this.#o.log.info(written.length > 0 ? 'ServiceEntry addresses allocated' : 'ServiceEntry addresses released', { serviceEntry: name, addresses: written.map((a) => `${a.host ?? ''}=${a.value}`) });
-    else if (outcome.kind === 'failed') this.#o.log.warn('cannot write ServiceEntry status addresses; retrying on the next change', { serviceEntry: name, error: outcome.failure.message });
+    if (outcome.kind === 'written') {
+      const logged = tally.allocated + tally.released < LOGGED_WRITES_PER_RUN;
+      if (written.length > 0) tally.allocated++;
+      else tally.released++;
+      if (!logged) return;
+      this.#o.log.info(written.length > 0 ? 'ServiceEntry addresses allocated' : 'ServiceEntry addresses released', { serviceEntry: name, addresses: written.map((a) => `${a.host ?? ''}=${a.value}`) });
+    } else if (outcome.kind === 'failed') this.#o.log.warn('cannot write ServiceEntry status addresses; retrying on the next change', { serviceEntry: name, error: outcome.failure.message });
   }
 }

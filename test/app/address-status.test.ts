@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '../../src/app/control-plane.js';
-import { silentLogger } from '../../src/lib/log/logger.js';
+import { silentLogger, type Logger } from '../../src/lib/log/logger.js';
 import { waitFor } from '../e2e/serve-process.js';
 
 const serviceEntry = (name: string, resolution = 'DNS', labels = '{}') => `apiVersion: networking.istio.io/v1
@@ -21,8 +21,8 @@ metadata: {name: ${name}, namespace: ns1, labels: ${labels}}
 spec: {hosts: [${name}.mesh.test], location: MESH_INTERNAL, resolution: ${resolution}, ports: [{number: 80, name: http, protocol: HTTP}]}
 `;
 
-async function startOn(dir: string): Promise<ControlPlane> {
-  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger: silentLogger, stateDir: `${dir}.state`, debounceMs: 10, watchDebounceMs: 20 });
+async function startOn(dir: string, logger: Logger = silentLogger): Promise<ControlPlane> {
+  const cp = new ControlPlane({ configPaths: [dir], xdsAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger, stateDir: `${dir}.state`, debounceMs: 10, watchDebounceMs: 20 });
   await cp.start();
   return cp;
 }
@@ -59,6 +59,36 @@ test('VIP allocation: written to status, stable across a restart, cleared when n
     // db stops qualifying (resolution NONE): its status addresses are cleared.
     writeFileSync(join(dir, 'b.yaml'), serviceEntry('db', 'NONE'));
     assert.deepEqual(await waitFor(() => (statusOf(cp, 'db')?.length === 0 ? [] : undefined), 10_000, 'db status cleared'), []);
+  } finally {
+    await cp.stop();
+  }
+});
+
+test('VIP allocation at start: served at once, written to status only after the start delay, 20 writes logged one by one and the rest in one line', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-vip-many-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.state`, { recursive: true, force: true });
+  });
+  const names = Array.from({ length: 300 }, (_, i) => `svc${String(i).padStart(3, '0')}`);
+  writeFileSync(join(dir, 'entries.yaml'), names.map((n) => serviceEntry(n)).join('---\n'));
+  const lines: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+  const record = (message: string, fields?: Record<string, unknown>): void => void lines.push({ message, fields });
+  const startedAt = Date.now();
+  const cp = await startOn(dir, { info: record, warn: record, error: record });
+  try {
+    // The allocation is served from the registry at once; the status write waits (1 s after start).
+    assert.deepEqual(cp.registry.services.list().find((s) => s.host === 'svc000.mesh.test')?.addresses, ['240.240.0.1', '2001:2::1']);
+    assert.equal(statusOf(cp, 'svc000'), undefined, 'no status written right after start');
+    const first = await waitFor(() => statusOf(cp, 'svc000'), 10_000, 'svc000 status');
+    assert.ok(Date.now() - startedAt >= 1000, 'the first write came after the start delay');
+    assert.deepEqual(first, ['svc000.mesh.test=240.240.0.1', 'svc000.mesh.test=2001:2::1']);
+    await waitFor(() => (names.every((n) => statusOf(cp, n)?.length === 2) ? true : undefined), 10_000, 'every status written');
+    const summary = await waitFor(() => lines.find((l) => l.message.startsWith('ServiceEntry addresses written')), 10_000, 'summary line');
+    assert.deepEqual(summary.fields, { entries: 300, allocated: 300, released: 0, notLoggedOneByOne: 280 });
+    const oneByOne = lines.filter((l) => l.message === 'ServiceEntry addresses allocated');
+    assert.equal(oneByOne.length, 20);
+    assert.deepEqual(oneByOne[0]?.fields, { serviceEntry: 'ns1/svc000', addresses: ['svc000.mesh.test=240.240.0.1', 'svc000.mesh.test=2001:2::1'] });
   } finally {
     await cp.stop();
   }

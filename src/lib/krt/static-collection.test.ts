@@ -83,3 +83,36 @@ test('putChanged emits every item as given, without comparing (the writer compar
   c.upsert({ key: 'a', v: 1 });
   assert.deepEqual(events, [{ old: a, new: sameA }, { new: b }], 'upsert still compares: an equal item emits nothing');
 });
+
+test('an index finds exactly the items filed under a value, through one item per value, several, and back (random upserts and deletes against a model)', () => {
+  const rand = rng(11);
+  interface Tagged {
+    readonly key: string;
+    readonly tags: readonly string[];
+  }
+  const c = new StaticCollection<Tagged>('tagged', (i) => i.key);
+  const byTag = c.index('tag', (i) => i.tags);
+  const model = new Map<string, Tagged>();
+  const tags = ['a', 'b', 'c', 'd'];
+  for (let step = 0; step < 3000; step++) {
+    const key = `k${Math.floor(rand() * 12)}`;
+    if (rand() < 0.3) {
+      c.delete(key);
+      model.delete(key);
+    } else {
+      // Mostly one tag per item (one-item values), sometimes two, sometimes a repeated tag.
+      const first = tags[Math.floor(rand() * tags.length)] as string;
+      const more = rand() < 0.3 ? [tags[Math.floor(rand() * tags.length)] as string] : [];
+      const item = { key, tags: [...new Set([first, ...more])] };
+      c.upsert(item);
+      model.set(key, item);
+    }
+    for (const tag of [...tags, 'none']) {
+      const want = [...model.values()].filter((i) => i.tags.includes(tag)).map((i) => i.key).sort();
+      const got = byTag.lookup(tag).map((i) => i.key).sort();
+      assert.deepEqual(got, want, `step ${step}, tag ${tag}`);
+    }
+  }
+  // Each found item is the current version of its key.
+  for (const tag of tags) for (const i of byTag.lookup(tag)) assert.equal(i, model.get(i.key));
+});

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bombCorpus, jsonKeyAnchorBomb, REFUSALS } from '../../../test/fuzz/bomb-corpus.js';
 import { fromDocument } from './document.js';
-import { MAX_DEPTH, MAX_OBJECT_BYTES, objectLimitProblem, textNestingProblem } from './limits.js';
+import { MAX_DEPTH, MAX_OBJECT_BYTES, nestingBoundedBy, objectLimitProblem, textNestingProblem, textNestingScan } from './limits.js';
 import { loadConfig } from './load.js';
 import { parseConfigText, parseWithPositions } from './parse.js';
 
@@ -79,4 +79,27 @@ test('text nesting: flow brackets in quoted strings, comments and plain scalars 
   const brackets = '['.repeat(2000);
   assert.equal(textNestingProblem(`a: "${brackets}"\nb: '${brackets}'\n# ${brackets}\nc: x${brackets}\n`), undefined);
   assert.deepEqual(textNestingProblem(`a: ${brackets}`), { line: 1, column: 1003, message: 'the text is nested deeper than 1000 levels; it is not read (the limit per object is 64 levels)' });
+});
+
+test('text nesting: block levels count (each line indented one more), and the quick bound never hides what the scan finds (random texts)', () => {
+  const stairs = Array.from({ length: 1002 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n');
+  assert.deepEqual(textNestingProblem(stairs), { line: 1001, column: 1001, message: 'the text is nested deeper than 1000 levels; it is not read (the limit per object is 64 levels)' });
+  let seed = 5;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const pieces = ['[', '{', ']', '}', '\n', ' ', '  ', '\t', 'a', ': ', '- ', ',', '"x"', "'y'", '# c', '\r'];
+  let found = 0;
+  for (let round = 0; round < 4000; round++) {
+    const text = Array.from({ length: 5 + rand(60) }, () => pieces[rand(pieces.length)]).join('');
+    const max = 1 + rand(8);
+    const scanned = textNestingScan(text, max);
+    if (scanned !== undefined) {
+      found++;
+      assert.equal(nestingBoundedBy(text, max), false, JSON.stringify(text));
+    }
+    assert.deepEqual(textNestingProblem(text, max), scanned, JSON.stringify(text));
+  }
+  assert.ok(found > 100, `the random texts pass the limit often enough (${found})`);
 });

@@ -114,6 +114,11 @@ export const MAX_TEXT_NESTING = 1000;
  * increasing indentations). Returns the 1-based position where it first passes MAX_TEXT_NESTING.
  */
 export function textNestingProblem(text: string, maxNesting = MAX_TEXT_NESTING): { line: number; column: number; message: string } | undefined {
+  return nestingBoundedBy(text, maxNesting) ? undefined : textNestingScan(text, maxNesting);
+}
+
+/** The scan of textNestingProblem, character by character (exported for tests). */
+export function textNestingScan(text: string, maxNesting: number): { line: number; column: number; message: string } | undefined {
   let flow = 0;
   const indents: number[] = [];
   let line = 1;
@@ -165,6 +170,26 @@ export function textNestingProblem(text: string, maxNesting = MAX_TEXT_NESTING):
     } else previous = c === '[' || c === '{' || c === ',' ? 'a' : c; // inside a plain scalar: no indicator
   }
   return undefined;
+}
+
+/**
+ * Whether the text cannot pass `maxNesting` in the scan below, from two native searches instead of
+ * the scan (measured, bench S1 at 100k entries: the scan was ~0.5 s of a 23 MB folder's load). The
+ * scan's flow depth is at most the number of `[` and `{` in the text; its block levels are strictly
+ * increasing indentations, so at most the largest indentation plus one.
+ */
+export function nestingBoundedBy(text: string, maxNesting: number): boolean {
+  const brackets = countUpTo(text, '[', maxNesting) + countUpTo(text, '{', maxNesting);
+  const indentBelow = maxNesting - brackets; // every line indented less than this: bounded
+  if (indentBelow <= 0) return false;
+  return !new RegExp(`(?:^|\n)[ \t\r]{${indentBelow},}`).test(text);
+}
+
+/** Occurrences of `c` in `text`, counted up to `limit + 1`. */
+function countUpTo(text: string, c: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf(c); i !== -1 && n <= limit; i = text.indexOf(c, i + 1)) n++;
+  return n;
 }
 
 /**
