@@ -6,6 +6,7 @@
  */
 import type { ApiEvent } from '../api/v1/types.js';
 import { withFields } from '../lib/objects/with-fields.js';
+import { isoTime } from '../lib/time/iso-time.js';
 
 /** An event as recorded: the log adds its id and time. */
 export type NewEvent = ApiEvent extends infer E ? (E extends ApiEvent ? Omit<E, 'id' | 'at'> : never) : never;
@@ -39,7 +40,7 @@ export class EventLog {
   }
 
   append(e: NewEvent): ApiEvent {
-    const event: ApiEvent = withFields(e, { id: this.nextId++, at: new Date(this.now()).toISOString() });
+    const event: ApiEvent = withFields(e, { id: this.nextId++, at: isoTime(this.now()) });
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const l of this.listeners) {

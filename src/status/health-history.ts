@@ -11,7 +11,7 @@
  * from the injected clock.
  */
 import type { EndpointKind, EndpointTimeline, HealthTransition, TimelineLimits, TimelineState, TransitionSource } from '../api/v1/types.js';
-import { withFields } from '../lib/objects/with-fields.js';
+import { isoTime } from '../lib/time/iso-time.js';
 
 export interface HealthHistoryLimits {
   readonly transitionsPerEndpoint: number;
@@ -85,7 +85,7 @@ export class HealthHistory {
       r.health = o.state;
       if (from !== 'absent' && o.state !== 'absent') r.healthChanges.push(at);
     } else if (isConnectionState(o.state)) r.connection = o.state;
-    const transition: HealthTransition = { at: new Date(at).toISOString(), from, to: o.state, reason: o.reason, source: o.source };
+    const transition: HealthTransition = { at: isoTime(at), from, to: o.state, reason: o.reason, source: o.source };
     r.transitions.push(transition);
     if (r.transitions.length > this.limits.transitionsPerEndpoint) {
       r.transitions.shift();
@@ -93,7 +93,7 @@ export class HealthHistory {
     }
     this.touch(o.endpoint, r);
     const flapCount = this.flapCount(r, at);
-    return withFields(transition, { endpoint: o.endpoint, kind: r.kind, address: r.address, flapping: flapCount >= this.limits.flapThreshold });
+    return { at: transition.at, from, to: o.state, reason: o.reason, source: o.source, endpoint: o.endpoint, kind: r.kind, address: r.address, flapping: flapCount >= this.limits.flapThreshold };
   }
 
   /** Moves `key` to the newest position (Map order = least recently changed first) and applies the endpoint cap. */
