@@ -70,3 +70,29 @@ test('kept lists stay within the byte budget (least recently used out)', () => {
   memo.decode(ack(names(300, '-0'), '2'));
   assert.equal(memo.hits, 1, 'the oldest was dropped');
 });
+
+test('a recent list matched at the start of the names: only when the names are exactly that list (a longer list, or more names after another field, are decoded whole)', () => {
+  const memo = new NameListMemo();
+  const list = names(300);
+  memo.decode(ack(list, '1'));
+  const again = memo.decode(ack(list, '2'));
+  assert.deepEqual([memo.hits, memo.misses], [1, 1]);
+  // The kept list followed by more names in the same run.
+  const longer = [...list, 'outbound|80||extra.ns-0.svc.cluster.local'];
+  assert.deepEqual(memo.decode(ack(longer, '3')).resourceNames, longer);
+  // The kept list's run, another field, then more names (legal protobuf: one repeated field).
+  const w = new BinaryWriter();
+  w.tag(1, 2).string('v4');
+  for (const n of list) w.tag(3, 2).string(n);
+  w.tag(4, 2).string(EDS);
+  w.tag(3, 2).string('late.ns-1.svc.cluster.local');
+  w.tag(5, 2).string('4');
+  const split = w.finish();
+  assert.deepEqual(memo.decode(split), fromBinary(DiscoveryRequestSchema, split));
+  assert.deepEqual(memo.decode(split).resourceNames, [...list, 'late.ns-1.svc.cluster.local']);
+  // A shorter list that is a prefix of a kept one: its own names.
+  const shorter = list.slice(0, 250);
+  assert.deepEqual(memo.decode(ack(shorter, '5')).resourceNames, shorter);
+  // And the kept list still matches, the same frozen array.
+  assert.equal(memo.decode(ack(list, '6')).resourceNames, again.resourceNames);
+});

@@ -34,6 +34,22 @@ interface KeptList {
 
 /** At most this many kept lists of one byte length are compared with a request. */
 const PER_LENGTH = 8;
+/** Recently used lists compared with a request's names before walking its fields. */
+const RECENT_LISTS = 4;
+
+/**
+ * The request without the bytes [start, end), with `names` as its resource_names (the caller
+ * matched those bytes with the encoding of `names`); undefined when the rest holds names of its own.
+ */
+function decodeWith(bytes: Uint8Array, start: number, end: number, names: readonly string[]): DiscoveryRequest | undefined {
+  const rest = new Uint8Array(bytes.length - (end - start));
+  rest.set(bytes.subarray(0, start), 0);
+  rest.set(bytes.subarray(end), start);
+  const req = fromBinary(DiscoveryRequestSchema, rest);
+  if (req.resourceNames.length > 0) return undefined;
+  req.resourceNames = names as string[];
+  return req;
+}
 
 /** Recently seen `resource_names` encodings and their decoded lists. */
 export class NameListMemo {
@@ -42,6 +58,8 @@ export class NameListMemo {
   readonly #byLength = new Map<number, KeptList[]>();
   /** Every kept list, least recently used first. */
   readonly #order = new Set<KeptList>();
+  /** The RECENT_LISTS most recently used lists, most recent first (compared before any walk). */
+  readonly #recent: KeptList[] = [];
   #bytes = 0;
   hits = 0;
   misses = 0;
@@ -52,6 +70,10 @@ export class NameListMemo {
 
   /** Decodes a serialized DiscoveryRequest (same result as protobuf-es `fromBinary`). */
   decode(bytes: Uint8Array): DiscoveryRequest {
+    const start = namesSpan(bytes, true)?.start;
+    if (start === undefined) return fromBinary(DiscoveryRequestSchema, bytes);
+    const recent = this.#recentAt(bytes, start);
+    if (recent !== undefined) return recent;
     const span = namesSpan(bytes);
     if (span === undefined || span.end - span.start < MIN_NAMES_BYTES) return fromBinary(DiscoveryRequestSchema, bytes);
     const region = Buffer.from(bytes.buffer, bytes.byteOffset + span.start, span.end - span.start);
@@ -59,14 +81,9 @@ export class NameListMemo {
     const known = bucket?.find((k) => k.bytes.equals(region));
     if (known !== undefined) {
       this.hits++;
-      this.#order.delete(known);
-      this.#order.add(known);
-      const rest = new Uint8Array(bytes.length - region.length);
-      rest.set(bytes.subarray(0, span.start), 0);
-      rest.set(bytes.subarray(span.end), span.start);
-      const req = fromBinary(DiscoveryRequestSchema, rest);
-      req.resourceNames = known.names as string[];
-      return req;
+      this.#touch(known);
+      // The span holds every name of the request (namesSpan): the rest has none.
+      return decodeWith(bytes, span.start, span.end, known.names) ?? fromBinary(DiscoveryRequestSchema, bytes);
     }
     this.misses++;
     const req = fromBinary(DiscoveryRequestSchema, bytes);
@@ -75,9 +92,43 @@ export class NameListMemo {
       // keeping it would keep the whole slab (and whatever else was written into it) alive.
       const copy = Buffer.allocUnsafeSlow(region.length);
       region.copy(copy);
-      this.#keep({ bytes: copy, names: Object.freeze(req.resourceNames) });
+      const list = { bytes: copy, names: Object.freeze(req.resourceNames) };
+      this.#keep(list);
+      this.#touch(list);
     }
     return req;
+  }
+
+  /**
+   * The request decoded with a recently used list, when the names starting at `start` are exactly
+   * that list's encoding: one comparison instead of a walk over ~1,000 fields (measured, S6 probe
+   * at 2,000 sidecars: the walk made this decode 34 µs per Envoy EDS ACK, 9.5 % of serve's CPU per
+   * change). The run of names must end where the list does (the next byte does not start another
+   * name), and the rest of the request must hold no name (else: the walk below decides).
+   */
+  #recentAt(bytes: Uint8Array, start: number): DiscoveryRequest | undefined {
+    for (const known of this.#recent) {
+      const end = start + known.bytes.length;
+      if (end > bytes.length || bytes[end] === RESOURCE_NAMES_TAG) continue;
+      if (known.bytes.compare(bytes, start, end) !== 0) continue;
+      const req = decodeWith(bytes, start, end, known.names);
+      if (req === undefined) return undefined;
+      this.hits++;
+      this.#touch(known);
+      return req;
+    }
+    return undefined;
+  }
+
+  /** Marks `list` as the most recently used (first of #recent, last of #order). */
+  #touch(list: KeptList): void {
+    this.#order.delete(list);
+    this.#order.add(list);
+    const at = this.#recent.indexOf(list);
+    if (at === 0) return;
+    if (at > 0) this.#recent.splice(at, 1);
+    else if (this.#recent.length >= RECENT_LISTS) this.#recent.pop();
+    this.#recent.unshift(list);
   }
 
   /** Number of lists kept. */
@@ -100,6 +151,8 @@ export class NameListMemo {
 
   #drop(list: KeptList): void {
     this.#order.delete(list);
+    const recentAt = this.#recent.indexOf(list);
+    if (recentAt >= 0) this.#recent.splice(recentAt, 1);
     this.#bytes -= list.bytes.length;
     const bucket = this.#byLength.get(list.bytes.length) ?? [];
     const at = bucket.indexOf(list);
@@ -111,8 +164,9 @@ export class NameListMemo {
 /**
  * Where a request's resource_names fields lie when they are one contiguous run (as every encoder
  * writes a repeated field), else undefined (then the plain decode handles the message as it is).
+ * `firstOnly`: where the first name field lies (the fields before it are walked, not those after).
  */
-function namesSpan(b: Uint8Array): { start: number; end: number } | undefined {
+function namesSpan(b: Uint8Array, firstOnly = false): { start: number; end: number } | undefined {
   // One pass over the fields without allocating: an Envoy EDS ACK holds ~1,000 names, each its own
   // field (bench S6: a varint helper returning objects made this 25 µs per ACK). The tag's and the
   // length's varint loops stay inline: one shared helper called per field measured 19.5 against
@@ -157,6 +211,7 @@ function namesSpan(b: Uint8Array): { start: number; end: number } | undefined {
     } else return undefined;
     if (pos > n) return undefined;
     if (tag === RESOURCE_NAMES_TAG) {
+      if (start === -1 && firstOnly) return { start: fieldStart, end: pos };
       if (start === -1) start = fieldStart;
       else if (end !== fieldStart) return undefined; // not contiguous
       end = pos;
