@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { DiscoveryRequestSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { NameListMemo } from './request-decoding.js';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { decodeDeltaRequest, decodeSotwRequest, NameListMemo } from './request-decoding.js';
 
 const EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 const names = (n: number, tag = '') => Array.from({ length: n }, (_, i) => `outbound|80||svc-${i}${tag}.ns-${i % 7}.svc.cluster.local`);
@@ -95,4 +95,57 @@ test('a recent list matched at the start of the names: only when the names are e
   assert.deepEqual(memo.decode(ack(shorter, '5')).resourceNames, shorter);
   // And the kept list still matches, the same frozen array.
   assert.equal(memo.decode(ack(list, '6')).resourceNames, again.resourceNames);
+});
+
+test('requests decoded without reflection are what protobuf-es decodes (random SotW and delta requests, ASCII or not, every field, duplicates, truncations)', () => {
+  let seed = 17;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const text = (): string => ['', 'v1', '42', 'type.googleapis.com/envoy.config.cluster.v3.Cluster', 'nonce-é', 'x'.repeat(5000), '\u0000ok'][rand(7)] as string;
+  const memo = new NameListMemo();
+  for (let round = 0; round < 3000; round++) {
+    const sotw = rand(2) === 0;
+    const w = new BinaryWriter();
+    const fields = 1 + rand(5);
+    for (let f = 0; f < fields; f++) {
+      const pick = rand(10);
+      if (sotw) {
+        if (pick < 2) w.tag(1, 2).string(text());
+        else if (pick < 4) w.tag(4, 2).string(text());
+        else if (pick < 6) w.tag(5, 2).string(text());
+        else if (pick === 6) w.tag(3, 2).string(text());
+        else if (pick === 7) w.tag(6, 2).bytes(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, {})));
+        else if (pick === 8) w.tag(2, 2).bytes(new Uint8Array([10, 1, 97]));
+        else w.tag(20, 0).uint32(7); // unknown
+      } else {
+        if (pick < 3) w.tag(2, 2).string(text());
+        else if (pick < 6) w.tag(6, 2).string(text());
+        else if (pick === 6) w.tag(3, 2).string(text());
+        else if (pick === 7) w.tag(4, 2).string(text());
+        else w.tag(1, 2).bytes(new Uint8Array([10, 1, 98]));
+      }
+    }
+    const whole = w.finish();
+    const bytes = rand(8) === 0 ? whole.subarray(0, rand(whole.length)) : whole;
+    const outcome = (f: () => unknown): string => {
+      try {
+        return JSON.stringify(f(), (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : typeof v === 'bigint' ? String(v) : v));
+      } catch (e) {
+        return `throws ${(e as Error).constructor.name}`;
+      }
+    };
+    if (sotw) {
+      assert.equal(outcome(() => memo.decode(bytes)), outcome(() => fromBinary(DiscoveryRequestSchema, bytes)), `sotw round ${round}`);
+      assert.equal(outcome(() => decodeSotwRequest(bytes)), outcome(() => fromBinary(DiscoveryRequestSchema, bytes)), `sotw round ${round}`);
+    } else {
+      assert.equal(outcome(() => decodeDeltaRequest(bytes)), outcome(() => fromBinary(DeltaDiscoveryRequestSchema, bytes)), `delta round ${round}`);
+    }
+  }
+  // A typical ACK of each protocol, compared as messages (with $typeName).
+  const sotwAck = ack([], '7');
+  assert.deepEqual(decodeSotwRequest(sotwAck), fromBinary(DiscoveryRequestSchema, sotwAck));
+  const deltaAck = toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, { typeUrl: EDS, responseNonce: '9' }));
+  assert.deepEqual(decodeDeltaRequest(deltaAck), fromBinary(DeltaDiscoveryRequestSchema, deltaAck));
 });

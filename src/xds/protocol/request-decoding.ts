@@ -13,8 +13,8 @@
  * a byte budget, least recently used first out, so a client sending ever new lists only costs the
  * plain decode.
  */
-import { fromBinary } from '@bufbuild/protobuf';
-import { DiscoveryRequestSchema, type DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { create, fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema, type DeltaDiscoveryRequest, type DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 
 /** DiscoveryRequest.resource_names: field 3, length-delimited. */
 const RESOURCE_NAMES_TAG = (3 << 3) | 2;
@@ -45,7 +45,7 @@ function decodeWith(bytes: Uint8Array, start: number, end: number, names: readon
   const rest = new Uint8Array(bytes.length - (end - start));
   rest.set(bytes.subarray(0, start), 0);
   rest.set(bytes.subarray(end), start);
-  const req = fromBinary(DiscoveryRequestSchema, rest);
+  const req = decodeSotwRequest(rest);
   if (req.resourceNames.length > 0) return undefined;
   req.resourceNames = names as string[];
   return req;
@@ -71,11 +71,11 @@ export class NameListMemo {
   /** Decodes a serialized DiscoveryRequest (same result as protobuf-es `fromBinary`). */
   decode(bytes: Uint8Array): DiscoveryRequest {
     const start = namesSpan(bytes, true)?.start;
-    if (start === undefined) return fromBinary(DiscoveryRequestSchema, bytes);
+    if (start === undefined) return decodeSotwRequest(bytes);
     const recent = this.#recentAt(bytes, start);
     if (recent !== undefined) return recent;
     const span = namesSpan(bytes);
-    if (span === undefined || span.end - span.start < MIN_NAMES_BYTES) return fromBinary(DiscoveryRequestSchema, bytes);
+    if (span === undefined || span.end - span.start < MIN_NAMES_BYTES) return decodeSotwRequest(bytes);
     const region = Buffer.from(bytes.buffer, bytes.byteOffset + span.start, span.end - span.start);
     const bucket = this.#byLength.get(region.length);
     const known = bucket?.find((k) => k.bytes.equals(region));
@@ -218,4 +218,57 @@ function namesSpan(b: Uint8Array, firstOnly = false): { start: number; end: numb
     }
   }
   return start === -1 ? undefined : { start, end };
+}
+
+/** DiscoveryRequest fields an ACK carries besides its names: version_info (1), type_url (4), response_nonce (5). */
+const SOTW_ACK_FIELDS: readonly (string | undefined)[] = [undefined, 'versionInfo', undefined, undefined, 'typeUrl', 'responseNonce'];
+/** DeltaDiscoveryRequest fields of an ACK: type_url (2), response_nonce (6). */
+const DELTA_ACK_FIELDS: readonly (string | undefined)[] = [undefined, undefined, 'typeUrl', undefined, undefined, undefined, 'responseNonce'];
+
+/** Longer strings are left to `fromBinary` (and to its UTF-8 decoder). */
+const MAX_FAST_STRING = 4096;
+
+/** A DiscoveryRequest (same result as protobuf-es `fromBinary`). */
+export function decodeSotwRequest(bytes: Uint8Array): DiscoveryRequest {
+  return decodeStringFields(DiscoveryRequestSchema, bytes, SOTW_ACK_FIELDS) ?? fromBinary(DiscoveryRequestSchema, bytes);
+}
+
+/** A DeltaDiscoveryRequest (same result as protobuf-es `fromBinary`). */
+export function decodeDeltaRequest(bytes: Uint8Array): DeltaDiscoveryRequest {
+  return decodeStringFields(DeltaDiscoveryRequestSchema, bytes, DELTA_ACK_FIELDS) ?? fromBinary(DeltaDiscoveryRequestSchema, bytes);
+}
+
+/**
+ * A message whose every field is one of `fields` (by field number, each a string field, written
+ * with a one-byte tag) holding ASCII text: built with `create` from the fields read, which is what
+ * protobuf-es `fromBinary` makes of it (later occurrences of a field win). Anything else (another
+ * field, a wire type, non-ASCII text, a truncated message): undefined, for `fromBinary` to decode.
+ * Measured cause (S6 probe, 2,000 sidecars): `fromBinary`'s reflective reading of the ~2,000 ACKs
+ * per change (version, type URL and nonce) took ~11 µs each.
+ */
+function decodeStringFields<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, fields: readonly (string | undefined)[]): MessageShape<Desc> | undefined {
+  const init: Record<string, string> = {};
+  const n = bytes.length;
+  let pos = 0;
+  while (pos < n) {
+    const tag = bytes[pos++] as number;
+    if (tag >= 0x80 || (tag & 7) !== 2) return undefined;
+    const name = fields[tag >> 3];
+    if (name === undefined) return undefined;
+    let length = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      if (pos >= n || shift > 28) return undefined;
+      byte = bytes[pos++] as number;
+      length += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte >= 0x80);
+    const end = pos + length;
+    if (end > n || length > MAX_FAST_STRING) return undefined;
+    for (let i = pos; i < end; i++) if ((bytes[i] as number) >= 0x80) return undefined;
+    init[name] = String.fromCharCode.apply(null, bytes.subarray(pos, end) as unknown as number[]);
+    pos = end;
+  }
+  return create(schema, init as never);
 }

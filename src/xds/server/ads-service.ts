@@ -10,7 +10,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { NameListMemo } from '../protocol/request-decoding.js';
+import { decodeDeltaRequest, NameListMemo } from '../protocol/request-decoding.js';
 import { encodeDeltaResponse, encodeSotwResponse } from '../protocol/shared-encoding.js';
 
 /**
@@ -49,7 +49,8 @@ const sotwNameLists = new NameListMemo();
 
 export const adsServiceDefinition: AdsServiceDefinition = {
   // Responses whose resource list streams share are encoded once (shared-encoding.ts); requests
-  // repeating a recent list of names reuse its decoded list (request-decoding.ts).
+  // repeating a recent list of names reuse its decoded list, and ACKs are read without reflection
+  // (request-decoding.ts).
   StreamAggregatedResources: bidi('StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema, encodeSotwResponse, (b) => sotwNameLists.decode(b)),
-  DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, encodeDeltaResponse),
+  DeltaAggregatedResources: bidi('DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, encodeDeltaResponse, decodeDeltaRequest),
 };
