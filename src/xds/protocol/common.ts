@@ -52,6 +52,16 @@ export interface Receipt {
   readonly respond: boolean;
 }
 
+/**
+ * A Receipt with its records, as one of four fixed literals: spreading optional records into a
+ * literal gave each receipt a hidden class of its own on Node 20 (src/lib/objects/with-fields.ts),
+ * one per ACK of every stream on every push (bench S6).
+ */
+export function receipt(typeUrl: string, kind: RequestKind, change: SubscriptionChange, respond: boolean, ack: AckRecord | undefined, nack: NackRecord | undefined): Receipt {
+  if (ack !== undefined) return nack !== undefined ? { typeUrl, kind, change, respond, ack, nack } : { typeUrl, kind, change, respond, ack };
+  return nack !== undefined ? { typeUrl, kind, change, respond, nack } : { typeUrl, kind, change, respond };
+}
+
 /** Why a response (or a resource) was not sent; reported, never thrown. */
 export interface Problem {
   readonly typeUrl: string;

@@ -11,6 +11,7 @@ import {
   type NackRecord,
   type Problem,
   type Receipt,
+  receipt,
   type RequestKind,
   type SessionOptions,
   type TypeStatus,
@@ -159,14 +160,7 @@ export class DeltaSession {
     else kind = 'stale';
     // A new "*" needs an answer too: whatever the wildcard adds that the client lacks.
     const respond = st.mustSend.size > 0 || change.wildcardAdded;
-    return {
-      typeUrl,
-      kind,
-      change,
-      respond,
-      ...(ack !== undefined ? { ack } : {}),
-      ...(nack !== undefined ? { nack } : {}),
-    };
+    return receipt(typeUrl, kind, change, respond, ack, nack);
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   type RequestKind,
   type SessionOptions,
   type TypeStatus,
+  receipt,
   responseHeaderSize,
   toStatus,
 } from './common.js';
@@ -148,7 +149,7 @@ export class SotwSession {
         respond = true;
       }
     }
-    return withRecords({ typeUrl, kind, change, respond }, ack, nack);
+    return receipt(typeUrl, kind, change, respond, ack, nack);
   }
 
   /**
@@ -329,12 +330,4 @@ function sameVersions(desired: ReadonlyMap<string, EncodedResource>, sent: Reado
   if (desired.size !== sent.size) return false;
   for (const [name, r] of desired) if (sent.get(name) !== r.version) return false;
   return true;
-}
-
-function withRecords(receipt: Receipt, ack: AckRecord | undefined, nack: NackRecord | undefined): Receipt {
-  return {
-    ...receipt,
-    ...(ack !== undefined ? { ack } : {}),
-    ...(nack !== undefined ? { nack } : {}),
-  };
 }

@@ -190,9 +190,9 @@ export class AdsStream<Req extends RequestView, Res> {
     if (receipt.ack !== undefined) {
       const sent = this.#sentSnapshots.get(type.typeUrl);
       if (sent?.version === receipt.ack.version) this.#ackedSnapshots.set(type.typeUrl, sent);
-      this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'ack', typeUrl: type.typeUrl, ...receipt.ack });
+      this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'ack', typeUrl: type.typeUrl, version: receipt.ack.version, nonce: receipt.ack.nonce });
     }
-    if (receipt.nack !== undefined) this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'nack', typeUrl: type.typeUrl, ...receipt.nack });
+    if (receipt.nack !== undefined) this.#emit({ streamId: base.streamId, proxyId: base.proxyId, event: 'nack', typeUrl: type.typeUrl, version: receipt.nack.version, nonce: receipt.nack.nonce, error: receipt.nack.error });
     if (receipt.respond || !this.#armed(type.typeUrl)) this.#sync(type);
   }
 
