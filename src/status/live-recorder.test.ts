@@ -15,7 +15,7 @@ import { buildRegistry, createInputs, replaceInputs } from '../registry/registry
 import { ResourceCache } from '../xds/cache/resource-cache.js';
 import type { StreamInfo } from '../xds/server/events.js';
 import { CLUSTER } from '../xds/types/resource-types.js';
-import { LiveRecorder } from './live-recorder.js';
+import { LiveRecorder, smallestSorted } from './live-recorder.js';
 
 const FILE = join('test', 'fixtures', 'api', 'mesh.yaml');
 const VM = 'WorkloadEntry/shop/reviews-vm-127.0.40.2';
@@ -97,4 +97,17 @@ test('proxy events and per-stream counters; pod deletion; push events', () => {
   assert.deepEqual(events.at(-1), { type: 'push', views: 3, changes: 2, pushSeconds: 0.02, debounceSeconds: 0.1, id: events.length, at: '2026-12-07T01:00:00.000Z' });
   recorder.stop();
   inputs.cluster.Pod.delete('Pod/shop/none');
+});
+
+test('smallestSorted is the first N of the sorted keys (random keys, repeats, fewer keys than N)', () => {
+  let seed = 3;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  for (let round = 0; round < 300; round++) {
+    const keys = new Set(Array.from({ length: rand(60) }, () => `WorkloadEntry/ns-${rand(5)}/we-${rand(100)}`));
+    const n = 1 + rand(25);
+    assert.deepEqual(smallestSorted(keys, n), [...keys].sort().slice(0, n));
+  }
 });

@@ -178,8 +178,29 @@ export class LiveRecorder {
     this.pendingConfig = pending;
     queueMicrotask(() => {
       this.pendingConfig = undefined;
-      const unique = [...new Set(pending)].sort();
-      this.events.append({ type: 'config', revision: this.o.revision(), changes: unique.length, objects: unique.slice(0, CONFIG_EVENT_KEYS) });
+      const unique = new Set(pending);
+      this.events.append({ type: 'config', revision: this.o.revision(), changes: unique.size, objects: smallestSorted(unique, CONFIG_EVENT_KEYS) });
     });
   }
+}
+
+/**
+ * The `count` smallest of `keys`, sorted: what sorting them all and keeping the first `count`
+ * gives, without sorting them all (bench S1: a 100k start named 110,000 objects in one burst).
+ */
+export function smallestSorted(keys: Iterable<string>, count: number): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    if (out.length === count && !(key < (out[count - 1] as string))) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((out[mid] as string) <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, key);
+    if (out.length > count) out.pop();
+  }
+  return out;
 }
