@@ -123,6 +123,22 @@ export class ControlPlaneProcess {
     return procSample(this.pid);
   }
 
+  /**
+   * Waits until the control plane uses less than `cores` over a `windowMs` window (at most `maxMs`):
+   * background work after start (e.g. the VIP status writer, 10,000 writes at 100k entries) must
+   * not be measured as the idle rate that a scenario subtracts from its CPU per change.
+   */
+  async waitQuiet(o: { readonly cores?: number; readonly windowMs?: number; readonly maxMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (o.maxMs ?? 30_000);
+    const windowMs = o.windowMs ?? 500;
+    for (;;) {
+      const a = this.sample();
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      const b = this.sample();
+      if ((b.cpu - a.cpu) / ((b.at - a.at) / 1000) < (o.cores ?? 0.05) || Date.now() >= deadline) return;
+    }
+  }
+
   async metrics(): Promise<string> {
     const res = await fetch(`http://${this.http}/metrics`, { signal: AbortSignal.timeout(20_000) });
     return res.text();

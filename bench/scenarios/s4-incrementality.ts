@@ -43,8 +43,9 @@ async function measure(ctx: Ctx, entries: number, changes: number): Promise<Size
     log: ctx.log,
   });
   try {
-    // Settle (GC after the load), then the idle rate.
+    // Settle (GC after the load, background work after start), then the idle rate.
     await sleep(2000);
+    await run.cp.waitQuiet();
     const i0 = run.cp.sample();
     await sleep(3000);
     const i1 = run.cp.sample();

@@ -59,8 +59,13 @@ export interface AddressStatusOptions {
   readonly startDelayMs?: number;
 }
 
-/** Writes of a run between two yields to the event loop. */
-const WRITES_PER_TURN = 250;
+/**
+ * Writes of a run between two yields to the event loop. Each yield ends a batch the feed applies
+ * (one recomputation of the allocation over every ServiceEntry). Measured at 100k entries (10,000
+ * ServiceEntries), the process's CPU until the writes were done: 17.9 s with 250 per turn, 14.8 s
+ * with 2,500, 15.5 s with all of them in one turn and each one logged (before).
+ */
+const WRITES_PER_TURN = 2500;
 /** Writes of a run logged one by one; the rest are counted in one line. */
 const LOGGED_WRITES_PER_RUN = 20;
 
