@@ -66,12 +66,6 @@ export interface AddressStatusOptions {
 /** Writes of a run logged one by one; the rest are counted in one line. */
 const LOGGED_WRITES_PER_RUN = 20;
 
-/** What one run wrote (for its log lines). */
-interface WriteTally {
-  allocated: number;
-  released: number;
-}
-
 export class AddressStatusWriter {
   readonly #o: AddressStatusOptions;
   readonly #unsubscribe: (() => void)[] = [];
@@ -122,16 +116,19 @@ export class AddressStatusWriter {
       this.#again = false;
       const leadership = this.#o.coordination.leadership();
       if (leadership === undefined || this.#stopped) return;
-      const tally: WriteTally = { allocated: 0, released: 0 };
+      let allocated = 0;
+      let released = 0;
       for (const se of this.#o.registry.inputs.ServiceEntry.list()) {
         if (this.#stopped) break;
         const desired = desiredStatusAddresses(se, this.#allocationOf(se));
         if (desired === undefined || sameAddresses(se.status?.addresses, desired)) continue;
-        await this.#write(se, leadership.fence, tally);
+        const written = await this.#write(se, leadership.fence, allocated + released < LOGGED_WRITES_PER_RUN);
+        if (written === 'allocated') allocated++;
+        else if (written === 'released') released++;
       }
-      const written = tally.allocated + tally.released;
-      if (written > LOGGED_WRITES_PER_RUN) {
-        this.#o.log.info('ServiceEntry addresses written (the first entries are logged above, one by one)', { entries: written, allocated: tally.allocated, released: tally.released, notLoggedOneByOne: written - LOGGED_WRITES_PER_RUN });
+      const entries = allocated + released;
+      if (entries > LOGGED_WRITES_PER_RUN) {
+        this.#o.log.info('ServiceEntry addresses written (the first entries are logged above, one by one)', { entries, allocated, released, notLoggedOneByOne: entries - LOGGED_WRITES_PER_RUN });
       }
     } while (this.#again && !this.#stopped);
   }
@@ -140,7 +137,8 @@ export class AddressStatusWriter {
     return this.#o.registry.allocations.get(`ServiceEntry/${se.metadata.namespace}/${se.metadata.name}`);
   }
 
-  async #write(se: ServiceEntry, fence: Fence | undefined, tally: WriteTally): Promise<void> {
+  /** Writes `se`'s status addresses if they still differ; what was written, logged if `log`. */
+  async #write(se: ServiceEntry, fence: Fence | undefined, log: boolean): Promise<'allocated' | 'released' | undefined> {
     const ref = refOf(se);
     let written: StatusAddress[] = [];
     const outcome = await mutateEntry<ServiceEntry>(
@@ -157,12 +155,9 @@ export class AddressStatusWriter {
       fence !== undefined ? { fence } : {},
     );
     const name = `${se.metadata.namespace}/${se.metadata.name}`;
-    if (outcome.kind === 'written') {
-      const logged = tally.allocated + tally.released < LOGGED_WRITES_PER_RUN;
-      if (written.length > 0) tally.allocated++;
-      else tally.released++;
-      if (!logged) return;
-      this.#o.log.info(written.length > 0 ? 'ServiceEntry addresses allocated' : 'ServiceEntry addresses released', { serviceEntry: name, addresses: written.map((a) => `${a.host ?? ''}=${a.value}`) });
-    } else if (outcome.kind === 'failed') this.#o.log.warn('cannot write ServiceEntry status addresses; retrying on the next change', { serviceEntry: name, error: outcome.failure.message });
+    if (outcome.kind === 'failed') this.#o.log.warn('cannot write ServiceEntry status addresses; retrying on the next change', { serviceEntry: name, error: outcome.failure.message });
+    if (outcome.kind !== 'written') return undefined;
+    if (log) this.#o.log.info(written.length > 0 ? 'ServiceEntry addresses allocated' : 'ServiceEntry addresses released', { serviceEntry: name, addresses: written.map((a) => `${a.host ?? ''}=${a.value}`) });
+    return written.length > 0 ? 'allocated' : 'released';
   }
 }
